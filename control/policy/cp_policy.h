@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * cp_policy: the operator's policy, parsed and validated into an immutable
+ * object. Reference: docs/policy.md.
+ *
+ * A struct cp_policy is built whole by cp_policy_load() (any non-lcore thread;
+ * it allocates), never modified afterwards, and freed with cp_policy_free().
+ * The data plane builds its lookup tables from it and publishes them with RCU;
+ * lcores may read a policy concurrently once it is published.
+ *
+ * All indices (tenant, class, node) refer into the arrays of the same policy.
+ * IPv4 addresses are in host byte order; ports are host byte order.
+ */
+#ifndef CP_POLICY_H
+#define CP_POLICY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cp_diag.h"
+
+#define CP_ID_MAX 48
+
+enum cp_class_kind {
+	CP_CLASS_CONTROL = 0,   /* highest priority */
+	CP_CLASS_INFERENCE = 1,
+	CP_CLASS_TRAINING = 2,
+};
+
+enum cp_role {
+	CP_ROLE_WORKER = 1u << 0,     /* training worker */
+	CP_ROLE_STAGE = 1u << 1,      /* hosts inference stages */
+	CP_ROLE_REQUESTER = 1u << 2,  /* sends inference requests */
+};
+
+struct cp_tenant {
+	char id[CP_ID_MAX];
+	uint64_t slot_memory;   /* bytes of gateway slot memory its jobs may use */
+	uint64_t rate_pps;      /* admitted packets per second; 0 = unlimited */
+	uint64_t burst;         /* token-bucket depth, packets */
+};
+
+struct cp_class {
+	char id[CP_ID_MAX];
+	enum cp_class_kind kind;
+	uint8_t priority;       /* 0 = served first; strict between classes */
+	uint32_t weight;        /* share among classes of equal priority */
+	uint64_t rate_bps;      /* cap in bits per second; 0 = uncapped */
+	uint32_t queue_len;     /* packets queued per port before dropping */
+};
+
+struct cp_node {
+	char id[CP_ID_MAX];
+	uint32_t ip;
+	uint32_t roles;         /* enum cp_role bits */
+};
+
+struct cp_worker {
+	uint32_t node;          /* index into nodes */
+	uint32_t ip;            /* the node's address, copied for the data path */
+	uint16_t port;          /* the worker's UDP source port */
+};
+
+struct cp_job {
+	uint16_t id;
+	uint32_t tenant;        /* index into tenants */
+	uint32_t class_idx;     /* index into classes (a training class) */
+	uint32_t weight;        /* share among training jobs; >= 1 */
+	uint8_t dtype;          /* DP_DTYPE_* */
+	uint16_t chunk_size;    /* payload bytes per chunk */
+	uint64_t slot_memory;   /* bytes of slot memory for this job (quota) */
+	uint8_t frac_bits;      /* fixed-point fraction bits for int32 jobs */
+	uint16_t n_workers;
+	struct cp_worker *workers;  /* indexed by rank, 0 .. n_workers-1 */
+};
+
+struct cp_replica {
+	uint32_t node;
+	uint32_t ip;
+	uint16_t port;
+	uint32_t weight;        /* >= 1 */
+};
+
+struct cp_stage {
+	uint16_t n_replicas;
+	struct cp_replica *replicas;
+};
+
+struct cp_model {
+	uint16_t id;
+	uint32_t tenant;
+	uint32_t class_idx;     /* an inference class */
+	uint16_t n_stages;
+	struct cp_stage *stages;    /* in order; stage s forwards to stage s+1 */
+	bool reply_to_requester;    /* else reply_ip:reply_port */
+	uint32_t reply_ip;
+	uint16_t reply_port;
+	uint32_t n_requesters;
+	uint32_t *requesters;       /* node indices admitted to send requests */
+};
+
+struct cp_policy {
+	uint64_t version;
+	uint32_t node_timeout_ms;   /* liveness: silent longer than this = down */
+	uint32_t n_tenants;
+	struct cp_tenant *tenants;
+	uint32_t n_classes;
+	struct cp_class *classes;
+	uint32_t n_nodes;
+	struct cp_node *nodes;
+	uint32_t n_jobs;
+	struct cp_job *jobs;        /* sorted by id, ids unique */
+	uint32_t n_models;
+	struct cp_model *models;    /* sorted by id, ids unique */
+};
+
+/* What the gateway has, for quota checks. A zero field is not checked. */
+struct cp_limits {
+	uint64_t slot_memory;       /* total bytes of slot memory */
+	unsigned n_shards;          /* data lcores */
+};
+
+/* Parse and validate the policy at path. Every error found goes to diags
+ * (FILE:LINE:COL: /json/path: reason). Returns 0 and *out, -EINVAL if the
+ * policy is invalid, -ENOMEM, or -errno if the file cannot be read. */
+int cp_policy_load(const char *path, const struct cp_limits *lim,
+		   struct cp_policy **out, struct cp_diags *diags);
+
+/* The same from a string already in memory; name is used in diagnostics. */
+int cp_policy_parse(const char *text, size_t len, const char *name,
+		    const struct cp_limits *lim, struct cp_policy **out,
+		    struct cp_diags *diags);
+
+void cp_policy_free(struct cp_policy *p);
+
+/* Lookups (binary search); NULL if absent. Any thread. */
+const struct cp_job *cp_policy_job_find(const struct cp_policy *p, uint16_t id);
+const struct cp_model *cp_policy_model_find(const struct cp_policy *p, uint16_t id);
+
+/* True if the two jobs are the same for the data plane (everything that
+ * shapes slots and admission is equal), so their in-flight state can be kept
+ * across a reload. */
+bool cp_job_same(const struct cp_job *a, const struct cp_job *b);
+
+#endif /* CP_POLICY_H */

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dp_drop: the one list of packet fates the gateway counts.
+ *
+ * Every received packet ends in exactly one fate: a success fate (the first
+ * block) or a drop reason. Counters are indexed by enum dp_drop; names are the
+ * strings telemetry and daitnctl print. Add new reasons at the end of a block.
+ */
+#ifndef DP_DROP_H
+#define DP_DROP_H
+
+#define DP_FATES(X)                                                          \
+	X(NONE, "none")                       /* not a fate: parse success */ \
+	X(AGGREGATED, "aggregated")           /* added into a slot */         \
+	X(COMPLETED, "completed")             /* completed a slot (also aggregated) */ \
+	X(RESULT_RESENT, "result_resent")     /* retransmission after completion */ \
+	X(DUPLICATE, "duplicate")             /* contribution already counted */ \
+	X(HELLO, "hello")                     /* HELLO answered */             \
+	X(ARP_REPLIED, "arp_replied")                                         \
+	X(ICMP_REPLIED, "icmp_replied")                                       \
+	/* drop reasons: link and network layers */                          \
+	X(L2_SHORT, "l2_short")               /* shorter than an Ethernet header */ \
+	X(L2_NOT_IPV4, "l2_not_ipv4")         /* other ethertype (VLAN, IPv6, ...) */ \
+	X(ARP_IGNORED, "arp_ignored")         /* ARP not asking for us */       \
+	X(IP_BAD_HEADER, "ip_bad_header")     /* version, IHL, options, length */ \
+	X(IP_FRAGMENT, "ip_fragment")                                         \
+	X(IP_NOT_FOR_US, "ip_not_for_us")                                     \
+	X(IP_NOT_UDP, "ip_not_udp")                                           \
+	X(UDP_BAD_LENGTH, "udp_bad_length")                                   \
+	X(UDP_BAD_CHECKSUM, "udp_bad_checksum") /* flagged by the NIC */     \
+	X(UDP_WRONG_PORT, "udp_wrong_port")                                   \
+	/* drop reasons: daitn header (dp_proto_hdr_check) */                 \
+	X(PROTO_SHORT, "proto_short")         /* shorter than the daitn header */ \
+	X(PROTO_BAD_MAGIC, "proto_bad_magic")                                 \
+	X(PROTO_BAD_VERSION, "proto_bad_version")                             \
+	X(PROTO_BAD_TYPE, "proto_bad_type")                                   \
+	X(PROTO_BAD_DTYPE, "proto_bad_dtype")                                 \
+	X(PROTO_BAD_FLAGS, "proto_bad_flags") /* reserved bits set */         \
+	X(PROTO_BAD_COUNT, "proto_bad_count") /* zero, or over a chunk */     \
+	X(PROTO_LENGTH_MISMATCH, "proto_length_mismatch") /* count*size != payload */ \
+	/* drop reasons: job, admission, slots */                             \
+	X(JOB_UNKNOWN, "job_unknown")                                         \
+	X(RANK_INVALID, "rank_invalid")       /* rank >= job's workers */      \
+	X(SOURCE_NOT_ADMITTED, "source_not_admitted") /* ip/port != rank's */ \
+	X(DTYPE_MISMATCH, "dtype_mismatch")   /* differs from the job's */     \
+	X(CHUNK_TOO_LARGE, "chunk_too_large") /* count over job chunk size */   \
+	X(SLOT_OUT_OF_RANGE, "slot_out_of_range")                             \
+	X(SLOT_WRONG_SHARD, "slot_wrong_shard") /* arrived on a non-owner lcore */ \
+	X(COUNT_MISMATCH, "count_mismatch")   /* differs from the slot's first */ \
+	X(STALE, "stale")                     /* older than the slot's current use */ \
+	X(NO_BUFFER, "no_buffer")             /* slot or header memory exhausted */ \
+	X(RATE_LIMITED, "rate_limited")                                       \
+	X(TX_FULL, "tx_full")                 /* TX ring full; result copy lost */ \
+	X(UNEXPECTED_MSG, "unexpected_msg")   /* e.g. a RESULT sent to the gateway */
+
+#define DP_DROP_ENUM_(name, str) DP_DROP_##name,
+enum dp_drop {
+	DP_FATES(DP_DROP_ENUM_)
+	DP_DROP_MAX
+};
+#undef DP_DROP_ENUM_
+
+/* The fate's name as printed by telemetry ("aggregated", "proto_bad_magic"). */
+const char *dp_drop_name(enum dp_drop d);
+
+#endif /* DP_DROP_H */

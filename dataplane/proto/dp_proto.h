@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dp_proto: the daitn wire protocol, version 1 (specified in docs/protocol.md).
+ *
+ * The gateway and libdaitn both include this header; it has no DPDK dependency
+ * and no state. Every function is pure and may be called from any thread.
+ *
+ * A daitn message is the payload of one UDP/IPv4 datagram:
+ *
+ *     Ethernet (14) | IPv4 (20, no options) | UDP (8) | dp_proto_hdr (22) | payload
+ *
+ * 14 + 20 + 8 + 22 = 64, so in an mbuf whose frame starts on a cache line the
+ * payload starts on the next one (the SIMD add is ~10% faster aligned).
+ *
+ * Byte order: every header field is big-endian (network order). The payload of
+ * GRAD and RESULT messages is an array of little-endian elements (the byte order
+ * of every host we target), so neither side swaps bytes on the data path.
+ */
+#ifndef DP_PROTO_H
+#define DP_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dp_drop.h"
+
+#define DP_PROTO_MAGIC 0xDA17u
+#define DP_PROTO_VERSION 1u
+#define DP_PROTO_UDP_PORT_DEFAULT 47000u
+
+/* Bytes before the payload in a frame: Ethernet + IPv4 + UDP + daitn header. */
+#define DP_PROTO_L2_L4_SIZE 42u
+#define DP_PROTO_HDR_SIZE 22u
+#define DP_PROTO_FRAME_HDR_SIZE (DP_PROTO_L2_L4_SIZE + DP_PROTO_HDR_SIZE)
+
+/* Payload bytes per chunk: 64 B .. 8 KiB (8 KiB + 64 fits a 9000-byte jumbo MTU). */
+#define DP_PROTO_CHUNK_SIZE_MIN 64u
+#define DP_PROTO_CHUNK_SIZE_MAX 8192u
+#define DP_PROTO_CHUNK_SIZE_DEFAULT 1024u
+
+/* The slot field: bit 15 selects the slot set (0/1), bits 0..14 the slot index. */
+#define DP_PROTO_SLOT_SET_BIT 0x8000u
+#define DP_PROTO_SLOT_INDEX_MASK 0x7fffu
+#define DP_PROTO_SLOTS_MAX 0x8000u
+
+/* Workers per job: ranks 0 .. DP_PROTO_WORKERS_MAX-1. */
+#define DP_PROTO_WORKERS_MAX 1024u
+
+/* flags: bits 0..3 carry a layer-priority hint (0 = none, 1 = most urgent). */
+#define DP_PROTO_FLAG_PRIO_MASK 0x0fu
+#define DP_PROTO_FLAG_RESERVED_MASK 0xf0u
+
+enum dp_proto_msg {
+	DP_MSG_GRAD = 1,      /* worker -> gw: one chunk's contribution */
+	DP_MSG_RESULT = 2,    /* gw -> worker: the aggregated chunk */
+	DP_MSG_HELLO = 3,     /* worker -> gw: join a job; no payload */
+	DP_MSG_HELLO_ACK = 4, /* gw -> worker: payload struct dp_proto_job_info */
+	DP_MSG_ERROR = 5,     /* gw -> worker: payload struct dp_proto_error */
+	/* 16..31 are reserved for inference messages. */
+};
+
+/* Element types; the values are the wire codes. */
+enum dp_proto_dtype {
+	DP_DTYPE_F32 = 1,  /* IEEE binary32, accumulated in binary32 */
+	DP_DTYPE_I32 = 2,  /* two's complement, summed with wrap-around */
+	DP_DTYPE_BF16 = 3, /* bfloat16, accumulated in binary32 */
+	DP_DTYPE_F16 = 4,  /* IEEE binary16, accumulated in binary32 */
+};
+
+struct dp_proto_hdr {
+	uint16_t magic;   /* DP_PROTO_MAGIC */
+	uint8_t version;  /* DP_PROTO_VERSION */
+	uint8_t type;     /* enum dp_proto_msg */
+	uint16_t job;     /* job id from the policy */
+	uint16_t rank;    /* sender's (GRAD, HELLO) or receiver's (RESULT) rank */
+	uint16_t slot;    /* set bit | slot index */
+	uint8_t dtype;    /* enum dp_proto_dtype; must equal the job's */
+	uint8_t flags;    /* DP_PROTO_FLAG_* */
+	uint16_t count;   /* elements in the payload */
+	uint32_t offset;  /* element offset of this chunk within the tensor */
+	uint32_t round;   /* allreduce call number within the job (wraps) */
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct dp_proto_hdr) == DP_PROTO_HDR_SIZE, "wire header size");
+
+/* HELLO_ACK payload (big-endian fields). */
+struct dp_proto_job_info {
+	uint16_t n_workers;
+	uint16_t chunk_size;     /* payload bytes per full chunk */
+	uint16_t n_slots;        /* slot indices 0 .. n_slots-1 may be used */
+	uint16_t udp_port_base;  /* slot i is sent to udp_port_base + i % n_shards */
+	uint8_t n_shards;
+	uint8_t dtype;
+	uint8_t frac_bits;       /* int32 jobs: fixed-point fraction bits */
+	uint8_t reserved;
+	uint32_t policy_version;
+} __attribute__((packed));
+
+enum dp_proto_err {
+	DP_ERR_UNKNOWN_JOB = 1,   /* no such job in the running policy */
+	DP_ERR_NOT_ADMITTED = 2,  /* source address/port does not match the rank */
+	DP_ERR_BAD_PARAMS = 3,    /* dtype or chunk size differs from the job's */
+	DP_ERR_OVERLOADED = 4,    /* rate-limited or out of slot memory */
+};
+
+/* ERROR payload. */
+struct dp_proto_error {
+	uint16_t code;           /* enum dp_proto_err, big-endian */
+	uint16_t reserved;
+	char text[60];           /* NUL-terminated, for logs */
+} __attribute__((packed));
+
+/* Size in bytes of one element of dtype on the wire; 0 if dtype is unknown. */
+size_t dp_proto_dtype_size(uint8_t dtype);
+
+/* Name of dtype ("float32", "int32", "bfloat16", "float16"), or NULL. */
+const char *dp_proto_dtype_name(uint8_t dtype);
+
+/* Parse a dtype name as used in policies; returns the code or 0. */
+uint8_t dp_proto_dtype_parse(const char *name);
+
+/*
+ * Check a daitn header and its payload length, as received.
+ * udp_payload points at the header, len is the UDP payload length in bytes.
+ * On success returns DP_DROP_NONE and fills *out with the header fields in
+ * host byte order; otherwise returns the drop reason (DP_DROP_PROTO_*) and
+ * *out is undefined. Never reads beyond len bytes.
+ */
+enum dp_drop dp_proto_hdr_check(const void *udp_payload, size_t len,
+				struct dp_proto_hdr *out);
+
+/* Write hdr (host byte order) to dst in wire format. dst needs 22 bytes. */
+void dp_proto_hdr_write(void *dst, const struct dp_proto_hdr *hdr);
+
+/* Serial-number comparison of (round, offset) tags: <0, 0, >0 like memcmp.
+ * Rounds compare modulo 2^32 (RFC 1982), offsets plainly. */
+int dp_proto_tag_cmp(uint32_t round_a, uint32_t offset_a,
+		     uint32_t round_b, uint32_t offset_b);
+
+#endif /* DP_PROTO_H */
