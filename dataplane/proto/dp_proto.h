@@ -94,7 +94,13 @@ struct dp_proto_job_info {
 	uint8_t frac_bits;       /* int32 jobs: fixed-point fraction bits */
 	uint8_t reserved;
 	uint32_t policy_version;
+	/* Added in v1 (additive): the round the worker's first allreduce uses.
+	 * Every worker of a run gets the same value; a job that restarts gets a
+	 * round newer than any the gateway still holds (docs/protocol.md). */
+	uint32_t round_base;
 } __attribute__((packed));
+
+_Static_assert(sizeof(struct dp_proto_job_info) == 20, "HELLO_ACK payload size");
 
 enum dp_proto_err {
 	DP_ERR_UNKNOWN_JOB = 1,   /* no such job in the running policy */
@@ -109,6 +115,8 @@ struct dp_proto_error {
 	uint16_t reserved;
 	char text[60];           /* NUL-terminated, for logs */
 } __attribute__((packed));
+
+_Static_assert(sizeof(struct dp_proto_error) == 64, "ERROR payload size");
 
 /* Size in bytes of one element of dtype on the wire; 0 if dtype is unknown. */
 size_t dp_proto_dtype_size(uint8_t dtype);
@@ -125,12 +133,57 @@ uint8_t dp_proto_dtype_parse(const char *name);
  * On success returns DP_DROP_NONE and fills *out with the header fields in
  * host byte order; otherwise returns the drop reason (DP_DROP_PROTO_*) and
  * *out is undefined. Never reads beyond len bytes.
+ *
+ * Checks, in this order (the first failing one is the reason):
+ *   len < 22                         PROTO_SHORT
+ *   magic != DP_PROTO_MAGIC          PROTO_BAD_MAGIC
+ *   version != DP_PROTO_VERSION      PROTO_BAD_VERSION
+ *   type not GRAD..ERROR             PROTO_BAD_TYPE
+ *   dtype unknown (GRAD, RESULT, HELLO_ACK), or neither 0 nor known
+ *   (HELLO, ERROR)                   PROTO_BAD_DTYPE
+ *   reserved flag bits set           PROTO_BAD_FLAGS
+ *   GRAD/RESULT: count 0 or count*size > DP_PROTO_CHUNK_SIZE_MAX;
+ *   other types: count != 0          PROTO_BAD_COUNT
+ *   len != 22 + payload size (count*size for GRAD/RESULT, 0 for HELLO,
+ *   sizeof job_info for HELLO_ACK, sizeof error for ERROR)
+ *                                    PROTO_LENGTH_MISMATCH
+ * Job-dependent checks (rank, slot range, the job's dtype and chunk size)
+ * are the gateway's.
  */
 enum dp_drop dp_proto_hdr_check(const void *udp_payload, size_t len,
 				struct dp_proto_hdr *out);
 
 /* Write hdr (host byte order) to dst in wire format. dst needs 22 bytes. */
 void dp_proto_hdr_write(void *dst, const struct dp_proto_hdr *hdr);
+
+/* The slot field's parts. */
+static inline uint16_t dp_proto_slot_index(uint16_t slot)
+{
+	return slot & DP_PROTO_SLOT_INDEX_MASK;
+}
+
+static inline unsigned dp_proto_slot_set(uint16_t slot)
+{
+	return (slot & DP_PROTO_SLOT_SET_BIT) != 0;
+}
+
+static inline uint16_t dp_proto_slot_make(uint16_t index, unsigned set)
+{
+	return (uint16_t)((index & DP_PROTO_SLOT_INDEX_MASK) | (set ? DP_PROTO_SLOT_SET_BIT : 0));
+}
+
+/* Name of a message type ("grad", "result", ...), or NULL. */
+const char *dp_proto_msg_name(uint8_t type);
+
+/* HELLO_ACK payload: write ji (host order) to dst (wire), read it back. dst/src
+ * hold sizeof(struct dp_proto_job_info) bytes. */
+void dp_proto_job_info_write(void *dst, const struct dp_proto_job_info *ji);
+void dp_proto_job_info_read(const void *src, struct dp_proto_job_info *ji);
+
+/* ERROR payload: write code and text (truncated to 59 bytes, NUL-padded) to
+ * dst; read it back (text always NUL-terminated). 64 bytes. */
+void dp_proto_error_write(void *dst, uint16_t code, const char *text);
+void dp_proto_error_read(const void *src, struct dp_proto_error *err);
 
 /* Serial-number comparison of (round, offset) tags: <0, 0, >0 like memcmp.
  * Rounds compare modulo 2^32 (RFC 1982), offsets plainly. */

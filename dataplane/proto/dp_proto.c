@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dp_proto: wire protocol v1 helpers. Pure functions; the gateway calls
+ * dp_proto_hdr_check() once per received datagram, so it reads the header
+ * with byte loads (no alignment assumptions, no reads past len) and decides
+ * with a handful of compares.
+ */
+#include <stdbool.h>
+#include <string.h>
+
+#include "dp_proto.h"
+
+#define DP_DROP_NAME_(name, str) [DP_DROP_##name] = str,
+static const char *const dp_drop_names[DP_DROP_MAX] = {
+	DP_FATES(DP_DROP_NAME_)
+};
+#undef DP_DROP_NAME_
+
+const char *dp_drop_name(enum dp_drop d)
+{
+	if ((unsigned)d >= DP_DROP_MAX)
+		return "invalid";
+	return dp_drop_names[d];
+}
+
+static const struct {
+	const char *name;
+	uint8_t size;
+} dp_dtypes[] = {
+	[DP_DTYPE_F32] = { "float32", 4 },
+	[DP_DTYPE_I32] = { "int32", 4 },
+	[DP_DTYPE_BF16] = { "bfloat16", 2 },
+	[DP_DTYPE_F16] = { "float16", 2 },
+};
+
+#define DP_DTYPES_N (sizeof(dp_dtypes) / sizeof(dp_dtypes[0]))
+
+size_t dp_proto_dtype_size(uint8_t dtype)
+{
+	if (dtype >= DP_DTYPES_N)
+		return 0;
+	return dp_dtypes[dtype].size;
+}
+
+const char *dp_proto_dtype_name(uint8_t dtype)
+{
+	if (dtype >= DP_DTYPES_N)
+		return NULL;
+	return dp_dtypes[dtype].name;
+}
+
+uint8_t dp_proto_dtype_parse(const char *name)
+{
+	if (name == NULL)
+		return 0;
+	for (uint8_t t = 1; t < DP_DTYPES_N; t++)
+		if (strcmp(name, dp_dtypes[t].name) == 0)
+			return t;
+	return 0;
+}
+
+const char *dp_proto_msg_name(uint8_t type)
+{
+	switch (type) {
+	case DP_MSG_GRAD: return "grad";
+	case DP_MSG_RESULT: return "result";
+	case DP_MSG_HELLO: return "hello";
+	case DP_MSG_HELLO_ACK: return "hello_ack";
+	case DP_MSG_ERROR: return "error";
+	default: return NULL;
+	}
+}
+
+static inline uint16_t be16_get(const uint8_t *p)
+{
+	return (uint16_t)((uint16_t)p[0] << 8 | p[1]);
+}
+
+static inline uint32_t be32_get(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void be16_put(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void be32_put(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* Offsets of the fields in the 22-byte wire header. */
+enum {
+	OFF_MAGIC = 0, OFF_VERSION = 2, OFF_TYPE = 3, OFF_JOB = 4, OFF_RANK = 6,
+	OFF_SLOT = 8, OFF_DTYPE = 10, OFF_FLAGS = 11, OFF_COUNT = 12,
+	OFF_OFFSET = 14, OFF_ROUND = 18,
+};
+
+enum dp_drop dp_proto_hdr_check(const void *udp_payload, size_t len,
+				struct dp_proto_hdr *out)
+{
+	const uint8_t *p = udp_payload;
+	size_t payload_size;
+	size_t esize;
+
+	if (len < DP_PROTO_HDR_SIZE)
+		return DP_DROP_PROTO_SHORT;
+	out->magic = be16_get(p + OFF_MAGIC);
+	if (out->magic != DP_PROTO_MAGIC)
+		return DP_DROP_PROTO_BAD_MAGIC;
+	out->version = p[OFF_VERSION];
+	if (out->version != DP_PROTO_VERSION)
+		return DP_DROP_PROTO_BAD_VERSION;
+	out->type = p[OFF_TYPE];
+	if (out->type < DP_MSG_GRAD || out->type > DP_MSG_ERROR)
+		return DP_DROP_PROTO_BAD_TYPE;
+
+	out->dtype = p[OFF_DTYPE];
+	esize = dp_proto_dtype_size(out->dtype);
+	if (esize == 0) {
+		/* HELLO may leave the type open; ERROR may not know it. */
+		bool optional = out->type == DP_MSG_HELLO || out->type == DP_MSG_ERROR;
+
+		if (!(optional && out->dtype == 0))
+			return DP_DROP_PROTO_BAD_DTYPE;
+	}
+	out->flags = p[OFF_FLAGS];
+	if (out->flags & DP_PROTO_FLAG_RESERVED_MASK)
+		return DP_DROP_PROTO_BAD_FLAGS;
+
+	out->count = be16_get(p + OFF_COUNT);
+	switch (out->type) {
+	case DP_MSG_GRAD:
+	case DP_MSG_RESULT:
+		payload_size = (size_t)out->count * esize;
+		if (out->count == 0 || payload_size > DP_PROTO_CHUNK_SIZE_MAX)
+			return DP_DROP_PROTO_BAD_COUNT;
+		break;
+	case DP_MSG_HELLO:
+		payload_size = 0;
+		goto no_count;
+	case DP_MSG_HELLO_ACK:
+		payload_size = sizeof(struct dp_proto_job_info);
+		goto no_count;
+	default:
+		payload_size = sizeof(struct dp_proto_error);
+no_count:
+		if (out->count != 0)
+			return DP_DROP_PROTO_BAD_COUNT;
+		break;
+	}
+	if (len != DP_PROTO_HDR_SIZE + payload_size)
+		return DP_DROP_PROTO_LENGTH_MISMATCH;
+
+	out->job = be16_get(p + OFF_JOB);
+	out->rank = be16_get(p + OFF_RANK);
+	out->slot = be16_get(p + OFF_SLOT);
+	out->offset = be32_get(p + OFF_OFFSET);
+	out->round = be32_get(p + OFF_ROUND);
+	return DP_DROP_NONE;
+}
+
+void dp_proto_hdr_write(void *dst, const struct dp_proto_hdr *hdr)
+{
+	uint8_t *p = dst;
+
+	be16_put(p + OFF_MAGIC, hdr->magic);
+	p[OFF_VERSION] = hdr->version;
+	p[OFF_TYPE] = hdr->type;
+	be16_put(p + OFF_JOB, hdr->job);
+	be16_put(p + OFF_RANK, hdr->rank);
+	be16_put(p + OFF_SLOT, hdr->slot);
+	p[OFF_DTYPE] = hdr->dtype;
+	p[OFF_FLAGS] = hdr->flags;
+	be16_put(p + OFF_COUNT, hdr->count);
+	be32_put(p + OFF_OFFSET, hdr->offset);
+	be32_put(p + OFF_ROUND, hdr->round);
+}
+
+int dp_proto_tag_cmp(uint32_t round_a, uint32_t offset_a,
+		     uint32_t round_b, uint32_t offset_b)
+{
+	/* RFC 1982: a is newer when (a - b) mod 2^32 is in (0, 2^31). The
+	 * distance exactly 2^31 is undefined there; break that tie by plain
+	 * value so that cmp(a, b) == -cmp(b, a) always holds. */
+	uint32_t d = round_a - round_b;
+
+	if (d == 0x80000000u)
+		return round_a > round_b ? 1 : -1;
+	if (d != 0)
+		return d < 0x80000000u ? 1 : -1;
+	if (offset_a != offset_b)
+		return offset_a > offset_b ? 1 : -1;
+	return 0;
+}
+
+/* Offsets in the HELLO_ACK payload. */
+enum {
+	JI_N_WORKERS = 0, JI_CHUNK_SIZE = 2, JI_N_SLOTS = 4, JI_PORT_BASE = 6,
+	JI_N_SHARDS = 8, JI_DTYPE = 9, JI_FRAC_BITS = 10, JI_RESERVED = 11,
+	JI_POLICY_VERSION = 12, JI_ROUND_BASE = 16,
+};
+
+void dp_proto_job_info_write(void *dst, const struct dp_proto_job_info *ji)
+{
+	uint8_t *p = dst;
+
+	be16_put(p + JI_N_WORKERS, ji->n_workers);
+	be16_put(p + JI_CHUNK_SIZE, ji->chunk_size);
+	be16_put(p + JI_N_SLOTS, ji->n_slots);
+	be16_put(p + JI_PORT_BASE, ji->udp_port_base);
+	p[JI_N_SHARDS] = ji->n_shards;
+	p[JI_DTYPE] = ji->dtype;
+	p[JI_FRAC_BITS] = ji->frac_bits;
+	p[JI_RESERVED] = 0;
+	be32_put(p + JI_POLICY_VERSION, ji->policy_version);
+	be32_put(p + JI_ROUND_BASE, ji->round_base);
+}
+
+void dp_proto_job_info_read(const void *src, struct dp_proto_job_info *ji)
+{
+	const uint8_t *p = src;
+
+	ji->n_workers = be16_get(p + JI_N_WORKERS);
+	ji->chunk_size = be16_get(p + JI_CHUNK_SIZE);
+	ji->n_slots = be16_get(p + JI_N_SLOTS);
+	ji->udp_port_base = be16_get(p + JI_PORT_BASE);
+	ji->n_shards = p[JI_N_SHARDS];
+	ji->dtype = p[JI_DTYPE];
+	ji->frac_bits = p[JI_FRAC_BITS];
+	ji->reserved = p[JI_RESERVED];
+	ji->policy_version = be32_get(p + JI_POLICY_VERSION);
+	ji->round_base = be32_get(p + JI_ROUND_BASE);
+}
+
+void dp_proto_error_write(void *dst, uint16_t code, const char *text)
+{
+	uint8_t *p = dst;
+	size_t n = text != NULL ? strnlen(text, sizeof(((struct dp_proto_error *)0)->text) - 1) : 0;
+
+	be16_put(p, code);
+	be16_put(p + 2, 0);
+	memset(p + 4, 0, sizeof(((struct dp_proto_error *)0)->text));
+	if (n != 0)
+		memcpy(p + 4, text, n);
+}
+
+void dp_proto_error_read(const void *src, struct dp_proto_error *err)
+{
+	const uint8_t *p = src;
+
+	err->code = be16_get(p);
+	err->reserved = be16_get(p + 2);
+	memcpy(err->text, p + 4, sizeof(err->text));
+	err->text[sizeof(err->text) - 1] = '\0';
+}
