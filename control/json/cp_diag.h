@@ -41,6 +41,11 @@ void cp_diags_print(const struct cp_diags *d, FILE *out);
 /* Format diagnostic i into buf (for logs and telemetry). */
 int cp_diag_format(const struct cp_diag *g, char *buf, size_t size);
 
+/* Order entries from..n-1 by line, then column (stable; entries without a
+ * position come first), so a person reads them in file order. Returns 0 or
+ * -ENOMEM (the list is then left as it was). */
+int cp_diags_sort(struct cp_diags *d, unsigned from);
+
 void cp_diags_clear(struct cp_diags *d);   /* drop entries, keep the list usable */
 void cp_diags_free(struct cp_diags *d);
 
