@@ -1,0 +1,162 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Locate libdaitn.so and declare its C ABI (client/daitn.h) for ctypes.
+
+The library is loaded with ctypes.CDLL, not ctypes.PyDLL: CDLL releases the
+GIL for the duration of every foreign call, so a thread blocked in
+daitn_open() or daitn_allreduce() (waiting on the network, up to its timeout)
+does not stop other Python threads. tests/python/test_binding.py checks it.
+
+Search order, first hit wins:
+  1. $DAITN_LIB (a path to the .so; an error if it does not exist);
+  2. the repository's build folders: build/client/libdaitn.so, then
+     build-*/client/libdaitn.so, newest first;
+  3. the system's library path (ctypes.util.find_library("daitn")).
+"""
+
+import ctypes
+import ctypes.util
+import glob
+import os
+
+# enum daitn_dtype (wire codes).
+DAITN_FLOAT32 = 1
+DAITN_INT32 = 2
+DAITN_BFLOAT16 = 3
+DAITN_FLOAT16 = 4
+
+DTYPE_NAMES = {
+    DAITN_FLOAT32: "float32",
+    DAITN_INT32: "int32",
+    DAITN_BFLOAT16: "bfloat16",
+    DAITN_FLOAT16: "float16",
+}
+
+# Element size in bytes of each wire type.
+DTYPE_SIZES = {DAITN_FLOAT32: 4, DAITN_INT32: 4, DAITN_BFLOAT16: 2, DAITN_FLOAT16: 2}
+
+
+class LibraryNotFound(OSError):
+    """libdaitn.so could not be found or loaded."""
+
+
+class Config(ctypes.Structure):
+    """struct daitn_config."""
+    _fields_ = [
+        ("gateway", ctypes.c_char_p),
+        ("gateway_port", ctypes.c_uint16),
+        ("bind_addr", ctypes.c_char_p),
+        ("bind_port", ctypes.c_uint16),
+        ("job", ctypes.c_uint16),
+        ("rank", ctypes.c_uint16),
+        ("hello_timeout_ms", ctypes.c_uint32),
+        ("timeout_ms", ctypes.c_uint32),
+        ("rto_us", ctypes.c_uint32),
+        ("window", ctypes.c_uint32),
+    ]
+
+
+class JobInfo(ctypes.Structure):
+    """struct daitn_job_info (enum members are C ints)."""
+    _fields_ = [
+        ("n_workers", ctypes.c_uint16),
+        ("chunk_size", ctypes.c_uint16),
+        ("n_slots", ctypes.c_uint16),
+        ("n_shards", ctypes.c_uint8),
+        ("dtype", ctypes.c_int),
+        ("frac_bits", ctypes.c_uint8),
+        ("policy_version", ctypes.c_uint32),
+    ]
+
+
+class Stats(ctypes.Structure):
+    """struct daitn_stats."""
+    _fields_ = [
+        ("chunks_sent", ctypes.c_uint64),
+        ("retransmits", ctypes.c_uint64),
+        ("results", ctypes.c_uint64),
+        ("stale_results", ctypes.c_uint64),
+        ("allreduces", ctypes.c_uint64),
+        ("send_calls", ctypes.c_uint64),
+        ("recv_calls", ctypes.c_uint64),
+    ]
+
+
+def _repo_root():
+    # python/daitn/_lib.py -> repository root
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def candidates():
+    """Paths tried, in order (after $DAITN_LIB)."""
+    root = _repo_root()
+    out = [os.path.join(root, "build", "client", "libdaitn.so")]
+    others = glob.glob(os.path.join(root, "build-*", "client", "libdaitn.so"))
+    others.sort(key=lambda p: os.path.getmtime(p), reverse=True)
+    out.extend(others)
+    return out
+
+
+def _declare(lib):
+    cfg_p = ctypes.POINTER(Config)
+    handle = ctypes.c_void_p
+    lib.daitn_open.argtypes = [cfg_p, ctypes.POINTER(handle)]
+    lib.daitn_open.restype = ctypes.c_int
+    lib.daitn_allreduce.argtypes = [handle, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    lib.daitn_allreduce.restype = ctypes.c_int
+    lib.daitn_close.argtypes = [handle]
+    lib.daitn_close.restype = None
+    lib.daitn_job.argtypes = [handle]
+    lib.daitn_job.restype = ctypes.POINTER(JobInfo)
+    lib.daitn_stats_get.argtypes = [handle, ctypes.POINTER(Stats)]
+    lib.daitn_stats_get.restype = None
+    lib.daitn_last_error.argtypes = [handle]
+    lib.daitn_last_error.restype = ctypes.c_char_p
+    lib.daitn_strerror.argtypes = [ctypes.c_int]
+    lib.daitn_strerror.restype = ctypes.c_char_p
+    return lib
+
+
+_lib = None
+
+
+def load():
+    """Return the loaded library (cached). Raises LibraryNotFound."""
+    global _lib
+    if _lib is not None:
+        return _lib
+    tried = []
+    env = os.environ.get("DAITN_LIB")
+    if env:
+        if not os.path.exists(env):
+            raise LibraryNotFound(
+                "DAITN_LIB=%s: no such file; point it at a built libdaitn.so "
+                "(e.g. build/client/libdaitn.so) or unset it" % env)
+        paths = [env]
+    else:
+        paths = [p for p in candidates() if os.path.exists(p)]
+        tried = candidates()
+        sys_name = ctypes.util.find_library("daitn")
+        if sys_name:
+            paths.append(sys_name)
+        tried.append("system library path (libdaitn.so)")
+    errors = []
+    for p in paths:
+        try:
+            _lib = _declare(ctypes.CDLL(p))
+            _lib._daitn_path = p
+            return _lib
+        except OSError as e:
+            errors.append("%s: %s" % (p, e))
+        except AttributeError as e:
+            errors.append("%s: not libdaitn (%s)" % (p, e))
+    if errors:
+        raise LibraryNotFound("libdaitn could not be loaded: " + "; ".join(errors))
+    raise LibraryNotFound(
+        "libdaitn.so not found; tried: %s. Build it (meson setup build && "
+        "ninja -C build client/libdaitn.so) or set DAITN_LIB=/path/to/libdaitn.so"
+        % ", ".join(tried))
+
+
+def path():
+    """Path of the loaded library, or None if not loaded yet."""
+    return getattr(_lib, "_daitn_path", None) if _lib is not None else None

@@ -1,0 +1,303 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""DistributedDataParallel communication hook: gradient buckets through daitn.
+
+    import daitn.torch as daitn_torch
+    state = daitn_torch.DaitnHookState()          # on every rank, same point
+    ddp.register_comm_hook(state, daitn_torch.comm_hook)
+
+The hook sums each gradient bucket over the job's workers through the gateway
+and divides by the world size (what DDP's default allreduce does). The gloo
+process group stays: it did the rendezvous, and it is the fallback.
+
+Fallback. If the gateway cannot be used (libdaitn missing, no gateway
+configured, no answer: -ETIMEDOUT, refused: -ECONNREFUSED, the job's worker
+count differs from the world size, any other error) at open or in the middle
+of a run, every rank switches to dist.all_reduce on a gloo group, logs once
+(logger "daitn", WARNING) with the reason, and training goes on. The switch is
+permanent for this state object.
+
+Agreement. Ranks must switch together or gloo deadlocks (one rank would wait
+in gloo for peers that still wait on the gateway). So after opening and after
+every bucket, the ranks allreduce a tiny status vector (world_size int32, one
+error code per rank) on a private gloo group. Cost: one small gloo allreduce
+per bucket, a few hundred microseconds on a LAN, against milliseconds to
+seconds for the bucket itself (DDP's default bucket is 25 MiB), and no extra
+step latency when buckets go through daitn in order. A per-step agreement would
+save the small allreduces but hold every bucket's result until the last one,
+and would still need the per-bucket copies below; per-bucket is simpler and
+its cost is measured in docs/pytorch.md.
+
+Copies. daitn sums in place; a rank whose allreduce failed half way holds a
+partial sum, which must not be fed to the gloo fallback. So each bucket is
+first copied into a staging tensor (one memcpy per bucket, reused across
+steps); the fallback reduces the untouched copy.
+
+Threads. The hook runs on DDP's autograd thread; it only queues the bucket and
+returns a torch.futures.Future. One worker thread per state runs the buckets
+in order (libdaitn handles are single-threaded, and all ranks must reduce
+buckets in the same order), completes the futures, and releases the GIL while
+it waits on the network, so backward keeps computing the next buckets. The
+agreement and fallback use their own gloo group (created here, so every rank
+must construct the state at the same point), never DDP's group, so they
+cannot interleave with collectives DDP or the script issue.
+
+Environment (arguments override):
+  DAITN_GATEWAY       gateway address, "10.77.0.1" or "10.77.0.1:47000"
+  DAITN_JOB           job id in the policy (default 1)
+  DAITN_BIND          local IPv4 to bind (default: any)
+  DAITN_PORT          local UDP port; else DAITN_PORT_BASE + rank
+  DAITN_PORT_BASE     default 47100
+  DAITN_TIMEOUT_MS, DAITN_HELLO_TIMEOUT_MS, DAITN_RTO_US, DAITN_WINDOW
+                      struct daitn_config fields (0 = library default)
+  DAITN_DISABLE=1     use gloo from the start (logged as the reason)
+"""
+
+import logging
+import os
+import queue
+import threading
+import time
+
+import torch
+import torch.distributed as dist
+
+from . import _lib
+from .core import Context, dtype_code
+from .errors import DaitnError
+
+log = logging.getLogger("daitn")
+
+STATUS_OK = 0
+# Codes for failures without an errno of their own (errno values are < 200).
+STATUS_NO_LIBRARY = 1001
+STATUS_NOT_CONFIGURED = 1002
+STATUS_DISABLED = 1003
+STATUS_WORLD_MISMATCH = 1004
+STATUS_INTERNAL = 1005
+
+_STATUS_NAMES = {
+    STATUS_NO_LIBRARY: "libdaitn not found",
+    STATUS_NOT_CONFIGURED: "no gateway configured",
+    STATUS_DISABLED: "disabled by DAITN_DISABLE",
+    STATUS_WORLD_MISMATCH: "job size differs from the world size",
+    STATUS_INTERNAL: "internal error",
+}
+
+
+def status_name(code):
+    import errno as _errno
+    if code in _STATUS_NAMES:
+        return _STATUS_NAMES[code]
+    return _errno.errorcode.get(code, "error %d" % code)
+
+
+def _env_int(name, default):
+    v = os.environ.get(name)
+    if v is None or v == "":
+        return default
+    try:
+        return int(v, 0)
+    except ValueError:
+        raise ValueError("%s=%r: not an integer" % (name, v)) from None
+
+
+class DaitnHookState:
+    """State of the daitn communication hook for one DDP model.
+
+    Collective: every rank of process_group constructs it at the same point
+    (it creates a gloo group, opens the gateway and agrees on the outcome).
+    Attributes after construction: mode ("daitn" or "gloo"), fallback_reason
+    (None while on daitn), stats (dict of counters), job (HELLO_ACK fields).
+    """
+
+    def __init__(self, process_group=None, gateway=None, job=None, bind_addr=None,
+                 bind_port=None, port_base=None, timeout_ms=None, hello_timeout_ms=None,
+                 rto_us=None, window=None, control_group=None, enable=None):
+        self.process_group = process_group
+        self.rank = dist.get_rank(process_group)
+        self.world_size = dist.get_world_size(process_group)
+        self.control_group = control_group if control_group is not None else \
+            dist.new_group(backend="gloo")
+        if dist.get_world_size(self.control_group) != self.world_size:
+            raise ValueError("daitn: control_group has %d ranks, the DDP group %d"
+                             % (dist.get_world_size(self.control_group), self.world_size))
+        self.ctx = None
+        self.mode = "daitn"
+        self.fallback_reason = None
+        self.job = None
+        self._warned_dtype = set()
+        self._staging = {}
+        self._queue = queue.Queue()
+        self._thread = None
+        self.stats = {"buckets_daitn": 0, "buckets_gloo": 0, "bytes_daitn": 0,
+                      "bytes_gloo": 0, "daitn_s": 0.0, "gloo_s": 0.0, "agree_s": 0.0,
+                      "agreements": 0, "copy_s": 0.0}
+
+        code, reason = self._open(gateway, job, bind_addr, bind_port, port_base, timeout_ms,
+                                  hello_timeout_ms, rto_us, window, enable)
+        failed = self._agree(code)
+        if failed:
+            self._fall_back(code, reason, failed, "at open")
+
+    # -- set-up -------------------------------------------------------------
+
+    def _open(self, gateway, job, bind_addr, bind_port, port_base, timeout_ms,
+              hello_timeout_ms, rto_us, window, enable):
+        """Try to join the job; (status code, reason) with code 0 on success."""
+        if enable is None:
+            enable = os.environ.get("DAITN_DISABLE", "") in ("", "0")
+        if not enable:
+            return STATUS_DISABLED, "daitn disabled (DAITN_DISABLE=1 or enable=False)"
+        gateway = gateway or os.environ.get("DAITN_GATEWAY", "")
+        if not gateway:
+            return STATUS_NOT_CONFIGURED, "no gateway configured: set DAITN_GATEWAY=IP[:PORT]"
+        gw_port = 0
+        if ":" in gateway:
+            gateway, p = gateway.rsplit(":", 1)
+            gw_port = int(p)
+        job = job if job is not None else _env_int("DAITN_JOB", 1)
+        bind_addr = bind_addr or os.environ.get("DAITN_BIND") or None
+        if bind_port is None:
+            bind_port = _env_int("DAITN_PORT", 0)
+        if not bind_port:
+            base = port_base if port_base is not None else _env_int("DAITN_PORT_BASE", 47100)
+            bind_port = base + self.rank
+        kw = dict(
+            hello_timeout_ms=hello_timeout_ms if hello_timeout_ms is not None
+            else _env_int("DAITN_HELLO_TIMEOUT_MS", 0),
+            timeout_ms=timeout_ms if timeout_ms is not None else _env_int("DAITN_TIMEOUT_MS", 0),
+            rto_us=rto_us if rto_us is not None else _env_int("DAITN_RTO_US", 0),
+            window=window if window is not None else _env_int("DAITN_WINDOW", 0))
+        try:
+            self.ctx = Context(gateway, job, self.rank, bind_port, gateway_port=gw_port,
+                               bind_addr=bind_addr, **kw)
+        except _lib.LibraryNotFound as e:
+            return STATUS_NO_LIBRARY, str(e)
+        except DaitnError as e:
+            return e.errno, str(e)
+        self.job = self.ctx.job
+        if self.job["n_workers"] != self.world_size:
+            return STATUS_WORLD_MISMATCH, (
+                "job %d has %d workers in the gateway's policy but the DDP world has %d ranks"
+                % (job, self.job["n_workers"], self.world_size))
+        return STATUS_OK, None
+
+    def _agree(self, code):
+        """Allreduce every rank's status; the list of (rank, code) that failed."""
+        t0 = time.perf_counter()
+        status = torch.zeros(self.world_size, dtype=torch.int32)
+        status[self.rank] = code
+        dist.all_reduce(status, group=self.control_group)
+        self.stats["agree_s"] += time.perf_counter() - t0
+        self.stats["agreements"] += 1
+        return [(r, int(c)) for r, c in enumerate(status.tolist()) if c != 0]
+
+    def _fall_back(self, code, reason, failed, when):
+        self.mode = "gloo"
+        if code != STATUS_OK:
+            why = "this rank: %s" % reason
+        else:
+            why = "rank(s) %s failed" % ", ".join(
+                "%d (%s)" % (r, status_name(c)) for r, c in failed)
+        others = [r for r, _ in failed if r != self.rank]
+        if code != STATUS_OK and others:
+            why += "; also rank(s) %s" % ", ".join(str(r) for r in others)
+        self.fallback_reason = "%s: %s" % (when, why)
+        log.warning("daitn: rank %d falls back to gloo allreduce %s", self.rank,
+                    self.fallback_reason)
+        if self.ctx is not None:
+            self.ctx.close()
+            self.ctx = None
+
+    # -- per bucket ---------------------------------------------------------
+
+    def submit(self, tensor):
+        """Queue a bucket; returns a Future completed with the averaged tensor."""
+        fut = torch.futures.Future()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._serve, name="daitn-hook", daemon=True)
+            self._thread.start()
+        self._queue.put((tensor, fut))
+        return fut
+
+    def _serve(self):
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            tensor, fut = item
+            try:
+                fut.set_result(self._reduce(tensor))
+            except BaseException as e:  # noqa: B036 -- DDP must see it, not the thread
+                fut.set_exception(e)
+
+    def _gloo(self, tensor):
+        t0 = time.perf_counter()
+        dist.all_reduce(tensor, group=self.control_group)
+        self.stats["gloo_s"] += time.perf_counter() - t0
+        self.stats["buckets_gloo"] += 1
+        self.stats["bytes_gloo"] += tensor.numel() * tensor.element_size()
+        return tensor.div_(self.world_size)
+
+    def _job_accepts(self, tensor):
+        try:
+            code = dtype_code(tensor)
+        except TypeError:
+            code = None
+        wire = self.job["dtype_code"]
+        ok = code == wire or (wire == _lib.DAITN_INT32 and code == _lib.DAITN_FLOAT32)
+        if not ok and tensor.dtype not in self._warned_dtype:
+            self._warned_dtype.add(tensor.dtype)
+            log.warning("daitn: rank %d: %s buckets go through gloo: the job's wire type is %s",
+                        self.rank, tensor.dtype, self.job["dtype"])
+        return ok
+
+    def _reduce(self, tensor):
+        # The dtype test is the same on every rank (same model), so skipping
+        # daitn for a bucket needs no agreement.
+        if self.mode != "daitn" or not self._job_accepts(tensor):
+            return self._gloo(tensor)
+        t0 = time.perf_counter()
+        key = (tensor.numel(), tensor.dtype)
+        staging = self._staging.get(key)
+        if staging is None:
+            staging = self._staging[key] = torch.empty_like(tensor)
+        staging.copy_(tensor)
+        t1 = time.perf_counter()
+        self.stats["copy_s"] += t1 - t0
+        code, reason = STATUS_OK, None
+        try:
+            self.ctx.allreduce(tensor)
+        except DaitnError as e:
+            code, reason = e.errno, str(e)
+        except Exception as e:  # a bug must not leave the peers waiting in gloo
+            code, reason = STATUS_INTERNAL, "%s: %s" % (type(e).__name__, e)
+        self.stats["daitn_s"] += time.perf_counter() - t1
+        failed = self._agree(code)
+        if not failed:
+            self.stats["buckets_daitn"] += 1
+            self.stats["bytes_daitn"] += tensor.numel() * tensor.element_size()
+            return tensor.div_(self.world_size)
+        self._fall_back(code, reason, failed, "mid-run (bucket of %d elements)" % tensor.numel())
+        out = self._gloo(staging)
+        del self._staging[key]  # DDP owns the returned tensor now
+        return out
+
+    def shutdown(self):
+        """Stop the worker thread and leave the job. Not collective."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        if self.ctx is not None:
+            self.ctx.close()
+            self.ctx = None
+
+    def daitn_stats(self):
+        """libdaitn's counters for this rank ({} once fallen back)."""
+        return self.ctx.stats() if self.ctx is not None else {}
+
+
+def comm_hook(state, bucket):
+    """DDP communication hook: ddp.register_comm_hook(state, comm_hook)."""
+    return state.submit(bucket.buffer())
