@@ -173,12 +173,26 @@ kn_stu16(uint16_t *p, size_t i, uint16_t v)
 	memcpy((char *)p + 2 * i, &v, sizeof(v));
 }
 
+/* acc + src with the NaN rule of the x86 vector adds made explicit: when
+ * both are NaN the result is the first operand (acc), quietened. C does not
+ * let us choose that (the compiler may swap the operands of +, and does), so
+ * the reference states it and the variants force it with operand order. */
+static inline float
+kn_add_f32(float acc, float src)
+{
+	uint32_t a = kn_f32_bits(acc);
+
+	if ((a & 0x7fffffffu) > 0x7f800000u)
+		return kn_bits_f32(a | 0x00400000u);
+	return acc + src;
+}
+
 /* Reference loops, shared by the scalar variant and the SIMD tails. */
 static inline void
 kn_ref_sum_f32(float *acc, const float *src, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		kn_stf(acc, i, kn_ldf(acc, i) + kn_ldf(src, i));
+		kn_stf(acc, i, kn_add_f32(kn_ldf(acc, i), kn_ldf(src, i)));
 }
 
 static inline void
@@ -197,14 +211,14 @@ static inline void
 kn_ref_sum_bf16(float *acc, const uint16_t *src, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		kn_stf(acc, i, kn_ldf(acc, i) + kn_bf16_widen(kn_ldu16(src, i)));
+		kn_stf(acc, i, kn_add_f32(kn_ldf(acc, i), kn_bf16_widen(kn_ldu16(src, i))));
 }
 
 static inline void
 kn_ref_sum_f16(float *acc, const uint16_t *src, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		kn_stf(acc, i, kn_ldf(acc, i) + kn_f16_widen(kn_ldu16(src, i)));
+		kn_stf(acc, i, kn_add_f32(kn_ldf(acc, i), kn_f16_widen(kn_ldu16(src, i))));
 }
 
 static inline void
