@@ -55,6 +55,9 @@ struct daitn_job_info {
 	enum daitn_dtype dtype;  /* the job's wire type */
 	uint8_t frac_bits;       /* int32 jobs */
 	uint32_t policy_version;
+	/* Added after v0.1 (appended): the round number of this run's first
+	 * allreduce, from the gateway (docs/protocol.md section 6). */
+	uint32_t round_base;
 };
 
 struct daitn_stats {
@@ -67,25 +70,58 @@ struct daitn_stats {
 	uint64_t recv_calls;
 };
 
+/* More counters (added after v0.1 as a separate struct so that callers that
+ * allocate struct daitn_stats, e.g. ctypes mirrors, keep their size). */
+struct daitn_stats_ext {
+	uint64_t datagrams_sent;   /* GRAD datagrams handed to the kernel */
+	uint64_t tx_dropped;       /* datagrams the kernel had no buffer for
+				      (left to retransmission) */
+	uint64_t ignored;          /* received datagrams that were not a RESULT
+				      (or ERROR) for this job and rank: malformed,
+				      foreign source, other message types */
+	uint64_t rx_truncated;     /* received datagrams over the buffer size */
+	uint64_t icmp_errors;      /* ICMP errors reported through the socket */
+	uint64_t gso_fallbacks;    /* the kernel refused GSO; plain sends since */
+	uint32_t flags;            /* DAITN_STATS_GSO | DAITN_STATS_GRO: in use now */
+	uint32_t gso_segs;         /* datagrams per GSO send (when in use) */
+};
+
+#define DAITN_STATS_GSO 0x1u       /* sends use UDP GSO (UDP_SEGMENT) */
+#define DAITN_STATS_GRO 0x2u       /* receives use UDP GRO */
+
 /* Join the job: bind the socket, send HELLO, wait for HELLO_ACK.
  * Returns 0 and *out, or -EINVAL (bad config), -ETIMEDOUT (no answer),
- * -ECONNREFUSED (the gateway refused: unknown job, not admitted, parameters),
- * or another negative errno from the socket calls. */
+ * -ECONNREFUSED (the gateway refused: unknown job, not admitted, parameters;
+ * or an ICMP port unreachable came back: nothing listens there),
+ * -EHOSTUNREACH/-ENETUNREACH (ICMP), -EPROTO (malformed HELLO_ACK),
+ * or another negative errno from the socket calls. On failure *out is NULL
+ * and daitn_last_error(NULL) says why.
+ * Environment: DAITN_GSO=0 / DAITN_GRO=0 turn UDP segmentation offload /
+ * receive coalescing off (e.g. when the gateway reads a veth with af_packet,
+ * which would see unsegmented GSO super-packets). */
 int daitn_open(const struct daitn_config *cfg, struct daitn **out);
 
 /* Sum buf over all workers of the job, in place. count elements of dtype.
  * dtype may differ from the job's wire type only as float32 data on an int32
  * job (converted to fixed point and back; -ERANGE if a value is too large).
  * Every worker must call with the same count and dtype, in the same order.
- * Returns 0, -EINVAL, -ERANGE, -ETIMEDOUT, or a negative errno. */
+ * Returns 0, -EINVAL, -ERANGE, -ETIMEDOUT, or a negative errno.
+ * -EINVAL and -ERANGE are found before anything is sent: buf is untouched and
+ * the handle stays usable. Any failure after sending started (-ETIMEDOUT, an
+ * ERROR from the gateway as -ECONNREFUSED, a socket error) leaves buf partly
+ * summed and the handle out of step with the other workers: later calls
+ * return -EPIPE; close it. count == 0 is a no-op. */
 int daitn_allreduce(struct daitn *d, void *buf, size_t count, enum daitn_dtype dtype);
 
 void daitn_close(struct daitn *d);
 
 const struct daitn_job_info *daitn_job(const struct daitn *d);
 void daitn_stats_get(const struct daitn *d, struct daitn_stats *out);
+void daitn_stats_ext_get(const struct daitn *d, struct daitn_stats_ext *out);
 
-/* The last failure on d, as a sentence; "" if none. Valid until the next call. */
+/* The last failure on d, as a sentence; "" if none. Valid until the next call.
+ * d == NULL gives the last daitn_open() failure of the calling thread (a
+ * failed open returns no handle), e.g. the gateway's refusal text. */
 const char *daitn_last_error(const struct daitn *d);
 
 const char *daitn_strerror(int err);

@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The allreduce engine: a window of outstanding chunks over the job's slots.
+ *
+ * Assignment is deterministic so that every worker of the job agrees without
+ * talking: chunk k of a call (element offset k * chunk_elems, in increasing
+ * order) uses slot k mod n_slots; the round number is the handle's call
+ * counter; each slot flips its set bit on every use and keeps it across
+ * calls. A slot is reused only after its previous chunk's RESULT arrived,
+ * which (as in SwitchML) means every worker has contributed to that use, so
+ * every worker has the result of the use before it on the other set and the
+ * gateway may recycle that set.
+ *
+ * Chunks leave in order; chunk k waits for its slot even when the window has
+ * room (head-of-line, but it keeps the assignment identical everywhere).
+ * Each outstanding slot has its own retransmission deadline: rto, doubling
+ * per retry up to 64x. The call fails after timeout_ms without any accepted
+ * RESULT. RESULTs that match no outstanding (slot, set, round, offset) are
+ * stale (late duplicates, answers to retransmissions) and only counted.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daitn_priv.h"
+#include "kn_fixed.h"
+
+#define BACKOFF_MAX_SHIFT 6u /* 64x */
+
+struct ar_call {
+	struct daitn *d;
+	uint8_t *base;              /* the tensor on the wire (user buf or scratch) */
+	size_t es;                  /* bytes per wire element */
+	uint32_t chunk_elems;
+	uint32_t round;
+	uint8_t dtype;              /* wire dtype */
+	uint64_t count;             /* elements */
+	uint64_t n_chunks;
+	uint64_t next;              /* next chunk to send */
+	uint64_t done;              /* chunks with their RESULT in place */
+	uint32_t outstanding;
+	uint64_t now;               /* ns, refreshed once per loop */
+	uint64_t last_progress;     /* ns of the last accepted RESULT */
+	uint64_t next_check;        /* ns; no deadline expires before this */
+	uint64_t rto_ns;
+	int error;                  /* set by the receive handler (ERROR message) */
+	int io_error;               /* first send error inside the handler */
+};
+
+static void
+chunk_queue(struct ar_call *c, uint32_t slot_idx)
+{
+	struct daitn *d = c->d;
+	struct daitn_slot *s = &d->slots[slot_idx];
+	uint8_t hdr[DP_PROTO_HDR_SIZE];
+	uint16_t slot = (uint16_t)(slot_idx | (s->cur_set ? DP_PROTO_SLOT_SET_BIT : 0u));
+	int rc;
+
+	daitn_msg_hdr(hdr, DP_MSG_GRAD, d->job_id, d->rank, slot, c->dtype, s->count,
+		      s->offset, c->round);
+	rc = daitn_io_queue(&d->io, (uint16_t)(slot_idx % d->job.n_shards), hdr,
+			    c->base + (size_t)s->offset * c->es, (uint32_t)(s->count * c->es));
+	if (rc < 0 && c->io_error == 0)
+		c->io_error = rc;
+}
+
+/* Send chunks in order while the window has room and the next chunk's slot
+ * is free. */
+static void
+window_fill(struct ar_call *c)
+{
+	struct daitn *d = c->d;
+
+	while (c->next < c->n_chunks && c->outstanding < d->window) {
+		uint32_t idx = (uint32_t)(c->next % d->job.n_slots);
+		struct daitn_slot *s = &d->slots[idx];
+		uint64_t off = c->next * c->chunk_elems;
+
+		if (s->busy)
+			break;
+		s->busy = true;
+		s->cur_set = s->set;
+		s->set ^= 1u;
+		s->tries = 0;
+		s->offset = (uint32_t)off;
+		s->count = (uint16_t)(c->count - off < c->chunk_elems ? c->count - off
+								    : c->chunk_elems);
+		s->deadline_ns = c->now + c->rto_ns;
+		if (s->deadline_ns < c->next_check)
+			c->next_check = s->deadline_ns;
+		chunk_queue(c, idx);
+		d->stats.chunks_sent++;
+		c->outstanding++;
+		c->next++;
+	}
+}
+
+static void
+result_rx(void *arg, const uint8_t *data, uint32_t len, const struct sockaddr_in *src)
+{
+	struct ar_call *c = arg;
+	struct daitn *d = c->d;
+	struct dp_proto_hdr h;
+	struct daitn_slot *s;
+	uint32_t idx;
+
+	if (src->sin_addr.s_addr != d->io.gw.sin_addr.s_addr || len < DP_PROTO_HDR_SIZE) {
+		d->ignored++;
+		return;
+	}
+	if (data[offsetof(struct dp_proto_hdr, type)] == DP_MSG_ERROR &&
+	    daitn_msg_ctrl_parse(data, len, d->job_id, d->rank, NULL) == DP_MSG_ERROR) {
+		char text[64];
+		uint16_t code;
+
+		daitn_msg_error_decode(data, len, &code, text, sizeof(text));
+		daitn_err(d, 0, "daitn_allreduce: round %u: the gateway refused job %u rank %u: "
+			  "%s (code %u): %s", c->round, d->job_id, d->rank,
+			  daitn_msg_err_name(code), code, text[0] ? text : "(no text)");
+		c->error = -ECONNREFUSED;
+		return;
+	}
+	if (dp_proto_hdr_check(data, len, &h) != DP_DROP_NONE || h.type != DP_MSG_RESULT ||
+	    h.job != d->job_id || h.rank != d->rank || h.dtype != c->dtype) {
+		d->ignored++;
+		return;
+	}
+	idx = h.slot & DP_PROTO_SLOT_INDEX_MASK;
+	if (idx >= d->job.n_slots) {
+		d->ignored++;
+		return;
+	}
+	s = &d->slots[idx];
+	if (!s->busy || s->cur_set != ((h.slot & DP_PROTO_SLOT_SET_BIT) != 0) ||
+	    h.round != c->round || h.offset != s->offset) {
+		d->stats.stale_results++;
+		return;
+	}
+	if (h.count != s->count) {
+		d->ignored++;
+		return;
+	}
+	memcpy(c->base + (size_t)s->offset * c->es, data + DP_PROTO_HDR_SIZE, (size_t)h.count * c->es);
+	s->busy = false;
+	c->outstanding--;
+	c->done++;
+	c->last_progress = c->now;
+	d->stats.results++;
+	window_fill(c);
+}
+
+static void
+timers_run(struct ar_call *c)
+{
+	struct daitn *d = c->d;
+	uint64_t min = UINT64_MAX;
+	uint32_t i;
+
+	for (i = 0; i < d->job.n_slots; i++) {
+		struct daitn_slot *s = &d->slots[i];
+
+		if (!s->busy)
+			continue;
+		if (s->deadline_ns <= c->now) {
+			if (s->tries < UINT8_MAX)
+				s->tries++;
+			s->deadline_ns = c->now + (c->rto_ns << (s->tries < BACKOFF_MAX_SHIFT
+								  ? s->tries : BACKOFF_MAX_SHIFT));
+			chunk_queue(c, i);
+			d->stats.retransmits++;
+		}
+		if (s->deadline_ns < min)
+			min = s->deadline_ns;
+	}
+	c->next_check = min;
+}
+
+/* The oldest outstanding chunk, for the timeout message. */
+static const struct daitn_slot *
+oldest_outstanding(const struct ar_call *c, uint32_t *idx)
+{
+	const struct daitn *d = c->d;
+	const struct daitn_slot *best = NULL;
+	uint32_t i;
+
+	for (i = 0; i < d->job.n_slots; i++) {
+		const struct daitn_slot *s = &d->slots[i];
+
+		if (s->busy && (best == NULL || s->offset < best->offset)) {
+			best = s;
+			*idx = i;
+		}
+	}
+	return best;
+}
+
+static int
+fail_timeout(struct ar_call *c)
+{
+	struct daitn *d = c->d;
+	const struct daitn_slot *s;
+	char gw[INET_ADDRSTRLEN], icmp[96] = "";
+	uint32_t idx = 0;
+
+	inet_ntop(AF_INET, &d->io.gw.sin_addr, gw, sizeof(gw));
+	if (d->io.icmp_errors != 0)
+		snprintf(icmp, sizeof(icmp), "; the network reported \"%s\" %llu times",
+			 strerror(d->io.last_icmp_errno), (unsigned long long)d->io.icmp_errors);
+	s = oldest_outstanding(c, &idx);
+	return daitn_err(d, -ETIMEDOUT,
+			 "daitn_allreduce: round %u: no result from gateway %s for %u ms; "
+			 "%llu of %llu chunks done, %u outstanding (oldest: offset %u, slot %u, "
+			 "%u retransmissions)%s; are all %u workers of job %u running?",
+			 c->round, gw, d->timeout_ms, (unsigned long long)c->done,
+			 (unsigned long long)c->n_chunks, c->outstanding, s ? s->offset : 0u, idx,
+			 s ? s->tries : 0u, icmp, d->job.n_workers, d->job_id);
+}
+
+static int
+fail_io(struct ar_call *c, int rc)
+{
+	struct daitn *d = c->d;
+
+	if (rc == -EMSGSIZE)
+		return daitn_err(d, rc, "daitn_allreduce: a %u-byte chunk does not fit the path MTU "
+				 "to the gateway; lower the job's chunk_size or raise the MTU",
+				 d->job.chunk_size);
+	return daitn_err(d, rc, "daitn_allreduce: round %u: socket error: %s", c->round,
+			 strerror(-rc));
+}
+
+static int
+engine_run(struct ar_call *c)
+{
+	struct daitn *d = c->d;
+	uint64_t timeout_ns = (uint64_t)d->timeout_ms * 1000000u;
+	int rc;
+
+	c->now = daitn_now_ns();
+	c->last_progress = c->now;
+	c->next_check = UINT64_MAX;
+	window_fill(c);
+	for (;;) {
+		rc = c->io_error != 0 ? c->io_error : daitn_io_flush(&d->io);
+		if (rc < 0)
+			return fail_io(c, rc);
+		if (c->done == c->n_chunks)
+			return 0;
+		rc = daitn_io_rx(&d->io, result_rx, c);
+		if (rc < 0)
+			return fail_io(c, rc);
+		if (c->error != 0)
+			return c->error;
+		c->now = daitn_now_ns();
+		if (c->now >= c->next_check)
+			timers_run(c);
+		if (c->done == c->n_chunks)
+			continue;
+		if (c->now - c->last_progress >= timeout_ns)
+			return fail_timeout(c);
+		if (rc == 0 && d->io.txq_n == 0) {
+			uint64_t until = c->last_progress + timeout_ns;
+
+			if (c->next_check < until)
+				until = c->next_check;
+			rc = daitn_io_wait(&d->io, until > c->now ? until - c->now : 0);
+			/* ICMP errors are counted and named in a timeout message; a
+			 * gateway that restarts may be briefly unreachable. */
+			if (rc < 0 && rc != -ECONNREFUSED && rc != -EHOSTUNREACH &&
+			    rc != -ENETUNREACH && rc != -EHOSTDOWN)
+				return fail_io(c, rc);
+		}
+	}
+}
+
+static int
+args_check(struct daitn *d, const void *buf, size_t count, enum daitn_dtype dtype)
+{
+	const char *tname = dp_proto_dtype_name((uint8_t)dtype);
+
+	if (d->failed)
+		return daitn_err(d, -EPIPE, "daitn_allreduce: an earlier allreduce on this handle "
+				 "failed after sending; it is out of step with the other workers "
+				 "(close it and open a new one)");
+	if (tname == NULL || (unsigned)dtype > UINT8_MAX)
+		return daitn_err(d, -EINVAL, "daitn_allreduce: dtype %d is not a daitn_dtype",
+				 (int)dtype);
+	if ((uint8_t)dtype != (uint8_t)d->job.dtype &&
+	    !(dtype == DAITN_FLOAT32 && d->job.dtype == DAITN_INT32))
+		return daitn_err(d, -EINVAL, "daitn_allreduce: dtype %s does not match job %u's %s "
+				 "(only float32 data may go to an int32 job)", tname, d->job_id,
+				 dp_proto_dtype_name((uint8_t)d->job.dtype));
+	if (count > UINT32_MAX)
+		return daitn_err(d, -EINVAL, "daitn_allreduce: count %zu is over the protocol's "
+				 "%u elements per call; split the tensor", count, UINT32_MAX);
+	if (count != 0 && buf == NULL)
+		return daitn_err(d, -EINVAL, "daitn_allreduce: buf is NULL for %zu elements", count);
+	if ((uintptr_t)buf % dp_proto_dtype_size((uint8_t)dtype) != 0)
+		return daitn_err(d, -EINVAL, "daitn_allreduce: buf %p is not aligned to its %zu-byte "
+				 "elements", buf, dp_proto_dtype_size((uint8_t)dtype));
+	return 0;
+}
+
+/* float32 data on an int32 job: convert into the handle's scratch buffer
+ * first, so a value out of range fails the call before anything is sent and
+ * leaves buf untouched. */
+static int
+fixed_prepare(struct daitn *d, const float *buf, size_t count)
+{
+	size_t size = count * sizeof(int32_t), bad = 0;
+	int rc;
+
+	if (size > d->scratch_size) {
+		void *p = realloc(d->scratch, size);
+
+		if (p == NULL)
+			return daitn_err(d, -ENOMEM, "daitn_allreduce: out of memory for a "
+					 "%zu-byte fixed-point buffer", size);
+		d->scratch = p;
+		d->scratch_size = size;
+	}
+	rc = kn_fixed_from_f32(d->scratch, buf, count, d->job.frac_bits, d->job.n_workers, &bad);
+	if (rc < 0)
+		return daitn_err(d, rc, "daitn_allreduce: element %zu (%g) is NaN, infinite or "
+				 "beyond +-%g, the largest value %u workers can sum in int32 with "
+				 "%u fraction bits; scale the tensor or lower frac_bits", bad,
+				 (double)buf[bad], kn_fixed_limit(d->job.frac_bits, d->job.n_workers),
+				 d->job.n_workers, d->job.frac_bits);
+	return 0;
+}
+
+int
+daitn_allreduce(struct daitn *d, void *buf, size_t count, enum daitn_dtype dtype)
+{
+	struct ar_call c;
+	bool fixed;
+	int rc;
+
+	if (d == NULL)
+		return -EINVAL;
+	daitn_err_clear(d);
+	rc = args_check(d, buf, count, dtype);
+	if (rc < 0)
+		return rc;
+	if (count == 0)
+		return 0;
+	fixed = dtype == DAITN_FLOAT32 && d->job.dtype == DAITN_INT32;
+	if (fixed) {
+		rc = fixed_prepare(d, buf, count);
+		if (rc < 0)
+			return rc;
+	}
+	memset(&c, 0, sizeof(c));
+	c.d = d;
+	c.base = fixed ? d->scratch : buf;
+	c.dtype = (uint8_t)d->job.dtype;
+	c.es = dp_proto_dtype_size(c.dtype);
+	c.chunk_elems = (uint32_t)(d->job.chunk_size / c.es);
+	c.count = count;
+	c.n_chunks = (count + c.chunk_elems - 1) / c.chunk_elems;
+	c.round = d->round++;
+	c.rto_ns = (uint64_t)d->rto_us * 1000u;
+	rc = engine_run(&c);
+	if (rc < 0) {
+		d->failed = true;
+		return rc;
+	}
+	if (fixed)
+		kn_fixed_to_f32(buf, d->scratch, count, d->job.frac_bits);
+	d->stats.allreduces++;
+	return 0;
+}

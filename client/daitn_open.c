@@ -1,0 +1,332 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Joining a job: validate the configuration, bind the socket, HELLO until
+ * HELLO_ACK (or ERROR, or the deadline), then size the data path from the
+ * job's parameters.
+ *
+ * HELLO is resent at 50 ms, doubling up to 400 ms, until hello_timeout_ms:
+ * a lost HELLO costs little and a gateway that is still starting is found
+ * quickly. Only datagrams from the gateway's address addressed to our job and
+ * rank count; anything else is ignored. An ICMP error (nothing listens on the
+ * gateway's port, host unreachable) ends the wait at once so that a caller
+ * with a fallback (the Python binding) does not wait for the full timeout.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/ip.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "daitn_priv.h"
+
+#define HELLO_TIMEOUT_DEFAULT_MS 2000u
+#define TIMEOUT_DEFAULT_MS 5000u
+#define RTO_DEFAULT_US 2000u
+#define HELLO_RESEND_FIRST_MS 50u
+#define HELLO_RESEND_MAX_MS 400u
+#define TIMEOUT_MAX_MS (24u * 3600u * 1000u)
+
+static int
+config_check(const struct daitn_config *cfg, struct sockaddr_in *gw, struct sockaddr_in *local)
+{
+	memset(gw, 0, sizeof(*gw));
+	memset(local, 0, sizeof(*local));
+	if (cfg == NULL)
+		return daitn_err(NULL, -EINVAL, "daitn_open: config is NULL");
+	if (cfg->gateway == NULL)
+		return daitn_err(NULL, -EINVAL, "daitn_open: gateway is NULL; set it to the gateway's IPv4 address");
+	gw->sin_family = AF_INET;
+	if (inet_pton(AF_INET, cfg->gateway, &gw->sin_addr) != 1)
+		return daitn_err(NULL, -EINVAL, "daitn_open: gateway: not an IPv4 address (\"%.64s\")",
+				 cfg->gateway);
+	if (gw->sin_addr.s_addr == htonl(INADDR_ANY) ||
+	    gw->sin_addr.s_addr == htonl(INADDR_BROADCAST) ||
+	    IN_MULTICAST(ntohl(gw->sin_addr.s_addr)))
+		return daitn_err(NULL, -EINVAL,
+				 "daitn_open: gateway: %s is not a unicast address", cfg->gateway);
+	gw->sin_port = htons(cfg->gateway_port != 0 ? cfg->gateway_port
+						     : (uint16_t)DP_PROTO_UDP_PORT_DEFAULT);
+	local->sin_family = AF_INET;
+	local->sin_addr.s_addr = htonl(INADDR_ANY);
+	if (cfg->bind_addr != NULL && inet_pton(AF_INET, cfg->bind_addr, &local->sin_addr) != 1)
+		return daitn_err(NULL, -EINVAL, "daitn_open: bind_addr: not an IPv4 address (\"%.64s\")",
+				 cfg->bind_addr);
+	if (cfg->bind_port == 0)
+		return daitn_err(NULL, -EINVAL,
+				 "daitn_open: bind_port is 0; set it to this rank's port in the job policy");
+	local->sin_port = htons(cfg->bind_port);
+	if (cfg->rank >= DP_PROTO_WORKERS_MAX)
+		return daitn_err(NULL, -EINVAL, "daitn_open: rank %u is beyond the protocol's %u workers",
+				 cfg->rank, DP_PROTO_WORKERS_MAX);
+	if (cfg->hello_timeout_ms > TIMEOUT_MAX_MS || cfg->timeout_ms > TIMEOUT_MAX_MS)
+		return daitn_err(NULL, -EINVAL, "daitn_open: timeouts are limited to %u ms", TIMEOUT_MAX_MS);
+	if (cfg->rto_us > 10u * 1000u * 1000u)
+		return daitn_err(NULL, -EINVAL, "daitn_open: rto_us %u is over 10 s; use 0 for the default",
+				 cfg->rto_us);
+	if (cfg->window > DP_PROTO_SLOTS_MAX)
+		return daitn_err(NULL, -EINVAL, "daitn_open: window %u is over %u slots; use 0 for the job's slots",
+				 cfg->window, DP_PROTO_SLOTS_MAX);
+	return 0;
+}
+
+static int
+socket_open(const struct sockaddr_in *local, const char *bind_name)
+{
+	int fd, one = 1, pmtu = IP_PMTUDISC_DO;
+	char addr[INET_ADDRSTRLEN];
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return daitn_err(NULL, -errno, "daitn_open: socket: %s", strerror(errno));
+	/* ICMP errors (port unreachable) come back through the socket, and a
+	 * chunk too large for the path fails with EMSGSIZE instead of being
+	 * fragmented (the gateway drops fragments). */
+	(void)setsockopt(fd, SOL_IP, IP_RECVERR, &one, sizeof(one));
+	(void)setsockopt(fd, SOL_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
+	if (bind(fd, (const struct sockaddr *)local, sizeof(*local)) != 0) {
+		int e = errno;
+
+		inet_ntop(AF_INET, &local->sin_addr, addr, sizeof(addr));
+		close(fd);
+		return daitn_err(NULL, -e, "daitn_open: bind %s:%u: %s%s", bind_name ? bind_name : addr,
+				 ntohs(local->sin_port), strerror(e),
+				 e == EADDRINUSE ? " (another worker uses this port?)" : "");
+	}
+	return fd;
+}
+
+/* What one received datagram meant for the HELLO exchange. */
+struct hello_state {
+	const struct sockaddr_in *gw;
+	uint16_t job, rank;
+	uint32_t nonce;             /* the HELLO's round, echoed in the answer */
+	unsigned unmatched;         /* answers with another round (older HELLOs) */
+	int result;                 /* 0: keep waiting; 1: acked; <0: error */
+	struct daitn_job_info info;
+	uint16_t port_base;
+	char err[DAITN_ERR_SIZE];
+};
+
+static void
+hello_rx(struct hello_state *st, const uint8_t *data, uint32_t len, const struct sockaddr_in *src)
+{
+	char text[64], gwname[INET_ADDRSTRLEN];
+	uint16_t code;
+	uint32_t round = 0;
+	int type;
+
+	if (st->result != 0 || src->sin_addr.s_addr != st->gw->sin_addr.s_addr)
+		return;
+	type = daitn_msg_ctrl_parse(data, len, st->job, st->rank, &round);
+	if (type != 0 && round != st->nonce) {
+		/* An answer to another process's HELLO from this port. */
+		st->unmatched++;
+		return;
+	}
+	inet_ntop(AF_INET, &st->gw->sin_addr, gwname, sizeof(gwname));
+	if (type == DP_MSG_HELLO_ACK) {
+		char why[160];
+		int rc = daitn_msg_ack_decode(data, len, st->rank, &st->info, &st->port_base,
+					      why, sizeof(why));
+
+		if (rc < 0) {
+			snprintf(st->err, sizeof(st->err), "daitn_open: gateway %s: %s", gwname, why);
+			st->result = rc;
+		} else {
+			st->result = 1;
+		}
+	} else if (type == DP_MSG_ERROR) {
+		daitn_msg_error_decode(data, len, &code, text, sizeof(text));
+		snprintf(st->err, sizeof(st->err),
+			 "daitn_open: gateway %s:%u refused job %u rank %u: %s (code %u): %s",
+			 gwname, ntohs(st->gw->sin_port), st->job, st->rank,
+			 daitn_msg_err_name(code), code, text[0] ? text : "(no text)");
+		st->result = -ECONNREFUSED;
+	}
+}
+
+static int
+hello_exchange(int fd, const struct sockaddr_in *gw, const struct daitn_config *cfg,
+	       uint32_t timeout_ms, struct hello_state *st)
+{
+	uint8_t hello[DP_PROTO_HDR_SIZE], buf[512];
+	uint64_t start = daitn_now_ns(), deadline = start + (uint64_t)timeout_ms * 1000000u;
+	uint64_t next_send = start, gap_ms = HELLO_RESEND_FIRST_MS;
+	unsigned sent = 0;
+	char gwname[INET_ADDRSTRLEN];
+	struct daitn_io io = { .fd = fd };
+
+	inet_ntop(AF_INET, &gw->sin_addr, gwname, sizeof(gwname));
+	/* HELLO has no payload; its dtype is 0 (the worker learns the type) and
+	 * its round a nonce the gateway echoes, so that only answers to this
+	 * open count. */
+	daitn_msg_hdr(hello, DP_MSG_HELLO, cfg->job, cfg->rank, 0, 0, 0, 0, st->nonce);
+	for (;;) {
+		uint64_t now = daitn_now_ns(), until;
+		int r;
+
+		if (now >= deadline)
+			break;
+		if (now >= next_send) {
+			if (sendto(fd, hello, sizeof(hello), 0, (const struct sockaddr *)gw,
+				   sizeof(*gw)) < 0 && errno != ENOBUFS && errno != EAGAIN) {
+				int e = errno;
+
+				return daitn_err(NULL, -e, "daitn_open: HELLO to %s:%u: %s", gwname,
+						 ntohs(gw->sin_port), strerror(e));
+			}
+			sent++;
+			next_send = now + gap_ms * 1000000u;
+			gap_ms = gap_ms * 2 > HELLO_RESEND_MAX_MS ? HELLO_RESEND_MAX_MS : gap_ms * 2;
+		}
+		until = next_send < deadline ? next_send : deadline;
+		r = daitn_io_wait(&io, until > now ? until - now : 0);
+		if (r < 0)
+			return daitn_err(NULL, r, "daitn_open: gateway %s:%u unreachable: %s "
+					 "(is the gateway running?)", gwname, ntohs(gw->sin_port),
+					 strerror(-r));
+		while (r > 0) {
+			struct sockaddr_in src;
+			socklen_t sl = sizeof(src);
+			ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT,
+					     (struct sockaddr *)&src, &sl);
+
+			if (n < 0)
+				break;
+			hello_rx(st, buf, (uint32_t)n, &src);
+			if (st->result == 1)
+				return 0;
+			if (st->result < 0)
+				return daitn_err(NULL, st->result, "%s", st->err);
+		}
+	}
+	return daitn_err(NULL, -ETIMEDOUT,
+			 "daitn_open: no answer from gateway %s:%u to %u HELLOs for job %u rank %u "
+			 "in %u ms%s (is the gateway running and the job in its policy?)",
+			 gwname, ntohs(gw->sin_port), sent, cfg->job, cfg->rank, timeout_ms,
+			 st->unmatched != 0 ? "; answers without the HELLO's round were ignored" : "");
+}
+
+int
+daitn_open(const struct daitn_config *cfg, struct daitn **out)
+{
+	struct sockaddr_in gw, local, data_gw;
+	struct hello_state st;
+	struct daitn *d;
+	uint32_t hello_ms;
+	int fd, rc;
+
+	daitn_err_clear(NULL);
+	if (out == NULL)
+		return daitn_err(NULL, -EINVAL, "daitn_open: out is NULL");
+	*out = NULL;
+	rc = config_check(cfg, &gw, &local);
+	if (rc < 0)
+		return rc;
+	fd = socket_open(&local, cfg->bind_addr);
+	if (fd < 0)
+		return fd;
+
+	memset(&st, 0, sizeof(st));
+	st.gw = &gw;
+	st.job = cfg->job;
+	st.rank = cfg->rank;
+	if (getrandom(&st.nonce, sizeof(st.nonce), 0) != sizeof(st.nonce))
+		st.nonce = (uint32_t)(daitn_now_ns() ^ (uint64_t)getpid() << 16);
+	hello_ms = cfg->hello_timeout_ms != 0 ? cfg->hello_timeout_ms : HELLO_TIMEOUT_DEFAULT_MS;
+	rc = hello_exchange(fd, &gw, cfg, hello_ms, &st);
+	if (rc < 0)
+		goto close_fd;
+
+	d = calloc(1, sizeof(*d));
+	if (d == NULL) {
+		rc = daitn_err(NULL, -ENOMEM, "daitn_open: out of memory");
+		goto close_fd;
+	}
+	d->job = st.info;
+	d->job_id = cfg->job;
+	d->rank = cfg->rank;
+	d->round = st.info.round_base;
+	d->timeout_ms = cfg->timeout_ms != 0 ? cfg->timeout_ms : TIMEOUT_DEFAULT_MS;
+	d->rto_us = cfg->rto_us != 0 ? cfg->rto_us : RTO_DEFAULT_US;
+	d->window = cfg->window != 0 && cfg->window < st.info.n_slots ? cfg->window
+								      : st.info.n_slots;
+	d->slots = calloc(st.info.n_slots, sizeof(*d->slots));
+	if (d->slots == NULL) {
+		rc = daitn_err(NULL, -ENOMEM, "daitn_open: out of memory for %u slots",
+			       st.info.n_slots);
+		goto free_handle;
+	}
+	data_gw = gw;
+	data_gw.sin_port = htons(st.port_base);
+	rc = daitn_io_init(&d->io, fd, &data_gw, st.port_base, st.info.n_shards,
+			   DP_PROTO_HDR_SIZE + st.info.chunk_size);
+	if (rc < 0) {
+		daitn_err(NULL, rc, "daitn_open: out of memory for socket buffers");
+		goto free_slots;
+	}
+	*out = d;
+	return 0;
+
+free_slots:
+	free(d->slots);
+free_handle:
+	free(d);
+close_fd:
+	close(fd);
+	return rc;
+}
+
+void
+daitn_close(struct daitn *d)
+{
+	if (d == NULL)
+		return;
+	if (d->io.fd >= 0)
+		close(d->io.fd);
+	daitn_io_fini(&d->io);
+	free(d->slots);
+	free(d->scratch);
+	free(d);
+}
+
+const struct daitn_job_info *
+daitn_job(const struct daitn *d)
+{
+	return d != NULL ? &d->job : NULL;
+}
+
+void
+daitn_stats_get(const struct daitn *d, struct daitn_stats *out)
+{
+	if (out == NULL)
+		return;
+	if (d == NULL) {
+		memset(out, 0, sizeof(*out));
+		return;
+	}
+	*out = d->stats;
+	out->send_calls = d->io.send_calls;
+	out->recv_calls = d->io.recv_calls;
+}
+
+void
+daitn_stats_ext_get(const struct daitn *d, struct daitn_stats_ext *out)
+{
+	if (out == NULL)
+		return;
+	memset(out, 0, sizeof(*out));
+	if (d == NULL)
+		return;
+	out->datagrams_sent = d->io.datagrams_sent;
+	out->tx_dropped = d->io.tx_dropped;
+	out->ignored = d->ignored;
+	out->rx_truncated = d->io.rx_truncated;
+	out->icmp_errors = d->io.icmp_errors;
+	out->gso_fallbacks = d->io.gso_fallbacks;
+	out->flags = (d->io.gso ? DAITN_STATS_GSO : 0u) | (d->io.gro ? DAITN_STATS_GRO : 0u);
+	out->gso_segs = d->io.gso ? d->io.gso_segs : 1u;
+}

@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * libdaitn internals, shared by the files of client/ (and, for white-box
+ * tests and the send benchmark, by tests/client and client/daitn_bench.c).
+ * Not installed; not part of the API.
+ *
+ * A handle owns one UDP socket. daitn_io batches datagrams to the gateway's
+ * shard ports (UDP GSO inside one sendmmsg when the kernel allows it) and
+ * splits coalesced receptions (UDP GRO). daitn_allreduce drives the slot
+ * window on top of it. Everything here runs on the thread that owns the
+ * handle; nothing locks.
+ */
+#ifndef DAITN_PRIV_H
+#define DAITN_PRIV_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "daitn.h"
+#include "dp_proto.h"
+
+#define DAITN_ERR_SIZE 256
+
+/* Datagrams one GSO send may carry (the kernel's UDP_MAX_SEGMENTS is 64 on
+ * older kernels) and the UDP payload bound of one IPv4 datagram. */
+#define DAITN_GSO_SEGS_MAX 64u
+#define DAITN_UDP_PAYLOAD_MAX 65507u
+
+/* Chunks queued between two flushes; a full queue flushes itself. */
+#define DAITN_TX_QUEUE_MAX 1024u
+
+/* Receive batch: messages per recvmmsg, and their buffer size with and
+ * without GRO (a coalesced GRO buffer holds up to 64 KiB). */
+#define DAITN_RX_MSGS_GRO 16u
+#define DAITN_RX_MSGS_PLAIN 64u
+#define DAITN_RX_BUF_GRO 65536u
+
+/* One datagram waiting for daitn_io_flush(): the header is copied (22
+ * bytes), the payload is referenced and must stay valid until the flush. */
+struct daitn_tx_chunk {
+	uint8_t hdr[DP_PROTO_HDR_SIZE]; /* wire-format daitn header */
+	uint16_t shard;                 /* destination port = port_base + shard */
+	uint32_t payload_size;          /* bytes */
+	const void *payload;
+};
+
+/* Called once per received datagram (GRO buffers already split). */
+typedef void (*daitn_io_rx_fn_t)(void *arg, const uint8_t *data, uint32_t len,
+				 const struct sockaddr_in *src);
+
+struct daitn_io {
+	int fd;
+	struct sockaddr_in gw;      /* gateway address; port = port_base */
+	uint16_t port_base;         /* shard k listens on port_base + k */
+	uint8_t n_shards;
+	bool gso;                   /* UDP_SEGMENT in use */
+	bool gro;                   /* UDP_GRO enabled on the socket */
+	uint32_t seg_size;          /* bytes of a full datagram (hdr + chunk) */
+	uint32_t gso_segs;          /* datagrams per GSO send */
+
+	/* TX queue, grouped by shard at flush time. */
+	struct daitn_tx_chunk *txq; /* DAITN_TX_QUEUE_MAX entries */
+	uint32_t txq_n;
+	uint32_t *shard_next;       /* per chunk: next queued chunk of its shard */
+	uint32_t *shard_head;       /* per shard: first queued chunk (or UINT32_MAX) */
+	uint32_t *shard_tail;
+	struct mmsghdr *tx_msgs;    /* DAITN_TX_QUEUE_MAX */
+	struct iovec *tx_iov;       /* 2 per chunk */
+	struct sockaddr_in *tx_dst; /* per shard */
+	uint8_t *tx_cmsg;           /* one UDP_SEGMENT cmsg per message */
+
+	/* RX buffers. */
+	uint32_t rx_msgs_n;
+	uint32_t rx_buf_size;
+	uint8_t *rx_arena;
+	struct mmsghdr *rx_msgs;
+	struct iovec *rx_iov;
+	struct sockaddr_in *rx_src;
+	uint8_t *rx_cmsg;
+
+	/* Counters (also copied into struct daitn_stats). */
+	uint64_t send_calls;
+	uint64_t recv_calls;
+	uint64_t datagrams_sent;
+	uint64_t tx_dropped;        /* datagrams lost to ENOBUFS/EAGAIN */
+	uint64_t gso_fallbacks;     /* GSO refused by the kernel, plain from then on */
+	uint64_t rx_truncated;      /* datagrams larger than the receive buffer */
+	uint64_t icmp_errors;       /* errors read from the socket's error queue */
+	int last_icmp_errno;        /* errno of the last one (positive) */
+};
+
+/* Per slot index: the current use and when to retransmit it. */
+struct daitn_slot {
+	bool busy;                  /* a chunk is outstanding on this slot */
+	uint8_t set;                /* set bit of the NEXT use (alternates) */
+	uint8_t cur_set;            /* set bit of the current use */
+	uint8_t tries;              /* retransmissions of the current use */
+	uint16_t count;             /* elements of the current use */
+	uint32_t offset;            /* element offset of the current use */
+	uint64_t deadline_ns;       /* retransmit when the clock passes this */
+};
+
+struct daitn {
+	struct daitn_io io;
+	struct daitn_job_info job;
+	uint16_t job_id;
+	uint16_t rank;
+	uint32_t timeout_ms;
+	uint32_t rto_us;
+	uint32_t window;            /* min(config window, n_slots) */
+	uint32_t round;             /* the next call's round number (starts at round_base) */
+	bool failed;                /* an allreduce failed mid-flight; the slot sets
+				       may no longer agree with the other workers */
+	struct daitn_slot *slots;   /* n_slots */
+	void *scratch;              /* int32 staging for float32 data on int32 jobs */
+	size_t scratch_size;        /* bytes */
+	struct daitn_stats stats;
+	uint64_t ignored;           /* see struct daitn_stats_ext */
+	char last_error[DAITN_ERR_SIZE];
+};
+
+/* ---- daitn_err.c ---- */
+/* Set d's last error (or, with d == NULL, this thread's open error) and
+ * return err unchanged, so callers can "return daitn_err(d, -EINVAL, ...)". */
+int daitn_err(struct daitn *d, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void daitn_err_clear(struct daitn *d);
+
+/* ---- daitn_io.c ---- */
+/* Size the socket buffers and set the socket options the data path needs;
+ * probes GSO/GRO (DAITN_GSO=0 / DAITN_GRO=0 in the environment turn them
+ * off). seg_size is the size of a full datagram. Returns 0 or -errno. */
+int daitn_io_init(struct daitn_io *io, int fd, const struct sockaddr_in *gw,
+		  uint16_t port_base, uint8_t n_shards, uint32_t seg_size);
+void daitn_io_fini(struct daitn_io *io);
+
+/* Queue one datagram for shard. hdr is 22 wire bytes (copied); payload is
+ * referenced until the flush. Flushes by itself when the queue is full.
+ * Every queued datagram except the last of a shard's group must be seg_size
+ * bytes long for GSO; shorter ones end a GSO batch (handled here).
+ * Returns 0 or a negative errno from the flush. */
+int daitn_io_queue(struct daitn_io *io, uint16_t shard, const void *hdr,
+		   const void *payload, uint32_t payload_size);
+
+/* Send everything queued: one GSO message per shard (and per gso_segs
+ * datagrams), all in as few sendmmsg calls as possible; plain datagrams if
+ * GSO is off or the kernel refuses it (then off for good). Datagrams the
+ * kernel drops for lack of buffers are counted in tx_dropped and left to the
+ * retransmission timer. Returns 0, or -EMSGSIZE (a datagram exceeds the path
+ * MTU), -ECONNREFUSED/-EHOSTUNREACH/-ENETUNREACH (an ICMP error reported
+ * through the socket), or another negative errno. */
+int daitn_io_flush(struct daitn_io *io);
+
+/* Read what is waiting, without blocking: up to one recvmmsg batch, each
+ * GRO buffer split at its gso_size. Calls fn per datagram. Returns the number
+ * of datagrams delivered, or a negative errno. */
+int daitn_io_rx(struct daitn_io *io, daitn_io_rx_fn_t fn, void *arg);
+
+/* Wait until the socket is readable or timeout_ns passes (0: poll once).
+ * Returns 1 (readable), 0 (timed out), or a negative errno. An ICMP error
+ * waiting on the socket is consumed and reported as its negative errno. */
+int daitn_io_wait(struct daitn_io *io, uint64_t timeout_ns);
+
+/* Drain the socket's error queue (IP_RECVERR); returns the negative errno of
+ * the last ICMP error found, or 0 if none. */
+int daitn_io_errqueue(struct daitn_io *io);
+
+/* ---- daitn_msg.c ---- */
+/* Build a header in wire format. */
+void daitn_msg_hdr(uint8_t *dst, uint8_t type, uint16_t job, uint16_t rank,
+		   uint16_t slot, uint8_t dtype, uint16_t count, uint32_t offset,
+		   uint32_t round);
+
+/* Check a received control message (HELLO_ACK or ERROR) addressed to
+ * (job, rank). Returns the message type and *round (echoed from the HELLO;
+ * round may be NULL), or 0 if the datagram is not one (fails
+ * dp_proto_hdr_check, another type, job or rank). */
+int daitn_msg_ctrl_parse(const uint8_t *data, uint32_t len, uint16_t job, uint16_t rank,
+			 uint32_t *round);
+
+/* Fill *info from a HELLO_ACK datagram (already accepted by
+ * daitn_msg_ctrl_parse) and check it. *port_base receives the shard port
+ * base. Returns 0, or -EPROTO with why in err (a sentence). */
+int daitn_msg_ack_decode(const uint8_t *data, uint32_t len, uint16_t rank,
+			 struct daitn_job_info *info, uint16_t *port_base,
+			 char *err, size_t err_size);
+
+/* Decode an ERROR datagram: code and NUL-terminated text (sanitised). */
+void daitn_msg_error_decode(const uint8_t *data, uint32_t len, uint16_t *code,
+			    char *text, size_t text_size);
+
+const char *daitn_msg_err_name(uint16_t code);
+
+/* ---- daitn_time ---- */
+static inline uint64_t
+daitn_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+#endif /* DAITN_PRIV_H */
