@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dp_slot: the per-job slot state machine of the loss-recovery protocol
+ * (docs/protocol.md, section 5). DPDK-free: it decides, the caller acts.
+ *
+ * A table holds n_slots slot indices with two sets each. A set remembers its
+ * current use: the tag (round, offset), the element count, a bitmap of the
+ * ranks that contributed (sized to the job, up to DP_PROTO_WORKERS_MAX), how
+ * many did, and whether the use completed. dp_slot_contribute() classifies one
+ * contribution, updates the metadata and returns what the caller must do with
+ * the payload. Buffers are the caller's: each set has an opaque `user` pointer
+ * the caller may use for its accumulator; this module never touches it.
+ *
+ * Threads: a table is owned by one thread (in the gateway, one data lcore per
+ * shard). No function locks or allocates except dp_slot_table_create().
+ */
+#ifndef DP_SLOT_H
+#define DP_SLOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dp_proto.h"
+
+/*
+ * Slot memory accounting, the one definition shared by the gateway and the
+ * policy validator. The gateway keeps accumulators in segments of
+ * DP_SLOT_SEG_SIZE bytes; a set of a job needs dp_slot_set_size() bytes, two
+ * sets per slot index, and a job gets as many indices as its quota pays for:
+ *
+ *     acc_size  = (chunk_size / element size) * (4 for 16-bit types, else element size)
+ *     set_size  = acc_size rounded up to a multiple of DP_SLOT_SEG_SIZE
+ *     n_slots   = min(quota / (2 * set_size), DP_PROTO_SLOTS_MAX)
+ */
+#define DP_SLOT_SEG_SIZE 1024u
+
+/* Accumulator bytes for one chunk of dtype (binary32 for 16-bit types); 0 if
+ * dtype is unknown or chunk_size is not a multiple of the element size. */
+uint32_t dp_slot_acc_size(uint8_t dtype, uint16_t chunk_size);
+
+/* dp_slot_acc_size() rounded up to whole segments; 0 on the same errors. */
+uint32_t dp_slot_set_size(uint8_t dtype, uint16_t chunk_size);
+
+/* Slot indices a quota of `quota` bytes pays for (0 if it pays for none, or
+ * on the errors above). */
+uint32_t dp_slot_count_for_quota(uint64_t quota, uint8_t dtype, uint16_t chunk_size);
+
+enum dp_slot_state {
+	DP_SLOT_EMPTY = 0,   /* never used, or its only contribution was cancelled */
+	DP_SLOT_ACTIVE,      /* collecting contributions */
+	DP_SLOT_COMPLETE,    /* all n_workers contributed; the result is kept */
+};
+
+/* One set. The bitmap (words of 64 ranks) follows the struct in memory. */
+struct dp_slot_set {
+	uint32_t round;          /* tag of the current use */
+	uint32_t offset;
+	uint16_t count;          /* elements of the current use */
+	uint16_t seen;           /* contributions counted in the current use */
+	uint8_t state;           /* enum dp_slot_state */
+	uint8_t reserved[3];
+	void *user;              /* the caller's buffer handle; never touched here */
+	uint64_t bitmap[];       /* bit r = rank r contributed */
+};
+
+struct dp_slot_table {
+	uint32_t n_slots;        /* slot indices */
+	uint16_t n_workers;      /* ranks 0 .. n_workers-1 */
+	uint16_t words;          /* bitmap words per set */
+	uint32_t stride;         /* bytes per set, a multiple of 64 */
+	bool owned;              /* memory from dp_slot_table_create() */
+	uint8_t *sets;           /* 2 * n_slots sets of stride bytes */
+};
+
+/* What to do with a contribution (the return of dp_slot_contribute()). */
+enum dp_slot_action {
+	DP_SLOT_LOAD = 0,        /* first contribution of a new use: load it */
+	DP_SLOT_ADD,             /* add it into the accumulator */
+	DP_SLOT_LOAD_COMPLETE,   /* load it; the use is complete (n_workers == 1) */
+	DP_SLOT_ADD_COMPLETE,    /* add it; the use is complete: fan the result out */
+	DP_SLOT_DUPLICATE,       /* already counted in this incomplete use: drop */
+	DP_SLOT_RESEND,          /* use complete: send the stored result to this rank */
+	DP_SLOT_STALE,           /* older than the set's current use: drop */
+	DP_SLOT_COUNT_MISMATCH,  /* count differs from the use's: drop */
+	DP_SLOT_BAD_RANK,        /* rank >= n_workers: drop */
+	DP_SLOT_ACTION_MAX
+};
+
+/* Flags dp_slot_contribute() may add in *events. */
+#define DP_SLOT_EV_REUSED    0x1u  /* a new use replaced a previous one: its
+				      buffer may still be referenced */
+#define DP_SLOT_EV_ABANDONED 0x2u  /* ... and that previous use was incomplete */
+
+/* Bytes a table for n_slots x n_workers needs (for caller-provided memory,
+ * 64-byte aligned); 0 if an argument is out of range. */
+size_t dp_slot_table_mem_size(uint32_t n_slots, uint16_t n_workers);
+
+/* Initialise t over mem (dp_slot_table_mem_size() bytes, 64-byte aligned,
+ * zeroed by this call). Returns 0, or -EINVAL if n_slots is 0 or above
+ * DP_PROTO_SLOTS_MAX, n_workers is 0 or above DP_PROTO_WORKERS_MAX, or mem is
+ * NULL or misaligned. */
+int dp_slot_table_init(struct dp_slot_table *t, void *mem,
+		       uint32_t n_slots, uint16_t n_workers);
+
+/* Allocate and initialise a table (heap). Returns NULL with errno EINVAL or
+ * ENOMEM. Free with dp_slot_table_free(). */
+struct dp_slot_table *dp_slot_table_create(uint32_t n_slots, uint16_t n_workers);
+void dp_slot_table_free(struct dp_slot_table *t);
+
+/* The set (index, set) of t. index < n_slots, set 0 or 1 (not checked: the
+ * caller has range-checked the slot index against the job). */
+static inline struct dp_slot_set *
+dp_slot_set_get(const struct dp_slot_table *t, uint32_t index, unsigned set)
+{
+	return (struct dp_slot_set *)(void *)(t->sets +
+		((size_t)index * 2 + (set & 1)) * t->stride);
+}
+
+/*
+ * Classify a contribution of `count` elements with tag (round, offset) from
+ * `rank` to set s of table t, and update s:
+ *   - LOAD / LOAD_COMPLETE: s now holds a new use with this tag and count,
+ *     rank's bit set, seen = 1; *events may carry REUSED / ABANDONED.
+ *   - ADD / ADD_COMPLETE: rank's bit set, seen incremented; on COMPLETE the
+ *     state is DP_SLOT_COMPLETE.
+ *   - every other action leaves s unchanged.
+ * *events is always written (0 if nothing happened). If the caller cannot
+ * act on a LOAD/ADD (no buffer), it must call dp_slot_cancel() at once.
+ */
+enum dp_slot_action dp_slot_contribute(const struct dp_slot_table *t, struct dp_slot_set *s,
+				       uint16_t rank, uint32_t round, uint32_t offset,
+				       uint16_t count, unsigned *events);
+
+/* Undo the load or add that dp_slot_contribute() just returned for rank on s:
+ * the rank's bit is cleared and the use is no longer complete; a use left with
+ * no contribution becomes EMPTY. */
+void dp_slot_cancel(const struct dp_slot_table *t, struct dp_slot_set *s, uint16_t rank);
+
+/* True if rank's bit is set in s's current use. */
+static inline bool dp_slot_has_rank(const struct dp_slot_set *s, uint16_t rank)
+{
+	return (s->bitmap[rank >> 6] >> (rank & 63)) & 1;
+}
+
+/* Name of an action ("load", "add_complete", ...), for logs and tests. */
+const char *dp_slot_action_name(enum dp_slot_action a);
+
+#endif /* DP_SLOT_H */
