@@ -440,6 +440,20 @@ test_sum_i32_wraps_around_like_scalar(void)
 				0, 4, 0), 0);
 	ref->sum_i32(acc, src, NV * NV);
 	CU_ASSERT_EQUAL(memcmp(acc, want, sizeof(want)), 0);
+
+	/* Any arrival order gives the exact sum when the total fits, even if a
+	 * partial sum wraps: MAX + 5 - 7 = MAX - 2. */
+	for (int k = -1; k < n_simd; k++) {
+		const struct kn_ops *o = k < 0 ? ref : simd[k];
+		int32_t a[3] = { INT32_MAX, INT32_MAX, INT32_MAX };
+		const int32_t up[3] = { 5, 5, 5 }, down[3] = { -7, -7, -7 };
+
+		o->sum_i32(a, up, 3);
+		CU_ASSERT_EQUAL(a[2], INT32_MIN + 4);
+		o->sum_i32(a, down, 3);
+		CU_ASSERT_EQUAL(a[0], INT32_MAX - 2);
+		CU_ASSERT_EQUAL(a[2], INT32_MAX - 2);
+	}
 }
 
 static void
