@@ -125,14 +125,20 @@ class Context:
         rc = self._lib.daitn_open(ctypes.byref(cfg), ctypes.byref(self._h))
         if rc < 0:
             self._h = ctypes.c_void_p()
-            msg = self._lib.daitn_strerror(rc).decode(errors="replace")
-            raise from_rc(rc, "%s: %s" % (self.describe, msg), "daitn_open")
+            # daitn_last_error(NULL): this thread's last open failure (e.g.
+            # the gateway's refusal text); daitn_strerror as a fallback.
+            msg = (self._lib.daitn_last_error(None) or b"").decode(errors="replace")
+            if msg.startswith("daitn_open: "):
+                msg = msg[len("daitn_open: "):]
+            if not msg:
+                msg = "%s: %s" % (self.describe, self._lib.daitn_strerror(rc).decode())
+            raise from_rc(rc, msg, "daitn_open")
         ji = self._lib.daitn_job(self._h).contents
         self.job = {
             "n_workers": ji.n_workers, "chunk_size": ji.chunk_size, "n_slots": ji.n_slots,
             "n_shards": ji.n_shards, "dtype": _lib.DTYPE_NAMES.get(ji.dtype, str(ji.dtype)),
             "dtype_code": ji.dtype, "frac_bits": ji.frac_bits,
-            "policy_version": ji.policy_version,
+            "policy_version": ji.policy_version, "round_base": ji.round_base,
         }
 
     def allreduce(self, x, dtype=None):
@@ -163,7 +169,8 @@ class Context:
         with self._lock:
             if self._h:
                 self._lib.daitn_stats_get(self._h, ctypes.byref(st))
-        return {name: getattr(st, name) for name, _ in _lib.Stats._fields_}
+        return {name: getattr(st, name) for name, _ in _lib.Stats._fields_
+                if not name.startswith("_")}
 
     def last_error(self):
         with self._lock:

@@ -1,0 +1,309 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""Unit test of the Python binding (python/daitn) over the real libdaitn.so.
+
+Talks to a wire-protocol peer on 127.0.0.1 (wire_peer.py), no namespaces.
+Checks: library lookup errors, dtype mapping, error mapping (EINVAL, refusal,
+ICMP port unreachable, timeouts, a broken handle), in-place results for every
+dtype with numpy and torch, contiguous and strided, and that the GIL is
+released while a call blocks on the network.
+Exit 0 pass, 1 fail, 77 skipped (libdaitn.so or torch missing: says which).
+"""
+
+import errno
+import os
+import socket
+import sys
+import threading
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
+sys.path.insert(0, HERE)
+
+import numpy as np  # noqa: E402
+
+try:
+    import torch  # noqa: E402
+except ImportError:
+    print("SKIP: torch does not import under %s (apt-get install python3-torch)" % sys.executable)
+    sys.exit(77)
+
+import daitn  # noqa: E402
+from daitn import _lib  # noqa: E402
+from wire_peer import BF16, F16, F32, I32, WirePeer  # noqa: E402
+
+try:
+    daitn.load_library()
+except daitn.LibraryNotFound as e:
+    print("SKIP: %s" % e)
+    sys.exit(77)
+
+_next_port = [40000 + os.getpid() % 20000]
+
+
+def local_port():
+    """A free local UDP port for the worker's socket."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def open_ctx(peer, **kw):
+    kw.setdefault("hello_timeout_ms", 1000)
+    kw.setdefault("timeout_ms", 1000)
+    return daitn.Context("127.0.0.1", 1, 0, local_port(), gateway_port=peer.port,
+                         bind_addr="127.0.0.1", **kw)
+
+
+class Counter:
+    """A Python thread that counts as long as it gets the GIL."""
+
+    def __init__(self):
+        self.n = 0
+        self._stop = False
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+
+    def _run(self):
+        while not self._stop:
+            self.n += 1
+
+    def stop(self):
+        self._stop = True
+        self._t.join()
+
+    def rate(self, seconds=0.2):
+        """Counts per second while this thread sleeps (it holds no GIL then)."""
+        n0 = self.n
+        time.sleep(seconds)
+        return (self.n - n0) / seconds
+
+    def check_free_running(self, dn, dt, what):
+        """The count during a blocked call of dt seconds must be at least a
+        quarter of the free-running rate: a call holding the GIL lets it run
+        only in the few switch intervals before and after the foreign call."""
+        assert dn > 0.25 * self.free * dt, (
+            "%s: the other thread counted %d in %.2fs, free-running rate %.0f/s: "
+            "the GIL was held" % (what, dn, dt, self.free))
+
+
+def expect_raises(cls, fn, *args, **kw):
+    try:
+        fn(*args, **kw)
+    except cls as e:
+        return e
+    except Exception as e:
+        raise AssertionError("expected %s, got %s: %s" % (cls.__name__, type(e).__name__, e))
+    raise AssertionError("expected %s, nothing raised" % cls.__name__)
+
+
+# -- negative cases ----------------------------------------------------------
+
+def test_missing_library_names_the_fix():
+    saved, env = _lib._lib, os.environ.get("DAITN_LIB")
+    try:
+        _lib._lib = None
+        os.environ["DAITN_LIB"] = "/nonexistent/libdaitn.so"
+        e = expect_raises(daitn.LibraryNotFound, _lib.load)
+        assert "DAITN_LIB=/nonexistent/libdaitn.so" in str(e), str(e)
+    finally:
+        _lib._lib = saved
+        if env is None:
+            os.environ.pop("DAITN_LIB", None)
+        else:
+            os.environ["DAITN_LIB"] = env
+
+
+def test_unsupported_dtypes_are_refused():
+    expect_raises(TypeError, daitn.dtype_code, np.zeros(4, np.float64))
+    expect_raises(TypeError, daitn.dtype_code, torch.zeros(4, dtype=torch.float64))
+    expect_raises(TypeError, daitn.dtype_code, torch.zeros(4, dtype=torch.int64))
+    # An override must agree with the element size.
+    expect_raises(TypeError, daitn.dtype_code, np.zeros(4, np.float32), "bfloat16")
+    expect_raises(TypeError, daitn.dtype_code, np.zeros(4, np.float32), "float64")
+
+
+def test_dtype_mapping():
+    cases = [(torch.float32, 1), (torch.int32, 2), (torch.bfloat16, 3), (torch.float16, 4)]
+    for dt, code in cases:
+        assert daitn.dtype_code(torch.zeros(2, dtype=dt)) == code, dt
+    assert daitn.dtype_code(np.zeros(2, np.float32)) == daitn.DAITN_FLOAT32
+    assert daitn.dtype_code(np.zeros(2, np.int32)) == daitn.DAITN_INT32
+    assert daitn.dtype_code(np.zeros(2, np.float16)) == daitn.DAITN_FLOAT16
+    assert daitn.dtype_code(np.zeros(2, np.uint16), "bfloat16") == daitn.DAITN_BFLOAT16
+
+
+def test_bad_config_is_invalid_with_the_library_sentence():
+    e = expect_raises(daitn.DaitnInvalidError, daitn.Context, "127.0.0.1", 1, 0, 0)
+    assert e.errno == errno.EINVAL and "bind_port" in str(e), str(e)
+    e = expect_raises(daitn.DaitnInvalidError, daitn.Context, "10.0.0.300", 1, 0, local_port())
+    assert "not an IPv4 address" in str(e), str(e)
+
+
+def test_refusal_is_connection_refused_with_the_gateway_text():
+    with WirePeer("refuse") as peer:
+        e = expect_raises(daitn.DaitnRefusedError, open_ctx, peer)
+    assert isinstance(e, ConnectionRefusedError)
+    assert e.errno == errno.ECONNREFUSED and "not in policy version 3" in str(e), str(e)
+
+
+def test_nothing_listening_is_refused_quickly():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    t0 = time.perf_counter()
+    e = expect_raises(daitn.DaitnError, daitn.Context, "127.0.0.1", 1, 0, local_port(),
+                      gateway_port=dead, bind_addr="127.0.0.1", hello_timeout_ms=3000)
+    assert e.errno == errno.ECONNREFUSED, str(e)
+    assert time.perf_counter() - t0 < 1.5, "ICMP port unreachable should end the wait early"
+
+
+def test_open_timeout_releases_the_gil():
+    with WirePeer("silent") as peer:
+        c = Counter()
+        c.free = c.rate()
+        t0, n0 = time.perf_counter(), c.n
+        e = expect_raises(daitn.DaitnTimeoutError, open_ctx, peer, hello_timeout_ms=700)
+        dt, dn = time.perf_counter() - t0, c.n - n0
+        c.stop()
+    assert isinstance(e, TimeoutError) and e.errno == errno.ETIMEDOUT
+    assert 0.6 < dt < 3.0, "open took %.2fs for a 0.7s timeout" % dt
+    print("    open: blocked %.2fs, other thread counted %d (free-running %.0f/s)"
+          % (dt, dn, c.free))
+    c.check_free_running(dn, dt, "daitn_open")
+
+
+def test_allreduce_timeout_releases_the_gil_and_breaks_the_handle():
+    with WirePeer("ack") as peer:
+        ctx = open_ctx(peer, timeout_ms=1000)
+        x = torch.ones(4096)
+        c = Counter()
+        c.free = c.rate()
+        t0, n0 = time.perf_counter(), c.n
+        e = expect_raises(daitn.DaitnTimeoutError, ctx.allreduce, x)
+        dt, dn = time.perf_counter() - t0, c.n - n0
+        c.stop()
+        assert peer.grads, "the allreduce never sent a GRAD"
+        assert e.call == "daitn_allreduce" and e.strerror, "no daitn_last_error text"
+        assert ctx.last_error() == e.strerror
+        # The handle is out of step with the job now: refused, not hung.
+        e2 = expect_raises(daitn.DaitnError, ctx.allreduce, x)
+        assert e2.errno == errno.EPIPE, str(e2)
+        ctx.close()
+    assert 0.9 < dt < 4.0, "allreduce took %.2fs for a 1s timeout" % dt
+    print("    allreduce: blocked %.2fs (%s), other thread counted %d (free-running %.0f/s)"
+          % (dt, e.strerror, dn, c.free))
+    c.check_free_running(dn, dt, "daitn_allreduce")
+
+
+def test_read_only_and_closed_are_refused():
+    with WirePeer("double") as peer:
+        ctx = open_ctx(peer)
+        ro = np.ones(8, np.float32)
+        ro.flags.writeable = False
+        expect_raises(ValueError, ctx.allreduce, ro)
+        ctx.close()
+        expect_raises(daitn.DaitnError, ctx.allreduce, np.ones(8, np.float32))
+
+
+def test_range_error_leaves_buffer_untouched():
+    with WirePeer("double", dtype=I32, frac_bits=16) as peer:
+        ctx = open_ctx(peer)
+        x = np.array([1.0, 1e9, 2.0], np.float32)
+        e = expect_raises(daitn.DaitnRangeError, ctx.allreduce, x)
+        assert e.errno == errno.ERANGE, str(e)
+        assert x.tolist() == [1.0, 1e9, 2.0]
+        assert not peer.grads, "nothing may be sent before the range check"
+        # The handle stays usable after -ERANGE.
+        y = np.array([0.5, -1.25, 3.0], np.float32)
+        ctx.allreduce(y)
+        assert y.tolist() == [1.0, -2.5, 6.0], y
+        ctx.close()
+
+
+# -- functional --------------------------------------------------------------
+
+def _check_double(ctx, peer, x, expect, code):
+    before = len(peer.grads)
+    out = ctx.allreduce(x) if code != BF16 or not isinstance(x, np.ndarray) \
+        else ctx.allreduce(x, dtype="bfloat16")
+    assert out is x
+    got = x.tolist() if hasattr(x, "tolist") else list(x)
+    assert got == expect, "%s: %s != %s" % (type(x).__name__, got[:8], expect[:8])
+    sent = peer.grads[before:]
+    assert sent and all(g["dtype"] == code for g in sent), sent[:2]
+    assert sum(g["count"] for g in sent) == len(expect)
+
+
+def test_every_dtype_is_summed_in_place():
+    vals = [float(i % 7) - 3 for i in range(3000)]     # exact in every type
+    dbl = [2 * v for v in vals]
+    for code, tdt, ndt in ((F32, torch.float32, np.float32), (F16, torch.float16, np.float16),
+                           (BF16, torch.bfloat16, None), (I32, torch.int32, np.int32)):
+        with WirePeer("double", dtype=code) as peer:
+            ctx = open_ctx(peer)
+            conv = int if code == I32 else float
+            t = torch.tensor(vals, dtype=tdt)
+            _check_double(ctx, peer, t, [conv(v) for v in dbl], code)
+            if ndt is not None:
+                _check_double(ctx, peer, np.array(vals, ndt), [conv(v) for v in dbl], code)
+            else:   # bfloat16 bits in a numpy uint16 array
+                bits = t.new_tensor(vals).view(torch.int16).numpy().view(np.uint16).copy()
+                ctx.allreduce(bits, dtype="bfloat16")
+                back = torch.from_numpy(bits.view(np.int16)).view(torch.bfloat16)
+                assert back.float().tolist() == dbl
+            st = ctx.stats()
+            assert st["allreduces"] == 2 and st["results"] >= 2, st
+            ctx.close()
+
+
+def test_strided_buffers_go_through_a_copy_and_back():
+    with WirePeer("double") as peer:
+        ctx = open_ctx(peer)
+        base = torch.arange(20, dtype=torch.float32)
+        view = base[::2]
+        assert not view.is_contiguous()
+        ctx.allreduce(view)
+        assert base.tolist() == [float(2 * i if i % 2 == 0 else i) for i in range(20)]
+        a = np.arange(20, dtype=np.float32)
+        ctx.allreduce(a[1::2])
+        assert a.tolist() == [float(i if i % 2 == 0 else 2 * i) for i in range(20)]
+        f = np.asfortranarray(np.arange(12, dtype=np.float32).reshape(3, 4))
+        ctx.allreduce(f)     # Fortran order is one block: no copy, same result
+        assert f.tolist() == (2 * np.arange(12, dtype=np.float32).reshape(3, 4)).tolist()
+        ctx.close()
+
+
+def test_contiguous_tensors_are_not_copied():
+    # The pointer libdaitn reads from is the tensor's own: the GRAD payload
+    # reflects a write made through another view of the same memory.
+    with WirePeer("double") as peer:
+        ctx = open_ctx(peer)
+        t = torch.zeros(256)
+        alias = t.numpy()          # shares memory
+        alias[:] = 1.5
+        ctx.allreduce(t)
+        assert alias.tolist() == [3.0] * 256
+        ctx.close()
+
+
+def main():
+    tests = [(k, v) for k, v in globals().items() if k.startswith("test_")]
+    failed = 0
+    print("libdaitn: %s" % daitn.library_path())
+    for name, fn in tests:
+        try:
+            fn()
+            print("PASS %s" % name)
+        except Exception:
+            failed += 1
+            print("FAIL %s" % name)
+            traceback.print_exc()
+    print("%d/%d passed" % (len(tests) - failed, len(tests)))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""A minimal wire-protocol peer on 127.0.0.1 for the binding's unit test.
+
+It is not a gateway (the integration tests run the real daitn-gw): it lets
+test_binding.py drive libdaitn through the Python binding without namespaces
+or DPDK, and see exactly what the binding put on the wire. Behaviours:
+  "double"  HELLO -> HELLO_ACK for a one-worker job; GRAD -> RESULT whose payload
+            is twice the GRAD's (as if a second worker had sent the same data),
+            so in-place results and copy-back paths are observable;
+  "ack"     HELLO -> HELLO_ACK, GRADs are swallowed (an unresponsive gateway);
+  "refuse"  HELLO -> ERROR code 1 with a text;
+  "silent"  nothing is answered.
+Every GRAD header seen is recorded in .grads (type, dtype, count, offset, ...).
+"""
+
+import socket
+import struct
+import threading
+
+import numpy as np
+
+HDR = struct.Struct(">HBBHHHBBHII")      # dp_proto_hdr, 22 bytes
+ACK = struct.Struct(">HHHHBBBBII")       # dp_proto_job_info, 20 bytes
+ERR = struct.Struct(">HH60s")            # dp_proto_error, 64 bytes
+MAGIC, VERSION = 0xDA17, 1
+GRAD, RESULT, HELLO, HELLO_ACK, ERROR = 1, 2, 3, 4, 5
+F32, I32, BF16, F16 = 1, 2, 3, 4
+
+
+def doubled(payload, dtype):
+    if dtype == F32:
+        return (np.frombuffer(payload, "<f4") * np.float32(2)).astype("<f4").tobytes()
+    if dtype == F16:
+        return (np.frombuffer(payload, "<f2") * np.float16(2)).astype("<f2").tobytes()
+    if dtype == I32:
+        return (np.frombuffer(payload, "<i4").astype(np.int64) * 2).astype("<i4").tobytes()
+    if dtype == BF16:
+        # bfloat16 is the top half of a binary32: widen, double exactly, narrow.
+        f = (np.frombuffer(payload, "<u2").astype(np.uint32) << 16).view(np.float32) * 2
+        return (f.view(np.uint32) >> 16).astype("<u2").tobytes()
+    raise ValueError("dtype %d" % dtype)
+
+
+class WirePeer:
+    def __init__(self, mode, dtype=F32, chunk_size=1024, n_slots=16, frac_bits=16):
+        self.mode, self.dtype = mode, dtype
+        self.chunk_size, self.n_slots, self.frac_bits = chunk_size, n_slots, frac_bits
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.05)
+        self.port = self.sock.getsockname()[1]
+        self.grads = []
+        self.hellos = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self):
+        while not self._stop.is_set():
+            try:
+                data, src = self.sock.recvfrom(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if len(data) < HDR.size or self.mode == "silent":
+                continue
+            magic, ver, typ, job, rank, slot, dtype, flags, count, offset, rnd = \
+                HDR.unpack_from(data)
+            if magic != MAGIC or ver != VERSION:
+                continue
+            if typ == HELLO:
+                self.hellos += 1
+                if self.mode == "refuse":
+                    text = ("job %d is not in policy version 3" % job).encode()
+                    msg = HDR.pack(MAGIC, VERSION, ERROR, job, rank, 0, 0, 0, 0, offset, rnd) + \
+                        ERR.pack(1, 0, text)
+                else:
+                    msg = HDR.pack(MAGIC, VERSION, HELLO_ACK, job, rank, 0, self.dtype, 0, 0,
+                                   offset, rnd) + \
+                        ACK.pack(1, self.chunk_size, self.n_slots, self.port, 1, self.dtype,
+                                 self.frac_bits, 0, 7, 1000)
+                self.sock.sendto(msg, src)
+            elif typ == GRAD:
+                self.grads.append(dict(job=job, rank=rank, slot=slot, dtype=dtype, count=count,
+                                       offset=offset, round=rnd, size=len(data) - HDR.size))
+                if self.mode == "double":
+                    msg = HDR.pack(MAGIC, VERSION, RESULT, job, rank, slot, dtype, 0, count,
+                                   offset, rnd) + doubled(data[HDR.size:], dtype)
+                    self.sock.sendto(msg, src)
+
+    def close(self):
+        self._stop.set()
+        self._thread.join()
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
