@@ -16,6 +16,11 @@
 #   dtn_gw_stats [CMD]                  the reply to a telemetry command (JSON)
 #   dtn_gw_counter NAME                 sum of the counters called NAME in /daitn/stats
 #   dtn_worker_start I LOG ARGS...      daitn-worker in worker i's namespace
+#   dtn_job_load POLICY [JOB]           read a job's id, dtype and workers (by rank)
+#                                       into DTN_JOB_*; sets DTN_WORKER_IPS so that
+#                                       worker namespace r+1 holds rank r's address
+#   dtn_job_start LOGDIR ARGS...        one daitn-worker per rank, PIDs in
+#                                       DTN_JOB_PIDS, logs LOGDIR/rankR.log
 #
 # The programs come from DTN_BUILD (default build/).
 
@@ -166,4 +171,35 @@ dtn_worker_start() {
 	local i=$1 log=$2
 	shift 2
 	dtn_bg "$(dtn_ns_worker "$i")" "$log" "$DTN_WORKER_BIN" "$@"
+}
+
+dtn_job_load() {
+	local policy=$1 job=${2:-} out kind a b c d
+	out=$("$DTN_PY" "$DTN_ROOT/scripts/lib/dtn_policy.py" "$policy" $job) ||
+		dtn_die "cannot read the job from $policy"
+	DTN_JOB_IPS=() DTN_JOB_PORTS=()
+	while read -r kind a b c d; do
+		case $kind in
+		job) DTN_JOB_ID=$a DTN_JOB_DTYPE=$b DTN_JOB_N=$c DTN_JOB_CHUNK=$d ;;
+		worker) DTN_JOB_IPS[$a]=$b DTN_JOB_PORTS[$a]=$c ;;
+		esac
+	done <<<"$out"
+	[[ ${#DTN_JOB_IPS[@]} -eq $DTN_JOB_N ]] || dtn_die "$policy: job $DTN_JOB_ID: ranks are not 0..$((DTN_JOB_N - 1))"
+	local ip
+	for ip in "${DTN_JOB_IPS[@]}"; do
+		[[ ${ip%.*} == "${DTN_GW_IP%.*}" ]] ||
+			dtn_die "$policy: job $DTN_JOB_ID: worker address $ip is not in the gateway's /24 ($DTN_GW_IP)"
+	done
+	DTN_WORKER_IPS=("${DTN_JOB_IPS[@]}")
+}
+
+dtn_job_start() {
+	local logdir=$1 r
+	shift
+	DTN_JOB_PIDS=()
+	for (( r = 0; r < DTN_JOB_N; r++ )); do
+		dtn_worker_start $((r + 1)) "$logdir/rank$r.log" --gateway "$DTN_GW_IP" \
+			--bind "${DTN_JOB_IPS[$r]}:${DTN_JOB_PORTS[$r]}" --job "$DTN_JOB_ID" --rank "$r" "$@"
+		DTN_JOB_PIDS+=("$DTN_LAST_PID")
+	done
 }

@@ -44,7 +44,16 @@ dtn_ns_worker() { echo "${DTN_P}w$1"; }
 dtn_gw_iface() { echo "${DTN_P}g0"; }
 dtn_worker_iface() { echo "${DTN_P}w$1"; }
 dtn_worker_port_iface() { echo "${DTN_P}w$1b"; }   # bridge side, in the switch ns
-dtn_worker_ip() { echo "$DTN_SUBNET.$((10 + $1))"; }
+# Worker i's address: DTN_WORKER_IPS[i-1] if the caller set it (from a policy),
+# else 10.77.0.(10+i). All must be in the gateway's /24.
+DTN_WORKER_IPS=("${DTN_WORKER_IPS[@]+"${DTN_WORKER_IPS[@]}"}")
+dtn_worker_ip() {
+	if [[ -n "${DTN_WORKER_IPS[$(( $1 - 1 ))]:-}" ]]; then
+		echo "${DTN_WORKER_IPS[$(( $1 - 1 ))]}"
+	else
+		echo "$DTN_SUBNET.$((10 + $1))"
+	fi
+}
 
 dtn_ns_run() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
@@ -96,7 +105,7 @@ dtn_topo_gateway() {
 	ip -n "$ns" link set "$(dtn_gw_iface)" promisc on
 }
 
-# Worker i (1-based): namespace, veth, address 10.77.0.(10+i)/24.
+# Worker i (1-based): namespace, veth, address dtn_worker_ip i, /24.
 dtn_topo_worker() {
 	local i=$1 ns ifc
 	ns=$(dtn_ns_worker "$i")
