@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * TX scheduler: construction, enqueue, move, counters. The serving order is
+ * in dp_sched_deq.c.
+ *
+ * Queued packets live in one node pool per scheduler, sized to the sum of the
+ * leaves' queue lengths, so a leaf under its limit always finds a node and the
+ * pool never runs dry; the pool is a free list of indices, which keeps a node
+ * at 16 bytes and every queue operation O(1).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dp_sched_priv.h"
+
+#define QUANTUM_DEFAULT 2048u
+#define BURST_MAX (1ull << 30)
+
+static int
+tb_init(struct tb *b, const struct dp_sched_rate *r)
+{
+	uint64_t burst;
+
+	memset(b, 0, sizeof(*b));
+	if (r == NULL || r->rate == 0)
+		return 0;
+	if (r->unit != DP_SCHED_UNIT_BYTES && r->unit != DP_SCHED_UNIT_PACKETS)
+		return -EINVAL;
+	b->bytes = r->unit == DP_SCHED_UNIT_BYTES;
+	burst = r->burst;
+	if (burst == 0) {
+		burst = r->rate / 1000;
+		if (burst < (b->bytes ? 16384u : 16u))
+			burst = b->bytes ? 16384u : 16u;
+		if (burst > BURST_MAX)
+			burst = BURST_MAX;
+	}
+	if (burst > BURST_MAX || r->rate > BURST_MAX * 1000)
+		return -EINVAL;
+	b->rate = r->rate;
+	b->burst = (int64_t)burst * TB_SCALE;
+	b->tokens = b->burst;
+	/* From the deepest deficit (one 64 KiB packet below zero) to full: after
+	 * that long the bucket is full, and dt * rate cannot overflow. */
+	b->dt_cap = (uint64_t)(b->burst + 65536 * TB_SCALE) / b->rate + 1;
+	return 0;
+}
+
+static int
+conf_check(const struct dp_sched_conf *conf, uint64_t *total)
+{
+	uint32_t i;
+
+	if (conf == NULL || conf->n_classes == 0 || conf->n_classes > DP_SCHED_CLASSES_MAX ||
+	    conf->classes == NULL || conf->n_leaves == 0 || conf->leaves == NULL ||
+	    (conf->n_tenants != 0 && conf->tenants == NULL))
+		return -EINVAL;
+	for (i = 0; i < conf->n_classes; i++)
+		if (conf->classes[i].weight == 0)
+			return -EINVAL;
+	*total = 0;
+	for (i = 0; i < conf->n_leaves; i++) {
+		const struct dp_sched_leaf_conf *lc = &conf->leaves[i];
+
+		if (lc->cls >= conf->n_classes || lc->weight == 0 || lc->queue_len == 0 ||
+		    (lc->tenant != DP_SCHED_NONE && lc->tenant >= conf->n_tenants))
+			return -EINVAL;
+		*total += lc->queue_len;
+	}
+	/* Weights times the quantum must stay far from int64 deficit limits,
+	 * and node indices below SCHED_NIL. */
+	if (*total > (1u << 31))
+		return -EINVAL;
+	return 0;
+}
+
+/* Classes of equal priority share a level; levels are served in ascending
+ * priority order. */
+static void
+levels_build(struct dp_sched *s, const struct dp_sched_conf *conf)
+{
+	uint32_t i, j;
+	int prio, last = -1;
+
+	for (i = 0; i < DP_SCHED_CLASSES_MAX; i++)
+		s->levels[i].act_head = s->levels[i].act_tail = SCHED_NIL;
+	for (;;) {
+		prio = 256;
+		for (i = 0; i < conf->n_classes; i++)
+			if (conf->classes[i].priority > last && conf->classes[i].priority < prio)
+				prio = conf->classes[i].priority;
+		if (prio == 256)
+			break;
+		for (j = 0; j < conf->n_classes; j++)
+			if (conf->classes[j].priority == prio)
+				s->classes[j].level = s->n_levels;
+		s->n_levels++;
+		last = prio;
+	}
+}
+
+struct dp_sched *
+dp_sched_create(const struct dp_sched_conf *conf)
+{
+	uint32_t quantum, i;
+	struct dp_sched *s;
+	uint64_t total;
+	int rc;
+
+	rc = conf_check(conf, &total);
+	if (rc < 0)
+		goto fail;
+	quantum = conf->quantum ? conf->quantum : QUANTUM_DEFAULT;
+	rc = -ENOMEM;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		goto fail;
+	s->leaves = calloc(conf->n_leaves, sizeof(*s->leaves));
+	s->tenants = calloc(conf->n_tenants + 1, sizeof(*s->tenants));
+	s->nodes = malloc(total * sizeof(*s->nodes));
+	if (s->leaves == NULL || s->tenants == NULL || s->nodes == NULL)
+		goto fail_sched;
+	s->n_classes = conf->n_classes;
+	s->n_leaves = conf->n_leaves;
+	s->n_tenants = conf->n_tenants;
+	rc = -EINVAL;
+	for (i = 0; i < conf->n_classes; i++) {
+		struct cls *c = &s->classes[i];
+
+		c->priority = conf->classes[i].priority;
+		c->quantum = conf->classes[i].weight > UINT32_MAX / quantum ?
+				     UINT32_MAX : conf->classes[i].weight * quantum;
+		c->act_head = c->act_tail = c->next = SCHED_NIL;
+		if (tb_init(&c->cap, &conf->classes[i].cap) < 0)
+			goto fail_sched;
+	}
+	for (i = 0; i < conf->n_tenants; i++)
+		if (tb_init(&s->tenants[i], &conf->tenants[i]) < 0)
+			goto fail_sched;
+	for (i = 0; i < conf->n_leaves; i++) {
+		const struct dp_sched_leaf_conf *lc = &conf->leaves[i];
+		struct leaf *l = &s->leaves[i];
+		uint32_t b;
+
+		for (b = 0; b < DP_SCHED_BANDS; b++)
+			l->head[b] = l->tail[b] = SCHED_NIL;
+		l->limit = lc->queue_len;
+		l->next = SCHED_NIL;
+		l->cls = lc->cls;
+		l->tenant = lc->tenant == DP_SCHED_NONE ? SCHED_NIL : lc->tenant;
+		l->quantum = lc->weight > UINT32_MAX / quantum ? UINT32_MAX : lc->weight * quantum;
+	}
+	for (i = 0; i < total; i++)
+		s->nodes[i].next = i + 1 < total ? i + 1 : SCHED_NIL;
+	s->free_head = total ? 0 : SCHED_NIL;
+	levels_build(s, conf);
+	return s;
+
+fail_sched:
+	free(s->nodes);
+	free(s->tenants);
+	free(s->leaves);
+	free(s);
+fail:
+	errno = -rc;
+	return NULL;
+}
+
+int
+dp_sched_free(struct dp_sched *s)
+{
+	if (s == NULL)
+		return 0;
+	if (s->backlog != 0)
+		return -EBUSY;
+	free(s->nodes);
+	free(s->tenants);
+	free(s->leaves);
+	free(s);
+	return 0;
+}
+
+void
+sched_leaf_push(struct dp_sched *s, struct leaf *l, uint32_t band, uint32_t k)
+{
+	uint32_t idx = (uint32_t)(l - s->leaves);
+	struct cls *c = &s->classes[l->cls];
+
+	s->nodes[k].next = SCHED_NIL;
+	if (l->tail[band] == SCHED_NIL)
+		l->head[band] = k;
+	else
+		s->nodes[l->tail[band]].next = k;
+	l->tail[band] = k;
+	l->band_mask |= 1u << band;
+	s->backlog++;
+	if (l->n++ != 0)
+		return;
+	/* The leaf just became backlogged: it joins the tail of its class's
+	 * round, and the class joins its level's round if it was idle. */
+	l->next = SCHED_NIL;
+	if (c->act_tail == SCHED_NIL)
+		c->act_head = idx;
+	else
+		s->leaves[c->act_tail].next = idx;
+	c->act_tail = idx;
+	if (c->n_active++ == 0) {
+		struct level *lv = &s->levels[c->level];
+		uint32_t ci = (uint32_t)(c - s->classes);
+
+		c->next = SCHED_NIL;
+		if (lv->act_tail == SCHED_NIL)
+			lv->act_head = ci;
+		else
+			s->classes[lv->act_tail].next = ci;
+		lv->act_tail = ci;
+		lv->n_active++;
+	}
+}
+
+unsigned
+dp_sched_enqueue(struct dp_sched *s, const struct dp_sched_pkt *pkts, unsigned n, void **dropped)
+{
+	unsigned i, n_drop = 0;
+
+	for (i = 0; i < n; i++) {
+		const struct dp_sched_pkt *p = &pkts[i];
+		struct leaf *l;
+		uint32_t k;
+
+		if (p->leaf >= s->n_leaves || p->len == 0) {
+			ctr_add(&s->bad_input, 1);
+			dropped[n_drop++] = p->pkt;
+			continue;
+		}
+		l = &s->leaves[p->leaf];
+		if (l->n >= l->limit) {
+			ctr_add(&l->c.drop_pkts, 1);
+			ctr_add(&l->c.drop_bytes, p->len);
+			ctr_add(&s->classes[l->cls].c.drop_pkts, 1);
+			ctr_add(&s->classes[l->cls].c.drop_bytes, p->len);
+			dropped[n_drop++] = p->pkt;
+			continue;
+		}
+		k = s->free_head;
+		s->free_head = s->nodes[k].next;
+		s->nodes[k].pkt = p->pkt;
+		s->nodes[k].len = p->len;
+		sched_leaf_push(s, l, p->band < DP_SCHED_BANDS ? p->band : DP_SCHED_BANDS - 1, k);
+		ctr_add(&l->c.enq_pkts, 1);
+		ctr_add(&l->c.enq_bytes, p->len);
+		ctr_add(&s->classes[l->cls].c.enq_pkts, 1);
+		ctr_add(&s->classes[l->cls].c.enq_bytes, p->len);
+	}
+	return n_drop;
+}
+
+uint32_t
+dp_sched_backlog(const struct dp_sched *s)
+{
+	return s->backlog;
+}
+
+static void
+counters_read(const struct dp_sched_counters *c, struct dp_sched_counters *out)
+{
+	out->enq_pkts = __atomic_load_n(&c->enq_pkts, __ATOMIC_RELAXED);
+	out->enq_bytes = __atomic_load_n(&c->enq_bytes, __ATOMIC_RELAXED);
+	out->deq_pkts = __atomic_load_n(&c->deq_pkts, __ATOMIC_RELAXED);
+	out->deq_bytes = __atomic_load_n(&c->deq_bytes, __ATOMIC_RELAXED);
+	out->drop_pkts = __atomic_load_n(&c->drop_pkts, __ATOMIC_RELAXED);
+	out->drop_bytes = __atomic_load_n(&c->drop_bytes, __ATOMIC_RELAXED);
+}
+
+int
+dp_sched_class_stats(const struct dp_sched *s, uint32_t cls, struct dp_sched_counters *out)
+{
+	if (cls >= s->n_classes)
+		return -EINVAL;
+	counters_read(&s->classes[cls].c, out);
+	return 0;
+}
+
+int
+dp_sched_leaf_stats(const struct dp_sched *s, uint32_t leaf, struct dp_sched_counters *out)
+{
+	if (leaf >= s->n_leaves)
+		return -EINVAL;
+	counters_read(&s->leaves[leaf].c, out);
+	return 0;
+}
+
+uint64_t
+dp_sched_bad_input(const struct dp_sched *s)
+{
+	return __atomic_load_n(&s->bad_input, __ATOMIC_RELAXED);
+}

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Policy -> scheduler plan, and the leaf map between two plans.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dp_sched_policy.h"
+
+void
+dp_sched_plan_free(struct dp_sched_plan *pl)
+{
+	if (pl == NULL)
+		return;
+	free((void *)pl->conf.classes);
+	free((void *)pl->conf.leaves);
+	free((void *)pl->conf.tenants);
+	free(pl->class_leaf);
+	free(pl->job_leaf);
+	free(pl->job_id);
+	free(pl->model_leaf);
+	free(pl->model_id);
+	free(pl->class_id);
+	free(pl->class_kind);
+	free(pl);
+}
+
+static int
+plan_alloc(struct dp_sched_plan *pl, const struct cp_policy *p, uint32_t nc)
+{
+	uint32_t n_leaves = nc + p->n_jobs + p->n_models;
+
+	pl->conf.classes = calloc(nc, sizeof(struct dp_sched_class_conf));
+	pl->conf.leaves = calloc(n_leaves, sizeof(struct dp_sched_leaf_conf));
+	pl->conf.tenants = calloc(p->n_tenants + 1, sizeof(struct dp_sched_rate));
+	pl->class_leaf = calloc(nc, sizeof(uint32_t));
+	pl->class_id = calloc(nc, sizeof(*pl->class_id));
+	pl->class_kind = calloc(nc, sizeof(uint8_t));
+	pl->job_leaf = calloc(p->n_jobs + 1, sizeof(uint32_t));
+	pl->job_id = calloc(p->n_jobs + 1, sizeof(uint16_t));
+	pl->model_leaf = calloc(p->n_models + 1, sizeof(uint32_t));
+	pl->model_id = calloc(p->n_models + 1, sizeof(uint16_t));
+	if (!pl->conf.classes || !pl->conf.leaves || !pl->conf.tenants || !pl->class_leaf ||
+	    !pl->class_id || !pl->class_kind || !pl->job_leaf || !pl->job_id ||
+	    !pl->model_leaf || !pl->model_id)
+		return -ENOMEM;
+	return 0;
+}
+
+int
+dp_sched_plan_build(const struct cp_policy *p, uint32_t quantum, struct dp_sched_plan **out,
+		    char *err, size_t err_size)
+{
+	struct dp_sched_class_conf *cc;
+	struct dp_sched_leaf_conf *lf;
+	struct dp_sched_rate *tn;
+	struct dp_sched_plan *pl;
+	uint32_t nc, i, leaf, control = UINT32_MAX;
+	uint32_t *qlen;
+	int rc;
+
+	for (i = 0; i < p->n_classes; i++)
+		if (p->classes[i].kind == CP_CLASS_CONTROL && control == UINT32_MAX)
+			control = i;
+	nc = p->n_classes + (control == UINT32_MAX);
+	if (nc > DP_SCHED_CLASSES_MAX) {
+		snprintf(err, err_size, "policy has %u traffic classes (plus an implicit control "
+			 "class) but the TX scheduler supports %u: merge classes",
+			 p->n_classes, DP_SCHED_CLASSES_MAX);
+		return -EINVAL;
+	}
+	pl = calloc(1, sizeof(*pl));
+	if (pl == NULL)
+		return -ENOMEM;
+	rc = plan_alloc(pl, p, nc);
+	qlen = calloc(nc, sizeof(*qlen));
+	if (rc < 0 || qlen == NULL) {
+		rc = -ENOMEM;
+		goto fail_plan;
+	}
+	cc = (struct dp_sched_class_conf *)pl->conf.classes;
+	lf = (struct dp_sched_leaf_conf *)pl->conf.leaves;
+	tn = (struct dp_sched_rate *)pl->conf.tenants;
+	for (i = 0; i < p->n_classes; i++) {
+		const struct cp_class *c = &p->classes[i];
+
+		cc[i].priority = c->priority;
+		cc[i].weight = c->weight ? c->weight : 1;
+		cc[i].cap.rate = c->rate_bps / 8;
+		cc[i].cap.unit = DP_SCHED_UNIT_BYTES;
+		qlen[i] = c->queue_len ? c->queue_len : DP_SCHED_QUEUE_LEN_DEFAULT;
+		memcpy(pl->class_id[i], c->id, CP_ID_MAX);
+		pl->class_id[i][CP_ID_MAX - 1] = '\0';
+		pl->class_kind[i] = (uint8_t)c->kind;
+	}
+	if (control == UINT32_MAX) {
+		control = p->n_classes;
+		cc[control].priority = 0;
+		cc[control].weight = 1;
+		qlen[control] = DP_SCHED_QUEUE_LEN_DEFAULT;
+		pl->class_kind[control] = CP_CLASS_CONTROL;
+	}
+	for (i = 0; i < p->n_tenants; i++) {
+		tn[i].rate = p->tenants[i].rate_pps;
+		tn[i].burst = p->tenants[i].burst;
+		tn[i].unit = DP_SCHED_UNIT_PACKETS;
+	}
+	for (leaf = 0; leaf < nc; leaf++) {
+		lf[leaf] = (struct dp_sched_leaf_conf){ .cls = leaf, .weight = 1,
+			.tenant = DP_SCHED_NONE, .queue_len = qlen[leaf] };
+		pl->class_leaf[leaf] = leaf;
+	}
+	rc = -EINVAL;
+	for (i = 0; i < p->n_jobs; i++, leaf++) {
+		const struct cp_job *j = &p->jobs[i];
+
+		if (j->class_idx >= p->n_classes || j->tenant >= p->n_tenants) {
+			snprintf(err, err_size, "job %u: class or tenant index out of range",
+				 j->id);
+			goto fail_qlen;
+		}
+		lf[leaf] = (struct dp_sched_leaf_conf){ .cls = j->class_idx,
+			.weight = j->weight ? j->weight : 1, .tenant = j->tenant,
+			.queue_len = qlen[j->class_idx] };
+		pl->job_leaf[i] = leaf;
+		pl->job_id[i] = j->id;
+	}
+	for (i = 0; i < p->n_models; i++, leaf++) {
+		const struct cp_model *m = &p->models[i];
+
+		if (m->class_idx >= p->n_classes || m->tenant >= p->n_tenants) {
+			snprintf(err, err_size, "model %u: class or tenant index out of range",
+				 m->id);
+			goto fail_qlen;
+		}
+		lf[leaf] = (struct dp_sched_leaf_conf){ .cls = m->class_idx, .weight = 1,
+			.tenant = m->tenant, .queue_len = qlen[m->class_idx] };
+		pl->model_leaf[i] = leaf;
+		pl->model_id[i] = m->id;
+	}
+	pl->conf.n_classes = nc;
+	pl->conf.n_leaves = leaf;
+	pl->conf.n_tenants = p->n_tenants;
+	pl->conf.quantum = quantum;
+	pl->control_leaf = pl->class_leaf[control];
+	pl->n_policy_classes = p->n_classes;
+	pl->n_jobs = p->n_jobs;
+	pl->n_models = p->n_models;
+	free(qlen);
+	*out = pl;
+	return 0;
+
+fail_qlen:
+	free(qlen);
+fail_plan:
+	dp_sched_plan_free(pl);
+	return rc;
+}
+
+static uint32_t
+class_map(const struct dp_sched_plan *old, const struct dp_sched_plan *np, uint32_t c)
+{
+	uint32_t i;
+
+	if (old->class_id[c][0] != '\0')
+		for (i = 0; i < np->conf.n_classes; i++)
+			if (strcmp(np->class_id[i], old->class_id[c]) == 0)
+				return i;
+	for (i = 0; i < np->conf.n_classes; i++)
+		if (np->class_kind[i] == old->class_kind[c])
+			return i;
+	return np->conf.leaves[np->control_leaf].cls;
+}
+
+/* The new leaf for an id in (ids, leaves, n), or UINT32_MAX. Both policies
+ * keep ids sorted, so this is a binary search. */
+static uint32_t
+id_leaf(const uint16_t *ids, const uint32_t *leaves, uint32_t n, uint16_t id)
+{
+	uint32_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (ids[mid] == id)
+			return leaves[mid];
+		if (ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return UINT32_MAX;
+}
+
+void
+dp_sched_plan_leaf_map(const struct dp_sched_plan *old, const struct dp_sched_plan *np,
+		       uint32_t *map)
+{
+	uint32_t i, to;
+
+	for (i = 0; i < old->conf.n_classes; i++)
+		map[old->class_leaf[i]] = np->class_leaf[class_map(old, np, i)];
+	for (i = 0; i < old->n_jobs; i++) {
+		to = id_leaf(np->job_id, np->job_leaf, np->n_jobs, old->job_id[i]);
+		if (to == UINT32_MAX)
+			to = np->class_leaf[class_map(old, np, old->conf.leaves[old->job_leaf[i]].cls)];
+		map[old->job_leaf[i]] = to;
+	}
+	for (i = 0; i < old->n_models; i++) {
+		to = id_leaf(np->model_id, np->model_leaf, np->n_models, old->model_id[i]);
+		if (to == UINT32_MAX)
+			to = np->class_leaf[class_map(old, np,
+						      old->conf.leaves[old->model_leaf[i]].cls)];
+		map[old->model_leaf[i]] = to;
+	}
+}
