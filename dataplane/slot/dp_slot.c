@@ -11,36 +11,6 @@
 
 #include "dp_slot.h"
 
-uint32_t dp_slot_acc_size(uint8_t dtype, uint16_t chunk_size)
-{
-	size_t esize = dp_proto_dtype_size(dtype);
-	uint32_t n;
-
-	if (esize == 0 || chunk_size == 0 || chunk_size % esize != 0)
-		return 0;
-	n = chunk_size / (uint32_t)esize;
-	/* 16-bit types accumulate in binary32. */
-	return n * 4u;
-}
-
-uint32_t dp_slot_set_size(uint8_t dtype, uint16_t chunk_size)
-{
-	uint32_t acc = dp_slot_acc_size(dtype, chunk_size);
-
-	return (acc + DP_SLOT_SEG_SIZE - 1) / DP_SLOT_SEG_SIZE * DP_SLOT_SEG_SIZE;
-}
-
-uint32_t dp_slot_count_for_quota(uint64_t quota, uint8_t dtype, uint16_t chunk_size)
-{
-	uint32_t set = dp_slot_set_size(dtype, chunk_size);
-	uint64_t n;
-
-	if (set == 0)
-		return 0;
-	n = quota / (2ull * set);
-	return n > DP_PROTO_SLOTS_MAX ? DP_PROTO_SLOTS_MAX : (uint32_t)n;
-}
-
 static uint32_t set_stride(uint16_t n_workers)
 {
 	size_t words = ((size_t)n_workers + 63) / 64;

@@ -23,28 +23,9 @@
 
 #include "dp_proto.h"
 
-/*
- * Slot memory accounting, the one definition shared by the gateway and the
- * policy validator. The gateway keeps accumulators in segments of
- * DP_SLOT_SEG_SIZE bytes; a set of a job needs dp_slot_set_size() bytes, two
- * sets per slot index, and a job gets as many indices as its quota pays for:
- *
- *     acc_size  = (chunk_size / element size) * (4 for 16-bit types, else element size)
- *     set_size  = acc_size rounded up to a multiple of DP_SLOT_SEG_SIZE
- *     n_slots   = min(quota / (2 * set_size), DP_PROTO_SLOTS_MAX)
- */
-#define DP_SLOT_SEG_SIZE 1024u
-
-/* Accumulator bytes for one chunk of dtype (binary32 for 16-bit types); 0 if
- * dtype is unknown or chunk_size is not a multiple of the element size. */
-uint32_t dp_slot_acc_size(uint8_t dtype, uint16_t chunk_size);
-
-/* dp_slot_acc_size() rounded up to whole segments; 0 on the same errors. */
-uint32_t dp_slot_set_size(uint8_t dtype, uint16_t chunk_size);
-
-/* Slot indices a quota of `quota` bytes pays for (0 if it pays for none, or
- * on the errors above). */
-uint32_t dp_slot_count_for_quota(uint64_t quota, uint8_t dtype, uint16_t chunk_size);
+/* How many slot indices a job gets from its slot-memory quota is
+ * cp_job_slots() in control/policy/cp_policy.h, the one formula the validator
+ * and the gateway share. */
 
 enum dp_slot_state {
 	DP_SLOT_EMPTY = 0,   /* never used, or its only contribution was cancelled */

@@ -394,23 +394,6 @@ static void test_lossy_protocol_sums_every_chunk_exactly_once(void)
 	dp_slot_table_free(t);
 }
 
-static void test_quota_gives_slots(void)
-{
-	CU_ASSERT_EQUAL(dp_slot_acc_size(DP_DTYPE_F32, 1024), 1024);
-	CU_ASSERT_EQUAL(dp_slot_acc_size(DP_DTYPE_BF16, 1024), 2048);
-	CU_ASSERT_EQUAL(dp_slot_acc_size(DP_DTYPE_F16, 100), 200);
-	CU_ASSERT_EQUAL(dp_slot_acc_size(DP_DTYPE_I32, 1022), 0);   /* not whole elements */
-	CU_ASSERT_EQUAL(dp_slot_acc_size(0, 1024), 0);
-	CU_ASSERT_EQUAL(dp_slot_set_size(DP_DTYPE_F16, 100), 1024);
-	CU_ASSERT_EQUAL(dp_slot_set_size(DP_DTYPE_F32, 8192), 8192);
-	CU_ASSERT_EQUAL(dp_slot_set_size(DP_DTYPE_BF16, 8192), 16384);
-	CU_ASSERT_EQUAL(dp_slot_count_for_quota(1 << 20, DP_DTYPE_F32, 1024), 512);
-	CU_ASSERT_EQUAL(dp_slot_count_for_quota(1 << 20, DP_DTYPE_BF16, 1024), 256);
-	CU_ASSERT_EQUAL(dp_slot_count_for_quota(2047, DP_DTYPE_F32, 1024), 0);
-	CU_ASSERT_EQUAL(dp_slot_count_for_quota(1ull << 40, DP_DTYPE_F32, 64), DP_PROTO_SLOTS_MAX);
-	CU_ASSERT_EQUAL(dp_slot_count_for_quota(1 << 20, 9, 1024), 0);
-}
-
 static CU_TestInfo tests[] = {
 	{ "table_rejects_bad_arguments", test_table_rejects_bad_arguments },
 	{ "rank_beyond_job_is_refused", test_rank_beyond_job_is_refused },
@@ -425,7 +408,6 @@ static CU_TestInfo tests[] = {
 	{ "job_of_256_workers_completes_once", test_job_of_256_workers_completes_once },
 	{ "job_of_1024_workers_completes_once", test_job_of_1024_workers_completes_once },
 	{ "lossy_protocol_sums_every_chunk_exactly_once", test_lossy_protocol_sums_every_chunk_exactly_once },
-	{ "quota_gives_slots", test_quota_gives_slots },
 	CU_TEST_INFO_NULL,
 };
 
