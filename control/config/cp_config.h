@@ -48,6 +48,10 @@ struct cp_gw_config {
 	char eal_args[CP_EAL_ARGS_MAX][128];  /* passed to the EAL verbatim */
 };
 
+/* True if ip (host byte order) may be a host's address: not in 0/8, 127/8
+ * or 224/3 (multicast, reserved, broadcast). Any thread. */
+bool cp_config_ip_unicast(uint32_t ip);
+
 /* Load and check path. Returns 0, or -EINVAL with every problem in diags
  * (FILE:LINE:COL: /path: reason), or -errno if the file cannot be read. */
 int cp_config_load(const char *path, struct cp_gw_config *out, struct cp_diags *diags);

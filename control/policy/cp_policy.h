@@ -21,6 +21,17 @@
 
 #define CP_ID_MAX 48
 
+/* Sizes of a policy; docs/policy.md states each. */
+#define CP_TENANTS_MAX 256
+#define CP_CLASSES_MAX 16
+#define CP_PRIORITY_MAX 7
+#define CP_NODES_MAX 65536
+#define CP_JOBS_MAX 65535       /* job ids are 1 .. 65535 */
+#define CP_MODELS_MAX 65535     /* model ids are 1 .. 65535 */
+#define CP_STAGES_MAX 16
+#define CP_REPLICAS_MAX 64
+#define CP_REQUESTERS_MAX 4096
+
 enum cp_class_kind {
 	CP_CLASS_CONTROL = 0,   /* highest priority */
 	CP_CLASS_INFERENCE = 1,
@@ -35,9 +46,10 @@ enum cp_role {
 
 struct cp_tenant {
 	char id[CP_ID_MAX];
-	uint64_t slot_memory;   /* bytes of gateway slot memory its jobs may use */
+	uint64_t slot_memory;   /* bytes of gateway slot memory its jobs may use;
+				 * 0 = no cap of its own (the gateway's applies) */
 	uint64_t rate_pps;      /* admitted packets per second; 0 = unlimited */
-	uint64_t burst;         /* token-bucket depth, packets */
+	uint64_t burst;         /* token-bucket depth, packets (0 when unlimited) */
 };
 
 struct cp_class {
@@ -115,10 +127,21 @@ struct cp_policy {
 };
 
 /* What the gateway has, for quota checks. A zero field is not checked. */
+#define CP_LIMITS_IPS_MAX 8
 struct cp_limits {
-	uint64_t slot_memory;       /* total bytes of slot memory */
+	uint64_t slot_memory;       /* total bytes of slot memory (all data lcores) */
 	unsigned n_shards;          /* data lcores */
+	uint16_t mtu;               /* smallest port MTU, bytes */
+	unsigned n_gw_ips;          /* the gateway's own addresses (no node may use one) */
+	uint32_t gw_ips[CP_LIMITS_IPS_MAX];
 };
+
+struct cp_gw_config;
+
+/* The limits of a loaded gateway configuration: slot_memory x data lcores,
+ * the data lcores, the smallest port MTU (1500 where a port leaves it to the
+ * device) and the port addresses. */
+void cp_limits_from_config(const struct cp_gw_config *cfg, struct cp_limits *lim);
 
 /* Parse and validate the policy at path. Every error found goes to diags
  * (FILE:LINE:COL: /json/path: reason). Returns 0 and *out, -EINVAL if the
@@ -137,9 +160,27 @@ void cp_policy_free(struct cp_policy *p);
 const struct cp_job *cp_policy_job_find(const struct cp_policy *p, uint16_t id);
 const struct cp_model *cp_policy_model_find(const struct cp_policy *p, uint16_t id);
 
+/*
+ * Slot memory, the one formula (docs/policy.md, "Slot memory"):
+ *
+ *   elements per chunk = chunk_size / element size
+ *   one slot           = 2 sets x elements per chunk x 4 bytes
+ *                        (every type accumulates in 32 bits)
+ *   slots of a job     = slot_memory / one slot, at most DP_PROTO_SLOTS_MAX,
+ *                        rounded down to a multiple of n_shards
+ *
+ * Slot i of a job lives on shard i % n_shards, so every shard holds
+ * slots / n_shards of them. A valid policy gives every job at least one slot
+ * per shard. n_shards 0 counts as 1. Any thread.
+ */
+uint64_t cp_job_slot_size(const struct cp_job *j);
+uint32_t cp_job_slots(const struct cp_job *j, unsigned n_shards);
+
 /* True if the two jobs are the same for the data plane (everything that
  * shapes slots and admission is equal), so their in-flight state can be kept
- * across a reload. */
+ * across a reload: id, dtype, chunk_size, slot_memory, frac_bits and every
+ * rank's ip:port. Tenant, class and weight may differ (they steer scheduling
+ * and rates, not slot state); the new policy's values apply. Any thread. */
 bool cp_job_same(const struct cp_job *a, const struct cp_job *b);
 
 #endif /* CP_POLICY_H */
