@@ -175,6 +175,10 @@ hello_exchange(int fd, const struct sockaddr_in *gw, const struct daitn_config *
 				   sizeof(*gw)) < 0 && errno != ENOBUFS && errno != EAGAIN) {
 				int e = errno;
 
+				if (e == ECONNREFUSED || e == EHOSTUNREACH || e == ENETUNREACH)
+					return daitn_err(NULL, -e, "daitn_open: gateway %s:%u unreachable: "
+							 "%s (is the gateway running?)", gwname,
+							 ntohs(gw->sin_port), strerror(e));
 				return daitn_err(NULL, -e, "daitn_open: HELLO to %s:%u: %s", gwname,
 						 ntohs(gw->sin_port), strerror(e));
 			}

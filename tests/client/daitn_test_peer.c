@@ -1,0 +1,365 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The test peer (see daitn_test_peer.h: a message source for the client's
+ * unit tests, not a gateway).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/udp.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "daitn_test_peer.h"
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+
+#define BATCH 64
+#define BUF_SIZE (DP_PROTO_HDR_SIZE + DP_PROTO_CHUNK_SIZE_MAX)
+
+int
+tpeer_udp_socket(uint16_t *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(a);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &sl) != 0) {
+		close(fd);
+		return -1;
+	}
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+int
+tpeer_udp_range(int *fds, unsigned n, uint16_t *base)
+{
+	unsigned attempt, i, k;
+
+	for (attempt = 0; attempt < 50; attempt++) {
+		uint16_t first;
+		int fd0 = tpeer_udp_socket(&first);
+
+		if (fd0 < 0)
+			return -errno;
+		if ((uint32_t)first + n > UINT16_MAX) {
+			close(fd0);
+			continue;
+		}
+		fds[0] = fd0;
+		for (i = 1; i < n; i++) {
+			struct sockaddr_in a = { .sin_family = AF_INET,
+						 .sin_port = htons((uint16_t)(first + i)) };
+
+			a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+			fds[i] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+			if (fds[i] < 0)
+				break;
+			if (bind(fds[i], (struct sockaddr *)&a, sizeof(a)) != 0) {
+				close(fds[i]);
+				break;
+			}
+		}
+		if (i == n) {
+			*base = first;
+			return 0;
+		}
+		for (k = 0; k < i; k++)
+			close(fds[k]);
+	}
+	return -EADDRINUSE;
+}
+
+static void
+send_ctrl(int fd, const struct sockaddr_in *to, uint8_t type, const struct tpeer *p,
+	  const struct dp_proto_hdr *hello, uint32_t round, const struct dp_proto_job_info *ji)
+{
+	uint8_t buf[DP_PROTO_HDR_SIZE + 64];
+	struct dp_proto_hdr h = {
+		.magic = DP_PROTO_MAGIC, .version = DP_PROTO_VERSION, .type = type,
+		.job = hello->job, .rank = hello->rank, .round = round,
+	};
+	size_t len = DP_PROTO_HDR_SIZE;
+
+	if (type == DP_MSG_HELLO_ACK) {
+		h.dtype = ji->dtype;
+		dp_proto_job_info_write(buf + DP_PROTO_HDR_SIZE, ji);
+		len += sizeof(*ji);
+	} else {
+		dp_proto_error_write(buf + DP_PROTO_HDR_SIZE, p->err_code, p->err_text);
+		len += sizeof(struct dp_proto_error);
+	}
+	dp_proto_hdr_write(buf, &h);
+	(void)sendto(fd, buf, len, 0, (const struct sockaddr *)to, sizeof(*to));
+}
+
+static void
+on_hello(struct tpeer *p, int fd, const struct sockaddr_in *src, const struct dp_proto_hdr *h)
+{
+	struct dp_proto_job_info ji = p->job;
+
+	p->hellos++;
+	p->hello_round = h->round;
+	switch (p->hello) {
+	case TPEER_HELLO_ACK:
+		send_ctrl(fd, src, DP_MSG_HELLO_ACK, p, h, h->round, &ji);
+		break;
+	case TPEER_HELLO_ERROR:
+		send_ctrl(fd, src, DP_MSG_ERROR, p, h, h->round, NULL);
+		break;
+	case TPEER_HELLO_BAD_ACK:
+		ji.n_slots = 0;
+		send_ctrl(fd, src, DP_MSG_HELLO_ACK, p, h, h->round, &ji);
+		break;
+	case TPEER_HELLO_OTHER_ROUND:
+		ji.n_workers = 77; /* must not be taken */
+		send_ctrl(fd, src, DP_MSG_HELLO_ACK, p, h, h->round + 1, &ji);
+		ji = p->job;
+		send_ctrl(fd, src, DP_MSG_HELLO_ACK, p, h, h->round, &ji);
+		break;
+	case TPEER_HELLO_SILENT:
+		break;
+	}
+}
+
+/* Results waiting to go out of one socket to one destination, coalesced
+ * with UDP_SEGMENT when gso_results is set. */
+struct out_batch {
+	uint8_t buf[BATCH][BUF_SIZE];
+	struct iovec iov[BATCH];
+	unsigned n;
+	struct sockaddr_in to;
+};
+
+static void
+batch_flush(struct tpeer *p, int fd, struct out_batch *b)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} ctl;
+	struct msghdr mh = { .msg_name = &b->to, .msg_namelen = sizeof(b->to),
+			     .msg_iov = b->iov, .msg_iovlen = b->n };
+
+	if (b->n == 0)
+		return;
+	if (b->n > 1) {
+		struct cmsghdr *cm;
+
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = sizeof(ctl.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_UDP;
+		cm->cmsg_type = UDP_SEGMENT;
+		cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+		*(uint16_t *)(void *)CMSG_DATA(cm) = (uint16_t)b->iov[0].iov_len;
+		p->gso_sends++;
+	}
+	if (sendmsg(fd, &mh, 0) < 0)
+		p->send_errors++;
+	b->n = 0;
+}
+
+static void
+send_result(struct tpeer *p, int fd, const struct sockaddr_in *to, const uint8_t *grad,
+	    uint32_t len, const struct dp_proto_hdr *h, struct out_batch *b)
+{
+	uint8_t out[BUF_SIZE];
+	struct dp_proto_hdr r = *h;
+	size_t es = dp_proto_dtype_size(h->dtype);
+
+	r.type = DP_MSG_RESULT;
+	memcpy(out, grad, len);
+	for (uint32_t i = 0; i < h->count; i++) {
+		uint8_t *e = out + DP_PROTO_HDR_SIZE + i * es;
+
+		if (h->dtype == DP_DTYPE_F32) {
+			float f;
+
+			memcpy(&f, e, 4);
+			f *= (float)p->mult;
+			memcpy(e, &f, 4);
+		} else if (h->dtype == DP_DTYPE_I32) {
+			uint32_t v;
+
+			memcpy(&v, e, 4);
+			v *= (uint32_t)p->mult;
+			memcpy(e, &v, 4);
+		}
+	}
+	if (p->garbage_before) {
+		uint8_t junk[DP_PROTO_HDR_SIZE] = { 0xbe, 0xef };
+
+		(void)sendto(fd, junk, sizeof(junk), 0, (const struct sockaddr *)to, sizeof(*to));
+	}
+	if (p->stale_before) {
+		struct dp_proto_hdr s = r;
+
+		s.round = r.round - 1;
+		dp_proto_hdr_write(out, &s);
+		(void)sendto(fd, out, len, 0, (const struct sockaddr *)to, sizeof(*to));
+	}
+	dp_proto_hdr_write(out, &r);
+	if (p->gso_results) {
+		/* All but the last datagram of a GSO send must be full-size. */
+		if (b->n > 0 && (b->n == BATCH || (b->n + 1) * b->iov[0].iov_len > 65507 ||
+				 b->iov[b->n - 1].iov_len != b->iov[0].iov_len ||
+				 len > b->iov[0].iov_len || memcmp(&b->to, to, sizeof(*to)) != 0))
+			batch_flush(p, fd, b);
+		b->to = *to;
+		memcpy(b->buf[b->n], out, len);
+		b->iov[b->n].iov_base = b->buf[b->n];
+		b->iov[b->n].iov_len = len;
+		b->n++;
+	} else {
+		(void)sendto(fd, out, len, 0, (const struct sockaddr *)to, sizeof(*to));
+	}
+	if (p->dup_results)
+		(void)sendto(fd, out, len, 0, (const struct sockaddr *)to, sizeof(*to));
+	p->results_sent++;
+}
+
+static bool
+is_copy(const struct tpeer *p, const struct dp_proto_hdr *h)
+{
+	for (unsigned i = 0; i < p->n_recs; i++) {
+		const struct dp_proto_hdr *o = &p->recs[i].h;
+
+		if (o->slot == h->slot && o->round == h->round && o->offset == h->offset)
+			return true;
+	}
+	return false;
+}
+
+static void
+on_datagram(struct tpeer *p, unsigned shard, const uint8_t *buf, uint32_t len,
+	    const struct sockaddr_in *src, struct out_batch *b)
+{
+	struct dp_proto_hdr h;
+	bool copy;
+
+	if (dp_proto_hdr_check(buf, len, &h) != DP_DROP_NONE) {
+		p->bad++;
+		return;
+	}
+	if (h.type == DP_MSG_HELLO) {
+		on_hello(p, p->fds[shard], src, &h);
+		return;
+	}
+	if (h.type != DP_MSG_GRAD) {
+		p->bad++;
+		return;
+	}
+	p->grads++;
+	copy = is_copy(p, &h);
+	if (!copy)
+		p->firsts++;
+	if (p->n_recs < TPEER_RECORDS_MAX) {
+		struct tpeer_rec *r = &p->recs[p->n_recs++];
+
+		r->h = h;
+		r->port = (uint16_t)(p->job.udp_port_base + shard);
+		r->len = len;
+		r->retransmission = copy;
+		/* Exact while every first copy is answered once (no drops). */
+		r->in_flight = p->firsts > p->results_sent ? p->firsts - p->results_sent : 0;
+	}
+	if (p->silent_grads)
+		return;
+	if (p->drop_enabled && !copy && h.offset == p->drop_first_offset) {
+		p->dropped++;
+		return;
+	}
+	send_result(p, p->fds[shard], src, buf, len, &h, b);
+}
+
+static void *
+peer_main(void *arg)
+{
+	struct tpeer *p = arg;
+	unsigned n = p->job.n_shards, i;
+	struct pollfd pfd[TPEER_SHARDS_MAX];
+	uint8_t (*bufs)[BUF_SIZE] = calloc(BATCH, BUF_SIZE);
+	struct out_batch *b = calloc(1, sizeof(*b));
+
+	if (b == NULL || bufs == NULL) {
+		free(b);
+		free(bufs);
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		pfd[i].fd = p->fds[i];
+		pfd[i].events = POLLIN;
+	}
+	while (!atomic_load_explicit(&p->stop, memory_order_relaxed)) {
+		if (poll(pfd, n, 10) <= 0)
+			continue;
+		for (i = 0; i < n; i++) {
+			struct mmsghdr mm[BATCH];
+			struct iovec iov[BATCH];
+			struct sockaddr_in src[BATCH];
+			int r, k;
+
+			if (!(pfd[i].revents & POLLIN))
+				continue;
+			memset(mm, 0, sizeof(mm));
+			for (k = 0; k < BATCH; k++) {
+				iov[k].iov_base = bufs[k];
+				iov[k].iov_len = BUF_SIZE;
+				mm[k].msg_hdr.msg_iov = &iov[k];
+				mm[k].msg_hdr.msg_iovlen = 1;
+				mm[k].msg_hdr.msg_name = &src[k];
+				mm[k].msg_hdr.msg_namelen = sizeof(src[k]);
+			}
+			r = recvmmsg(p->fds[i], mm, BATCH, MSG_DONTWAIT, NULL);
+			for (k = 0; k < r; k++)
+				on_datagram(p, i, bufs[k], mm[k].msg_len, &src[k], b);
+			batch_flush(p, p->fds[i], b);
+		}
+	}
+	free(b);
+	free(bufs);
+	return NULL;
+}
+
+int
+tpeer_start(struct tpeer *p)
+{
+	uint16_t base;
+	int rc;
+
+	if (p->job.n_shards == 0 || p->job.n_shards > TPEER_SHARDS_MAX)
+		return -EINVAL;
+	for (unsigned i = 0; i < TPEER_SHARDS_MAX; i++)
+		p->fds[i] = -1;
+	rc = tpeer_udp_range(p->fds, p->job.n_shards, &base);
+	if (rc < 0)
+		return rc;
+	p->job.udp_port_base = base;
+	atomic_store(&p->stop, false);
+	rc = pthread_create(&p->thread, NULL, peer_main, p);
+	if (rc != 0) {
+		for (unsigned i = 0; i < p->job.n_shards; i++)
+			close(p->fds[i]);
+		return -rc;
+	}
+	return 0;
+}
+
+void
+tpeer_stop(struct tpeer *p)
+{
+	atomic_store(&p->stop, true);
+	pthread_join(p->thread, NULL);
+	for (unsigned i = 0; i < p->job.n_shards; i++)
+		close(p->fds[i]);
+}

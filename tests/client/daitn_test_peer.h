@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * A minimal protocol peer for libdaitn's unit tests.
+ *
+ * It exists ONLY to feed the client the messages it must handle (HELLO_ACK,
+ * ERROR, RESULT, stale and duplicate RESULTs, silence, drops) and to record
+ * what the client sends, so that the tests check the client's own logic. It
+ * is not a gateway and never stands in for one: it does not aggregate (a
+ * RESULT is the received contribution times `mult`, as if `mult` identical
+ * workers had sent it), keeps no slot state and admits anything. End-to-end
+ * behaviour against the real daitn-gw is the integration tests' job.
+ *
+ * The peer runs in its own thread on 127.0.0.1, one UDP socket per shard
+ * port. Its configuration is fixed before tpeer_start(); its records are read
+ * by the main thread after tpeer_stop() (pthread_join orders the accesses).
+ * Only the main thread asserts.
+ */
+#ifndef DAITN_TEST_PEER_H
+#define DAITN_TEST_PEER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dp_proto.h"
+
+#define TPEER_SHARDS_MAX 8
+#define TPEER_RECORDS_MAX 4096
+
+enum tpeer_hello {
+	TPEER_HELLO_ACK = 0,        /* answer with the configured job */
+	TPEER_HELLO_ERROR,          /* answer ERROR code/text */
+	TPEER_HELLO_BAD_ACK,        /* a HELLO_ACK with n_slots 0 */
+	TPEER_HELLO_OTHER_ROUND,    /* first an ACK with another round, then the right one */
+	TPEER_HELLO_SILENT,         /* never answer */
+};
+
+/* One GRAD as received. */
+struct tpeer_rec {
+	struct dp_proto_hdr h;
+	uint16_t port;              /* the peer port it arrived on */
+	uint32_t len;               /* UDP payload bytes */
+	uint32_t in_flight;         /* first transmissions not yet answered, this one included */
+	bool retransmission;        /* a copy of an earlier GRAD (same slot, set, tag) */
+};
+
+struct tpeer {
+	/* configuration, set before tpeer_start() */
+	enum tpeer_hello hello;
+	struct dp_proto_job_info job;  /* udp_port_base is filled by tpeer_start() */
+	uint16_t job_id;
+	uint16_t err_code;
+	const char *err_text;
+	int mult;                   /* RESULT = contribution * mult (f32, i32) */
+	uint32_t drop_first_offset; /* drop the first copy of the GRAD at this offset */
+	bool drop_enabled;
+	bool dup_results;           /* send every RESULT twice */
+	bool stale_before;          /* before each RESULT, one for round - 1 */
+	bool garbage_before;        /* before each RESULT, a datagram with a bad magic */
+	bool silent_grads;          /* never answer GRADs */
+	bool gso_results;           /* send RESULTs of a receive batch with UDP_SEGMENT */
+
+	/* state, owned by the peer thread until tpeer_stop() */
+	int fds[TPEER_SHARDS_MAX];
+	pthread_t thread;
+	atomic_bool stop;
+	unsigned hellos;            /* HELLOs received */
+	uint32_t hello_round;       /* round of the last HELLO */
+	unsigned grads;             /* GRADs received (all copies) */
+	unsigned firsts;            /* GRADs that were not copies */
+	unsigned dropped;
+	unsigned results_sent;      /* genuine RESULTs (without dup/stale extras) */
+	unsigned gso_sends;         /* sendmsg calls that carried several RESULTs */
+	unsigned send_errors;       /* GSO sends the kernel refused */
+	unsigned bad;               /* datagrams that failed dp_proto_hdr_check */
+	unsigned n_recs;
+	struct tpeer_rec recs[TPEER_RECORDS_MAX];
+};
+
+/* Bind n_shards consecutive ports on 127.0.0.1 and start the thread.
+ * Returns 0 or a negative errno. */
+int tpeer_start(struct tpeer *p);
+
+/* Stop and join the thread, close the sockets. */
+void tpeer_stop(struct tpeer *p);
+
+/* Bind a UDP socket on 127.0.0.1 to an ephemeral port; returns the fd and
+ * *port, or -1. */
+int tpeer_udp_socket(uint16_t *port);
+
+/* Bind n UDP sockets on 127.0.0.1 to consecutive ports *base .. *base+n-1.
+ * Returns 0 or a negative errno. */
+int tpeer_udp_range(int *fds, unsigned n, uint16_t *base);
+
+#endif /* DAITN_TEST_PEER_H */

@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Suite daitn_allreduce: the client's window, slot/set/round assignment,
+ * stale and duplicate results, retransmission and timeout.
+ *
+ * The RESULTs come from the test peer (daitn_test_peer.h), a minimal message
+ * source that returns each contribution times 2 (as if two identical workers
+ * had sent it) and records what the client sent. It exercises the client's
+ * own logic only; it is not a gateway and is no stand-in for one in
+ * integration tests.
+ */
+#include <CUnit/Basic.h>
+#include <errno.h>
+#include <string.h>
+
+#include "daitn_test_util.h"
+
+static float *
+ramp(size_t n)
+{
+	float *v = malloc(n * sizeof(*v));
+
+	for (size_t i = 0; i < n; i++)
+		v[i] = (float)i * 0.25f - 100.0f;
+	return v;
+}
+
+/* buf holds 2 * ramp: exact in binary32 for these values. */
+static bool
+doubled(const float *buf, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (buf[i] != 2.0f * ((float)i * 0.25f - 100.0f))
+			return false;
+	return true;
+}
+
+static void
+test_chunks_use_slots_sets_rounds_and_shards_deterministically(void)
+{
+	struct tpeer *p = tutil_peer(DP_DTYPE_F32, 64, 4, 2);
+	const size_t n = 16 * 10 + 5; /* 11 chunks of 16, the last of 5 */
+	uint8_t next_set[4] = { 0 };
+	uint32_t last_off[2][2] = { { 0 } };
+	bool seen[2][2] = { { false } };
+	struct daitn_stats st;
+	struct daitn *d = NULL;
+	float *buf = ramp(n);
+	unsigned i, wrong = 0, max_flight = 0;
+
+	CU_ASSERT_EQUAL_FATAL(tutil_join(p, 3, 500000, 2000, &d), 0);
+	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, n, DAITN_FLOAT32), 0);
+	CU_ASSERT(doubled(buf, n));
+	free(buf);
+	buf = ramp(n);
+	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, n, DAITN_FLOAT32), 0);
+	CU_ASSERT(doubled(buf, n));
+	daitn_stats_get(d, &st);
+	daitn_close(d);
+	tpeer_stop(p);
+
+	CU_ASSERT_EQUAL(st.chunks_sent, 22);
+	CU_ASSERT_EQUAL(st.results, 22);
+	CU_ASSERT_EQUAL(st.retransmits, 0);
+	CU_ASSERT_EQUAL(st.allreduces, 2);
+	CU_ASSERT_EQUAL(p->n_recs, 22);
+	for (i = 0; i < p->n_recs; i++) {
+		const struct tpeer_rec *r = &p->recs[i];
+		uint32_t k = r->h.offset / 16, idx = k % 4, call = r->h.round - 1000;
+		uint16_t want_count = k == 10 ? 5 : 16;
+		unsigned shard = r->port - p->job.udp_port_base;
+
+		if (r->h.job != 7 || r->h.rank != 1 || r->h.dtype != DP_DTYPE_F32 ||
+		    r->h.offset % 16 != 0 || dp_proto_slot_index(r->h.slot) != idx ||
+		    shard != idx % 2 || call > 1 || r->h.count != want_count ||
+		    r->len != DP_PROTO_HDR_SIZE + 4u * want_count || r->retransmission)
+			wrong++;
+		/* Each slot's uses alternate sets, starting at 0, across calls. */
+		if (dp_proto_slot_set(r->h.slot) != next_set[idx])
+			wrong++;
+		next_set[idx] ^= 1;
+		/* Per shard port, chunks of one call leave in increasing offset order. */
+		if (seen[shard][call] && r->h.offset <= last_off[shard][call])
+			wrong++;
+		seen[shard][call] = true;
+		last_off[shard][call] = r->h.offset;
+		if (r->in_flight > max_flight)
+			max_flight = r->in_flight;
+	}
+	CU_ASSERT_EQUAL(wrong, 0);
+	CU_ASSERT(max_flight >= 1 && max_flight <= 3);
+	free(buf);
+	free(p);
+}
+
+static void
+test_gso_batches_many_chunks_per_send_call(void)
+{
+	struct tpeer *p = tutil_peer(DP_DTYPE_F32, 1024, 256, 2);
+	const size_t n = 256 * 64 + 100;
+	struct daitn_stats st;
+	struct daitn_stats_ext ext;
+	struct daitn *d = NULL;
+	float *buf = ramp(n);
+
+	CU_ASSERT_EQUAL_FATAL(tutil_join(p, 0, 200000, 3000, &d), 0);
+	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, n, DAITN_FLOAT32), 0);
+	CU_ASSERT(doubled(buf, n));
+	daitn_stats_get(d, &st);
+	daitn_stats_ext_get(d, &ext);
+	daitn_close(d);
+	tpeer_stop(p);
+	CU_ASSERT_EQUAL(st.chunks_sent, 65);
+	CU_ASSERT_EQUAL(st.results, 65);
+	CU_ASSERT_EQUAL(ext.datagrams_sent, st.chunks_sent + st.retransmits);
+	CU_ASSERT_EQUAL(p->grads, ext.datagrams_sent);
+	CU_ASSERT_EQUAL(p->bad, 0);
+	if (ext.flags & DAITN_STATS_GSO) {
+		/* The first window (65 chunks) leaves in one sendmmsg. */
+		CU_ASSERT(st.send_calls * 4 <= st.chunks_sent);
+		CU_ASSERT(ext.gso_segs >= 2);
+	} else {
+		CU_ASSERT_EQUAL(ext.gso_fallbacks, 0);
+	}
+	free(buf);
+	free(p);
+}
+
+static void
+test_stale_duplicate_and_foreign_results_are_counted_not_used(void)
+{
+	struct tpeer *p = tutil_peer(DP_DTYPE_F32, 256, 8, 1);
+	const size_t n = 64 * 40;
+	struct daitn_stats st;
+	struct daitn_stats_ext ext;
+	struct daitn *d = NULL;
+	float *buf = ramp(n);
+
+	p->dup_results = true;
+	p->stale_before = true;
+	p->garbage_before = true;
+	CU_ASSERT_EQUAL_FATAL(tutil_join(p, 0, 500000, 2000, &d), 0);
+	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, n, DAITN_FLOAT32), 0);
+	CU_ASSERT(doubled(buf, n));
+	daitn_stats_get(d, &st);
+	daitn_stats_ext_get(d, &ext);
+	daitn_close(d);
+	tpeer_stop(p);
+	CU_ASSERT_EQUAL(st.results, 40);
+	/* Every RESULT was preceded by one for round - 1 and followed by a copy
+	 * (the copy of the last ones may arrive after the call returned). */
+	CU_ASSERT(st.stale_results >= 40 && st.stale_results <= 80);
+	CU_ASSERT(ext.ignored >= 40);
+	CU_ASSERT_EQUAL(st.retransmits, 0);
+	free(buf);
+	free(p);
+}
+
+static void
+test_lost_chunk_is_retransmitted_unchanged(void)
+{
+	struct tpeer *p = tutil_peer(DP_DTYPE_F32, 64, 4, 2);
+	const size_t n = 16 * 8;
+	struct daitn_stats st;
+	struct daitn *d = NULL;
+	float *buf = ramp(n);
+	const struct tpeer_rec *first = NULL;
+	unsigned copies = 0, i;
+	bool same = true;
+
+	p->drop_enabled = true;
+	p->drop_first_offset = 48;
+	CU_ASSERT_EQUAL_FATAL(tutil_join(p, 0, 2000, 2000, &d), 0);
+	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, n, DAITN_FLOAT32), 0);
+	CU_ASSERT(doubled(buf, n));
+	daitn_stats_get(d, &st);
+	daitn_close(d);
+	tpeer_stop(p);
+	CU_ASSERT_EQUAL(p->dropped, 1);
+	CU_ASSERT(st.retransmits >= 1);
+	CU_ASSERT_EQUAL(st.results, 8);
+	for (i = 0; i < p->n_recs; i++) {
+		const struct tpeer_rec *r = &p->recs[i];
+
+		if (r->h.offset != 48)
+			continue;
+		if (first == NULL)
+			first = r;
+		else if (memcmp(&r->h, &first->h, sizeof(r->h)) != 0 || r->port != first->port)
+			same = false;
+		copies++;
+	}
+	CU_ASSERT(copies >= 2);
+	CU_ASSERT(same);
+	free(buf);
+	free(p);
+}
+
+static void
+test_silent_peer_times_out_with_backoff_then_handle_refuses(void)
+{
+	struct tpeer *p = tutil_peer(DP_DTYPE_F32, 64, 4, 2);
+	const size_t n = 16 * 8;
+	struct daitn_stats st;
+	struct daitn *d = NULL;
+	float *buf = ramp(n);
+	uint64_t t0, ms;
+	int rc;
+
+	p->silent_grads = true;
+	CU_ASSERT_EQUAL_FATAL(tutil_join(p, 0, 1000, 300, &d), 0);
+	t0 = daitn_now_ns();
+	rc = daitn_allreduce(d, buf, n, DAITN_FLOAT32);
+	ms = (daitn_now_ns() - t0) / 1000000u;
+	CU_ASSERT_EQUAL(rc, -ETIMEDOUT);
+	CU_ASSERT(ms >= 300 && ms < 1300);
+	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(d), "no result from gateway 127.0.0.1 for 300 ms"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(d), "4 outstanding"));
+	daitn_stats_get(d, &st);
+	CU_ASSERT_EQUAL(st.chunks_sent, 4);
+	/* rto 1 ms doubling to 64 ms: about 9 retries per slot in 300 ms, not 300. */
+	CU_ASSERT(st.retransmits >= 4 * 4 && st.retransmits <= 4 * 14);
+	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, n, DAITN_FLOAT32), -EPIPE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(d), "out of step"));
+	daitn_close(d);
+	tpeer_stop(p);
+	free(buf);
+	free(p);
+}
+
+static void
+test_gro_coalesced_results_are_split(void)
+{
+	struct tpeer *p = tutil_peer(DP_DTYPE_F32, 1024, 128, 1);
+	const size_t n = 256 * 300;
+	struct daitn_stats st;
+	struct daitn_stats_ext ext;
+	struct daitn *d = NULL;
+	float *buf = ramp(n);
+
+	p->gso_results = true;
+	CU_ASSERT_EQUAL_FATAL(tutil_join(p, 0, 200000, 3000, &d), 0);
+	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, n, DAITN_FLOAT32), 0);
+	CU_ASSERT(doubled(buf, n));
+	daitn_stats_get(d, &st);
+	daitn_stats_ext_get(d, &ext);
+	daitn_close(d);
+	tpeer_stop(p);
+	CU_ASSERT_EQUAL(st.results, 300);
+	CU_ASSERT_EQUAL(ext.rx_truncated, 0);
+	CU_ASSERT(p->gso_sends > 0);
+	CU_ASSERT_EQUAL(p->send_errors, 0);
+	/* With GRO the kernel hands whole GSO sends to the client, so it needs
+	 * far fewer receive calls than results. */
+	if (ext.flags & DAITN_STATS_GRO)
+		CU_ASSERT(st.recv_calls < st.results);
+	free(buf);
+	free(p);
+}
+
+int
+main(void)
+{
+	CU_pSuite s;
+	unsigned fails;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("daitn_allreduce", NULL, NULL);
+	CU_add_test(s, "silent_peer_times_out_with_backoff_then_handle_refuses",
+		    test_silent_peer_times_out_with_backoff_then_handle_refuses);
+	CU_add_test(s, "stale_duplicate_and_foreign_results_are_counted_not_used",
+		    test_stale_duplicate_and_foreign_results_are_counted_not_used);
+	CU_add_test(s, "lost_chunk_is_retransmitted_unchanged", test_lost_chunk_is_retransmitted_unchanged);
+	CU_add_test(s, "chunks_use_slots_sets_rounds_and_shards_deterministically",
+		    test_chunks_use_slots_sets_rounds_and_shards_deterministically);
+	CU_add_test(s, "gso_batches_many_chunks_per_send_call", test_gso_batches_many_chunks_per_send_call);
+	CU_add_test(s, "gro_coalesced_results_are_split", test_gro_coalesced_results_are_split);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	fails = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return fails == 0 ? 0 : 1;
+}

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Suite daitn_open: configuration checks and the HELLO exchange of
+ * daitn_open().
+ *
+ * Everything stays on 127.0.0.1. The "silent gateway" is a socket this test
+ * binds and never answers. Refusals and malformed answers come from the test
+ * peer (daitn_test_peer.h): a minimal message source that exercises the
+ * client's handling of HELLO_ACK and ERROR. It is not a gateway and stands in
+ * for none; the real daitn-gw is tested end to end by the integration tests.
+ */
+#include <CUnit/Basic.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daitn.h"
+#include "daitn_priv.h"
+#include "daitn_test_peer.h"
+
+static struct daitn_config
+cfg_base(uint16_t gw_port, uint16_t bind_port)
+{
+	struct daitn_config c = {
+		.gateway = "127.0.0.1",
+		.gateway_port = gw_port,
+		.bind_addr = "127.0.0.1",
+		.bind_port = bind_port,
+		.job = 7,
+		.rank = 1,
+		.hello_timeout_ms = 1000,
+	};
+	return c;
+}
+
+/* A port that was free a moment ago (bound, then closed). */
+static uint16_t
+free_port(void)
+{
+	uint16_t port = 0;
+	int fd = tpeer_udp_socket(&port);
+
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+static void
+expect_einval(const struct daitn_config *c, const char *needle)
+{
+	struct daitn *d = (struct daitn *)0x1;
+	int rc = daitn_open(c, &d);
+
+	CU_ASSERT_EQUAL(rc, -EINVAL);
+	CU_ASSERT_PTR_NULL(d);
+	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(NULL), needle));
+}
+
+static void
+test_bad_config_is_rejected_with_a_sentence(void)
+{
+	struct daitn_config c = cfg_base(47000, 40000);
+	struct daitn *d;
+
+	CU_ASSERT_EQUAL(daitn_open(&c, NULL), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(NULL), "out is NULL"));
+	CU_ASSERT_EQUAL(daitn_open(NULL, &d), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(NULL), "config is NULL"));
+
+	c.gateway = NULL;
+	expect_einval(&c, "gateway is NULL");
+	c = cfg_base(47000, 40000);
+	c.gateway = "10.0.0.300";
+	expect_einval(&c, "not an IPv4 address (\"10.0.0.300\")");
+	c.gateway = "0.0.0.0";
+	expect_einval(&c, "not a unicast address");
+	c.gateway = "224.0.0.1";
+	expect_einval(&c, "not a unicast address");
+	c = cfg_base(47000, 40000);
+	c.bind_addr = "localhost";
+	expect_einval(&c, "bind_addr: not an IPv4 address");
+	c = cfg_base(47000, 0);
+	expect_einval(&c, "bind_port is 0");
+	c = cfg_base(47000, 40000);
+	c.rank = DP_PROTO_WORKERS_MAX;
+	expect_einval(&c, "rank 1024");
+	c = cfg_base(47000, 40000);
+	c.window = DP_PROTO_SLOTS_MAX + 1;
+	expect_einval(&c, "window");
+	c = cfg_base(47000, 40000);
+	c.rto_us = 20u * 1000u * 1000u;
+	expect_einval(&c, "rto_us");
+	c = cfg_base(47000, 40000);
+	c.timeout_ms = UINT32_MAX;
+	expect_einval(&c, "timeouts");
+}
+
+static void
+test_bind_conflict_names_the_port(void)
+{
+	uint16_t port;
+	int fd = tpeer_udp_socket(&port);
+	struct daitn_config c = cfg_base(free_port(), 0);
+	struct daitn *d = NULL;
+
+	CU_ASSERT_FATAL(fd >= 0);
+	c.bind_port = port;
+	CU_ASSERT_EQUAL(daitn_open(&c, &d), -EADDRINUSE);
+	CU_ASSERT_PTR_NULL(d);
+	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(NULL), "bind 127.0.0.1:"));
+	close(fd);
+}
+
+static void
+test_silent_gateway_times_out_within_the_bound(void)
+{
+	uint16_t gw_port;
+	int gw = tpeer_udp_socket(&gw_port);
+	struct daitn_config c = cfg_base(0, free_port());
+	struct daitn *d = NULL;
+	uint8_t buf[128];
+	unsigned hellos = 0, good = 0;
+	uint32_t round0 = 0;
+	uint64_t t0, ms;
+	int rc;
+	ssize_t n;
+
+	CU_ASSERT_FATAL(gw >= 0);
+	c.gateway_port = gw_port;
+	c.hello_timeout_ms = 300;
+	t0 = daitn_now_ns();
+	rc = daitn_open(&c, &d);
+	ms = (daitn_now_ns() - t0) / 1000000u;
+	CU_ASSERT_EQUAL(rc, -ETIMEDOUT);
+	CU_ASSERT_PTR_NULL(d);
+	CU_ASSERT(ms >= 300 && ms < 1300);
+	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(NULL), "no answer from gateway 127.0.0.1:"));
+
+	/* Every HELLO is well formed and carries the same nonce round; they
+	 * were resent (50, 100, 200 ms gaps: at least 3 in 300 ms). */
+	while ((n = recv(gw, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+		struct dp_proto_hdr h;
+
+		hellos++;
+		if (dp_proto_hdr_check(buf, (size_t)n, &h) == DP_DROP_NONE && h.type == DP_MSG_HELLO &&
+		    h.job == 7 && h.rank == 1 && h.dtype == 0 && h.count == 0 && h.slot == 0 &&
+		    h.offset == 0 && (good == 0 || h.round == round0)) {
+			round0 = h.round;
+			good++;
+		}
+	}
+	CU_ASSERT(hellos >= 3);
+	CU_ASSERT_EQUAL(good, hellos);
+	close(gw);
+}
+
+static void
+test_nothing_listening_fails_fast(void)
+{
+	struct daitn_config c = cfg_base(free_port(), free_port());
+	struct daitn *d = NULL;
+	uint64_t t0 = daitn_now_ns(), ms;
+	int rc;
+
+	c.hello_timeout_ms = 5000;
+	rc = daitn_open(&c, &d);
+	ms = (daitn_now_ns() - t0) / 1000000u;
+	/* Loopback answers with ICMP port unreachable at once. */
+	CU_ASSERT_EQUAL(rc, -ECONNREFUSED);
+	CU_ASSERT(ms < 1000);
+	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(NULL), "unreachable"));
+	CU_ASSERT_PTR_NULL(d);
+}
+
+static struct tpeer *
+peer_new(enum tpeer_hello mode)
+{
+	struct tpeer *p = calloc(1, sizeof(*p));
+
+	p->hello = mode;
+	p->job_id = 7;
+	p->job = (struct dp_proto_job_info){
+		.n_workers = 4, .chunk_size = 1024, .n_slots = 16, .n_shards = 2,
+		.dtype = DP_DTYPE_F32, .policy_version = 42, .round_base = 1000,
+	};
+	p->mult = 1;
+	CU_ASSERT_FATAL(tpeer_start(p) == 0);
+	return p;
+}
+
+static void
+test_error_answer_is_refusal_with_gateway_text(void)
+{
+	struct tpeer *p = peer_new(TPEER_HELLO_ERROR);
+	struct daitn_config c;
+	struct daitn *d = NULL;
+
+	p->err_code = DP_ERR_UNKNOWN_JOB;
+	p->err_text = "job 7 is not in policy version 3";
+	c = cfg_base(p->job.udp_port_base, free_port());
+	CU_ASSERT_EQUAL(daitn_open(&c, &d), -ECONNREFUSED);
+	CU_ASSERT_PTR_NULL(d);
+	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(NULL), "refused job 7 rank 1: unknown job (code 1)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(NULL), "job 7 is not in policy version 3"));
+	tpeer_stop(p);
+	CU_ASSERT_EQUAL(p->hellos, 1);
+	free(p);
+}
+
+static void
+test_malformed_ack_is_a_protocol_error(void)
+{
+	struct tpeer *p = peer_new(TPEER_HELLO_BAD_ACK);
+	struct daitn_config c = cfg_base(p->job.udp_port_base, free_port());
+	struct daitn *d = NULL;
+
+	CU_ASSERT_EQUAL(daitn_open(&c, &d), -EPROTO);
+	CU_ASSERT_PTR_NULL(d);
+	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(NULL), "n_slots 0"));
+	tpeer_stop(p);
+	free(p);
+}
+
+static void
+test_ack_with_other_round_is_ignored_and_right_one_taken(void)
+{
+	struct tpeer *p = peer_new(TPEER_HELLO_OTHER_ROUND);
+	struct daitn_config c = cfg_base(p->job.udp_port_base, free_port());
+	const struct daitn_job_info *ji;
+	struct daitn *d = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(daitn_open(&c, &d), 0);
+	ji = daitn_job(d);
+	CU_ASSERT_EQUAL(ji->n_workers, 4);
+	CU_ASSERT_EQUAL(ji->chunk_size, 1024);
+	CU_ASSERT_EQUAL(ji->n_slots, 16);
+	CU_ASSERT_EQUAL(ji->n_shards, 2);
+	CU_ASSERT_EQUAL(ji->dtype, DAITN_FLOAT32);
+	CU_ASSERT_EQUAL(ji->policy_version, 42);
+	CU_ASSERT_EQUAL(ji->round_base, 1000);
+	CU_ASSERT_STRING_EQUAL(daitn_last_error(d), "");
+	daitn_close(d);
+	tpeer_stop(p);
+	free(p);
+}
+
+int
+main(void)
+{
+	CU_pSuite s;
+	unsigned fails;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("daitn_open", NULL, NULL);
+	CU_add_test(s, "bad_config_is_rejected_with_a_sentence", test_bad_config_is_rejected_with_a_sentence);
+	CU_add_test(s, "bind_conflict_names_the_port", test_bind_conflict_names_the_port);
+	CU_add_test(s, "silent_gateway_times_out_within_the_bound", test_silent_gateway_times_out_within_the_bound);
+	CU_add_test(s, "nothing_listening_fails_fast", test_nothing_listening_fails_fast);
+	CU_add_test(s, "error_answer_is_refusal_with_gateway_text", test_error_answer_is_refusal_with_gateway_text);
+	CU_add_test(s, "malformed_ack_is_a_protocol_error", test_malformed_ack_is_a_protocol_error);
+	CU_add_test(s, "ack_with_other_round_is_ignored_and_right_one_taken",
+		    test_ack_with_other_round_is_ignored_and_right_one_taken);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	fails = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return fails == 0 ? 0 : 1;
+}
