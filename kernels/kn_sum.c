@@ -55,34 +55,77 @@ kn_cpu_can(enum kn_isa isa)
 	}
 }
 
-const struct kn_ops *
-kn_ops_for(enum kn_isa isa)
+/* The BF16 and DQ extensions on top of kn_cpu_can(KN_ISA_AVX512). */
+static int
+kn_cpu_has_avx512bf16(void)
 {
-	if (isa == KN_ISA_AUTO) {
-		for (int i = KN_ISA_MAX - 1; i > KN_ISA_AUTO; i--) {
-			const struct kn_ops *ops = kn_ops_for((enum kn_isa)i);
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx512bf16") &&
+	       __builtin_cpu_supports("avx512dq");
+#else
+	return 0;
+#endif
+}
 
-			if (ops != NULL)
-				return ops;
-		}
-		return &kn_ops_scalar;
-	}
-	if (!kn_cpu_can(isa))
-		return NULL;
+/* The table of isa built in; ext asks for the one that also needs an optional
+ * extension (NULL if not built or this CPU lacks it). */
+static const struct kn_ops *
+kn_ops_table(enum kn_isa isa, int ext)
+{
 	switch (isa) {
 	case KN_ISA_SCALAR:
-		return &kn_ops_scalar;
+		return ext ? NULL : &kn_ops_scalar;
 #ifdef KN_HAVE_AVX2
 	case KN_ISA_AVX2:
-		return &kn_ops_avx2;
+		return ext ? NULL : &kn_ops_avx2;
 #endif
 #ifdef KN_HAVE_AVX512
 	case KN_ISA_AVX512:
-		return &kn_ops_avx512;
+#ifdef KN_HAVE_AVX512BF16
+		if (ext)
+			return kn_cpu_has_avx512bf16() ? &kn_ops_avx512bf16 : NULL;
+#endif
+		return ext ? NULL : &kn_ops_avx512;
 #endif
 	default:
 		return NULL;
 	}
+}
+
+const struct kn_ops *
+kn_ops_for(enum kn_isa isa)
+{
+	const struct kn_ops *ops;
+
+	if (isa == KN_ISA_AUTO) {
+		for (int i = KN_ISA_MAX - 1; i > KN_ISA_AUTO; i--)
+			if ((ops = kn_ops_for((enum kn_isa)i)) != NULL)
+				return ops;
+		return &kn_ops_scalar;
+	}
+	if ((unsigned)isa >= KN_ISA_MAX || !kn_cpu_can(isa))
+		return NULL;
+	ops = kn_ops_table(isa, 1);
+	return ops != NULL ? ops : kn_ops_table(isa, 0);
+}
+
+size_t
+kn_ops_list(const struct kn_ops **ops, size_t max)
+{
+	size_t n = 0;
+
+	for (int isa = KN_ISA_SCALAR; isa < KN_ISA_MAX; isa++) {
+		if (!kn_cpu_can((enum kn_isa)isa))
+			continue;
+		for (int ext = 0; ext <= 1; ext++) {
+			const struct kn_ops *o = kn_ops_table((enum kn_isa)isa, ext);
+
+			if (o != NULL && n < max)
+				ops[n++] = o;
+		}
+	}
+	return n;
 }
 
 int

@@ -39,7 +39,7 @@ typedef void (*kn_load_h16_fn_t)(float *acc, const uint16_t *src, size_t n);
 typedef void (*kn_store_h16_fn_t)(uint16_t *dst, const float *acc, size_t n);
 
 struct kn_ops {
-	const char *name;            /* "scalar", "avx2", "avx512" */
+	const char *name;            /* "scalar", "avx2", "avx512", "avx512bf16" */
 	enum kn_isa isa;
 	kn_sum_f32_fn_t sum_f32;     /* acc[i] += src[i] */
 	kn_sum_i32_fn_t sum_i32;     /* acc[i] += src[i], wrapping */
@@ -64,6 +64,13 @@ const struct kn_ops *kn_ops_get(void);
 /* A specific variant, or NULL if this CPU or build cannot run it. For tests
  * and benchmarks. */
 const struct kn_ops *kn_ops_for(enum kn_isa isa);
+
+/* Every variant table this CPU and build can run, at most max of them, into
+ * ops; returns how many. Scalar comes first. An ISA may have more than one
+ * table (AVX-512 with and without the BF16 extension, named "avx512" and
+ * "avx512bf16"); kn_ops_for() returns the best of them. For tests and
+ * benchmarks. */
+size_t kn_ops_list(const struct kn_ops **ops, size_t max);
 
 /* Parse "scalar" / "avx2" / "avx512" / "auto"; returns KN_ISA_MAX if unknown. */
 enum kn_isa kn_isa_parse(const char *name);

@@ -5,33 +5,12 @@
  * beyond n elements. Every function must match kn_sum_scalar.c bit for bit;
  * tests/kernels compares them.
  *
- * Float adds go through kn_add_acc_first() so that a NaN + NaN lane gives
+ * Float adds go through kn_avx512_add() so that a NaN + NaN lane gives
  * the accumulator's NaN, as the reference defines.
  */
 #include <immintrin.h>
 
-#include "kn_sum_priv.h"
-
-#define KN_V 16 /* float32 lanes per vector */
-
-/* vaddps with acc as the first source, which x86 returns when both operands
- * are NaN (as kn_add_f32() states). _mm512_add_ps() would leave the order to
- * the compiler, which swaps operands of a commutative add at will. AT&T
- * order: src2, src1, dst. */
-static inline __m512
-kn_add_acc_first(__m512 acc, __m512 src)
-{
-	__m512 r;
-
-	__asm__("vaddps %2, %1, %0" : "=v"(r) : "v"(acc), "vm"(src));
-	return r;
-}
-
-static inline __mmask16
-kn_tail_mask(size_t left)
-{
-	return (__mmask16)((1u << left) - 1u);
-}
+#include "kn_avx512_priv.h"
 
 static void
 avx512_sum_f32(float *acc, const float *src, size_t n)
@@ -46,23 +25,23 @@ avx512_sum_f32(float *acc, const float *src, size_t n)
 		__m512 a2 = _mm512_loadu_ps(acc + i + 2 * KN_V);
 		__m512 a3 = _mm512_loadu_ps(acc + i + 3 * KN_V);
 
-		a0 = kn_add_acc_first(a0, _mm512_loadu_ps(src + i));
-		a1 = kn_add_acc_first(a1, _mm512_loadu_ps(src + i + KN_V));
-		a2 = kn_add_acc_first(a2, _mm512_loadu_ps(src + i + 2 * KN_V));
-		a3 = kn_add_acc_first(a3, _mm512_loadu_ps(src + i + 3 * KN_V));
+		a0 = kn_avx512_add(a0, _mm512_loadu_ps(src + i));
+		a1 = kn_avx512_add(a1, _mm512_loadu_ps(src + i + KN_V));
+		a2 = kn_avx512_add(a2, _mm512_loadu_ps(src + i + 2 * KN_V));
+		a3 = kn_avx512_add(a3, _mm512_loadu_ps(src + i + 3 * KN_V));
 		_mm512_storeu_ps(acc + i, a0);
 		_mm512_storeu_ps(acc + i + KN_V, a1);
 		_mm512_storeu_ps(acc + i + 2 * KN_V, a2);
 		_mm512_storeu_ps(acc + i + 3 * KN_V, a3);
 	}
 	for (; i + KN_V <= n; i += KN_V)
-		_mm512_storeu_ps(acc + i, kn_add_acc_first(_mm512_loadu_ps(acc + i),
+		_mm512_storeu_ps(acc + i, kn_avx512_add(_mm512_loadu_ps(acc + i),
 							_mm512_loadu_ps(src + i)));
 	if (i < n) {
-		__mmask16 m = kn_tail_mask(n - i);
+		__mmask16 m = kn_avx512_tail_mask(n - i);
 		__m512 a = _mm512_maskz_loadu_ps(m, acc + i);
 
-		a = kn_add_acc_first(a, _mm512_maskz_loadu_ps(m, src + i));
+		a = kn_avx512_add(a, _mm512_maskz_loadu_ps(m, src + i));
 		_mm512_mask_storeu_ps(acc + i, m, a);
 	}
 }
@@ -92,7 +71,7 @@ avx512_sum_i32(int32_t *acc, const int32_t *src, size_t n)
 				    _mm512_add_epi32(_mm512_loadu_si512(acc + i),
 						     _mm512_loadu_si512(src + i)));
 	if (i < n) {
-		__mmask16 m = kn_tail_mask(n - i);
+		__mmask16 m = kn_avx512_tail_mask(n - i);
 		__m512i a = _mm512_maskz_loadu_epi32(m, acc + i);
 
 		a = _mm512_add_epi32(a, _mm512_maskz_loadu_epi32(m, src + i));
@@ -112,22 +91,6 @@ static inline __m512
 kn_f16x16_widen(__m256i h)
 {
 	return _mm512_cvtph_ps(h);
-}
-
-/* Rounding in integer arithmetic, as kn_bf16_narrow(); vcvtneps2bf16 would
- * flush denormal inputs to zero. */
-static inline __m256i
-kn_bf16x16_narrow(__m512 f)
-{
-	__m512i x = _mm512_castps_si512(f);
-	__m512i hi = _mm512_srli_epi32(x, 16);
-	__m512i lsb = _mm512_and_si512(hi, _mm512_set1_epi32(1));
-	__m512i r = _mm512_add_epi32(x, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff)));
-	__mmask16 nan = _mm512_cmp_ps_mask(f, f, _CMP_UNORD_Q);
-
-	r = _mm512_srli_epi32(r, 16);
-	r = _mm512_mask_or_epi32(r, nan, hi, _mm512_set1_epi32(0x40));
-	return _mm512_cvtepi32_epi16(r);
 }
 
 /* vcvtps2ph with round-to-nearest-even: matches kn_f16_narrow() on every
@@ -150,19 +113,19 @@ name(float *acc, const uint16_t *src, size_t n)                                \
 		__m512 s0 = widen(_mm256_loadu_si256((const void *)(src + i))); \
 		__m512 s1 = widen(_mm256_loadu_si256(                          \
 					(const void *)(src + i + KN_V)));      \
-		_mm512_storeu_ps(acc + i, kn_add_acc_first(a0, s0));              \
-		_mm512_storeu_ps(acc + i + KN_V, kn_add_acc_first(a1, s1));       \
+		_mm512_storeu_ps(acc + i, kn_avx512_add(a0, s0));              \
+		_mm512_storeu_ps(acc + i + KN_V, kn_avx512_add(a1, s1));       \
 	}                                                                      \
 	for (; i + KN_V <= n; i += KN_V) {                                     \
 		__m512 s = widen(_mm256_loadu_si256((const void *)(src + i)));  \
 		_mm512_storeu_ps(acc + i,                                      \
-				 kn_add_acc_first(_mm512_loadu_ps(acc + i), s));  \
+				 kn_avx512_add(_mm512_loadu_ps(acc + i), s));  \
 	}                                                                      \
 	if (i < n) {                                                           \
-		__mmask16 m = kn_tail_mask(n - i);                             \
+		__mmask16 m = kn_avx512_tail_mask(n - i);                             \
 		__m512 a = _mm512_maskz_loadu_ps(m, acc + i);                  \
 		__m512 s = widen(_mm256_maskz_loadu_epi16(m, src + i));        \
-		_mm512_mask_storeu_ps(acc + i, m, kn_add_acc_first(a, s));        \
+		_mm512_mask_storeu_ps(acc + i, m, kn_avx512_add(a, s));        \
 	}                                                                      \
 }
 
@@ -176,7 +139,7 @@ name(float *acc, const uint16_t *src, size_t n)                                \
 		_mm512_storeu_ps(acc + i, widen(_mm256_loadu_si256(            \
 					(const void *)(src + i))));            \
 	if (i < n) {                                                           \
-		__mmask16 m = kn_tail_mask(n - i);                             \
+		__mmask16 m = kn_avx512_tail_mask(n - i);                             \
 		_mm512_mask_storeu_ps(acc + i, m,                              \
 				      widen(_mm256_maskz_loadu_epi16(m, src + i))); \
 	}                                                                      \
@@ -194,7 +157,7 @@ name(uint16_t *dst, const float *acc, size_t n)                                \
 		_mm256_storeu_si256((void *)(dst + i),                         \
 				    narrow(_mm512_loadu_ps(acc + i)));         \
 	if (i < n) {                                                           \
-		__mmask16 m = kn_tail_mask(n - i);                             \
+		__mmask16 m = kn_avx512_tail_mask(n - i);                             \
 		_mm256_mask_storeu_epi16(dst + i, m,                           \
 				narrow(_mm512_maskz_loadu_ps(m, acc + i)));    \
 	}                                                                      \
@@ -204,7 +167,7 @@ KN_AVX512_SUM_H16(avx512_sum_bf16, kn_bf16x16_widen)
 KN_AVX512_SUM_H16(avx512_sum_f16, kn_f16x16_widen)
 KN_AVX512_LOAD_H16(avx512_load_bf16, kn_bf16x16_widen)
 KN_AVX512_LOAD_H16(avx512_load_f16, kn_f16x16_widen)
-KN_AVX512_STORE_H16(avx512_store_bf16, kn_bf16x16_narrow)
+KN_AVX512_STORE_H16(avx512_store_bf16, kn_avx512_bf16x16_narrow)
 KN_AVX512_STORE_H16(avx512_store_f16, kn_f16x16_narrow)
 
 const struct kn_ops kn_ops_avx512 = {
@@ -219,3 +182,19 @@ const struct kn_ops kn_ops_avx512 = {
 	.store_bf16 = avx512_store_bf16,
 	.store_f16 = avx512_store_f16,
 };
+
+#ifdef KN_HAVE_AVX512BF16
+/* The same, narrowing bfloat16 with vcvtne2ps2bf16 where the CPU has it. */
+const struct kn_ops kn_ops_avx512bf16 = {
+	.name = "avx512bf16",
+	.isa = KN_ISA_AVX512,
+	.sum_f32 = avx512_sum_f32,
+	.sum_i32 = avx512_sum_i32,
+	.sum_bf16 = avx512_sum_bf16,
+	.sum_f16 = avx512_sum_f16,
+	.load_bf16 = avx512_load_bf16,
+	.load_f16 = avx512_load_f16,
+	.store_bf16 = kn_avx512bf16_store_bf16,
+	.store_f16 = avx512_store_f16,
+};
+#endif

@@ -33,6 +33,7 @@
 extern const struct kn_ops kn_ops_scalar;
 extern const struct kn_ops kn_ops_avx2;
 extern const struct kn_ops kn_ops_avx512;
+extern const struct kn_ops kn_ops_avx512bf16; /* AVX-512 + BF16 + DQ */
 
 static inline uint32_t
 kn_f32_bits(float f)
@@ -82,18 +83,9 @@ kn_f16_widen(uint16_t h)
 	if (exp == 0x1f)
 		return kn_bits_f32(sign | 0x7f800000u |
 				   (man ? 0x00400000u | (man << 13) : 0));
-	if (exp == 0) {
-		if (man == 0)
-			return kn_bits_f32(sign);
-		/* Denormal: normalise into the wider exponent range. */
-		exp = 127 - 15 + 1;
-		while (!(man & 0x400u)) {
-			man <<= 1;
-			exp--;
-		}
-		man &= 0x3ffu;
-		return kn_bits_f32(sign | (exp << 23) | (man << 13));
-	}
+	/* Zero or denormal: man * 2^-24, exact in binary32 (a normal result). */
+	if (exp == 0)
+		return kn_bits_f32(sign | kn_f32_bits((float)man * 0x1p-24f));
 	return kn_bits_f32(sign | ((exp + 127 - 15) << 23) | (man << 13));
 }
 
@@ -181,10 +173,11 @@ static inline float
 kn_add_f32(float acc, float src)
 {
 	uint32_t a = kn_f32_bits(acc);
+	uint32_t sum = kn_f32_bits(acc + src);
+	/* Branch-free select, so that the scalar loops still vectorise. */
+	uint32_t nan = 0u - (uint32_t)((a & 0x7fffffffu) > 0x7f800000u);
 
-	if ((a & 0x7fffffffu) > 0x7f800000u)
-		return kn_bits_f32(a | 0x00400000u);
-	return acc + src;
+	return kn_bits_f32((sum & ~nan) | ((a | 0x00400000u) & nan));
 }
 
 /* Reference loops, shared by the scalar variant and the SIMD tails. */

@@ -7,12 +7,13 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "kn_sum.h"
 #include "kn_test_priv.h"
 
 /* What the CPU offers, found independently of kernels/. */
-static int cpu_avx2, cpu_avx512;
+static int cpu_avx2, cpu_avx512, cpu_avx512bf16;
 
 static int
 suite_init(void)
@@ -23,9 +24,12 @@ suite_init(void)
 	cpu_avx512 = __builtin_cpu_supports("avx512f") &&
 		     __builtin_cpu_supports("avx512bw") &&
 		     __builtin_cpu_supports("avx512vl");
+	cpu_avx512bf16 = cpu_avx512 && __builtin_cpu_supports("avx512bf16") &&
+			 __builtin_cpu_supports("avx512dq");
 #endif
-	printf("kn_init: CPU avx2+f16c %s, avx512f/bw/vl %s\n",
-	       cpu_avx2 ? "yes" : "no", cpu_avx512 ? "yes" : "no");
+	printf("kn_init: CPU avx2+f16c %s, avx512f/bw/vl %s, +bf16/dq %s\n",
+	       cpu_avx2 ? "yes" : "no", cpu_avx512 ? "yes" : "no",
+	       cpu_avx512bf16 ? "yes" : "no");
 	return unsetenv("DAITN_KERNELS");
 }
 
@@ -77,23 +81,41 @@ test_variant_the_cpu_lacks_is_refused(void)
 static void
 test_names_parse_back_to_their_isa(void)
 {
-	for (int isa = KN_ISA_SCALAR; isa < KN_ISA_MAX; isa++) {
-		const struct kn_ops *o = kn_ops_for((enum kn_isa)isa);
+	const struct kn_ops *all[8];
+	size_t n = kn_ops_list(all, 8);
 
-		if (o == NULL)
-			continue;
-		CU_ASSERT_EQUAL(o->isa, (enum kn_isa)isa);
-		CU_ASSERT_EQUAL(kn_isa_parse(o->name), (enum kn_isa)isa);
+	CU_ASSERT_FATAL(n >= 1);
+	CU_ASSERT_PTR_EQUAL(all[0], kn_ops_for(KN_ISA_SCALAR));
+	CU_ASSERT_EQUAL(kn_ops_list(all, 1), 1);
+	n = kn_ops_list(all, 8);
+	for (size_t i = 0; i < n; i++) {
+		const struct kn_ops *o = all[i];
+
+		CU_ASSERT(o->isa > KN_ISA_AUTO && o->isa < KN_ISA_MAX);
+		/* "avx512bf16" is the AVX-512 variant with one extension. */
+		if (strcmp(o->name, "avx512bf16") == 0) {
+			CU_ASSERT_EQUAL(o->isa, KN_ISA_AVX512);
+		} else {
+			CU_ASSERT_EQUAL(kn_isa_parse(o->name), o->isa);
+		}
 		CU_ASSERT_PTR_NOT_NULL(o->sum_f32);
+		CU_ASSERT_PTR_NOT_NULL(o->sum_i32);
+		CU_ASSERT_PTR_NOT_NULL(o->sum_bf16);
+		CU_ASSERT_PTR_NOT_NULL(o->sum_f16);
+		CU_ASSERT_PTR_NOT_NULL(o->load_bf16);
+		CU_ASSERT_PTR_NOT_NULL(o->load_f16);
+		CU_ASSERT_PTR_NOT_NULL(o->store_bf16);
 		CU_ASSERT_PTR_NOT_NULL(o->store_f16);
 	}
+	CU_ASSERT_EQUAL(n, (size_t)(1 + cpu_avx2 + cpu_avx512 + cpu_avx512bf16));
 	CU_ASSERT_EQUAL(kn_isa_parse("auto"), KN_ISA_AUTO);
 }
 
 static void
 test_auto_picks_best_variant_the_cpu_runs(void)
 {
-	const char *want = cpu_avx512 ? "avx512" : cpu_avx2 ? "avx2" : "scalar";
+	const char *want = cpu_avx512bf16 ? "avx512bf16" : cpu_avx512 ? "avx512" :
+			   cpu_avx2 ? "avx2" : "scalar";
 
 	CU_ASSERT_EQUAL(kn_init(KN_ISA_AUTO), 0);
 	CU_ASSERT_STRING_EQUAL(kn_ops_get()->name, want);
@@ -114,6 +136,11 @@ test_environment_and_argument_force_a_variant(void)
 		CU_ASSERT_EQUAL_FATAL(setenv("DAITN_KERNELS", "avx2", 1), 0);
 		CU_ASSERT_EQUAL(kn_init(KN_ISA_AUTO), 0);
 		CU_ASSERT_STRING_EQUAL(kn_ops_get()->name, "avx2");
+	}
+	if (cpu_avx512) {
+		CU_ASSERT_EQUAL_FATAL(setenv("DAITN_KERNELS", "avx512", 1), 0);
+		CU_ASSERT_EQUAL(kn_init(KN_ISA_AUTO), 0);
+		CU_ASSERT_EQUAL(kn_ops_get()->isa, KN_ISA_AVX512);
 	}
 	/* An explicit argument wins over the environment. */
 	CU_ASSERT_EQUAL_FATAL(setenv("DAITN_KERNELS", "avx512", 1), 0);
