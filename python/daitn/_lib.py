@@ -8,14 +8,15 @@ does not stop other Python threads. tests/python/test_binding.py checks it.
 
 Search order, first hit wins:
   1. $DAITN_LIB (a path to the .so; an error if it does not exist);
-  2. the repository's build folders: build/client/libdaitn.so, then
-     build-*/client/libdaitn.so, newest first;
+  2. the build folder: $DTN_BUILD/client/libdaitn.so when DTN_BUILD is set (the
+     scripts' convention), then the repository's build/client/libdaitn.so;
   3. the system's library path (ctypes.util.find_library("daitn")).
+Other build-* folders are not searched: they may hold sanitizer builds, which
+abort an interpreter that was not started with their runtime.
 """
 
 import ctypes
 import ctypes.util
-import glob
 import os
 
 # enum daitn_dtype (wire codes).
@@ -101,10 +102,12 @@ def _repo_root():
 def candidates():
     """Paths tried, in order (after $DAITN_LIB)."""
     root = _repo_root()
-    out = [os.path.join(root, "build", "client", "libdaitn.so")]
-    others = glob.glob(os.path.join(root, "build-*", "client", "libdaitn.so"))
-    others.sort(key=lambda p: os.path.getmtime(p), reverse=True)
-    out.extend(others)
+    out = []
+    build = os.environ.get("DTN_BUILD")
+    if build:
+        out.append(os.path.join(build if os.path.isabs(build) else os.path.join(root, build),
+                                "client", "libdaitn.so"))
+    out.append(os.path.join(root, "build", "client", "libdaitn.so"))
     return out
 
 
@@ -164,8 +167,8 @@ def load():
     if errors:
         raise LibraryNotFound("libdaitn could not be loaded: " + "; ".join(errors))
     raise LibraryNotFound(
-        "libdaitn.so not found; tried: %s. Build it (meson setup build && "
-        "ninja -C build client/libdaitn.so) or set DAITN_LIB=/path/to/libdaitn.so"
+        "libdaitn.so not found; tried: %s. Build it (bash scripts/setup.sh, or "
+        "meson setup build && ninja -C build) or set DAITN_LIB=/path/to/libdaitn.so"
         % ", ".join(tried))
 
 

@@ -175,6 +175,8 @@ class DaitnHookState:
             return STATUS_NO_LIBRARY, str(e)
         except DaitnError as e:
             return e.errno, str(e)
+        except Exception as e:  # a bug must not leave the peers waiting in gloo
+            return STATUS_INTERNAL, "%s: %s" % (type(e).__name__, e)
         self.job = self.ctx.job
         if self.job["n_workers"] != self.world_size:
             return STATUS_WORLD_MISMATCH, (
@@ -201,7 +203,7 @@ class DaitnHookState:
                 "%d (%s)" % (r, status_name(c)) for r, c in failed)
         others = [r for r, _ in failed if r != self.rank]
         if code != STATUS_OK and others:
-            why += "; also rank(s) %s" % ", ".join(str(r) for r in others)
+            why += "; rank(s) %s failed too" % ", ".join(str(r) for r in others)
         self.fallback_reason = "%s: %s" % (when, why)
         log.warning("daitn: rank %d falls back to gloo allreduce %s", self.rank,
                     self.fallback_reason)

@@ -1,0 +1,72 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# lib.sh: helpers for the PyTorch integration tests (sourced).
+#
+#   pt_prereqs              exit 77 unless root, torch and sklearn are there
+#   pt_train NAME BACKEND EPOCHS [ENV=VALUE...]
+#                           start train_digits.py on every worker of the edge
+#                           topology (one rank per namespace), in the background;
+#                           logs $DTN_TMP/NAME.rI.log, curve $DTN_TMP/NAME.csv;
+#                           PIDs in PT_PIDS
+#   pt_wait BOUND           wait for PT_PIDS; fails (with the logs) on a non-zero
+#                           exit or a hang
+#   pt_log_wait NAME RE S   until rank 0's log matches RE (at most S seconds)
+#   pt_fail MSG             print MSG and every log of the run, exit 1
+
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/edge.sh"
+
+PT_EXAMPLE="$DTN_ROOT/python/examples/train_digits.py"
+PT_PIDS=()
+PT_RUN=0
+
+pt_prereqs() {
+	if [[ $(id -u) -ne 0 ]]; then
+		echo "SKIP: needs root (network namespaces)"
+		exit 77
+	fi
+	if ! "$DTN_PY" -c 'import torch, sklearn' 2>/dev/null; then
+		echo "SKIP: torch or sklearn does not import under $DTN_PY (apt-get install python3-torch python3-sklearn)"
+		exit 77
+	fi
+}
+
+pt_train() {
+	local name=$1 backend=$2 epochs=$3 i
+	shift 3
+	PT_PIDS=()
+	PT_RUN=$((PT_RUN + 1))
+	# A fresh rendezvous port per run: the previous store's socket may linger.
+	EDGE_MASTER_PORT=$((29500 + PT_RUN))
+	for (( i = 1; i <= EDGE_N; i++ )); do
+		edge_rank_bg "$i" "$DTN_TMP/$name.r$i.log" "$@" "$DTN_PY" "$PT_EXAMPLE" \
+			--backend "$backend" --epochs "$epochs" --csv "$DTN_TMP/$name.csv"
+		PT_PIDS+=("$DTN_LAST_PID")
+	done
+}
+
+pt_fail() {
+	local f
+	echo "FAIL: $*"
+	for f in "$DTN_TMP"/*.log; do
+		[[ -f "$f" ]] || continue
+		echo "---- $(basename "$f") (last 15 lines)"
+		tail -n 15 "$f"
+	done
+	exit 1
+}
+
+pt_wait() {
+	local bound=$1
+	if ! dtn_wait_all "$bound" "${PT_PIDS[@]}"; then
+		pt_fail "training ranks exited with ${DTN_WAIT_RC[*]} (124: still running after ${bound}s)"
+	fi
+}
+
+pt_log_wait() {
+	local name=$1 re=$2 bound=$3 t=0
+	while (( t < bound * 10 )); do
+		grep -qE "$re" "$DTN_TMP/$name.r1.log" 2>/dev/null && return 0
+		sleep 0.1
+		t=$((t + 1))
+	done
+	pt_fail "rank 0 of $name never printed /$re/ within ${bound}s"
+}
