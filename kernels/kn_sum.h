@@ -8,7 +8,8 @@
  * for int32 jobs (two's-complement wrap-around on overflow: the sum is exact
  * whenever the true sum fits in int32, in any order of arrival).
  *
- * Variants: a scalar reference, AVX2 and AVX-512. kn_init() picks the best one
+ * Variants: a scalar reference, AVX2 (+F16C) and AVX-512 (F/BW/VL; with BF16
+ * and DQ also "avx512bf16", the same ISA). kn_init() picks the best one
  * the CPU supports (or the one forced by name or by DAITN_KERNELS=scalar|avx2|
  * avx512) and must be called once, before any other thread uses kn_ops_get().
  * After that every function may be called from any thread. Every variant gives
@@ -17,6 +18,15 @@
  *
  * Rounding: narrowing binary32 -> bfloat16/float16 rounds to nearest, ties to
  * even; NaN stays NaN (quiet); overflow gives +-Inf.
+ *
+ * The exact bits, which every variant reproduces (kernels/kn_sum_priv.h has
+ * the reference): no flush-to-zero anywhere, denormals in and out; acc + src
+ * with both NaN gives acc's NaN, quietened (with one NaN, that one quietened);
+ * Inf - Inf gives the x86 default NaN 0xffc00000; f16 -> f32 quietens NaNs;
+ * bf16 -> f32 moves the bits up unchanged (a signalling NaN is quietened by the
+ * add or by narrowing); narrowing a NaN keeps its sign and top payload bits
+ * and sets the quiet bit. Assumes the default MXCSR (no FTZ/DAZ), which DPDK
+ * and glibc leave alone.
  */
 #ifndef KN_SUM_H
 #define KN_SUM_H
