@@ -28,7 +28,7 @@
 #
 # Tunables (environment): EDGE_CHUNK (payload bytes per chunk; default: the
 # largest multiple of 64 that fits the MTU), EDGE_SLOT_MEMORY (per job, default
-# 4m), EDGE_LCORES ("main,data": default "0,1"), DTN_MTU (default 1500).
+# 4MiB), EDGE_LCORES ("main,data": default "0,1"), DTN_MTU (default 1500).
 
 [[ -n "${DTN_EDGE_SOURCED:-}" ]] && return 0
 DTN_EDGE_SOURCED=1
@@ -77,7 +77,7 @@ edge_up() {
 edge_policy_write() {
 	local out=$1
 	shift
-	"$DTN_PY" - "$out" "$EDGE_N" "$(edge_chunk)" "${EDGE_SLOT_MEMORY:-4m}" "$DTN_SUBNET" "$@" <<'EOF' ||
+	"$DTN_PY" - "$out" "$EDGE_N" "$(edge_chunk)" "${EDGE_SLOT_MEMORY:-4MiB}" "$DTN_SUBNET" "$@" <<'EOF' ||
 import json, sys
 out, n, chunk, slot_mem, subnet = sys.argv[1:6]
 jobs = [int(j) for j in sys.argv[6:]]
@@ -110,7 +110,7 @@ edge_gw_config_write() {
   "udp_port": 47000,
   "hugepages": $huge,
   "memory_mb": 256,
-  "slot_memory": "32m",
+  "slot_memory": "64MiB",
   "policy": "$policy"
 }
 EOF

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# bench-allreduce.sh: float32 allreduce through the daitn gateway beside gloo's
+# ring allreduce, on the same emulated edge links (scripts/lib/edge.sh), in
+# the same run.
+#
+#   bash scripts/bench-allreduce.sh [--quick] [--rate RATE] [--delay MS] [--mtu BYTES]
+#                                   [--workers "2 4 8"] [--sizes LIST] [--out DIR]
+#                                   [--gloo-only]
+#
+#   --quick       N=4 only, sizes 256K,4M,16M (about 20 s)
+#   --rate RATE   per-worker link rate, both directions (default 500mbit)
+#   --delay MS    one-way delay per direction (default 0: this kernel may lack
+#                 sch_netem; with it, e.g. 0.5)
+#   --mtu BYTES   link MTU (default 9000; the job's chunk follows: 8192 B)
+#   --workers     worker counts to sweep (default "2 4 8")
+#   --sizes       tensor sizes (default 256K,512K,1M,2M,4M,8M,16M,32M,64M)
+#   --out DIR     results folder (default out/bench-allreduce-DATE)
+#   --gloo-only   no gateway (gloo side only)
+#
+# Writes DIR/allreduce.csv (one row per backend, N and size: time, algbw,
+# busbw with the nccl-tests definitions, wrong elements, CPU per process),
+# DIR/allreduce.png, DIR/summary.txt and DIR/meta.json, and prints the
+# summary: daitn's speed-up over gloo per N and size, against the target
+# (N=4, >= 4 MiB: >= 1.3x) and the ideal 2(N-1)/N.
+set -euo pipefail
+DTN_LOG_TAG=bench-allreduce
+source "$(dirname "${BASH_SOURCE[0]}")/lib/edge.sh"
+
+rate=500mbit delay=0 workers="2 4 8" sizes="256K,512K,1M,2M,4M,8M,16M,32M,64M"
+out="" gloo_only=0 bpp=$((48 << 20))
+DTN_MTU=9000
+while [[ $# -gt 0 ]]; do
+	case "$1" in
+	--quick) workers=4 sizes="256K,4M,16M" bpp=$((32 << 20)) ;;
+	--rate) rate=$2; shift ;;
+	--delay) delay=$2; shift ;;
+	--mtu) DTN_MTU=$2; shift ;;
+	--workers) workers=$2; shift ;;
+	--sizes) sizes=$2; shift ;;
+	--out) out=$2; shift ;;
+	--gloo-only) gloo_only=1 ;;
+	-h|--help) sed -n '3,27p' "$0"; exit 0 ;;
+	*) dtn_die "unknown option '$1' (see --help)" ;;
+	esac
+	shift
+done
+dtn_require_root
+"$DTN_PY" -c 'import torch, matplotlib' 2>/dev/null ||
+	dtn_die "torch and matplotlib must import under $DTN_PY (apt-get install python3-torch python3-matplotlib)"
+max_n=0
+for n in $workers; do
+	[[ "$n" =~ ^[0-9]+$ && $n -ge 2 && $n -le 16 ]] || dtn_die "--workers: $n is not in 2..16"
+	(( n > max_n )) && max_n=$n
+done
+backends=daitn,gloo
+if [[ $gloo_only -eq 1 ]]; then
+	backends=gloo
+else
+	dtn_require_bins "$DTN_GW_BIN" "$DTN_BUILD/client/libdaitn.so"
+fi
+out=${out:-$DTN_ROOT/out/bench-allreduce-$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$out"
+csv="$out/allreduce.csv"
+rm -f "$csv"
+dtn_trap_install
+t_start=$(dtn_now)
+
+edge_up "$max_n" "$rate" "$delay"
+dtn_tmp_create
+gw_pid=0
+if [[ $gloo_only -eq 0 ]]; then
+	# One job per worker count, job id = N (ranks on ports edge_port N r).
+	edge_policy_write "$DTN_TMP/policy.json" $workers
+	EDGE_SLOT_MEMORY=${EDGE_SLOT_MEMORY:-4MiB}
+	edge_gw_up "$DTN_TMP/policy.json"
+	gw_pid=$DTN_GW_PID
+fi
+link=$(edge_link_check 1 2 32)
+dtn_log "links: $rate, delay ${delay} ms, MTU $DTN_MTU, chunk $(edge_chunk) B; TCP goodput w1->w2: $link Mbit/s"
+
+header=--header
+for n in $workers; do
+	dtn_log "N=$n: sizes $sizes, backends $backends"
+	EDGE_MASTER_PORT=$((29500 + n))
+	EDGE_WORLD=$n EDGE_JOB=$n
+	pids=()
+	for (( i = 1; i <= n; i++ )); do
+		EDGE_WORLD=$n EDGE_JOB=$n edge_rank_bg "$i" "$DTN_TMP/n$n.r$i.log" \
+			DAITN_LIB="$DTN_BUILD/client/libdaitn.so" \
+			"$DTN_PY" "$DTN_ROOT/python/bench/allreduce_bench.py" \
+			--rank $((i - 1)) --world "$n" --master "$(dtn_worker_ip 1):$EDGE_MASTER_PORT" \
+			--job "$n" --port-base "$(edge_port "$n" 0)" --bind "$(dtn_worker_ip "$i")" \
+			--gateway "$DTN_GW_IP" --sizes "$sizes" --backends "$backends" \
+			--bytes-per-point "$bpp" --csv "$csv" $header --gw-pid "$gw_pid" \
+			--link-rate "$rate" --link-delay "$delay"
+		pids+=("$DTN_LAST_PID")
+	done
+	if ! dtn_wait_all 600 "${pids[@]}"; then
+		for (( i = 1; i <= n; i++ )); do
+			echo "---- rank $((i - 1))"; tail -n 8 "$DTN_TMP/n$n.r$i.log"
+		done
+		dtn_die "N=$n: ranks exited with ${DTN_WAIT_RC[*]}"
+	fi
+	sed 's/^/  /' "$DTN_TMP/n$n.r1.log"
+	header=""
+done
+
+if [[ -n "$gw_pid" && $gw_pid -ne 0 ]]; then
+	dtn_gw_stats >"$out/gateway-stats.json" 2>/dev/null || true
+fi
+"$DTN_PY" - "$out" "$rate" "$delay" "$DTN_MTU" "$(edge_chunk)" "$link" "$*" <<'EOF'
+import json, os, platform, subprocess, sys
+out, rate, delay, mtu, chunk, link, argv = sys.argv[1:8]
+def sh(*c):
+    try:
+        return subprocess.run(c, capture_output=True, text=True, check=True).stdout.strip()
+    except Exception:
+        return ""
+import torch
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "")
+meta = {"git": sh("git", "-C", os.path.dirname(out), "rev-parse", "HEAD") or sh("git", "rev-parse", "HEAD"),
+        "args": argv, "link_rate": rate, "link_delay_ms": delay, "mtu": int(mtu),
+        "chunk_size": int(chunk), "tcp_goodput_mbit_s": link, "cpu": cpu,
+        "cores": os.cpu_count(), "kernel": platform.release(), "torch": torch.__version__,
+        "date": sh("date", "-Is")}
+json.dump(meta, open(os.path.join(out, "meta.json"), "w"), indent=2)
+EOF
+"$DTN_PY" "$DTN_ROOT/python/bench/plot_allreduce.py" "$csv" "$out/allreduce.png" | tee "$out/summary.txt"
+dtn_log "done in $(dtn_elapsed "$t_start")s: $out/{allreduce.csv,allreduce.png,summary.txt,meta.json}"

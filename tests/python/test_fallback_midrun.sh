@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# test_fallback_midrun.sh: the gateway stops in the middle of a DDP run. Two
+# workers train through the gateway; after epoch 2 the gateway is stopped.
+# Every rank must detect it (DAITN_TIMEOUT_MS), agree, fall back to gloo
+# together (logged once each, "mid-run"), and finish; the curve must match a
+# plain gloo run of the same seed and the final accuracy must be the same.
+# Exit 0 pass, 1 fail, 77 skip (not root, no torch, gateway or libdaitn not built).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+pt_prereqs
+dtn_require_bins "$DTN_GW_BIN" "$DTN_BUILD/client/libdaitn.so"
+dtn_trap_install
+DTN_P="dpm$$"
+edge_up 2 0 0
+dtn_tmp_create
+edge_policy_write "$DTN_TMP/policy.json" 2
+edge_gw_up "$DTN_TMP/policy.json"
+
+EPOCHS=${PT_EPOCHS:-30}
+pt_train gloo gloo "$EPOCHS"
+pt_wait 120
+pt_train midrun daitn "$EPOCHS" DAITN_LIB="$DTN_BUILD/client/libdaitn.so" DAITN_TIMEOUT_MS=1000
+pt_log_wait midrun '^epoch +2 ' 60
+t_stop=$(dtn_now)
+dtn_gw_stop 10 || pt_fail "the gateway did not stop cleanly (status $DTN_GW_STOP_RC)"
+echo "gateway stopped after epoch 2"
+pt_wait 120
+echo "training finished $(dtn_elapsed "$t_stop")s after the stop"
+
+for i in 1 2; do
+	log="$DTN_TMP/midrun.r$i.log"
+	n=$(grep -c "falls back to gloo allreduce mid-run" "$log" || true)
+	[[ $n -eq 1 ]] || pt_fail "rank $((i - 1)) logged a mid-run fallback $n times (want exactly once)"
+	grep -qE "mode gloo buckets daitn [1-9][0-9]* gloo [1-9]" "$log" ||
+		pt_fail "rank $((i - 1)): expected buckets through daitn, then through gloo"
+done
+grep -h "falls back" "$DTN_TMP"/midrun.r*.log
+"$DTN_PY" "$(dirname "$0")/compare_curves.py" "$DTN_TMP/gloo.csv" "$DTN_TMP/midrun.csv" ||
+	pt_fail "the run with a mid-run fallback differs from gloo"
+grep -h "final accuracy" "$DTN_TMP/gloo.r1.log" "$DTN_TMP/midrun.r1.log"
+echo "PASS: gateway stopped mid-run: all ranks fell back together and training finished"
