@@ -99,11 +99,15 @@ EOF
 }
 
 edge_gw_config_write() {
-	local out=$1 policy=$2 lc=${EDGE_LCORES:-0,1} huge=true
+	local out=$1 policy=$2 lc=${EDGE_LCORES:-0,1} huge=true vdev
 	[[ $(dtn_hugepages_free) -ge 128 ]] || huge=false
+	vdev="net_af_packet0,iface=$(dtn_gw_iface)"
+	# af_packet's ring frames default to 2 KiB: a jumbo frame needs bigger
+	# ones (the frame also holds the tpacket header), in one-frame blocks.
+	(( DTN_MTU > 1500 )) && vdev+=",framesz=16384,blocksz=16384,framecnt=1024"
 	cat >"$out" <<EOF
 {
-  "ports": [ { "name": "p0", "vdev": "net_af_packet0,iface=$(dtn_gw_iface)", "ip": "$DTN_GW_IP",
+  "ports": [ { "name": "p0", "vdev": "$vdev", "ip": "$DTN_GW_IP",
                "mtu": $DTN_MTU } ],
   "main_lcore": ${lc%%,*},
   "data_lcores": [ ${lc#*,} ],
