@@ -43,6 +43,8 @@ def parse_args(argv=None):
     p.add_argument("--lr", type=float, default=0.1)
     p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--bucket-cap-mb", type=float, default=25.0,
+                   help="DDP bucket size; small values give several buckets per step")
     p.add_argument("--csv", default=None, help="write epoch,train_loss,test_acc,seconds here")
     return p.parse_args(argv)
 
@@ -83,7 +85,12 @@ def train(rank, world, master, args):
 
     torch.manual_seed(args.seed)
     model = make_model(args.hidden)
-    ddp = nn.parallel.DistributedDataParallel(model)
+    # DDP's first bucket is 1 MiB whatever bucket_cap_mb says, more than this
+    # whole model; a smaller cap lowers it too, to get several buckets a step.
+    cap = int(args.bucket_cap_mb * 2**20)
+    if cap < dist._DEFAULT_FIRST_BUCKET_BYTES:
+        dist._DEFAULT_FIRST_BUCKET_BYTES = cap
+    ddp = nn.parallel.DistributedDataParallel(model, bucket_cap_mb=args.bucket_cap_mb)
     state = None
     if args.backend == "daitn":
         import daitn.torch as daitn_torch

@@ -6,7 +6,8 @@
 #                           start train_digits.py on every worker of the edge
 #                           topology (one rank per namespace), in the background;
 #                           logs $DTN_TMP/NAME.rI.log, curve $DTN_TMP/NAME.csv;
-#                           PIDs in PT_PIDS
+#                           PIDs in PT_PIDS; buckets of PT_BUCKET_MB (default
+#                           0.02: two buckets per step, to exercise ordering)
 #   pt_wait BOUND           wait for PT_PIDS; fails (with the logs) on a non-zero
 #                           exit or a hang
 #   pt_log_wait NAME RE S   until rank 0's log matches RE (at most S seconds)
@@ -38,7 +39,8 @@ pt_train() {
 	EDGE_MASTER_PORT=$((29500 + PT_RUN))
 	for (( i = 1; i <= EDGE_N; i++ )); do
 		edge_rank_bg "$i" "$DTN_TMP/$name.r$i.log" "$@" "$DTN_PY" "$PT_EXAMPLE" \
-			--backend "$backend" --epochs "$epochs" --csv "$DTN_TMP/$name.csv"
+			--backend "$backend" --epochs "$epochs" --csv "$DTN_TMP/$name.csv" \
+			--bucket-cap-mb "${PT_BUCKET_MB:-0.02}"
 		PT_PIDS+=("$DTN_LAST_PID")
 	done
 }
