@@ -23,10 +23,10 @@
  * table it read under RCU.
  *
  * Choice of a replica for a new (model, reply address, session, stage):
- * among the live replicas, the one with the lowest (outstanding + 1) / weight,
- * ties broken by smooth weighted round robin (nginx's), so with equal load the
- * picks follow the weights exactly, and a replica that answers slowly gets
- * fewer new sessions. The choice is remembered in the affinity cache; later
+ * among the live replicas, the one with the lowest outstanding / weight, ties
+ * broken by smooth weighted round robin (both as nginx does them), so when
+ * every replica keeps up (nothing outstanding) the picks follow the weights
+ * exactly, and a replica that answers slowly gets fewer new sessions. The choice is remembered in the affinity cache; later
  * messages of the session go to the same replica while it is up and placed.
  *
  * Steering requirement: every message of one session must reach the gateway on

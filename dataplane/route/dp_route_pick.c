@@ -156,9 +156,9 @@ load_at(struct dp_route_pick *pk, uint32_t node, uint32_t epoch)
 }
 
 /*
- * Lowest (outstanding + 1) / weight among live replicas, compared by cross
- * multiplication (both factors < 2^32, so the products fit in 64 bits); ties
- * go to the highest SWRR credit. Every live replica earns its weight in
+ * Lowest outstanding / weight among live replicas (nginx's weighted
+ * least_conn), compared by cross multiplication (both factors < 2^32, so the
+ * products fit in 64 bits); ties go to the highest SWRR credit. Every live replica earns its weight in
  * credit and the winner pays the live total, as in nginx's smooth weighted
  * round robin; with equal load that alone decides and the picks follow the
  * weights exactly. Credits are clamped to +-weight_sum so a replica passed
@@ -186,7 +186,7 @@ replica_pick(struct dp_route_pick *pk, const struct dp_route_table *t,
 		total += rp->weight;
 		load = rp->node < t->n_nodes ? load_at(pk, rp->node, epoch)->out : 0;
 		if (best != DP_ROUTE_NONE) {
-			uint64_t lhs = (load + 1) * best_w, rhs = (best_load + 1) * rp->weight;
+			uint64_t lhs = load * best_w, rhs = best_load * rp->weight;
 
 			if (lhs > rhs || (lhs == rhs && pk->cur[i] <= pk->cur[best]))
 				continue;

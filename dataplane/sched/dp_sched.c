@@ -84,7 +84,7 @@ levels_build(struct dp_sched *s, const struct dp_sched_conf *conf)
 	int prio, last = -1;
 
 	for (i = 0; i < DP_SCHED_CLASSES_MAX; i++)
-		s->levels[i].act_head = s->levels[i].act_tail = SCHED_NIL;
+		ROUND_INIT(&s->levels[i].r);
 	for (;;) {
 		prio = 256;
 		for (i = 0; i < conf->n_classes; i++)
@@ -100,38 +100,78 @@ levels_build(struct dp_sched *s, const struct dp_sched_conf *conf)
 	}
 }
 
+/* One group per (class, tenant) pair that has leaves; gmap[cls * (n_tenants
+ * + 1) + tenant or n_tenants] -> group index while building. */
+static int
+groups_build(struct dp_sched *s, const struct dp_sched_conf *conf)
+{
+	uint32_t stride = conf->n_tenants + 1, i;
+	uint32_t *gmap = malloc((size_t)conf->n_classes * stride * sizeof(*gmap));
+
+	if (gmap == NULL)
+		return -ENOMEM;
+	memset(gmap, 0xff, (size_t)conf->n_classes * stride * sizeof(*gmap));
+	for (i = 0; i < conf->n_leaves; i++) {
+		const struct dp_sched_leaf_conf *lc = &conf->leaves[i];
+		uint32_t t = lc->tenant == DP_SCHED_NONE ? conf->n_tenants : lc->tenant;
+		uint32_t *g = &gmap[lc->cls * stride + t];
+
+		if (*g == SCHED_NIL) {
+			struct group *gr = &s->groups[s->n_groups];
+
+			*g = s->n_groups++;
+			gr->cls = lc->cls;
+			gr->tenant = lc->tenant == DP_SCHED_NONE ? SCHED_NIL : lc->tenant;
+			ROUND_INIT(&gr->r);
+			gr->d.next = SCHED_NIL;
+		}
+		s->leaves[i].group = *g;
+	}
+	free(gmap);
+	return 0;
+}
+
+static uint32_t
+quantum_of(uint64_t weight, uint32_t quantum)
+{
+	uint64_t q = weight * quantum;
+
+	return q > UINT32_MAX ? UINT32_MAX : (uint32_t)q;
+}
+
 struct dp_sched *
 dp_sched_create(const struct dp_sched_conf *conf)
 {
-	uint32_t quantum, i;
 	struct dp_sched *s;
 	uint64_t total;
+	uint32_t i;
 	int rc;
 
 	rc = conf_check(conf, &total);
 	if (rc < 0)
 		goto fail;
-	quantum = conf->quantum ? conf->quantum : QUANTUM_DEFAULT;
 	rc = -ENOMEM;
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		goto fail;
 	s->leaves = calloc(conf->n_leaves, sizeof(*s->leaves));
+	s->groups = calloc(conf->n_leaves, sizeof(*s->groups));
 	s->tenants = calloc(conf->n_tenants + 1, sizeof(*s->tenants));
 	s->nodes = malloc(total * sizeof(*s->nodes));
-	if (s->leaves == NULL || s->tenants == NULL || s->nodes == NULL)
+	if (s->leaves == NULL || s->groups == NULL || s->tenants == NULL || s->nodes == NULL)
 		goto fail_sched;
 	s->n_classes = conf->n_classes;
 	s->n_leaves = conf->n_leaves;
 	s->n_tenants = conf->n_tenants;
+	s->quantum = conf->quantum ? conf->quantum : QUANTUM_DEFAULT;
 	rc = -EINVAL;
 	for (i = 0; i < conf->n_classes; i++) {
 		struct cls *c = &s->classes[i];
 
 		c->priority = conf->classes[i].priority;
-		c->quantum = conf->classes[i].weight > UINT32_MAX / quantum ?
-				     UINT32_MAX : conf->classes[i].weight * quantum;
-		c->act_head = c->act_tail = c->next = SCHED_NIL;
+		c->d.quantum = quantum_of(conf->classes[i].weight, s->quantum);
+		c->d.next = SCHED_NIL;
+		ROUND_INIT(&c->r);
 		if (tb_init(&c->cap, &conf->classes[i].cap) < 0)
 			goto fail_sched;
 	}
@@ -146,11 +186,14 @@ dp_sched_create(const struct dp_sched_conf *conf)
 		for (b = 0; b < DP_SCHED_BANDS; b++)
 			l->head[b] = l->tail[b] = SCHED_NIL;
 		l->limit = lc->queue_len;
-		l->next = SCHED_NIL;
 		l->cls = lc->cls;
-		l->tenant = lc->tenant == DP_SCHED_NONE ? SCHED_NIL : lc->tenant;
-		l->quantum = lc->weight > UINT32_MAX / quantum ? UINT32_MAX : lc->weight * quantum;
+		l->weight = lc->weight;
+		l->d.quantum = quantum_of(lc->weight, s->quantum);
+		l->d.next = SCHED_NIL;
 	}
+	rc = groups_build(s, conf);
+	if (rc < 0)
+		goto fail_sched;
 	for (i = 0; i < total; i++)
 		s->nodes[i].next = i + 1 < total ? i + 1 : SCHED_NIL;
 	s->free_head = total ? 0 : SCHED_NIL;
@@ -160,6 +203,7 @@ dp_sched_create(const struct dp_sched_conf *conf)
 fail_sched:
 	free(s->nodes);
 	free(s->tenants);
+	free(s->groups);
 	free(s->leaves);
 	free(s);
 fail:
@@ -176,6 +220,7 @@ dp_sched_free(struct dp_sched *s)
 		return -EBUSY;
 	free(s->nodes);
 	free(s->tenants);
+	free(s->groups);
 	free(s->leaves);
 	free(s);
 	return 0;
@@ -184,7 +229,7 @@ dp_sched_free(struct dp_sched *s)
 void
 sched_leaf_push(struct dp_sched *s, struct leaf *l, uint32_t band, uint32_t k)
 {
-	uint32_t idx = (uint32_t)(l - s->leaves);
+	struct group *g = &s->groups[l->group];
 	struct cls *c = &s->classes[l->cls];
 
 	s->nodes[k].next = SCHED_NIL;
@@ -197,26 +242,18 @@ sched_leaf_push(struct dp_sched *s, struct leaf *l, uint32_t band, uint32_t k)
 	s->backlog++;
 	if (l->n++ != 0)
 		return;
-	/* The leaf just became backlogged: it joins the tail of its class's
-	 * round, and the class joins its level's round if it was idle. */
-	l->next = SCHED_NIL;
-	if (c->act_tail == SCHED_NIL)
-		c->act_head = idx;
-	else
-		s->leaves[c->act_tail].next = idx;
-	c->act_tail = idx;
-	if (c->n_active++ == 0) {
-		struct level *lv = &s->levels[c->level];
-		uint32_t ci = (uint32_t)(c - s->classes);
-
-		c->next = SCHED_NIL;
-		if (lv->act_tail == SCHED_NIL)
-			lv->act_head = ci;
-		else
-			s->classes[lv->act_tail].next = ci;
-		lv->act_tail = ci;
-		lv->n_active++;
-	}
+	/* The leaf just became backlogged: it joins the tail of its group's
+	 * round, which earns its weight; an idle group joins its class's
+	 * round, an idle class its level's. */
+	ROUND_PUSH(&g->r, s->leaves, (uint32_t)(l - s->leaves));
+	g->active_weight += l->weight;
+	g->d.quantum = quantum_of(g->active_weight, s->quantum);
+	if (g->r.n != 1)
+		return;
+	ROUND_PUSH(&c->r, s->groups, l->group);
+	if (c->r.n != 1)
+		return;
+	ROUND_PUSH(&s->levels[c->level].r, s->classes, l->cls);
 }
 
 unsigned

@@ -22,9 +22,10 @@
  *
  * Caps are ceilings, not reservations: a class or tenant out of tokens is
  * skipped and lower priorities may send meanwhile. Buckets are refilled from
- * the caller's clock (now_ns, any monotonic nanosecond clock); a packet may
- * be sent while the bucket holds any token, so a cap overshoots by at most
- * one packet beyond its burst.
+ * the caller's clock (now_ns, any monotonic nanosecond clock; a step back is
+ * ignored). A packet goes when its bucket holds its size (bytes, or one
+ * packet), or is full for a packet larger than the burst; so over any T a
+ * cap lets through at most rate * T + burst (+ one packet larger than it).
  *
  * Threads: a struct dp_sched belongs to one lcore (the one that transmits on
  * the port queue); enqueue, dequeue, flush and move are called only by it and

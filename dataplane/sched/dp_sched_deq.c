@@ -18,9 +18,12 @@
 
 #include "dp_sched_priv.h"
 
+/* Refill b to now and say whether it holds len (bytes or one packet), or a
+ * full bucket for a packet larger than the burst. */
 static inline bool
-tb_ok(struct tb *b, uint64_t now)
+tb_ok(struct tb *b, uint64_t now, uint32_t len)
 {
+	int64_t need;
 	uint64_t dt;
 
 	if (b->rate == 0)
@@ -35,7 +38,8 @@ tb_ok(struct tb *b, uint64_t now)
 	}
 	if (now > b->last)
 		b->last = now;
-	return b->tokens > 0;
+	need = (b->bytes ? (int64_t)len : 1) * TB_SCALE;
+	return b->tokens >= (need < b->burst ? need : b->burst);
 }
 
 static inline void
@@ -68,126 +72,133 @@ leaf_pop(struct dp_sched *s, struct leaf *l)
 	return k;
 }
 
-static inline void
-leaf_rotate(struct dp_sched *s, struct cls *c)
+/* DRR admission of the head member d of a round of n: may it send len bytes
+ * now? A member alone is served without charge; otherwise it gets its quantum
+ * once per visit, and when the deficit falls short its visit ends (the caller
+ * rotates the round). */
+static inline bool
+drr_ok(struct drr *d, uint32_t n, uint32_t len)
 {
-	uint32_t i = c->act_head;
-
-	if (c->n_active < 2)
-		return;
-	c->act_head = s->leaves[i].next;
-	s->leaves[i].next = SCHED_NIL;
-	s->leaves[c->act_tail].next = i;
-	c->act_tail = i;
+	if (n == 1) {
+		d->granted = false;
+		d->deficit = 0;
+		return true;
+	}
+	if (!d->granted) {
+		d->deficit += d->quantum;
+		d->granted = true;
+	}
+	if (d->deficit >= (int64_t)len)
+		return true;
+	d->granted = false;
+	return false;
 }
 
 static inline void
-class_rotate(struct dp_sched *s, struct level *lv)
+drr_charge(struct drr *d, uint32_t len)
 {
-	uint32_t i = lv->act_head;
-
-	if (lv->n_active < 2)
-		return;
-	lv->act_head = s->classes[i].next;
-	s->classes[i].next = SCHED_NIL;
-	s->classes[lv->act_tail].next = i;
-	lv->act_tail = i;
+	if (d->granted)
+		d->deficit -= len;
 }
 
-/* The leaf of c that sends next, or NULL if every backlogged leaf's tenant
- * is out of tokens. */
+/* The leaf of g that sends next. Nothing blocks inside a group, and every
+ * rotation ends a visit whose next one adds a quantum, so this ends. */
 static struct leaf *
-class_pick(struct dp_sched *s, struct cls *c, uint64_t now)
+group_pick(struct dp_sched *s, struct group *g)
+{
+	for (;;) {
+		struct leaf *l = &s->leaves[g->r.head];
+
+		if (drr_ok(&l->d, g->r.n, leaf_head_len(s, l)))
+			return l;
+		ROUND_ROTATE(&g->r, s->leaves);
+	}
+}
+
+/* The group and leaf of c that send next, or NULL if every backlogged group's
+ * tenant is out of tokens. */
+static struct leaf *
+class_pick(struct dp_sched *s, struct cls *c, uint64_t now, struct group **gp)
 {
 	uint32_t blocked = 0;
 
-	while (c->n_active != 0) {
-		struct leaf *l = &s->leaves[c->act_head];
+	while (c->r.n != 0) {
+		struct group *g = &s->groups[c->r.head];
+		struct leaf *l = group_pick(s, g);
+		uint32_t len = leaf_head_len(s, l);
 
-		if (l->tenant != SCHED_NIL && !tb_ok(&s->tenants[l->tenant], now)) {
-			leaf_rotate(s, c);
-			if (++blocked >= c->n_active)
+		if (g->tenant != SCHED_NIL && !tb_ok(&s->tenants[g->tenant], now, len)) {
+			ROUND_ROTATE(&c->r, s->groups);
+			if (++blocked >= c->r.n)
 				return NULL;
 			continue;
 		}
-		if (c->n_active == 1) {
-			l->granted = false;
-			l->deficit = 0;
+		if (drr_ok(&g->d, c->r.n, len)) {
+			*gp = g;
 			return l;
 		}
-		if (!l->granted) {
-			l->deficit += l->quantum;
-			l->granted = true;
-		}
-		if (l->deficit >= (int64_t)leaf_head_len(s, l))
-			return l;
-		l->granted = false;
-		leaf_rotate(s, c);
+		ROUND_ROTATE(&c->r, s->groups);
 		blocked = 0;
 	}
 	return NULL;
 }
 
-/* The class and leaf of level lv that send next; false if none can. */
+/* The class, group and leaf of level lv that send next; false if none can. */
 static bool
-level_pick(struct dp_sched *s, struct level *lv, uint64_t now, struct cls **cp, struct leaf **lp)
+level_pick(struct dp_sched *s, struct level *lv, uint64_t now, struct cls **cp,
+	   struct group **gp, struct leaf **lp)
 {
 	uint32_t blocked = 0;
 
-	while (lv->n_active != 0) {
-		struct cls *c = &s->classes[lv->act_head];
-		struct leaf *l = NULL;
+	while (lv->r.n != 0) {
+		struct cls *c = &s->classes[lv->r.head];
+		struct leaf *l = class_pick(s, c, now, gp);
 
-		if (tb_ok(&c->cap, now))
-			l = class_pick(s, c, now);
+		if (l != NULL && !tb_ok(&c->cap, now, leaf_head_len(s, l)))
+			l = NULL;
 		if (l == NULL) {
-			class_rotate(s, lv);
-			if (++blocked >= lv->n_active)
+			ROUND_ROTATE(&lv->r, s->classes);
+			if (++blocked >= lv->r.n)
 				return false;
 			continue;
 		}
-		*cp = c;
-		*lp = l;
-		if (lv->n_active == 1) {
-			c->granted = false;
-			c->deficit = 0;
+		if (drr_ok(&c->d, lv->r.n, leaf_head_len(s, l))) {
+			*cp = c;
+			*lp = l;
 			return true;
 		}
-		if (!c->granted) {
-			c->deficit += c->quantum;
-			c->granted = true;
-		}
-		if (c->deficit >= (int64_t)leaf_head_len(s, l))
-			return true;
-		c->granted = false;
-		class_rotate(s, lv);
+		ROUND_ROTATE(&lv->r, s->classes);
 		blocked = 0;
 	}
 	return false;
 }
 
-/* After l (at the head of c's round) sent, drop emptied queues from their
- * rounds. */
+/* After the head leaf l of the head group g of the head class c sent (or was
+ * drained), take emptied members out of their rounds. */
 static void
-rounds_update(struct level *lv, struct cls *c, struct leaf *l)
+rounds_update(struct dp_sched *s, struct level *lv, struct cls *c, struct group *g,
+	      struct leaf *l)
 {
 	if (l->n != 0)
 		return;
-	c->act_head = l->next;
-	if (c->act_head == SCHED_NIL)
-		c->act_tail = SCHED_NIL;
-	l->next = SCHED_NIL;
-	l->granted = false;
-	l->deficit = 0;
-	if (--c->n_active != 0)
+	ROUND_POP(&g->r, s->leaves);
+	g->active_weight -= l->weight;
+	g->d.quantum = (uint32_t)(g->active_weight * s->quantum > UINT32_MAX ?
+				  UINT32_MAX : g->active_weight * s->quantum);
+	if (g->r.n != 0)
 		return;
-	lv->act_head = c->next;
-	if (lv->act_head == SCHED_NIL)
-		lv->act_tail = SCHED_NIL;
-	c->next = SCHED_NIL;
-	c->granted = false;
-	c->deficit = 0;
-	lv->n_active--;
+	ROUND_POP(&c->r, s->groups);
+	if (c->r.n != 0)
+		return;
+	ROUND_POP(&lv->r, s->classes);
+}
+
+/* Return node k to the free list. */
+static inline void
+node_free(struct dp_sched *s, uint32_t k)
+{
+	s->nodes[k].next = s->free_head;
+	s->free_head = k;
 }
 
 unsigned
@@ -198,10 +209,11 @@ dp_sched_dequeue(struct dp_sched *s, uint64_t now_ns, void **pkts, uint32_t *len
 
 	for (v = 0; v < s->n_levels && out < n; v++) {
 		struct level *lv = &s->levels[v];
+		struct group *g;
 		struct cls *c;
 		struct leaf *l;
 
-		while (out < n && level_pick(s, lv, now_ns, &c, &l)) {
+		while (out < n && level_pick(s, lv, now_ns, &c, &g, &l)) {
 			uint32_t k = leaf_pop(s, l);
 			uint32_t len = s->nodes[k].len;
 
@@ -209,20 +221,18 @@ dp_sched_dequeue(struct dp_sched *s, uint64_t now_ns, void **pkts, uint32_t *len
 			if (lens != NULL)
 				lens[out] = len;
 			out++;
-			s->nodes[k].next = s->free_head;
-			s->free_head = k;
-			if (l->granted)
-				l->deficit -= len;
-			if (c->granted)
-				c->deficit -= len;
+			node_free(s, k);
+			drr_charge(&l->d, len);
+			drr_charge(&g->d, len);
+			drr_charge(&c->d, len);
 			tb_charge(&c->cap, len);
-			if (l->tenant != SCHED_NIL)
-				tb_charge(&s->tenants[l->tenant], len);
+			if (g->tenant != SCHED_NIL)
+				tb_charge(&s->tenants[g->tenant], len);
 			ctr_add(&l->c.deq_pkts, 1);
 			ctr_add(&l->c.deq_bytes, len);
 			ctr_add(&c->c.deq_pkts, 1);
 			ctr_add(&c->c.deq_bytes, len);
-			rounds_update(lv, c, l);
+			rounds_update(s, lv, c, g, l);
 		}
 	}
 	return out;
@@ -237,15 +247,15 @@ dp_sched_flush(struct dp_sched *s, void **pkts, unsigned n)
 	for (v = 0; v < s->n_levels && out < n; v++) {
 		struct level *lv = &s->levels[v];
 
-		while (out < n && lv->n_active != 0) {
-			struct cls *c = &s->classes[lv->act_head];
-			struct leaf *l = &s->leaves[c->act_head];
+		while (out < n && lv->r.n != 0) {
+			struct cls *c = &s->classes[lv->r.head];
+			struct group *g = &s->groups[c->r.head];
+			struct leaf *l = &s->leaves[g->r.head];
 			uint32_t k = leaf_pop(s, l);
 
 			pkts[out++] = s->nodes[k].pkt;
-			s->nodes[k].next = s->free_head;
-			s->free_head = k;
-			rounds_update(lv, c, l);
+			node_free(s, k);
+			rounds_update(s, lv, c, g, l);
 		}
 	}
 	return out;
@@ -294,10 +304,11 @@ dp_sched_move(struct dp_sched *dst, struct dp_sched *src, const uint32_t *leaf_m
 	for (v = 0; v < src->n_levels; v++) {
 		struct level *lv = &src->levels[v];
 
-		while (lv->n_active != 0) {
-			struct cls *c = &src->classes[lv->act_head];
-			struct leaf *l = &src->leaves[c->act_head];
-			uint32_t to = leaf_map[c->act_head];
+		while (lv->r.n != 0) {
+			struct cls *c = &src->classes[lv->r.head];
+			struct group *g = &src->groups[c->r.head];
+			struct leaf *l = &src->leaves[g->r.head];
+			uint32_t to = leaf_map[g->r.head];
 			struct leaf *dl = to < dst->n_leaves ? &dst->leaves[to] : NULL;
 			uint32_t band = (uint32_t)__builtin_ctz(l->band_mask), k;
 
@@ -305,9 +316,8 @@ dp_sched_move(struct dp_sched *dst, struct dp_sched *src, const uint32_t *leaf_m
 				return n_drop;
 			k = leaf_pop(src, l);
 			n_drop += move_one(dst, dl, src, k, band, &dropped[n_drop]);
-			src->nodes[k].next = src->free_head;
-			src->free_head = k;
-			rounds_update(lv, c, l);
+			node_free(src, k);
+			rounds_update(src, lv, c, g, l);
 		}
 	}
 	return n_drop;
