@@ -316,8 +316,8 @@ budget_check(struct cp_json_ctx *c, const struct cp_gw_config *cfg)
 	if (cfg->n_data_lcores == 0 || need <= cfg->memory_mb)
 		return;
 	cp_json_error_at(c, "/memory_mb", CP_JSON_AT_VALUE,
-			 "too small: %u data lcore%s need at least %llu MiB (slot_memory %s "
-			 "and %u mbufs of %u bytes each); raise memory_mb",
+			 "too small: %u data lcore%s need at least %llu MiB (each: slot_memory "
+			 "%s and %u mbufs of at least %u bytes); raise memory_mb",
 			 cfg->n_data_lcores, cfg->n_data_lcores == 1 ? "" : "s",
 			 (unsigned long long)need,
 			 cp_json_size_format(cfg->slot_memory, s, sizeof(s)),

@@ -139,8 +139,8 @@ ctl_validate_main(int argc, char **argv)
 	if (status == CTL_EXIT_OK && !quiet)
 		summary(policy_path, p, &lim);
 	cp_policy_free(p);
-	cp_diags_free(&diags);
 free_cfg:
+	cp_diags_free(&diags);
 	free(cfg);
 	return status;
 }

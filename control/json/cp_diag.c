@@ -36,8 +36,9 @@ cp_diags_add(struct cp_diags *d, const char *file, int line, int col,
 	}
 	g = &d->v[d->n++];
 	copy_trunc(g->file, sizeof(g->file), file);
+	/* jansson reports column 0 at the end of a file; people count from 1. */
 	g->line = line > 0 ? line : 0;
-	g->col = line > 0 && col > 0 ? col : 0;
+	g->col = line > 0 ? (col > 0 ? col : 1) : 0;
 	copy_trunc(g->path, sizeof(g->path), path);
 	va_start(ap, fmt);
 	vsnprintf(g->msg, sizeof(g->msg), fmt, ap);

@@ -177,18 +177,29 @@ cp_json_pop(struct cp_json_ctx *c, size_t mark)
 	c->path[mark] = '\0';
 }
 
+/* Where path is in the text. A path the file lacks (a defaulted key, a key
+ * to add) points at the closest enclosing value that is there. */
 static void
 position(struct cp_json_ctx *c, const char *path, enum cp_json_anchor anchor,
 	 int *line, int *col)
 {
+	char up[CP_DIAG_PATH_MAX];
+	char *slash;
+
 	*line = 0;
 	*col = 0;
 	if (c->index == NULL && !c->index_failed && c->text != NULL) {
 		c->index = cp_json_pos_index_build(c->text, c->len);
 		c->index_failed = c->index == NULL;
 	}
-	if (c->index != NULL)
-		cp_json_pos_lookup(c->index, path, anchor, line, col);
+	if (c->index == NULL || cp_json_pos_lookup(c->index, path, anchor, line, col))
+		return;
+	snprintf(up, sizeof(up), "%s", path);
+	while ((slash = strrchr(up, '/')) != NULL) {
+		*slash = '\0';
+		if (cp_json_pos_lookup(c->index, up, CP_JSON_AT_VALUE, line, col))
+			return;
+	}
 }
 
 void
@@ -276,9 +287,16 @@ cp_json_describe(const json_t *v, char *buf, size_t size)
 		snprintf(buf, size, "an integer (%" JSON_INTEGER_FORMAT ")",
 			 json_integer_value(v));
 		break;
-	case JSON_REAL:
-		snprintf(buf, size, "a number (%g)", json_real_value(v));
+	case JSON_REAL: {
+		char num[32];
+
+		/* Keep "1.0" distinguishable from the integer 1 it is refused as. */
+		snprintf(num, sizeof(num), "%.15g", json_real_value(v));
+		if (strpbrk(num, ".eEn") == NULL)
+			strcat(num, ".0");
+		snprintf(buf, size, "a number (%s)", num);
 		break;
+	}
 	case JSON_TRUE:
 		snprintf(buf, size, "true");
 		break;

@@ -345,7 +345,9 @@ scan_value(struct pos_scan *s, int kl, int kc, unsigned depth)
 	case '"':
 		return scan_string(s, false, NULL);
 	default:
-		/* number, true, false, null: already checked by jansson */
+		/* number, true, false, null: their spelling was checked by jansson */
+		if (strchr("-0123456789tfn", *s->p) == NULL)
+			return -EINVAL;
 		while (s->p < s->end && strchr(",]} \t\r\n", *s->p) == NULL)
 			scan_advance(s);
 		return 0;

@@ -72,12 +72,12 @@ cp_json_size_parse(const char *s, uint64_t *out)
 	}
 	if (digits == 0)
 		return -EINVAL;
-	if (*s == ' ')
-		s++;
 	if (*s == '\0') {
 		*out = v;
 		return 0;
 	}
+	if (*s == ' ')   /* "4 MiB": one space, and then a unit */
+		s++;
 	for (size_t i = 0; i < sizeof(size_units) / sizeof(size_units[0]); i++) {
 		if (strcmp(s, size_units[i].name) != 0)
 			continue;
@@ -118,35 +118,37 @@ cp_json_id_valid(const char *s, size_t max_len)
 	return n >= 1 && n <= max_len;
 }
 
-/* Levenshtein distance, bounded: words longer than 63 bytes are never
- * suggested (ids and keys are shorter). */
+/* Edit distance counting a swap of two neighbours as one edit (optimal
+ * string alignment), the commonest typo in keys ("nmae"). Words longer than
+ * 63 bytes are never suggested; ids and keys are shorter. */
 static unsigned
 edit_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
-	unsigned row[64];
+	unsigned prev2[64], prev[64], row[64];
 
 	if (la > 63 || lb > 63)
 		return UINT32_MAX;
 	for (size_t j = 0; j <= lb; j++)
-		row[j] = (unsigned)j;
+		prev[j] = (unsigned)j;
 	for (size_t i = 1; i <= la; i++) {
-		unsigned diag = row[0];
-
 		row[0] = (unsigned)i;
 		for (size_t j = 1; j <= lb; j++) {
-			unsigned up = row[j];
-			unsigned best = diag + (a[i - 1] != b[j - 1]);
+			unsigned best = prev[j - 1] + (a[i - 1] != b[j - 1]);
 
-			if (up + 1 < best)
-				best = up + 1;
+			if (prev[j] + 1 < best)
+				best = prev[j] + 1;
 			if (row[j - 1] + 1 < best)
 				best = row[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    prev2[j - 2] + 1 < best)
+				best = prev2[j - 2] + 1;
 			row[j] = best;
-			diag = up;
 		}
+		memcpy(prev2, prev, (lb + 1) * sizeof(prev[0]));
+		memcpy(prev, row, (lb + 1) * sizeof(row[0]));
 	}
-	return row[lb];
+	return prev[lb];
 }
 
 void

@@ -110,9 +110,11 @@ job_slots_check(struct pol_build *b, const struct cp_job *j)
 			      cp_json_size_format(j->slot_memory, s1, sizeof(s1)),
 			      cp_json_size_format(slot, s2, sizeof(s2)), j->chunk_size / esize);
 	else if (n < shards)
-		cp_json_error(c, "%s holds fewer slots than the %u data lcores: one slot of this "
-			      "job takes %s (2 sets x %zu elements x 4 bytes); give at least %s",
-			      cp_json_size_format(j->slot_memory, s1, sizeof(s1)), shards,
+		cp_json_error(c, "%s holds %" PRIu64 " slot%s, fewer than one for each of the %u "
+			      "data lcores: one slot of this job takes %s (2 sets x %zu elements "
+			      "x 4 bytes); give at least %s",
+			      cp_json_size_format(j->slot_memory, s1, sizeof(s1)), n,
+			      n == 1 ? "" : "s", shards,
 			      cp_json_size_format(slot, s2, sizeof(s2)), j->chunk_size / esize,
 			      cp_json_size_format(slot * shards, s3, sizeof(s3)));
 	else if (n > DP_PROTO_SLOTS_MAX)
@@ -167,9 +169,7 @@ job_read(struct pol_build *b, const json_t *obj, size_t i)
 		cp_json_pop(c, m);
 		shape_ok = false;
 	} else if (b->lim->mtu != 0 && chunk + CHUNK_MTU_OVERHEAD > b->lim->mtu) {
-		/* A defaulted chunk size is reported at the job, which has no
-		 * "chunk_size" to point at. */
-		size_t m = rc == CP_JSON_OK ? cp_json_push_key(c, "chunk_size") : c->path_len;
+		size_t m = cp_json_push_key(c, "chunk_size");
 
 		cp_json_error(c, "%s%" PRIu64 "-byte chunks need an MTU of %" PRIu64 ", more "
 			      "than the gateway's %u", rc == CP_JSON_OK ? "" : "the default ",

@@ -174,7 +174,7 @@ roles_read(struct pol_build *b, const json_t *obj, struct cp_node *nd)
 	json_t *arr = NULL, *v;
 	size_t i, mark;
 
-	if (cp_json_get_array(c, obj, "roles", true, 1, 3, &arr) != CP_JSON_OK)
+	if (cp_json_get_array(c, obj, "roles", true, 1, SIZE_MAX, &arr) != CP_JSON_OK)
 		return;
 	mark = cp_json_push_key(c, "roles");
 	json_array_foreach(arr, i, v) {
@@ -329,8 +329,10 @@ cp_policy_parse(const char *text, size_t len, const char *name,
 		cp_policy_free(b.p);
 		return rc;
 	}
-	qsort(b.p->jobs, b.p->n_jobs, sizeof(*b.p->jobs), job_id_cmp);
-	qsort(b.p->models, b.p->n_models, sizeof(*b.p->models), model_id_cmp);
+	if (b.p->n_jobs > 0)
+		qsort(b.p->jobs, b.p->n_jobs, sizeof(*b.p->jobs), job_id_cmp);
+	if (b.p->n_models > 0)
+		qsort(b.p->models, b.p->n_models, sizeof(*b.p->models), model_id_cmp);
 	*out = b.p;
 	return 0;
 }
