@@ -334,14 +334,14 @@ cp_json_keys_check(struct cp_json_ctx *c, const json_t *obj,
 		bool found = false;
 		size_t mark;
 
-		cp_json_suggest_init(&sg, key);
-		for (size_t i = 0; known[i] != NULL && !found; i++) {
+		for (size_t i = 0; known[i] != NULL && !found; i++)
 			found = strcmp(key, known[i]) == 0;
-			cp_json_suggest_offer(&sg, known[i]);
-		}
 		if (found)
 			continue;
 		ok = false;
+		cp_json_suggest_init(&sg, key);
+		for (size_t i = 0; known[i] != NULL; i++)
+			cp_json_suggest_offer(&sg, known[i]);
 		mark = cp_json_push_key(c, key);
 		if (cp_json_suggest_best(&sg) != NULL) {
 			cp_json_error_at(c, c->path, CP_JSON_AT_KEY,
