@@ -18,6 +18,14 @@ copy_trunc(char *dst, size_t size, const char *src)
 	dst[n] = '\0';
 }
 
+static void
+sanitize(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 int
 cp_diags_add(struct cp_diags *d, const char *file, int line, int col,
 	     const char *path, const char *fmt, ...)
@@ -43,6 +51,10 @@ cp_diags_add(struct cp_diags *d, const char *file, int line, int col,
 	va_start(ap, fmt);
 	vsnprintf(g->msg, sizeof(g->msg), fmt, ap);
 	va_end(ap);
+	/* Keys and values quoted from a file may hold newlines or escapes;
+	 * one diagnostic must stay one line on a terminal and in a log. */
+	sanitize(g->path);
+	sanitize(g->msg);
 	return 0;
 }
 

@@ -23,6 +23,18 @@ test_overlong_fields_are_cut_not_overrun(void)
 }
 
 static void
+test_control_characters_cannot_break_the_line_format(void)
+{
+	struct cp_diags d = { 0 };
+	char buf[256];
+
+	cp_diags_add(&d, "p.json", 2, 3, "/a\nb", "unknown key \"%s\"", "a\nb\t\x1b[31m");
+	cp_diag_format(&d.v[0], buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "p.json:2:3: /a?b: unknown key \"a?b??[31m\"");
+	cp_diags_free(&d);
+}
+
+static void
 test_unknown_positions_print_without_numbers(void)
 {
 	struct cp_diags d = { 0 };
@@ -131,6 +143,8 @@ test_sort_orders_by_position_stably_from_an_index(void)
 
 static CU_TestInfo tests[] = {
 	{ "overlong_fields_are_cut_not_overrun", test_overlong_fields_are_cut_not_overrun },
+	{ "control_characters_cannot_break_the_line_format",
+	  test_control_characters_cannot_break_the_line_format },
 	{ "unknown_positions_print_without_numbers", test_unknown_positions_print_without_numbers },
 	{ "column_zero_from_jansson_becomes_one", test_column_zero_from_jansson_becomes_one },
 	{ "format_is_file_line_col_path_reason", test_format_is_file_line_col_path_reason },
