@@ -346,9 +346,9 @@ scan_value(struct pos_scan *s, int kl, int kc, unsigned depth)
 		return scan_string(s, false, NULL);
 	default:
 		/* number, true, false, null: their spelling was checked by jansson */
-		if (strchr("-0123456789tfn", *s->p) == NULL)
+		if (memchr("-0123456789tfn", *s->p, 14) == NULL)
 			return -EINVAL;
-		while (s->p < s->end && strchr(",]} \t\r\n", *s->p) == NULL)
+		while (s->p < s->end && memchr(",]} \t\r\n", *s->p, 7) == NULL)
 			scan_advance(s);
 		return 0;
 	}

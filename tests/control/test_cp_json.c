@@ -254,6 +254,9 @@ test_pos_index_rejects_malformed_text(void)
 		CU_assertImplementation(cp_json_pos_index_build(bad[i], strlen(bad[i])) == NULL &&
 					errno == EINVAL, __LINE__, bad[i], __FILE__, "", CU_FALSE);
 	}
+	/* A NUL byte is no literal, and the scan never reads past len. */
+	CU_ASSERT_PTR_NULL(cp_json_pos_index_build("{\"a\":\0}", 7));
+	CU_ASSERT_PTR_NULL(cp_json_pos_index_build("{\"a\": 1}", 7));
 }
 
 static void
