@@ -141,11 +141,13 @@ struct cp_gw_config;
 /* The limits of a loaded gateway configuration: slot_memory x data lcores,
  * the data lcores, the smallest port MTU (1500 where a port leaves it to the
  * device) and the port addresses. */
-void cp_limits_from_config(const struct cp_gw_config *cfg, struct cp_limits *lim);
+void cp_limits_from_config(const struct cp_gw_config *cfg, struct cp_limits *lim);   /* any thread */
 
 /* Parse and validate the policy at path. Every error found goes to diags
- * (FILE:LINE:COL: /json/path: reason). Returns 0 and *out, -EINVAL if the
- * policy is invalid, -ENOMEM, or -errno if the file cannot be read. */
+ * (FILE:LINE:COL: /json/path: reason), appended and in file order. lim may be
+ * NULL (no gateway limits are checked). Returns 0 and *out, -EINVAL if the
+ * policy is invalid, -ENOMEM, or -errno if the file cannot be read; *out is
+ * NULL on any error. Any non-lcore thread; it allocates. */
 int cp_policy_load(const char *path, const struct cp_limits *lim,
 		   struct cp_policy **out, struct cp_diags *diags);
 
