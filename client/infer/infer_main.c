@@ -1,0 +1,312 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * daitn-infer: the inference test tool. Two roles over kernel UDP sockets:
+ *   stage      receive activations, apply the stage's transform, answer with
+ *              the next stage's activation (through the gateway);
+ *   requester  send requests through the gateway, check every answer bit for
+ *              bit against the composed transform, report latency.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "dp_proto.h"
+#include "infer_priv.h"
+
+/* Written by the signal handler: the one place where a volatile
+ * sig_atomic_t, not an atomic object, is what C guarantees to work. */
+volatile sig_atomic_t infer_stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	infer_stop = 1;
+}
+
+void
+infer_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+int
+infer_parse_addr(const char *arg, struct sockaddr_in *sin, bool port_required)
+{
+	const char *colon = strchr(arg, ':');
+	size_t n = colon ? (size_t)(colon - arg) : strlen(arg);
+	char ip[INET_ADDRSTRLEN];
+	unsigned long p;
+	char *end;
+
+	if (n == 0 || n >= sizeof(ip))
+		return -1;
+	memcpy(ip, arg, n);
+	ip[n] = '\0';
+	sin->sin_family = AF_INET;
+	if (inet_pton(AF_INET, ip, &sin->sin_addr) != 1)
+		return -1;
+	if (colon == NULL)
+		return port_required ? -1 : 0;
+	errno = 0;
+	p = strtoul(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || p == 0 || p > 65535)
+		return -1;
+	sin->sin_port = htons((uint16_t)p);
+	return 0;
+}
+
+int
+infer_socket(const struct sockaddr_in *bind_addr)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	int size = 4 << 20;
+	char ip[INET_ADDRSTRLEN];
+
+	if (fd < 0) {
+		fprintf(stderr, "daitn-infer: socket: %s\n", strerror(errno));
+		return -1;
+	}
+	/* Bursts of fragments must not overflow the default 208 KiB buffers;
+	 * the FORCE variants need CAP_NET_ADMIN, the plain ones are capped. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) != 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) != 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	if (bind(fd, (const struct sockaddr *)bind_addr, sizeof(*bind_addr)) != 0) {
+		inet_ntop(AF_INET, &bind_addr->sin_addr, ip, sizeof(ip));
+		fprintf(stderr, "daitn-infer: bind %s:%u: %s (is the address on this host "
+			"and the port free?)\n", ip, ntohs(bind_addr->sin_port), strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: daitn-infer stage --bind IP:PORT [--model M] [--duration S] [--delay-us US]\n"
+"                         [--quiet]\n"
+"       daitn-infer requester --gateway IP[:PORT] --bind IP:PORT --model M --stages N\n"
+"                         [--size BYTES] [--frag BYTES] [--count N] [--duration S]\n"
+"                         [--rate R] [--window W] [--sessions K] [--session-base B]\n"
+"                         [--shards S] [--timeout-ms MS] [--prio H] [--seed X]\n"
+"                         [--max-fail N] [--json]\n"
+"\n"
+"stage: answers every activation for stage s with y = x * a_s + b_s per float32\n"
+"  element (a_s = 1 - (s %% 4 + 1)/16, b_s = (s %% 8 + 1)/32) as stage s + 1, to\n"
+"  the address it came from. Runs until SIGINT/SIGTERM or --duration; prints its\n"
+"  counters on exit. --model restricts it to one model; --delay-us sleeps per\n"
+"  message (a slow replica).\n"
+"requester: sends requests of --size bytes (default 4096) in fragments of\n"
+"  --frag bytes (default 1024, at most 8192, at most 255 fragments), session\n"
+"  B + k %% K for request k, to gateway port PORT + session %% S (PORT default\n"
+"  47000, S default 1). --window W requests in flight (default 1: closed loop),\n"
+"  or --rate R requests/s open loop (window default 256). Stops after --count\n"
+"  N (default 1000 unless --duration) or --duration S, then waits at most one\n"
+"  --timeout-ms (default 1000) for the rest. Prints counts and p50/p99/p99.9.\n"
+"\n"
+"Exit: 0 ok (failures <= --max-fail, default 0), 1 too many failures, 2 usage,\n"
+"3 socket error.\n");
+}
+
+static int
+parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno != 0 || *end != '\0' || *s == '-' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int
+bad(const char *opt, const char *arg, const char *want)
+{
+	fprintf(stderr, "daitn-infer: %s \"%s\": %s\n", opt, arg, want);
+	return 2;
+}
+
+static const struct option long_opts[] = {
+	{ "bind", required_argument, NULL, 'b' },
+	{ "gateway", required_argument, NULL, 'g' },
+	{ "model", required_argument, NULL, 'm' },
+	{ "stages", required_argument, NULL, 'n' },
+	{ "size", required_argument, NULL, 's' },
+	{ "frag", required_argument, NULL, 'f' },
+	{ "count", required_argument, NULL, 'c' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "rate", required_argument, NULL, 'r' },
+	{ "window", required_argument, NULL, 'w' },
+	{ "sessions", required_argument, NULL, 'S' },
+	{ "session-base", required_argument, NULL, 'B' },
+	{ "shards", required_argument, NULL, 'H' },
+	{ "timeout-ms", required_argument, NULL, 't' },
+	{ "prio", required_argument, NULL, 'p' },
+	{ "seed", required_argument, NULL, 'x' },
+	{ "max-fail", required_argument, NULL, 'F' },
+	{ "delay-us", required_argument, NULL, 'D' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+int
+main(int argc, char **argv)
+{
+	struct infer_req_opts ro = { .size = 4096, .frag = INFER_FRAG_DEFAULT, .sessions = 1,
+		.shards = 1, .timeout_ms = 1000, .seed = 1, .session_base = 1 };
+	struct infer_stage_opts so = { .model = -1 };
+	bool stage, have_bind = false, have_gw = false, have_model = false;
+	uint64_t v;
+	double d;
+	int c;
+
+	if (argc < 2 || (strcmp(argv[1], "stage") && strcmp(argv[1], "requester"))) {
+		usage(argc >= 2 && !strcmp(argv[1], "--help") ? stdout : stderr);
+		return argc >= 2 && !strcmp(argv[1], "--help") ? 0 : 2;
+	}
+	stage = !strcmp(argv[1], "stage");
+	ro.gateway.sin_port = htons(DP_PROTO_UDP_PORT_DEFAULT);
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			if (infer_parse_addr(optarg, &ro.bind, true) < 0)
+				return bad("--bind", optarg, "want IPv4:PORT");
+			so.bind = ro.bind;
+			have_bind = true;
+			break;
+		case 'g':
+			if (infer_parse_addr(optarg, &ro.gateway, false) < 0)
+				return bad("--gateway", optarg, "want IPv4[:PORT]");
+			have_gw = true;
+			break;
+		case 'm':
+			if (parse_u64(optarg, 0, 65535, &v) < 0)
+				return bad("--model", optarg, "want a model id 0..65535");
+			ro.model = (uint16_t)v;
+			so.model = (int)v;
+			have_model = true;
+			break;
+		case 'n':
+			if (parse_u64(optarg, 1, 254, &v) < 0)
+				return bad("--stages", optarg, "want 1..254");
+			ro.n_stages = (unsigned)v;
+			break;
+		case 's':
+		case 'f':
+			if (parse_u64(optarg, 4, c == 'f' ? DP_INFER_PAYLOAD_MAX : 255u * 8192,
+				      &v) < 0 || v % 4)
+				return bad(c == 's' ? "--size" : "--frag", optarg,
+					   "want a positive multiple of 4 bytes (--frag <= 8192)");
+			*(c == 's' ? &ro.size : &ro.frag) = (uint32_t)v;
+			break;
+		case 'c':
+			if (parse_u64(optarg, 1, UINT32_MAX, &ro.count) < 0)
+				return bad("--count", optarg, "want 1..2^32-1");
+			break;
+		case 'd':
+		case 'r':
+			d = strtod(optarg, NULL);
+			if (!(d > 0 && d < 1e7))
+				return bad(c == 'd' ? "--duration" : "--rate", optarg,
+					   "want a positive number");
+			if (c == 'd')
+				ro.duration_ns = so.duration_ns = (uint64_t)(d * 1e9);
+			else
+				ro.rate = d;
+			break;
+		case 'w':
+			if (parse_u64(optarg, 1, 4096, &v) < 0)
+				return bad("--window", optarg, "want 1..4096");
+			ro.window = (uint32_t)v;
+			break;
+		case 'S':
+		case 'B':
+		case 'H':
+			if (parse_u64(optarg, c == 'B' ? 0 : 1, c == 'H' ? 64 : UINT32_MAX, &v) < 0)
+				return bad(c == 'S' ? "--sessions" : c == 'B' ? "--session-base"
+								       : "--shards",
+					   optarg, "out of range");
+			if (c == 'S')
+				ro.sessions = (uint32_t)v;
+			else if (c == 'B')
+				ro.session_base = (uint32_t)v;
+			else
+				ro.shards = (unsigned)v;
+			break;
+		case 't':
+			if (parse_u64(optarg, 1, 600000, &v) < 0)
+				return bad("--timeout-ms", optarg, "want 1..600000");
+			ro.timeout_ms = (uint32_t)v;
+			break;
+		case 'p':
+			if (parse_u64(optarg, 0, 15, &v) < 0)
+				return bad("--prio", optarg, "want 0..15 (1 most urgent, 0 none)");
+			ro.prio = (uint8_t)v;
+			break;
+		case 'x':
+			if (parse_u64(optarg, 0, UINT64_MAX, &ro.seed) < 0)
+				return bad("--seed", optarg, "want an integer");
+			break;
+		case 'F':
+			if (parse_u64(optarg, 0, UINT64_MAX, &ro.max_fail) < 0)
+				return bad("--max-fail", optarg, "want an integer");
+			break;
+		case 'D':
+			if (parse_u64(optarg, 0, 10000000, &v) < 0)
+				return bad("--delay-us", optarg, "want 0..10000000");
+			so.delay_us = (uint32_t)v;
+			break;
+		case 'j':
+			ro.json = true;
+			break;
+		case 'q':
+			so.quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc)
+		return bad("argument", argv[optind], "unexpected");
+	if (!have_bind)
+		return bad("--bind", "", "required");
+	if (stage)
+		return infer_stage_run(&so);
+	if (!have_gw || !have_model || ro.n_stages == 0) {
+		fprintf(stderr, "daitn-infer requester: --gateway, --model and --stages are "
+			"required\n");
+		return 2;
+	}
+	if ((ro.size + ro.frag - 1) / ro.frag > 255)
+		return bad("--size", "", "more than 255 fragments: raise --frag");
+	if (ro.count == 0 && ro.duration_ns == 0)
+		ro.count = 1000;
+	if (ro.window == 0)
+		ro.window = ro.rate > 0 ? 256 : 1;
+	return infer_requester_run(&ro);
+}

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * daitn-infer internals: shared by the stage and requester roles.
+ *
+ * The stage transform is y = x * a_s + b_s per float32 element, with constants
+ * that depend only on the stage number s, so a requester can compose the
+ * stages itself and check every answer bit for bit. This file and its users
+ * are compiled with -ffp-contract=off: a fused multiply-add on one side and
+ * not the other would round differently.
+ */
+#ifndef INFER_PRIV_H
+#define INFER_PRIV_H
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include "dp_proto_infer.h"
+
+#define INFER_BATCH 32u
+#define INFER_FRAG_DEFAULT 1024u
+
+/* Stage constants: contracting (|a| < 1) so values stay bounded over many
+ * stages; both are exact binary32 values. */
+static inline float
+infer_a(unsigned s)
+{
+	return 1.0f - (float)(s % 4 + 1) / 16.0f;
+}
+
+static inline float
+infer_b(unsigned s)
+{
+	return (float)(s % 8 + 1) / 32.0f;
+}
+
+/* Apply stage s to n little-endian float32 elements in place. */
+static inline void
+infer_transform(uint8_t *p, size_t n, unsigned s)
+{
+	const float a = infer_a(s), b = infer_b(s);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		float x;
+
+		memcpy(&x, p + 4 * i, 4);
+		x = x * a + b;
+		memcpy(p + 4 * i, &x, 4);
+	}
+}
+
+static inline uint64_t
+infer_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* "IP[:PORT]" into sin; port_required says whether PORT may be omitted (then
+ * sin's port is left alone). 0 or -1. */
+int infer_parse_addr(const char *arg, struct sockaddr_in *sin, bool port_required);
+
+/* A bound, non-blocking UDP socket with large buffers; -1 and a message on
+ * stderr on failure. */
+int infer_socket(const struct sockaddr_in *bind_addr);
+
+/* Set by SIGINT/SIGTERM. */
+extern volatile sig_atomic_t infer_stop;
+void infer_signals(void);
+
+struct infer_stage_opts {
+	struct sockaddr_in bind;
+	int model;              /* -1: any */
+	uint64_t duration_ns;   /* 0: until a signal */
+	uint32_t delay_us;      /* simulated compute per message */
+	bool quiet;
+};
+
+struct infer_req_opts {
+	struct sockaddr_in gateway;     /* port = base; session s uses base + s % shards */
+	struct sockaddr_in bind;
+	unsigned shards;
+	uint16_t model;
+	unsigned n_stages;
+	uint32_t size;          /* request bytes (multiple of 4) */
+	uint32_t frag;          /* payload bytes per fragment (multiple of 4) */
+	uint64_t count;         /* requests; 0 = until duration */
+	uint64_t duration_ns;   /* 0 = until count */
+	double rate;            /* requests per second; 0 = closed loop */
+	uint32_t window;        /* outstanding requests at most */
+	uint32_t sessions;
+	uint32_t session_base;
+	uint32_t timeout_ms;
+	uint8_t prio;
+	uint64_t seed;
+	uint64_t max_fail;
+	bool json;
+};
+
+int infer_stage_run(const struct infer_stage_opts *o);
+int infer_requester_run(const struct infer_req_opts *o);
+
+#endif /* INFER_PRIV_H */

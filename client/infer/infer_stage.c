@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * daitn-infer stage: receive activations, apply the stage transform, answer
+ * with the next stage's activation to the address the message came from (the
+ * gateway's shard port, so the session stays on its lcore).
+ *
+ * Batched with recvmmsg/sendmmsg; a reply that the socket refuses (buffer
+ * full) is counted, not retried: the requester's timeout covers it.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "dp_proto.h"
+#include "infer_priv.h"
+
+#define BUF_SIZE (DP_INFER_HDR_SIZE + DP_INFER_PAYLOAD_MAX + 64)
+
+struct stage_stats {
+	uint64_t received;
+	uint64_t forwarded;
+	uint64_t send_failed;
+	uint64_t wrong_model;
+	uint64_t wrong_type;
+	uint64_t bad_stage;     /* stage 255: no next stage number */
+	uint64_t bad_payload;   /* not a whole number of float32 */
+	uint64_t drops[DP_DROP_MAX];
+};
+
+static uint8_t bufs[INFER_BATCH][BUF_SIZE];
+
+/* Check and transform one message in place; true if it is to be answered. */
+static bool
+stage_one(const struct infer_stage_opts *o, struct stage_stats *st, uint8_t *buf, size_t len)
+{
+	struct dp_infer_hdr h;
+	enum dp_drop d;
+
+	st->received++;
+	d = dp_proto_infer_check(buf, len, &h);
+	if (d != DP_DROP_NONE) {
+		st->drops[d]++;
+		return false;
+	}
+	if (h.type != DP_MSG_INFER_ACT) {
+		st->wrong_type++;
+		return false;
+	}
+	if (o->model >= 0 && h.model != o->model) {
+		st->wrong_model++;
+		return false;
+	}
+	if (h.stage == 255) {
+		st->bad_stage++;
+		return false;
+	}
+	if ((len - DP_INFER_HDR_SIZE) % 4 != 0) {
+		st->bad_payload++;
+		return false;
+	}
+	infer_transform(buf + DP_INFER_HDR_SIZE, (len - DP_INFER_HDR_SIZE) / 4, h.stage);
+	h.stage++;
+	dp_proto_infer_write(buf, &h);
+	return true;
+}
+
+static void
+stage_delay(uint32_t us)
+{
+	struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000 };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !infer_stop)
+		;
+}
+
+static void
+stage_report(const struct infer_stage_opts *o, const struct stage_stats *st)
+{
+	uint64_t malformed = 0;
+	unsigned i;
+
+	for (i = 0; i < DP_DROP_MAX; i++)
+		malformed += st->drops[i];
+	printf("stage port=%u received=%llu forwarded=%llu send_failed=%llu malformed=%llu "
+	       "wrong_type=%llu wrong_model=%llu bad_stage=%llu bad_payload=%llu\n",
+	       ntohs(o->bind.sin_port), (unsigned long long)st->received,
+	       (unsigned long long)st->forwarded, (unsigned long long)st->send_failed,
+	       (unsigned long long)malformed, (unsigned long long)st->wrong_type,
+	       (unsigned long long)st->wrong_model, (unsigned long long)st->bad_stage,
+	       (unsigned long long)st->bad_payload);
+	for (i = 0; i < DP_DROP_MAX; i++)
+		if (st->drops[i] != 0)
+			printf("stage malformed %s=%llu\n", dp_drop_name((enum dp_drop)i),
+			       (unsigned long long)st->drops[i]);
+	fflush(stdout);
+}
+
+int
+infer_stage_run(const struct infer_stage_opts *o)
+{
+	struct sockaddr_in from[INFER_BATCH];
+	struct mmsghdr rx[INFER_BATCH], tx[INFER_BATCH];
+	struct iovec rx_iov[INFER_BATCH], tx_iov[INFER_BATCH];
+	struct stage_stats st;
+	uint64_t end = o->duration_ns ? infer_now_ns() + o->duration_ns : 0;
+	unsigned i;
+	int fd;
+
+	memset(&st, 0, sizeof(st));
+	fd = infer_socket(&o->bind);
+	if (fd < 0)
+		return 3;
+	infer_signals();
+	if (!o->quiet) {
+		printf("stage listening on port %u\n", ntohs(o->bind.sin_port));
+		fflush(stdout);
+	}
+	while (!infer_stop && (end == 0 || infer_now_ns() < end)) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		unsigned n_tx = 0;
+		int n;
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		memset(rx, 0, sizeof(rx));
+		for (i = 0; i < INFER_BATCH; i++) {
+			rx_iov[i] = (struct iovec){ .iov_base = bufs[i], .iov_len = BUF_SIZE };
+			rx[i].msg_hdr.msg_iov = &rx_iov[i];
+			rx[i].msg_hdr.msg_iovlen = 1;
+			rx[i].msg_hdr.msg_name = &from[i];
+			rx[i].msg_hdr.msg_namelen = sizeof(from[i]);
+		}
+		n = recvmmsg(fd, rx, INFER_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			continue;
+		for (i = 0; i < (unsigned)n; i++) {
+			if (!stage_one(o, &st, bufs[i], rx[i].msg_len))
+				continue;
+			if (o->delay_us)
+				stage_delay(o->delay_us);
+			tx_iov[n_tx] = (struct iovec){ .iov_base = bufs[i], .iov_len = rx[i].msg_len };
+			memset(&tx[n_tx], 0, sizeof(tx[n_tx]));
+			tx[n_tx].msg_hdr.msg_iov = &tx_iov[n_tx];
+			tx[n_tx].msg_hdr.msg_iovlen = 1;
+			tx[n_tx].msg_hdr.msg_name = &from[i];
+			tx[n_tx].msg_hdr.msg_namelen = sizeof(from[i]);
+			n_tx++;
+		}
+		if (n_tx != 0) {
+			int sent = sendmmsg(fd, tx, n_tx, 0);
+
+			sent = sent < 0 ? 0 : sent;
+			st.forwarded += (unsigned)sent;
+			st.send_failed += n_tx - (unsigned)sent;
+		}
+	}
+	close(fd);
+	stage_report(o, &st);
+	return 0;
+}
