@@ -60,9 +60,13 @@ struct dp_route_replica {
 	uint32_t weight;        /* >= 1 */
 };
 
-/* An admitted source address and its node index (sorted by ip for search). */
+/* An admitted source and its node index, sorted by (ip, port) for search.
+ * Requesters are admitted from any port (port 0 here); a stage's sources are
+ * its replicas' ip:port. */
 struct dp_route_src {
 	uint32_t ip;
+	uint16_t port;
+	uint16_t reserved;
 	uint32_t node;
 };
 
@@ -70,7 +74,7 @@ struct dp_route_stage {
 	uint32_t first;         /* its replicas: replicas[first .. first+n-1] */
 	uint16_t n_replicas;
 	uint16_t n_srcs;
-	uint32_t first_src;     /* distinct replica ips: srcs[first_src ..] */
+	uint32_t first_src;     /* its replicas' ip:port: srcs[first_src ..] */
 	uint32_t weight_sum;    /* of its replicas */
 };
 
@@ -130,10 +134,10 @@ const struct dp_route_model *dp_route_model_find(const struct dp_route_table *t,
 const struct dp_route_stage *dp_route_stage_find(const struct dp_route_table *t,
 						 const struct dp_route_model *m, unsigned stage);
 
-/* The node index of src_ip if it is in srcs[first .. first+n-1], else
- * DP_ROUTE_NONE. */
+/* The node index of (ip, port) if it is in srcs[first .. first+n-1], else
+ * DP_ROUTE_NONE. Pass port 0 to look up a requester. */
 uint32_t dp_route_src_find(const struct dp_route_table *t, uint32_t first, uint32_t n,
-			   uint32_t src_ip);
+			   uint32_t ip, uint16_t port);
 
 /*
  * Liveness view: bit (node % 64) of up[node / 64] is 1 when the node is up.
@@ -188,8 +192,9 @@ enum dp_route_verdict {
 	DP_ROUTE_REPLY,           /* final output: send RESULT to out->ip:port */
 	DP_ROUTE_UNKNOWN_MODEL,   /* drop; ERROR(UNKNOWN_MODEL) to a requester */
 	DP_ROUTE_BAD_STAGE,       /* stage > n_stages; drop */
-	DP_ROUTE_NOT_ADMITTED,    /* src is not a requester (stage 0) nor a
-				     replica of stage-1 (later stages); drop */
+	DP_ROUTE_NOT_ADMITTED,    /* src is not a requester (stage 0, any port)
+				     nor the ip:port of a replica of stage-1
+				     (later stages); drop */
 	DP_ROUTE_BAD_REPLY,       /* reply address not a requester; drop */
 	DP_ROUTE_NO_REPLICA,      /* every replica down: drop, ERROR(NO_REPLICA)
 				     to out->ip:port (the requester) */

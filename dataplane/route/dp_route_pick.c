@@ -344,10 +344,11 @@ dp_route_resolve(struct dp_route_lcore *lc, const struct dp_route_table *t,
 		return DP_ROUTE_BAD_STAGE;
 	}
 	if (m->stage == 0) {
-		src_node = dp_route_src_find(t, md->first_req, md->n_req, m->src_ip);
+		src_node = dp_route_src_find(t, md->first_req, md->n_req, m->src_ip, 0);
 	} else {
 		st = &t->stages[md->first_stage + m->stage - 1];
-		src_node = dp_route_src_find(t, st->first_src, st->n_srcs, m->src_ip);
+		src_node = dp_route_src_find(t, st->first_src, st->n_srcs, m->src_ip,
+					     m->src_port);
 	}
 	if (src_node == DP_ROUTE_NONE) {
 		stat_inc(&lc->stats.not_admitted);
@@ -360,7 +361,8 @@ dp_route_resolve(struct dp_route_lcore *lc, const struct dp_route_table *t,
 
 			l->out -= l->out > 0;
 		}
-		if (dp_route_src_find(t, md->first_req, md->n_req, m->reply_ip) == DP_ROUTE_NONE) {
+		if (dp_route_src_find(t, md->first_req, md->n_req, m->reply_ip, 0) ==
+		    DP_ROUTE_NONE) {
 			stat_inc(&lc->stats.bad_reply);
 			return DP_ROUTE_BAD_REPLY;
 		}

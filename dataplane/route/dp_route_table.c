@@ -25,15 +25,22 @@ model_hash(uint16_t id, uint32_t mask)
 	return ((uint32_t)id * 0x9e3779b1u >> 16) & mask;
 }
 
+static inline uint64_t
+src_key(uint32_t ip, uint16_t port)
+{
+	return (uint64_t)ip << 16 | port;
+}
+
 static int
 src_cmp(const void *a, const void *b)
 {
 	const struct dp_route_src *x = a, *y = b;
+	uint64_t kx = src_key(x->ip, x->port), ky = src_key(y->ip, y->port);
 
-	return x->ip < y->ip ? -1 : x->ip > y->ip;
+	return kx < ky ? -1 : kx > ky;
 }
 
-/* Sort srcs[0..n-1] by ip and drop repeated ips; returns the new count. */
+/* Sort srcs[0..n-1] by (ip, port) and drop repeats; returns the new count. */
 static uint32_t
 src_sort_unique(struct dp_route_src *s, uint32_t n)
 {
@@ -43,7 +50,7 @@ src_sort_unique(struct dp_route_src *s, uint32_t n)
 		return 0;
 	qsort(s, n, sizeof(*s), src_cmp);
 	for (i = 1; i < n; i++)
-		if (s[i].ip != s[k].ip)
+		if (src_cmp(&s[i], &s[k]) != 0)
 			s[++k] = s[i];
 	return k + 1;
 }
@@ -132,6 +139,7 @@ table_fill_model(struct dp_route_table *t, const struct cp_policy *p, uint32_t i
 		uint32_t node = cm->requesters[r];
 
 		t->srcs[*src_at + r].ip = node < p->n_nodes ? p->nodes[node].ip : 0;
+		t->srcs[*src_at + r].port = 0;
 		t->srcs[*src_at + r].node = node;
 	}
 	m->n_req = src_sort_unique(&t->srcs[*src_at], cm->n_requesters);
@@ -154,6 +162,7 @@ table_fill_model(struct dp_route_table *t, const struct cp_policy *p, uint32_t i
 			rp->weight = cr->weight;
 			st->weight_sum += cr->weight;
 			t->srcs[*src_at + r].ip = cr->ip;
+			t->srcs[*src_at + r].port = cr->port;
 			t->srcs[*src_at + r].node = cr->node;
 		}
 		st->n_srcs = (uint16_t)src_sort_unique(&t->srcs[*src_at], cs->n_replicas);
@@ -266,17 +275,20 @@ dp_route_stage_find(const struct dp_route_table *t, const struct dp_route_model 
 }
 
 uint32_t
-dp_route_src_find(const struct dp_route_table *t, uint32_t first, uint32_t n, uint32_t src_ip)
+dp_route_src_find(const struct dp_route_table *t, uint32_t first, uint32_t n, uint32_t ip,
+		  uint16_t port)
 {
 	const struct dp_route_src *s = &t->srcs[first];
+	uint64_t key = src_key(ip, port);
 	uint32_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
+		uint64_t k = src_key(s[mid].ip, s[mid].port);
 
-		if (s[mid].ip == src_ip)
+		if (k == key)
 			return s[mid].node;
-		if (s[mid].ip < src_ip)
+		if (k < key)
 			lo = mid + 1;
 		else
 			hi = mid;

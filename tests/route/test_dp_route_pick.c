@@ -62,7 +62,8 @@ act(const struct dp_route_live *lv, uint64_t now, uint16_t model, uint8_t stage,
 {
 	struct dp_route_msg m = {
 		.model = model, .stage = stage, .session = session,
-		.src_ip = tp_ip(src), .src_port = PORT + (stage ? 100 : 0),
+		/* a stage node sends from its replica port, 48000 + its stage */
+		.src_ip = tp_ip(src), .src_port = stage ? 48000 + stage - 1 : PORT,
 		.reply_ip = tp_ip(reply), .reply_port = PORT,
 	};
 
@@ -109,6 +110,7 @@ test_unadmitted_and_malformed_messages_are_refused(void)
 {
 	static const uint32_t w[] = { 1, 1 };
 	struct dp_route_stats st;
+	struct dp_route_msg m2;
 	struct dp_route_dest d;
 	struct cp_model *m;
 
@@ -127,12 +129,16 @@ test_unadmitted_and_malformed_messages_are_refused(void)
 	CU_ASSERT_EQUAL(act(NULL, 0, 1, 0, 1, 5, 5, &d), DP_ROUTE_NOT_ADMITTED);
 	CU_ASSERT_EQUAL(act(NULL, 0, 1, 1, 1, 2, REQ, &d), DP_ROUTE_NOT_ADMITTED);
 	CU_ASSERT_EQUAL(act(NULL, 0, 1, 2, 1, 1, REQ, &d), DP_ROUTE_NOT_ADMITTED);
+	/* The right node from another port is not the replica. */
+	m2 = (struct dp_route_msg){ .model = 1, .stage = 1, .session = 1, .src_ip = tp_ip(1),
+		.src_port = 48001, .reply_ip = tp_ip(REQ), .reply_port = PORT };
+	CU_ASSERT_EQUAL(dp_route_resolve(lc, tbl, NULL, 0, &m2, &d), DP_ROUTE_NOT_ADMITTED);
 	/* A stage node may not redirect the answer to a non-requester. */
 	CU_ASSERT_EQUAL(act(NULL, 0, 1, 1, 1, 1, 7, &d), DP_ROUTE_BAD_REPLY);
 	dp_route_stats_get(lc, &st);
 	CU_ASSERT_EQUAL(st.unknown_model, 1);
 	CU_ASSERT_EQUAL(st.bad_stage, 1);
-	CU_ASSERT_EQUAL(st.not_admitted, 3);
+	CU_ASSERT_EQUAL(st.not_admitted, 4);
 	CU_ASSERT_EQUAL(st.bad_reply, 1);
 	CU_ASSERT_EQUAL(st.forwarded + st.replied + st.new_sessions, 0);
 }

@@ -141,11 +141,15 @@ test_placement_lookup_returns_policy_replicas(void)
 	for (i = 0; i < 3; i++)
 		CU_ASSERT_EQUAL(t->replicas[st->first + i].node, 4 + i);
 	/* Admitted sources: requesters of the model, replicas of each stage. */
-	CU_ASSERT_EQUAL(dp_route_src_find(t, md->first_req, md->n_req, tp_ip(11)), 11);
-	CU_ASSERT_EQUAL(dp_route_src_find(t, md->first_req, md->n_req, tp_ip(0)), 0);
-	CU_ASSERT_EQUAL(dp_route_src_find(t, md->first_req, md->n_req, tp_ip(1)), DP_ROUTE_NONE);
-	CU_ASSERT_EQUAL(dp_route_src_find(t, st->first_src, st->n_srcs, tp_ip(5)), 5);
-	CU_ASSERT_EQUAL(dp_route_src_find(t, st->first_src, st->n_srcs, tp_ip(3)), DP_ROUTE_NONE);
+	CU_ASSERT_EQUAL(dp_route_src_find(t, md->first_req, md->n_req, tp_ip(11), 0), 11);
+	CU_ASSERT_EQUAL(dp_route_src_find(t, md->first_req, md->n_req, tp_ip(0), 0), 0);
+	CU_ASSERT_EQUAL(dp_route_src_find(t, md->first_req, md->n_req, tp_ip(1), 0), DP_ROUTE_NONE);
+	CU_ASSERT_EQUAL(dp_route_src_find(t, st->first_src, st->n_srcs, tp_ip(5), 48002), 5);
+	/* A stage source is its replica's ip:port, not just the ip. */
+	CU_ASSERT_EQUAL(dp_route_src_find(t, st->first_src, st->n_srcs, tp_ip(5), 48001),
+			DP_ROUTE_NONE);
+	CU_ASSERT_EQUAL(dp_route_src_find(t, st->first_src, st->n_srcs, tp_ip(3), 48002),
+			DP_ROUTE_NONE);
 
 	md = dp_route_model_find(t, 300);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(md);
