@@ -41,7 +41,9 @@ struct daitn_config {
 	uint32_t timeout_ms;     /* an allreduce fails after this long without any
 				    progress; 0 = 5000 */
 	uint32_t rto_us;         /* first retransmission timeout; 0 = 2000; doubles
-				    per retry up to 64x */
+				    per retry up to 64x. A floor: when the measured
+				    round trip (srtt + 4 rttvar) is longer, that is
+				    used instead */
 	uint32_t window;         /* max chunks in flight; 0 = the job's slots */
 };
 
@@ -84,6 +86,8 @@ struct daitn_stats_ext {
 	uint64_t gso_fallbacks;    /* the kernel refused GSO; plain sends since */
 	uint32_t flags;            /* DAITN_STATS_GSO | DAITN_STATS_GRO: in use now */
 	uint32_t gso_segs;         /* datagrams per GSO send (when in use) */
+	uint32_t srtt_us;          /* smoothed chunk round trip; 0 = no sample yet */
+	uint32_t rto_us;           /* first retransmission timeout now in use */
 };
 
 #define DAITN_STATS_GSO 0x1u       /* sends use UDP GSO (UDP_SEGMENT) */

@@ -14,7 +14,12 @@
  * Chunks leave in order; chunk k waits for its slot even when the window has
  * room (head-of-line, but it keeps the assignment identical everywhere).
  * Each outstanding slot has its own retransmission deadline: rto, doubling
- * per retry up to 64x. The call fails after timeout_ms without any accepted
+ * per retry up to 64x. rto is the configured rto_us or, when larger, the
+ * smoothed round-trip time plus four deviations (Jacobson/Karels over chunks
+ * answered without a retransmission, as Karn prescribes): a window's RTT
+ * includes waiting for the slowest worker, and a fixed 2 ms would resend
+ * whole windows needlessly. A timeout doubles rto for later chunks too until
+ * the next sample. The call fails after timeout_ms without any accepted
  * RESULT. RESULTs that match no outstanding (slot, set, round, offset) are
  * stale (late duplicates, answers to retransmissions) and only counted.
  */
@@ -44,7 +49,8 @@ struct ar_call {
 	uint64_t now;               /* ns, refreshed once per loop */
 	uint64_t last_progress;     /* ns of the last accepted RESULT */
 	uint64_t next_check;        /* ns; no deadline expires before this */
-	uint64_t rto_ns;
+	uint64_t rto_ns;            /* first timeout for new sends (estimator or floor) */
+	unsigned backoff;           /* shift on rto_ns for new sends after a timeout */
 	int error;                  /* set by the receive handler (ERROR message) */
 	int io_error;               /* first send error inside the handler */
 };
@@ -87,7 +93,8 @@ window_fill(struct ar_call *c)
 		s->offset = (uint32_t)off;
 		s->count = (uint16_t)(c->count - off < c->chunk_elems ? c->count - off
 								    : c->chunk_elems);
-		s->deadline_ns = c->now + c->rto_ns;
+		s->sent_ns = c->now;
+		s->deadline_ns = c->now + (c->rto_ns << c->backoff);
 		if (s->deadline_ns < c->next_check)
 			c->next_check = s->deadline_ns;
 		chunk_queue(c, idx);
@@ -95,6 +102,27 @@ window_fill(struct ar_call *c)
 		c->outstanding++;
 		c->next++;
 	}
+}
+
+/* RFC 6298's estimator, in ns; rto_ns follows it from the next send on. */
+static void
+rtt_sample(struct ar_call *c, uint64_t rtt)
+{
+	struct daitn *d = c->d;
+	uint64_t floor = (uint64_t)d->rto_us * 1000u, rto;
+
+	if (d->srtt_ns == 0) {
+		d->srtt_ns = rtt;
+		d->rttvar_ns = rtt / 2;
+	} else {
+		uint64_t dev = rtt > d->srtt_ns ? rtt - d->srtt_ns : d->srtt_ns - rtt;
+
+		d->rttvar_ns = (3 * d->rttvar_ns + dev) / 4;
+		d->srtt_ns = (7 * d->srtt_ns + rtt) / 8;
+	}
+	rto = d->srtt_ns + 4 * d->rttvar_ns;
+	c->rto_ns = rto > floor ? rto : floor;
+	c->backoff = 0;
 }
 
 static void
@@ -143,6 +171,8 @@ result_rx(void *arg, const uint8_t *data, uint32_t len, const struct sockaddr_in
 		return;
 	}
 	memcpy(c->base + (size_t)s->offset * c->es, data + DP_PROTO_HDR_SIZE, (size_t)h.count * c->es);
+	if (s->tries == 0)
+		rtt_sample(c, c->now - s->sent_ns);
 	s->busy = false;
 	c->outstanding--;
 	c->done++;
@@ -156,6 +186,7 @@ timers_run(struct ar_call *c)
 {
 	struct daitn *d = c->d;
 	uint64_t min = UINT64_MAX;
+	bool expired = false;
 	uint32_t i;
 
 	for (i = 0; i < d->job.n_slots; i++) {
@@ -164,16 +195,26 @@ timers_run(struct ar_call *c)
 		if (!s->busy)
 			continue;
 		if (s->deadline_ns <= c->now) {
+			unsigned shift;
+
 			if (s->tries < UINT8_MAX)
 				s->tries++;
-			s->deadline_ns = c->now + (c->rto_ns << (s->tries < BACKOFF_MAX_SHIFT
-								  ? s->tries : BACKOFF_MAX_SHIFT));
+			shift = s->tries + c->backoff;
+			s->deadline_ns = c->now + (c->rto_ns << (shift < BACKOFF_MAX_SHIFT
+								  ? shift : BACKOFF_MAX_SHIFT));
 			chunk_queue(c, i);
 			d->stats.retransmits++;
+			expired = true;
 		}
 		if (s->deadline_ns < min)
 			min = s->deadline_ns;
 	}
+	/* As TCP does: a timeout also backs off the chunks sent from now on,
+	 * until a chunk answered without retransmission gives a fresh sample
+	 * (a stalled peer or worker would otherwise time out every new chunk
+	 * too, and the retransmissions slow it down further). */
+	if (expired && c->backoff < BACKOFF_MAX_SHIFT)
+		c->backoff++;
 	c->next_check = min;
 }
 
@@ -362,6 +403,8 @@ daitn_allreduce(struct daitn *d, void *buf, size_t count, enum daitn_dtype dtype
 	c.n_chunks = (count + c.chunk_elems - 1) / c.chunk_elems;
 	c.round = d->round++;
 	c.rto_ns = (uint64_t)d->rto_us * 1000u;
+	if (d->srtt_ns + 4 * d->rttvar_ns > c.rto_ns)
+		c.rto_ns = d->srtt_ns + 4 * d->rttvar_ns;
 	rc = engine_run(&c);
 	if (rc < 0) {
 		d->failed = true;

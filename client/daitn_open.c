@@ -333,4 +333,8 @@ daitn_stats_ext_get(const struct daitn *d, struct daitn_stats_ext *out)
 	out->gso_fallbacks = d->io.gso_fallbacks;
 	out->flags = (d->io.gso ? DAITN_STATS_GSO : 0u) | (d->io.gro ? DAITN_STATS_GRO : 0u);
 	out->gso_segs = d->io.gso ? d->io.gso_segs : 1u;
+	out->srtt_us = (uint32_t)(d->srtt_ns / 1000u);
+	out->rto_us = d->rto_us;
+	if (d->srtt_ns + 4 * d->rttvar_ns > (uint64_t)d->rto_us * 1000u)
+		out->rto_us = (uint32_t)((d->srtt_ns + 4 * d->rttvar_ns) / 1000u);
 }

@@ -101,6 +101,7 @@ struct daitn_slot {
 	uint16_t count;             /* elements of the current use */
 	uint32_t offset;            /* element offset of the current use */
 	uint64_t deadline_ns;       /* retransmit when the clock passes this */
+	uint64_t sent_ns;           /* first transmission of the current use */
 };
 
 struct daitn {
@@ -109,7 +110,9 @@ struct daitn {
 	uint16_t job_id;
 	uint16_t rank;
 	uint32_t timeout_ms;
-	uint32_t rto_us;
+	uint32_t rto_us;            /* configured floor of the first timeout */
+	uint64_t srtt_ns;           /* smoothed RTT of unretransmitted chunks; 0: none yet */
+	uint64_t rttvar_ns;
 	uint32_t window;            /* min(config window, n_slots) */
 	uint32_t round;             /* the next call's round number (starts at round_base) */
 	bool failed;                /* an allreduce failed mid-flight; the slot sets

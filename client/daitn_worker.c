@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * daitn-worker: join a job on a daitn gateway, run allreduce rounds on
+ * deterministic inputs and check every element against a reference sum that
+ * the worker computes itself from all ranks' regenerated inputs.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daitn.h"
+#include "daitn_worker_priv.h"
+#include "dp_proto.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: daitn-worker --gateway IP[:PORT] --bind IP:PORT --job N --rank R\n"
+"                    [--workers N] [--count ELEMS] [--dtype TYPE] [--rounds K]\n"
+"                    [--pattern exact|random] [--seed S] [--timeout-ms MS]\n"
+"                    [--hello-timeout-ms MS] [--rto-us US] [--window W]\n"
+"                    [--quiet] [--json]\n"
+"\n"
+"Joins job N on the gateway as rank R, runs K allreduce rounds (default 10) of\n"
+"ELEMS elements (default 262144) and checks every element of every round.\n"
+"Inputs are a pure function of (seed, rank, round, index), so each worker\n"
+"recomputes all ranks' inputs and the reference sum locally.\n"
+"\n"
+"  --gateway IP[:PORT]  gateway address (port default 47000)\n"
+"  --bind IP:PORT       this rank's address and port from the job policy\n"
+"  --workers N          fail unless the job has N workers\n"
+"  --dtype TYPE         float32 (default), int32, bfloat16, float16, or\n"
+"                       float32-on-int32 (float data, fixed point on an int32 job)\n"
+"  --pattern exact      (default) sums exactly representable in the type:\n"
+"                       every element must be bit-exact\n"
+"  --pattern random     random values, checked against the exact sum S:\n"
+"       float32:  |got - S| <= N * 2^-23 * sum|x|\n"
+"       bfloat16, float16 (binary32 accumulation, one rounding at the end):\n"
+"                 |got - S| <= g + u*(|S| + g) + t, g = N * 2^-23 * sum|x|,\n"
+"                 u = 2^-8 (bfloat16) or 2^-11 (float16), t = 2^-25 (float16)\n"
+"       int32:    bit-exact (full-range values; the sum wraps modulo 2^32)\n"
+"       float32-on-int32: bit-exact against the fixed-point reference\n"
+"                 (each value rounded to k * 2^-frac_bits, integers summed);\n"
+"                 that differs from S by at most N * 2^-(frac_bits+1) plus\n"
+"                 one binary32 rounding\n"
+"  --timeout-ms MS      fail a round after MS without progress (default 5000)\n"
+"  --json               print per-round and final results as JSON lines on stdout\n"
+"\n"
+"Exit: 0 all rounds OK, 1 mismatch, 2 usage, 3 gateway error or timeout.\n");
+}
+
+static int
+parse_addr(const char *arg, char *addr, uint16_t *port, int port_required)
+{
+	const char *colon = strchr(arg, ':');
+	size_t n = colon ? (size_t)(colon - arg) : strlen(arg);
+	struct in_addr a;
+	char *end;
+	unsigned long p;
+
+	if (n == 0 || n >= INET_ADDRSTRLEN)
+		return -1;
+	memcpy(addr, arg, n);
+	addr[n] = '\0';
+	if (inet_pton(AF_INET, addr, &a) != 1)
+		return -1;
+	if (colon == NULL)
+		return port_required ? -1 : 0;
+	errno = 0;
+	p = strtoul(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || p == 0 || p > 65535)
+		return -1;
+	*port = (uint16_t)p;
+	return 0;
+}
+
+static int
+parse_ul(const char *arg, unsigned long long max, unsigned long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(arg, &end, 0);
+	return (errno != 0 || *end != '\0' || arg[0] == '-' || *out > max) ? -1 : 0;
+}
+
+#define USAGE_ERR(...) do { fprintf(stderr, "daitn-worker: " __VA_ARGS__); \
+	fprintf(stderr, "\n(see daitn-worker --help)\n"); return EXIT_USAGE; } while (0)
+
+static int
+opts_parse(int argc, char **argv, struct wk_opts *o)
+{
+	static const struct option lo[] = {
+		{ "gateway", 1, 0, 'g' }, { "bind", 1, 0, 'b' }, { "job", 1, 0, 'j' },
+		{ "rank", 1, 0, 'r' }, { "workers", 1, 0, 'w' }, { "count", 1, 0, 'c' },
+		{ "dtype", 1, 0, 'd' }, { "rounds", 1, 0, 'k' }, { "pattern", 1, 0, 'p' },
+		{ "seed", 1, 0, 's' }, { "timeout-ms", 1, 0, 't' }, { "hello-timeout-ms", 1, 0, 'H' },
+		{ "rto-us", 1, 0, 'R' }, { "window", 1, 0, 'W' }, { "quiet", 0, 0, 'q' },
+		{ "json", 0, 0, 'J' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 },
+	};
+	unsigned long long v;
+	int c, t;
+
+	memset(o, 0, sizeof(*o));
+	o->job = o->rank = o->workers = -1;
+	o->count = 262144;
+	o->rounds = 10;
+	o->seed = 1;
+	o->gw_port = DP_PROTO_UDP_PORT_DEFAULT;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 'g':
+			if (parse_addr(optarg, o->gw_addr, &o->gw_port, 0) < 0)
+				USAGE_ERR("--gateway: expected IPv4[:PORT], got \"%s\"", optarg);
+			break;
+		case 'b':
+			if (parse_addr(optarg, o->bind_addr, &o->bind_port, 1) < 0)
+				USAGE_ERR("--bind: expected IPv4:PORT, got \"%s\"", optarg);
+			break;
+		case 'j': case 'r': case 'w':
+			if (parse_ul(optarg, c == 'w' ? DP_PROTO_WORKERS_MAX : UINT16_MAX, &v) < 0)
+				USAGE_ERR("--%s: expected a number up to %u, got \"%s\"",
+					  c == 'j' ? "job" : c == 'r' ? "rank" : "workers",
+					  c == 'w' ? DP_PROTO_WORKERS_MAX : UINT16_MAX, optarg);
+			*(c == 'j' ? &o->job : c == 'r' ? &o->rank : &o->workers) = (long)v;
+			break;
+		case 'c':
+			if (parse_ul(optarg, UINT32_MAX, &v) < 0 || v == 0)
+				USAGE_ERR("--count: expected 1 .. %u elements, got \"%s\"", UINT32_MAX, optarg);
+			o->count = (size_t)v;
+			break;
+		case 'd':
+			for (t = 0; t <= WK_F32_ON_I32 && strcmp(optarg, wk_type_name((enum wk_type)t)) != 0; t++)
+				;
+			if (t > WK_F32_ON_I32)
+				USAGE_ERR("--dtype: \"%s\" is not float32, int32, bfloat16, float16 or "
+					  "float32-on-int32", optarg);
+			o->type = (enum wk_type)t;
+			break;
+		case 'k':
+			if (parse_ul(optarg, 1000000, &v) < 0 || v == 0)
+				USAGE_ERR("--rounds: expected 1 .. 1000000, got \"%s\"", optarg);
+			o->rounds = (unsigned long)v;
+			break;
+		case 'p':
+			if (strcmp(optarg, "exact") != 0 && strcmp(optarg, "random") != 0)
+				USAGE_ERR("--pattern: expected exact or random, got \"%s\"", optarg);
+			o->pattern = optarg[0] == 'e' ? WK_EXACT : WK_RANDOM;
+			break;
+		case 's':
+			if (parse_ul(optarg, UINT64_MAX, &v) < 0)
+				USAGE_ERR("--seed: expected a number, got \"%s\"", optarg);
+			o->seed = v;
+			break;
+		case 't': case 'H': case 'R': case 'W':
+			if (parse_ul(optarg, UINT32_MAX, &v) < 0)
+				USAGE_ERR("--%s: expected a number, got \"%s\"", c == 't' ? "timeout-ms" :
+					  c == 'H' ? "hello-timeout-ms" : c == 'R' ? "rto-us" : "window", optarg);
+			*(c == 't' ? &o->timeout_ms : c == 'H' ? &o->hello_timeout_ms :
+			  c == 'R' ? &o->rto_us : &o->window) = (unsigned long)v;
+			break;
+		case 'q':
+			o->quiet = 1;
+			break;
+		case 'J':
+			o->json = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			fprintf(stderr, "(see daitn-worker --help)\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc)
+		USAGE_ERR("unexpected argument \"%s\"", argv[optind]);
+	if (o->gw_addr[0] == '\0' || o->bind_addr[0] == '\0' || o->job < 0 || o->rank < 0)
+		USAGE_ERR("--gateway, --bind, --job and --rank are required");
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct daitn_config cfg;
+	const struct daitn_job_info *ji;
+	struct daitn *d = NULL;
+	struct wk_opts o;
+	enum daitn_dtype want;
+	int rc;
+
+	rc = opts_parse(argc, argv, &o);
+	if (rc != 0)
+		return rc;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.gateway = o.gw_addr;
+	cfg.gateway_port = o.gw_port;
+	cfg.bind_addr = o.bind_addr;
+	cfg.bind_port = o.bind_port;
+	cfg.job = (uint16_t)o.job;
+	cfg.rank = (uint16_t)o.rank;
+	cfg.timeout_ms = (uint32_t)o.timeout_ms;
+	cfg.hello_timeout_ms = (uint32_t)o.hello_timeout_ms;
+	cfg.rto_us = (uint32_t)o.rto_us;
+	cfg.window = (uint32_t)o.window;
+	rc = daitn_open(&cfg, &d);
+	if (rc == -EINVAL) {
+		fprintf(stderr, "daitn-worker: rank %ld: %s\n", o.rank, daitn_last_error(NULL));
+		return EXIT_USAGE;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "daitn-worker: rank %ld: %s\n", o.rank, daitn_last_error(NULL));
+		return EXIT_GATEWAY;
+	}
+	ji = daitn_job(d);
+	want = o.type == WK_F32_ON_I32 ? DAITN_INT32 : o.type == WK_I32 ? DAITN_INT32 :
+	       o.type == WK_BF16 ? DAITN_BFLOAT16 : o.type == WK_F16 ? DAITN_FLOAT16 : DAITN_FLOAT32;
+	if (ji->dtype != want) {
+		fprintf(stderr, "daitn-worker: rank %ld: job %ld is %s; --dtype %s does not fit it\n",
+			o.rank, o.job, dp_proto_dtype_name((uint8_t)ji->dtype), wk_type_name(o.type));
+		daitn_close(d);
+		return EXIT_USAGE;
+	}
+	if (o.workers >= 0 && o.workers != ji->n_workers) {
+		fprintf(stderr, "daitn-worker: rank %ld: job %ld has %u workers, not %ld (--workers)\n",
+			o.rank, o.job, ji->n_workers, o.workers);
+		daitn_close(d);
+		return EXIT_USAGE;
+	}
+	rc = wk_run(&o, d);
+	daitn_close(d);
+	return rc;
+}

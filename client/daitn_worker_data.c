@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * daitn-worker inputs and reference sums.
+ *
+ * Exact patterns: element i of every rank is v * 2^e_i with a small integer
+ * v and an exponent e_i shared by all ranks. Every partial sum, in any order,
+ * is then an integer times 2^e_i no larger than B * 2^e_i, with B = 2^20
+ * (float32), 256 (bfloat16: 8 significant bits), 2048 (float16: 11 bits):
+ * exact in the binary32 accumulator and in the result type, so any correct
+ * aggregation is bit-exact. For 16-bit types with more than B workers only
+ * some ranks contribute to an element, so that the bound holds.
+ * float32-on-int32 uses k * 2^-frac_bits with |sum k| <= 2^24.
+ *
+ * Random patterns and their bounds (u = unit roundoff of the result type):
+ *   float32:   |got - S| <= N * 2^-23 * sum|x|        (S the exact sum)
+ *   bf16/f16:  |got - S| <= g + u * (|S| + g) + t,   g = N * 2^-23 * sum|x|,
+ *              u = 2^-8 (bf16) / 2^-11 (f16), t = half the smallest
+ *              subnormal (2^-25 for f16): float32 accumulation, then one
+ *              rounding to the 16-bit type.
+ *   int32 and float32-on-int32: bit-exact (integer sums are exact; the
+ *   fixed-point reference converts each rank's value with kn_fixed_from_f32
+ *   and sums the integers).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "daitn_worker_priv.h"
+#include "kn_fixed.h"
+#include "kn_sum.h"
+
+static inline uint64_t
+splitmix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+/* Rank UINT32_MAX keys the per-element values shared by all ranks. */
+#define SHARED_RANK 0xffffffffu
+
+static inline uint64_t
+key(const struct wk_gen *g, uint32_t rank, uint32_t round, size_t i)
+{
+	return splitmix(splitmix(splitmix(g->seed ^ ((uint64_t)rank << 32 | round)) + i) ^ g->type);
+}
+
+/* Uniform in [-1, 1). */
+static inline double
+unit(uint64_t h)
+{
+	return (double)(int64_t)h * 0x1p-63;
+}
+
+/* Exact patterns: the magnitude bound B of every partial sum. */
+static uint32_t
+exact_bound(enum wk_type t)
+{
+	switch (t) {
+	case WK_BF16:
+		return 256;
+	case WK_F16:
+		return 2048;
+	default:
+		return 1u << 20;
+	}
+}
+
+static int
+exact_exponent(const struct wk_gen *g, uint32_t round, size_t i)
+{
+	uint64_t h = key(g, SHARED_RANK, round, i);
+
+	return g->type == WK_F16 ? (int)(h % 13) - 8 : (int)(h % 17) - 8;
+}
+
+/* The integer v of rank at element i (exact patterns, 16-bit and float32). */
+static int32_t
+exact_int(const struct wk_gen *g, unsigned rank, uint32_t round, size_t i)
+{
+	uint32_t b = exact_bound(g->type), groups = (g->n_workers + b - 1) / b;
+	uint32_t contributors = (g->n_workers + groups - 1) / groups, a = b / contributors;
+
+	if ((rank + i) % groups != 0)
+		return 0;
+	return (int32_t)(key(g, rank, round, i) % (2u * a + 1u)) - (int32_t)a;
+}
+
+/* Rank's value at element i as a double (the exact value it sends). */
+static double
+value(const struct wk_gen *g, unsigned rank, uint32_t round, size_t i)
+{
+	uint64_t h = key(g, rank, round, i);
+
+	if (g->pattern == WK_EXACT) {
+		if (g->type == WK_F32_ON_I32) {
+			uint32_t k = (uint32_t)INT32_MAX / g->n_workers;
+
+			if (k > (1u << 24) / g->n_workers)
+				k = (1u << 24) / g->n_workers;
+			return ldexp((double)((int64_t)(h % (2u * k + 1u)) - k), -(int)g->frac_bits);
+		}
+		return ldexp(exact_int(g, rank, round, i), exact_exponent(g, round, i));
+	}
+	switch (g->type) {
+	case WK_F32:
+		return (float)(unit(h) * ldexp(1.0, (int)(key(g, SHARED_RANK, round, i) % 9) - 4));
+	case WK_BF16:
+	case WK_F16: {
+		float f = (float)(unit(h) * ldexp(1.0, (int)(key(g, SHARED_RANK, round, i) % 11) - 6));
+
+		return g->type == WK_BF16 ? kn_bf16_to_f32(kn_f32_to_bf16(f))
+					  : kn_f16_to_f32(kn_f32_to_f16(f));
+	}
+	case WK_F32_ON_I32:
+		return (float)(unit(h) * 0.9 * kn_fixed_limit(g->frac_bits, g->n_workers));
+	default:
+		return 0.0;
+	}
+}
+
+static int32_t
+value_i32(const struct wk_gen *g, unsigned rank, uint32_t round, size_t i)
+{
+	uint64_t h = key(g, rank, round, i);
+
+	if (g->pattern == WK_EXACT) {
+		/* |v| <= (2^31 - 1) / N: the sum never wraps. */
+		int64_t lim = INT32_MAX / (int64_t)g->n_workers;
+
+		return (int32_t)((int64_t)(h % (uint64_t)(2 * lim + 1)) - lim);
+	}
+	return (int32_t)(uint32_t)h; /* full range: the sum wraps */
+}
+
+const char *
+wk_type_name(enum wk_type t)
+{
+	static const char *const names[] = {
+		[WK_F32] = "float32", [WK_I32] = "int32", [WK_BF16] = "bfloat16",
+		[WK_F16] = "float16", [WK_F32_ON_I32] = "float32-on-int32",
+	};
+
+	return (unsigned)t <= WK_F32_ON_I32 ? names[t] : "?";
+}
+
+size_t
+wk_type_size(enum wk_type t)
+{
+	return t == WK_BF16 || t == WK_F16 ? 2 : 4;
+}
+
+void
+wk_fill(const struct wk_gen *g, unsigned rank, uint32_t round, void *buf, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		switch (g->type) {
+		case WK_I32:
+			((int32_t *)buf)[i] = value_i32(g, rank, round, i);
+			break;
+		case WK_BF16:
+			((uint16_t *)buf)[i] = kn_f32_to_bf16((float)value(g, rank, round, i));
+			break;
+		case WK_F16:
+			((uint16_t *)buf)[i] = kn_f32_to_f16((float)value(g, rank, round, i));
+			break;
+		default:
+			((float *)buf)[i] = (float)value(g, rank, round, i);
+			break;
+		}
+	}
+}
+
+static void
+note(struct wk_mismatch *mm, size_t n_bad, size_t i, double exp, double got, uint32_t eb,
+     uint32_t gb, double bound)
+{
+	if (n_bad != 1)
+		return;
+	mm->index = i;
+	mm->expected = exp;
+	mm->got = got;
+	mm->expected_bits = eb;
+	mm->got_bits = gb;
+	mm->bound = bound;
+}
+
+static uint32_t
+f32_bits(float f)
+{
+	uint32_t b;
+
+	memcpy(&b, &f, sizeof(b));
+	return b;
+}
+
+/* Expected bits (or reference and bound) of element i. */
+static size_t
+check_one(const struct wk_gen *g, uint32_t round, const void *got, size_t i, size_t n_bad,
+	  struct wk_mismatch *mm, double *worst)
+{
+	unsigned n = g->n_workers, r;
+	double s = 0.0, abs_sum = 0.0, gd, bound;
+	uint32_t gb, eb;
+
+	if (g->type == WK_I32) {
+		uint32_t sum = 0;
+
+		for (r = 0; r < n; r++)
+			sum += (uint32_t)value_i32(g, r, round, i);
+		gb = ((const uint32_t *)got)[i];
+		if (gb != sum) {
+			n_bad++;
+			note(mm, n_bad, i, (int32_t)sum, (int32_t)gb, sum, gb, 0.0);
+		}
+		return n_bad;
+	}
+	if (g->type == WK_F32_ON_I32) {
+		int64_t k = 0;
+		int32_t ki, kt;
+		float x, e;
+
+		for (r = 0; r < n; r++) {
+			x = (float)value(g, r, round, i);
+			kn_fixed_from_f32(&ki, &x, 1, g->frac_bits, n, NULL);
+			k += ki;
+		}
+		kt = (int32_t)k;
+		kn_fixed_to_f32(&e, &kt, 1, g->frac_bits);
+		gd = ((const float *)got)[i];
+		if (f32_bits((float)gd) != f32_bits(e)) {
+			n_bad++;
+			note(mm, n_bad, i, e, gd, f32_bits(e), f32_bits((float)gd), 0.0);
+		}
+		return n_bad;
+	}
+	for (r = 0; r < n; r++) {
+		double v = value(g, r, round, i);
+
+		s += v;
+		abs_sum += fabs(v);
+	}
+	if (g->type == WK_F32) {
+		gd = ((const float *)got)[i];
+		gb = f32_bits((float)gd);
+		eb = f32_bits((float)s);
+	} else {
+		uint16_t h = ((const uint16_t *)got)[i];
+
+		gd = g->type == WK_BF16 ? kn_bf16_to_f32(h) : kn_f16_to_f32(h);
+		gb = h;
+		eb = g->type == WK_BF16 ? kn_f32_to_bf16((float)s) : kn_f32_to_f16((float)s);
+	}
+	if (g->pattern == WK_EXACT) {
+		if (gb != eb) {
+			n_bad++;
+			note(mm, n_bad, i, s, gd, eb, gb, 0.0);
+		}
+		return n_bad;
+	}
+	bound = n * 0x1p-23 * abs_sum;
+	if (g->type != WK_F32) {
+		double u = g->type == WK_BF16 ? 0x1p-8 : 0x1p-11;
+		double t = g->type == WK_BF16 ? 0x1p-134 : 0x1p-25;
+
+		bound = bound + u * (fabs(s) + bound) + t;
+	}
+	if (!(fabs(gd - s) <= bound)) {
+		n_bad++;
+		note(mm, n_bad, i, s, gd, eb, gb, bound);
+	} else if (bound > 0.0 && fabs(gd - s) / bound > *worst) {
+		*worst = fabs(gd - s) / bound;
+	}
+	return n_bad;
+}
+
+size_t
+wk_check(const struct wk_gen *g, uint32_t round, const void *got, size_t count,
+	 struct wk_mismatch *mm, double *worst)
+{
+	size_t n_bad = 0;
+
+	*worst = 0.0;
+	memset(mm, 0, sizeof(*mm));
+	for (size_t i = 0; i < count; i++)
+		n_bad = check_one(g, round, got, i, n_bad, mm, worst);
+	mm->n_bad = n_bad;
+	return n_bad;
+}

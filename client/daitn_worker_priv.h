@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * daitn-worker internals: deterministic inputs and the reference check.
+ *
+ * Every element of every rank's input is a pure function of (seed, rank,
+ * round, index), so each worker regenerates all N inputs and computes the
+ * expected sum itself; no worker needs another's data.
+ */
+#ifndef DAITN_WORKER_PRIV_H
+#define DAITN_WORKER_PRIV_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daitn.h"
+
+#define EXIT_MISMATCH 1
+#define EXIT_USAGE 2
+#define EXIT_GATEWAY 3
+
+enum wk_type {
+	WK_F32,
+	WK_I32,
+	WK_BF16,
+	WK_F16,
+	WK_F32_ON_I32,   /* float32 data on an int32 (fixed-point) job */
+};
+
+enum wk_pattern {
+	WK_EXACT,        /* sums exactly representable: bit-exact check */
+	WK_RANDOM,       /* random values: checked within the error bound */
+};
+
+struct wk_gen {
+	enum wk_type type;
+	enum wk_pattern pattern;
+	uint64_t seed;
+	unsigned n_workers;
+	unsigned frac_bits;      /* WK_F32_ON_I32 */
+};
+
+/* The first element that failed, for the report. */
+struct wk_mismatch {
+	size_t index;
+	size_t n_bad;            /* elements that failed */
+	double expected;
+	double got;
+	uint32_t expected_bits;
+	uint32_t got_bits;
+	double bound;            /* allowed |got - expected| (0: bit-exact) */
+};
+
+struct wk_opts {
+	char gw_addr[INET_ADDRSTRLEN];
+	uint16_t gw_port;
+	char bind_addr[INET_ADDRSTRLEN];
+	uint16_t bind_port;
+	long job, rank, workers;     /* workers < 0: not checked */
+	size_t count;                /* elements */
+	enum wk_type type;
+	enum wk_pattern pattern;
+	unsigned long long seed;
+	unsigned long rounds, timeout_ms, hello_timeout_ms, rto_us, window;
+	int quiet, json;
+};
+
+/* Run o->rounds rounds on an open handle; returns the exit code. */
+int wk_run(const struct wk_opts *o, struct daitn *d);
+
+/* "float32", ..., "float32-on-int32". */
+const char *wk_type_name(enum wk_type t);
+
+/* Bytes per element of the caller's buffer. */
+size_t wk_type_size(enum wk_type t);
+
+/* Fill buf with rank's input for round. */
+void wk_fill(const struct wk_gen *g, unsigned rank, uint32_t round, void *buf, size_t count);
+
+/* Check got (the allreduce result) against the sum of all ranks' inputs.
+ * Returns the number of failing elements (first one in *mm); *worst is the
+ * largest |error| / bound seen (0 for bit-exact checks). */
+size_t wk_check(const struct wk_gen *g, uint32_t round, const void *got, size_t count,
+		struct wk_mismatch *mm, double *worst);
+
+#endif /* DAITN_WORKER_PRIV_H */

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * daitn-worker's rounds: fill, allreduce (timed alone), check, report.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "daitn_worker_priv.h"
+#include "dp_proto.h"
+
+struct wk_rate {
+	double seconds;
+	double elems_per_s;
+	double gbit_s;           /* payload bits sent per second, one direction */
+	double chunks_per_s;
+};
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static struct wk_rate
+rate(double seconds, double elems, size_t wire_es, double chunks)
+{
+	struct wk_rate r = { .seconds = seconds };
+
+	if (seconds > 0) {
+		r.elems_per_s = elems / seconds;
+		r.gbit_s = elems * (double)wire_es * 8.0 / seconds / 1e9;
+		r.chunks_per_s = chunks / seconds;
+	}
+	return r;
+}
+
+static void
+print_mismatch(const struct wk_opts *o, unsigned long k, const struct wk_mismatch *mm)
+{
+	if (o->type == WK_I32)
+		fprintf(stderr, "daitn-worker: rank %ld: round %lu: MISMATCH at index %zu: expected %d, "
+			"got %d (%zu of %zu elements wrong)\n", o->rank, k, mm->index,
+			(int32_t)mm->expected_bits, (int32_t)mm->got_bits, mm->n_bad, o->count);
+	else
+		fprintf(stderr, "daitn-worker: rank %ld: round %lu: MISMATCH at index %zu: expected "
+			"%.9g (0x%0*x), got %.9g (0x%0*x), allowed error %.3g (%zu of %zu elements "
+			"wrong)\n", o->rank, k, mm->index, mm->expected,
+			(int)wk_type_size(o->type) * 2, mm->expected_bits, mm->got, (int)wk_type_size(o->type) * 2,
+			mm->got_bits, mm->bound, mm->n_bad, o->count);
+}
+
+static void
+print_json_final(const struct wk_opts *o, const struct daitn *d, unsigned long ok_rounds,
+		 const struct wk_rate *r, const char *error)
+{
+	struct daitn_stats st;
+	struct daitn_stats_ext ext;
+
+	daitn_stats_get(d, &st);
+	daitn_stats_ext_get(d, &ext);
+	printf("{\"rank\":%ld,\"job\":%ld,\"rounds\":%lu,\"rounds_ok\":%lu,\"ok\":%s,"
+	       "\"dtype\":\"%s\",\"pattern\":\"%s\",\"count\":%zu,\"seconds\":%.6f,"
+	       "\"elems_per_s\":%.0f,\"gbit_s\":%.3f,\"chunks_per_s\":%.0f,"
+	       "\"stats\":{\"chunks_sent\":%llu,\"retransmits\":%llu,\"results\":%llu,"
+	       "\"stale_results\":%llu,\"send_calls\":%llu,\"recv_calls\":%llu,"
+	       "\"datagrams_sent\":%llu,\"tx_dropped\":%llu,\"ignored\":%llu,\"gso\":%s,\"gro\":%s}",
+	       o->rank, o->job, o->rounds, ok_rounds, error == NULL ? "true" : "false",
+	       wk_type_name(o->type), o->pattern == WK_EXACT ? "exact" : "random", o->count,
+	       r->seconds, r->elems_per_s, r->gbit_s, r->chunks_per_s,
+	       (unsigned long long)st.chunks_sent, (unsigned long long)st.retransmits,
+	       (unsigned long long)st.results, (unsigned long long)st.stale_results,
+	       (unsigned long long)st.send_calls, (unsigned long long)st.recv_calls,
+	       (unsigned long long)ext.datagrams_sent, (unsigned long long)ext.tx_dropped,
+	       (unsigned long long)ext.ignored, (ext.flags & DAITN_STATS_GSO) ? "true" : "false",
+	       (ext.flags & DAITN_STATS_GRO) ? "true" : "false");
+	if (error != NULL) {
+		printf(",\"error\":\"");
+		for (const char *c = error; *c; c++)
+			printf(*c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
+		printf("\"");
+	}
+	printf("}\n");
+	fflush(stdout);
+}
+
+int
+wk_run(const struct wk_opts *o, struct daitn *d)
+{
+	const struct daitn_job_info *ji = daitn_job(d);
+	struct wk_gen g = {
+		.type = o->type, .pattern = o->pattern, .seed = o->seed,
+		.n_workers = ji->n_workers, .frac_bits = ji->frac_bits,
+	};
+	size_t es = wk_type_size(o->type), wire_es = dp_proto_dtype_size((uint8_t)ji->dtype);
+	size_t chunk_elems = ji->chunk_size / wire_es;
+	double chunks = (double)((o->count + chunk_elems - 1) / chunk_elems), total = 0.0;
+	enum daitn_dtype dtype = o->type == WK_F32_ON_I32 ? DAITN_FLOAT32 : ji->dtype;
+	struct wk_rate r = { 0 };
+	struct wk_mismatch mm;
+	unsigned long k;
+	void *buf;
+	int code = 0;
+
+	buf = aligned_alloc(64, (o->count * es + 63) & ~(size_t)63);
+	if (buf == NULL) {
+		fprintf(stderr, "daitn-worker: rank %ld: out of memory for %zu elements\n", o->rank,
+			o->count);
+		return EXIT_GATEWAY;
+	}
+	for (k = 0; k < o->rounds; k++) {
+		double t0, t1, worst;
+		int rc;
+
+		wk_fill(&g, (unsigned)o->rank, (uint32_t)k, buf, o->count);
+		t0 = now_s();
+		rc = daitn_allreduce(d, buf, o->count, dtype);
+		t1 = now_s();
+		if (rc < 0) {
+			fprintf(stderr, "daitn-worker: rank %ld: round %lu: FAILED: %s\n", o->rank, k,
+				daitn_last_error(d));
+			code = EXIT_GATEWAY;
+			break;
+		}
+		total += t1 - t0;
+		r = rate(t1 - t0, (double)o->count, wire_es, chunks);
+		if (wk_check(&g, (uint32_t)k, buf, o->count, &mm, &worst) != 0) {
+			print_mismatch(o, k, &mm);
+			code = EXIT_MISMATCH;
+			break;
+		}
+		if (o->quiet)
+			continue;
+		if (o->json)
+			printf("{\"rank\":%ld,\"round\":%lu,\"ok\":true,\"seconds\":%.6f,"
+			       "\"elems_per_s\":%.0f,\"gbit_s\":%.3f,\"chunks_per_s\":%.0f,"
+			       "\"worst_error_ratio\":%.3g}\n", o->rank, k, r.seconds, r.elems_per_s,
+			       r.gbit_s, r.chunks_per_s, worst);
+		else
+			printf("daitn-worker: rank %ld: round %lu: OK %zu %s in %.3f ms: %.2f Melem/s, "
+			       "%.3f Gbit/s payload, %.0f chunks/s\n", o->rank, k, o->count,
+			       wk_type_name(o->type), r.seconds * 1e3, r.elems_per_s / 1e6, r.gbit_s,
+			       r.chunks_per_s);
+		if (!o->json && o->pattern == WK_RANDOM && worst > 0)
+			printf("daitn-worker: rank %ld: round %lu: largest error %.3g of the bound\n",
+			       o->rank, k, worst);
+	}
+	r = rate(total, (double)o->count * (double)k, wire_es, chunks * (double)k);
+	if (o->json)
+		print_json_final(o, d, k, &r, code == 0 ? NULL : code == EXIT_MISMATCH ? "mismatch"
+									     : daitn_last_error(d));
+	if (code == 0) {
+		struct daitn_stats st;
+		struct daitn_stats_ext ext;
+
+		daitn_stats_get(d, &st);
+		daitn_stats_ext_get(d, &ext);
+		fprintf(o->json ? stderr : stdout,
+			"daitn-worker: rank %ld: %lu rounds of %zu %s: %.2f Melem/s, %.3f Gbit/s payload, "
+			"%.0f chunks/s; %llu retransmits, %llu stale results, %llu send calls for %llu "
+			"datagrams (GSO %s, GRO %s), srtt %u us\n", o->rank, o->rounds, o->count,
+			wk_type_name(o->type), r.elems_per_s / 1e6, r.gbit_s, r.chunks_per_s,
+			(unsigned long long)st.retransmits, (unsigned long long)st.stale_results,
+			(unsigned long long)st.send_calls, (unsigned long long)ext.datagrams_sent,
+			(ext.flags & DAITN_STATS_GSO) ? "on" : "off",
+			(ext.flags & DAITN_STATS_GRO) ? "on" : "off", ext.srtt_us);
+		fprintf(o->json ? stderr : stdout, "daitn-worker: rank %ld: %lu rounds OK\n", o->rank,
+			o->rounds);
+	}
+	free(buf);
+	return code;
+}

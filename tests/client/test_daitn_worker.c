@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Suite daitn_worker: the daitn-worker command (path in argv[1]): exit codes,
+ * messages, and its check on a one-worker job.
+ *
+ * The answers come from the test peer (daitn_test_peer.h) configured as a
+ * ONE-worker job: a RESULT equal to the contribution is then the correct sum,
+ * so the command's generation, check and reporting run for real. With mult 2
+ * the peer's answers are wrong and the command must say where. The peer is
+ * not a gateway; multi-worker runs against daitn-gw are integration tests.
+ */
+#include <CUnit/Basic.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "daitn_test_util.h"
+
+extern char **environ;
+
+static const char *worker_path;
+static char out_buf[16384], err_buf[16384];
+
+static void
+slurp(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+
+	if (f != NULL) {
+		n = fread(buf, 1, size - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+}
+
+/* Run daitn-worker with args (NULL-terminated); returns its exit status. */
+static int
+run_worker(const char *const *args)
+{
+	char out_path[] = "/tmp/daitn-worker-outXXXXXX", err_path[] = "/tmp/daitn-worker-errXXXXXX";
+	const char *argv[32];
+	posix_spawn_file_actions_t fa;
+	int ofd = mkstemp(out_path), efd = mkstemp(err_path), status = -1;
+	unsigned n = 0;
+	pid_t pid;
+
+	argv[n++] = worker_path;
+	while (args[n - 1] != NULL && n < 31) {
+		argv[n] = args[n - 1];
+		n++;
+	}
+	argv[n] = NULL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, ofd, 1);
+	posix_spawn_file_actions_adddup2(&fa, efd, 2);
+	if (posix_spawn(&pid, worker_path, &fa, NULL, (char *const *)argv, environ) == 0)
+		waitpid(pid, &status, 0);
+	posix_spawn_file_actions_destroy(&fa);
+	close(ofd);
+	close(efd);
+	slurp(out_path, out_buf, sizeof(out_buf));
+	slurp(err_path, err_buf, sizeof(err_buf));
+	unlink(out_path);
+	unlink(err_path);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void
+test_usage_errors_exit_2(void)
+{
+	const char *none[] = { NULL };
+	const char *bad_dtype[] = { "--gateway", "127.0.0.1", "--bind", "127.0.0.1:40000", "--job", "1",
+				    "--rank", "0", "--dtype", "float64", NULL };
+	const char *bad_pattern[] = { "--pattern", "zeros", NULL };
+	const char *no_port[] = { "--gateway", "127.0.0.1", "--bind", "127.0.0.1", "--job", "1",
+				  "--rank", "0", NULL };
+	const char *zero_count[] = { "--count", "0", NULL };
+
+	CU_ASSERT_EQUAL(run_worker(none), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "are required"));
+	CU_ASSERT_EQUAL(run_worker(bad_dtype), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "--dtype: \"float64\""));
+	CU_ASSERT_EQUAL(run_worker(bad_pattern), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "--pattern"));
+	CU_ASSERT_EQUAL(run_worker(no_port), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "--bind: expected IPv4:PORT"));
+	CU_ASSERT_EQUAL(run_worker(zero_count), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "--count"));
+}
+
+static void
+test_absent_gateway_exits_3_fast(void)
+{
+	char gw[32], bind[32];
+	const char *args[] = { "--gateway", gw, "--bind", bind, "--job", "1", "--rank", "0", NULL };
+	uint64_t t0 = daitn_now_ns();
+
+	snprintf(gw, sizeof(gw), "127.0.0.1:%u", tutil_free_port());
+	snprintf(bind, sizeof(bind), "127.0.0.1:%u", tutil_free_port());
+	CU_ASSERT_EQUAL(run_worker(args), 3);
+	CU_ASSERT((daitn_now_ns() - t0) / 1000000u < 2000);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "unreachable"));
+}
+
+/* Run the command against a one-worker peer of dtype; returns the status. */
+static int
+run_on_peer(uint8_t dtype, int mult, const char *type, const char *pattern, const char *extra)
+{
+	struct tpeer *p = tutil_peer(dtype, 1024, 64, 2);
+	char gw[32], bind[32];
+	const char *args[] = { "--gateway", gw, "--bind", bind, "--job", "7", "--rank", "0",
+			       "--dtype", type, "--pattern", pattern, "--count", "70000",
+			       "--rounds", "3", "--timeout-ms", "3000", extra, NULL };
+	int rc;
+
+	p->job.n_workers = 1;
+	p->mult = mult;
+	if (tpeer_start(p) != 0) {
+		free(p);
+		return -1;
+	}
+	snprintf(gw, sizeof(gw), "127.0.0.1:%u", p->job.udp_port_base);
+	snprintf(bind, sizeof(bind), "127.0.0.1:%u", tutil_free_port());
+	rc = run_worker(args);
+	tpeer_stop(p);
+	free(p);
+	return rc;
+}
+
+static void
+test_wrong_results_exit_1_naming_the_index(void)
+{
+	CU_ASSERT_EQUAL(run_on_peer(DP_DTYPE_F32, 2, "float32", "exact", NULL), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "rank 0: round 0: MISMATCH at index "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "expected "));
+	CU_ASSERT_EQUAL(run_on_peer(DP_DTYPE_I32, 2, "int32", "random", NULL), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "MISMATCH at index 0: expected "));
+	CU_ASSERT_EQUAL(run_on_peer(DP_DTYPE_F32, 2, "float32", "random", NULL), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "allowed error"));
+}
+
+static void
+test_job_mismatches_exit_2(void)
+{
+	CU_ASSERT_EQUAL(run_on_peer(DP_DTYPE_F32, 1, "float16", "exact", NULL), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "job 7 is float32; --dtype float16 does not fit it"));
+	CU_ASSERT_EQUAL(run_on_peer(DP_DTYPE_F32, 1, "float32", "exact", "--workers=4"), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "has 1 workers, not 4"));
+}
+
+static void
+test_every_type_and_pattern_passes_on_a_one_worker_job(void)
+{
+	static const struct { uint8_t dtype; const char *name; } types[] = {
+		{ DP_DTYPE_F32, "float32" }, { DP_DTYPE_I32, "int32" }, { DP_DTYPE_BF16, "bfloat16" },
+		{ DP_DTYPE_F16, "float16" }, { DP_DTYPE_I32, "float32-on-int32" },
+	};
+
+	for (unsigned t = 0; t < 5; t++) {
+		CU_ASSERT_EQUAL(run_on_peer(types[t].dtype, 1, types[t].name, "exact", NULL), 0);
+		CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "daitn-worker: rank 0: 3 rounds OK\n"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "round 2: OK 70000"));
+		CU_ASSERT_EQUAL(run_on_peer(types[t].dtype, 1, types[t].name, "random", "--quiet"), 0);
+		CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "3 rounds OK"));
+		CU_ASSERT_PTR_NULL(strstr(out_buf, "round 2: OK"));
+	}
+}
+
+static void
+test_json_output_is_one_object_per_line(void)
+{
+	CU_ASSERT_EQUAL(run_on_peer(DP_DTYPE_F32, 1, "float32", "exact", "--json"), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "{\"rank\":0,\"round\":2,\"ok\":true,"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "\"rounds_ok\":3,\"ok\":true,\"dtype\":\"float32\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "3 rounds OK"));
+}
+
+int
+main(int argc, char **argv)
+{
+	CU_pSuite s;
+	unsigned fails;
+
+	if (argc < 2 || access(argv[1], X_OK) != 0) {
+		fprintf(stderr, "test_daitn_worker: needs the daitn-worker binary as argument\n");
+		return 77;
+	}
+	worker_path = argv[1];
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("daitn_worker", NULL, NULL);
+	CU_add_test(s, "usage_errors_exit_2", test_usage_errors_exit_2);
+	CU_add_test(s, "absent_gateway_exits_3_fast", test_absent_gateway_exits_3_fast);
+	CU_add_test(s, "wrong_results_exit_1_naming_the_index", test_wrong_results_exit_1_naming_the_index);
+	CU_add_test(s, "job_mismatches_exit_2", test_job_mismatches_exit_2);
+	CU_add_test(s, "every_type_and_pattern_passes_on_a_one_worker_job",
+		    test_every_type_and_pattern_passes_on_a_one_worker_job);
+	CU_add_test(s, "json_output_is_one_object_per_line", test_json_output_is_one_object_per_line);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	fails = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return fails == 0 ? 0 : 1;
+}
