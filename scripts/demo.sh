@@ -3,6 +3,7 @@
 # demo.sh: daitn end to end on this machine, with no NIC.
 #
 #   sudo bash scripts/demo.sh [--rounds K] [--count ELEMS] [--dtype TYPE] [--no-setup]
+#                             [--gateway-config FILE] [--policy FILE] [--job ID]
 #
 # Runs scripts/setup.sh (packages, hugepages, build), then builds a small network
 # of namespaces: a Linux bridge, the gateway's veth (taken over by DPDK's
@@ -20,6 +21,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/gateway.sh"
 rounds=20
 count=262144
 dtype=""
+job=""
 do_setup=1
 gw_config="$DTN_ROOT/configs/gateway-demo.json"
 policy="$DTN_ROOT/configs/policy-demo.json"
@@ -29,7 +31,10 @@ while [[ $# -gt 0 ]]; do
 	--count) count=$2; shift ;;
 	--dtype) dtype=$2; shift ;;
 	--no-setup) do_setup=0 ;;
-	-h|--help) sed -n '3,16p' "$0"; exit 0 ;;
+	--gateway-config) gw_config=$(realpath "$2"); shift ;;
+	--policy) policy=$(realpath "$2"); shift ;;
+	--job) job=$2; shift ;;
+	-h|--help) sed -n '3,17p' "$0"; exit 0 ;;
 	*) dtn_die "unknown option '$1' (see --help)" ;;
 	esac
 	shift
@@ -49,7 +54,7 @@ for f in "$gw_config" "$policy"; do
 done
 
 dtn_trap_install
-dtn_job_load "$policy"
+dtn_job_load "$policy" $job
 [[ -n "$dtype" ]] || dtype=$DTN_JOB_DTYPE
 N=$DTN_JOB_N
 
@@ -70,7 +75,7 @@ echo
 dtn_log "running $N workers: $rounds rounds of $count x $dtype each, pattern random, every element checked"
 t0=$(dtn_now)
 dtn_job_start "$DTN_TMP" --count "$count" --dtype "$dtype" --rounds "$rounds" \
-	--pattern random --seed 1 --timeout-ms 10000
+	--pattern random --seed 1 --timeout-ms 10000 ${DTN_DEMO_WORKER_ARGS:-}
 rc=0
 dtn_wait_all 180 "${DTN_JOB_PIDS[@]}" || rc=1
 wall=$(dtn_elapsed "$t0")
