@@ -218,11 +218,33 @@ dtn_loss_nft() {
 		meta l4proto udp numgen random mod 1000 '<' "$permille" counter drop
 }
 
-# Packets dropped so far by the nft loss rules (0 with netem: see tc -s).
+# Packets dropped so far by the loss injection: nft rule counters plus the
+# "dropped" figure of netem qdiscs on the worker links. DIR: up (worker ->
+# gateway), down (gateway -> worker) or all (default).
 dtn_loss_dropped() {
-	[[ $DTN_LOSS_NFT -eq 1 ]] || { echo 0; return; }
-	ip netns exec "$(dtn_ns_switch)" nft list table bridge dtnloss |
-		awk '/counter packets/ { for (i = 1; i <= NF; i++) if ($i == "packets") s += $(i + 1) } END { print s + 0 }'
+	local dir=${1:-all} n=0 i sw nft_match=""
+	sw=$(dtn_ns_switch)
+	case $dir in
+	up) nft_match=iifname ;;
+	down) nft_match=oifname ;;
+	all) nft_match="" ;;
+	*) dtn_die "dtn_loss_dropped: direction up, down or all" ;;
+	esac
+	if [[ $DTN_LOSS_NFT -eq 1 ]]; then
+		n=$(ip netns exec "$sw" nft list table bridge dtnloss |
+			awk -v m="$nft_match" '/counter packets/ && (m == "" || index($0, m)) {
+				for (i = 1; i <= NF; i++) if ($i == "packets") s += $(i + 1) } END { print s + 0 }')
+	fi
+	for (( i = 1; i <= DTN_N_WORKERS; i++ )); do
+		n=$(( n + $( {
+			[[ $dir == down ]] || tc -s -n "$(dtn_ns_worker "$i")" qdisc show dev "$(dtn_worker_iface "$i")"
+			[[ $dir == up ]] || tc -s -n "$sw" qdisc show dev "$(dtn_worker_port_iface "$i")"
+			} 2>/dev/null |
+			awk '/^qdisc netem/ { netem = 1; next } /^qdisc/ { netem = 0 }
+			     netem && /dropped/ { for (i = 1; i <= NF; i++) if ($i == "(dropped") { gsub(",", "", $(i + 1)); s += $(i + 1) } }
+			     END { print s + 0 }') ))
+	done
+	echo "$n"
 }
 
 # Impair worker i's link in both directions:
@@ -268,6 +290,21 @@ dtn_link_shape() {
 	done
 	if [[ -n "$loss" && $use_netem -eq 0 ]]; then
 		dtn_loss_nft "$i" "$loss"
+	fi
+}
+
+# Remove every impairment from worker links 1..DTN_N_WORKERS (qdiscs on both
+# ends and the nft loss table).
+dtn_link_reset_all() {
+	local i sw
+	sw=$(dtn_ns_switch)
+	for (( i = 1; i <= DTN_N_WORKERS; i++ )); do
+		tc -n "$(dtn_ns_worker "$i")" qdisc del dev "$(dtn_worker_iface "$i")" root 2>/dev/null || true
+		tc -n "$sw" qdisc del dev "$(dtn_worker_port_iface "$i")" root 2>/dev/null || true
+	done
+	if [[ $DTN_LOSS_NFT -eq 1 ]]; then
+		ip netns exec "$sw" nft delete table bridge dtnloss
+		DTN_LOSS_NFT=0
 	fi
 }
 
