@@ -44,7 +44,9 @@ struct daitn_config {
 				    per retry up to 64x. A floor: when the measured
 				    round trip (srtt + 4 rttvar) is longer, that is
 				    used instead */
-	uint32_t window;         /* max chunks in flight; 0 = the job's slots */
+	uint32_t window;         /* max chunks in flight; 0 = the job's slots.
+				    Within it a congestion window (starting at
+				    32, halved on loss) limits what is in flight */
 };
 
 struct daitn;
@@ -88,6 +90,7 @@ struct daitn_stats_ext {
 	uint32_t gso_segs;         /* datagrams per GSO send (when in use) */
 	uint32_t srtt_us;          /* smoothed chunk round trip; 0 = no sample yet */
 	uint32_t rto_us;           /* first retransmission timeout now in use */
+	uint32_t cwnd;             /* congestion window now in use, chunks */
 };
 
 #define DAITN_STATS_GSO 0x1u       /* sends use UDP GSO (UDP_SEGMENT) */

@@ -20,7 +20,17 @@
  * includes waiting for the slowest worker, and a fixed 2 ms would resend
  * whole windows needlessly. A timeout doubles rto for later chunks too until
  * the next sample. The call fails after timeout_ms without any accepted
- * RESULT. RESULTs that match no outstanding (slot, set, round, offset) are
+ * RESULT.
+ *
+ * Congestion: the gateway is software, its receive rings are finite, and N
+ * workers that each burst a window of thousands of chunks at the start of a
+ * call overflow them; every loss then costs a timeout. So the window in use
+ * is also bounded by a congestion window, as TCP's: it starts at
+ * DAITN_CWND_INIT, grows by one chunk per RESULT below ssthresh and by
+ * 1/cwnd above, and a timeout halves it (at most once per round trip). A
+ * timer scan retransmits at most cwnd expired chunks; the rest wait for the
+ * next scan. The state is the handle's, so a later call starts where the
+ * last one ended. RESULTs that match no outstanding (slot, set, round, offset) are
  * stale (late duplicates, answers to retransmissions) and only counted.
  */
 #include <arpa/inet.h>
@@ -50,7 +60,6 @@ struct ar_call {
 	uint64_t last_progress;     /* ns of the last accepted RESULT */
 	uint64_t next_check;        /* ns; no deadline expires before this */
 	uint64_t rto_ns;            /* first timeout for new sends (estimator or floor) */
-	unsigned backoff;           /* shift on rto_ns for new sends after a timeout */
 	int error;                  /* set by the receive handler (ERROR message) */
 	int io_error;               /* first send error inside the handler */
 };
@@ -79,7 +88,9 @@ window_fill(struct ar_call *c)
 {
 	struct daitn *d = c->d;
 
-	while (c->next < c->n_chunks && c->outstanding < d->window) {
+	uint32_t limit = d->cwnd < (double)d->window ? (uint32_t)d->cwnd : d->window;
+
+	while (c->next < c->n_chunks && c->outstanding < limit) {
 		uint32_t idx = (uint32_t)(c->next % d->job.n_slots);
 		struct daitn_slot *s = &d->slots[idx];
 		uint64_t off = c->next * c->chunk_elems;
@@ -94,7 +105,7 @@ window_fill(struct ar_call *c)
 		s->count = (uint16_t)(c->count - off < c->chunk_elems ? c->count - off
 								    : c->chunk_elems);
 		s->sent_ns = c->now;
-		s->deadline_ns = c->now + (c->rto_ns << c->backoff);
+		s->deadline_ns = c->now + (c->rto_ns << d->backoff);
 		if (s->deadline_ns < c->next_check)
 			c->next_check = s->deadline_ns;
 		chunk_queue(c, idx);
@@ -122,7 +133,31 @@ rtt_sample(struct ar_call *c, uint64_t rtt)
 	}
 	rto = d->srtt_ns + 4 * d->rttvar_ns;
 	c->rto_ns = rto > floor ? rto : floor;
-	c->backoff = 0;
+	d->backoff = 0;
+}
+
+static void
+cwnd_grow(struct daitn *d)
+{
+	if (d->cwnd < d->ssthresh)
+		d->cwnd += 1.0;
+	else
+		d->cwnd += 1.0 / d->cwnd;
+	if (d->cwnd > (double)d->window)
+		d->cwnd = (double)d->window;
+}
+
+/* A loss (timeout): halve the window, once per round trip. */
+static void
+cwnd_cut(struct ar_call *c)
+{
+	struct daitn *d = c->d;
+
+	if (c->now < d->recover_ns)
+		return;
+	d->ssthresh = d->cwnd / 2.0 > 2.0 ? d->cwnd / 2.0 : 2.0;
+	d->cwnd = d->ssthresh;
+	d->recover_ns = c->now + (c->rto_ns << d->backoff);
 }
 
 static void
@@ -178,6 +213,7 @@ result_rx(void *arg, const uint8_t *data, uint32_t len, const struct sockaddr_in
 	c->done++;
 	c->last_progress = c->now;
 	d->stats.results++;
+	cwnd_grow(d);
 	window_fill(c);
 }
 
@@ -186,25 +222,33 @@ timers_run(struct ar_call *c)
 {
 	struct daitn *d = c->d;
 	uint64_t min = UINT64_MAX;
+	uint32_t i, budget, sent = 0;
 	bool expired = false;
-	uint32_t i;
 
+	for (i = 0; i < d->job.n_slots && !expired; i++)
+		expired = d->slots[i].busy && d->slots[i].deadline_ns <= c->now;
+	if (expired)
+		cwnd_cut(c);
+	budget = d->cwnd > 1.0 ? (uint32_t)d->cwnd : 1u;
 	for (i = 0; i < d->job.n_slots; i++) {
 		struct daitn_slot *s = &d->slots[i];
 
 		if (!s->busy)
 			continue;
-		if (s->deadline_ns <= c->now) {
+		if (s->deadline_ns <= c->now && sent < budget) {
 			unsigned shift;
 
 			if (s->tries < UINT8_MAX)
 				s->tries++;
-			shift = s->tries + c->backoff;
+			shift = s->tries + d->backoff;
 			s->deadline_ns = c->now + (c->rto_ns << (shift < BACKOFF_MAX_SHIFT
 								  ? shift : BACKOFF_MAX_SHIFT));
 			chunk_queue(c, i);
 			d->stats.retransmits++;
-			expired = true;
+			sent++;
+		} else if (s->deadline_ns <= c->now) {
+			/* Over this scan's budget: first in line for the next. */
+			s->deadline_ns = c->now + (c->rto_ns >> 2);
 		}
 		if (s->deadline_ns < min)
 			min = s->deadline_ns;
@@ -213,8 +257,8 @@ timers_run(struct ar_call *c)
 	 * until a chunk answered without retransmission gives a fresh sample
 	 * (a stalled peer or worker would otherwise time out every new chunk
 	 * too, and the retransmissions slow it down further). */
-	if (expired && c->backoff < BACKOFF_MAX_SHIFT)
-		c->backoff++;
+	if (expired && d->backoff < BACKOFF_MAX_SHIFT)
+		d->backoff++;
 	c->next_check = min;
 }
 

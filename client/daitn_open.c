@@ -258,6 +258,8 @@ daitn_open(const struct daitn_config *cfg, struct daitn **out)
 	d->rto_us = cfg->rto_us != 0 ? cfg->rto_us : RTO_DEFAULT_US;
 	d->window = cfg->window != 0 && cfg->window < st.info.n_slots ? cfg->window
 								      : st.info.n_slots;
+	d->cwnd = DAITN_CWND_INIT < (double)d->window ? DAITN_CWND_INIT : (double)d->window;
+	d->ssthresh = (double)d->window;
 	d->slots = calloc(st.info.n_slots, sizeof(*d->slots));
 	if (d->slots == NULL) {
 		rc = daitn_err(NULL, -ENOMEM, "daitn_open: out of memory for %u slots",
@@ -334,6 +336,7 @@ daitn_stats_ext_get(const struct daitn *d, struct daitn_stats_ext *out)
 	out->flags = (d->io.gso ? DAITN_STATS_GSO : 0u) | (d->io.gro ? DAITN_STATS_GRO : 0u);
 	out->gso_segs = d->io.gso ? d->io.gso_segs : 1u;
 	out->srtt_us = (uint32_t)(d->srtt_ns / 1000u);
+	out->cwnd = (uint32_t)d->cwnd;
 	out->rto_us = d->rto_us;
 	if (d->srtt_ns + 4 * d->rttvar_ns > (uint64_t)d->rto_us * 1000u)
 		out->rto_us = (uint32_t)((d->srtt_ns + 4 * d->rttvar_ns) / 1000u);

@@ -32,6 +32,9 @@
 /* Chunks queued between two flushes; a full queue flushes itself. */
 #define DAITN_TX_QUEUE_MAX 1024u
 
+/* First congestion window (chunks) of a handle. */
+#define DAITN_CWND_INIT 32.0
+
 /* Receive batch: messages per recvmmsg, and their buffer size with and
  * without GRO (a coalesced GRO buffer holds up to 64 KiB). */
 #define DAITN_RX_MSGS_GRO 16u
@@ -113,6 +116,11 @@ struct daitn {
 	uint32_t rto_us;            /* configured floor of the first timeout */
 	uint64_t srtt_ns;           /* smoothed RTT of unretransmitted chunks; 0: none yet */
 	uint64_t rttvar_ns;
+	unsigned backoff;           /* shift on the first timeout after timeouts,
+				       until the next RTT sample */
+	double cwnd;                /* congestion window, chunks (<= window) */
+	double ssthresh;            /* slow start below this */
+	uint64_t recover_ns;        /* no further window cut before this time */
 	uint32_t window;            /* min(config window, n_slots) */
 	uint32_t round;             /* the next call's round number (starts at round_base) */
 	bool failed;                /* an allreduce failed mid-flight; the slot sets

@@ -163,12 +163,12 @@ wk_run(const struct wk_opts *o, struct daitn *d)
 		fprintf(o->json ? stderr : stdout,
 			"daitn-worker: rank %ld: %lu rounds of %zu %s: %.2f Melem/s, %.3f Gbit/s payload, "
 			"%.0f chunks/s; %llu retransmits, %llu stale results, %llu send calls for %llu "
-			"datagrams (GSO %s, GRO %s), srtt %u us\n", o->rank, o->rounds, o->count,
+			"datagrams (GSO %s, GRO %s), srtt %u us, cwnd %u\n", o->rank, o->rounds, o->count,
 			wk_type_name(o->type), r.elems_per_s / 1e6, r.gbit_s, r.chunks_per_s,
 			(unsigned long long)st.retransmits, (unsigned long long)st.stale_results,
 			(unsigned long long)st.send_calls, (unsigned long long)ext.datagrams_sent,
 			(ext.flags & DAITN_STATS_GSO) ? "on" : "off",
-			(ext.flags & DAITN_STATS_GRO) ? "on" : "off", ext.srtt_us);
+			(ext.flags & DAITN_STATS_GRO) ? "on" : "off", ext.srtt_us, ext.cwnd);
 		fprintf(o->json ? stderr : stdout, "daitn-worker: rank %ld: %lu rounds OK\n", o->rank,
 			o->rounds);
 	}

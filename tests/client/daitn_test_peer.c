@@ -229,6 +229,15 @@ send_result(struct tpeer *p, int fd, const struct sockaddr_in *to, const uint8_t
 }
 
 static bool
+lose(struct tpeer *p)
+{
+	if (p->loss_pct == 0)
+		return false;
+	p->rng = p->rng * 6364136223846793005ull + 1442695040888963407ull;
+	return (p->rng >> 33) % 100 < p->loss_pct;
+}
+
+static bool
 is_copy(const struct tpeer *p, const struct dp_proto_hdr *h)
 {
 	for (unsigned i = 0; i < p->n_recs; i++) {
@@ -275,8 +284,13 @@ on_datagram(struct tpeer *p, unsigned shard, const uint8_t *buf, uint32_t len,
 	}
 	if (p->silent_grads)
 		return;
-	if (p->drop_enabled && !copy && h.offset == p->drop_first_offset) {
+	if ((p->drop_enabled && !copy && h.offset == p->drop_first_offset) || lose(p)) {
 		p->dropped++;
+		return;
+	}
+	if (lose(p)) {
+		p->results_lost++;
+		p->results_sent++;
 		return;
 	}
 	send_result(p, p->fds[shard], src, buf, len, &h, b);

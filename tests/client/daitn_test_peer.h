@@ -60,6 +60,7 @@ struct tpeer {
 	bool garbage_before;        /* before each RESULT, a datagram with a bad magic */
 	bool silent_grads;          /* never answer GRADs */
 	bool gso_results;           /* send RESULTs of a receive batch with UDP_SEGMENT */
+	unsigned loss_pct;          /* drop this % of GRADs and, independently, of RESULTs */
 
 	/* state, owned by the peer thread until tpeer_stop() */
 	int fds[TPEER_SHARDS_MAX];
@@ -69,7 +70,9 @@ struct tpeer {
 	uint32_t hello_round;       /* round of the last HELLO */
 	unsigned grads;             /* GRADs received (all copies) */
 	unsigned firsts;            /* GRADs that were not copies */
-	unsigned dropped;
+	unsigned dropped;           /* GRADs dropped (drop_first_offset, loss_pct) */
+	unsigned results_lost;      /* RESULTs dropped by loss_pct */
+	uint64_t rng;               /* loss_pct's generator state */
 	unsigned results_sent;      /* genuine RESULTs (without dup/stale extras) */
 	unsigned gso_sends;         /* sendmsg calls that carried several RESULTs */
 	unsigned send_errors;       /* GSO sends the kernel refused */

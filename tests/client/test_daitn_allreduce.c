@@ -197,6 +197,35 @@ test_lost_chunk_is_retransmitted_unchanged(void)
 }
 
 static void
+test_ten_percent_loss_each_way_still_gives_exact_results(void)
+{
+	struct tpeer *p = tutil_peer(DP_DTYPE_F32, 256, 64, 2);
+	const size_t n = 64 * 600;
+	struct daitn_stats st;
+	struct daitn *d = NULL;
+	float *buf = ramp(n);
+
+	p->loss_pct = 10;
+	p->rng = 12345;
+	CU_ASSERT_EQUAL_FATAL(tutil_join(p, 0, 1000, 5000, &d), 0);
+	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, n, DAITN_FLOAT32), 0);
+	CU_ASSERT(doubled(buf, n));
+	free(buf);
+	buf = ramp(n);
+	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, n, DAITN_FLOAT32), 0);
+	CU_ASSERT(doubled(buf, n));
+	daitn_stats_get(d, &st);
+	daitn_close(d);
+	tpeer_stop(p);
+	CU_ASSERT_EQUAL(st.results, 1200);
+	CU_ASSERT(p->dropped > 0 && p->results_lost > 0);
+	/* Every lost transmission, GRAD or RESULT, is followed by another one. */
+	CU_ASSERT(st.retransmits >= p->dropped + p->results_lost);
+	free(buf);
+	free(p);
+}
+
+static void
 test_silent_peer_times_out_with_backoff_then_handle_refuses(void)
 {
 	struct tpeer *p = tutil_peer(DP_DTYPE_F32, 64, 4, 2);
@@ -272,6 +301,8 @@ main(void)
 	CU_add_test(s, "stale_duplicate_and_foreign_results_are_counted_not_used",
 		    test_stale_duplicate_and_foreign_results_are_counted_not_used);
 	CU_add_test(s, "lost_chunk_is_retransmitted_unchanged", test_lost_chunk_is_retransmitted_unchanged);
+	CU_add_test(s, "ten_percent_loss_each_way_still_gives_exact_results",
+		    test_ten_percent_loss_each_way_still_gives_exact_results);
 	CU_add_test(s, "chunks_use_slots_sets_rounds_and_shards_deterministically",
 		    test_chunks_use_slots_sets_rounds_and_shards_deterministically);
 	CU_add_test(s, "gso_batches_many_chunks_per_send_call", test_gso_batches_many_chunks_per_send_call);
