@@ -140,18 +140,24 @@ uint32_t dp_route_src_find(const struct dp_route_table *t, uint32_t first, uint3
 			   uint32_t ip, uint16_t port);
 
 /*
- * Liveness view: bit (node % 64) of up[node / 64] is 1 when the node is up.
- * Written by the control thread with dp_route_live_set() (atomic), read by
- * lcores with relaxed loads. Node indices are those of the table's policy;
- * nodes at or beyond n_nodes, and a NULL view, count as up.
+ * Liveness view, by node index of the table's policy. A node is up when
+ *  - its bit in up[] is set (bit node % 64 of up[node / 64]; the control
+ *    thread's verdict, written with dp_route_live_set(); up NULL: all set), and
+ *  - if last_seen_ns is not NULL: it was seen at most timeout_ns before now
+ *    (last_seen_ns[node] is written by whichever lcore saw the node, with
+ *    relaxed atomic stores; 0 = never seen = down).
+ * Both arrays are read with relaxed atomic loads. Nodes at or beyond n_nodes,
+ * and a NULL view, count as up.
  */
 struct dp_route_live {
 	uint64_t *up;
 	uint32_t n_nodes;
+	const uint64_t *last_seen_ns;
+	uint64_t timeout_ns;
 };
 
 void dp_route_live_set(struct dp_route_live *lv, uint32_t node, bool up);
-bool dp_route_live_up(const struct dp_route_live *lv, uint32_t node);
+bool dp_route_live_up(const struct dp_route_live *lv, uint32_t node, uint64_t now_ns);
 
 struct dp_route_lcore_conf {
 	unsigned lcore;             /* pick-state slice index, < table n_lcores */

@@ -167,7 +167,8 @@ load_at(struct dp_route_pick *pk, uint32_t node, uint32_t epoch)
  */
 static uint32_t
 replica_pick(struct dp_route_pick *pk, const struct dp_route_table *t,
-	     const struct dp_route_stage *st, const struct dp_route_live *live, uint32_t epoch)
+	     const struct dp_route_stage *st, const struct dp_route_live *live, uint64_t now_ns,
+	     uint32_t epoch)
 {
 	const int64_t bound = st->weight_sum;
 	uint32_t i, best = DP_ROUTE_NONE, best_w = 0;
@@ -178,7 +179,7 @@ replica_pick(struct dp_route_pick *pk, const struct dp_route_table *t,
 		const struct dp_route_replica *rp = &t->replicas[i];
 		uint64_t load;
 
-		if (!dp_route_live_up(live, rp->node))
+		if (!dp_route_live_up(live, rp->node, now_ns))
 			continue;
 		pk->cur[i] += rp->weight;
 		if (pk->cur[i] > bound)
@@ -277,7 +278,7 @@ session_replica(struct dp_route_lcore *lc, const struct dp_route_table *t,
 		r = e->gen == t->gen ? e->replica : stage_find_addr(t, st, e->rep_ip, e->rep_port);
 		if (r == DP_ROUTE_NONE) {
 			stat_inc(&lc->stats.moved);
-		} else if (dp_route_live_up(live, t->replicas[r].node)) {
+		} else if (dp_route_live_up(live, t->replicas[r].node, now_ns)) {
 			e->gen = t->gen;
 			e->replica = r;
 			e->last = now;
@@ -287,7 +288,7 @@ session_replica(struct dp_route_lcore *lc, const struct dp_route_table *t,
 			stat_inc(&lc->stats.failovers);
 		}
 	}
-	r = replica_pick(t->pick[lc->lcore], t, st, live, epoch);
+	r = replica_pick(t->pick[lc->lcore], t, st, live, now_ns, epoch);
 	if (r == DP_ROUTE_NONE)
 		return r;
 	if (e == NULL) {

@@ -310,9 +310,18 @@ dp_route_live_set(struct dp_route_live *lv, uint32_t node, bool up)
 }
 
 bool
-dp_route_live_up(const struct dp_route_live *lv, uint32_t node)
+dp_route_live_up(const struct dp_route_live *lv, uint32_t node, uint64_t now_ns)
 {
-	if (lv == NULL || lv->up == NULL || node >= lv->n_nodes)
+	uint64_t seen;
+
+	if (lv == NULL || node >= lv->n_nodes)
 		return true;
-	return (__atomic_load_n(&lv->up[node / 64], __ATOMIC_RELAXED) >> (node % 64)) & 1;
+	if (lv->up != NULL &&
+	    !((__atomic_load_n(&lv->up[node / 64], __ATOMIC_RELAXED) >> (node % 64)) & 1))
+		return false;
+	if (lv->last_seen_ns == NULL)
+		return true;
+	seen = __atomic_load_n(&lv->last_seen_ns[node], __ATOMIC_RELAXED);
+	/* Another lcore may have stored a time a little after our now. */
+	return seen != 0 && (seen >= now_ns || now_ns - seen <= lv->timeout_ns);
 }

@@ -178,6 +178,8 @@ dp_sched_create(const struct dp_sched_conf *conf)
 	for (i = 0; i < conf->n_tenants; i++)
 		if (tb_init(&s->tenants[i], &conf->tenants[i]) < 0)
 			goto fail_sched;
+	if (tb_init(&s->port, &conf->port_cap) < 0)
+		goto fail_sched;
 	for (i = 0; i < conf->n_leaves; i++) {
 		const struct dp_sched_leaf_conf *lc = &conf->leaves[i];
 		struct leaf *l = &s->leaves[i];

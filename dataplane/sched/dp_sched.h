@@ -20,6 +20,11 @@
  * arriving at a full leaf is refused and handed back to the caller to free,
  * and counted as a drop of its leaf and class.
  *
+ * An optional port cap paces everything the scheduler sends (the rate of
+ * the link it feeds, when that is below what the device accepts), so that
+ * the queueing happens here, in priority order, rather than in a FIFO
+ * further down.
+ *
  * Caps are ceilings, not reservations: a class or tenant out of tokens is
  * skipped and lower priorities may send meanwhile. Buckets are refilled from
  * the caller's clock (now_ns, any monotonic nanosecond clock; a step back is
@@ -77,6 +82,8 @@ struct dp_sched_conf {
 	const struct dp_sched_rate *tenants;  /* caps; rate 0 = uncapped */
 	uint32_t quantum;       /* DRR bytes per weight unit per round;
 				   0 = 2048 */
+	struct dp_sched_rate port_cap;  /* the whole scheduler's rate (a link
+					   slower than the NIC); rate 0: none */
 };
 
 struct dp_sched_pkt {

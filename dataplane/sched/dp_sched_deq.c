@@ -214,8 +214,14 @@ dp_sched_dequeue(struct dp_sched *s, uint64_t now_ns, void **pkts, uint32_t *len
 		struct leaf *l;
 
 		while (out < n && level_pick(s, lv, now_ns, &c, &g, &l)) {
-			uint32_t k = leaf_pop(s, l);
-			uint32_t len = s->nodes[k].len;
+			uint32_t k, len;
+
+			/* The port is out of tokens: nothing else may go now
+			 * either; the picked packet stays at its queue's head. */
+			if (!tb_ok(&s->port, now_ns, leaf_head_len(s, l)))
+				return out;
+			k = leaf_pop(s, l);
+			len = s->nodes[k].len;
 
 			pkts[out] = s->nodes[k].pkt;
 			if (lens != NULL)
@@ -226,6 +232,7 @@ dp_sched_dequeue(struct dp_sched *s, uint64_t now_ns, void **pkts, uint32_t *len
 			drr_charge(&g->d, len);
 			drr_charge(&c->d, len);
 			tb_charge(&c->cap, len);
+			tb_charge(&s->port, len);
 			if (g->tenant != SCHED_NIL)
 				tb_charge(&s->tenants[g->tenant], len);
 			ctr_add(&l->c.deq_pkts, 1);

@@ -299,6 +299,38 @@ test_down_replica_is_never_chosen(void)
 	CU_ASSERT(count[1] >= 2999 && count[1] <= 3001);
 }
 
+/* Liveness by last-seen time: a replica silent past the timeout is skipped
+ * (its sessions fail over) and comes back when it is heard from again. */
+static void
+test_silent_replica_fails_over_after_timeout(void)
+{
+	static const uint32_t w[] = { 1, 1 };
+	uint64_t seen[16] = { 0 };
+	struct dp_route_live lv = { .n_nodes = 16, .last_seen_ns = seen,
+		.timeout_ns = 500000000 };
+	struct dp_route_stats st;
+	struct dp_route_dest d;
+	uint32_t first;
+
+	one_stage(w, 2);
+	setup_lcore(0, 0);
+	/* Nothing heard yet: no replica. */
+	CU_ASSERT_EQUAL(act(&lv, 1000, 1, 0, 9, REQ, REQ, &d), DP_ROUTE_NO_REPLICA);
+	seen[1] = seen[2] = 1000;
+	CU_ASSERT_EQUAL(act(&lv, 2000, 1, 0, 9, REQ, REQ, &d), DP_ROUTE_FORWARD);
+	first = d.node;
+	/* Only the other replica keeps being heard from. */
+	seen[3 - first] = 400000000;
+	CU_ASSERT_EQUAL(act(&lv, 400000000, 1, 0, 9, REQ, REQ, &d), DP_ROUTE_FORWARD);
+	CU_ASSERT_EQUAL(d.node, first);
+	CU_ASSERT_EQUAL(act(&lv, 500001001, 1, 0, 9, REQ, REQ, &d), DP_ROUTE_FORWARD);
+	CU_ASSERT_EQUAL(d.node, 3 - first);
+	dp_route_stats_get(lc, &st);
+	CU_ASSERT_EQUAL(st.no_replica, 1);
+	CU_ASSERT_EQUAL(st.failovers, 1);
+	CU_ASSERT_EQUAL(st.affinity_hits, 1);
+}
+
 static void
 test_all_replicas_down_gives_no_replica(void)
 {
@@ -466,6 +498,7 @@ static CU_TestInfo tests[] = {
 	{ "slow_replica_gets_fewer_sessions_until_its_load_decays",
 	  test_slow_replica_gets_fewer_sessions_until_its_load_decays },
 	{ "down_replica_is_never_chosen", test_down_replica_is_never_chosen },
+	{ "silent_replica_fails_over_after_timeout", test_silent_replica_fails_over_after_timeout },
 	{ "all_replicas_down_gives_no_replica", test_all_replicas_down_gives_no_replica },
 	{ "session_affinity_is_kept", test_session_affinity_is_kept },
 	{ "affinity_fails_over_when_replica_goes_down_and_sticks",

@@ -218,19 +218,37 @@ test_liveness_view_reads_what_was_set(void)
 	uint64_t bits[2] = { ~0ull, ~0ull };
 	struct dp_route_live lv = { .up = bits, .n_nodes = 100 };
 
-	CU_ASSERT_TRUE(dp_route_live_up(NULL, 5));
-	CU_ASSERT_TRUE(dp_route_live_up(&lv, 70));
+	CU_ASSERT_TRUE(dp_route_live_up(NULL, 5, 0));
+	CU_ASSERT_TRUE(dp_route_live_up(&lv, 70, 0));
 	dp_route_live_set(&lv, 70, false);
-	CU_ASSERT_FALSE(dp_route_live_up(&lv, 70));
-	CU_ASSERT_TRUE(dp_route_live_up(&lv, 69));
-	CU_ASSERT_TRUE(dp_route_live_up(&lv, 71));
+	CU_ASSERT_FALSE(dp_route_live_up(&lv, 70, 0));
+	CU_ASSERT_TRUE(dp_route_live_up(&lv, 69, 0));
+	CU_ASSERT_TRUE(dp_route_live_up(&lv, 71, 0));
 	CU_ASSERT_EQUAL(bits[1], ~(1ull << 6));
 	dp_route_live_set(&lv, 70, true);
-	CU_ASSERT_TRUE(dp_route_live_up(&lv, 70));
+	CU_ASSERT_TRUE(dp_route_live_up(&lv, 70, 0));
 	/* Outside the view: unknown counts as up, and setting it is ignored. */
 	dp_route_live_set(&lv, 100, false);
-	CU_ASSERT_TRUE(dp_route_live_up(&lv, 100));
+	CU_ASSERT_TRUE(dp_route_live_up(&lv, 100, 0));
 	CU_ASSERT_EQUAL(bits[1], ~0ull);
+}
+
+static void
+test_liveness_follows_last_seen_and_timeout(void)
+{
+	uint64_t seen[4] = { 0, 1000, 5000, 9000 }, bits[1] = { ~0ull };
+	struct dp_route_live lv = { .n_nodes = 4, .last_seen_ns = seen, .timeout_ns = 3000 };
+
+	CU_ASSERT_FALSE(dp_route_live_up(&lv, 0, 6000));  /* never seen */
+	CU_ASSERT_FALSE(dp_route_live_up(&lv, 1, 6000));  /* silent 5000 ns */
+	CU_ASSERT_TRUE(dp_route_live_up(&lv, 2, 6000));
+	CU_ASSERT_TRUE(dp_route_live_up(&lv, 2, 8000));   /* exactly the timeout */
+	CU_ASSERT_FALSE(dp_route_live_up(&lv, 2, 8001));
+	CU_ASSERT_TRUE(dp_route_live_up(&lv, 3, 6000));   /* seen "later" by another lcore */
+	/* The control thread's verdict still applies. */
+	lv.up = bits;
+	dp_route_live_set(&lv, 3, false);
+	CU_ASSERT_FALSE(dp_route_live_up(&lv, 3, 9000));
 }
 
 static CU_TestInfo tests[] = {
@@ -240,6 +258,7 @@ static CU_TestInfo tests[] = {
 	{ "placement_lookup_returns_policy_replicas", test_placement_lookup_returns_policy_replicas },
 	{ "lookup_scales_to_thousands_of_models", test_lookup_scales_to_thousands_of_models },
 	{ "liveness_view_reads_what_was_set", test_liveness_view_reads_what_was_set },
+	{ "liveness_follows_last_seen_and_timeout", test_liveness_follows_last_seen_and_timeout },
 	CU_TEST_INFO_NULL,
 };
 

@@ -140,6 +140,50 @@ test_burst_allows_back_to_back_then_paces(void)
 	CU_ASSERT_EQUAL(sched_drain_free(s), 9);
 }
 
+/* A port cap paces the total, and the order inside it is still strict
+ * priority: with the port saturated by training, inference waits only for
+ * the tokens of its own packets. */
+static void
+test_port_cap_paces_everything_in_priority_order(void)
+{
+	struct dp_sched_class_conf cc[2] = { { .priority = 0, .weight = 1 },
+					     { .priority = 1, .weight = 1 } };
+	struct dp_sched_leaf_conf lf[2] = {
+		{ .cls = 0, .weight = 1, .tenant = DP_SCHED_NONE, .queue_len = 64 },
+		{ .cls = 1, .weight = 1, .tenant = DP_SCHED_NONE, .queue_len = 64 },
+	};
+	struct dp_sched_conf conf = { .n_classes = 2, .classes = cc, .n_leaves = 2, .leaves = lf,
+		.port_cap = { .rate = 125000000, .burst = 3000, .unit = DP_SCHED_UNIT_BYTES } };
+	struct dp_sched *s = dp_sched_create(&conf);
+	uint64_t bytes = 0, now;
+	uint32_t seq = 0, olen[8];
+	void *out[8];
+	unsigned n, i, r, urgent_wait = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	/* 1 Gbit/s, 10 us steps for 10 ms: leaf 1 always backlogged with 1000 B,
+	 * one 100 B packet of leaf 0 every 1 ms. */
+	for (r = 0, now = 0; r < 1000; r++, now += 10000) {
+		while (enq1(s, 1, seq, 1000, 0) == 0)
+			seq++;
+		if (r % 100 == 0)
+			enq1(s, 0, r, 100, 0);
+		n = dp_sched_dequeue(s, now, out, olen, 8);
+		for (i = 0; i < n; i++)
+			bytes += olen[i];
+		/* The urgent packet goes out within the step it arrived in. */
+		if (r % 100 == 0) {
+			for (i = 0; i < n && pk_leaf(out[i]) != 0; i++)
+				;
+			urgent_wait += i == n;
+		}
+	}
+	CU_ASSERT(bytes <= 125000000ull * 10 / 1000 + 3000);
+	CU_ASSERT(bytes >= 125000000ull * 10 / 1000 - 2000);
+	CU_ASSERT_EQUAL(urgent_wait, 0);
+	sched_drain_free(s);
+}
+
 static CU_TestInfo tests[] = {
 	{ "class_cap_bounds_bytes_and_frees_the_rest_for_lower_classes",
 	  test_class_cap_bounds_bytes_and_frees_the_rest_for_lower_classes },
@@ -148,6 +192,8 @@ static CU_TestInfo tests[] = {
 	{ "capped_control_does_not_block_lower_priorities",
 	  test_capped_control_does_not_block_lower_priorities },
 	{ "burst_allows_back_to_back_then_paces", test_burst_allows_back_to_back_then_paces },
+	{ "port_cap_paces_everything_in_priority_order",
+	  test_port_cap_paces_everything_in_priority_order },
 	CU_TEST_INFO_NULL,
 };
 
