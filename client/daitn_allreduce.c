@@ -13,6 +13,8 @@
  *
  * Chunks leave in order; chunk k waits for its slot even when the window has
  * room (head-of-line, but it keeps the assignment identical everywhere).
+ * RESULTs that match no outstanding (slot, set, round, offset) are stale
+ * (late duplicates, answers to retransmissions) and only counted.
  * Each outstanding slot has its own retransmission deadline: rto, doubling
  * per retry up to 64x. rto is the configured rto_us or, when larger, the
  * smoothed round-trip time plus four deviations (Jacobson/Karels over chunks
@@ -30,8 +32,7 @@
  * 1/cwnd above, and a timeout halves it (at most once per round trip). A
  * timer scan retransmits at most cwnd expired chunks; the rest wait for the
  * next scan. The state is the handle's, so a later call starts where the
- * last one ended. RESULTs that match no outstanding (slot, set, round, offset) are
- * stale (late duplicates, answers to retransmissions) and only counted.
+ * last one ended.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -87,7 +88,6 @@ static void
 window_fill(struct ar_call *c)
 {
 	struct daitn *d = c->d;
-
 	uint32_t limit = d->cwnd < (double)d->window ? (uint32_t)d->cwnd : d->window;
 
 	while (c->next < c->n_chunks && c->outstanding < limit) {
@@ -122,6 +122,10 @@ rtt_sample(struct ar_call *c, uint64_t rtt)
 	struct daitn *d = c->d;
 	uint64_t floor = (uint64_t)d->rto_us * 1000u, rto;
 
+	/* The clock is read once per loop: an answer within the same loop
+	 * reads 0, and srtt 0 means "no sample yet". */
+	if (rtt == 0)
+		rtt = 1;
 	if (d->srtt_ns == 0) {
 		d->srtt_ns = rtt;
 		d->rttvar_ns = rtt / 2;

@@ -99,6 +99,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 "usage: daitn-infer stage --bind IP:PORT [--model M] [--duration S] [--delay-us US]\n"
+"                         [--gateway IP[:PORT] --beat MODEL:STAGE... [--beat-ms MS]]\n"
 "                         [--quiet]\n"
 "       daitn-infer requester --gateway IP[:PORT] --bind IP:PORT --model M --stages N\n"
 "                         [--size BYTES] [--frag BYTES] [--count N] [--duration S]\n"
@@ -110,7 +111,9 @@ usage(FILE *f)
 "  element (a_s = 1 - (s %% 4 + 1)/16, b_s = (s %% 8 + 1)/32) as stage s + 1, to\n"
 "  the address it came from. Runs until SIGINT/SIGTERM or --duration; prints its\n"
 "  counters on exit. --model restricts it to one model; --delay-us sleeps per\n"
-"  message (a slow replica).\n"
+"  message (a slow replica). --beat MODEL:STAGE (repeatable) sends a BEAT for\n"
+"  each replica it serves to --gateway every --beat-ms (default 200) from its\n"
+"  port: the gateway's liveness and MAC learning for stage nodes.\n"
 "requester: sends requests of --size bytes (default 4096) in fragments of\n"
 "  --frag bytes (default 1024, at most 8192, at most 255 fragments), session\n"
 "  B + k %% K for request k, to gateway port PORT + session %% S (PORT default\n"
@@ -163,6 +166,8 @@ static const struct option long_opts[] = {
 	{ "seed", required_argument, NULL, 'x' },
 	{ "max-fail", required_argument, NULL, 'F' },
 	{ "delay-us", required_argument, NULL, 'D' },
+	{ "beat", required_argument, NULL, 'E' },
+	{ "beat-ms", required_argument, NULL, 'M' },
 	{ "json", no_argument, NULL, 'j' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -198,7 +203,8 @@ main(int argc, char **argv)
 		case 'g':
 			if (infer_parse_addr(optarg, &ro.gateway, false) < 0)
 				return bad("--gateway", optarg, "want IPv4[:PORT]");
-			have_gw = true;
+			so.gateway = ro.gateway;
+			so.have_gateway = have_gw = true;
 			break;
 		case 'm':
 			if (parse_u64(optarg, 0, 65535, &v) < 0)
@@ -277,6 +283,23 @@ main(int argc, char **argv)
 				return bad("--delay-us", optarg, "want 0..10000000");
 			so.delay_us = (uint32_t)v;
 			break;
+		case 'E': {
+			unsigned long m, st;
+			char *end;
+
+			m = strtoul(optarg, &end, 10);
+			st = *end == ':' ? strtoul(end + 1, &end, 10) : 256;
+			if (*end != '\0' || m > 65535 || st > 254 || so.n_beats == INFER_BEATS_MAX)
+				return bad("--beat", optarg, "want MODEL:STAGE (at most 16 of them)");
+			so.beat_model[so.n_beats] = (uint16_t)m;
+			so.beat_stage[so.n_beats++] = (uint8_t)st;
+			break;
+		}
+		case 'M':
+			if (parse_u64(optarg, 1, 60000, &v) < 0)
+				return bad("--beat-ms", optarg, "want 1..60000");
+			so.beat_ms = (uint32_t)v;
+			break;
 		case 'j':
 			ro.json = true;
 			break;
@@ -295,8 +318,13 @@ main(int argc, char **argv)
 		return bad("argument", argv[optind], "unexpected");
 	if (!have_bind)
 		return bad("--bind", "", "required");
-	if (stage)
+	if (stage) {
+		if (so.n_beats != 0 && !so.have_gateway)
+			return bad("--beat", "", "needs --gateway");
+		if (so.beat_ms == 0)
+			so.beat_ms = 200;
 		return infer_stage_run(&so);
+	}
 	if (!have_gw || !have_model || ro.n_stages == 0) {
 		fprintf(stderr, "daitn-infer requester: --gateway, --model and --stages are "
 			"required\n");

@@ -75,12 +75,21 @@ int infer_socket(const struct sockaddr_in *bind_addr);
 extern volatile sig_atomic_t infer_stop;
 void infer_signals(void);
 
+#define INFER_BEATS_MAX 16u
+
 struct infer_stage_opts {
 	struct sockaddr_in bind;
 	int model;              /* -1: any */
 	uint64_t duration_ns;   /* 0: until a signal */
 	uint32_t delay_us;      /* simulated compute per message */
 	bool quiet;
+	/* Heartbeats (BEAT) to the gateway, one per served (model, stage). */
+	struct sockaddr_in gateway;
+	bool have_gateway;
+	unsigned n_beats;
+	uint16_t beat_model[INFER_BEATS_MAX];
+	uint8_t beat_stage[INFER_BEATS_MAX];
+	uint32_t beat_ms;
 };
 
 struct infer_req_opts {

@@ -2,7 +2,10 @@
 /*
  * daitn-infer stage: receive activations, apply the stage transform, answer
  * with the next stage's activation to the address the message came from (the
- * gateway's shard port, so the session stays on its lcore).
+ * gateway's shard port, so the session stays on its lcore). With --gateway
+ * and --beat it also tells the gateway, from its own port, that it is alive:
+ * the gateway marks a stage node down when it stays silent past the policy's
+ * node timeout, and learns its MAC from these messages.
  *
  * Batched with recvmmsg/sendmmsg; a reply that the socket refuses (buffer
  * full) is counted, not retried: the requester's timeout covers it.
@@ -27,6 +30,7 @@ struct stage_stats {
 	uint64_t wrong_type;
 	uint64_t bad_stage;     /* stage 255: no next stage number */
 	uint64_t bad_payload;   /* not a whole number of float32 */
+	uint64_t beats;         /* BEATs sent */
 	uint64_t drops[DP_DROP_MAX];
 };
 
@@ -77,6 +81,26 @@ stage_delay(uint32_t us)
 }
 
 static void
+stage_beat(const struct infer_stage_opts *o, int fd, struct stage_stats *st)
+{
+	struct dp_infer_hdr h = { .magic = DP_PROTO_MAGIC, .version = DP_PROTO_VERSION,
+		.type = DP_MSG_INFER_BEAT, .n_frags = 1 };
+	uint8_t buf[DP_INFER_HDR_SIZE];
+	unsigned i;
+
+	for (i = 0; i < o->n_beats; i++) {
+		h.model = o->beat_model[i];
+		h.stage = o->beat_stage[i];
+		dp_proto_infer_write(buf, &h);
+		if (sendto(fd, buf, sizeof(buf), 0, (const struct sockaddr *)&o->gateway,
+			   sizeof(o->gateway)) < 0)
+			st->send_failed++;
+		else
+			st->beats++;
+	}
+}
+
+static void
 stage_report(const struct infer_stage_opts *o, const struct stage_stats *st)
 {
 	uint64_t malformed = 0;
@@ -85,12 +109,12 @@ stage_report(const struct infer_stage_opts *o, const struct stage_stats *st)
 	for (i = 0; i < DP_DROP_MAX; i++)
 		malformed += st->drops[i];
 	printf("stage port=%u received=%llu forwarded=%llu send_failed=%llu malformed=%llu "
-	       "wrong_type=%llu wrong_model=%llu bad_stage=%llu bad_payload=%llu\n",
+	       "wrong_type=%llu wrong_model=%llu bad_stage=%llu bad_payload=%llu beats=%llu\n",
 	       ntohs(o->bind.sin_port), (unsigned long long)st->received,
 	       (unsigned long long)st->forwarded, (unsigned long long)st->send_failed,
 	       (unsigned long long)malformed, (unsigned long long)st->wrong_type,
 	       (unsigned long long)st->wrong_model, (unsigned long long)st->bad_stage,
-	       (unsigned long long)st->bad_payload);
+	       (unsigned long long)st->bad_payload, (unsigned long long)st->beats);
 	for (i = 0; i < DP_DROP_MAX; i++)
 		if (st->drops[i] != 0)
 			printf("stage malformed %s=%llu\n", dp_drop_name((enum dp_drop)i),
@@ -106,6 +130,7 @@ infer_stage_run(const struct infer_stage_opts *o)
 	struct iovec rx_iov[INFER_BATCH], tx_iov[INFER_BATCH];
 	struct stage_stats st;
 	uint64_t end = o->duration_ns ? infer_now_ns() + o->duration_ns : 0;
+	uint64_t beat_ns = (uint64_t)o->beat_ms * 1000000ull, next_beat = 0, now;
 	unsigned i;
 	int fd;
 
@@ -118,12 +143,21 @@ infer_stage_run(const struct infer_stage_opts *o)
 		printf("stage listening on port %u\n", ntohs(o->bind.sin_port));
 		fflush(stdout);
 	}
-	while (!infer_stop && (end == 0 || infer_now_ns() < end)) {
+	while (!infer_stop && (end == 0 || (now = infer_now_ns()) < end)) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int n, wait_ms = 100;
 		unsigned n_tx = 0;
-		int n;
 
-		if (poll(&pfd, 1, 100) <= 0)
+		if (o->have_gateway && o->n_beats != 0) {
+			now = infer_now_ns();
+			if (now >= next_beat) {
+				stage_beat(o, fd, &st);
+				next_beat = now + beat_ns;
+			}
+			wait_ms = (int)((next_beat - now) / 1000000) + 1;
+			wait_ms = wait_ms > 100 ? 100 : wait_ms;
+		}
+		if (poll(&pfd, 1, wait_ms) <= 0)
 			continue;
 		memset(rx, 0, sizeof(rx));
 		for (i = 0; i < INFER_BATCH; i++) {
