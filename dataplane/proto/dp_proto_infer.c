@@ -56,8 +56,7 @@ dp_proto_infer_check(const void *udp_payload, size_t len, struct dp_infer_hdr *o
 		return DP_DROP_PROTO_BAD_MAGIC;
 	if (out->version != DP_PROTO_VERSION)
 		return DP_DROP_PROTO_BAD_VERSION;
-	if (out->type != DP_MSG_INFER_ACT && out->type != DP_MSG_INFER_RESULT &&
-	    out->type != DP_MSG_INFER_ERROR)
+	if (out->type < DP_MSG_INFER_ACT || out->type > DP_MSG_INFER_BEAT)
 		return DP_DROP_PROTO_BAD_TYPE;
 	out->model = rd16(p + 4);
 	out->stage = p[6];
@@ -75,6 +74,9 @@ dp_proto_infer_check(const void *udp_payload, size_t len, struct dp_infer_hdr *o
 	payload = len - DP_INFER_HDR_SIZE;
 	if (out->type == DP_MSG_INFER_ERROR) {
 		if (payload != sizeof(struct dp_infer_error))
+			return DP_DROP_PROTO_LENGTH_MISMATCH;
+	} else if (out->type == DP_MSG_INFER_BEAT) {
+		if (payload != 0)
 			return DP_DROP_PROTO_LENGTH_MISMATCH;
 	} else if (payload == 0 || payload > DP_INFER_PAYLOAD_MAX) {
 		return DP_DROP_PROTO_LENGTH_MISMATCH;

@@ -57,6 +57,9 @@ enum dp_infer_msg {
 	DP_MSG_INFER_ACT = 16,    /* activation: to and from the gateway */
 	DP_MSG_INFER_RESULT = 17, /* gw -> requester: the last stage's output */
 	DP_MSG_INFER_ERROR = 18,  /* gw -> requester: payload struct dp_infer_error */
+	DP_MSG_INFER_BEAT = 19,   /* stage node -> gw: "replica (model, stage) at
+				     this ip:port is alive"; no payload, sent
+				     periodically from the replica's port */
 };
 
 struct dp_infer_hdr {
@@ -109,11 +112,12 @@ dp_proto_infer_is_infer(uint8_t type)
  * reason and *out is undefined. Never reads beyond len bytes.
  *   PROTO_SHORT            len < 22
  *   PROTO_BAD_MAGIC / PROTO_BAD_VERSION
- *   PROTO_BAD_TYPE         not ACT, RESULT or ERROR (16..31 unassigned too)
+ *   PROTO_BAD_TYPE         not ACT, RESULT, ERROR or BEAT (20..31 unassigned)
  *   PROTO_BAD_FLAGS        reserved flag bits set
  *   PROTO_BAD_COUNT        n_frags == 0 or frag >= n_frags
  *   PROTO_LENGTH_MISMATCH  ACT/RESULT payload empty or over 8 KiB;
- *                          ERROR payload not exactly 64 bytes
+ *                          ERROR payload not exactly 64 bytes; BEAT payload
+ *                          not empty
  * Whether the type is acceptable from this sender (a RESULT sent to the
  * gateway, say) is the caller's decision.
  */

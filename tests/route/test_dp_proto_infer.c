@@ -83,7 +83,7 @@ test_bad_magic_and_version_are_dropped(void)
 static void
 test_unassigned_and_training_types_are_dropped(void)
 {
-	static const uint8_t types[] = { 0, DP_MSG_GRAD, DP_MSG_ERROR, 15, 19, 31, 32, 255 };
+	static const uint8_t types[] = { 0, DP_MSG_GRAD, DP_MSG_ERROR, 15, 20, 31, 32, 255 };
 	uint8_t buf[128];
 	struct dp_infer_hdr h = proto_hdr, out;
 	size_t i, len;
@@ -147,12 +147,17 @@ test_payload_length_rules_are_enforced(void)
 	h.type = DP_MSG_INFER_ERROR;
 	CU_ASSERT_EQUAL(check_exact(buf, build(buf, &h, 63), &out), DP_DROP_PROTO_LENGTH_MISMATCH);
 	CU_ASSERT_EQUAL(check_exact(buf, build(buf, &h, 65), &out), DP_DROP_PROTO_LENGTH_MISMATCH);
-	CU_ASSERT_EQUAL(counters[DP_DROP_PROTO_LENGTH_MISMATCH], 5);
+	/* BEAT: no payload at all. */
+	h.type = DP_MSG_INFER_BEAT;
+	CU_ASSERT_EQUAL(check_exact(buf, build(buf, &h, 1), &out), DP_DROP_PROTO_LENGTH_MISMATCH);
+	CU_ASSERT_EQUAL(check_exact(buf, build(buf, &h, 0), &out), DP_DROP_NONE);
+	CU_ASSERT_EQUAL(counters[DP_DROP_PROTO_LENGTH_MISMATCH], 6);
+	h.type = DP_MSG_INFER_ERROR;
 	CU_ASSERT_EQUAL(check_exact(buf, build(buf, &h, 64), &out), DP_DROP_NONE);
 	h.type = DP_MSG_INFER_ACT;
 	CU_ASSERT_EQUAL(check_exact(buf, build(buf, &h, 1), &out), DP_DROP_NONE);
 	CU_ASSERT_EQUAL(check_exact(buf, build(buf, &h, DP_INFER_PAYLOAD_MAX), &out), DP_DROP_NONE);
-	CU_ASSERT_EQUAL(counters[DP_DROP_NONE], 3);
+	CU_ASSERT_EQUAL(counters[DP_DROP_NONE], 4);
 }
 
 static void
