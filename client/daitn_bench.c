@@ -14,6 +14,11 @@
  * The sink is libdaitn's receive path (daitn_io_rx) on another core, with
  * UDP GRO on or off, so the run also gives receive-side figures.
  *
+ * --sink-netns/--sink-ip put the sink in another network namespace behind a
+ * veth (scripts/bench-client.sh --veth sets one up, with tx-udp-segmentation
+ * off as the demo topology needs): the kernel then cuts every GSO packet at
+ * the veth, on the sender's core.
+ *
  * On loopback the kernel runs the receive stack up to the sink's socket
  * queue in the sender's context (softirq), so the sender's core pays for
  * that too; with the sink's GRO off it also pays for cutting GSO packets
@@ -22,6 +27,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <sched.h>
@@ -54,6 +60,8 @@ struct bench {
 	unsigned rounds;
 	uint8_t *tensor;
 	struct sockaddr_in sink_addr;
+	uint32_t sink_ip, send_ip;  /* network order */
+	const char *sink_netns;     /* NULL: loopback */
 };
 
 struct sink {
@@ -115,8 +123,9 @@ sink_main(void *arg)
 	return NULL;
 }
 
+/* A UDP socket bound to ip (network order) on an ephemeral port. */
 static int
-udp_socket(struct sockaddr_in *bound)
+udp_socket(struct sockaddr_in *bound, uint32_t ip)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	socklen_t sl = sizeof(a);
@@ -124,7 +133,7 @@ udp_socket(struct sockaddr_in *bound)
 
 	if (fd < 0)
 		return -1;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_addr.s_addr = ip;
 	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
 	    getsockname(fd, (struct sockaddr *)&a, &sl) != 0) {
 		close(fd);
@@ -201,7 +210,7 @@ run_daitn(const struct bench *b, bool gso, uint32_t batch, double *secs, uint64_
 	struct daitn_io io;
 	uint8_t hdr[DP_PROTO_HDR_SIZE];
 	uint64_t k = 0, t0, c0, end;
-	int fd = udp_socket(NULL);
+	int fd = udp_socket(NULL, b->send_ip);
 
 	if (!gso)
 		setenv("DAITN_GSO", "0", 1);
@@ -296,10 +305,40 @@ usage(void)
 	       "(default 0.5) per method and round (default 3 rounds; medians printed).\n");
 }
 
+/* The sink's socket, created inside netns (a /var/run/netns file) if given:
+ * a socket keeps the namespace it was created in, so only this thread
+ * switches, and back. */
 static int
-sink_start(struct sink *s, int cpu, bool gro, struct sockaddr_in *addr)
+sink_socket(struct sockaddr_in *addr, uint32_t ip, const char *netns)
 {
-	int fd = udp_socket(addr);
+	int self = -1, target = -1, fd;
+
+	if (netns != NULL) {
+		self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+		target = open(netns, O_RDONLY | O_CLOEXEC);
+		if (self < 0 || target < 0 || setns(target, CLONE_NEWNET) != 0) {
+			fprintf(stderr, "daitn-bench-client: cannot enter %s: %s\n", netns,
+				strerror(errno));
+			exit(1);
+		}
+	}
+	fd = udp_socket(addr, ip);
+	if (netns != NULL) {
+		if (setns(self, CLONE_NEWNET) != 0) {
+			fprintf(stderr, "daitn-bench-client: cannot leave %s\n", netns);
+			exit(1);
+		}
+		close(self);
+		close(target);
+	}
+	return fd;
+}
+
+static int
+sink_start(struct sink *s, int cpu, bool gro, struct sockaddr_in *addr, uint32_t ip,
+	   const char *netns)
+{
+	int fd = sink_socket(addr, ip, netns);
 
 	if (fd < 0)
 		return -1;
@@ -338,10 +377,12 @@ main(int argc, char **argv)
 		{ "seconds", 1, 0, 's' }, { "rounds", 1, 0, 'r' }, { "payload", 1, 0, 'p' },
 		{ "batch", 1, 0, 'b' }, { "big-batch", 1, 0, 'B' }, { "send-cpu", 1, 0, 'c' },
 		{ "sink-cpu", 1, 0, 'C' }, { "sink-gro", 1, 0, 'g' }, { "help", 0, 0, 'h' },
+		{ "sink-netns", 1, 0, 'n' }, { "sink-ip", 1, 0, 'i' },
 		{ 0, 0, 0, 0 },
 	};
 	struct bench b = { .seconds = 0.5, .payload = 1024, .batch = 64, .big_batch = 256,
-			   .send_cpu = 0, .sink_cpu = 1, .rounds = 3 };
+			   .send_cpu = 0, .sink_cpu = 1, .rounds = 3,
+			   .sink_ip = htonl(INADDR_LOOPBACK), .send_ip = htonl(INADDR_LOOPBACK) };
 	const enum method methods[] = { M_SENDMSG, M_SENDMMSG, M_DAITN_PLAIN, M_DAITN_GSO,
 					M_DAITN_GSO_BIG };
 	const unsigned n_methods = sizeof(methods) / sizeof(methods[0]);
@@ -358,6 +399,14 @@ main(int argc, char **argv)
 		case 'c': b.send_cpu = atoi(optarg); break;
 		case 'C': b.sink_cpu = atoi(optarg); break;
 		case 'g': gro_mode = optarg; break;
+		case 'n': b.sink_netns = optarg; break;
+		case 'i':
+			if (inet_pton(AF_INET, optarg, &b.sink_ip) != 1) {
+				fprintf(stderr, "daitn-bench-client: --sink-ip: not an IPv4 address\n");
+				return 2;
+			}
+			b.send_ip = htonl(INADDR_ANY);
+			break;
 		case 'h': usage(); return 0;
 		default: usage(); return 2;
 		}
@@ -377,10 +426,10 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < TENSOR_SIZE; i++)
 		b.tensor[i] = (uint8_t)(i * 7u);
 	pin(b.send_cpu);
-	printf("daitn-bench-client: %u-byte chunks (%u-byte datagrams) to a loopback sink, sender on "
+	printf("daitn-bench-client: %u-byte chunks (%u-byte datagrams) to a %s sink, sender on "
 	       "cpu %d, sink (libdaitn receive path) on cpu %d, %.2f s per method, median of %u "
-	       "rounds\n", b.payload, b.payload + DP_PROTO_HDR_SIZE, b.send_cpu, b.sink_cpu,
-	       b.seconds, b.rounds);
+	       "rounds\n", b.payload, b.payload + DP_PROTO_HDR_SIZE,
+	       b.sink_netns ? "veth/netns" : "loopback", b.send_cpu, b.sink_cpu, b.seconds, b.rounds);
 	for (int gro = 0; gro < 2; gro++) {
 		double mpps[METHODS_MAX][ROUNDS_MAX], cpu[METHODS_MAX][ROUNDS_MAX];
 		double smpps[METHODS_MAX][ROUNDS_MAX], scpu[METHODS_MAX][ROUNDS_MAX];
@@ -390,11 +439,11 @@ main(int argc, char **argv)
 
 		if ((gro == 0 && strcmp(gro_mode, "on") == 0) || (gro == 1 && strcmp(gro_mode, "off") == 0))
 			continue;
-		if (sink_start(&s, b.sink_cpu, gro, &b.sink_addr) != 0) {
+		if (sink_start(&s, b.sink_cpu, gro, &b.sink_addr, b.sink_ip, b.sink_netns) != 0) {
 			fprintf(stderr, "daitn-bench-client: cannot start the sink\n");
 			return 1;
 		}
-		fd = udp_socket(NULL);
+		fd = udp_socket(NULL, b.send_ip);
 		for (unsigned r = 0; r < b.rounds; r++) {
 			for (unsigned m = 0; m < n_methods; m++) {
 				last[m] = run_method(&b, methods[m], &s, fd);

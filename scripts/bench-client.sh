@@ -8,6 +8,7 @@
 #   bash scripts/bench-client.sh [--build-dir DIR] [--send-cpu N] [--sink-cpu N]
 #                                [--seconds S] [--rounds R] [--payload BYTES]
 #                                [--batch N] [--big-batch N] [--sink-gro on|off|both]
+#                                [--veth]
 #
 #   --build-dir DIR  meson build directory (default: $DTN_BUILD or build/);
 #                    configured if missing; only daitn-bench-client is built
@@ -20,6 +21,10 @@
 #                    row (default 256, a window being filled)
 #   --sink-gro       the sink (libdaitn's receive path, daitn_io_rx) with UDP
 #                    GRO on, off, or both (default)
+#   --veth           (root) put the sink in a network namespace behind a veth
+#                    pair instead of loopback, with tx-udp-segmentation off on
+#                    the sender's side as the demo topology has it; removed at
+#                    exit
 #
 # Columns: sent Mpps = datagrams handed to the kernel per wall second by the
 # pinned sender; send CPU ns/dg = the sender thread's CPU time per datagram
@@ -38,6 +43,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 build_dir="$DTN_BUILD"
 send_cpu=0
 sink_cpu=""
+veth=0
 args=()
 while [[ $# -gt 0 ]]; do
 	case "$1" in
@@ -45,7 +51,8 @@ while [[ $# -gt 0 ]]; do
 	--send-cpu) send_cpu="$2"; shift ;;
 	--sink-cpu) sink_cpu="$2"; shift ;;
 	--seconds|--rounds|--payload|--batch|--big-batch|--sink-gro) args+=("$1" "$2"); shift ;;
-	-h|--help) sed -n '3,33p' "$0"; exit 0 ;;
+	--veth) veth=1 ;;
+	-h|--help) sed -n '3,38p' "$0"; exit 0 ;;
 	*) dtn_die "unknown option '$1' (see --help)" ;;
 	esac
 	shift
@@ -77,6 +84,26 @@ if command -v taskset >/dev/null 2>&1; then
 	pin=(taskset -c "$send_cpu,$sink_cpu")
 else
 	dtn_warn "taskset not found: running unpinned, figures will be noisier"
+fi
+if [[ $veth -eq 1 ]]; then
+	dtn_require_root
+	command -v ethtool >/dev/null || dtn_die "ethtool is missing: run scripts/setup.sh"
+	ns="dtcb$$" va="dtcb$$a" vb="dtcb$$b" net="10.254.$(( $$ % 250 ))"
+	ip -4 addr show | grep -q " $net\." && dtn_die "$net.0/30 is in use here; run again"
+	dtn_trap_install
+	dtn_on_exit "ip netns del $ns 2>/dev/null; ip link del $va 2>/dev/null"
+	ip netns add "$ns"
+	ip link add "$va" type veth peer name "$vb"
+	ip link set "$vb" netns "$ns"
+	ip addr add "$net.1/30" dev "$va"
+	ip link set "$va" up
+	ip netns exec "$ns" ip addr add "$net.2/30" dev "$vb"
+	ip netns exec "$ns" ip link set "$vb" up
+	ip netns exec "$ns" ip link set lo up
+	ethtool -K "$va" tx-udp-segmentation off >/dev/null ||
+		dtn_die "ethtool -K $va tx-udp-segmentation off failed"
+	args+=(--sink-netns "/var/run/netns/$ns" --sink-ip "$net.2")
+	dtn_log "sink in namespace $ns at $net.2 behind veth $va (tx-udp-segmentation off)"
 fi
 dtn_log "CPU: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo); kernel $(uname -r);" \
 	"load average $(cut -d' ' -f1-3 /proc/loadavg) (other load on these CPUs is noise)"
