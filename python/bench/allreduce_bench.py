@@ -86,6 +86,9 @@ def main():
     p.add_argument("--bind", default=os.environ.get("DAITN_BIND"))
     p.add_argument("--port-base", type=int, default=int(os.environ.get("DAITN_PORT_BASE", "47100")))
     p.add_argument("--timeout-ms", type=int, default=int(os.environ.get("DAITN_TIMEOUT_MS", "0")))
+    p.add_argument("--window", type=int, default=int(os.environ.get("DAITN_WINDOW", "0")),
+                   help="chunks in flight per worker (0: the job's slots)")
+    p.add_argument("--rto-us", type=int, default=int(os.environ.get("DAITN_RTO_US", "0")))
     args = p.parse_args()
 
     torch.set_num_threads(1)
@@ -98,7 +101,8 @@ def main():
     if "daitn" in backends:
         import daitn
         ctx = daitn.Context(args.gateway, args.job, rank, args.port_base + rank,
-                            bind_addr=args.bind, timeout_ms=args.timeout_ms)
+                            bind_addr=args.bind, timeout_ms=args.timeout_ms,
+                            window=args.window, rto_us=args.rto_us)
         if ctx.job["n_workers"] != n:
             raise SystemExit("daitn job %d has %d workers, this run %d"
                              % (args.job, ctx.job["n_workers"], n))

@@ -59,6 +59,7 @@ edge_up() {
 	[[ "$delay" == 0 || "$delay" == 0ms ]] && delay=""
 	delay=${delay%ms}
 	dtn_topo_create "$n"
+	dtn_on_exit edge_ns_reap
 	for (( i = 1; i <= n; i++ )); do
 		args=()
 		[[ -n "$rate" ]] && args+=(--rate "$rate")
@@ -72,6 +73,29 @@ edge_up() {
 		ip netns exec "$(dtn_ns_worker "$i")" sysctl -qw net.core.rmem_max=8388608 \
 			net.core.wmem_max=8388608 >/dev/null 2>&1 || true
 	done
+}
+
+# Stop what still runs inside this run's namespaces (a COMMAND may have started
+# processes from a child shell without a trap of its own; deleting a namespace
+# does not stop them). Every such process was started by this run.
+edge_ns_reap() {
+	local ns pids t
+	for ns in "${DTN_NETNS_CREATED[@]}"; do
+		pids=$(ip netns pids "$ns" 2>/dev/null) || continue
+		[[ -n "$pids" ]] || continue
+		dtn_warn "namespace $ns: stopping leftover processes $(echo $pids)"
+		kill -INT $pids 2>/dev/null || true
+		for (( t = 0; t < 50; t++ )); do
+			pids=$(ip netns pids "$ns" 2>/dev/null)
+			[[ -n "$pids" ]] || break
+			sleep 0.1
+		done
+		[[ -z "$pids" ]] || kill -KILL $pids 2>/dev/null || true
+	done
+	# What a gateway stopped this way may leave (its prefix is this run's).
+	find /dev/hugepages -maxdepth 1 -name "${DTN_P}gwmap_*" -delete 2>/dev/null || true
+	[[ -d "/var/run/dpdk/${DTN_P}gw" ]] && rm -rf "/var/run/dpdk/${DTN_P}gw"
+	return 0
 }
 
 edge_policy_write() {

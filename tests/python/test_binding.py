@@ -187,7 +187,7 @@ def test_allreduce_timeout_releases_the_gil_and_breaks_the_handle():
         c.stop()
         assert peer.grads, "the allreduce never sent a GRAD"
         assert e.call == "daitn_allreduce" and e.strerror, "no daitn_last_error text"
-        assert ctx.last_error() == e.strerror
+        assert e.strerror in ctx.last_error(), (e.strerror, ctx.last_error())
         # The handle is out of step with the job now: refused, not hung.
         e2 = expect_raises(daitn.DaitnError, ctx.allreduce, x)
         assert e2.errno == errno.EPIPE, str(e2)
