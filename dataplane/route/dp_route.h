@@ -221,6 +221,7 @@ struct dp_route_dest {
 	uint32_t ip;
 	uint16_t port;
 	uint32_t node;          /* replica's node, DP_ROUTE_NONE for a reply */
+	uint32_t src_node;      /* the admitted sender's node, else DP_ROUTE_NONE */
 	uint32_t replica;       /* index into t->replicas, or DP_ROUTE_NONE */
 	uint32_t reply_ip;      /* the requester (stage 0: the source) */
 	uint16_t reply_port;

@@ -316,6 +316,7 @@ dest_none(struct dp_route_dest *out)
 	out->ip = 0;
 	out->port = 0;
 	out->node = DP_ROUTE_NONE;
+	out->src_node = DP_ROUTE_NONE;
 	out->replica = DP_ROUTE_NONE;
 }
 
@@ -355,6 +356,7 @@ dp_route_resolve(struct dp_route_lcore *lc, const struct dp_route_table *t,
 		stat_inc(&lc->stats.not_admitted);
 		return DP_ROUTE_NOT_ADMITTED;
 	}
+	out->src_node = src_node;
 	if (m->stage != 0) {
 		/* The stage node finished one message we sent it. */
 		if (src_node < t->n_nodes) {

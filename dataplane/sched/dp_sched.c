@@ -4,9 +4,10 @@
  * in dp_sched_deq.c.
  *
  * Queued packets live in one node pool per scheduler, sized to the sum of the
- * leaves' queue lengths, so a leaf under its limit always finds a node and the
- * pool never runs dry; the pool is a free list of indices, which keeps a node
- * at 16 bytes and every queue operation O(1).
+ * leaves' queue lengths (or the smaller max_backlog: thousands of jobs times
+ * their queue length would be more packets than the gateway has mbufs); the
+ * pool is a free list of indices, which keeps a node at 16 bytes and every
+ * queue operation O(1).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -68,8 +69,9 @@ conf_check(const struct dp_sched_conf *conf, uint64_t *total)
 			return -EINVAL;
 		*total += lc->queue_len;
 	}
-	/* Weights times the quantum must stay far from int64 deficit limits,
-	 * and node indices below SCHED_NIL. */
+	if (conf->max_backlog != 0 && conf->max_backlog < *total)
+		*total = conf->max_backlog;
+	/* Node indices stay below SCHED_NIL. */
 	if (*total > (1u << 31))
 		return -EINVAL;
 	return 0;
@@ -274,7 +276,7 @@ dp_sched_enqueue(struct dp_sched *s, const struct dp_sched_pkt *pkts, unsigned n
 			continue;
 		}
 		l = &s->leaves[p->leaf];
-		if (l->n >= l->limit) {
+		if (l->n >= l->limit || s->free_head == SCHED_NIL) {
 			ctr_add(&l->c.drop_pkts, 1);
 			ctr_add(&l->c.drop_bytes, p->len);
 			ctr_add(&s->classes[l->cls].c.drop_pkts, 1);

@@ -84,6 +84,10 @@ struct dp_sched_conf {
 				   0 = 2048 */
 	struct dp_sched_rate port_cap;  /* the whole scheduler's rate (a link
 					   slower than the NIC); rate 0: none */
+	uint32_t max_backlog;   /* packets queued in all leaves together (the
+				   mbufs there are); 0 = the sum of the queue
+				   lengths. A packet arriving when it is
+				   reached is refused like one at a full leaf */
 };
 
 struct dp_sched_pkt {
@@ -103,7 +107,7 @@ struct dp_sched_counters {
 struct dp_sched;
 
 /* Build an empty scheduler. NULL with errno EINVAL (a bad count, index,
- * weight, queue length or burst; the total queue length over 2^31) or ENOMEM. */
+ * weight, queue length or burst; the backlog bound over 2^31) or ENOMEM. */
 struct dp_sched *dp_sched_create(const struct dp_sched_conf *conf);
 
 /* Free s. It must be empty (flush it first); queued packets would leak, so

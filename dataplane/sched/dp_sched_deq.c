@@ -276,7 +276,7 @@ move_one(struct dp_sched *dst, struct leaf *dl, struct dp_sched *src, uint32_t k
 {
 	uint32_t len = src->nodes[k].len, dk;
 
-	if (dl == NULL || dl->n >= dl->limit) {
+	if (dl == NULL || dl->n >= dl->limit || dst->free_head == SCHED_NIL) {
 		*dropped = src->nodes[k].pkt;
 		if (dl != NULL) {
 			ctr_add(&dl->c.drop_pkts, 1);
@@ -319,7 +319,8 @@ dp_sched_move(struct dp_sched *dst, struct dp_sched *src, const uint32_t *leaf_m
 			struct leaf *dl = to < dst->n_leaves ? &dst->leaves[to] : NULL;
 			uint32_t band = (uint32_t)__builtin_ctz(l->band_mask), k;
 
-			if ((dl == NULL || dl->n >= dl->limit) && n_drop == max)
+			if ((dl == NULL || dl->n >= dl->limit || dst->free_head == SCHED_NIL) &&
+			    n_drop == max)
 				return n_drop;
 			k = leaf_pop(src, l);
 			n_drop += move_one(dst, dl, src, k, band, &dropped[n_drop]);

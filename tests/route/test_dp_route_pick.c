@@ -127,6 +127,7 @@ test_unadmitted_and_malformed_messages_are_refused(void)
 	CU_ASSERT_EQUAL(act(NULL, 0, 1, 3, 1, 2, REQ, &d), DP_ROUTE_BAD_STAGE);
 	/* Stage 0 only from a requester; stage s only from a stage s-1 node. */
 	CU_ASSERT_EQUAL(act(NULL, 0, 1, 0, 1, 5, 5, &d), DP_ROUTE_NOT_ADMITTED);
+	CU_ASSERT_EQUAL(d.src_node, DP_ROUTE_NONE);
 	CU_ASSERT_EQUAL(act(NULL, 0, 1, 1, 1, 2, REQ, &d), DP_ROUTE_NOT_ADMITTED);
 	CU_ASSERT_EQUAL(act(NULL, 0, 1, 2, 1, 1, REQ, &d), DP_ROUTE_NOT_ADMITTED);
 	/* The right node from another port is not the replica. */
@@ -171,10 +172,12 @@ test_chain_walks_every_stage_and_replies_to_requester(void)
 	CU_ASSERT_EQUAL(d.node, 1);
 	CU_ASSERT_EQUAL(d.reply_ip, tp_ip(REQ));   /* stage 0: the source */
 	CU_ASSERT_EQUAL(d.reply_port, PORT);
+	CU_ASSERT_EQUAL(d.src_node, REQ);
 	for (s = 1; s < 3; s++) {
 		CU_ASSERT_EQUAL(act(NULL, 0, 4, (uint8_t)s, 77, s, REQ, &d), DP_ROUTE_FORWARD);
 		CU_ASSERT_EQUAL(d.ip, tp_ip(1 + s));
 		CU_ASSERT_EQUAL(d.port, 48000 + s);
+		CU_ASSERT_EQUAL(d.src_node, s);
 	}
 	CU_ASSERT_EQUAL(act(NULL, 0, 4, 3, 77, 3, REQ, &d), DP_ROUTE_REPLY);
 	CU_ASSERT_EQUAL(d.ip, tp_ip(REQ));

@@ -269,6 +269,36 @@ test_equal_priority_classes_share_by_class_weight(void)
 	sched_drain_free(s);
 }
 
+static void
+test_backlog_bound_refuses_beyond_it(void)
+{
+	struct dp_sched_class_conf cc = { .priority = 0, .weight = 1 };
+	struct dp_sched_leaf_conf lf[2] = {
+		{ .cls = 0, .weight = 1, .tenant = DP_SCHED_NONE, .queue_len = 100 },
+		{ .cls = 0, .weight = 1, .tenant = DP_SCHED_NONE, .queue_len = 100 },
+	};
+	struct dp_sched_conf conf = { .n_classes = 1, .classes = &cc, .n_leaves = 2,
+		.leaves = lf, .max_backlog = 10 };
+	struct dp_sched *s = dp_sched_create(&conf);
+	struct dp_sched_counters c;
+	unsigned i, refused = 0;
+	void *out[4];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	for (i = 0; i < 8; i++)
+		refused += enq1(s, 0, i, 100, 0);
+	for (i = 0; i < 4; i++)
+		refused += enq1(s, 1, i, 100, 0);
+	CU_ASSERT_EQUAL(refused, 2);
+	CU_ASSERT_EQUAL(dp_sched_backlog(s), 10);
+	dp_sched_leaf_stats(s, 1, &c);
+	CU_ASSERT_EQUAL(c.drop_pkts, 2);
+	/* Room again once packets leave. */
+	CU_ASSERT_EQUAL(dp_sched_dequeue(s, 0, out, NULL, 4), 4);
+	CU_ASSERT_EQUAL(enq1(s, 1, 9, 100, 0), 0);
+	CU_ASSERT_EQUAL(sched_drain_free(s), 7);
+}
+
 /* Random traffic: every packet comes out exactly once (sent, refused or
  * flushed) and the counters add up. */
 static void
@@ -338,6 +368,7 @@ static CU_TestInfo tests[] = {
 	{ "bands_order_packets_within_a_job", test_bands_order_packets_within_a_job },
 	{ "equal_priority_classes_share_by_class_weight",
 	  test_equal_priority_classes_share_by_class_weight },
+	{ "backlog_bound_refuses_beyond_it", test_backlog_bound_refuses_beyond_it },
 	{ "no_packet_is_lost_or_duplicated", test_no_packet_is_lost_or_duplicated },
 	CU_TEST_INFO_NULL,
 };
