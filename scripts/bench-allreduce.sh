@@ -8,15 +8,24 @@
 #                                   [--workers "2 4 8"] [--sizes LIST] [--out DIR]
 #                                   [--gloo-only]
 #
-#   --quick       N=4 only, sizes 256K,4M,16M (about 20 s)
-#   --rate RATE   per-worker link rate, both directions (default 500mbit)
+#   --quick       N=4 only, sizes 256K,4M,16M (about 40 s)
+#   --rate RATE   per-worker link rate, both directions (default 100mbit: at
+#                 MTU 1500 this 2-core VM's veth/bridge path and the gateway
+#                 share the cores; see docs/pytorch.md)
 #   --delay MS    one-way delay per direction (default 0: this kernel may lack
 #                 sch_netem; with it, e.g. 0.5)
-#   --mtu BYTES   link MTU (default 9000; the job's chunk follows: 8192 B)
+#   --mtu BYTES   link MTU (default 1500; the job's chunk follows: 1408 B)
 #   --workers     worker counts to sweep (default "2 4 8")
 #   --sizes       tensor sizes (default 256K,512K,1M,2M,4M,8M,16M,32M,64M)
 #   --out DIR     results folder (default out/bench-allreduce-DATE)
 #   --gloo-only   no gateway (gloo side only)
+#   --window W    libdaitn chunks in flight per worker (default: 12 ms of link
+#                 time, at least 16); the job's default (all its slots) would
+#                 overflow a slow link's queue: libdaitn has no congestion control
+#   --rto-us US   libdaitn's retransmission timeout floor (default 40000)
+#   --pin CPUS    taskset list for every rank, both backends (default: "0" on a
+#                 machine with 2 cores, so the gateway's data lcore 1 is the
+#                 "switch" and core 0 the hosts; "" = unpinned)
 #
 # Writes DIR/allreduce.csv (one row per backend, N and size: time, algbw,
 # busbw with the nccl-tests definitions, wrong elements, CPU per process),
@@ -27,9 +36,9 @@ set -euo pipefail
 DTN_LOG_TAG=bench-allreduce
 source "$(dirname "${BASH_SOURCE[0]}")/lib/edge.sh"
 
-rate=500mbit delay=0 workers="2 4 8" sizes="256K,512K,1M,2M,4M,8M,16M,32M,64M"
-out="" gloo_only=0 bpp=$((48 << 20))
-DTN_MTU=9000
+rate=100mbit delay=0 workers="2 4 8" sizes="256K,512K,1M,2M,4M,8M,16M,32M,64M"
+out="" gloo_only=0 bpp=$((32 << 20)) window="" rto=40000 pin=auto
+DTN_MTU=1500
 while [[ $# -gt 0 ]]; do
 	case "$1" in
 	--quick) workers=4 sizes="256K,4M,16M" bpp=$((32 << 20)) ;;
@@ -40,7 +49,10 @@ while [[ $# -gt 0 ]]; do
 	--sizes) sizes=$2; shift ;;
 	--out) out=$2; shift ;;
 	--gloo-only) gloo_only=1 ;;
-	-h|--help) sed -n '3,27p' "$0"; exit 0 ;;
+	--window) window=$2; shift ;;
+	--rto-us) rto=$2; shift ;;
+	--pin) pin=$2; shift ;;
+	-h|--help) sed -n '3,34p' "$0"; exit 0 ;;
 	*) dtn_die "unknown option '$1' (see --help)" ;;
 	esac
 	shift
@@ -59,6 +71,21 @@ if [[ $gloo_only -eq 1 ]]; then
 else
 	dtn_require_bins "$DTN_GW_BIN" "$DTN_BUILD/client/libdaitn.so"
 fi
+if [[ $pin == auto ]]; then
+	pin=""
+	(( $(nproc) <= 2 )) && pin=0
+fi
+if [[ -z "$window" ]]; then
+	# 12 ms of link time in chunks (payload + 64 header bytes), at least 16:
+	# enough to ride out a few ms of the gateway being descheduled.
+	window=$("$DTN_PY" -c '
+import re, sys
+m = re.fullmatch(r"([0-9.]+)([kmg]?)(bit|bps)?", sys.argv[1].lower())
+if not m or float(m.group(1)) == 0:
+    print(0); sys.exit()
+bps = float(m.group(1)) * {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}[m.group(2)] * (8 if m.group(3) == "bps" else 1)
+print(max(16, int(bps / 8 * 0.012 / (int(sys.argv[2]) + 64))))' "$rate" "$(edge_chunk)")
+fi
 out=${out:-$DTN_ROOT/out/bench-allreduce-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$out"
 csv="$out/allreduce.csv"
@@ -66,6 +93,10 @@ rm -f "$csv"
 dtn_trap_install
 t_start=$(dtn_now)
 
+load=$(cut -d' ' -f1 /proc/loadavg)
+if awk -v l="$load" 'BEGIN { exit !(l > 1.0) }'; then
+	dtn_warn "load average $load before the run: other work shares the cores, figures will be noisy"
+fi
 edge_up "$max_n" "$rate" "$delay"
 dtn_tmp_create
 gw_pid=0
@@ -78,6 +109,7 @@ if [[ $gloo_only -eq 0 ]]; then
 fi
 link=$(edge_link_check 1 2 32)
 dtn_log "links: $rate, delay ${delay} ms, MTU $DTN_MTU, chunk $(edge_chunk) B; TCP goodput w1->w2: $link Mbit/s"
+dtn_log "libdaitn: window $window chunks (0 = the job's slots), RTO floor $rto us; ranks pinned to CPUs '${pin:-none}'"
 
 header=--header
 for n in $workers; do
@@ -86,14 +118,14 @@ for n in $workers; do
 	EDGE_WORLD=$n EDGE_JOB=$n
 	pids=()
 	for (( i = 1; i <= n; i++ )); do
-		EDGE_WORLD=$n EDGE_JOB=$n edge_rank_bg "$i" "$DTN_TMP/n$n.r$i.log" \
+		EDGE_WORLD=$n EDGE_JOB=$n EDGE_WORKER_CPUS=$pin edge_rank_bg "$i" "$DTN_TMP/n$n.r$i.log" \
 			DAITN_LIB="$DTN_BUILD/client/libdaitn.so" \
 			"$DTN_PY" "$DTN_ROOT/python/bench/allreduce_bench.py" \
 			--rank $((i - 1)) --world "$n" --master "$(dtn_worker_ip 1):$EDGE_MASTER_PORT" \
 			--job "$n" --port-base "$(edge_port "$n" 0)" --bind "$(dtn_worker_ip "$i")" \
 			--gateway "$DTN_GW_IP" --sizes "$sizes" --backends "$backends" \
 			--bytes-per-point "$bpp" --csv "$csv" $header --gw-pid "$gw_pid" \
-			--link-rate "$rate" --link-delay "$delay"
+			--link-rate "$rate" --link-delay "$delay" --window "$window" --rto-us "$rto"
 		pids+=("$DTN_LAST_PID")
 	done
 	if ! dtn_wait_all 600 "${pids[@]}"; then
@@ -109,9 +141,10 @@ done
 if [[ -n "$gw_pid" && $gw_pid -ne 0 ]]; then
 	dtn_gw_stats >"$out/gateway-stats.json" 2>/dev/null || true
 fi
-"$DTN_PY" - "$out" "$rate" "$delay" "$DTN_MTU" "$(edge_chunk)" "$link" "$*" <<'EOF'
+"$DTN_PY" - "$out" "$rate" "$delay" "$DTN_MTU" "$(edge_chunk)" "$link" "$*" "$window" "$rto" \
+	"$pin" "$load" <<'EOF'
 import json, os, platform, subprocess, sys
-out, rate, delay, mtu, chunk, link, argv = sys.argv[1:8]
+out, rate, delay, mtu, chunk, link, argv, window, rto, pin, load = sys.argv[1:12]
 def sh(*c):
     try:
         return subprocess.run(c, capture_output=True, text=True, check=True).stdout.strip()
@@ -123,7 +156,8 @@ meta = {"git": sh("git", "-C", os.path.dirname(out), "rev-parse", "HEAD") or sh(
         "args": argv, "link_rate": rate, "link_delay_ms": delay, "mtu": int(mtu),
         "chunk_size": int(chunk), "tcp_goodput_mbit_s": link, "cpu": cpu,
         "cores": os.cpu_count(), "kernel": platform.release(), "torch": torch.__version__,
-        "date": sh("date", "-Is")}
+        "date": sh("date", "-Is"), "window": int(window), "rto_us": int(rto),
+        "ranks_pinned_to": pin, "loadavg_before": float(load)}
 json.dump(meta, open(os.path.join(out, "meta.json"), "w"), indent=2)
 EOF
 "$DTN_PY" "$DTN_ROOT/python/bench/plot_allreduce.py" "$csv" "$out/allreduce.png" | tee "$out/summary.txt"

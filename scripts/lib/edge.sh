@@ -28,7 +28,8 @@
 #
 # Tunables (environment): EDGE_CHUNK (payload bytes per chunk; default: the
 # largest multiple of 64 that fits the MTU), EDGE_SLOT_MEMORY (per job, default
-# 4MiB), EDGE_LCORES ("main,data": default "0,1"), DTN_MTU (default 1500).
+# 4MiB), EDGE_LCORES ("main,data": default "0,1"), EDGE_WORKER_CPUS (taskset
+# list for the ranks; default: unpinned), DTN_MTU (default 1500).
 
 [[ -n "${DTN_EDGE_SOURCED:-}" ]] && return 0
 DTN_EDGE_SOURCED=1
@@ -160,8 +161,11 @@ edge_gw_up() {
 edge_rank_bg() {
 	local i=$1 log=$2 world=${EDGE_WORLD:-$EDGE_N}
 	shift 2
-	local job=${EDGE_JOB:-$world}
-	dtn_bg "$(dtn_ns_worker "$i")" "$log" env \
+	local job=${EDGE_JOB:-$world} pin=()
+	# EDGE_WORKER_CPUS: pin the rank (taskset list), e.g. away from the
+	# gateway's data lcore on a machine with few cores.
+	[[ -n "${EDGE_WORKER_CPUS:-}" ]] && pin=(taskset -c "$EDGE_WORKER_CPUS")
+	dtn_bg "$(dtn_ns_worker "$i")" "$log" "${pin[@]}" env \
 		RANK=$((i - 1)) WORLD_SIZE="$world" LOCAL_RANK=0 \
 		MASTER_ADDR="$(dtn_worker_ip 1)" MASTER_PORT="$EDGE_MASTER_PORT" \
 		GLOO_SOCKET_IFNAME="$(dtn_worker_iface "$i")" \
