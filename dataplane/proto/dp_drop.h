@@ -51,7 +51,8 @@
 	X(NO_BUFFER, "no_buffer")             /* slot or header memory exhausted */ \
 	X(RATE_LIMITED, "rate_limited")                                       \
 	X(TX_FULL, "tx_full")                 /* TX ring full; result copy lost */ \
-	X(UNEXPECTED_MSG, "unexpected_msg")   /* e.g. a RESULT sent to the gateway */
+	X(UNEXPECTED_MSG, "unexpected_msg")   /* e.g. a RESULT sent to the gateway */ \
+	X(HANDOFF_FULL, "handoff_full")       /* owner lcore's handoff ring full */
 
 #define DP_DROP_ENUM_(name, str) DP_DROP_##name,
 enum dp_drop {

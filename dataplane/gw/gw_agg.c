@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Aggregation: a validated GRAD -> slot state machine -> kernels -> RESULT
+ * fan-out. Runs on the lcore that owns the slot, so everything here is
+ * lcore-private except the round/epoch atomics the HELLO path reads.
+ *
+ * Result copies are never payload copies: each is a 64-byte header mbuf
+ * (Ethernet/IPv4/UDP/daitn for its worker, from a template prebuilt per
+ * rank) chained to a zero-room mbuf attached to the set's accumulator as an
+ * external buffer. The set holds one reference to the buffer and each copy
+ * one more; the references of a whole fan-out are taken with one update.
+ */
+#include <rte_ip.h>
+#include <rte_memcpy.h>
+#include <rte_udp.h>
+
+#include "gw_priv.h"
+
+#define FANOUT_BATCH 64
+
+void gw_kern_init(struct gw *gw)
+{
+	const struct kn_ops *ops = kn_ops_get();
+
+	for (uint8_t t = DP_DTYPE_F32; t <= DP_DTYPE_F16; t++) {
+		gw->kern[t].ops = ops;
+		gw->kern[t].esize = (uint8_t)dp_proto_dtype_size(t);
+	}
+}
+
+static inline void acc_load(const struct gw_job *job, void *acc, const void *src, unsigned n)
+{
+	switch (job->dtype) {
+	case DP_DTYPE_BF16:
+		job->k->ops->load_bf16(acc, src, n);
+		break;
+	case DP_DTYPE_F16:
+		job->k->ops->load_f16(acc, src, n);
+		break;
+	default:
+		rte_memcpy(acc, src, (size_t)n * 4);
+		break;
+	}
+}
+
+static inline void acc_add(const struct gw_job *job, void *acc, const void *src, unsigned n)
+{
+	switch (job->dtype) {
+	case DP_DTYPE_F32:
+		job->k->ops->sum_f32(acc, src, n);
+		break;
+	case DP_DTYPE_I32:
+		job->k->ops->sum_i32(acc, src, n);
+		break;
+	case DP_DTYPE_BF16:
+		job->k->ops->sum_bf16(acc, src, n);
+		break;
+	default:
+		job->k->ops->sum_f16(acc, src, n);
+		break;
+	}
+}
+
+/* Narrow a completed 16-bit accumulator in place (binary32 -> 16 bits,
+ * round to nearest even); the result is then its first n * 2 bytes. */
+static inline void acc_finish(const struct gw_job *job, void *acc, unsigned n)
+{
+	if (job->dtype == DP_DTYPE_BF16)
+		job->k->ops->store_bf16(acc, acc, n);
+	else if (job->dtype == DP_DTYPE_F16)
+		job->k->ops->store_f16(acc, acc, n);
+}
+
+void gw_agg_peer_learn(struct gw_lcore *lc, const struct gw_job *job, struct gw_job_lc *jl,
+		       uint16_t rank, const struct rte_ether_hdr *eth, unsigned port)
+{
+	struct gw_peer *p = &jl->peers[rank];
+	const struct gw_port *gp = &lc->gw->ports[port];
+	struct rte_ether_hdr *te = (struct rte_ether_hdr *)p->tmpl;
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(te + 1);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+
+	if (likely(p->known && p->port == port &&
+		   rte_is_same_ether_addr(&te->dst_addr, &eth->src_addr)))
+		return;
+	te->dst_addr = eth->src_addr;
+	te->src_addr = gp->mac;
+	te->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+	ip->version_ihl = 0x45;
+	ip->type_of_service = 0;
+	ip->total_length = 0;
+	ip->packet_id = 0;
+	ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->hdr_checksum = 0;
+	ip->src_addr = gp->ip_be;
+	ip->dst_addr = job->workers[rank].ip_be;
+	udp->src_port = rte_cpu_to_be_16((uint16_t)(lc->gw->udp_base + lc->shard));
+	udp->dst_port = job->workers[rank].port_be;
+	udp->dgram_len = 0;
+	udp->dgram_cksum = 0;
+	/* Sum of the header without total_length (which is 0 here): adding
+	 * the length and folding gives the checksum of each copy. */
+	p->ip_csum = rte_raw_cksum(ip, sizeof(*ip));
+	p->port = (uint16_t)port;
+	p->known = true;
+}
+
+static inline uint16_t ip_csum_finish(uint32_t partial, uint16_t len_be)
+{
+	uint32_t sum = partial + len_be;
+
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return sum == 0xffff ? (uint16_t)sum : (uint16_t)~sum;
+}
+
+/*
+ * Send the result held by set s (slot field `slot`) to every rank, or to
+ * `only` alone (>= 0, a resend). Copies that cannot get mbufs are counted
+ * and left to the workers' retransmissions.
+ */
+static void agg_send(struct gw_lcore *lc, const struct gw_job *job, struct gw_job_lc *jl,
+		     const struct dp_slot_set *s, struct gw_buf *b, uint16_t slot, int only)
+{
+	struct rte_mbuf *hm[FANOUT_BATCH], *em[FANOUT_BATCH];
+	uint8_t dh[DP_PROTO_HDR_SIZE];
+	uint32_t bytes = (uint32_t)s->count * job->k->esize;
+	uint16_t ip_len = (uint16_t)(sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr) +
+				     DP_PROTO_HDR_SIZE + bytes);
+	uint16_t ip_len_be = rte_cpu_to_be_16(ip_len);
+	uint16_t udp_len_be = rte_cpu_to_be_16((uint16_t)(ip_len - sizeof(struct rte_ipv4_hdr)));
+	unsigned n = only >= 0 ? 1 : job->n_workers;
+	struct dp_proto_hdr rh = {
+		.magic = DP_PROTO_MAGIC, .version = DP_PROTO_VERSION, .type = DP_MSG_RESULT,
+		.job = job->id, .rank = 0, .slot = slot, .dtype = job->dtype, .flags = 0,
+		.count = s->count, .offset = s->offset, .round = s->round,
+	};
+
+	dp_proto_hdr_write(dh, &rh);
+	for (unsigned first = 0; first < n; first += FANOUT_BATCH) {
+		unsigned nb = RTE_MIN(n - first, (unsigned)FANOUT_BATCH), built = 0;
+
+		if (unlikely(rte_pktmbuf_alloc_bulk(lc->hdr_pool, hm, nb) != 0)) {
+			gw_cnt_add(&lc->cnt.ev[GW_EV_FANOUT_NOBUF], nb);
+			continue;
+		}
+		if (unlikely(rte_pktmbuf_alloc_bulk(lc->ext_pool, em, nb) != 0)) {
+			rte_pktmbuf_free_bulk(hm, nb);
+			gw_cnt_add(&lc->cnt.ev[GW_EV_FANOUT_NOBUF], nb);
+			continue;
+		}
+		rte_mbuf_ext_refcnt_update(&b->shinfo, (int16_t)nb);
+		for (unsigned j = 0; j < nb; j++) {
+			uint16_t r = only >= 0 ? (uint16_t)only : (uint16_t)(first + j);
+			const struct gw_peer *p = &jl->peers[r];
+			struct rte_mbuf *h = hm[j], *e = em[j];
+			uint8_t *f = rte_pktmbuf_mtod(h, uint8_t *);
+			struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(f + RTE_ETHER_HDR_LEN);
+			struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+
+			rte_memcpy(f, p->tmpl, DP_PROTO_L2_L4_SIZE);
+			ip->total_length = ip_len_be;
+			ip->hdr_checksum = ip_csum_finish(p->ip_csum, ip_len_be);
+			udp->dgram_len = udp_len_be;
+			rte_memcpy(f + DP_PROTO_L2_L4_SIZE, dh, DP_PROTO_HDR_SIZE);
+			f[DP_PROTO_L2_L4_SIZE + 6] = (uint8_t)(r >> 8);
+			f[DP_PROTO_L2_L4_SIZE + 7] = (uint8_t)r;
+			rte_pktmbuf_attach_extbuf(e, b->data, b->iova, (uint16_t)job->acc_size,
+						  &b->shinfo);
+			e->data_len = (uint16_t)bytes;
+			e->pkt_len = bytes;
+			h->data_len = GW_HDR_SIZE;
+			h->pkt_len = GW_HDR_SIZE + bytes;
+			h->nb_segs = 2;
+			h->next = e;
+			if (unlikely(!p->known)) {
+				/* Cannot happen for a complete set (every rank sent
+				 * to this lcore); never send to an unknown MAC. */
+				rte_pktmbuf_free(h);
+				gw_cnt_add(&lc->cnt.ev[GW_EV_FANOUT_NOBUF], 1);
+				continue;
+			}
+			gw_tx_enqueue(lc, p->port, h);
+			built++;
+		}
+		gw_cnt_add(&lc->cnt.ev[GW_EV_RESULTS_SENT], built);
+	}
+}
+
+/* A buffer no set holds. Buffers released while TX still referenced them
+ * are taken back once their count drops to the set's own reference. */
+static struct gw_buf *buf_get(struct gw_job_lc *jl)
+{
+	if (jl->n_free == 0) {
+		uint32_t keep = 0;
+
+		for (uint32_t i = 0; i < jl->n_busy; i++) {
+			struct gw_buf *b = jl->busy[i];
+
+			if (rte_mbuf_ext_refcnt_read(&b->shinfo) == 1)
+				jl->free_bufs[jl->n_free++] = b;
+			else
+				jl->busy[keep++] = b;
+		}
+		jl->n_busy = keep;
+		if (jl->n_free == 0)
+			return NULL;
+	}
+	return jl->free_bufs[--jl->n_free];
+}
+
+/* Remember the newest round and that `rank` took part in the current epoch,
+ * for the round_base of HELLO_ACK (gw_hello.c). Stores only on change. */
+static inline void agg_note(const struct gw_job *job, struct gw_job_lc *jl, uint16_t rank,
+			    uint32_t round, bool new_use)
+{
+	uint32_t mark = (uint32_t)(atomic_load_explicit(&job->inst->epoch_base,
+							memory_order_relaxed) >> 32) + 1;
+
+	if (atomic_load_explicit(&jl->rank_epoch[rank], memory_order_relaxed) != mark)
+		atomic_store_explicit(&jl->rank_epoch[rank], mark, memory_order_relaxed);
+	if (!new_use)
+		return;
+	if (!atomic_load_explicit(&jl->seen_any, memory_order_relaxed) ||
+	    dp_proto_tag_cmp(round, 0, atomic_load_explicit(&jl->max_round,
+							    memory_order_relaxed), 0) > 0) {
+		atomic_store_explicit(&jl->max_round, round, memory_order_relaxed);
+		atomic_store_explicit(&jl->seen_any, 1, memory_order_relaxed);
+	}
+}
+
+enum dp_drop gw_agg_grad(struct gw_lcore *lc, const struct gw_job *job,
+			 const struct dp_proto_hdr *h, const uint8_t *payload,
+			 const struct rte_mbuf *m, unsigned port)
+{
+	struct gw_job_lc *jl = job->inst->lc[lc->shard];
+	uint16_t idx = dp_proto_slot_index(h->slot);
+	struct dp_slot_set *s = dp_slot_set_get(&jl->slots, idx / lc->gw->n_lcores,
+						dp_proto_slot_set(h->slot));
+	enum dp_slot_action a;
+	struct gw_buf *b;
+	unsigned ev;
+
+	gw_agg_peer_learn(lc, job, jl, h->rank, rte_pktmbuf_mtod(m, const struct rte_ether_hdr *),
+			  port);
+	a = dp_slot_contribute(&jl->slots, s, h->rank, h->round, h->offset, h->count, &ev);
+	switch (a) {
+	case DP_SLOT_LOAD:
+	case DP_SLOT_LOAD_COMPLETE:
+		b = s->user;
+		if (unlikely(ev & DP_SLOT_EV_ABANDONED)) {
+			gw_cnt_add(&jl->abandoned, 1);
+			gw_cnt_add(&lc->cnt.ev[GW_EV_SLOTS_ABANDONED], 1);
+		}
+		if (b != NULL && unlikely(rte_mbuf_ext_refcnt_read(&b->shinfo) != 1)) {
+			/* TX still sends the previous use's result. */
+			jl->busy[jl->n_busy++] = b;
+			s->user = b = NULL;
+			gw_cnt_add(&lc->cnt.ev[GW_EV_BUF_BUSY], 1);
+		}
+		if (b == NULL) {
+			b = buf_get(jl);
+			if (unlikely(b == NULL)) {
+				dp_slot_cancel(&jl->slots, s, h->rank);
+				return DP_DROP_NO_BUFFER;
+			}
+			s->user = b;
+		}
+		acc_load(job, b->data, payload, h->count);
+		agg_note(job, jl, h->rank, h->round, true);
+		if (a == DP_SLOT_LOAD)
+			return DP_DROP_AGGREGATED;
+		acc_finish(job, b->data, h->count);
+		agg_send(lc, job, jl, s, b, h->slot, -1);
+		return DP_DROP_COMPLETED;
+	case DP_SLOT_ADD:
+	case DP_SLOT_ADD_COMPLETE:
+		b = s->user;
+		acc_add(job, b->data, payload, h->count);
+		agg_note(job, jl, h->rank, h->round, false);
+		if (a == DP_SLOT_ADD)
+			return DP_DROP_AGGREGATED;
+		acc_finish(job, b->data, h->count);
+		agg_send(lc, job, jl, s, b, h->slot, -1);
+		return DP_DROP_COMPLETED;
+	case DP_SLOT_RESEND:
+		agg_send(lc, job, jl, s, s->user, h->slot, h->rank);
+		return DP_DROP_RESULT_RESENT;
+	case DP_SLOT_DUPLICATE:
+		return DP_DROP_DUPLICATE;
+	case DP_SLOT_STALE:
+		agg_note(job, jl, h->rank, h->round, false);
+		return DP_DROP_STALE;
+	case DP_SLOT_COUNT_MISMATCH:
+		return DP_DROP_COUNT_MISMATCH;
+	default:
+		return DP_DROP_RANK_INVALID;
+	}
+}

@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Data lcore contexts and the run-to-completion loop.
+ *
+ * Each data lcore k owns shard k: RX/TX queue k of every port, its mempools,
+ * its handoff ring and the slots of every job whose index i has i % n = k.
+ * One loop iteration: RX burst per port -> gw_pkt_burst() -> same for the
+ * handoff ring -> flush buffered TX -> quiescent state. Everything the loop
+ * touches is either lcore-private or read-only under RCU, so there are no
+ * locks and no atomic read-modify-writes on the fast path.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+#include <urcu-qsbr.h>
+
+#include "gw_priv.h"
+
+RTE_LOG_REGISTER_DEFAULT(gw_logtype, INFO);
+
+static const char *const gw_event_names[GW_EV_MAX] = {
+#define GW_EV_NAME_(name, str) [GW_EV_##name] = str,
+	GW_EVENTS(GW_EV_NAME_)
+#undef GW_EV_NAME_
+};
+
+const char *gw_event_name(enum gw_event e)
+{
+	return (unsigned)e < GW_EV_MAX ? gw_event_names[e] : "invalid";
+}
+
+/* RX mbufs must hold a whole frame of the largest MTU in one segment. */
+static uint16_t rx_data_room(const struct cp_gw_config *cfg)
+{
+	unsigned mtu = 1500;
+
+	for (unsigned i = 0; i < cfg->n_ports; i++)
+		if (cfg->ports[i].mtu > mtu)
+			mtu = cfg->ports[i].mtu;
+	unsigned room = RTE_PKTMBUF_HEADROOM + mtu + RTE_ETHER_HDR_LEN + 2 * RTE_VLAN_HLEN +
+			RTE_ETHER_CRC_LEN;
+
+	room = RTE_ALIGN_CEIL(room, 64);
+	return (uint16_t)RTE_MAX(room, (unsigned)RTE_MBUF_DEFAULT_BUF_SIZE);
+}
+
+static struct rte_mempool *pool_create(const char *what, unsigned shard, unsigned n,
+				       uint16_t room, int socket)
+{
+	char name[RTE_MEMPOOL_NAMESIZE];
+	unsigned cache = RTE_MIN(256u, n / 4);
+	struct rte_mempool *mp;
+
+	snprintf(name, sizeof(name), "gw_%s_%u", what, shard);
+	mp = rte_pktmbuf_pool_create(name, n, cache, 0, room, socket);
+	if (mp == NULL)
+		fprintf(stderr, "daitn-gw: shard %u: cannot create the %s mempool (%u mbufs of "
+			"%u bytes): %s; lower \"mbufs\" or raise \"memory_mb\" in the config\n",
+			shard, what, n, room, rte_strerror(rte_errno));
+	return mp;
+}
+
+static void lcore_free(struct gw_lcore *lc)
+{
+	if (lc == NULL)
+		return;
+	rte_ring_free(lc->handoff);
+	rte_mempool_free(lc->ext_pool);
+	rte_mempool_free(lc->hdr_pool);
+	rte_mempool_free(lc->rx_pool);
+	rte_free(lc);
+}
+
+static struct gw_lcore *lcore_create(struct gw *gw, unsigned shard, unsigned lcore_id)
+{
+	const struct cp_gw_config *cfg = gw->cfg;
+	int socket = (int)rte_lcore_to_socket_id(lcore_id);
+	char name[RTE_RING_NAMESIZE];
+	struct gw_lcore *lc;
+
+	lc = rte_zmalloc_socket("gw_lcore", sizeof(*lc), RTE_CACHE_LINE_SIZE, socket);
+	if (lc == NULL) {
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	lc->gw = gw;
+	lc->shard = shard;
+	lc->lcore_id = lcore_id;
+	lc->burst = (uint16_t)RTE_MIN(cfg->burst ? cfg->burst : 32u, (unsigned)GW_BURST_MAX);
+	lc->slot_capacity = cfg->slot_memory;
+	lc->rx_pool = pool_create("rx", shard, cfg->mbufs, rx_data_room(cfg), socket);
+	if (lc->rx_pool == NULL)
+		goto fail;
+	lc->hdr_pool = pool_create("hdr", shard, cfg->mbufs,
+				   RTE_PKTMBUF_HEADROOM + GW_HDR_SIZE, socket);
+	if (lc->hdr_pool == NULL)
+		goto fail;
+	lc->ext_pool = pool_create("ext", shard, cfg->mbufs, 0, socket);
+	if (lc->ext_pool == NULL)
+		goto fail;
+	snprintf(name, sizeof(name), "gw_handoff_%u", shard);
+	lc->handoff = rte_ring_create(name, GW_HANDOFF_RING, socket, RING_F_SC_DEQ);
+	if (lc->handoff == NULL) {
+		fprintf(stderr, "daitn-gw: shard %u: cannot create its handoff ring: %s\n",
+			shard, rte_strerror(rte_errno));
+		goto fail;
+	}
+	return lc;
+
+fail:
+	lcore_free(lc);
+	rte_errno = ENOMEM;
+	return NULL;
+}
+
+struct gw *gw_create(const struct cp_gw_config *cfg)
+{
+	struct gw *gw;
+
+	if (cfg == NULL || cfg->n_data_lcores == 0 || cfg->n_data_lcores > CP_LCORES_MAX ||
+	    cfg->n_ports == 0 || cfg->n_ports > CP_PORTS_MAX) {
+		fprintf(stderr, "daitn-gw: the config needs 1..%d data lcores and 1..%d ports\n",
+			CP_LCORES_MAX, CP_PORTS_MAX);
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	for (unsigned k = 0; k < cfg->n_data_lcores; k++) {
+		unsigned id = cfg->data_lcores[k];
+
+		if (id >= RTE_MAX_LCORE || !rte_lcore_is_enabled(id) || id == rte_get_main_lcore()) {
+			fprintf(stderr, "daitn-gw: data lcore %u is not a worker lcore of this EAL "
+				"(main lcore %u); check \"data_lcores\" and the -l list\n",
+				id, rte_get_main_lcore());
+			rte_errno = EINVAL;
+			return NULL;
+		}
+	}
+	gw = calloc(1, sizeof(*gw));
+	if (gw == NULL) {
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	gw->cfg = cfg;
+	gw->udp_base = cfg->udp_port ? cfg->udp_port : DP_PROTO_UDP_PORT_DEFAULT;
+	memset(gw->port_idx, 0xff, sizeof(gw->port_idx));
+	pthread_mutex_init(&gw->ctl_lock, NULL);
+	atomic_init(&gw->stop, false);
+	gw_kern_init(gw);
+	for (unsigned k = 0; k < cfg->n_data_lcores; k++) {
+		gw->lcores[k] = lcore_create(gw, k, cfg->data_lcores[k]);
+		if (gw->lcores[k] == NULL)
+			goto free_lcores;
+		gw->n_lcores = k + 1;
+	}
+	return gw;
+
+free_lcores:
+	for (unsigned k = 0; k < gw->n_lcores; k++)
+		lcore_free(gw->lcores[k]);
+	pthread_mutex_destroy(&gw->ctl_lock);
+	free(gw);
+	rte_errno = ENOMEM;
+	return NULL;
+}
+
+void gw_destroy(struct gw *gw)
+{
+	if (gw == NULL)
+		return;
+	gw_stop(gw);
+	if (gw->tables != NULL) {
+		struct gw_tables *t = gw->tables;
+
+		rcu_assign_pointer(gw->tables, NULL);
+		synchronize_rcu();
+		for (uint32_t i = 0; i < t->n_jobs; i++) {
+			struct gw_job_inst *in = t->jobs[i].inst;
+			struct gw_job_inst **z = realloc(gw->zombies,
+							 (gw->n_zombies + 1) * sizeof(*z));
+
+			if (z == NULL)
+				break;
+			gw->zombies = z;
+			gw->zombies[gw->n_zombies++] = in;
+		}
+		gw_tables_free(gw, t);
+	}
+	gw_zombies_reap(gw, true);
+	free(gw->zombies);
+	for (unsigned k = 0; k < gw->n_lcores; k++)
+		lcore_free(gw->lcores[k]);
+	pthread_mutex_destroy(&gw->ctl_lock);
+	free(gw);
+}
+
+unsigned gw_lcore_count(const struct gw *gw)
+{
+	return gw->n_lcores;
+}
+
+struct gw_lcore *gw_lcore_get(struct gw *gw, unsigned shard)
+{
+	return shard < gw->n_lcores ? gw->lcores[shard] : NULL;
+}
+
+static void tx_flush_port(struct gw_lcore *lc, unsigned p)
+{
+	struct gw_txbuf *tb = &lc->tx[p];
+	uint16_t port_id = lc->gw->ports[p].id;
+	uint16_t sent = 0;
+
+	/* A few retries ride out a momentarily full descriptor ring; beyond
+	 * that the copy is dropped and counted (the worker retransmits). */
+	for (int tries = 0; tries < 4 && sent < tb->n; tries++)
+		sent += rte_eth_tx_burst(port_id, (uint16_t)lc->shard, tb->m + sent,
+					 (uint16_t)(tb->n - sent));
+	gw_cnt_add(&lc->cnt.ev[GW_EV_TX], sent);
+	if (unlikely(sent < tb->n)) {
+		gw_cnt_add(&lc->cnt.fate[DP_DROP_TX_FULL], tb->n - sent);
+		rte_pktmbuf_free_bulk(tb->m + sent, tb->n - sent);
+	}
+	tb->n = 0;
+}
+
+void gw_tx_enqueue(struct gw_lcore *lc, unsigned port, struct rte_mbuf *m)
+{
+	struct gw_txbuf *tb = &lc->tx[port];
+
+	if (unlikely(tb->n == GW_TXBUF_SIZE))
+		tx_flush_port(lc, port);
+	tb->m[tb->n++] = m;
+}
+
+void gw_tx_flush(struct gw_lcore *lc)
+{
+	for (unsigned p = 0; p < lc->gw->n_ports; p++)
+		if (lc->tx[p].n != 0)
+			tx_flush_port(lc, p);
+}
+
+unsigned gw_lcore_poll(struct gw_lcore *lc)
+{
+	struct gw *gw = lc->gw;
+	struct rte_mbuf *pkts[GW_BURST_MAX];
+	const struct gw_tables *t = rcu_dereference(gw->tables);
+	unsigned total = 0, n;
+
+	for (unsigned p = 0; p < gw->n_ports; p++) {
+		n = rte_eth_rx_burst(gw->ports[p].id, (uint16_t)lc->shard, pkts, lc->burst);
+		if (n == 0)
+			continue;
+		gw_cnt_add(&lc->cnt.ev[GW_EV_RX], n);
+		gw_pkt_burst(lc, t, pkts, n, (int)p);
+		total += n;
+	}
+	n = rte_ring_sc_dequeue_burst(lc->handoff, (void **)pkts, lc->burst, NULL);
+	if (n != 0) {
+		gw_cnt_add(&lc->cnt.ev[GW_EV_HANDOFF_IN], n);
+		gw_pkt_burst(lc, t, pkts, n, -1);
+		total += n;
+	}
+	gw_tx_flush(lc);
+	gw_cnt_add(&lc->cnt.ev[GW_EV_POLLS], 1);
+	return total;
+}
+
+int gw_lcore_main(void *arg)
+{
+	struct gw_lcore *lc = arg;
+	struct gw *gw = lc->gw;
+
+	rcu_register_thread();
+	while (!atomic_load_explicit(&gw->stop, memory_order_relaxed)) {
+		gw_lcore_poll(lc);
+		rcu_quiescent_state();
+	}
+	/* Unregistering takes the thread offline, so a grace period never
+	 * waits for a stopped lcore. */
+	rcu_unregister_thread();
+	return 0;
+}
+
+int gw_launch(struct gw *gw)
+{
+	atomic_store(&gw->stop, false);
+	for (unsigned k = 0; k < gw->n_lcores; k++) {
+		int rc = rte_eal_remote_launch(gw_lcore_main, gw->lcores[k],
+					       gw->lcores[k]->lcore_id);
+
+		if (rc != 0) {
+			fprintf(stderr, "daitn-gw: cannot launch lcore %u: %s\n",
+				gw->lcores[k]->lcore_id, rte_strerror(-rc));
+			atomic_store(&gw->stop, true);
+			for (unsigned j = 0; j < k; j++)
+				rte_eal_wait_lcore(gw->lcores[j]->lcore_id);
+			return rc;
+		}
+	}
+	gw->launched = true;
+	return 0;
+}
+
+void gw_stop(struct gw *gw)
+{
+	if (!gw->launched)
+		return;
+	atomic_store(&gw->stop, true);
+	for (unsigned k = 0; k < gw->n_lcores; k++)
+		rte_eal_wait_lcore(gw->lcores[k]->lcore_id);
+	gw->launched = false;
+}
+
+void gw_stats_read(const struct gw *gw, int shard, struct gw_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned k = 0; k < gw->n_lcores; k++) {
+		const struct gw_stats *c = &gw->lcores[k]->cnt;
+
+		if (shard >= 0 && (unsigned)shard != k)
+			continue;
+		for (unsigned i = 0; i < DP_DROP_MAX; i++)
+			out->fate[i] += gw_cnt_read(&c->fate[i]);
+		for (unsigned i = 0; i < GW_EV_MAX; i++)
+			out->ev[i] += gw_cnt_read(&c->ev[i]);
+	}
+}
+
+static void stats_print_one(const struct gw_stats *s, const char *title, FILE *out)
+{
+	fprintf(out, "  %s:", title);
+	for (unsigned i = 0; i < GW_EV_MAX; i++)
+		if (i != GW_EV_POLLS && s->ev[i] != 0)
+			fprintf(out, " %s=%" PRIu64, gw_event_name(i), s->ev[i]);
+	for (unsigned i = 1; i < DP_DROP_MAX; i++)
+		if (s->fate[i] != 0)
+			fprintf(out, " %s=%" PRIu64, dp_drop_name(i), s->fate[i]);
+	fputc('\n', out);
+}
+
+void gw_stats_print(const struct gw *gw, FILE *out)
+{
+	struct gw_stats s;
+	char title[32];
+
+	fprintf(out, "daitn-gw counters (non-zero):\n");
+	for (unsigned k = 0; k < gw->n_lcores; k++) {
+		gw_stats_read(gw, (int)k, &s);
+		snprintf(title, sizeof(title), "shard %u (lcore %u)", k, gw->lcores[k]->lcore_id);
+		stats_print_one(&s, title, out);
+	}
+	gw_stats_read(gw, -1, &s);
+	stats_print_one(&s, "total", out);
+}

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Per-packet classification: Ethernet -> ARP | IPv4 -> ICMP | UDP -> shard
+ * steering -> daitn header -> job checks -> slot machine (gw_agg.c).
+ *
+ * Every received frame ends in exactly one counted fate (dp_drop.h), except
+ * a frame handed to its owner shard, which that shard counts. Checks read
+ * only bytes inside the first segment's data_len: a frame whose IP length
+ * runs past it is a bad header whatever the reason (truncated or chained).
+ */
+#include <rte_arp.h>
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
+#include <rte_prefetch.h>
+#include <rte_udp.h>
+
+#include "gw_priv.h"
+
+#define PREFETCH_AHEAD 4
+
+static enum dp_drop pkt_arp(struct gw_lcore *lc, struct rte_mbuf *m, unsigned port,
+			    bool *consumed)
+{
+	const struct gw_port *gp = &lc->gw->ports[port];
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_arp_hdr *arp = (struct rte_arp_hdr *)(eth + 1);
+	uint32_t sip;
+
+	if (m->data_len < sizeof(*eth) + sizeof(*arp))
+		return DP_DROP_ARP_IGNORED;
+	if (arp->arp_hardware != RTE_BE16(RTE_ARP_HRD_ETHER) ||
+	    arp->arp_protocol != RTE_BE16(RTE_ETHER_TYPE_IPV4) ||
+	    arp->arp_hlen != RTE_ETHER_ADDR_LEN || arp->arp_plen != 4 ||
+	    arp->arp_opcode != RTE_BE16(RTE_ARP_OP_REQUEST) ||
+	    arp->arp_data.arp_tip != gp->ip_be)
+		return DP_DROP_ARP_IGNORED;
+
+	/* Answer in place: the request becomes the reply. */
+	sip = arp->arp_data.arp_sip;
+	arp->arp_opcode = RTE_BE16(RTE_ARP_OP_REPLY);
+	arp->arp_data.arp_tha = arp->arp_data.arp_sha;
+	arp->arp_data.arp_tip = sip;
+	arp->arp_data.arp_sha = gp->mac;
+	arp->arp_data.arp_sip = gp->ip_be;
+	eth->dst_addr = eth->src_addr;
+	eth->src_addr = gp->mac;
+	m->ol_flags = 0;
+	gw_tx_enqueue(lc, port, m);
+	*consumed = true;
+	return DP_DROP_ARP_REPLIED;
+}
+
+static enum dp_drop pkt_icmp(struct gw_lcore *lc, struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
+			     unsigned ip_len, unsigned port, bool *consumed)
+{
+	const struct gw_port *gp = &lc->gw->ports[port];
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(ip + 1);
+	uint32_t sum;
+
+	if (ip_len < sizeof(*ip) + sizeof(*icmp) || icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST ||
+	    icmp->icmp_code != 0)
+		return DP_DROP_IP_NOT_UDP;
+
+	/* Echo reply in place. Type 8 -> 0 changes one 16-bit word by 0x0800
+	 * (RFC 1624 incremental update); the payload is echoed untouched. */
+	icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
+	sum = (uint32_t)(uint16_t)~rte_be_to_cpu_16(icmp->icmp_cksum) + 0xf7ffu;
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	icmp->icmp_cksum = rte_cpu_to_be_16((uint16_t)~sum);
+	ip->dst_addr = ip->src_addr;
+	ip->src_addr = gp->ip_be;
+	ip->time_to_live = 64;
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	eth->dst_addr = eth->src_addr;
+	eth->src_addr = gp->mac;
+	m->ol_flags = 0;
+	gw_tx_enqueue(lc, port, m);
+	*consumed = true;
+	return DP_DROP_ICMP_REPLIED;
+}
+
+/* The job-level checks of a GRAD (docs/protocol.md, section 3). */
+static enum dp_drop pkt_grad(struct gw_lcore *lc, const struct gw_tables *t,
+			     const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip,
+			     const struct rte_udp_hdr *udp, const struct dp_proto_hdr *h,
+			     unsigned port)
+{
+	const struct gw_job *job = t != NULL ? gw_tables_job(t, h->job) : NULL;
+	const struct gw_addr *w;
+	struct gw_job_lc *jl;
+	enum dp_drop fate;
+	uint16_t idx;
+
+	if (unlikely(job == NULL))
+		return DP_DROP_JOB_UNKNOWN;
+	jl = job->inst->lc[lc->shard];
+	if (unlikely(h->rank >= job->n_workers)) {
+		fate = DP_DROP_RANK_INVALID;
+		goto job_fate;
+	}
+	w = &job->workers[h->rank];
+	if (unlikely(w->ip_be != ip->src_addr || w->port_be != udp->src_port)) {
+		fate = DP_DROP_SOURCE_NOT_ADMITTED;
+		goto job_fate;
+	}
+	if (unlikely(h->dtype != job->dtype)) {
+		fate = DP_DROP_DTYPE_MISMATCH;
+		goto job_fate;
+	}
+	if (unlikely((uint32_t)h->count * job->k->esize > job->chunk_size)) {
+		fate = DP_DROP_CHUNK_TOO_LARGE;
+		goto job_fate;
+	}
+	idx = dp_proto_slot_index(h->slot);
+	if (unlikely(idx >= job->n_slots)) {
+		fate = DP_DROP_SLOT_OUT_OF_RANGE;
+		goto job_fate;
+	}
+	if (unlikely(idx % lc->gw->n_lcores != lc->shard)) {
+		fate = DP_DROP_SLOT_WRONG_SHARD;
+		goto job_fate;
+	}
+	fate = gw_agg_grad(lc, job, h, (const uint8_t *)(udp + 1) + DP_PROTO_HDR_SIZE, m, port);
+job_fate:
+	gw_cnt_add(&jl->fate[fate], 1);
+	return fate;
+}
+
+static enum dp_drop pkt_one(struct gw_lcore *lc, const struct gw_tables *t,
+			    struct rte_mbuf *m, unsigned port, bool *consumed)
+{
+	struct gw *gw = lc->gw;
+	uint16_t len = m->data_len;
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_ipv4_hdr *ip;
+	struct rte_udp_hdr *udp;
+	struct dp_proto_hdr h;
+	unsigned ip_len, udp_len, shard;
+	enum dp_drop fate;
+
+	if (unlikely(len < sizeof(*eth)))
+		return DP_DROP_L2_SHORT;
+	if (unlikely(eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4))) {
+		if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP))
+			return pkt_arp(lc, m, port, consumed);
+		return DP_DROP_L2_NOT_IPV4;
+	}
+	ip = (struct rte_ipv4_hdr *)(eth + 1);
+	if (unlikely(len < sizeof(*eth) + sizeof(*ip) || ip->version_ihl != 0x45))
+		return DP_DROP_IP_BAD_HEADER;
+	ip_len = rte_be_to_cpu_16(ip->total_length);
+	if (unlikely(ip_len < sizeof(*ip) || ip_len > len - sizeof(*eth)))
+		return DP_DROP_IP_BAD_HEADER;
+	/* The NIC may have checked the header sum; otherwise check it here. */
+	if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD)
+		return DP_DROP_IP_BAD_HEADER;
+	if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
+	    unlikely(rte_raw_cksum(ip, sizeof(*ip)) != 0xffff))
+		return DP_DROP_IP_BAD_HEADER;
+	if (unlikely(ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)))
+		return DP_DROP_IP_FRAGMENT;
+	if (unlikely(ip->dst_addr != gw->ports[port].ip_be))
+		return DP_DROP_IP_NOT_FOR_US;
+	if (unlikely(ip->next_proto_id != IPPROTO_UDP)) {
+		if (ip->next_proto_id == IPPROTO_ICMP)
+			return pkt_icmp(lc, m, ip, ip_len, port, consumed);
+		return DP_DROP_IP_NOT_UDP;
+	}
+	udp = (struct rte_udp_hdr *)(ip + 1);
+	if (unlikely(ip_len < sizeof(*ip) + sizeof(*udp)))
+		return DP_DROP_UDP_BAD_LENGTH;
+	udp_len = rte_be_to_cpu_16(udp->dgram_len);
+	if (unlikely(udp_len != ip_len - sizeof(*ip)))
+		return DP_DROP_UDP_BAD_LENGTH;
+	if (unlikely((m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_BAD))
+		return DP_DROP_UDP_BAD_CHECKSUM;
+	shard = (uint16_t)(rte_be_to_cpu_16(udp->dst_port) - gw->udp_base);
+	if (unlikely(shard >= gw->n_lcores))
+		return DP_DROP_UDP_WRONG_PORT;
+	if (unlikely(shard != lc->shard)) {
+		/* No flow rule put it on its shard's queue (vdevs, RSS): pass
+		 * it to the owner, which counts its fate. Not every PMD
+		 * sets m->port, so say where it came from. */
+		m->port = gw->ports[port].id;
+		if (rte_ring_mp_enqueue(gw->lcores[shard]->handoff, m) != 0)
+			return DP_DROP_HANDOFF_FULL;
+		gw_cnt_add(&lc->cnt.ev[GW_EV_HANDOFF_OUT], 1);
+		*consumed = true;
+		return DP_DROP_NONE;
+	}
+
+	fate = dp_proto_hdr_check(udp + 1, udp_len - sizeof(*udp), &h);
+	if (unlikely(fate != DP_DROP_NONE))
+		return fate;
+	if (likely(h.type == DP_MSG_GRAD))
+		return pkt_grad(lc, t, m, ip, udp, &h, port);
+	if (h.type == DP_MSG_HELLO)
+		return gw_hello(lc, t, m, &h, port, consumed);
+	return DP_DROP_UNEXPECTED_MSG;
+}
+
+void gw_pkt_burst(struct gw_lcore *lc, const struct gw_tables *t,
+		  struct rte_mbuf **pkts, unsigned n, int port)
+{
+	struct rte_mbuf *done[GW_BURST_MAX];
+	unsigned n_done = 0;
+
+	for (unsigned i = 0; i < n && i < PREFETCH_AHEAD; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		bool consumed = false;
+		enum dp_drop fate;
+
+		if (i + PREFETCH_AHEAD < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
+		fate = pkt_one(lc, t, m, port >= 0 ? (unsigned)port : lc->gw->port_idx[m->port],
+			       &consumed);
+		if (fate != DP_DROP_NONE)
+			gw_cnt_add(&lc->cnt.fate[fate], 1);
+		if (!consumed)
+			done[n_done++] = m;
+	}
+	if (n_done != 0)
+		rte_pktmbuf_free_bulk(done, n_done);
+}

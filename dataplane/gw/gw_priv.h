@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * gw internals, shared by the files of dataplane/gw only.
+ *
+ * Ownership: struct gw and its ports belong to the main thread. A struct
+ * gw_lcore belongs to its data lcore except for the fields marked "main";
+ * its counters are written by the lcore alone (relaxed atomic stores) and read
+ * by anyone. Job tables (struct gw_tables) are immutable once published; the
+ * per-lcore state of a job (struct gw_job_lc) belongs to that lcore, apart
+ * from the atomics marked "any".
+ */
+#ifndef GW_PRIV_H
+#define GW_PRIV_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
+#include "dp_proto.h"
+#include "kn_sum.h"
+#include "dp_slot.h"
+#include "gw.h"
+
+#define GW_BURST_MAX 256
+#define GW_TXBUF_SIZE 512        /* result copies buffered per port per lcore */
+#define GW_HANDOFF_RING 4096     /* packets in flight to one lcore */
+#define GW_RXD 1024
+#define GW_TXD 1024
+#define GW_HDR_SIZE DP_PROTO_FRAME_HDR_SIZE   /* 64: Eth/IP/UDP/daitn */
+#define GW_SPARE_BUFS 8          /* extra result buffers per job and lcore */
+
+extern int gw_logtype;
+#define GW_LOG(level, ...) rte_log(RTE_LOG_##level, gw_logtype, "daitn-gw: " __VA_ARGS__)
+
+/* Single-writer counter bump: a relaxed load and store, no locked add. */
+static inline void gw_cnt_add(uint64_t *c, uint64_t n)
+{
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+
+static inline uint64_t gw_cnt_read(const uint64_t *c)
+{
+	return __atomic_load_n(c, __ATOMIC_RELAXED);
+}
+
+/* Kernels for one element type: kn_ops_get()'s variant, chosen at creation. */
+struct gw_kern {
+	const struct kn_ops *ops;
+	uint8_t esize;                  /* wire bytes per element */
+};
+
+struct gw_port {
+	uint16_t id;                    /* ethdev port id */
+	uint32_t ip_be;                 /* our address, network order */
+	struct rte_ether_addr mac;
+	bool hw_steer;                  /* rte_flow rules steer shard ports to queues */
+	uint64_t tx_offloads;
+	const struct cp_port_cfg *cfg;
+};
+
+/* One accumulator / result buffer. The slot set holds one reference; each
+ * RESULT copy in flight holds one more (external-buffer mbufs). */
+struct gw_buf {
+	uint8_t *data;                  /* acc_size bytes, 64-byte aligned */
+	rte_iova_t iova;
+	struct rte_mbuf_ext_shared_info shinfo;
+};
+
+/* What one lcore learned about a rank from its packets, and the L2-L4 header
+ * of results to it, prebuilt when that changes. */
+struct gw_peer {
+	uint8_t tmpl[DP_PROTO_L2_L4_SIZE];  /* Eth/IPv4/UDP with lengths and checksum 0 */
+	uint16_t port;                      /* index into gw->ports */
+	uint32_t ip_csum;                   /* IPv4 header sum without total_length */
+	bool known;
+} __rte_cache_aligned;
+
+/* Per-lcore state of one job instance. */
+struct gw_job_lc {
+	struct dp_slot_table slots;     /* local index = slot index / n_shards */
+	uint32_t n_local;
+	uint32_t n_bufs;
+	struct gw_buf *bufs;
+	struct gw_buf **free_bufs;      /* stack of buffers no set holds */
+	uint32_t n_free;
+	struct gw_buf **busy;           /* released by a set, still held by TX */
+	uint32_t n_busy;
+	struct gw_peer *peers;          /* n_workers */
+	_Atomic uint32_t *rank_epoch;   /* any: epoch + 1 of the rank's last GRAD */
+	_Atomic uint32_t max_round;     /* any: newest round seen (serial order) */
+	_Atomic uint32_t seen_any;      /* any: max_round is valid */
+	uint64_t fate[DP_DROP_MAX];     /* this job's fates on this lcore */
+	uint64_t abandoned;
+	uint64_t charge;                /* bytes charged to the lcore's slot memory */
+	void *mem;                      /* the rte_malloc block holding all of it */
+};
+
+/* A job's state that survives reloads while cp_job_same() holds. */
+struct gw_job_inst {
+	struct cp_job cfg;              /* deep copy (workers below) */
+	struct cp_worker *workers;
+	_Atomic uint64_t epoch_base;    /* any: epoch << 32 | round_base */
+	uint64_t gen;                   /* newest table generation using it (main) */
+	unsigned n_lc;
+	struct gw_job_lc *lc[];         /* per shard */
+};
+
+struct gw_addr {
+	uint32_t ip_be;
+	uint16_t port_be;
+};
+
+/* A job as the lcores see it in one table version. Immutable. */
+struct gw_job {
+	uint16_t id;
+	uint8_t dtype;
+	uint8_t frac_bits;
+	uint16_t chunk_size;            /* payload bytes */
+	uint16_t n_workers;
+	uint32_t n_slots;
+	uint32_t acc_size;              /* bytes per accumulator */
+	const struct gw_kern *k;
+	struct gw_addr *workers;        /* by rank */
+	struct gw_job_inst *inst;
+};
+
+#define GW_PAGES 256
+struct gw_tables {
+	uint64_t gen;
+	uint64_t version;               /* the policy's */
+	struct cp_policy *policy;
+	uint32_t n_jobs;
+	struct gw_job *jobs;
+	struct gw_job **pages[GW_PAGES];    /* job id >> 8 -> 256 entries, or NULL */
+};
+
+static inline const struct gw_job *gw_tables_job(const struct gw_tables *t, uint16_t id)
+{
+	struct gw_job **page = t->pages[id >> 8];
+
+	return page != NULL ? page[id & 0xff] : NULL;
+}
+
+struct gw_txbuf {
+	uint16_t n;
+	struct rte_mbuf *m[GW_TXBUF_SIZE];
+};
+
+struct gw_lcore {
+	struct gw *gw;
+	unsigned shard;                 /* = RX/TX queue index */
+	unsigned lcore_id;
+	uint16_t burst;
+	struct rte_mempool *rx_pool;    /* RX queues of this shard */
+	struct rte_mempool *hdr_pool;   /* 64-byte result headers */
+	struct rte_mempool *ext_pool;   /* zero-room mbufs for external buffers */
+	struct rte_ring *handoff;       /* MP/SC: packets for this shard */
+	uint64_t slot_capacity;         /* main: bytes of slot memory */
+	uint64_t slot_committed;        /* main: bytes charged by the current tables */
+	struct gw_stats cnt __rte_cache_aligned;
+	struct gw_txbuf tx[CP_PORTS_MAX] __rte_cache_aligned;
+};
+
+struct gw {
+	const struct cp_gw_config *cfg;
+	unsigned n_ports;
+	struct gw_port ports[CP_PORTS_MAX];
+	bool ports_started;
+	uint8_t port_idx[RTE_MAX_ETHPORTS];     /* ethdev id -> index, 0xff none */
+	unsigned n_lcores;
+	struct gw_lcore *lcores[CP_LCORES_MAX];
+	uint16_t udp_base;
+	struct gw_kern kern[5];                 /* by DP_DTYPE_* */
+	struct gw_tables *tables;               /* RCU-published */
+	pthread_mutex_t ctl_lock;               /* control threads: apply, telemetry */
+	uint64_t gen;                           /* last table generation built */
+	atomic_bool stop;
+	bool launched;
+	uint64_t reloads_ok;
+	uint64_t reloads_failed;
+	char last_reload[256];
+	struct gw_job_inst **zombies;           /* retired, waiting for TX refs */
+	unsigned n_zombies;
+};
+
+/* gw_pkt.c: classify and act on a burst received on this lcore from port
+ * index `port`, or with port -1 (handoff ring) from the port m->port names. */
+void gw_pkt_burst(struct gw_lcore *lc, const struct gw_tables *t,
+		  struct rte_mbuf **pkts, unsigned n, int port);
+
+/* gw_agg.c: a validated GRAD for this shard. Consumes nothing: the caller
+ * frees m. Returns the fate. */
+enum dp_drop gw_agg_grad(struct gw_lcore *lc, const struct gw_job *job,
+			 const struct dp_proto_hdr *h, const uint8_t *payload,
+			 const struct rte_mbuf *m, unsigned port);
+
+/* gw_agg.c: learn rank's MAC and port from a frame; rebuild its header template. */
+void gw_agg_peer_learn(struct gw_lcore *lc, const struct gw_job *job, struct gw_job_lc *jl,
+		       uint16_t rank, const struct rte_ether_hdr *eth, unsigned port);
+
+/* gw_hello.c: answer a HELLO in place (ACK or ERROR). Returns the fate; on
+ * return m was either queued for TX or must be freed by the caller
+ * (*consumed says which). */
+enum dp_drop gw_hello(struct gw_lcore *lc, const struct gw_tables *t, struct rte_mbuf *m,
+		      const struct dp_proto_hdr *h, unsigned port, bool *consumed);
+
+/* gw_lcore.c: queue m for TX on port index `port` (flushes when full). */
+void gw_tx_enqueue(struct gw_lcore *lc, unsigned port, struct rte_mbuf *m);
+void gw_tx_flush(struct gw_lcore *lc);
+
+/* gw_tables.c */
+void gw_tables_free(struct gw *gw, struct gw_tables *t);
+void gw_zombies_reap(struct gw *gw, bool force);
+
+/* gw_agg.c: bind the kernels chosen by kn_init(). */
+void gw_kern_init(struct gw *gw);
+
+#endif /* GW_PRIV_H */

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * DPDK telemetry commands (read with dpdk-telemetry.py -f <file-prefix>):
+ *
+ *   /daitn/info            gateway, policy version, reload status, kernels
+ *   /daitn/stats[,K]       counters of shard K, or the sum with "lcores"
+ *   /daitn/jobs[,FROM]     job ids >= FROM, at most GW_TEL_PAGE per reply,
+ *                          with "next" when more remain
+ *   /daitn/job,ID          one job: parameters, round state, fates
+ *
+ * DPDK 22.11 caps a reply at 16 KiB and a dictionary at 256 entries, hence
+ * the paging. Callbacks run on the telemetry thread and hold the gateway's
+ * control lock, so the tables they read cannot be freed under them.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_telemetry.h>
+
+#include "gw_priv.h"
+
+#define GW_TEL_PAGE 200
+
+static struct gw *tel_gw;
+
+static int parse_uint(const char *params, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	if (params == NULL || *params == '\0')
+		return -ENOENT;
+	errno = 0;
+	*out = strtoul(params, &end, 0);
+	if (errno != 0 || *end != '\0' || *out > max)
+		return -EINVAL;
+	return 0;
+}
+
+static void stats_to_dict(struct rte_tel_data *d, const struct gw_stats *s)
+{
+	for (unsigned i = 0; i < GW_EV_MAX; i++)
+		rte_tel_data_add_dict_u64(d, gw_event_name(i), s->ev[i]);
+	for (unsigned i = 1; i < DP_DROP_MAX; i++)
+		rte_tel_data_add_dict_u64(d, dp_drop_name(i), s->fate[i]);
+}
+
+static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct gw *gw = tel_gw;
+	struct gw_stats s;
+	unsigned long k;
+	int rc;
+
+	RTE_SET_USED(cmd);
+	rc = parse_uint(params, gw->n_lcores - 1, &k);
+	if (rc == -EINVAL)
+		return -EINVAL;
+	rte_tel_data_start_dict(d);
+	if (rc == 0) {
+		gw_stats_read(gw, (int)k, &s);
+		rte_tel_data_add_dict_u64(d, "shard", k);
+		rte_tel_data_add_dict_u64(d, "lcore", gw->lcores[k]->lcore_id);
+	} else {
+		gw_stats_read(gw, -1, &s);
+		rte_tel_data_add_dict_u64(d, "lcores", gw->n_lcores);
+	}
+	stats_to_dict(d, &s);
+	return 0;
+}
+
+static int tel_info(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct gw *gw = tel_gw;
+	struct rte_tel_data *ports = rte_tel_data_alloc();
+
+	RTE_SET_USED(cmd);
+	RTE_SET_USED(params);
+	if (ports == NULL)
+		return -ENOMEM;
+	rte_tel_data_start_dict(d);
+	pthread_mutex_lock(&gw->ctl_lock);
+	rte_tel_data_add_dict_u64(d, "policy_version", gw->tables ? gw->tables->version : 0);
+	rte_tel_data_add_dict_u64(d, "tables_generation", gw->gen);
+	rte_tel_data_add_dict_u64(d, "jobs", gw->tables ? gw->tables->n_jobs : 0);
+	rte_tel_data_add_dict_u64(d, "reloads_ok", gw->reloads_ok);
+	rte_tel_data_add_dict_u64(d, "reloads_failed", gw->reloads_failed);
+	rte_tel_data_add_dict_string(d, "last_reload", gw->last_reload);
+	rte_tel_data_add_dict_u64(d, "retired_jobs_waiting", gw->n_zombies);
+	pthread_mutex_unlock(&gw->ctl_lock);
+	rte_tel_data_add_dict_u64(d, "data_lcores", gw->n_lcores);
+	rte_tel_data_add_dict_u64(d, "udp_port_base", gw->udp_base);
+	rte_tel_data_add_dict_string(d, "kernels", kn_ops_get()->name);
+	rte_tel_data_start_array(ports, RTE_TEL_STRING_VAL);
+	for (unsigned i = 0; i < gw->n_ports; i++)
+		rte_tel_data_add_array_string(ports, gw->ports[i].cfg->name);
+	rte_tel_data_add_dict_container(d, "ports", ports, 0);
+	return 0;
+}
+
+static int tel_jobs(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct gw *gw = tel_gw;
+	struct rte_tel_data *ids;
+	const struct gw_tables *t;
+	unsigned long from = 0;
+	unsigned n = 0;
+	uint32_t i;
+
+	RTE_SET_USED(cmd);
+	if (parse_uint(params, UINT16_MAX, &from) == -EINVAL)
+		return -EINVAL;
+	ids = rte_tel_data_alloc();
+	if (ids == NULL)
+		return -ENOMEM;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_start_array(ids, RTE_TEL_U64_VAL);
+	pthread_mutex_lock(&gw->ctl_lock);
+	t = gw->tables;
+	rte_tel_data_add_dict_u64(d, "policy_version", t ? t->version : 0);
+	rte_tel_data_add_dict_u64(d, "total", t ? t->n_jobs : 0);
+	/* Jobs are sorted by id in the policy, hence in the table. */
+	for (i = 0; t != NULL && i < t->n_jobs; i++) {
+		if (t->jobs[i].id < from)
+			continue;
+		if (n == GW_TEL_PAGE) {
+			rte_tel_data_add_dict_u64(d, "next", t->jobs[i].id);
+			break;
+		}
+		rte_tel_data_add_array_u64(ids, t->jobs[i].id);
+		n++;
+	}
+	pthread_mutex_unlock(&gw->ctl_lock);
+	rte_tel_data_add_dict_container(d, "jobs", ids, 0);
+	return 0;
+}
+
+static int tel_job(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct gw *gw = tel_gw;
+	struct rte_tel_data *fates;
+	const struct gw_job *j;
+	unsigned long id;
+	uint64_t f[DP_DROP_MAX] = { 0 }, abandoned = 0, eb;
+	unsigned active = 0, complete = 0;
+
+	RTE_SET_USED(cmd);
+	if (parse_uint(params, UINT16_MAX, &id) != 0)
+		return -EINVAL;
+	fates = rte_tel_data_alloc();
+	if (fates == NULL)
+		return -ENOMEM;
+	pthread_mutex_lock(&gw->ctl_lock);
+	j = gw->tables != NULL ? gw_tables_job(gw->tables, (uint16_t)id) : NULL;
+	if (j == NULL) {
+		pthread_mutex_unlock(&gw->ctl_lock);
+		rte_tel_data_free(fates);
+		return -ENOENT;
+	}
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "id", j->id);
+	rte_tel_data_add_dict_string(d, "dtype", dp_proto_dtype_name(j->dtype));
+	rte_tel_data_add_dict_u64(d, "workers", j->n_workers);
+	rte_tel_data_add_dict_u64(d, "chunk_size", j->chunk_size);
+	rte_tel_data_add_dict_u64(d, "slots", j->n_slots);
+	rte_tel_data_add_dict_u64(d, "slot_memory_used", 2ull * j->n_slots * j->acc_size);
+	eb = atomic_load(&j->inst->epoch_base);
+	rte_tel_data_add_dict_u64(d, "epoch", eb >> 32);
+	rte_tel_data_add_dict_u64(d, "round_base", (uint32_t)eb);
+	for (unsigned k = 0; k < j->inst->n_lc; k++) {
+		const struct gw_job_lc *jl = j->inst->lc[k];
+
+		for (unsigned i = 0; i < DP_DROP_MAX; i++)
+			f[i] += gw_cnt_read(&jl->fate[i]);
+		abandoned += gw_cnt_read(&jl->abandoned);
+		/* Racy snapshot of lcore-owned state: a gauge, not a count. */
+		for (uint32_t s = 0; s < jl->n_local * 2; s++) {
+			const struct dp_slot_set *set = dp_slot_set_get(&jl->slots, s / 2, s & 1);
+			uint8_t st = __atomic_load_n(&set->state, __ATOMIC_RELAXED);
+
+			active += st == DP_SLOT_ACTIVE;
+			complete += st == DP_SLOT_COMPLETE;
+		}
+	}
+	pthread_mutex_unlock(&gw->ctl_lock);
+	rte_tel_data_add_dict_u64(d, "sets_active", active);
+	rte_tel_data_add_dict_u64(d, "sets_complete", complete);
+	rte_tel_data_add_dict_u64(d, "slots_abandoned", abandoned);
+	rte_tel_data_start_dict(fates);
+	for (unsigned i = 1; i < DP_DROP_MAX; i++)
+		if (f[i] != 0)
+			rte_tel_data_add_dict_u64(fates, dp_drop_name(i), f[i]);
+	rte_tel_data_add_dict_container(d, "fates", fates, 0);
+	return 0;
+}
+
+int gw_telemetry_register(struct gw *gw)
+{
+	int rc;
+
+	tel_gw = gw;
+	rc = rte_telemetry_register_cmd("/daitn/info", tel_info,
+					"Gateway summary: policy version, reloads, ports. No parameters");
+	if (rc == 0)
+		rc = rte_telemetry_register_cmd("/daitn/stats", tel_stats,
+						"Packet fates and events, summed or of one shard. "
+						"Parameter: shard (optional)");
+	if (rc == 0)
+		rc = rte_telemetry_register_cmd("/daitn/jobs", tel_jobs,
+						"Job ids, 200 per page. Parameter: first id (optional)");
+	if (rc == 0)
+		rc = rte_telemetry_register_cmd("/daitn/job", tel_job,
+						"One job: parameters, round state, fates. Parameter: job id");
+	return rc;
+}

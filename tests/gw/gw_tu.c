@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Gateway test fixture (gw_tu.h) and the runner of the 'eal' suites.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_ip.h>
+#include <rte_lcore.h>
+#include <rte_ring.h>
+#include <rte_udp.h>
+
+#include <urcu-qsbr.h>
+
+#include "cp_policy.h"
+#include "gw_eal.h"
+#include "gw_tu.h"
+#include "kn_sum.h"
+
+struct tu_gw tu;
+struct tu_out tu_out[TU_OUT_MAX];
+
+static char policy_buf[64 * 1024];
+
+/* Jobs 1..4: 4 workers, one per dtype. Job 5: float32, 256 workers. */
+const char *tu_policy_make(unsigned version, unsigned job3_kib, bool job4)
+{
+	static const char *const dtypes[] = { "float32", "int32", "bfloat16", "float16" };
+	size_t o = 0, n = sizeof(policy_buf);
+
+	o += (size_t)snprintf(policy_buf + o, n - o, "{ \"version\": %u, \"nodes\": [", version);
+	for (unsigned w = 0; w < 256; w++) {
+		uint32_t ip = TU_WORKER_IP(w);
+
+		o += (size_t)snprintf(policy_buf + o, n - o,
+				      "%s{\"id\": \"n%u\", \"ip\": \"%u.%u.%u.%u\", \"roles\": [\"worker\"]}",
+				      w ? "," : "", w, ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255,
+				      ip & 255);
+	}
+	o += (size_t)snprintf(policy_buf + o, n - o, "], \"jobs\": [");
+	for (unsigned j = 1; j <= 5; j++) {
+		unsigned nw = j == 5 ? 256 : 4;
+
+		if (j == 4 && !job4)
+			continue;
+		o += (size_t)snprintf(policy_buf + o, n - o,
+				      "%s{\"id\": %u, \"dtype\": \"%s\", \"chunk_size\": 1024, "
+				      "\"slot_memory\": \"%uKiB\",%s \"workers\": [",
+				      j > 1 ? "," : "", j, dtypes[j == 5 ? 0 : j - 1],
+				      j == 3 ? job3_kib : 256u, j == 2 ? " \"frac_bits\": 16," : "");
+		for (unsigned w = 0; w < nw; w++)
+			o += (size_t)snprintf(policy_buf + o, n - o,
+					      "%s{\"rank\": %u, \"node\": \"n%u\", \"port\": %u}",
+					      w ? "," : "", w, w, TU_WORKER_PORT(j));
+		o += (size_t)snprintf(policy_buf + o, n - o, "]}");
+	}
+	snprintf(policy_buf + o, n - o, "]}");
+	return policy_buf;
+}
+
+int tu_policy_apply(const char *json)
+{
+	struct cp_diags diags = { 0 };
+	struct cp_limits lim;
+	struct cp_policy *p;
+	char err[256];
+	int rc;
+
+	cp_limits_from_config(&tu.cfg, &lim);
+	rc = cp_policy_parse(json, strlen(json), "test-policy", &lim, &p, &diags);
+	if (rc != 0) {
+		cp_diags_print(&diags, stderr);
+		cp_diags_free(&diags);
+		return rc;
+	}
+	cp_diags_free(&diags);
+	rc = gw_policy_apply(tu.gw, p, err, sizeof(err));
+	if (rc != 0) {
+		fprintf(stderr, "gw_policy_apply: %s\n", err);
+		cp_policy_free(p);
+	}
+	return rc;
+}
+
+void tu_pkt_daitn(struct tu_pkt *p, uint8_t type, uint16_t job, uint16_t rank,
+		  uint16_t slot, uint8_t dtype, uint16_t count, uint32_t offset, uint32_t round,
+		  const void *payload, size_t payload_size)
+{
+	memset(p, 0, sizeof(*p));
+	p->src_mac = (struct rte_ether_addr){ { 0x02, 0, 0, 0, (uint8_t)(rank >> 8),
+						(uint8_t)(rank + 1) } };
+	p->src_ip = TU_WORKER_IP(rank);
+	p->dst_ip = TU_GW_IP;
+	p->sport = TU_WORKER_PORT(job);
+	p->dport = (uint16_t)(TU_UDP_BASE + dp_proto_slot_index(slot) % TU_SHARDS);
+	p->h = (struct dp_proto_hdr){
+		.magic = DP_PROTO_MAGIC, .version = DP_PROTO_VERSION, .type = type, .job = job,
+		.rank = rank, .slot = slot, .dtype = dtype, .count = count, .offset = offset,
+		.round = round,
+	};
+	p->payload = payload;
+	p->payload_size = payload_size;
+}
+
+struct rte_mbuf *tu_build(const struct tu_pkt *p)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(tu.pool);
+	size_t l4 = p->raw ? p->payload_size : DP_PROTO_HDR_SIZE + p->payload_size;
+	struct rte_ether_hdr *eth;
+	struct rte_ipv4_hdr *ip;
+	struct rte_udp_hdr *udp;
+	uint8_t *f;
+
+	if (m == NULL)
+		return NULL;
+	f = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(DP_PROTO_L2_L4_SIZE + l4));
+	eth = (struct rte_ether_hdr *)f;
+	ip = (struct rte_ipv4_hdr *)(eth + 1);
+	udp = (struct rte_udp_hdr *)(ip + 1);
+	eth->dst_addr = tu.gw_mac;
+	eth->src_addr = p->src_mac;
+	eth->ether_type = rte_cpu_to_be_16(p->ethertype ? p->ethertype : RTE_ETHER_TYPE_IPV4);
+	memset(ip, 0, sizeof(*ip));
+	ip->version_ihl = 0x45;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + sizeof(*udp) + l4));
+	ip->time_to_live = 64;
+	ip->next_proto_id = p->ip_proto ? p->ip_proto : IPPROTO_UDP;
+	ip->src_addr = rte_cpu_to_be_32(p->src_ip);
+	ip->dst_addr = rte_cpu_to_be_32(p->dst_ip);
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	udp->src_port = rte_cpu_to_be_16(p->sport);
+	udp->dst_port = rte_cpu_to_be_16(p->dport);
+	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*udp) + l4));
+	udp->dgram_cksum = 0;
+	if (p->raw) {
+		memcpy(udp + 1, p->payload, p->payload_size);
+	} else {
+		dp_proto_hdr_write(udp + 1, &p->h);
+		if (p->payload_size)
+			memcpy((uint8_t *)(udp + 1) + DP_PROTO_HDR_SIZE, p->payload, p->payload_size);
+	}
+	m->port = tu.port_id;
+	return m;
+}
+
+void tu_inject(unsigned queue, struct rte_mbuf *m)
+{
+	if (m == NULL || rte_ring_enqueue(tu.rx[queue], m) != 0) {
+		fprintf(stderr, "tu_inject: cannot inject\n");
+		rte_pktmbuf_free(m);
+	}
+}
+
+void tu_grad(uint16_t job, uint16_t rank, uint16_t index, unsigned set, uint8_t dtype,
+	     uint16_t count, uint32_t offset, uint32_t round, const void *payload)
+{
+	struct tu_pkt p;
+
+	tu_pkt_daitn(&p, DP_MSG_GRAD, job, rank, dp_proto_slot_make(index, set), dtype, count,
+		     offset, round, payload, count * dp_proto_dtype_size(dtype));
+	tu_inject(index % TU_SHARDS, tu_build(&p));
+}
+
+void tu_poll(void)
+{
+	for (int idle = 0; idle < 2;) {
+		unsigned n = 0;
+
+		for (unsigned k = 0; k < TU_SHARDS; k++)
+			n += gw_lcore_poll(gw_lcore_get(tu.gw, k));
+		rcu_quiescent_state();
+		idle = n == 0 ? idle + 1 : 0;
+	}
+}
+
+static void out_parse(struct tu_out *o, unsigned queue, struct rte_mbuf *m)
+{
+	const struct rte_ether_hdr *eth;
+	const struct rte_ipv4_hdr *ip;
+	const struct rte_udp_hdr *udp;
+	uint8_t frame[DP_PROTO_FRAME_HDR_SIZE + DP_PROTO_CHUNK_SIZE_MAX + 64];
+	size_t udp_len;
+
+	memset(o, 0, offsetof(struct tu_out, payload));
+	o->queue = queue;
+	o->len = RTE_MIN((size_t)m->pkt_len, sizeof(frame));
+	/* Result copies are chains: header mbuf + external buffer. The read
+	 * copies only when the bytes span segments; use what it returns. */
+	eth = rte_pktmbuf_read(m, 0, (uint32_t)o->len, frame);
+	memcpy(o->frame, eth, RTE_MIN(o->len, sizeof(o->frame)));
+	o->eth = *eth;
+	o->ethertype = rte_be_to_cpu_16(eth->ether_type);
+	o->check = DP_DROP_MAX;
+	if (o->ethertype != RTE_ETHER_TYPE_IPV4)
+		return;
+	ip = (const struct rte_ipv4_hdr *)(eth + 1);
+	o->src_ip = rte_be_to_cpu_32(ip->src_addr);
+	o->dst_ip = rte_be_to_cpu_32(ip->dst_addr);
+	o->ip_csum_ok = rte_raw_cksum(ip, sizeof(*ip)) == 0xffff &&
+			rte_be_to_cpu_16(ip->total_length) + sizeof(*eth) == o->len;
+	if (ip->next_proto_id != IPPROTO_UDP)
+		return;
+	udp = (const struct rte_udp_hdr *)(ip + 1);
+	o->sport = rte_be_to_cpu_16(udp->src_port);
+	o->dport = rte_be_to_cpu_16(udp->dst_port);
+	udp_len = rte_be_to_cpu_16(udp->dgram_len) - sizeof(*udp);
+	o->check = dp_proto_hdr_check(udp + 1, udp_len, &o->h);
+	if (o->check == DP_DROP_NONE) {
+		o->payload_size = udp_len - DP_PROTO_HDR_SIZE;
+		memcpy(o->payload, (const uint8_t *)(udp + 1) + DP_PROTO_HDR_SIZE, o->payload_size);
+	}
+}
+
+unsigned tu_collect(void)
+{
+	struct rte_mbuf *m;
+	unsigned n = 0;
+
+	for (unsigned k = 0; k < TU_SHARDS; k++)
+		while (rte_ring_dequeue(tu.tx[k], (void **)&m) == 0) {
+			if (n < TU_OUT_MAX)
+				out_parse(&tu_out[n++], k, m);
+			rte_pktmbuf_free(m);
+		}
+	return n;
+}
+
+void tu_snap(struct gw_stats *s)
+{
+	gw_stats_read(tu.gw, -1, s);
+}
+
+uint64_t tu_fate_delta(const struct gw_stats *before, enum dp_drop d)
+{
+	struct gw_stats now;
+
+	tu_snap(&now);
+	return now.fate[d] - before->fate[d];
+}
+
+uint64_t tu_ev_delta(const struct gw_stats *before, enum gw_event e)
+{
+	struct gw_stats now;
+
+	tu_snap(&now);
+	return now.ev[e] - before->ev[e];
+}
+
+static int tu_setup(void)
+{
+	char prefix[64];
+	char *eal_argv[] = {
+		"test_gw", "--no-huge", "--no-pci", "-m", "256", "--lcores", "0@0,1@0,2@0",
+		"--main-lcore", "0", "--file-prefix", prefix, "--log-level", "lib.eal:error", NULL,
+	};
+	char name[32];
+	uint16_t port;
+
+	snprintf(prefix, sizeof(prefix), "gwtest-%d", (int)getpid());
+	if (rte_eal_init((int)(sizeof(eal_argv) / sizeof(eal_argv[0])) - 1, eal_argv) < 0) {
+		fprintf(stderr, "test_gw: SKIP: the EAL does not start here (%s)\n",
+			rte_strerror(rte_errno));
+		return 77;
+	}
+	if (kn_init(KN_ISA_AUTO) != 0)
+		return 1;
+	tu.pool = rte_pktmbuf_pool_create("tu_pool", 4096, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE * 5,
+					  (int)rte_socket_id());
+	for (unsigned k = 0; k < TU_SHARDS && tu.pool != NULL; k++) {
+		snprintf(name, sizeof(name), "tu_rx%u", k);
+		tu.rx[k] = rte_ring_create(name, 1024, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(name, sizeof(name), "tu_tx%u", k);
+		tu.tx[k] = rte_ring_create(name, 2048, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (tu.rx[k] == NULL || tu.tx[k] == NULL)
+			return 1;
+	}
+	if (tu.pool == NULL ||
+	    rte_eth_from_rings("gwtest", tu.rx, TU_SHARDS, tu.tx, TU_SHARDS,
+			       rte_socket_id()) < 0)
+		return 1;
+
+	memset(&tu.cfg, 0, sizeof(tu.cfg));
+	tu.cfg.n_ports = 1;
+	snprintf(tu.cfg.ports[0].name, sizeof(tu.cfg.ports[0].name), "ring0");
+	snprintf(tu.cfg.ports[0].device, sizeof(tu.cfg.ports[0].device), "net_ring_gwtest");
+	tu.cfg.ports[0].ip = TU_GW_IP;
+	tu.cfg.main_lcore = 0;
+	tu.cfg.n_data_lcores = TU_SHARDS;
+	tu.cfg.data_lcores[0] = 1;
+	tu.cfg.data_lcores[1] = 2;
+	tu.cfg.udp_port = TU_UDP_BASE;
+	tu.cfg.mbufs = 2048;
+	tu.cfg.burst = 32;
+	tu.cfg.slot_memory = 4 << 20;
+
+	tu.gw = gw_create(&tu.cfg);
+	if (tu.gw == NULL || gw_ports_start(tu.gw, &port) != 0)
+		return 1;
+	tu.port_id = port;
+	rte_eth_macaddr_get(port, &tu.gw_mac);
+	rcu_register_thread();
+	return tu_policy_apply(tu_policy_make(7, 256, true)) == 0 ? 0 : 1;
+}
+
+static void tu_teardown(void)
+{
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
+	tu_poll();
+	tu_collect();
+	gw_ports_stop(tu.gw);
+	gw_destroy(tu.gw);
+	rcu_unregister_thread();
+	rte_eal_cleanup();
+	gw_eal_runtime_dir_remove(dir);
+}
+
+extern CU_SuiteInfo tu_suite_gw_pkt, tu_suite_gw_agg, tu_suite_gw_hello, tu_suite_gw_tables;
+
+int main(void)
+{
+	unsigned failures;
+	int rc = tu_setup();
+
+	if (rc != 0)
+		return rc;
+	CU_SuiteInfo suites[] = {
+		tu_suite_gw_pkt, tu_suite_gw_agg, tu_suite_gw_hello, tu_suite_gw_tables,
+		CU_SUITE_INFO_NULL,
+	};
+	if (CU_initialize_registry() != CUE_SUCCESS || CU_register_suites(suites) != CUE_SUCCESS)
+		return 1;
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failures = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	tu_teardown();
+	return failures != 0;
+}

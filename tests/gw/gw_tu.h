@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Test fixture for the gateway suites: one EAL (--no-huge --no-pci, unique
+ * file prefix), one gateway with two shards (data lcores 1 and 2, never
+ * launched: the test thread drives gw_lcore_poll() itself) on one net_ring
+ * port created in-process with rte_eth_from_rings(), and a policy parsed
+ * from JSON by the real policy loader.
+ *
+ * Workers: rank w of job j is 10.9.0.(11+w), UDP port 47100+j, MAC
+ * 02:00:00:00:00:(w+1). The gateway is 10.9.0.1, UDP ports 47000..47001.
+ * Jobs: 1 float32, 2 int32 (frac_bits 16), 3 bfloat16, 4 float16, each with
+ * 4 workers and 1 KiB chunks; 5 float32 with 256 workers.
+ *
+ * Everything here runs on the main thread, the only one calling CU_ASSERT.
+ */
+#ifndef GW_TU_H
+#define GW_TU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+
+#include "dp_proto.h"
+#include "gw.h"
+
+#define TU_GW_IP 0x0a090001u         /* 10.9.0.1 */
+#define TU_WORKER_IP(w) (0x0a09000bu + (w))
+#define TU_WORKER_PORT(job) ((uint16_t)(47100 + (job)))
+#define TU_UDP_BASE 47000
+#define TU_SHARDS 2
+#define TU_OUT_MAX 600
+
+struct tu_gw {
+	struct cp_gw_config cfg;
+	struct gw *gw;
+	uint16_t port_id;
+	struct rte_ring *rx[TU_SHARDS];      /* what the gateway receives on queue k */
+	struct rte_ring *tx[TU_SHARDS];      /* what it sends on queue k */
+	struct rte_mempool *pool;
+	struct rte_ether_addr gw_mac;
+};
+
+extern struct tu_gw tu;
+
+/* A frame to build; fields in host byte order. */
+struct tu_pkt {
+	uint16_t ethertype;                  /* 0 = IPv4 */
+	struct rte_ether_addr src_mac;
+	uint32_t src_ip, dst_ip;
+	uint8_t ip_proto;                    /* 0 = UDP */
+	uint16_t sport, dport;
+	bool raw;                            /* payload is the whole UDP payload */
+	struct dp_proto_hdr h;
+	const void *payload;
+	size_t payload_size;
+};
+
+/* A frame the gateway sent, parsed. */
+struct tu_out {
+	unsigned queue;
+	struct rte_ether_hdr eth;
+	uint16_t ethertype;
+	uint32_t src_ip, dst_ip;             /* host order */
+	uint16_t sport, dport;
+	bool ip_csum_ok;
+	enum dp_drop check;                  /* dp_proto_hdr_check() of the UDP payload */
+	struct dp_proto_hdr h;
+	uint8_t payload[DP_PROTO_CHUNK_SIZE_MAX];
+	size_t payload_size;
+	uint8_t frame[256];                  /* first bytes of the frame */
+	size_t len;
+};
+
+extern struct tu_out tu_out[TU_OUT_MAX];
+
+/* Fill p for a daitn message from rank w of job to the gateway. */
+void tu_pkt_daitn(struct tu_pkt *p, uint8_t type, uint16_t job, uint16_t rank,
+		  uint16_t slot, uint8_t dtype, uint16_t count, uint32_t offset, uint32_t round,
+		  const void *payload, size_t payload_size);
+
+struct rte_mbuf *tu_build(const struct tu_pkt *p);
+
+/* Put m on RX queue `queue` of the gateway's port. */
+void tu_inject(unsigned queue, struct rte_mbuf *m);
+
+/* Send a GRAD to its shard's port and queue (slot index % 2). */
+void tu_grad(uint16_t job, uint16_t rank, uint16_t index, unsigned set, uint8_t dtype,
+	     uint16_t count, uint32_t offset, uint32_t round, const void *payload);
+
+/* Poll both shards until no packet moves (handoffs included). */
+void tu_poll(void);
+
+/* Drain both TX rings into tu_out[] (frames freed). Returns how many. */
+unsigned tu_collect(void);
+
+/* Snapshot of the summed counters, and the change of one fate since. */
+void tu_snap(struct gw_stats *s);
+uint64_t tu_fate_delta(const struct gw_stats *before, enum dp_drop d);
+uint64_t tu_ev_delta(const struct gw_stats *before, enum gw_event e);
+
+/* The test policy as JSON: version, job 3's slot_memory in KiB, whether job 4
+ * is in it. The text lives in a static buffer until the next call. */
+const char *tu_policy_make(unsigned version, unsigned job3_kib, bool job4);
+
+/* Parse a policy from JSON and apply it; returns gw_policy_apply()'s rc. */
+int tu_policy_apply(const char *json);
+
+#endif /* GW_TU_H */

@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Suite gw_agg: contributions of N workers through the real pipeline. Each
+ * completed slot must send exactly one RESULT to every worker, addressed to
+ * it, with the sum bit-exact against a reference computed in the same order
+ * with the scalar conversions; duplicates, retransmissions and stale copies
+ * must be counted under their fates.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+
+#include "gw_tu.h"
+#include "kn_sum.h"
+
+#define NW 4
+#define ELEMS_32 256     /* 1 KiB chunks */
+#define ELEMS_16 512
+
+static uint32_t next_round = 100;
+
+/* Check that tu_out[0..n) are one RESULT per rank of job with this tag and
+ * payload `want` (size bytes). */
+static void expect_results(unsigned n, unsigned n_workers, uint16_t job, uint16_t slot,
+			   uint32_t round, uint32_t offset, uint16_t count, const void *want,
+			   size_t size)
+{
+	unsigned seen[256] = { 0 };
+
+	CU_ASSERT_EQUAL_FATAL(n, n_workers);
+	for (unsigned i = 0; i < n; i++) {
+		const struct tu_out *o = &tu_out[i];
+		uint16_t r = o->h.rank;
+
+		CU_ASSERT_EQUAL_FATAL(o->check, DP_DROP_NONE);
+		CU_ASSERT_EQUAL(o->h.type, DP_MSG_RESULT);
+		CU_ASSERT_EQUAL(o->h.job, job);
+		CU_ASSERT_EQUAL(o->h.slot, slot);
+		CU_ASSERT_EQUAL(o->h.round, round);
+		CU_ASSERT_EQUAL(o->h.offset, offset);
+		CU_ASSERT_EQUAL(o->h.count, count);
+		CU_ASSERT_FATAL(r < n_workers);
+		seen[r]++;
+		CU_ASSERT_EQUAL(o->dst_ip, TU_WORKER_IP(r));
+		CU_ASSERT_EQUAL(o->dport, TU_WORKER_PORT(job));
+		CU_ASSERT_EQUAL(o->src_ip, TU_GW_IP);
+		CU_ASSERT_EQUAL(o->sport, TU_UDP_BASE + dp_proto_slot_index(slot) % TU_SHARDS);
+		CU_ASSERT_EQUAL(o->queue, dp_proto_slot_index(slot) % TU_SHARDS);
+		CU_ASSERT_EQUAL(o->eth.dst_addr.addr_bytes[5], (uint8_t)(r + 1));
+		CU_ASSERT(rte_is_same_ether_addr(&o->eth.src_addr, &tu.gw_mac));
+		CU_ASSERT_TRUE(o->ip_csum_ok);
+		CU_ASSERT_EQUAL(o->payload_size, size);
+		CU_ASSERT(memcmp(o->payload, want, size) == 0);
+	}
+	for (unsigned r = 0; r < n_workers; r++)
+		CU_ASSERT_EQUAL(seen[r], 1);
+}
+
+static void test_float32_sum_is_bit_exact_for_every_worker(void)
+{
+	static float in[NW][ELEMS_32], want[ELEMS_32];
+	unsigned seed = 1;
+	struct gw_stats before;
+	uint32_t round = next_round++;
+
+	for (unsigned e = 0; e < ELEMS_32; e++) {
+		for (unsigned w = 0; w < NW; w++)
+			in[w][e] = (float)rand_r(&seed) / (float)RAND_MAX * 200.0f - 100.0f;
+		in[1][7] = 1e-40f;          /* a denormal */
+		in[2][9] = -0.0f;
+		/* Arrival order below is rank 2, 0, 3, 1: sum in that order. */
+		want[e] = ((in[2][e] + in[0][e]) + in[3][e]) + in[1][e];
+	}
+	tu_snap(&before);
+	for (unsigned i = 0; i < NW; i++) {
+		static const unsigned order[NW] = { 2, 0, 3, 1 };
+		unsigned w = order[i];
+
+		tu_grad(1, (uint16_t)w, 6, 1, DP_DTYPE_F32, ELEMS_32, 0, round, in[w]);
+		tu_poll();
+		if (i < NW - 1)
+			CU_ASSERT_EQUAL(tu_collect(), 0);
+	}
+	expect_results(tu_collect(), NW, 1, dp_proto_slot_make(6, 1), round, 0, ELEMS_32,
+		       want, sizeof(want));
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_AGGREGATED), NW - 1);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_COMPLETED), 1);
+	CU_ASSERT_EQUAL(tu_ev_delta(&before, GW_EV_RESULTS_SENT), NW);
+}
+
+static void test_int32_sum_wraps_exactly(void)
+{
+	static int32_t in[NW][ELEMS_32], want[ELEMS_32];
+	uint32_t round = next_round++;
+
+	for (unsigned e = 0; e < ELEMS_32; e++) {
+		uint32_t s = 0;
+
+		for (unsigned w = 0; w < NW; w++) {
+			in[w][e] = (int32_t)(e * 2654435761u + w * 40503u);
+			s += (uint32_t)in[w][e];
+		}
+		want[e] = (int32_t)s;
+	}
+	in[0][0] = INT32_MAX;
+	in[1][0] = INT32_MAX;
+	in[2][0] = 2;
+	in[3][0] = 0;
+	want[0] = (int32_t)((uint32_t)INT32_MAX * 2u + 2u);   /* wraps to 0 */
+	for (unsigned w = 0; w < NW; w++)
+		tu_grad(2, (uint16_t)w, 3, 0, DP_DTYPE_I32, 100, 4096, round, in[w]);
+	tu_poll();
+	expect_results(tu_collect(), NW, 2, dp_proto_slot_make(3, 0), round, 4096, 100, want,
+		       100 * sizeof(int32_t));
+	CU_ASSERT_EQUAL(want[0], 0);
+}
+
+/* 16-bit types: widened, summed in binary32 in arrival order, narrowed once. */
+static void run_half(uint16_t job, uint8_t dtype, float (*widen)(uint16_t),
+		     uint16_t (*narrow)(float))
+{
+	static uint16_t in[NW][ELEMS_16], want[ELEMS_16];
+	unsigned seed = dtype;
+	uint32_t round = next_round++;
+
+	for (unsigned e = 0; e < ELEMS_16; e++) {
+		float acc = 0;
+
+		for (unsigned w = 0; w < NW; w++) {
+			in[w][e] = narrow((float)rand_r(&seed) / (float)RAND_MAX * 8.0f - 4.0f);
+			acc = w == 0 ? widen(in[w][e]) : acc + widen(in[w][e]);
+		}
+		want[e] = narrow(acc);
+	}
+	in[3][5] = narrow(INFINITY);
+	want[5] = narrow(((widen(in[0][5]) + widen(in[1][5])) + widen(in[2][5])) + INFINITY);
+	for (unsigned w = 0; w < NW; w++)
+		tu_grad(job, (uint16_t)w, 1, 1, dtype, ELEMS_16, 0, round, in[w]);
+	tu_poll();
+	expect_results(tu_collect(), NW, job, dp_proto_slot_make(1, 1), round, 0, ELEMS_16,
+		       want, sizeof(want));
+}
+
+static void test_bfloat16_sum_is_bit_exact(void)
+{
+	run_half(3, DP_DTYPE_BF16, kn_bf16_to_f32, kn_f32_to_bf16);
+}
+
+static void test_float16_sum_is_bit_exact(void)
+{
+	run_half(4, DP_DTYPE_F16, kn_f16_to_f32, kn_f32_to_f16);
+}
+
+static void test_duplicates_retransmissions_and_stale_copies(void)
+{
+	static float in[NW][ELEMS_32], want[ELEMS_32];
+	struct gw_stats before;
+	uint32_t round = next_round++;
+
+	for (unsigned e = 0; e < ELEMS_32; e++) {
+		for (unsigned w = 0; w < NW; w++)
+			in[w][e] = (float)(w * 1000 + e);
+		want[e] = (float)(6000 + 4 * e);
+	}
+	tu_snap(&before);
+	tu_grad(1, 0, 10, 0, DP_DTYPE_F32, ELEMS_32, 0, round, in[0]);
+	tu_grad(1, 0, 10, 0, DP_DTYPE_F32, ELEMS_32, 0, round, in[0]);   /* duplicate */
+	tu_grad(1, 1, 10, 0, DP_DTYPE_F32, ELEMS_32, 0, round, in[1]);
+	tu_grad(1, 2, 10, 0, DP_DTYPE_F32, 255, 0, round, in[2]);        /* count mismatch */
+	tu_poll();
+	CU_ASSERT_EQUAL(tu_collect(), 0);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_DUPLICATE), 1);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_COUNT_MISMATCH), 1);
+	tu_grad(1, 2, 10, 0, DP_DTYPE_F32, ELEMS_32, 0, round, in[2]);
+	tu_grad(1, 3, 10, 0, DP_DTYPE_F32, ELEMS_32, 0, round, in[3]);
+	tu_poll();
+	expect_results(tu_collect(), NW, 1, dp_proto_slot_make(10, 0), round, 0, ELEMS_32,
+		       want, sizeof(want));
+
+	/* Rank 2 lost its result and retransmits: it alone gets it again. */
+	tu_snap(&before);
+	tu_grad(1, 2, 10, 0, DP_DTYPE_F32, ELEMS_32, 0, round, in[2]);
+	tu_poll();
+	CU_ASSERT_EQUAL_FATAL(tu_collect(), 1);
+	CU_ASSERT_EQUAL(tu_out[0].h.rank, 2);
+	CU_ASSERT_EQUAL(tu_out[0].dst_ip, TU_WORKER_IP(2));
+	CU_ASSERT(memcmp(tu_out[0].payload, want, sizeof(want)) == 0);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_RESULT_RESENT), 1);
+
+	/* The next use of the set, then a late copy of the old one: stale. */
+	for (unsigned w = 0; w < NW; w++)
+		tu_grad(1, (uint16_t)w, 10, 0, DP_DTYPE_F32, ELEMS_32, 1024, round, in[w]);
+	tu_poll();
+	CU_ASSERT_EQUAL(tu_collect(), NW);
+	tu_grad(1, 1, 10, 0, DP_DTYPE_F32, ELEMS_32, 0, round, in[1]);
+	tu_poll();
+	CU_ASSERT_EQUAL(tu_collect(), 0);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_STALE), 1);
+}
+
+/* A packet on the wrong queue (no flow rule) reaches its shard via the
+ * owner's handoff ring and aggregates there. */
+static void test_foreign_shard_packets_are_handed_over(void)
+{
+	static float in[ELEMS_32];
+	struct gw_stats before;
+	uint32_t round = next_round++;
+	struct tu_pkt p;
+
+	for (unsigned e = 0; e < ELEMS_32; e++)
+		in[e] = 1.5f;
+	tu_snap(&before);
+	for (unsigned w = 0; w < NW; w++) {
+		tu_pkt_daitn(&p, DP_MSG_GRAD, 1, (uint16_t)w, dp_proto_slot_make(5, 0),
+			     DP_DTYPE_F32, ELEMS_32, 0, round, in, sizeof(in));
+		tu_inject(0, tu_build(&p));   /* slot 5 is shard 1's; queue 0 is shard 0's */
+	}
+	tu_poll();
+	CU_ASSERT_EQUAL(tu_ev_delta(&before, GW_EV_HANDOFF_OUT), NW);
+	CU_ASSERT_EQUAL(tu_ev_delta(&before, GW_EV_HANDOFF_IN), NW);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_COMPLETED), 1);
+	CU_ASSERT_EQUAL(tu_collect(), NW);
+	CU_ASSERT_EQUAL(tu_out[0].queue, 1);   /* results leave from the owner */
+}
+
+/* The set's next use arrives while every copy of its previous result is
+ * still queued for TX: the set takes another buffer, the queued copies keep
+ * the old sum. */
+static void test_reuse_while_tx_holds_the_result(void)
+{
+	static float a[ELEMS_32], b[ELEMS_32];
+	struct gw_stats before;
+	uint32_t round = next_round++;
+	struct rte_mbuf *held[NW];
+	float got[ELEMS_32];
+
+	for (unsigned e = 0; e < ELEMS_32; e++) {
+		a[e] = 1.0f;
+		b[e] = 2.0f;
+	}
+	tu_snap(&before);
+	for (unsigned w = 0; w < NW; w++)
+		tu_grad(1, (uint16_t)w, 12, 0, DP_DTYPE_F32, ELEMS_32, 0, round, a);
+	tu_poll();
+	CU_ASSERT_EQUAL_FATAL(rte_ring_dequeue_bulk(tu.tx[0], (void **)held, NW, NULL), NW);
+	for (unsigned w = 0; w < NW; w++)
+		tu_grad(1, (uint16_t)w, 12, 0, DP_DTYPE_F32, ELEMS_32, 256, round, b);
+	tu_poll();
+	CU_ASSERT_EQUAL(tu_ev_delta(&before, GW_EV_BUF_BUSY), 1);
+	CU_ASSERT_EQUAL(tu_collect(), NW);
+	CU_ASSERT_EQUAL(((float *)tu_out[0].payload)[0], 8.0f);
+	for (unsigned w = 0; w < NW; w++) {
+		const float *f = rte_pktmbuf_read(held[w], DP_PROTO_FRAME_HDR_SIZE, sizeof(got), got);
+
+		CU_ASSERT_EQUAL(f[0], 4.0f);
+		CU_ASSERT_EQUAL(f[ELEMS_32 - 1], 4.0f);
+		rte_pktmbuf_free(held[w]);
+	}
+}
+
+static void test_job_of_256_workers_fans_out_to_all(void)
+{
+	static float in[256][64], want[64];
+	struct gw_stats before;
+	uint32_t round = next_round++;
+
+	for (unsigned e = 0; e < 64; e++) {
+		want[e] = 0;
+		for (unsigned w = 0; w < 256; w++) {
+			in[w][e] = (float)(w + e);
+			want[e] += in[w][e];
+		}
+	}
+	tu_snap(&before);
+	for (unsigned w = 0; w < 256; w++) {
+		tu_grad(5, (uint16_t)w, 7, 1, DP_DTYPE_F32, 64, 128, round, in[w]);
+		if (w % 64 == 63)
+			tu_poll();
+	}
+	tu_poll();
+	expect_results(tu_collect(), 256, 5, dp_proto_slot_make(7, 1), round, 128, 64, want,
+		       sizeof(want));
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_COMPLETED), 1);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_AGGREGATED), 255);
+}
+
+static CU_TestInfo tests[] = {
+	{ "float32_sum_is_bit_exact_for_every_worker", test_float32_sum_is_bit_exact_for_every_worker },
+	{ "int32_sum_wraps_exactly", test_int32_sum_wraps_exactly },
+	{ "bfloat16_sum_is_bit_exact", test_bfloat16_sum_is_bit_exact },
+	{ "float16_sum_is_bit_exact", test_float16_sum_is_bit_exact },
+	{ "duplicates_retransmissions_and_stale_copies", test_duplicates_retransmissions_and_stale_copies },
+	{ "foreign_shard_packets_are_handed_over", test_foreign_shard_packets_are_handed_over },
+	{ "reuse_while_tx_holds_the_result", test_reuse_while_tx_holds_the_result },
+	{ "job_of_256_workers_fans_out_to_all", test_job_of_256_workers_fans_out_to_all },
+	CU_TEST_INFO_NULL,
+};
+
+CU_SuiteInfo tu_suite_gw_agg = { "gw_agg", NULL, NULL, NULL, NULL, tests };
