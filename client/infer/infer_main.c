@@ -101,7 +101,7 @@ usage(FILE *f)
 "usage: daitn-infer stage --bind IP:PORT [--model M] [--duration S] [--delay-us US]\n"
 "                         [--gateway IP[:PORT] --beat MODEL:STAGE... [--beat-ms MS]]\n"
 "                         [--quiet]\n"
-"       daitn-infer requester --gateway IP[:PORT] --bind IP:PORT --model M --stages N\n"
+"       daitn-infer requester --gateway IP[:PORT] --bind IP[:PORT] --model M --stages N\n"
 "                         [--size BYTES] [--frag BYTES] [--count N] [--duration S]\n"
 "                         [--rate R] [--window W] [--sessions K] [--session-base B]\n"
 "                         [--shards S] [--timeout-ms MS] [--prio H] [--seed X]\n"
@@ -195,8 +195,9 @@ main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
-			if (infer_parse_addr(optarg, &ro.bind, true) < 0)
-				return bad("--bind", optarg, "want IPv4:PORT");
+			/* A requester may leave the port to the kernel. */
+			if (infer_parse_addr(optarg, &ro.bind, !!strcmp(argv[1], "requester")) < 0)
+				return bad("--bind", optarg, "want IPv4:PORT (requester: IPv4[:PORT])");
 			so.bind = ro.bind;
 			have_bind = true;
 			break;

@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The inference path on a data lcore: an activation is checked, routed by
+ * placement (dp_route: admission, replica choice, affinity, liveness), its
+ * headers rewritten in place and queued for TX in the model's scheduler leaf.
+ * The last stage's output becomes a RESULT for the requester; a stage with
+ * every replica down turns the message into an ERROR for the requester.
+ *
+ * Forwarded frames leave from this shard's UDP port, so a stage node's answer
+ * (sent to where the activation came from) returns to this lcore and finds
+ * the session's affinity entries here.
+ */
+#include <stdio.h>
+
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
+
+#include "gw_infer_priv.h"
+
+static inline void
+cnt_add(struct gw_infer_lc *il, enum gw_infer_cnt c)
+{
+	__atomic_store_n(&il->cnt[c], __atomic_load_n(&il->cnt[c], __ATOMIC_RELAXED) + 1,
+			 __ATOMIC_RELAXED);
+}
+
+void
+gw_infer_lcore_sync(struct gw_lcore *lc, const struct gw_tables *t)
+{
+	struct gw_infer_lc *il = lc->infer;
+
+	if (il == NULL)
+		return;
+	il->now_ns = gw_infer_now(lc->gw);
+	if (t != NULL && t->infer != NULL && t->infer != il->cur)
+		gw_sched_adopt(lc, t->infer);
+}
+
+static inline uint64_t
+mac_word(const struct rte_ether_addr *a, unsigned port)
+{
+	uint64_t w = 0;
+
+	memcpy(&w, a->addr_bytes, RTE_ETHER_ADDR_LEN);
+	return GW_MAC_VALID | (uint64_t)port << 48 | w;
+}
+
+/* A node was heard from on port: remember its MAC and when. Shared by all
+ * lcores; stores only on change (or once a millisecond for the time) so the
+ * lines are not bounced on every packet. */
+static inline void
+node_heard(const struct gw_infer_tables *it, uint32_t node, const struct rte_ether_addr *src,
+	   unsigned port, uint64_t now)
+{
+	uint64_t w = mac_word(src, port);
+
+	if (node >= it->n_nodes)
+		return;
+	if (__atomic_load_n(&it->mac[node], __ATOMIC_RELAXED) != w)
+		__atomic_store_n(&it->mac[node], w, __ATOMIC_RELAXED);
+	if (now - __atomic_load_n(&it->last_seen[node], __ATOMIC_RELAXED) > 1000000)
+		__atomic_store_n(&it->last_seen[node], now, __ATOMIC_RELAXED);
+}
+
+static uint32_t
+node_of_ip(const struct gw_infer_tables *it, uint32_t ip)
+{
+	uint32_t lo = 0, hi = it->n_nodes;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (it->by_ip[mid].ip == ip)
+			return it->by_ip[mid].node;
+		if (it->by_ip[mid].ip < ip)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return GW_INFER_NIL;
+}
+
+/*
+ * Rewrite m (the received frame, one segment) as daitn message h with
+ * payload_len bytes of payload already in place, addressed to ip:port (host
+ * order) of node, and queue it. to_sender: the destination is the frame's
+ * sender (same MAC and port). A node whose MAC is not known yet gets an
+ * Ethernet broadcast out of the port the frame came in on (its IP stack
+ * takes it; the others drop it), counted.
+ */
+static void
+infer_send(struct gw_lcore *lc, const struct gw_infer_tables *it, struct rte_mbuf *m,
+	   const struct dp_infer_hdr *h, unsigned payload_len, uint32_t ip, uint16_t port,
+	   uint32_t node, unsigned in_port, bool to_sender)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_ipv4_hdr *iph = (struct rte_ipv4_hdr *)(eth + 1);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(iph + 1);
+	uint64_t w = node < it->n_nodes ? __atomic_load_n(&it->mac[node], __ATOMIC_RELAXED) : 0;
+	unsigned out = in_port;
+	uint16_t l4 = (uint16_t)(sizeof(*udp) + DP_INFER_HDR_SIZE + payload_len);
+
+	if (to_sender) {
+		/* Back to whoever sent m: its MAC is the frame's source. */
+		eth->dst_addr = eth->src_addr;
+	} else if (likely(w & GW_MAC_VALID) && ((w >> 48) & 0xff) < lc->gw->n_ports) {
+		out = (unsigned)((w >> 48) & 0xff);
+		memcpy(eth->dst_addr.addr_bytes, &w, RTE_ETHER_ADDR_LEN);
+	} else {
+		memset(eth->dst_addr.addr_bytes, 0xff, RTE_ETHER_ADDR_LEN);
+		cnt_add(lc->infer, GW_INFER_MAC_UNKNOWN);
+	}
+	eth->src_addr = lc->gw->ports[out].mac;
+	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+	iph->version_ihl = 0x45;
+	iph->type_of_service = 0;
+	iph->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*iph) + l4));
+	iph->packet_id = 0;
+	iph->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
+	iph->time_to_live = 64;
+	iph->next_proto_id = IPPROTO_UDP;
+	iph->src_addr = lc->gw->ports[out].ip_be;
+	iph->dst_addr = rte_cpu_to_be_32(ip);
+	iph->hdr_checksum = 0;
+	iph->hdr_checksum = rte_ipv4_cksum(iph);
+	udp->src_port = rte_cpu_to_be_16((uint16_t)(lc->gw->udp_base + lc->shard));
+	udp->dst_port = rte_cpu_to_be_16(port);
+	udp->dgram_len = rte_cpu_to_be_16(l4);
+	udp->dgram_cksum = 0;
+	dp_proto_infer_write(udp + 1, h);
+	m->data_len = (uint16_t)(DP_PROTO_L2_L4_SIZE + l4 - sizeof(*udp));
+	m->pkt_len = m->data_len;
+	m->ol_flags = 0;
+	gw_tx_enqueue(lc, out, m);
+}
+
+/* Turn m into an ERROR for the requester (reply_ip:reply_port). */
+static enum dp_drop
+infer_error(struct gw_lcore *lc, const struct gw_infer_tables *it, struct rte_mbuf *m,
+	    struct dp_infer_hdr *h, uint16_t code, uint32_t reply_ip, uint16_t reply_port,
+	    unsigned in_port, enum dp_drop fate, bool *consumed)
+{
+	uint8_t *payload = rte_pktmbuf_mtod_offset(m, uint8_t *, DP_PROTO_FRAME_HDR_SIZE);
+	char text[56];
+
+	if (unlikely(m->nb_segs != 1 || m->buf_len < m->data_off + DP_PROTO_FRAME_HDR_SIZE +
+						     sizeof(struct dp_infer_error)))
+		return fate;
+	snprintf(text, sizeof(text), code == DP_INFER_ERR_NO_REPLICA ?
+		 "model %u stage %u: every replica is down" : "model %u: not in the policy",
+		 h->model, h->stage);
+	dp_proto_infer_error_write(payload, code, h->model, h->stage, text);
+	h->type = DP_MSG_INFER_ERROR;
+	h->reply_ip = reply_ip;
+	h->reply_port = reply_port;
+	infer_send(lc, it, m, h, sizeof(struct dp_infer_error), reply_ip, reply_port,
+		   node_of_ip(it, reply_ip), in_port, h->stage == 0);
+	cnt_add(lc->infer, GW_INFER_ERRORS_SENT);
+	*consumed = true;
+	return fate;
+}
+
+static enum dp_drop
+infer_beat(struct gw_lcore *lc, const struct gw_infer_tables *it, const struct dp_infer_hdr *h,
+	   const struct rte_ether_hdr *eth, uint32_t src_ip, uint16_t src_port, unsigned port)
+{
+	const struct dp_route_model *md = dp_route_model_find(it->route, h->model);
+	const struct dp_route_stage *st = dp_route_stage_find(it->route, md, h->stage);
+	uint32_t node;
+
+	if (st == NULL)
+		return DP_DROP_INFER_NOT_ADMITTED;
+	node = dp_route_src_find(it->route, st->first_src, st->n_srcs, src_ip, src_port);
+	if (node == DP_ROUTE_NONE)
+		return DP_DROP_INFER_NOT_ADMITTED;
+	node_heard(it, node, &eth->src_addr, port, lc->infer->now_ns);
+	return DP_DROP_INFER_BEAT;
+}
+
+enum dp_drop
+gw_infer_pkt(struct gw_lcore *lc, const struct gw_tables *t, struct rte_mbuf *m,
+	     struct rte_ipv4_hdr *ip, struct rte_udp_hdr *udp, unsigned udp_payload_len,
+	     unsigned port, bool *consumed)
+{
+	struct gw_infer_lc *il = lc->infer;
+	const struct gw_infer_tables *it = il->cur;
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	struct dp_route_dest d;
+	struct dp_route_msg rm;
+	struct dp_infer_hdr h;
+	enum dp_route_verdict v;
+	enum dp_drop fate;
+	unsigned payload;
+
+	if (unlikely(t == NULL || it == NULL))
+		return DP_DROP_INFER_UNKNOWN_MODEL;
+	fate = dp_proto_infer_check(udp + 1, udp_payload_len, &h);
+	if (unlikely(fate != DP_DROP_NONE))
+		return fate;
+	rm = (struct dp_route_msg){ .model = h.model, .stage = h.stage, .session = h.session,
+		.src_ip = rte_be_to_cpu_32(ip->src_addr), .src_port = rte_be_to_cpu_16(udp->src_port),
+		.reply_ip = h.reply_ip, .reply_port = h.reply_port };
+	if (h.type == DP_MSG_INFER_BEAT)
+		return infer_beat(lc, it, &h, eth, rm.src_ip, rm.src_port, port);
+	if (h.type != DP_MSG_INFER_ACT)
+		return DP_DROP_UNEXPECTED_MSG;
+	payload = udp_payload_len - DP_INFER_HDR_SIZE;
+	v = dp_route_resolve(il->route, it->route, &it->live, il->now_ns, &rm, &d);
+	if (d.src_node != DP_ROUTE_NONE)
+		node_heard(it, d.src_node, &eth->src_addr, port, il->now_ns);
+	switch (v) {
+	case DP_ROUTE_FORWARD:
+		/* Stage 0: the gateway names the requester for every later hop. */
+		h.reply_ip = d.reply_ip;
+		h.reply_port = d.reply_port;
+		infer_send(lc, it, m, &h, payload, d.ip, d.port, d.node, port, false);
+		*consumed = true;
+		return DP_DROP_INFER_FORWARDED;
+	case DP_ROUTE_REPLY:
+		h.type = DP_MSG_INFER_RESULT;
+		infer_send(lc, it, m, &h, payload, d.ip, d.port, node_of_ip(it, d.ip), port,
+			   false);
+		*consumed = true;
+		return DP_DROP_INFER_REPLIED;
+	case DP_ROUTE_NO_REPLICA:
+		return infer_error(lc, it, m, &h, DP_INFER_ERR_NO_REPLICA, d.reply_ip,
+				   d.reply_port, port, DP_DROP_INFER_NO_REPLICA, consumed);
+	case DP_ROUTE_UNKNOWN_MODEL:
+		/* Answer only a would-be request (stage 0), to its sender. */
+		if (h.stage == 0)
+			return infer_error(lc, it, m, &h, DP_INFER_ERR_UNKNOWN_MODEL, d.reply_ip,
+					   d.reply_port, port, DP_DROP_INFER_UNKNOWN_MODEL,
+					   consumed);
+		return DP_DROP_INFER_UNKNOWN_MODEL;
+	case DP_ROUTE_BAD_STAGE:
+		return DP_DROP_INFER_BAD_STAGE;
+	case DP_ROUTE_BAD_REPLY:
+		return DP_DROP_INFER_BAD_REPLY;
+	default:
+		return DP_DROP_INFER_NOT_ADMITTED;
+	}
+}
