@@ -4,6 +4,7 @@
 #
 #   sudo bash scripts/demo.sh [--rounds K] [--count ELEMS] [--dtype TYPE] [--no-setup]
 #                             [--gateway-config FILE] [--policy FILE] [--job ID]
+#                             [--worker-args "ARGS"]   (extra daitn-worker options)
 #
 # Runs scripts/setup.sh (packages, hugepages, build), then builds a small network
 # of namespaces: a Linux bridge, the gateway's veth (taken over by DPDK's
@@ -22,6 +23,7 @@ rounds=20
 count=262144
 dtype=""
 job=""
+worker_args=""
 do_setup=1
 gw_config="$DTN_ROOT/configs/gateway-demo.json"
 policy="$DTN_ROOT/configs/policy-demo.json"
@@ -34,7 +36,8 @@ while [[ $# -gt 0 ]]; do
 	--gateway-config) gw_config=$(realpath "$2"); shift ;;
 	--policy) policy=$(realpath "$2"); shift ;;
 	--job) job=$2; shift ;;
-	-h|--help) sed -n '3,17p' "$0"; exit 0 ;;
+	--worker-args) worker_args=$2; shift ;;
+	-h|--help) sed -n '3,18p' "$0"; exit 0 ;;
 	*) dtn_die "unknown option '$1' (see --help)" ;;
 	esac
 	shift
@@ -75,7 +78,7 @@ echo
 dtn_log "running $N workers: $rounds rounds of $count x $dtype each, pattern random, every element checked"
 t0=$(dtn_now)
 dtn_job_start "$DTN_TMP" --count "$count" --dtype "$dtype" --rounds "$rounds" \
-	--pattern random --seed 1 --timeout-ms 10000 ${DTN_DEMO_WORKER_ARGS:-}
+	--pattern random --seed 1 --timeout-ms 10000 $worker_args
 rc=0
 dtn_wait_all 180 "${DTN_JOB_PIDS[@]}" || rc=1
 wall=$(dtn_elapsed "$t0")

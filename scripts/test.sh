@@ -9,6 +9,8 @@
 # 3. an ASan/UBSan build in build-asan of the DPDK-free suites (label 'unit')
 # 4. the integration tests, tests/integration/test_*.sh (namespaces, real
 #    gateway and worker processes; they need root and exit 77 to skip)
+# 5. other areas' runners, tests/*/run.sh (e.g. tests/python: PyTorch), each
+#    ending with its own "N passed, M failed[, K skipped]" line
 #
 # Prints a summary with the time of each part and ends with the line
 # "N passed, M failed[, K skipped]". Exits non-zero if anything failed.
@@ -27,7 +29,7 @@ while [[ $# -gt 0 ]]; do
 	--no-asan) do_asan=0 ;;
 	--no-integration) do_integ=0 ;;
 	--only-integration) do_setup=0 do_unit=0 do_asan=0 ;;
-	-h|--help) sed -n '3,15p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,17p' "$0"; exit 0 ;;
 	*) dtn_die "unknown option '$1' (see --help)" ;;
 	esac
 	shift
@@ -49,7 +51,8 @@ meson_counts() {
 	tout=$(awk '/^Timeout:/ { print $2 }' "$log"); tout=${tout:-0}
 	skip=$(awk '/^Skipped:/ { print $2 }' "$log"); skip=${skip:-0}
 	m_ok=$ok m_fail=$((fail + xpass + tout)) m_skip=$skip
-	grep -E '^ *[0-9]+/[0-9]+ .*(FAIL|TIMEOUT|UNEXPECTEDPASS)' "$log" |
+	awk '/^Summary of Failures/ { exit } { print }' "$log" |
+		grep -E '^ *[0-9]+/[0-9]+ .*(FAIL|TIMEOUT|UNEXPECTEDPASS)' |
 		sed -E 's/^ *[0-9]+\/[0-9]+ +//; s/ +/ /g' | while read -r l; do echo "$2: $l"; done >>"$fail_list"
 }
 
@@ -100,17 +103,24 @@ if [[ $do_asan -eq 1 ]]; then
 	if [[ $ok -eq 1 ]]; then
 		# Build only the executables of the 'unit' suites: the DPDK parts of
 		# the tree are not built (or run) under the sanitizers.
-		mapfile -t targets < <(meson introspect --tests "$BA" 2>/dev/null | "$DTN_PY" -c '
-import json, os, sys
+		mapfile -t targets < <("$DTN_PY" - "$BA" <<'PYEOF'
+import json, os, subprocess, sys
 root = os.path.abspath(sys.argv[1])
-seen = set()
-for t in json.load(sys.stdin):
-    if "unit" in t.get("suite", []) or any(s.endswith(":unit") for s in t.get("suite", [])):
-        exe = t["cmd"][0]
-        if exe.startswith(root + "/") and exe not in seen:
-            seen.add(exe)
-            print(os.path.relpath(exe, root))
-' "$BA")
+intro = lambda what: json.loads(subprocess.check_output(["meson", "introspect", what, root]))
+files = {t["id"]: t["filename"] for t in intro("--targets")}
+want = set()
+for t in intro("--tests"):
+    if not any(s == "unit" or s.endswith(":unit") for s in t.get("suite", [])):
+        continue
+    # The test's own executable, any built program it is given as an argument
+    # (a script testing a tool), and the targets it declares it depends on.
+    paths = [a for a in t["cmd"] if a.startswith(root + "/")]
+    for d in t.get("depends", []):
+        paths += files.get(d, [])
+    want.update(os.path.relpath(p, root) for p in paths if p.startswith(root + "/"))
+print("\n".join(sorted(want)))
+PYEOF
+)
 		if [[ ${#targets[@]} -eq 0 ]]; then
 			echo "no tests labelled 'unit' yet: nothing to run under ASan"
 		elif ! ninja -C "$BA" "${targets[@]}"; then
@@ -159,6 +169,33 @@ if [[ $do_integ -eq 1 ]]; then
 	passed=$((passed + i_ok)) failed=$((failed + i_fail)) skipped=$((skipped + i_skip))
 	part_end "integration" "$i_ok passed, $i_fail failed, $i_skip skipped"
 	parts+=("${i_lines[@]}")
+fi
+
+# ---- 5. other suites' runners (tests/*/run.sh, e.g. the PyTorch tests) ---------
+if [[ $do_integ -eq 1 ]]; then
+	for runner in tests/*/run.sh; do
+		[[ -e "$runner" ]] || continue
+		area=$(basename "$(dirname "$runner")")
+		part_begin "tests/$area ($runner)"
+		log=$(mktemp)
+		# Each runner bounds its own tests; this outer bound only catches a hang.
+		DTN_BUILD="$DTN_BUILD" timeout -k 10 900 bash "$runner" </dev/null 2>&1 | tee "$log"
+		rc=${PIPESTATUS[0]}
+		line=$(grep -E '^[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' "$log" | tail -n1)
+		if [[ -n "$line" ]]; then
+			r_ok=$(awk '{ print $1 }' <<<"$line") r_fail=$(awk '{ print $3 }' <<<"$line")
+			r_skip=$(awk '{ print ($5 == "" ? 0 : $5) }' <<<"$line")
+		else
+			r_ok=0 r_fail=0 r_skip=0
+		fi
+		if [[ $rc -ne 0 && $r_fail -eq 0 ]]; then
+			r_fail=1   # died, hung or printed no tally
+		fi
+		[[ $r_fail -eq 0 ]] || echo "tests/$area: $runner: $r_fail failed (exit $rc)" >>"$fail_list"
+		passed=$((passed + r_ok)) failed=$((failed + r_fail)) skipped=$((skipped + r_skip))
+		part_end "tests/$area (run.sh)" "$r_ok passed, $r_fail failed, $r_skip skipped"
+		rm -f "$log"
+	done
 fi
 
 echo
