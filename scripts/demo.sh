@@ -132,6 +132,20 @@ else
 	rc=1
 fi
 
+# The PMD counts what it delivered; the kernel counts what reached the veth.
+# The difference is what the af_packet receive ring had no room for.
+if port=$(dtn_gw_stats /ethdev/stats,0 2>/dev/null) &&
+   veth=$(ip -n "$(dtn_ns_gw)" -s -j link show "$(dtn_gw_iface)"); then
+	"$DTN_PY" -c '
+import json, sys
+s = json.loads(sys.argv[1])["/ethdev/stats"]
+k = json.loads(sys.argv[2])[0]["stats64"]["rx"]["packets"]
+i, o, err = s["ipackets"], s["opackets"], s["oerrors"]
+print(f"  port 0: the veth received {k} frames, the af_packet PMD delivered {i} "
+      f"({k - i} not taken from the ring), sent {o}, {err} send errors")
+' "$port" "$veth" || dtn_warn "could not read the port counters"
+fi
+
 dtn_gw_stop 10 || { dtn_warn "the gateway did not shut down cleanly (status $DTN_GW_STOP_RC)"; dtn_gw_log_tail 20; rc=1; }
 echo
 if [[ $rc -eq 0 ]]; then
