@@ -87,6 +87,23 @@ gw_infer_tables_free(struct gw *gw, struct gw_infer_tables *it)
 
 	if (it == NULL)
 		return;
+	/* Only at shutdown (or for a version that never got published) can an
+	 * lcore still hold it: the lcores are stopped then, so let go of it
+	 * for them, with what they had dequeued but not sent. */
+	for (k = 0; k < gw->n_lcores; k++) {
+		struct gw_infer_lc *il = gw->lcores[k]->infer;
+
+		if (il == NULL || il->cur != it)
+			continue;
+		for (p = 0; p < CP_PORTS_MAX; p++) {
+			if (il->n_pending[p] != 0)
+				rte_pktmbuf_free_bulk(il->pending[p], il->n_pending[p]);
+			il->n_pending[p] = 0;
+			il->sched[p] = NULL;
+		}
+		il->cur = NULL;
+		atomic_store_explicit(&il->acked_gen, 0, memory_order_relaxed);
+	}
 	for (k = 0; k < gw->n_lcores; k++)
 		for (p = 0; p < CP_PORTS_MAX; p++)
 			if (it->sched[k][p] != NULL && dp_sched_free(it->sched[k][p]) != 0) {

@@ -160,9 +160,12 @@ struct gw *gw_create(const struct cp_gw_config *cfg)
 			goto free_lcores;
 		gw->n_lcores = k + 1;
 	}
+	if (gw_infer_init(gw) < 0)
+		goto free_lcores;
 	return gw;
 
 free_lcores:
+	gw_infer_fini(gw);
 	for (unsigned k = 0; k < gw->n_lcores; k++)
 		lcore_free(gw->lcores[k]);
 	pthread_mutex_destroy(&gw->ctl_lock);
@@ -193,6 +196,7 @@ void gw_destroy(struct gw *gw)
 		}
 		gw_tables_free(gw, t);
 	}
+	gw_infer_fini(gw);
 	gw_zombies_reap(gw, true);
 	free(gw->zombies);
 	for (unsigned k = 0; k < gw->n_lcores; k++)
@@ -234,6 +238,8 @@ void gw_tx_enqueue(struct gw_lcore *lc, unsigned port, struct rte_mbuf *m)
 {
 	struct gw_txbuf *tb = &lc->tx[port];
 
+	if (likely(gw_sched_enqueue(lc, port, m)))
+		return;
 	if (unlikely(tb->n == GW_TXBUF_SIZE))
 		tx_flush_port(lc, port);
 	tb->m[tb->n++] = m;
@@ -241,6 +247,7 @@ void gw_tx_enqueue(struct gw_lcore *lc, unsigned port, struct rte_mbuf *m)
 
 void gw_tx_flush(struct gw_lcore *lc)
 {
+	gw_sched_flush(lc);
 	for (unsigned p = 0; p < lc->gw->n_ports; p++)
 		if (lc->tx[p].n != 0)
 			tx_flush_port(lc, p);
@@ -253,6 +260,7 @@ unsigned gw_lcore_poll(struct gw_lcore *lc)
 	const struct gw_tables *t = rcu_dereference(gw->tables);
 	unsigned total = 0, n;
 
+	gw_infer_lcore_sync(lc, t);
 	for (unsigned p = 0; p < gw->n_ports; p++) {
 		n = rte_eth_rx_burst(gw->ports[p].id, (uint16_t)lc->shard, pkts, lc->burst);
 		if (n == 0)

@@ -16,6 +16,7 @@
 #include <rte_prefetch.h>
 #include <rte_udp.h>
 
+#include "dp_proto_infer.h"
 #include "gw_priv.h"
 
 #define PREFETCH_AHEAD 4
@@ -194,6 +195,8 @@ static enum dp_drop pkt_one(struct gw_lcore *lc, const struct gw_tables *t,
 		return DP_DROP_NONE;
 	}
 
+	if (udp_len >= sizeof(*udp) + 4 && dp_proto_infer_is_infer(((const uint8_t *)(udp + 1))[3]))
+		return gw_infer_pkt(lc, t, m, ip, udp, udp_len - sizeof(*udp), port, consumed);
 	fate = dp_proto_hdr_check(udp + 1, udp_len - sizeof(*udp), &h);
 	if (unlikely(fate != DP_DROP_NONE))
 		return fate;

@@ -25,6 +25,7 @@
 #include "kn_sum.h"
 #include "dp_slot.h"
 #include "gw.h"
+#include "gw_infer.h"
 
 #define GW_BURST_MAX 256
 #define GW_TXBUF_SIZE 512        /* result copies buffered per port per lcore */
@@ -134,6 +135,7 @@ struct gw_tables {
 	uint64_t gen;
 	uint64_t version;               /* the policy's */
 	struct cp_policy *policy;
+	struct gw_infer_tables *infer;  /* inference and TX scheduling (gw_infer.h) */
 	uint32_t n_jobs;
 	struct gw_job *jobs;
 	struct gw_job **pages[GW_PAGES];    /* job id >> 8 -> 256 entries, or NULL */
@@ -160,6 +162,7 @@ struct gw_lcore {
 	struct rte_mempool *hdr_pool;   /* 64-byte result headers */
 	struct rte_mempool *ext_pool;   /* zero-room mbufs for external buffers */
 	struct rte_ring *handoff;       /* MP/SC: packets for this shard */
+	struct gw_infer_lc *infer;      /* inference and TX scheduling (gw_infer.h) */
 	uint64_t slot_capacity;         /* main: bytes of slot memory */
 	uint64_t slot_committed;        /* main: bytes charged by the current tables */
 	struct gw_stats cnt __rte_cache_aligned;
@@ -177,6 +180,7 @@ struct gw {
 	uint16_t udp_base;
 	struct gw_kern kern[5];                 /* by DP_DTYPE_* */
 	struct gw_tables *tables;               /* RCU-published */
+	struct gw_infer *infer;                 /* gw_infer.h */
 	pthread_mutex_t ctl_lock;               /* control threads: apply, telemetry */
 	uint64_t gen;                           /* last table generation built */
 	atomic_bool stop;

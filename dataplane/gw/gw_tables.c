@@ -166,6 +166,7 @@ void gw_tables_free(struct gw *gw, struct gw_tables *t)
 	RTE_SET_USED(gw);
 	if (t == NULL)
 		return;
+	gw_infer_tables_free(gw, t->infer);
 	for (unsigned i = 0; i < GW_PAGES; i++)
 		free(t->pages[i]);
 	for (uint32_t i = 0; i < t->n_jobs; i++)
@@ -304,7 +305,9 @@ int gw_policy_apply(struct gw *gw, struct cp_policy *p, char *err, size_t err_si
 	t->gen = gw->gen + 1;
 	t->version = p->version;
 	t->policy = p;
-	rc = tables_build(gw, t, old, need, err, err_size);
+	rc = gw_infer_tables_build(gw, t, old, err, err_size);
+	if (rc == 0)
+		rc = tables_build(gw, t, old, need, err, err_size);
 	if (rc < 0) {
 		t->policy = NULL;
 		gw_tables_free(gw, t);
@@ -320,6 +323,7 @@ int gw_policy_apply(struct gw *gw, struct cp_policy *p, char *err, size_t err_si
 		gw->lcores[k]->slot_committed = need[k];
 	/* Every lcore has passed a quiescent state: none still reads old or
 	 * the instances only old referenced. */
+	gw_infer_published(gw, t, old);
 	if (old != NULL) {
 		for (uint32_t i = 0; i < old->n_jobs; i++) {
 			struct gw_job_inst *in = old->jobs[i].inst;

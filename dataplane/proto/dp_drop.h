@@ -52,7 +52,16 @@
 	X(RATE_LIMITED, "rate_limited")                                       \
 	X(TX_FULL, "tx_full")                 /* TX ring full; result copy lost */ \
 	X(UNEXPECTED_MSG, "unexpected_msg")   /* e.g. a RESULT sent to the gateway */ \
-	X(HANDOFF_FULL, "handoff_full")       /* owner lcore's handoff ring full */
+	X(HANDOFF_FULL, "handoff_full")       /* owner lcore's handoff ring full */ \
+	/* inference (appended; docs/inference.md) */                         \
+	X(INFER_FORWARDED, "infer_forwarded") /* activation sent to a stage replica */ \
+	X(INFER_REPLIED, "infer_replied")     /* last stage's output sent as RESULT */ \
+	X(INFER_BEAT, "infer_beat")           /* stage node heartbeat */        \
+	X(INFER_UNKNOWN_MODEL, "infer_unknown_model")                         \
+	X(INFER_BAD_STAGE, "infer_bad_stage") /* stage past the model's last + 1 */ \
+	X(INFER_NOT_ADMITTED, "infer_not_admitted") /* not a requester / replica of stage-1 */ \
+	X(INFER_BAD_REPLY, "infer_bad_reply") /* reply address not a requester */ \
+	X(INFER_NO_REPLICA, "infer_no_replica") /* every replica down: ERROR sent */
 
 #define DP_DROP_ENUM_(name, str) DP_DROP_##name,
 enum dp_drop {

@@ -49,10 +49,35 @@ plan_alloc(struct dp_sched_plan *pl, const struct cp_policy *p, uint32_t nc)
 	return 0;
 }
 
+/* The classes a policy without "classes" has (docs/policy.md). */
+static const struct cp_class default_classes[3] = {
+	{ .id = "control", .kind = CP_CLASS_CONTROL, .priority = 0, .weight = 1 },
+	{ .id = "inference", .kind = CP_CLASS_INFERENCE, .priority = 1, .weight = 1 },
+	{ .id = "training", .kind = CP_CLASS_TRAINING, .priority = 2, .weight = 1 },
+};
+
+/* cls if it is a valid index of kind kind, else the first class of that kind
+ * (policies built by hand, without the validator, may lack one). */
+static uint32_t
+class_fix(const struct cp_class *classes, uint32_t n, uint32_t cls, enum cp_class_kind kind,
+	  uint32_t fallback)
+{
+	uint32_t i;
+
+	if (cls < n && classes[cls].kind == kind)
+		return cls;
+	for (i = 0; i < n; i++)
+		if (classes[i].kind == kind)
+			return i;
+	return fallback;
+}
+
 int
 dp_sched_plan_build(const struct cp_policy *p, uint32_t quantum, struct dp_sched_plan **out,
 		    char *err, size_t err_size)
 {
+	const struct cp_class *classes = p->n_classes ? p->classes : default_classes;
+	uint32_t n_pc = p->n_classes ? p->n_classes : 3;
 	struct dp_sched_class_conf *cc;
 	struct dp_sched_leaf_conf *lf;
 	struct dp_sched_rate *tn;
@@ -61,14 +86,14 @@ dp_sched_plan_build(const struct cp_policy *p, uint32_t quantum, struct dp_sched
 	uint32_t *qlen;
 	int rc;
 
-	for (i = 0; i < p->n_classes; i++)
-		if (p->classes[i].kind == CP_CLASS_CONTROL && control == UINT32_MAX)
+	for (i = 0; i < n_pc; i++)
+		if (classes[i].kind == CP_CLASS_CONTROL && control == UINT32_MAX)
 			control = i;
-	nc = p->n_classes + (control == UINT32_MAX);
+	nc = n_pc + (control == UINT32_MAX);
 	if (nc > DP_SCHED_CLASSES_MAX) {
 		snprintf(err, err_size, "policy has %u traffic classes (plus an implicit control "
 			 "class) but the TX scheduler supports %u: merge classes",
-			 p->n_classes, DP_SCHED_CLASSES_MAX);
+			 n_pc, DP_SCHED_CLASSES_MAX);
 		return -EINVAL;
 	}
 	pl = calloc(1, sizeof(*pl));
@@ -83,8 +108,8 @@ dp_sched_plan_build(const struct cp_policy *p, uint32_t quantum, struct dp_sched
 	cc = (struct dp_sched_class_conf *)pl->conf.classes;
 	lf = (struct dp_sched_leaf_conf *)pl->conf.leaves;
 	tn = (struct dp_sched_rate *)pl->conf.tenants;
-	for (i = 0; i < p->n_classes; i++) {
-		const struct cp_class *c = &p->classes[i];
+	for (i = 0; i < n_pc; i++) {
+		const struct cp_class *c = &classes[i];
 
 		cc[i].priority = c->priority;
 		cc[i].weight = c->weight ? c->weight : 1;
@@ -96,7 +121,7 @@ dp_sched_plan_build(const struct cp_policy *p, uint32_t quantum, struct dp_sched
 		pl->class_kind[i] = (uint8_t)c->kind;
 	}
 	if (control == UINT32_MAX) {
-		control = p->n_classes;
+		control = n_pc;
 		cc[control].priority = 0;
 		cc[control].weight = 1;
 		qlen[control] = DP_SCHED_QUEUE_LEN_DEFAULT;
@@ -112,31 +137,23 @@ dp_sched_plan_build(const struct cp_policy *p, uint32_t quantum, struct dp_sched
 			.tenant = DP_SCHED_NONE, .queue_len = qlen[leaf] };
 		pl->class_leaf[leaf] = leaf;
 	}
-	rc = -EINVAL;
 	for (i = 0; i < p->n_jobs; i++, leaf++) {
 		const struct cp_job *j = &p->jobs[i];
+		uint32_t c = class_fix(classes, n_pc, j->class_idx, CP_CLASS_TRAINING, control);
 
-		if (j->class_idx >= p->n_classes || j->tenant >= p->n_tenants) {
-			snprintf(err, err_size, "job %u: class or tenant index out of range",
-				 j->id);
-			goto fail_qlen;
-		}
-		lf[leaf] = (struct dp_sched_leaf_conf){ .cls = j->class_idx,
-			.weight = j->weight ? j->weight : 1, .tenant = j->tenant,
-			.queue_len = qlen[j->class_idx] };
+		lf[leaf] = (struct dp_sched_leaf_conf){ .cls = c, .weight = j->weight ? j->weight : 1,
+			.tenant = j->tenant < p->n_tenants ? j->tenant : DP_SCHED_NONE,
+			.queue_len = qlen[c] };
 		pl->job_leaf[i] = leaf;
 		pl->job_id[i] = j->id;
 	}
 	for (i = 0; i < p->n_models; i++, leaf++) {
 		const struct cp_model *m = &p->models[i];
+		uint32_t c = class_fix(classes, n_pc, m->class_idx, CP_CLASS_INFERENCE, control);
 
-		if (m->class_idx >= p->n_classes || m->tenant >= p->n_tenants) {
-			snprintf(err, err_size, "model %u: class or tenant index out of range",
-				 m->id);
-			goto fail_qlen;
-		}
-		lf[leaf] = (struct dp_sched_leaf_conf){ .cls = m->class_idx, .weight = 1,
-			.tenant = m->tenant, .queue_len = qlen[m->class_idx] };
+		lf[leaf] = (struct dp_sched_leaf_conf){ .cls = c, .weight = 1,
+			.tenant = m->tenant < p->n_tenants ? m->tenant : DP_SCHED_NONE,
+			.queue_len = qlen[c] };
 		pl->model_leaf[i] = leaf;
 		pl->model_id[i] = m->id;
 	}
@@ -145,16 +162,15 @@ dp_sched_plan_build(const struct cp_policy *p, uint32_t quantum, struct dp_sched
 	pl->conf.n_tenants = p->n_tenants;
 	pl->conf.quantum = quantum;
 	pl->control_leaf = pl->class_leaf[control];
-	pl->n_policy_classes = p->n_classes;
+	pl->n_policy_classes = n_pc;
 	pl->n_jobs = p->n_jobs;
 	pl->n_models = p->n_models;
 	free(qlen);
 	*out = pl;
 	return 0;
 
-fail_qlen:
-	free(qlen);
 fail_plan:
+	free(qlen);
 	dp_sched_plan_free(pl);
 	return rc;
 }

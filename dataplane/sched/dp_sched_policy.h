@@ -4,8 +4,12 @@
  * leaf correspondence between two plans for a reload.
  *
  * Classes: policy class i becomes scheduler class i (priority, weight, rate
- * cap rate_bps/8 bytes per second, queue_len per leaf). A policy without a
- * control class gets one appended: priority 0, weight 1, uncapped.
+ * cap rate_bps/8 bytes per second, queue_len per leaf); a policy with no
+ * classes at all has the three standard ones (control 0, inference 1,
+ * training 2). A policy without a control class gets one appended: priority
+ * 0, weight 1, uncapped. A job or model whose class index is invalid or of
+ * the wrong kind (only in policies built by hand: the validator refuses
+ * them) goes to the first class of the right kind; an invalid tenant to none.
  * Leaves: one default leaf per class (traffic without a job or model: ARP,
  * ICMP, HELLO, ERROR), then one per training job (its class, weight, tenant),
  * then one per model (its inference class, weight 1, tenant).
@@ -42,8 +46,8 @@ struct dp_sched_plan {
 
 /*
  * Build the plan for p. quantum: DRR bytes per weight unit (0 = default).
- * Returns 0 and *out, -EINVAL with a sentence in err (too many classes, a
- * class or tenant index out of range), or -ENOMEM.
+ * Returns 0 and *out, -EINVAL with a sentence in err (more classes than the
+ * scheduler has), or -ENOMEM.
  */
 int dp_sched_plan_build(const struct cp_policy *p, uint32_t quantum, struct dp_sched_plan **out,
 			char *err, size_t err_size);
