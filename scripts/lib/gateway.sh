@@ -83,6 +83,9 @@ EOF
 }
 
 dtn_gw_start() {
+	# The prefix follows DTN_P as it is now: a script may set DTN_P after
+	# sourcing this file.
+	DTN_GW_PREFIX="${DTN_P}gw"
 	local cfg=$1 pol_args=() eal=(--file-prefix "$DTN_GW_PREFIX")
 	shift
 	if [[ $# -gt 0 && "$1" != "--" ]]; then
@@ -97,6 +100,7 @@ dtn_gw_start() {
 	DTN_GW_LOG="$DTN_TMP/gw.log"
 	dtn_bg "$(dtn_ns_gw)" "$DTN_GW_LOG" "$DTN_GW_BIN" -c "$cfg" "${pol_args[@]}" -- "${eal[@]}"
 	DTN_GW_PID=$DTN_LAST_PID
+	DTN_GW_STARTED=1
 	dtn_on_exit dtn_gw_stop 5
 }
 
@@ -142,8 +146,11 @@ dtn_gw_wait_ready() {
 # Stop the gateway; returns its exit status (0 = clean shutdown).
 dtn_gw_stop() {
 	local bound=${1:-10} rc=0 left
-	[[ -n "$DTN_GW_PID" ]] || return 0
-	dtn_pid_stop "$DTN_GW_PID" INT "$bound" || rc=$?
+	[[ "${DTN_GW_STARTED:-0}" == 1 ]] || return 0
+	DTN_GW_STARTED=0
+	if [[ -n "$DTN_GW_PID" ]]; then
+		dtn_pid_stop "$DTN_GW_PID" INT "$bound" || rc=$?
+	fi
 	DTN_GW_PID=""
 	# A clean rte_eal_cleanup() leaves no hugepage files; a killed gateway does.
 	left=$(find /dev/hugepages -maxdepth 1 -name "${DTN_GW_PREFIX}map_*" 2>/dev/null | wc -l)
