@@ -56,6 +56,13 @@ for f in "$gw_config" "$policy"; do
 	[[ -f "$f" ]] || dtn_die "$f is missing"
 done
 
+# The policy is checked the way an operator would, before anything starts.
+ctl="$DTN_BUILD/control/ctl/daitnctl"
+if [[ -x "$ctl" ]]; then
+	"$ctl" validate --config "$gw_config" "$policy" ||
+		dtn_die "daitnctl validate refused $policy (see above)"
+fi
+
 dtn_trap_install
 dtn_job_load "$policy" $job
 [[ -n "$dtype" ]] || dtype=$DTN_JOB_DTYPE
