@@ -4,45 +4,54 @@
 # ring allreduce, on the same emulated edge links (scripts/lib/edge.sh), in
 # the same run.
 #
-#   bash scripts/bench-allreduce.sh [--quick] [--rate RATE] [--delay MS] [--mtu BYTES]
-#                                   [--workers "2 4 8"] [--sizes LIST] [--out DIR]
-#                                   [--gloo-only]
+#   bash scripts/bench-allreduce.sh [--quick] [--aggregate RATE | --rate RATE] [--delay MS]
+#                                   [--mtu BYTES] [--workers "2 4 8"] [--sizes LIST]
+#                                   [--out DIR] [--gloo-only] [--window W] [--rto-us US]
+#                                   [--pin CPUS]
 #
-#   --quick       N=4 only, sizes 256K,4M,16M (about 40 s)
-#   --rate RATE   per-worker link rate, both directions (default 100mbit: at
-#                 MTU 1500 this 2-core VM's veth/bridge path and the gateway
-#                 share the cores; see docs/pytorch.md)
-#   --delay MS    one-way delay per direction (default 0: this kernel may lack
-#                 sch_netem; with it, e.g. 0.5)
-#   --mtu BYTES   link MTU (default 1500; the job's chunk follows: 1408 B)
-#   --workers     worker counts to sweep (default "2 4 8")
-#   --sizes       tensor sizes (default 256K,512K,1M,2M,4M,8M,16M,32M,64M)
-#   --out DIR     results folder (default out/bench-allreduce-DATE)
-#   --gloo-only   no gateway (gloo side only)
-#   --window W    libdaitn chunks in flight per worker (default: 12 ms of link
-#                 time, at least 16); the job's default (all its slots) would
-#                 overflow a slow link's queue: libdaitn has no congestion control
-#   --rto-us US   libdaitn's retransmission timeout floor (default 40000)
-#   --pin CPUS    taskset list for every rank, both backends (default: "0" on a
-#                 machine with 2 cores, so the gateway's data lcore 1 is the
-#                 "switch" and core 0 the hosts; "" = unpinned)
+#   --quick          N=4 only, sizes 256K,4M,16M (about 30 s); the default sweep
+#                    (N=2,4,8, 256K..64M) takes about 3 minutes
+#   --aggregate RATE the N workers' links together carry RATE: each worker's link
+#                    gets RATE/N, both directions (default 400mbit: 200, 100 and
+#                    50 Mbit/s per worker for N=2, 4, 8). Every N then pushes the
+#                    same packet rate through this machine's kernel and gateway,
+#                    which at MTU 1500 on 2 cores is what runs out first.
+#   --rate RATE      the same per-worker rate for every N instead
+#   --delay MS       one-way delay per direction (default 0: needs sch_netem,
+#                    which this machine's kernel lacks)
+#   --mtu BYTES      link MTU (default 1500; the job's chunk follows: 1408 B)
+#   --workers        worker counts to sweep (default "2 4 8")
+#   --sizes          tensor sizes (default 256K,512K,1M,2M,4M,8M,16M,32M,64M)
+#   --out DIR        results folder (default out/bench-allreduce-DATE)
+#   --gloo-only      no gateway (gloo side only)
+#   --window W       libdaitn chunks in flight per worker (default: 12 ms of the
+#                    worker's link time, at least 16); the job's default (all its
+#                    slots, ~2 MB) would overflow a slow link's queue: libdaitn has
+#                    no congestion control
+#   --rto-us US      libdaitn's retransmission timeout floor (default 40000)
+#   --pin CPUS       taskset list for every rank, both backends (default: "0" on a
+#                    2-core machine, so the gateway's data lcore 1 is the "switch"
+#                    and core 0 the hosts; "" = unpinned)
 #
+# Both backends run alternately over the same shaped links, in the same run.
 # Writes DIR/allreduce.csv (one row per backend, N and size: time, algbw,
 # busbw with the nccl-tests definitions, wrong elements, CPU per process),
-# DIR/allreduce.png, DIR/summary.txt and DIR/meta.json, and prints the
-# summary: daitn's speed-up over gloo per N and size, against the target
-# (N=4, >= 4 MiB: >= 1.3x) and the ideal 2(N-1)/N.
+# DIR/allreduce.png, DIR/summary.txt, DIR/gateway-stats.json and DIR/meta.json,
+# and prints the summary: daitn's speed-up over gloo per N and size, against
+# the target (N=4, >= 4 MiB: >= 1.3x) and the ideal 2(N-1)/N.
 set -euo pipefail
 DTN_LOG_TAG=bench-allreduce
 source "$(dirname "${BASH_SOURCE[0]}")/lib/edge.sh"
 
-rate=100mbit delay=0 workers="2 4 8" sizes="256K,512K,1M,2M,4M,8M,16M,32M,64M"
-out="" gloo_only=0 bpp=$((32 << 20)) window="" rto=40000 pin=auto
+rate="" aggregate=400mbit delay=0 workers="2 4 8" sizes="256K,512K,1M,2M,4M,8M,16M,32M,64M"
+out="" gloo_only=0 window="" rto=40000 pin=auto point_s=1.5
 DTN_MTU=1500
+argv="$*"
 while [[ $# -gt 0 ]]; do
 	case "$1" in
-	--quick) workers=4 sizes="256K,4M,16M" bpp=$((32 << 20)) ;;
-	--rate) rate=$2; shift ;;
+	--quick) workers=4 sizes="256K,4M,16M" point_s=1.0 ;;
+	--rate) rate=$2; aggregate=""; shift ;;
+	--aggregate) aggregate=$2; rate=""; shift ;;
 	--delay) delay=$2; shift ;;
 	--mtu) DTN_MTU=$2; shift ;;
 	--workers) workers=$2; shift ;;
@@ -52,7 +61,7 @@ while [[ $# -gt 0 ]]; do
 	--window) window=$2; shift ;;
 	--rto-us) rto=$2; shift ;;
 	--pin) pin=$2; shift ;;
-	-h|--help) sed -n '3,34p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,42p' "$0"; exit 0 ;;
 	*) dtn_die "unknown option '$1' (see --help)" ;;
 	esac
 	shift
@@ -75,17 +84,26 @@ if [[ $pin == auto ]]; then
 	pin=""
 	(( $(nproc) <= 2 )) && pin=0
 fi
-if [[ -z "$window" ]]; then
-	# 12 ms of link time in chunks (payload + 64 header bytes), at least 16:
-	# enough to ride out a few ms of the gateway being descheduled.
-	window=$("$DTN_PY" -c '
+# Rates in bit/s: "100mbit" -> 1e8 (tc's units: k/m/g, "bit" or "bps" = bytes).
+rate_bps() {
+	"$DTN_PY" -c '
 import re, sys
 m = re.fullmatch(r"([0-9.]+)([kmg]?)(bit|bps)?", sys.argv[1].lower())
-if not m or float(m.group(1)) == 0:
-    print(0); sys.exit()
-bps = float(m.group(1)) * {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}[m.group(2)] * (8 if m.group(3) == "bps" else 1)
-print(max(16, int(bps / 8 * 0.012 / (int(sys.argv[2]) + 64))))' "$rate" "$(edge_chunk)")
-fi
+if not m:
+    sys.exit("bench-allreduce: rate %r: expected e.g. 100mbit or 1gbit" % sys.argv[1])
+print(int(float(m.group(1)) * {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}[m.group(2)]
+          * (8 if m.group(3) == "bps" else 1)))' "$1"
+}
+# Per-worker rate for N workers, in bit/s.
+worker_bps() {
+	if [[ -n "$rate" ]]; then rate_bps "$rate"; else echo $(( $(rate_bps "$aggregate") / $1 )); fi
+}
+# 12 ms of link time in chunks (payload + 64 header bytes), at least 16:
+# enough to ride out a few ms of the gateway being descheduled.
+window_for() {
+	[[ -n "$window" ]] && { echo "$window"; return; }
+	echo $(( $1 / 8 * 12 / 1000 / ($(edge_chunk) + 64) > 16 ? $1 / 8 * 12 / 1000 / ($(edge_chunk) + 64) : 16 ))
+}
 out=${out:-$DTN_ROOT/out/bench-allreduce-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$out"
 csv="$out/allreduce.csv"
@@ -97,7 +115,7 @@ load=$(cut -d' ' -f1 /proc/loadavg)
 if awk -v l="$load" 'BEGIN { exit !(l > 1.0) }'; then
 	dtn_warn "load average $load before the run: other work shares the cores, figures will be noisy"
 fi
-edge_up "$max_n" "$rate" "$delay"
+edge_up "$max_n" "$(worker_bps "$max_n")bit" "$delay"
 dtn_tmp_create
 gw_pid=0
 if [[ $gloo_only -eq 0 ]]; then
@@ -107,13 +125,21 @@ if [[ $gloo_only -eq 0 ]]; then
 	edge_gw_up "$DTN_TMP/policy.json"
 	gw_pid=$DTN_GW_PID
 fi
-link=$(edge_link_check 1 2 32)
-dtn_log "links: $rate, delay ${delay} ms, MTU $DTN_MTU, chunk $(edge_chunk) B; TCP goodput w1->w2: $link Mbit/s"
-dtn_log "libdaitn: window $window chunks (0 = the job's slots), RTO floor $rto us; ranks pinned to CPUs '${pin:-none}'"
+dtn_log "links: ${rate:-$aggregate in all / N} per worker, delay ${delay} ms, MTU $DTN_MTU, chunk $(edge_chunk) B"
+dtn_log "libdaitn: RTO floor $rto us; ranks pinned to CPUs '${pin:-none}'"
+links=""
 
 header=--header
 for n in $workers; do
-	dtn_log "N=$n: sizes $sizes, backends $backends"
+	bps=$(worker_bps "$n")
+	for (( i = 1; i <= max_n; i++ )); do
+		shape=(--rate "${bps}bit")
+		[[ "$delay" != 0 && -n "$delay" ]] && shape+=(--delay "${delay%ms}")
+		dtn_link_shape "$i" "${shape[@]}" || dtn_die "cannot shape worker $i's link"
+	done
+	link=$(edge_link_check 1 2 $(( bps / 8 / 1048576 + 1 )))
+	links+="N=$n: $((bps / 1000000)) Mbit/s per worker, TCP goodput $link Mbit/s; "
+	dtn_log "N=$n: links $((bps / 1000000)) Mbit/s per worker (TCP goodput w1->w2 $link Mbit/s), window $(window_for "$bps") chunks, sizes $sizes, backends $backends"
 	EDGE_MASTER_PORT=$((29500 + n))
 	EDGE_WORLD=$n EDGE_JOB=$n
 	pids=()
@@ -124,8 +150,9 @@ for n in $workers; do
 			--rank $((i - 1)) --world "$n" --master "$(dtn_worker_ip 1):$EDGE_MASTER_PORT" \
 			--job "$n" --port-base "$(edge_port "$n" 0)" --bind "$(dtn_worker_ip "$i")" \
 			--gateway "$DTN_GW_IP" --sizes "$sizes" --backends "$backends" \
-			--bytes-per-point "$bpp" --csv "$csv" $header --gw-pid "$gw_pid" \
-			--link-rate "$rate" --link-delay "$delay" --window "$window" --rto-us "$rto"
+			--link-bps "$bps" --point-seconds "$point_s" --csv "$csv" $header \
+			--gw-pid "$gw_pid" --link-rate "$((bps / 1000000))mbit" --link-delay "$delay" \
+			--window "$(window_for "$bps")" --rto-us "$rto"
 		pids+=("$DTN_LAST_PID")
 	done
 	if ! dtn_wait_all 600 "${pids[@]}"; then
@@ -141,8 +168,8 @@ done
 if [[ -n "$gw_pid" && $gw_pid -ne 0 ]]; then
 	dtn_gw_stats >"$out/gateway-stats.json" 2>/dev/null || true
 fi
-"$DTN_PY" - "$out" "$rate" "$delay" "$DTN_MTU" "$(edge_chunk)" "$link" "$*" "$window" "$rto" \
-	"$pin" "$load" <<'EOF'
+"$DTN_PY" - "$out" "${rate:-$aggregate/N}" "$delay" "$DTN_MTU" "$(edge_chunk)" "$links" "$argv" \
+	"${window:-12 ms of link}" "$rto" "$pin" "$load" <<'EOF'
 import json, os, platform, subprocess, sys
 out, rate, delay, mtu, chunk, link, argv, window, rto, pin, load = sys.argv[1:12]
 def sh(*c):
@@ -154,9 +181,9 @@ import torch
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "")
 meta = {"git": sh("git", "-C", os.path.dirname(out), "rev-parse", "HEAD") or sh("git", "rev-parse", "HEAD"),
         "args": argv, "link_rate": rate, "link_delay_ms": delay, "mtu": int(mtu),
-        "chunk_size": int(chunk), "tcp_goodput_mbit_s": link, "cpu": cpu,
+        "chunk_size": int(chunk), "links": link, "cpu": cpu,
         "cores": os.cpu_count(), "kernel": platform.release(), "torch": torch.__version__,
-        "date": sh("date", "-Is"), "window": int(window), "rto_us": int(rto),
+        "date": sh("date", "-Is"), "window": window, "rto_us": int(rto),
         "ranks_pinned_to": pin, "loadavg_before": float(load)}
 json.dump(meta, open(os.path.join(out, "meta.json"), "w"), indent=2)
 EOF

@@ -71,11 +71,18 @@ def main():
     p.add_argument("--master", required=True, help="ADDR:PORT (rank 0)")
     p.add_argument("--sizes", default="256K,1M,4M,16M,64M")
     p.add_argument("--backends", default="daitn,gloo")
+    p.add_argument("--link-bps", type=float, default=0,
+                   help="per-worker link rate: timed calls per point = --point-seconds of "
+                        "ideal link time (size*8/rate), within --min/--max-calls")
+    p.add_argument("--point-seconds", type=float, default=1.5)
     p.add_argument("--bytes-per-point", type=float, default=64 * 2**20,
-                   help="timed calls per point: this many bytes' worth, within --min/--max-calls")
-    p.add_argument("--min-calls", type=int, default=2)
+                   help="without --link-bps: timed calls per point, this many bytes' worth")
+    p.add_argument("--min-calls", type=int, default=1)
     p.add_argument("--max-calls", type=int, default=20)
     p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--warmup-max-size", type=int, default=8 << 20,
+                   help="no warm-up call for larger tensors (their buffers are touched "
+                        "before timing anyway, and one call is seconds long)")
     p.add_argument("--csv", default=None, help="rank 0 appends rows here")
     p.add_argument("--header", action="store_true", help="write the CSV header first")
     p.add_argument("--gw-pid", type=int, default=0)
@@ -119,7 +126,12 @@ def main():
         template = ((idx % 1021) + rank).to(torch.float32)
         expect = ((idx % 1021) * n + n * (n - 1) // 2).to(torch.float32)
         buf = torch.empty(count, dtype=torch.float32)
-        calls = int(min(max(args.bytes_per_point / size, args.min_calls), args.max_calls))
+        if args.link_bps > 0:
+            calls = args.point_seconds / (size * 8 / args.link_bps)
+        else:
+            calls = args.bytes_per_point / size
+        calls = int(min(max(calls, args.min_calls), args.max_calls))
+        warmup = args.warmup if size <= args.warmup_max_size else 0
         for backend in backends:
             if backend == "daitn":
                 def op(t):
@@ -128,7 +140,7 @@ def main():
             else:
                 def op(t):
                     dist.all_reduce(t)
-            for _ in range(args.warmup):
+            for _ in range(warmup):
                 buf.copy_(template)
                 op(buf)
             times, wrong, cpu = [], 0, 0.0
