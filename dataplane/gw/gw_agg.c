@@ -10,6 +10,8 @@
  * external buffer. The set holds one reference to the buffer and each copy
  * one more; the references of a whole fan-out are taken with one update.
  */
+#include <string.h>
+
 #include <rte_ip.h>
 #include <rte_memcpy.h>
 #include <rte_udp.h>
@@ -38,7 +40,7 @@ static inline void acc_load(const struct gw_job *job, void *acc, const void *src
 		job->k->ops->load_f16(acc, src, n);
 		break;
 	default:
-		rte_memcpy(acc, src, (size_t)n * 4);
+		memcpy(acc, src, (size_t)n * 4);   /* glibc picks AVX-512 at run time */
 		break;
 	}
 }
@@ -71,18 +73,18 @@ static inline void acc_finish(const struct gw_job *job, void *acc, unsigned n)
 		job->k->ops->store_f16(acc, acc, n);
 }
 
-void gw_agg_peer_learn(struct gw_lcore *lc, const struct gw_job *job, struct gw_job_lc *jl,
+static void peer_build(struct gw_lcore *lc, const struct gw_job *job, struct gw_peer *p,
 		       uint16_t rank, const struct rte_ether_hdr *eth, unsigned port)
 {
-	struct gw_peer *p = &jl->peers[rank];
 	const struct gw_port *gp = &lc->gw->ports[port];
 	struct rte_ether_hdr *te = (struct rte_ether_hdr *)p->tmpl;
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(te + 1);
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+	struct dp_proto_hdr rh = {
+		.magic = DP_PROTO_MAGIC, .version = DP_PROTO_VERSION, .type = DP_MSG_RESULT,
+		.job = job->id, .rank = rank, .dtype = job->dtype,
+	};
 
-	if (likely(p->known && p->port == port &&
-		   rte_is_same_ether_addr(&te->dst_addr, &eth->src_addr)))
-		return;
 	te->dst_addr = eth->src_addr;
 	te->src_addr = gp->mac;
 	te->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
@@ -100,11 +102,30 @@ void gw_agg_peer_learn(struct gw_lcore *lc, const struct gw_job *job, struct gw_
 	udp->dst_port = job->workers[rank].port_be;
 	udp->dgram_len = 0;
 	udp->dgram_cksum = 0;
+	dp_proto_hdr_write(udp + 1, &rh);
 	/* Sum of the header without total_length (which is 0 here): adding
 	 * the length and folding gives the checksum of each copy. */
 	p->ip_csum = rte_raw_cksum(ip, sizeof(*ip));
 	p->port = (uint16_t)port;
 	p->known = true;
+}
+
+/* Learn where rank's packets come from; the common case is one compare. */
+static inline void peer_learn(struct gw_lcore *lc, const struct gw_job *job, struct gw_job_lc *jl,
+			      uint16_t rank, const struct rte_ether_hdr *eth, unsigned port)
+{
+	struct gw_peer *p = &jl->peers[rank];
+
+	if (likely(p->known && p->port == port &&
+		   rte_is_same_ether_addr((const struct rte_ether_addr *)p->tmpl, &eth->src_addr)))
+		return;
+	peer_build(lc, job, p, rank, eth, port);
+}
+
+void gw_agg_peer_learn(struct gw_lcore *lc, const struct gw_job *job, struct gw_job_lc *jl,
+		       uint16_t rank, const struct rte_ether_hdr *eth, unsigned port)
+{
+	peer_learn(lc, job, jl, rank, eth, port);
 }
 
 static inline uint16_t ip_csum_finish(uint32_t partial, uint16_t len_be)
@@ -116,16 +137,24 @@ static inline uint16_t ip_csum_finish(uint32_t partial, uint16_t len_be)
 	return sum == 0xffff ? (uint16_t)sum : (uint16_t)~sum;
 }
 
+/* Offset of the slot field in a frame: everything from there to the end of
+ * the daitn header (slot, dtype, flags, count, offset, round) is per result. */
+#define TAIL_OFF (DP_PROTO_L2_L4_SIZE + 8)
+#define TAIL_SIZE (DP_PROTO_FRAME_HDR_SIZE - TAIL_OFF)
+
 /*
  * Send the result held by set s (slot field `slot`) to every rank, or to
  * `only` alone (>= 0, a resend). Copies that cannot get mbufs are counted
  * and left to the workers' retransmissions.
+ *
+ * Mbufs come raw from the pools (refcnt 1, one segment, no next: what the
+ * pools guarantee for freed mbufs), so only the fields TX reads are written.
  */
 static void agg_send(struct gw_lcore *lc, const struct gw_job *job, struct gw_job_lc *jl,
 		     const struct dp_slot_set *s, struct gw_buf *b, uint16_t slot, int only)
 {
 	struct rte_mbuf *hm[FANOUT_BATCH], *em[FANOUT_BATCH];
-	uint8_t dh[DP_PROTO_HDR_SIZE];
+	uint8_t tail[TAIL_SIZE];
 	uint32_t bytes = (uint32_t)s->count * job->k->esize;
 	uint16_t ip_len = (uint16_t)(sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr) +
 				     DP_PROTO_HDR_SIZE + bytes);
@@ -133,21 +162,22 @@ static void agg_send(struct gw_lcore *lc, const struct gw_job *job, struct gw_jo
 	uint16_t udp_len_be = rte_cpu_to_be_16((uint16_t)(ip_len - sizeof(struct rte_ipv4_hdr)));
 	unsigned n = only >= 0 ? 1 : job->n_workers;
 	struct dp_proto_hdr rh = {
-		.magic = DP_PROTO_MAGIC, .version = DP_PROTO_VERSION, .type = DP_MSG_RESULT,
-		.job = job->id, .rank = 0, .slot = slot, .dtype = job->dtype, .flags = 0,
-		.count = s->count, .offset = s->offset, .round = s->round,
+		.slot = slot, .dtype = job->dtype, .count = s->count, .offset = s->offset,
+		.round = s->round,
 	};
+	uint8_t full[DP_PROTO_HDR_SIZE];
 
-	dp_proto_hdr_write(dh, &rh);
+	dp_proto_hdr_write(full, &rh);
+	memcpy(tail, full + 8, TAIL_SIZE);
 	for (unsigned first = 0; first < n; first += FANOUT_BATCH) {
 		unsigned nb = RTE_MIN(n - first, (unsigned)FANOUT_BATCH), built = 0;
 
-		if (unlikely(rte_pktmbuf_alloc_bulk(lc->hdr_pool, hm, nb) != 0)) {
+		if (unlikely(rte_mempool_get_bulk(lc->hdr_pool, (void **)hm, nb) != 0)) {
 			gw_cnt_add(&lc->cnt.ev[GW_EV_FANOUT_NOBUF], nb);
 			continue;
 		}
-		if (unlikely(rte_pktmbuf_alloc_bulk(lc->ext_pool, em, nb) != 0)) {
-			rte_pktmbuf_free_bulk(hm, nb);
+		if (unlikely(rte_mempool_get_bulk(lc->ext_pool, (void **)em, nb) != 0)) {
+			rte_mempool_put_bulk(lc->hdr_pool, (void **)hm, nb);
 			gw_cnt_add(&lc->cnt.ev[GW_EV_FANOUT_NOBUF], nb);
 			continue;
 		}
@@ -156,25 +186,29 @@ static void agg_send(struct gw_lcore *lc, const struct gw_job *job, struct gw_jo
 			uint16_t r = only >= 0 ? (uint16_t)only : (uint16_t)(first + j);
 			const struct gw_peer *p = &jl->peers[r];
 			struct rte_mbuf *h = hm[j], *e = em[j];
-			uint8_t *f = rte_pktmbuf_mtod(h, uint8_t *);
+			uint8_t *f = (uint8_t *)h->buf_addr + RTE_PKTMBUF_HEADROOM;
 			struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(f + RTE_ETHER_HDR_LEN);
 			struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
 
-			rte_memcpy(f, p->tmpl, DP_PROTO_L2_L4_SIZE);
+			rte_mov64(f, p->tmpl);
+			memcpy(f + TAIL_OFF, tail, TAIL_SIZE);
 			ip->total_length = ip_len_be;
 			ip->hdr_checksum = ip_csum_finish(p->ip_csum, ip_len_be);
 			udp->dgram_len = udp_len_be;
-			rte_memcpy(f + DP_PROTO_L2_L4_SIZE, dh, DP_PROTO_HDR_SIZE);
-			f[DP_PROTO_L2_L4_SIZE + 6] = (uint8_t)(r >> 8);
-			f[DP_PROTO_L2_L4_SIZE + 7] = (uint8_t)r;
+
+			e->ol_flags = 0;
 			rte_pktmbuf_attach_extbuf(e, b->data, b->iova, (uint16_t)job->acc_size,
 						  &b->shinfo);
 			e->data_len = (uint16_t)bytes;
 			e->pkt_len = bytes;
+			h->data_off = RTE_PKTMBUF_HEADROOM;
 			h->data_len = GW_HDR_SIZE;
 			h->pkt_len = GW_HDR_SIZE + bytes;
 			h->nb_segs = 2;
 			h->next = e;
+			h->ol_flags = 0;
+			h->tx_offload = 0;
+			h->packet_type = 0;
 			if (unlikely(!p->known)) {
 				/* Cannot happen for a complete set (every rank sent
 				 * to this lcore); never send to an unknown MAC. */
@@ -243,8 +277,7 @@ enum dp_drop gw_agg_grad(struct gw_lcore *lc, const struct gw_job *job,
 	struct gw_buf *b;
 	unsigned ev;
 
-	gw_agg_peer_learn(lc, job, jl, h->rank, rte_pktmbuf_mtod(m, const struct rte_ether_hdr *),
-			  port);
+	peer_learn(lc, job, jl, h->rank, rte_pktmbuf_mtod(m, const struct rte_ether_hdr *), port);
 	a = dp_slot_contribute(&jl->slots, s, h->rank, h->round, h->offset, h->count, &ev);
 	switch (a) {
 	case DP_SLOT_LOAD:

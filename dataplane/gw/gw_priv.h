@@ -75,9 +75,11 @@ struct gw_buf {
 /* What one lcore learned about a rank from its packets, and the L2-L4 header
  * of results to it, prebuilt when that changes. */
 struct gw_peer {
-	uint8_t tmpl[DP_PROTO_L2_L4_SIZE];  /* Eth/IPv4/UDP with lengths and checksum 0 */
-	uint16_t port;                      /* index into gw->ports */
+	/* Eth/IPv4/UDP/daitn RESULT header for this rank: lengths, checksum
+	 * and the per-result fields (slot .. round) are filled per copy. */
+	uint8_t tmpl[DP_PROTO_FRAME_HDR_SIZE] __rte_aligned(64);
 	uint32_t ip_csum;                   /* IPv4 header sum without total_length */
+	uint16_t port;                      /* index into gw->ports */
 	bool known;
 } __rte_cache_aligned;
 

@@ -1,0 +1,495 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * daitn-gw-bench: the data-plane benchmark (scripts/bench-dataplane.sh).
+ *
+ * One lcore runs everything, run to completion: a generator writes the
+ * chunks of N workers (1 KiB float32 payloads) into the RX ring of a net_ring
+ * port, gw_lcore_poll() runs the real pipeline (parse, validate, slot state
+ * machine, kernels, fan-out of every result to all N workers, TX), and a sink
+ * drains and frees the TX ring. rdtsc around each phase separates the
+ * pipeline's cycles from the generator's and the sink's, so the report has a
+ * pipeline-only rate and a whole-loop rate. In the same run an "ideal loop"
+ * (allocate an mbuf, add its 1 KiB into an accumulator, free it: no parsing,
+ * no slots, no TX) gives the baseline.
+ *
+ *   daitn-gw-bench [EAL args] -- [--seconds S] [--workers N] [--window SLOTS]
+ *                                [--burst B]
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_ip.h>
+#include <rte_lcore.h>
+#include <rte_ring.h>
+#include <rte_udp.h>
+
+#include <urcu-qsbr.h>
+
+#include "cp_policy.h"
+#include "dp_proto.h"
+#include "gw.h"
+#include "gw_eal.h"
+#include "kn_sum.h"
+
+#define GW_IP 0x0a080001u
+#define W_IP(w) (0x0a080100u + (w))
+#define W_PORT 47100
+#define ELEMS 256                /* 1 KiB of float32 */
+#define PAYLOAD (ELEMS * 4)
+#define GEN_POOL 16383
+
+struct bench_opts {
+	double seconds;
+	double ideal_seconds;        /* 0: skip the ideal loop (profiling) */
+	unsigned samples;            /* pipeline + ideal measurements, alternated */
+	unsigned workers;
+	unsigned window;             /* slot indices the generator cycles over */
+	unsigned burst;              /* frames the generator enqueues per iteration */
+};
+
+struct phase {
+	uint64_t cycles;
+	uint64_t pkts;
+};
+
+static struct rte_ring *rx_ring, *tx_ring;
+static struct rte_mempool *gen_pool;
+static uint8_t tmpl[64][DP_PROTO_FRAME_HDR_SIZE];   /* per worker frame header */
+
+static int opts_parse(int argc, char **argv, struct bench_opts *o)
+{
+	static const struct option lo[] = {
+		{ "seconds", required_argument, NULL, 's' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "window", required_argument, NULL, 'n' },
+		{ "burst", required_argument, NULL, 'b' },
+		{ "ideal-seconds", required_argument, NULL, 'i' },
+		{ "samples", required_argument, NULL, 'k' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	*o = (struct bench_opts){ .seconds = 1.0, .ideal_seconds = -1, .samples = 5,
+				  .workers = 8, .window = 512, .burst = 32 };
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 's': o->seconds = atof(optarg); break;
+		case 'w': o->workers = (unsigned)atoi(optarg); break;
+		case 'n': o->window = (unsigned)atoi(optarg); break;
+		case 'b': o->burst = (unsigned)atoi(optarg); break;
+		case 'i': o->ideal_seconds = atof(optarg); break;
+		case 'k': o->samples = (unsigned)atoi(optarg); break;
+		default: return -EINVAL;
+		}
+	}
+	if (o->ideal_seconds < 0)
+		o->ideal_seconds = o->seconds;
+	if (o->samples < 1 || o->samples > 50 || o->seconds * o->samples > 60 ||
+	    o->seconds <= 0 || o->seconds > 60 || o->ideal_seconds > 60 || o->workers < 1 || o->workers > 64 ||
+	    o->window < 1 || o->window > 8192 || o->burst < 1 || o->burst > 256) {
+		fprintf(stderr, "daitn-gw-bench: --seconds 0..60 (x --samples 1..50: 60 s at "
+			"most), --workers 1..64, --window 1..8192, --burst 1..256\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int policy_apply(struct gw *gw, const struct cp_gw_config *cfg, unsigned workers)
+{
+	char json[16384], err[256];
+	size_t o = 0;
+	struct cp_diags diags = { 0 };
+	struct cp_limits lim;
+	struct cp_policy *p;
+	int rc;
+
+	o += (size_t)snprintf(json + o, sizeof(json) - o, "{\"version\": 1, \"nodes\": [");
+	for (unsigned w = 0; w < workers; w++)
+		o += (size_t)snprintf(json + o, sizeof(json) - o,
+				      "%s{\"id\": \"b%u\", \"ip\": \"10.8.1.%u\", \"roles\": [\"worker\"]}",
+				      w ? "," : "", w, w);
+	o += (size_t)snprintf(json + o, sizeof(json) - o, "], \"jobs\": [{\"id\": 1, \"dtype\": "
+			      "\"float32\", \"chunk_size\": %u, \"slot_memory\": \"16MiB\", "
+			      "\"workers\": [", PAYLOAD);
+	for (unsigned w = 0; w < workers; w++)
+		o += (size_t)snprintf(json + o, sizeof(json) - o,
+				      "%s{\"rank\": %u, \"node\": \"b%u\", \"port\": %u}",
+				      w ? "," : "", w, w, W_PORT);
+	snprintf(json + o, sizeof(json) - o, "]}]}");
+	cp_limits_from_config(cfg, &lim);
+	rc = cp_policy_parse(json, strlen(json), "bench-policy", &lim, &p, &diags);
+	cp_diags_print(&diags, stderr);
+	cp_diags_free(&diags);
+	if (rc != 0)
+		return rc;
+	rc = gw_policy_apply(gw, p, err, sizeof(err));
+	if (rc != 0) {
+		fprintf(stderr, "daitn-gw-bench: %s\n", err);
+		cp_policy_free(p);
+	}
+	return rc;
+}
+
+static void templates_build(unsigned workers, const struct rte_ether_addr *gw_mac)
+{
+	for (unsigned w = 0; w < workers; w++) {
+		struct rte_ether_hdr *eth = (struct rte_ether_hdr *)tmpl[w];
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+		struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+
+		eth->dst_addr = *gw_mac;
+		eth->src_addr = (struct rte_ether_addr){ { 0x02, 0, 0, 0, 1, (uint8_t)w } };
+		eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+		memset(ip, 0, sizeof(*ip));
+		ip->version_ihl = 0x45;
+		ip->total_length = rte_cpu_to_be_16(20 + 8 + DP_PROTO_HDR_SIZE + PAYLOAD);
+		ip->time_to_live = 64;
+		ip->next_proto_id = IPPROTO_UDP;
+		ip->src_addr = rte_cpu_to_be_32(W_IP(w));
+		ip->dst_addr = rte_cpu_to_be_32(GW_IP);
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+		udp->src_port = RTE_BE16(W_PORT);
+		udp->dst_port = RTE_BE16(DP_PROTO_UDP_PORT_DEFAULT);
+		udp->dgram_len = rte_cpu_to_be_16(8 + DP_PROTO_HDR_SIZE + PAYLOAD);
+		udp->dgram_cksum = 0;
+	}
+}
+
+/* Every generator mbuf carries payload 1.0f once and for all: the sum of N
+ * workers is N in every element, which the sink checks. */
+static void gen_obj_init(struct rte_mempool *mp, void *arg, void *obj, unsigned idx)
+{
+	struct rte_mbuf *m = obj;
+	float *pl;
+
+	RTE_SET_USED(mp);
+	RTE_SET_USED(arg);
+	RTE_SET_USED(idx);
+	pl = (float *)((uint8_t *)m->buf_addr + RTE_PKTMBUF_HEADROOM + DP_PROTO_FRAME_HDR_SIZE);
+	for (unsigned e = 0; e < ELEMS; e++)
+		pl[e] = 1.0f;
+}
+
+/* Generator state: the next (slot, worker) to send and the lap (round). */
+struct gen {
+	unsigned workers, window, slot, worker;
+	uint32_t lap;
+	uint64_t sent;
+};
+
+static unsigned gen_burst(struct gen *g, unsigned n)
+{
+	struct rte_mbuf *m[256];
+	unsigned done;
+
+	if (rte_pktmbuf_alloc_bulk(gen_pool, m, n) != 0)
+		return 0;
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t *f = rte_pktmbuf_mtod(m[i], uint8_t *);
+		struct dp_proto_hdr h = {
+			.magic = DP_PROTO_MAGIC, .version = DP_PROTO_VERSION, .type = DP_MSG_GRAD,
+			.job = 1, .rank = (uint16_t)g->worker,
+			.slot = dp_proto_slot_make((uint16_t)g->slot, g->lap & 1),
+			.dtype = DP_DTYPE_F32, .count = ELEMS, .offset = g->slot * ELEMS,
+			.round = g->lap,
+		};
+
+		memcpy(f, tmpl[g->worker], DP_PROTO_L2_L4_SIZE);
+		dp_proto_hdr_write(f + DP_PROTO_L2_L4_SIZE, &h);
+		m[i]->data_len = m[i]->pkt_len = DP_PROTO_FRAME_HDR_SIZE + PAYLOAD;
+		if (++g->worker == g->workers) {
+			g->worker = 0;
+			if (++g->slot == g->window) {
+				g->slot = 0;
+				g->lap++;
+			}
+		}
+	}
+	done = rte_ring_sp_enqueue_burst(rx_ring, (void **)m, n, NULL);
+	if (done < n)
+		rte_pktmbuf_free_bulk(m + done, n - done);
+	g->sent += done;
+	return done;
+}
+
+/* Drain TX, check one result per burst, free. Returns results, or -1 on a wrong sum. */
+static int sink_burst(unsigned workers, uint64_t *results)
+{
+	struct rte_mbuf *m[256];
+	unsigned n = rte_ring_sc_dequeue_burst(tx_ring, (void **)m, 256, NULL);
+	float buf[ELEMS];
+	const float *r;
+
+	if (n == 0)
+		return 0;
+	r = rte_pktmbuf_read(m[0], DP_PROTO_FRAME_HDR_SIZE, sizeof(buf), buf);
+	if (r == NULL || r[0] != (float)workers || r[ELEMS - 1] != (float)workers) {
+		fprintf(stderr, "daitn-gw-bench: wrong sum %g (want %u)\n", r ? r[0] : -1.0,
+			workers);
+		rte_pktmbuf_free_bulk(m, n);
+		return -1;
+	}
+	rte_pktmbuf_free_bulk(m, n);
+	*results += n;
+	return (int)n;
+}
+
+/* Iterations longer than this were interrupted or preempted (the machine
+ * is shared): they are left out of the filtered figures and counted. */
+#define SLICE_MAX_US 100
+
+static void ideal_loop(double seconds, struct phase *out, struct phase *raw)
+{
+	const struct kn_ops *k = kn_ops_get();
+	float acc[ELEMS] __rte_aligned(64);
+	struct rte_mbuf *m[32];
+	uint64_t hz = rte_get_tsc_hz(), start = rte_rdtsc(), end = start + (uint64_t)(seconds * hz);
+	uint64_t slice_max = hz * SLICE_MAX_US / 1000000, t0 = start, t1;
+
+	memset(acc, 0, sizeof(acc));
+	*out = (struct phase){ 0 };
+	*raw = (struct phase){ 0 };
+	while (t0 < end) {
+		if (rte_pktmbuf_alloc_bulk(gen_pool, m, 32) != 0)
+			break;
+		for (unsigned i = 0; i < 32; i++)
+			k->sum_f32(acc, rte_pktmbuf_mtod_offset(m[i], const float *,
+								DP_PROTO_FRAME_HDR_SIZE), ELEMS);
+		rte_pktmbuf_free_bulk(m, 32);
+		t1 = rte_rdtsc();
+		raw->pkts += 32;
+		if (t1 - t0 <= slice_max) {
+			out->pkts += 32;
+			out->cycles += t1 - t0;
+		}
+		t0 = t1;
+	}
+	raw->cycles = t0 - start;
+	if (acc[0] < 0)   /* keep the sums observable */
+		printf("%g\n", acc[0]);
+}
+
+static double mpps(const struct phase *p)
+{
+	return p->cycles ? (double)p->pkts / ((double)p->cycles / (double)rte_get_tsc_hz()) / 1e6 : 0;
+}
+
+/* One measurement: generator -> gw_lcore_poll() -> sink, then the ideal loop. */
+struct sample {
+	struct phase pipe, whole, all, ideal, ideal_all;
+	uint64_t gen_cycles, sink_cycles, iters, skipped;
+};
+
+static int sample_run(struct gw *gw, struct gen *g, const struct bench_opts *o,
+		      struct sample *out, uint64_t *results)
+{
+	struct gw_lcore *lc = gw_lcore_get(gw, 0);
+	uint64_t hz = rte_get_tsc_hz(), t0, t1, t2, t3, end;
+	uint64_t slice_max = hz * SLICE_MAX_US / 1000000;
+	unsigned n;
+
+	memset(out, 0, sizeof(*out));
+	t0 = rte_rdtsc();
+	end = t0 + (uint64_t)(o->seconds * (double)hz);
+	out->all.cycles = t0;
+	while (t0 < end) {
+		gen_burst(g, o->burst);
+		t1 = rte_rdtsc();
+		n = gw_lcore_poll(lc);
+		rcu_quiescent_state();
+		t2 = rte_rdtsc();
+		if (sink_burst(o->workers, results) < 0)
+			return -1;
+		t3 = rte_rdtsc();
+		out->iters++;
+		out->all.pkts += n;
+		if (t3 - t0 > slice_max) {
+			out->skipped++;
+		} else {
+			out->gen_cycles += t1 - t0;
+			out->pipe.cycles += t2 - t1;
+			out->sink_cycles += t3 - t2;
+			out->pipe.pkts += n;
+		}
+		t0 = t3;
+	}
+	out->all.cycles = t0 - out->all.cycles;
+	out->whole.pkts = out->pipe.pkts;
+	out->whole.cycles = out->gen_cycles + out->pipe.cycles + out->sink_cycles;
+	if (o->ideal_seconds > 0)
+		ideal_loop(o->ideal_seconds, &out->ideal, &out->ideal_all);
+	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Median and best of one figure over the samples. */
+static void summary(const char *what, const double *v, unsigned n, const double *ratio)
+{
+	double s[64], r[64];
+
+	memcpy(s, v, n * sizeof(*v));
+	qsort(s, n, sizeof(*s), cmp_double);
+	printf("  %-38s median %6.2f Mpps %6.1f Gbit/s, best %6.2f Mpps %6.1f Gbit/s",
+	       what, s[n / 2], s[n / 2] * PAYLOAD * 8 / 1e3, s[n - 1], s[n - 1] * PAYLOAD * 8 / 1e3);
+	if (ratio != NULL) {
+		memcpy(r, ratio, n * sizeof(*ratio));
+		qsort(r, n, sizeof(*r), cmp_double);
+		printf(", %.2fx / %.2fx ideal", r[n / 2], r[n - 1]);
+	}
+	printf("\n");
+}
+
+static int bench_run(struct gw *gw, const struct bench_opts *o)
+{
+	struct gw_lcore *lc = gw_lcore_get(gw, 0);
+	struct gen g = { .workers = o->workers, .window = o->window };
+	double pipe[64], whole[64], all[64], ideal[64], r_pipe[64], r_whole[64];
+	uint64_t results = 0, completed, in, pkts = 0, cyc_gen = 0, cyc_pipe = 0, cyc_sink = 0;
+	struct gw_stats st0, st1;
+	struct sample sm;
+
+	/* Warm up (first touch of pools and slots), then measure. */
+	for (int i = 0; i < 2000; i++) {
+		gen_burst(&g, o->burst);
+		gw_lcore_poll(lc);
+		if (sink_burst(o->workers, &results) < 0)
+			return 1;
+	}
+	printf("daitn-gw-bench: %u workers, 1 KiB float32 chunks, window %u slots, burst %u, "
+	       "kernels %s, TSC %.2f GHz, %u samples of %.1f s pipeline + %.1f s ideal loop\n",
+	       o->workers, o->window, o->burst, kn_ops_get()->name,
+	       (double)rte_get_tsc_hz() / 1e9, o->samples, o->seconds, o->ideal_seconds);
+	printf("  sample  pipeline-only  whole-loop  ideal-loop  (Mpps; iterations over %u us "
+	       "left out)\n", SLICE_MAX_US);
+	gw_stats_read(gw, 0, &st0);
+	results = 0;
+	for (unsigned k = 0; k < o->samples; k++) {
+		if (sample_run(gw, &g, o, &sm, &results) != 0)
+			return 1;
+		pipe[k] = mpps(&sm.pipe);
+		whole[k] = mpps(&sm.whole);
+		all[k] = mpps(&sm.all);
+		ideal[k] = mpps(&sm.ideal);
+		r_pipe[k] = ideal[k] > 0 ? pipe[k] / ideal[k] : 0;
+		r_whole[k] = ideal[k] > 0 ? whole[k] / ideal[k] : 0;
+		pkts += sm.pipe.pkts;
+		cyc_gen += sm.gen_cycles;
+		cyc_pipe += sm.pipe.cycles;
+		cyc_sink += sm.sink_cycles;
+		printf("  %6u  %13.2f  %10.2f  %10.2f  (%.1f%% left out; wall clock %.2f Mpps)\n",
+		       k, pipe[k], whole[k], ideal[k],
+		       sm.iters ? 100.0 * (double)sm.skipped / (double)sm.iters : 0.0, all[k]);
+	}
+	gw_stats_read(gw, 0, &st1);
+	completed = st1.fate[DP_DROP_COMPLETED] - st0.fate[DP_DROP_COMPLETED];
+	in = st1.fate[DP_DROP_AGGREGATED] - st0.fate[DP_DROP_AGGREGATED] + completed;
+	printf("  input packets %llu, completed slots %llu, result copies %llu (%.2f per input), "
+	       "a result of every sink burst checked (sum == %u)\n", (unsigned long long)in,
+	       (unsigned long long)completed, (unsigned long long)results,
+	       in ? (double)results / (double)in : 0.0, o->workers);
+	printf("  cycles per input packet (all samples): generator %.1f, pipeline %.1f, sink %.1f\n",
+	       (double)cyc_gen / (double)pkts, (double)cyc_pipe / (double)pkts,
+	       (double)cyc_sink / (double)pkts);
+	if (o->ideal_seconds > 0)
+		summary("ideal loop (alloc, add 1 KiB, free)", ideal, o->samples, NULL);
+	summary("pipeline only (gw_lcore_poll)", pipe, o->samples,
+		o->ideal_seconds > 0 ? r_pipe : NULL);
+	summary("whole loop (generator+pipeline+sink)", whole, o->samples,
+		o->ideal_seconds > 0 ? r_whole : NULL);
+	summary("whole loop, wall clock (unfiltered)", all, o->samples, NULL);
+	for (unsigned i = 0; i < DP_DROP_MAX; i++) {
+		uint64_t d = st1.fate[i] - st0.fate[i];
+
+		if (d != 0 && i != DP_DROP_AGGREGATED && i != DP_DROP_COMPLETED)
+			printf("  unexpected fate %s: %llu\n", dp_drop_name(i), (unsigned long long)d);
+	}
+	if (in == 0 || results != completed * o->workers) {
+		fprintf(stderr, "daitn-gw-bench: %llu result copies for %llu completions of %u "
+			"workers\n", (unsigned long long)results, (unsigned long long)completed,
+			o->workers);
+		return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct cp_gw_config cfg;
+	struct bench_opts o;
+	char dir[PATH_MAX];
+	struct rte_ether_addr mac;
+	struct gw *gw = NULL;
+	uint16_t port;
+	int n, rc = 1;
+
+	n = rte_eal_init(argc, argv);
+	if (n < 0) {
+		fprintf(stderr, "daitn-gw-bench: EAL: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
+	argc -= n;
+	argv += n;
+	if (opts_parse(argc, argv, &o) != 0)
+		goto eal;
+	if (rte_lcore_count() < 2) {
+		fprintf(stderr, "daitn-gw-bench: needs -l MAIN,DATA (the data lcore is not "
+			"launched; the main lcore runs everything)\n");
+		goto eal;
+	}
+	kn_init(KN_ISA_AUTO);
+	rx_ring = rte_ring_create("bench_rx", 4096, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+	tx_ring = rte_ring_create("bench_tx", 8192, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+	gen_pool = rte_pktmbuf_pool_create("bench_gen", GEN_POOL, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+					   (int)rte_socket_id());
+	if (rx_ring == NULL || tx_ring == NULL || gen_pool == NULL ||
+	    rte_eth_from_rings("bench", &rx_ring, 1, &tx_ring, 1, rte_socket_id()) < 0) {
+		fprintf(stderr, "daitn-gw-bench: rings/pool: %s\n", rte_strerror(rte_errno));
+		goto eal;
+	}
+	rte_mempool_obj_iter(gen_pool, gen_obj_init, NULL);
+
+	cfg.n_ports = 1;
+	snprintf(cfg.ports[0].name, sizeof(cfg.ports[0].name), "bench0");
+	snprintf(cfg.ports[0].device, sizeof(cfg.ports[0].device), "net_ring_bench");
+	cfg.ports[0].ip = GW_IP;
+	cfg.main_lcore = rte_get_main_lcore();
+	cfg.n_data_lcores = 1;
+	cfg.data_lcores[0] = rte_get_next_lcore(cfg.main_lcore, 1, 0);
+	cfg.udp_port = DP_PROTO_UDP_PORT_DEFAULT;
+	cfg.mbufs = 16383;
+	cfg.burst = o.burst;
+	cfg.slot_memory = 32u << 20;
+	gw = gw_create(&cfg);
+	if (gw == NULL || gw_ports_start(gw, &port) != 0)
+		goto destroy;
+	rte_eth_macaddr_get(port, &mac);
+	templates_build(o.workers, &mac);
+	rcu_register_thread();
+	if (policy_apply(gw, &cfg, o.workers) == 0)
+		rc = bench_run(gw, &o);
+	rcu_unregister_thread();
+	gw_ports_stop(gw);
+destroy:
+	gw_destroy(gw);
+eal:
+	rte_eal_cleanup();
+	gw_eal_runtime_dir_remove(dir);
+	return rc;
+}
