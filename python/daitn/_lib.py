@@ -70,10 +70,6 @@ class JobInfo(ctypes.Structure):
     ]
 
 
-DAITN_STATS_GSO = 0x1
-DAITN_STATS_GRO = 0x2
-
-
 class Stats(ctypes.Structure):
     """struct daitn_stats, plus spare room: the C struct grows by appending,
     and daitn_stats_get() writes the library's whole struct into ours."""
@@ -85,11 +81,6 @@ class Stats(ctypes.Structure):
         ("allreduces", ctypes.c_uint64),
         ("send_calls", ctypes.c_uint64),
         ("recv_calls", ctypes.c_uint64),
-        ("datagrams_sent", ctypes.c_uint64),   # appended after v0.1
-        ("tx_dropped", ctypes.c_uint64),
-        ("ignored", ctypes.c_uint64),
-        ("icmp_errors", ctypes.c_uint64),
-        ("flags", ctypes.c_uint32),
         ("_spare", ctypes.c_uint8 * 256),
     ]
 

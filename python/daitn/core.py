@@ -128,8 +128,6 @@ class Context:
             # daitn_last_error(NULL): this thread's last open failure (e.g.
             # the gateway's refusal text); daitn_strerror as a fallback.
             msg = (self._lib.daitn_last_error(None) or b"").decode(errors="replace")
-            if msg.startswith("daitn_open: "):
-                msg = msg[len("daitn_open: "):]
             if not msg:
                 msg = "%s: %s" % (self.describe, self._lib.daitn_strerror(rc).decode())
             raise from_rc(rc, msg, "daitn_open")

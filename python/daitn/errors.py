@@ -51,4 +51,7 @@ _BY_ERRNO = {
 def from_rc(rc, message, call=None):
     """The exception for a negative return code rc."""
     err = -rc if rc < 0 else rc
+    # libdaitn's sentences often start with the function's name already.
+    if call and message.startswith(call + ": "):
+        message = message[len(call) + 2:]
     return _BY_ERRNO.get(err, DaitnError)(err, message, call)
