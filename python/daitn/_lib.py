@@ -85,6 +85,28 @@ class Stats(ctypes.Structure):
     ]
 
 
+DAITN_STATS_GSO = 0x1
+DAITN_STATS_GRO = 0x2
+
+
+class StatsExt(ctypes.Structure):
+    """struct daitn_stats_ext (with spare room, as Stats)."""
+    _fields_ = [
+        ("datagrams_sent", ctypes.c_uint64),
+        ("tx_dropped", ctypes.c_uint64),
+        ("ignored", ctypes.c_uint64),
+        ("rx_truncated", ctypes.c_uint64),
+        ("icmp_errors", ctypes.c_uint64),
+        ("gso_fallbacks", ctypes.c_uint64),
+        ("flags", ctypes.c_uint32),
+        ("gso_segs", ctypes.c_uint32),
+        ("srtt_us", ctypes.c_uint32),
+        ("rto_us", ctypes.c_uint32),
+        ("cwnd", ctypes.c_uint32),
+        ("_spare", ctypes.c_uint8 * 256),
+    ]
+
+
 def _repo_root():
     # python/daitn/_lib.py -> repository root
     return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -115,6 +137,9 @@ def _declare(lib):
     lib.daitn_job.restype = ctypes.POINTER(JobInfo)
     lib.daitn_stats_get.argtypes = [handle, ctypes.POINTER(Stats)]
     lib.daitn_stats_get.restype = None
+    if hasattr(lib, "daitn_stats_ext_get"):     # added after v0.1
+        lib.daitn_stats_ext_get.argtypes = [handle, ctypes.POINTER(StatsExt)]
+        lib.daitn_stats_ext_get.restype = None
     lib.daitn_last_error.argtypes = [handle]
     lib.daitn_last_error.restype = ctypes.c_char_p
     lib.daitn_strerror.argtypes = [ctypes.c_int]

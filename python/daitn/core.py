@@ -162,13 +162,21 @@ class Context:
         return x
 
     def stats(self):
-        """Counters of struct daitn_stats, as a dict."""
-        st = _lib.Stats()
+        """Counters of struct daitn_stats and, where the library has it,
+        struct daitn_stats_ext (cwnd, srtt_us, rto_us, ...), as one dict."""
+        st, ext = _lib.Stats(), _lib.StatsExt()
+        has_ext = hasattr(self._lib, "daitn_stats_ext_get")
         with self._lock:
             if self._h:
                 self._lib.daitn_stats_get(self._h, ctypes.byref(st))
-        return {name: getattr(st, name) for name, _ in _lib.Stats._fields_
-                if not name.startswith("_")}
+                if has_ext:
+                    self._lib.daitn_stats_ext_get(self._h, ctypes.byref(ext))
+        out = {name: getattr(st, name) for name, _ in _lib.Stats._fields_
+               if not name.startswith("_")}
+        if has_ext:
+            out.update({name: getattr(ext, name) for name, _ in _lib.StatsExt._fields_
+                        if not name.startswith("_")})
+        return out
 
     def last_error(self):
         with self._lock:
