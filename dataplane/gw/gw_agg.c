@@ -172,12 +172,14 @@ static void agg_send(struct gw_lcore *lc, const struct gw_job *job, struct gw_jo
 	for (unsigned first = 0; first < n; first += FANOUT_BATCH) {
 		unsigned nb = RTE_MIN(n - first, (unsigned)FANOUT_BATCH), built = 0;
 
-		if (unlikely(rte_mempool_get_bulk(lc->hdr_pool, (void **)hm, nb) != 0)) {
+		if (unlikely(rte_mempool_generic_get(lc->hdr_pool, (void **)hm, nb,
+						     lc->hdr_cache) != 0)) {
 			gw_cnt_add(&lc->cnt.ev[GW_EV_FANOUT_NOBUF], nb);
 			continue;
 		}
-		if (unlikely(rte_mempool_get_bulk(lc->ext_pool, (void **)em, nb) != 0)) {
-			rte_mempool_put_bulk(lc->hdr_pool, (void **)hm, nb);
+		if (unlikely(rte_mempool_generic_get(lc->ext_pool, (void **)em, nb,
+						     lc->ext_cache) != 0)) {
+			rte_mempool_generic_put(lc->hdr_pool, (void **)hm, nb, lc->hdr_cache);
 			gw_cnt_add(&lc->cnt.ev[GW_EV_FANOUT_NOBUF], nb);
 			continue;
 		}

@@ -106,6 +106,8 @@ static struct gw_lcore *lcore_create(struct gw *gw, unsigned shard, unsigned lco
 	lc->ext_pool = pool_create("ext", shard, cfg->mbufs, 0, socket);
 	if (lc->ext_pool == NULL)
 		goto fail;
+	lc->hdr_cache = rte_mempool_default_cache(lc->hdr_pool, lcore_id);
+	lc->ext_cache = rte_mempool_default_cache(lc->ext_pool, lcore_id);
 	snprintf(name, sizeof(name), "gw_handoff_%u", shard);
 	lc->handoff = rte_ring_create(name, GW_HANDOFF_RING, socket, RING_F_SC_DEQ);
 	if (lc->handoff == NULL) {

@@ -163,6 +163,10 @@ struct gw_lcore {
 	struct rte_mempool *rx_pool;    /* RX queues of this shard */
 	struct rte_mempool *hdr_pool;   /* 64-byte result headers */
 	struct rte_mempool *ext_pool;   /* zero-room mbufs for external buffers */
+	/* This lcore's caches of hdr_pool and ext_pool, looked up once: the
+	 * per-call lookup goes through rte_lcore_id(), a TLS access. */
+	struct rte_mempool_cache *hdr_cache;
+	struct rte_mempool_cache *ext_cache;
 	struct rte_ring *handoff;       /* MP/SC: packets for this shard */
 	struct gw_infer_lc *infer;      /* inference and TX scheduling (gw_infer.h) */
 	uint64_t slot_capacity;         /* main: bytes of slot memory */
