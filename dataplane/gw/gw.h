@@ -84,7 +84,8 @@ void gw_ports_stop(struct gw *gw);
 /*
  * Build job tables from policy p (ownership passes to the gateway on success),
  * publish them to the lcores, wait for a grace period and free the previous
- * tables. Jobs equal under cp_job_same() keep their slot state. Returns 0, or
+ * tables. Jobs equal under cp_job_same() keep their slot state. Every call
+ * after the first counts as a reload (ok or refused, in /daitn/info). Returns 0, or
  * -EINVAL / -ENOSPC (slot memory) / -ENOMEM with a sentence in err; then
  * nothing changed and p is still the caller's.
  */
@@ -92,6 +93,10 @@ int gw_policy_apply(struct gw *gw, struct cp_policy *p, char *err, size_t err_si
 
 /* Run gw_lcore_main() on every data lcore. Returns 0 or a negative errno. */
 int gw_launch(struct gw *gw);
+
+/* Record a reload refused before gw_policy_apply() (the file did not load);
+ * telemetry shows it. Control threads. */
+void gw_reload_refused(struct gw *gw, const char *why);
 
 /* Release the state of removed jobs once no RESULT copy in TX points into
  * it. Main thread, every second or so. */

@@ -117,6 +117,8 @@ static void policy_reload(struct gw *gw, const char *path, const struct cp_gw_co
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (policy_load(path, cfg, &p) != 0) {
 		fprintf(stderr, "daitn-gw: reload of %s refused; the running policy stays\n", path);
+		snprintf(err, sizeof(err), "%.200s does not load (see the gateway's log)", path);
+		gw_reload_refused(gw, err);
 		return;
 	}
 	rc = gw_policy_apply(gw, p, err, sizeof(err));

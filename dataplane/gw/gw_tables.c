@@ -343,11 +343,20 @@ int gw_policy_apply(struct gw *gw, struct cp_policy *p, char *err, size_t err_si
 		gw_tables_free(gw, old);
 	}
 	gw_zombies_reap(gw, false);
-	gw->reloads_ok++;
+	if (old != NULL)
+		gw->reloads_ok++;
 	snprintf(gw->last_reload, sizeof(gw->last_reload), "policy version %llu: %u jobs",
 		 (unsigned long long)t->version, t->n_jobs);
 	pthread_mutex_unlock(&gw->ctl_lock);
 	return 0;
+}
+
+void gw_reload_refused(struct gw *gw, const char *why)
+{
+	pthread_mutex_lock(&gw->ctl_lock);
+	gw->reloads_failed++;
+	snprintf(gw->last_reload, sizeof(gw->last_reload), "refused: %s", why);
+	pthread_mutex_unlock(&gw->ctl_lock);
 }
 
 void gw_housekeeping(struct gw *gw)
