@@ -15,6 +15,7 @@
 #include <rte_byteorder.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
+#include <rte_mbuf_dyn.h>
 #include <rte_udp.h>
 
 #include "gw_infer_priv.h"
@@ -130,6 +131,7 @@ infer_send(struct gw_lcore *lc, const struct gw_infer_tables *it, struct rte_mbu
 	udp->dgram_len = rte_cpu_to_be_16(l4);
 	udp->dgram_cksum = 0;
 	dp_proto_infer_write(udp + 1, h);
+	*RTE_MBUF_DYNFIELD(m, lc->gw->infer->stamp_off, uint64_t *) = lc->infer->now_ns;
 	m->data_len = (uint16_t)(DP_PROTO_L2_L4_SIZE + l4 - sizeof(*udp));
 	m->pkt_len = m->data_len;
 	m->ol_flags = 0;

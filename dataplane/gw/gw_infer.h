@@ -102,6 +102,9 @@ enum dp_drop gw_infer_pkt(struct gw_lcore *lc, const struct gw_tables *t, struct
 bool gw_sched_enqueue(struct gw_lcore *lc, unsigned port, struct rte_mbuf *m);
 void gw_sched_flush(struct gw_lcore *lc);
 
+/* Register /daitn/infer (gw_infer_telemetry.c). 0 or a negative errno. */
+int gw_infer_telemetry_register(struct gw *gw);
+
 /* Counters of one shard (or all with shard -1), any thread. */
 void gw_infer_stats_read(const struct gw *gw, int shard, uint64_t out[GW_INFER_CNT_MAX]);
 

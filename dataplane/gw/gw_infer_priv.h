@@ -47,6 +47,32 @@ struct gw_infer_tables {
 	struct dp_route_live live;
 };
 
+/* Time inference frames spend in the gateway (from the poll that received
+ * them to the PMD taking them), log-linear: 4 buckets per power of two of
+ * nanoseconds (25% resolution), up to 2^33 ns. */
+#define GW_SOJOURN_BUCKETS 128u
+
+static inline unsigned
+gw_sojourn_bucket(uint64_t ns)
+{
+	unsigned e, b;
+
+	if (ns < 4)
+		return (unsigned)ns;
+	e = 63u - (unsigned)__builtin_clzll(ns);
+	b = (e - 1) * 4 + (unsigned)((ns >> (e - 2)) & 3);
+	return b < GW_SOJOURN_BUCKETS ? b : GW_SOJOURN_BUCKETS - 1;
+}
+
+/* Upper bound (ns) of bucket b. */
+static inline uint64_t
+gw_sojourn_bucket_max(unsigned b)
+{
+	if (b < 4)
+		return b + 1;
+	return (uint64_t)(5 + b % 4) << (b / 4 - 1);
+}
+
 struct gw_infer_lc {
 	struct dp_route_lcore *route;
 	const struct gw_infer_tables *cur;      /* whose schedulers are ours */
@@ -57,6 +83,7 @@ struct gw_infer_lc {
 	uint16_t n_pending[CP_PORTS_MAX];
 	struct rte_mbuf *pending[CP_PORTS_MAX][GW_INFER_PENDING];
 	uint64_t cnt[GW_INFER_CNT_MAX];
+	uint64_t sojourn[GW_SOJOURN_BUCKETS];   /* relaxed atomics */
 	void *move_drops[64];
 };
 
@@ -64,6 +91,7 @@ struct gw_infer {
 	bool fifo;
 	uint64_t rate_bps;              /* per (lcore, port) scheduler; 0 none */
 	double ns_per_tsc;
+	int stamp_off;                  /* mbuf dynfield: receive time, ns */
 	unsigned n_retired;
 	struct gw_infer_tables **retired;       /* waiting for lcores to leave */
 };

@@ -18,6 +18,8 @@
 #include <time.h>
 
 #include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_mbuf_dyn.h>
 
 #include "gw_infer_priv.h"
 
@@ -60,6 +62,14 @@ gw_infer_init(struct gw *gw)
 		gw->infer->rate_bps = mbps * 1000000ull;
 	}
 	gw->infer->ns_per_tsc = 1e9 / (double)rte_get_tsc_hz();
+	gw->infer->stamp_off = rte_mbuf_dynfield_register(&(struct rte_mbuf_dynfield){
+		.name = "daitn_infer_rx_ns", .size = sizeof(uint64_t),
+		.align = __alignof__(uint64_t) });
+	if (gw->infer->stamp_off < 0) {
+		fprintf(stderr, "daitn-gw: cannot register an mbuf field: %s\n",
+			rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
 	for (k = 0; k < gw->n_lcores; k++) {
 		struct dp_route_lcore_conf rc = { .lcore = k };
 		struct gw_infer_lc *il = calloc(1, sizeof(*il));

@@ -12,6 +12,7 @@
  */
 #include <rte_ethdev.h>
 #include <rte_ether.h>
+#include <rte_mbuf_dyn.h>
 
 #include "gw_infer_priv.h"
 
@@ -74,6 +75,28 @@ gw_sched_enqueue(struct gw_lcore *lc, unsigned port, struct rte_mbuf *m)
 	return true;
 }
 
+/* Record the gateway sojourn of the inference frames the PMD took. */
+static inline void
+sojourn_note(struct gw_lcore *lc, struct gw_infer_lc *il, struct rte_mbuf **pkts, unsigned n,
+	     uint64_t now)
+{
+	int off = lc->gw->infer->stamp_off;
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		const uint8_t *f = rte_pktmbuf_mtod(pkts[i], const uint8_t *);
+		uint64_t t, *c;
+
+		if (pkts[i]->data_len < DP_PROTO_FRAME_HDR_SIZE ||
+		    f[DP_PROTO_L2_L4_SIZE] != (DP_PROTO_MAGIC >> 8) ||
+		    !dp_proto_infer_is_infer(f[DP_PROTO_L2_L4_SIZE + 3]))
+			continue;
+		t = *RTE_MBUF_DYNFIELD(pkts[i], off, uint64_t *);
+		c = &il->sojourn[gw_sojourn_bucket(now > t ? now - t : 0)];
+		__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+	}
+}
+
 static void
 port_flush(struct gw_lcore *lc, struct gw_infer_lc *il, unsigned p, uint64_t now)
 {
@@ -84,6 +107,7 @@ port_flush(struct gw_lcore *lc, struct gw_infer_lc *il, unsigned p, uint64_t now
 	if (il->n_pending[p] != 0) {
 		sent = rte_eth_tx_burst(port_id, q, il->pending[p], il->n_pending[p]);
 		gw_cnt_add(&lc->cnt.ev[GW_EV_TX], sent);
+		sojourn_note(lc, il, il->pending[p], sent, now);
 		if (sent < il->n_pending[p]) {
 			memmove(il->pending[p], il->pending[p] + sent,
 				(il->n_pending[p] - sent) * sizeof(il->pending[p][0]));
@@ -98,6 +122,7 @@ port_flush(struct gw_lcore *lc, struct gw_infer_lc *il, unsigned p, uint64_t now
 			return;
 		sent = rte_eth_tx_burst(port_id, q, pkts, (uint16_t)n);
 		gw_cnt_add(&lc->cnt.ev[GW_EV_TX], sent);
+		sojourn_note(lc, il, pkts, sent, now);
 		if (sent < n) {
 			memcpy(il->pending[p], pkts + sent, (n - sent) * sizeof(pkts[0]));
 			il->n_pending[p] = (uint16_t)(n - sent);
