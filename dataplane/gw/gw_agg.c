@@ -260,21 +260,19 @@ static inline void agg_note(const struct gw_job *job, struct gw_job_lc *jl, uint
 	if (!new_use)
 		return;
 	if (!atomic_load_explicit(&jl->seen_any, memory_order_relaxed) ||
-	    dp_proto_tag_cmp(round, 0, atomic_load_explicit(&jl->max_round,
-							    memory_order_relaxed), 0) > 0) {
+	    dp_proto_tag_cmp_inline(round, 0, atomic_load_explicit(&jl->max_round,
+								   memory_order_relaxed), 0) > 0) {
 		atomic_store_explicit(&jl->max_round, round, memory_order_relaxed);
 		atomic_store_explicit(&jl->seen_any, 1, memory_order_relaxed);
 	}
 }
 
 enum dp_drop gw_agg_grad(struct gw_lcore *lc, const struct gw_job *job,
-			 const struct dp_proto_hdr *h, const uint8_t *payload,
+			 const struct dp_proto_hdr *h, uint32_t local, const uint8_t *payload,
 			 const struct rte_mbuf *m, unsigned port)
 {
 	struct gw_job_lc *jl = job->inst->lc[lc->shard];
-	uint16_t idx = dp_proto_slot_index(h->slot);
-	struct dp_slot_set *s = dp_slot_set_get(&jl->slots, idx / lc->gw->n_lcores,
-						dp_proto_slot_set(h->slot));
+	struct dp_slot_set *s = dp_slot_set_get(&jl->slots, local, dp_proto_slot_set(h->slot));
 	enum dp_slot_action a;
 	struct gw_buf *b;
 	unsigned ev;

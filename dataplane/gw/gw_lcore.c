@@ -152,6 +152,7 @@ struct gw *gw_create(const struct cp_gw_config *cfg)
 	}
 	gw->cfg = cfg;
 	gw->udp_base = cfg->udp_port ? cfg->udp_port : DP_PROTO_UDP_PORT_DEFAULT;
+	gw->shard_recip = rte_reciprocal_value(cfg->n_data_lcores);
 	memset(gw->port_idx, 0xff, sizeof(gw->port_idx));
 	pthread_mutex_init(&gw->ctl_lock, NULL);
 	atomic_init(&gw->stop, false);

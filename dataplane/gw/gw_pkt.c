@@ -157,7 +157,7 @@ static enum dp_drop pkt_grad(struct gw_lcore *lc, const struct gw_tables *t,
 	const struct gw_addr *w;
 	struct gw_job_lc *jl;
 	enum dp_drop fate;
-	uint16_t idx;
+	uint32_t idx, local;
 
 	if (unlikely(job == NULL))
 		return DP_DROP_JOB_UNKNOWN;
@@ -184,11 +184,16 @@ static enum dp_drop pkt_grad(struct gw_lcore *lc, const struct gw_tables *t,
 		fate = DP_DROP_SLOT_OUT_OF_RANGE;
 		goto job_fate;
 	}
-	if (unlikely(idx % lc->gw->n_lcores != lc->shard)) {
+	/* Two divisions per packet would cost more than the rest of the
+	 * checks: one multiply-shift gives the local index, a multiply the
+	 * shard. */
+	local = rte_reciprocal_divide(idx, lc->gw->shard_recip);
+	if (unlikely(idx - local * lc->gw->n_lcores != lc->shard)) {
 		fate = DP_DROP_SLOT_WRONG_SHARD;
 		goto job_fate;
 	}
-	fate = gw_agg_grad(lc, job, h, (const uint8_t *)(udp + 1) + DP_PROTO_HDR_SIZE, m, port);
+	fate = gw_agg_grad(lc, job, h, local, (const uint8_t *)(udp + 1) + DP_PROTO_HDR_SIZE,
+			   m, port);
 job_fate:
 	gw_cnt_add(&jl->fate[fate], 1);
 	return fate;

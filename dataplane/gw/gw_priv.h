@@ -19,6 +19,7 @@
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_reciprocal.h>
 #include <rte_ring.h>
 
 #include "dp_proto.h"
@@ -184,6 +185,7 @@ struct gw {
 	unsigned n_lcores;
 	struct gw_lcore *lcores[CP_LCORES_MAX];
 	uint16_t udp_base;
+	struct rte_reciprocal shard_recip;      /* divides by n_lcores without div */
 	struct gw_kern kern[5];                 /* by DP_DTYPE_* */
 	struct gw_tables *tables;               /* RCU-published */
 	struct gw_infer *infer;                 /* gw_infer.h */
@@ -203,10 +205,11 @@ struct gw {
 void gw_pkt_burst(struct gw_lcore *lc, const struct gw_tables *t,
 		  struct rte_mbuf **pkts, unsigned n, int port);
 
-/* gw_agg.c: a validated GRAD for this shard. Consumes nothing: the caller
- * frees m. Returns the fate. */
+/* gw_agg.c: a validated GRAD for this shard, for local slot index `local`
+ * (slot index / n_lcores). Consumes nothing: the caller frees m. Returns the
+ * fate. */
 enum dp_drop gw_agg_grad(struct gw_lcore *lc, const struct gw_job *job,
-			 const struct dp_proto_hdr *h, const uint8_t *payload,
+			 const struct dp_proto_hdr *h, uint32_t local, const uint8_t *payload,
 			 const struct rte_mbuf *m, unsigned port);
 
 /* gw_agg.c: learn rank's MAC and port from a frame; rebuild its header template. */

@@ -186,18 +186,7 @@ void dp_proto_hdr_write(void *dst, const struct dp_proto_hdr *hdr)
 int dp_proto_tag_cmp(uint32_t round_a, uint32_t offset_a,
 		     uint32_t round_b, uint32_t offset_b)
 {
-	/* RFC 1982: a is newer when (a - b) mod 2^32 is in (0, 2^31). The
-	 * distance exactly 2^31 is undefined there; break that tie by plain
-	 * value so that cmp(a, b) == -cmp(b, a) always holds. */
-	uint32_t d = round_a - round_b;
-
-	if (d == 0x80000000u)
-		return round_a > round_b ? 1 : -1;
-	if (d != 0)
-		return d < 0x80000000u ? 1 : -1;
-	if (offset_a != offset_b)
-		return offset_a > offset_b ? 1 : -1;
-	return 0;
+	return dp_proto_tag_cmp_inline(round_a, offset_a, round_b, offset_b);
 }
 
 /* Offsets in the HELLO_ACK payload. */

@@ -107,7 +107,7 @@ enum dp_slot_action dp_slot_contribute(const struct dp_slot_table *t, struct dp_
 	if (s->state == DP_SLOT_EMPTY) {
 		cmp = 1;
 	} else {
-		cmp = dp_proto_tag_cmp(round, offset, s->round, s->offset);
+		cmp = dp_proto_tag_cmp_inline(round, offset, s->round, s->offset);
 		if (cmp < 0)
 			return DP_SLOT_STALE;
 	}
