@@ -7,8 +7,9 @@
 Prints, per N and size, both backends' time and busbw, daitn's speed-up over
 gloo (gloo time / daitn time), the ideal 2(N-1)/N, wrong elements and CPU use;
 then the verdict on the target (N=4, sizes >= 4 MiB: speed-up >= 1.3).
-Writes a PNG: busbw against size per backend and N, and the speed-up with the
-ideal as dashed lines.
+Writes a PNG: busbw as a fraction of each N's per-worker link rate against
+size, per backend and N (gloo's ring tops out near 1; in-network aggregation
+near 2(N-1)/N), and the speed-up with the ideal as dotted lines.
 """
 
 import csv
@@ -16,6 +17,16 @@ import sys
 from collections import defaultdict
 
 TARGET_N, TARGET_MIN_SIZE, TARGET = 4, 4 << 20, 1.3
+
+
+def link_gbit(text):
+    """'100mbit' -> 0.1 (Gbit/s); None if not a tc rate."""
+    import re
+    m = re.fullmatch(r"([0-9.]+)([kmg]?)(bit|bps)?", text.strip().lower())
+    if not m:
+        return None
+    v = float(m.group(1)) * {"": 1e-9, "k": 1e-6, "m": 1e-3, "g": 1.0}[m.group(2)]
+    return v * (8 if m.group(3) == "bps" else 1)
 
 
 def fmt_size(b):
@@ -70,8 +81,9 @@ def main():
     for n in ns:
         sizes = sorted(s for m, s in by if m == n)
         for backend, style in (("daitn", "-o"), ("gloo", "--s")):
-            pts = [(s, float(by[(n, s)][backend]["busbw_Gbit_s"])) for s in sizes
-                   if backend in by[(n, s)]]
+            pts = [(s, float(by[(n, s)][backend]["busbw_Gbit_s"])
+                    / (link_gbit(by[(n, s)][backend]["link_rate"]) or 1.0))
+                   for s in sizes if backend in by[(n, s)]]
             if pts:
                 ax1.plot([p[0] for p in pts], [p[1] for p in pts], style, color=colors[n],
                          label="%s N=%d" % (backend, n))
@@ -81,13 +93,17 @@ def main():
             ax2.plot([p[0] for p in sp], [p[1] for p in sp], "-o", color=colors[n],
                      label="N=%d" % n)
             ax2.axhline(2 * (n - 1) / n, ls=":", color=colors[n])
-    meta = rows[0]
+    rates = ", ".join("N=%d: %s" % (n, by[(n, min(s for m, s in by if m == n))]
+                                      [next(iter(by[(n, min(s for m, s in by if m == n))]))]
+                                      ["link_rate"]) for n in ns)
+    delay = rows[0]["link_delay"]
     for ax in (ax1, ax2):
         ax.set_xscale("log", base=2)
         ax.set_xlabel("tensor size (bytes, float32)")
         ax.grid(True, alpha=0.3)
-    ax1.set_ylabel("busbw (Gbit/s)")
-    ax1.set_title("allreduce busbw, links %s delay %s ms" % (meta["link_rate"], meta["link_delay"]))
+    ax1.set_ylabel("busbw / per-worker link rate")
+    ax1.set_title("busbw (nccl-tests) per link rate\nlinks %s; delay %s ms" % (rates, delay),
+                  fontsize=10)
     ax2.set_ylabel("speed-up: gloo time / daitn time")
     ax2.axhline(TARGET, ls="--", color="grey", label="target %.1fx (N=4, >= 4 MiB)" % TARGET)
     ax2.set_title("daitn vs gloo ring (dotted: ideal 2(N-1)/N)")
