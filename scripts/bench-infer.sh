@@ -8,11 +8,13 @@
 #   bash scripts/bench-infer.sh [--link-mbps N] [--req-rate R] [--duration S]
 #                               [--rounds K] [--count ELEMS] [--modes "priority fifo"]
 #
-#   --link-mbps N  the gateway port's egress rate, Mbit/s (default 300): each
+#   --link-mbps N  the gateway port's egress rate, Mbit/s (default 80): each
 #                  (lcore, port) scheduler is capped there (DAITN_TX_RATE_MBPS),
 #                  so the port is the bottleneck and its queue forms inside the
 #                  gateway, where the scheduler acts. Pick it below what the
-#                  gradient job reaches uncapped, or there is no queue to order.
+#                  gradient job reaches uncapped (on the 2-core VM the four
+#                  CPU-bound workers take ~120-160 Mbit/s of results), or
+#                  there is no queue to order.
 #   --req-rate R   inference requests per second, open loop (default 500);
 #                  one 1 KiB activation, 2 stages (3 passes through the port)
 #   --duration S   seconds of inference traffic per phase (default 3)
@@ -23,8 +25,12 @@
 # Per mode the gateway is restarted (DAITN_TX_SCHED=priority|fifo) and three
 # phases run: inference alone, gradient alone, both (the requester starts
 # 0.5 s into the gradient run). Every answer is checked bit for bit by
-# daitn-infer. Topology: 7 namespaces on a bridge (4 workers, 2 stage nodes,
-# 1 requester), the gateway on af_packet with data lcore 1. Every other
+# daitn-infer. Besides the end-to-end latency, the table shows how long the
+# inference frames of each phase spent inside the gateway (/daitn/infer's
+# sojourn histogram, 25% buckets): that part is the scheduler's; the rest
+# is the hosts' (kernel, CPU). Topology: 7 namespaces on a bridge (4
+# workers, 2 stage nodes, 1 requester), the gateway on af_packet with data
+# lcore 1. Every other
 # process is pinned to CPU 0; stage nodes and the requester run SCHED_FIFO
 # (chrt) so that on a 2-core machine the figures measure the gateway's
 # queueing, not the CPU scheduler's (without chrt the endpoints' CPU share
@@ -33,7 +39,7 @@ set -euo pipefail
 DTN_LOG_TAG=bench-infer
 source "$(dirname "${BASH_SOURCE[0]}")/lib/gateway.sh"
 
-link=300 req_rate=500 dur=3 rounds=6 count=1048576 modes="priority fifo"
+link=80 req_rate=500 dur=3 rounds=6 count=1048576 modes="priority fifo"
 while [[ $# -gt 0 ]]; do
 	case "$1" in
 	--link-mbps) link=$2; shift ;;
@@ -42,7 +48,7 @@ while [[ $# -gt 0 ]]; do
 	--rounds) rounds=$2; shift ;;
 	--count) count=$2; shift ;;
 	--modes) modes=$2; shift ;;
-	-h|--help) sed -n '3,30p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,38p' "$0"; exit 0 ;;
 	*) dtn_die "unknown option '$1' (see --help)" ;;
 	esac
 	shift
@@ -100,7 +106,37 @@ workers() {
 		WPIDS+=("$DTN_LAST_PID")
 	done
 }
-field() { sed -n "s/.*[ ^]$2=\([0-9.]*\).*/\1/p; s/^$2=\([0-9.]*\).*/\1/p" "$1" | head -n1; }
+field() { sed -n "s/.* $2=\([0-9.]*\).*/\1/p; s/^$2=\([0-9.]*\).*/\1/p" "$1" | head -n1; }
+# The gateway's sojourn histogram of inference frames (/daitn/infer).
+soj_snap() { dtn_gw_stats /daitn/infer >"$1" 2>/dev/null || echo '{}' >"$1"; }
+# soj_delta A B: p50/p99/p99.9 (microseconds) of the frames between two
+# snapshots, as bucket upper bounds (25% resolution).
+soj_delta() {
+	"$DTN_PY" - "$1" "$2" <<'PY'
+import json, sys
+def hist(f):
+    d = json.load(open(f)).get("/daitn/infer", {})
+    return d.get("sojourn_hist", [])
+a, b = hist(sys.argv[1]), hist(sys.argv[2])
+if not b:
+    print("-/-/-"); sys.exit()
+a = a or [0] * len(b)
+h = [y - x for x, y in zip(a, b)]
+tot = sum(h)
+def upper(i):
+    return i + 1 if i < 4 else (5 + i % 4) << (i // 4 - 1)
+out = []
+for p in (0.5, 0.99, 0.999):
+    want, acc = max(1, round(tot * p)), 0
+    for i, c in enumerate(h):
+        acc += c
+        if acc >= want:
+            out.append("%.1f" % (upper(i) / 1000.0)); break
+    else:
+        out.append("-")
+print("/".join(out))
+PY
+}
 gbit() { sed -n 's/.*rounds of .*, \([0-9.]*\) Gbit\/s payload.*/\1/p' "$1" | head -n1; }
 
 declare -A R=()
@@ -117,13 +153,19 @@ for mode in $modes; do
 	s1=$DTN_LAST_PID
 	sleep 0.5
 
+	soj_snap "$DTN_TMP/$mode.t0.json"
 	requester "$DTN_TMP/$mode.alone.req"
+	soj_snap "$DTN_TMP/$mode.t1.json"
 	workers "$mode.alone"
 	dtn_wait_all $((rounds * 30 + 60)) "${WPIDS[@]}" || dtn_die "$mode: workers failed (${DTN_WAIT_RC[*]}); see $DTN_TMP"
 	workers "$mode.both"
 	sleep 0.5
+	soj_snap "$DTN_TMP/$mode.t2.json"
 	requester "$DTN_TMP/$mode.both.req"
+	soj_snap "$DTN_TMP/$mode.t3.json"
 	dtn_wait_all $((rounds * 30 + 60)) "${WPIDS[@]}" || dtn_die "$mode: workers failed (${DTN_WAIT_RC[*]}); see $DTN_TMP"
+	R[$mode.alone.soj]=$(soj_delta "$DTN_TMP/$mode.t0.json" "$DTN_TMP/$mode.t1.json")
+	R[$mode.both.soj]=$(soj_delta "$DTN_TMP/$mode.t2.json" "$DTN_TMP/$mode.t3.json")
 
 	for ph in alone both; do
 		f="$DTN_TMP/$mode.$ph.req"
@@ -137,23 +179,26 @@ for mode in $modes; do
 	dtn_gw_stop 10 || dtn_warn "$mode: the gateway did not stop cleanly"
 done
 
-printf '\n%-9s %-22s %9s %9s %9s %9s %7s  %s\n' scheduler phase p50_us p99_us p99.9_us \
-	requests failed "gradient Gbit/s (rank 0 payload)"
+printf '\n%-9s %-19s %9s %9s %9s %7s %6s | %-20s | %s\n' scheduler phase p50_us p99_us p99.9_us \
+	requests failed "in-gateway p50/p99/p99.9 us" "gradient Gbit/s (rank 0)"
 for mode in $modes; do
-	printf '%-9s %-22s %9s %9s %9s %9s %7s  %s\n' "$mode" "inference alone" \
-		"${R[$mode.alone.p50]}" "${R[$mode.alone.p99]}" "${R[$mode.alone.p99.9]}" \
-		"${R[$mode.alone.requests]}" "${R[$mode.alone.failed]}" "${R[$mode.alone.gbit]} (gradient alone)"
-	printf '%-9s %-22s %9s %9s %9s %9s %7s  %s\n' "$mode" "with gradient load" \
-		"${R[$mode.both.p50]}" "${R[$mode.both.p99]}" "${R[$mode.both.p99.9]}" \
-		"${R[$mode.both.requests]}" "${R[$mode.both.failed]}" "${R[$mode.both.gbit]} (beside inference)"
+	for ph in alone both; do
+		[[ $ph == alone ]] && what="inference alone" g="(gradient alone)" ||
+			what="with gradient load" g="(beside inference)"
+		printf '%-9s %-19s %9s %9s %9s %7s %6s | %-20s | %s %s\n' "$mode" "$what" \
+			"${R[$mode.$ph.p50]}" "${R[$mode.$ph.p99]}" "${R[$mode.$ph.p99.9]}" \
+			"${R[$mode.$ph.requests]}" "${R[$mode.$ph.failed]}" "${R[$mode.$ph.soj]}" \
+			"${R[$mode.$ph.gbit]}" "$g"
+	done
 done
 echo
 for mode in $modes; do
-	awk -v m="$mode" -v a="${R[$mode.alone.p99]}" -v b="${R[$mode.both.p99]}" \
-	    -v ga="${R[$mode.alone.gbit]}" -v gb="${R[$mode.both.gbit]}" 'BEGIN {
+	a=${R[$mode.alone.p99]:-0} b=${R[$mode.both.p99]:-0}
+	ga=${R[$mode.alone.gbit]:-0} gb=${R[$mode.both.gbit]:-0}
+	awk -v m="$mode" -v a="$a" -v b="$b" -v ga="$ga" -v gb="$gb" 'BEGIN {
 		printf "%s: inference p99 loaded/unloaded = %.2fx (target <= 2x with priority); ", m,
-		       a > 0 ? b / a : 0
-		printf "gradient with/without inference = %.2fx (target >= 0.9x)\n", ga > 0 ? gb / ga : 0
+		       (a > 0 ? b / a : 0)
+		printf "gradient with/without inference = %.2fx (target >= 0.9x)\n", (ga > 0 ? gb / ga : 0)
 	}'
 done
 echo "link ${link} Mbit/s, ${req_rate} req/s x ${dur} s, ${rounds} rounds of ${count} float32 x 4 workers; load average before: $load"
