@@ -48,7 +48,7 @@ while [[ $# -gt 0 ]]; do
 	--rounds) rounds=$2; shift ;;
 	--count) count=$2; shift ;;
 	--modes) modes=$2; shift ;;
-	-h|--help) sed -n '3,38p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,37p' "$0"; exit 0 ;;
 	*) dtn_die "unknown option '$1' (see --help)" ;;
 	esac
 	shift
