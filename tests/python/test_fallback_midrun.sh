@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
-# test_fallback_midrun.sh: the gateway stops in the middle of a DDP run. Two
-# workers train through the gateway; after epoch 2 the gateway is stopped.
+# test_fallback_midrun.sh: the gateway refuses the job, then it stops in the
+# middle of a DDP run. First the ranks ask for a job the policy does not have:
+# the gateway refuses at open (-ECONNREFUSED) and every rank falls back at once.
+# Then two workers train through the gateway; after epoch 2 it is stopped.
 # Every rank must detect it (DAITN_TIMEOUT_MS), agree, fall back to gloo
 # together (logged once each, "mid-run"), and finish; the curve must match a
 # plain gloo run of the same seed and the final accuracy must be the same.
@@ -20,6 +22,17 @@ edge_gw_up "$DTN_TMP/policy.json"
 EPOCHS=${PT_EPOCHS:-30}
 pt_train gloo gloo "$EPOCHS"
 pt_wait 120
+pt_train refused daitn "$EPOCHS" DAITN_LIB="$DTN_BUILD/client/libdaitn.so" DAITN_JOB=99
+pt_wait 120
+for i in 1 2; do
+	log="$DTN_TMP/refused.r$i.log"
+	n=$(grep -c "falls back to gloo allreduce at open: this rank: .*refused" "$log" || true)
+	[[ $n -eq 1 ]] || pt_fail "rank $((i - 1)): expected one fallback at open on a refusal, got $n"
+done
+grep -h -m1 "falls back" "$DTN_TMP/refused.r1.log"
+"$DTN_PY" "$(dirname "$0")/compare_curves.py" "$DTN_TMP/gloo.csv" "$DTN_TMP/refused.csv" ||
+	pt_fail "the run refused by the gateway differs from gloo"
+
 pt_train midrun daitn "$EPOCHS" DAITN_LIB="$DTN_BUILD/client/libdaitn.so" DAITN_TIMEOUT_MS=1000
 pt_log_wait midrun '^epoch +2 ' 60
 t_stop=$(dtn_now)
@@ -39,4 +52,4 @@ grep -h "falls back" "$DTN_TMP"/midrun.r*.log
 "$DTN_PY" "$(dirname "$0")/compare_curves.py" "$DTN_TMP/gloo.csv" "$DTN_TMP/midrun.csv" ||
 	pt_fail "the run with a mid-run fallback differs from gloo"
 grep -h "final accuracy" "$DTN_TMP/gloo.r1.log" "$DTN_TMP/midrun.r1.log"
-echo "PASS: gateway stopped mid-run: all ranks fell back together and training finished"
+echo "PASS: refused at open, and stopped mid-run: all ranks fell back together and training finished"
