@@ -22,6 +22,7 @@
 
 #include <urcu-qsbr.h>
 
+#include "gw_cp.h"
 #include "gw_priv.h"
 
 RTE_LOG_REGISTER_DEFAULT(gw_logtype, INFO);
@@ -163,11 +164,12 @@ struct gw *gw_create(const struct cp_gw_config *cfg)
 			goto free_lcores;
 		gw->n_lcores = k + 1;
 	}
-	if (gw_infer_init(gw) < 0)
+	if (gw_infer_init(gw) < 0 || gw_cp_init(gw) < 0)
 		goto free_lcores;
 	return gw;
 
 free_lcores:
+	gw_cp_fini(gw);
 	gw_infer_fini(gw);
 	for (unsigned k = 0; k < gw->n_lcores; k++)
 		lcore_free(gw->lcores[k]);
@@ -200,6 +202,7 @@ void gw_destroy(struct gw *gw)
 		gw_tables_free(gw, t);
 	}
 	gw_infer_fini(gw);
+	gw_cp_fini(gw);
 	gw_zombies_reap(gw, true);
 	free(gw->zombies);
 	for (unsigned k = 0; k < gw->n_lcores; k++)
@@ -264,6 +267,7 @@ unsigned gw_lcore_poll(struct gw_lcore *lc)
 	unsigned total = 0, n;
 
 	gw_infer_lcore_sync(lc, t);
+	gw_cp_lcore_sync(lc, t);
 	for (unsigned p = 0; p < gw->n_ports; p++) {
 		n = rte_eth_rx_burst(gw->ports[p].id, (uint16_t)lc->shard, pkts, lc->burst);
 		if (n == 0)

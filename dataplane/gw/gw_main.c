@@ -27,6 +27,7 @@
 #include "cp_config.h"
 #include "cp_policy.h"
 #include "gw.h"
+#include "gw_ctl.h"
 #include "gw_eal.h"
 #include "kn_sum.h"
 
@@ -170,10 +171,13 @@ int main(int argc, char **argv)
 	char prefix[64], err[256], runtime_dir[PATH_MAX];
 	struct gw_opts o;
 	struct gw *gw;
+	struct gw_ctl *ctl;
 	sigset_t sigs;
 	int rc, status = 1;
+	uint64_t start_ns = gw_ctl_now_ns();
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	gw_ctl_jansson_init();      /* before any JSON is read */
 	if (opts_parse(argc, argv, &o) != 0)
 		return 2;
 	rc = cp_config_load(o.config, &cfg, &diags);
@@ -255,7 +259,15 @@ int main(int argc, char **argv)
 	       gw_lcore_count(gw) > 1 ? "s" : "", kn_ops_get()->name, cfg.udp_port,
 	       cfg.udp_port + gw_lcore_count(gw) - 1, o.file_prefix);
 
-	run(gw, &o, policy_path, &cfg, &sigs);
+	/* The control loop (gw_ctl.h): signals, the policy file watch,
+	 * daitnctl reload, liveness; the plain signal loop if it cannot start. */
+	ctl = gw_ctl_create(gw, &(struct gw_ctl_conf){ .policy_path = policy_path, .cfg = &cfg,
+		.sigs = sigs, .stats_interval = o.stats_interval }, start_ns);
+	if (ctl != NULL)
+		gw_ctl_run(ctl);
+	else
+		run(gw, &o, policy_path, &cfg, &sigs);
+	gw_ctl_destroy(ctl);
 	status = 0;
 	gw_stop(gw);
 ports_stop:

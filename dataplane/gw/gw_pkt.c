@@ -19,6 +19,7 @@
 #include <rte_udp.h>
 
 #include "dp_proto_infer.h"
+#include "gw_cp.h"
 #include "gw_priv.h"
 
 #define PREFETCH_AHEAD 4
@@ -169,6 +170,11 @@ static enum dp_drop pkt_grad(struct gw_lcore *lc, const struct gw_tables *t,
 	w = &job->workers[h->rank];
 	if (unlikely(w->ip_be != ip->src_addr || w->port_be != udp->src_port)) {
 		fate = DP_DROP_SOURCE_NOT_ADMITTED;
+		goto job_fate;
+	}
+	/* Admitted by address: the node is alive; the tenant's rate applies. */
+	if (unlikely(!gw_cp_admit_grad(lc, t, job, h->rank, m->pkt_len))) {
+		fate = DP_DROP_RATE_LIMITED;
 		goto job_fate;
 	}
 	if (unlikely(h->dtype != job->dtype)) {

@@ -28,6 +28,11 @@
 #include "gw.h"
 #include "gw_infer.h"
 
+/* gw_cp.h: the control plane's run-time pieces (rate limits, liveness). */
+struct gw_cp;
+struct gw_cp_lc;
+struct gw_cp_tables;
+
 #define GW_BURST_MAX 256
 #define GW_TXBUF_SIZE 512        /* result copies buffered per port per lcore */
 #define GW_HANDOFF_RING 4096     /* packets in flight to one lcore */
@@ -139,6 +144,7 @@ struct gw_tables {
 	uint64_t version;               /* the policy's */
 	struct cp_policy *policy;
 	struct gw_infer_tables *infer;  /* inference and TX scheduling (gw_infer.h) */
+	struct gw_cp_tables *cp;        /* rate limits, node liveness (gw_cp.h) */
 	uint32_t n_jobs;
 	struct gw_job *jobs;
 	struct gw_job **pages[GW_PAGES];    /* job id >> 8 -> 256 entries, or NULL */
@@ -170,6 +176,7 @@ struct gw_lcore {
 	struct rte_mempool_cache *ext_cache;
 	struct rte_ring *handoff;       /* MP/SC: packets for this shard */
 	struct gw_infer_lc *infer;      /* inference and TX scheduling (gw_infer.h) */
+	struct gw_cp_lc *cp;            /* version note, token buckets (gw_cp.h) */
 	uint64_t slot_capacity;         /* main: bytes of slot memory */
 	uint64_t slot_committed;        /* main: bytes charged by the current tables */
 	struct gw_stats cnt __rte_cache_aligned;
@@ -189,6 +196,7 @@ struct gw {
 	struct gw_kern kern[5];                 /* by DP_DTYPE_* */
 	struct gw_tables *tables;               /* RCU-published */
 	struct gw_infer *infer;                 /* gw_infer.h */
+	struct gw_cp *cp;                       /* control-plane run time (gw_cp.h) */
 	pthread_mutex_t ctl_lock;               /* control threads: apply, telemetry */
 	uint64_t gen;                           /* last table generation built */
 	atomic_bool stop;

@@ -19,6 +19,7 @@
 
 #include <urcu-qsbr.h>
 
+#include "gw_cp.h"
 #include "gw_priv.h"
 
 static void free_cb_unused(void *addr, void *opaque)
@@ -167,6 +168,7 @@ void gw_tables_free(struct gw *gw, struct gw_tables *t)
 	if (t == NULL)
 		return;
 	gw_infer_tables_free(gw, t->infer);
+	gw_cp_tables_free(gw, t);
 	for (unsigned i = 0; i < GW_PAGES; i++)
 		free(t->pages[i]);
 	for (uint32_t i = 0; i < t->n_jobs; i++)
@@ -306,6 +308,8 @@ int gw_policy_apply(struct gw *gw, struct cp_policy *p, char *err, size_t err_si
 	t->version = p->version;
 	t->policy = p;
 	rc = gw_infer_tables_build(gw, t, old, err, err_size);
+	if (rc == 0)
+		rc = gw_cp_tables_build(gw, t, old, err, err_size);
 	if (rc == 0)
 		rc = tables_build(gw, t, old, need, err, err_size);
 	if (rc < 0) {
