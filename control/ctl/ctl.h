@@ -11,6 +11,7 @@
 #define CTL_EXIT_OK 0        /* done; for validate: the files are valid */
 #define CTL_EXIT_INVALID 1   /* the files were read and are invalid */
 #define CTL_EXIT_USAGE 2     /* bad arguments, unreadable file, no memory */
+#define CTL_EXIT_UNREACHABLE 3  /* no gateway answers on the telemetry socket */
 
 struct ctl_cmd {
 	const char *name;
@@ -20,5 +21,16 @@ struct ctl_cmd {
 };
 
 int ctl_validate_main(int argc, char **argv);
+
+/* Subcommands that talk to a running gateway (ctl_tel.h). */
+int ctl_status_main(int argc, char **argv);
+int ctl_reload_main(int argc, char **argv);
+int ctl_jobs_main(int argc, char **argv);
+int ctl_nodes_main(int argc, char **argv);
+int ctl_stats_main(int argc, char **argv);
+
+/* ctl_status.c: print a reload's outcome (telemetry keys with prefix). */
+struct json_t;
+void ctl_reload_print(const struct json_t *o, const char *prefix);
 
 #endif /* CTL_H */

@@ -11,6 +11,16 @@
 static const struct ctl_cmd cmds[] = {
 	{ "validate", ctl_validate_main, "[--config GATEWAY.json] [-q] [POLICY.json]",
 	  "check a policy (against a gateway configuration) without a running gateway" },
+	{ "status", ctl_status_main, "[-f PREFIX] [--json]",
+	  "the policy version the gateway and each of its lcores run; the last reload" },
+	{ "reload", ctl_reload_main, "[-f PREFIX] [--json]",
+	  "reload the gateway's policy file now and print the outcome" },
+	{ "jobs", ctl_jobs_main, "[-f PREFIX] [--json]",
+	  "training jobs: slots in use, contributions, completions, drops" },
+	{ "nodes", ctl_nodes_main, "[-f PREFIX] [--json]",
+	  "nodes: up or down, last seen, packet and byte rates" },
+	{ "stats", ctl_stats_main, "[-f PREFIX] [--json]",
+	  "counters per lcore, port, fate, drop reason and tenant" },
 };
 
 #define N_CMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -22,7 +32,8 @@ usage(FILE *out)
 	for (size_t i = 0; i < N_CMDS; i++)
 		fprintf(out, "  %s %s\n      %s\n", cmds[i].name, cmds[i].args, cmds[i].help);
 	fprintf(out, "\n'daitnctl COMMAND --help' describes a command. Exit status: 0 ok, "
-		"1 invalid, 2 usage or unreadable file.\n");
+		"1 invalid, 2 usage or unreadable file,\n3 no gateway answers on its telemetry "
+		"socket.\n");
 }
 
 int
