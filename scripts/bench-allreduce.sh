@@ -32,6 +32,10 @@
 #   --pin CPUS       taskset list for every rank, both backends (default: "0" on a
 #                    2-core machine, so the gateway's data lcore 1 is the "switch"
 #                    and core 0 the hosts; "" = unpinned)
+#   --gw-core C      the gateway's data lcore (default 1; its main lcore is the
+#                    other core, and on a 2-core machine the ranks are pinned
+#                    there). Use 0 when other busy-polling programs sit on core 1:
+#                    the summary flags points where the gateway was CPU-starved.
 #
 # Both backends run alternately over the same shaped links, in the same run.
 # Writes DIR/allreduce.csv (one row per backend, N and size: time, algbw,
@@ -44,7 +48,7 @@ DTN_LOG_TAG=bench-allreduce
 source "$(dirname "${BASH_SOURCE[0]}")/lib/edge.sh"
 
 rate="" aggregate=400mbit delay=0 workers="2 4 8" sizes="256K,512K,1M,2M,4M,8M,16M,32M,64M"
-out="" gloo_only=0 window="" rto=40000 pin=auto point_s=1.5
+out="" gloo_only=0 window="" rto=40000 pin=auto point_s=1.5 gw_core=1
 DTN_MTU=1500
 argv="$*"
 while [[ $# -gt 0 ]]; do
@@ -61,7 +65,8 @@ while [[ $# -gt 0 ]]; do
 	--window) window=$2; shift ;;
 	--rto-us) rto=$2; shift ;;
 	--pin) pin=$2; shift ;;
-	-h|--help) sed -n '3,42p' "$0"; exit 0 ;;
+	--gw-core) gw_core=$2; shift ;;
+	-h|--help) sed -n '3,46p' "$0"; exit 0 ;;
 	*) dtn_die "unknown option '$1' (see --help)" ;;
 	esac
 	shift
@@ -80,9 +85,11 @@ if [[ $gloo_only -eq 1 ]]; then
 else
 	dtn_require_bins "$DTN_GW_BIN" "$DTN_BUILD/client/libdaitn.so"
 fi
+[[ "$gw_core" == 0 || "$gw_core" == 1 ]] || dtn_die "--gw-core $gw_core: expected 0 or 1"
+export EDGE_LCORES="$((1 - gw_core)),$gw_core"
 if [[ $pin == auto ]]; then
 	pin=""
-	(( $(nproc) <= 2 )) && pin=0
+	(( $(nproc) <= 2 )) && pin=$((1 - gw_core))
 fi
 # Rates in bit/s: "100mbit" -> 1e8 (tc's units: k/m/g, "bit" or "bps" = bytes).
 rate_bps() {
@@ -126,7 +133,7 @@ if [[ $gloo_only -eq 0 ]]; then
 	gw_pid=$DTN_GW_PID
 fi
 dtn_log "links: ${rate:-$aggregate in all / N} per worker, delay ${delay} ms, MTU $DTN_MTU, chunk $(edge_chunk) B"
-dtn_log "libdaitn: RTO floor $rto us; ranks pinned to CPUs '${pin:-none}'"
+dtn_log "libdaitn: RTO floor $rto us; gateway data lcore $gw_core; ranks pinned to CPUs '${pin:-none}'"
 links=""
 
 header=--header
@@ -184,7 +191,8 @@ meta = {"git": sh("git", "-C", os.path.dirname(out), "rev-parse", "HEAD") or sh(
         "chunk_size": int(chunk), "links": link, "cpu": cpu,
         "cores": os.cpu_count(), "kernel": platform.release(), "torch": torch.__version__,
         "date": sh("date", "-Is"), "window": window, "rto_us": int(rto),
-        "ranks_pinned_to": pin, "loadavg_before": float(load)}
+        "ranks_pinned_to": pin, "gateway_lcores": os.environ.get("EDGE_LCORES"),
+        "loadavg_before": float(load)}
 json.dump(meta, open(os.path.join(out, "meta.json"), "w"), indent=2)
 EOF
 "$DTN_PY" "$DTN_ROOT/python/bench/plot_allreduce.py" "$csv" "$out/allreduce.png" | tee "$out/summary.txt"

@@ -38,12 +38,20 @@ def main():
     rows = list(csv.DictReader(open(src)))
     if not rows:
         sys.exit("plot_allreduce: %s has no rows" % src)
+    chunk = 1408
+    try:
+        import json
+        import os
+        chunk = json.load(open(os.path.join(os.path.dirname(src), "meta.json")))["chunk_size"]
+    except (OSError, ValueError, KeyError):
+        pass
     by = defaultdict(dict)           # (n, size) -> backend -> row
     for r in rows:
         by[(int(r["n"]), int(r["size_bytes"]))][r["backend"]] = r
-    print("%-4s %-6s %11s %11s %9s %9s %8s %6s %6s %22s %7s %7s" % (
+    print("%-4s %-6s %11s %11s %9s %9s %8s %6s %6s %22s %7s %11s  %s" % (
         "N", "size", "daitn_ms", "gloo_ms", "d_busbw", "g_busbw", "speedup", "ideal",
-        "wrong", "cpu% max rank d/g", "gw%", "host%"))
+        "wrong", "cpu% max rank d/g", "gw%", "host%", "daitn limit"))
+    limited = []
     target_pts, total_wrong = [], 0
     for (n, size) in sorted(by):
         d, g = by[(n, size)].get("daitn"), by[(n, size)].get("gloo")
@@ -51,7 +59,23 @@ def main():
         sp = float(g["time_us"]) / float(d["time_us"]) if d and g else float("nan")
         wrong = sum(int(x["wrong"]) for x in (d, g) if x)
         total_wrong += wrong
-        print("%-4d %-6s %11s %11s %9s %9s %8s %6.2f %6d %22s %7s %7s" % (
+        # daitn's ceiling: 2(N-1)/N of the link, times the payload's share of
+        # a chunk's frame (64 bytes of Ethernet/IPv4/UDP/daitn headers).
+        limit = "-"
+        if d:
+            link = link_gbit(d["link_rate"])
+            if link:
+                eff = float(d["busbw_Gbit_s"]) / (ideal * link * chunk / (chunk + 64))
+                gw = float(d["cpu_gw_pct"])
+                if eff >= 0.85:
+                    limit = "link (%.0f%% of ceiling)" % (100 * eff)
+                elif 0 <= gw < 35:
+                    limit = "gateway CPU (%.0f%% of ceiling; gw got %.0f%% of a core)" % (
+                        100 * eff, gw)
+                    limited.append((n, size))
+                else:
+                    limit = "%.0f%% of ceiling" % (100 * eff)
+        print("%-4d %-6s %11s %11s %9s %9s %8s %6.2f %6d %22s %7s %11s  %s" % (
             n, fmt_size(size),
             "%.2f" % (float(d["time_us"]) / 1e3) if d else "-",
             "%.2f" % (float(g["time_us"]) / 1e3) if g else "-",
@@ -59,7 +83,8 @@ def main():
             "%.2fx" % sp if d and g else "-", ideal, wrong,
             "%s / %s" % (d["cpu_rank_max_pct"] if d else "-", g["cpu_rank_max_pct"] if g else "-"),
             d["cpu_gw_pct"] if d else "-",
-            "%s/%s" % (d["host_busy_pct"] if d else "-", g["host_busy_pct"] if g else "-")))
+            "%s/%s" % (d["host_busy_pct"] if d else "-", g["host_busy_pct"] if g else "-"),
+            limit))
         if n == TARGET_N and size >= TARGET_MIN_SIZE and d and g:
             target_pts.append((size, sp))
     print("busbw in Gbit/s (nccl-tests: algbw = size/time, busbw = algbw * 2(N-1)/N); "
@@ -70,6 +95,10 @@ def main():
         print("target (N=%d, >= %s: daitn >= %.1fx gloo): %s; speed-ups %s" % (
             TARGET_N, fmt_size(TARGET_MIN_SIZE), TARGET, verdict,
             ", ".join("%s %.2fx" % (fmt_size(s), sp) for s, sp in target_pts)))
+    if limited:
+        print("the gateway was CPU-starved at %d point(s) (below 85%% of daitn's link ceiling "
+              "with under 35%% of a core): other processes share its core; those points "
+              "measure the CPU, not the links" % len(limited))
     print("correctness: %d wrong elements in all timed calls" % total_wrong)
 
     import matplotlib
