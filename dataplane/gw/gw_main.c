@@ -228,7 +228,15 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
 	if (rte_eal_init(eal.argc, eal.argv) < 0) {
-		gw_eal_explain_failure(&cfg, rte_errno);
+		int err = rte_errno;
+		const char *dir = rte_eal_get_runtime_dir();
+		size_t n = strlen(dir), np = strlen(o.file_prefix);
+
+		gw_eal_explain_failure(&cfg, err);
+		/* The EAL made its runtime directory before failing; it is
+		 * ours (named after our prefix), so remove it. */
+		if (n > np && strcmp(dir + n - np, o.file_prefix) == 0 && dir[n - np - 1] == '/')
+			gw_eal_runtime_dir_remove(dir);
 		goto free_policy;
 	}
 	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());

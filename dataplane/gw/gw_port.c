@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_byteorder.h>
 #include <rte_ethdev.h>
@@ -19,9 +20,25 @@
 
 #include "gw_priv.h"
 
+/* True if the vdev spec names an iface= that this namespace lacks. */
+static bool iface_missing(const char *spec, char *ifname, size_t size)
+{
+	const char *at = strstr(spec, "iface=");
+	char path[128];
+	size_t n;
+
+	if (at == NULL)
+		return false;
+	at += strlen("iface=");
+	n = strcspn(at, ",");
+	snprintf(ifname, size, "%.*s", (int)n, at);
+	snprintf(path, sizeof(path), "/sys/class/net/%s", ifname);
+	return access(path, F_OK) != 0;
+}
+
 static int port_resolve(const struct cp_port_cfg *pc, uint16_t *id)
 {
-	char name[RTE_ETH_NAME_MAX_LEN];
+	char name[RTE_ETH_NAME_MAX_LEN], ifname[64];
 	size_t n = pc->is_pci ? strlen(pc->device) : strcspn(pc->device, ",");
 
 	if (n >= sizeof(name))
@@ -34,11 +51,15 @@ static int port_resolve(const struct cp_port_cfg *pc, uint16_t *id)
 		fprintf(stderr, "daitn-gw: port %s: no ethdev for PCI device %s: is it bound to a "
 			"DPDK driver (dpdk-devbind.py --status) and its PMD installed?\n",
 			pc->name, name);
+	else if (iface_missing(pc->device, ifname, sizeof(ifname)))
+		fprintf(stderr, "daitn-gw: port %s: vdev \"%s\" was not created: interface "
+			"\"%s\" does not exist in this network namespace (ip link show); create "
+			"it, run the gateway in its namespace, or fix \"vdev\" in the config\n",
+			pc->name, name, ifname);
 	else
-		fprintf(stderr, "daitn-gw: port %s: the EAL did not create vdev \"%s\": is its "
-			"driver installed (ls /usr/lib/x86_64-linux-gnu/dpdk/pmds-*/) and, for "
-			"net_af_packet/net_tap, does the interface exist (ip link)?\n",
-			pc->name, name);
+		fprintf(stderr, "daitn-gw: port %s: the EAL did not create vdev \"%s\" (see its "
+			"messages above): is its driver installed (ls "
+			"/usr/lib/x86_64-linux-gnu/dpdk/pmds-*/)?\n", pc->name, name);
 	return -ENODEV;
 }
 
