@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "cp_config.h"
+#include "cp_policy.h"
 #include "gw.h"
 
 #define GW_RELOAD_ERRORS 8              /* diagnostics kept in the status */
@@ -93,6 +94,16 @@ struct gw_ctl;
  * commands. NULL with a message on stderr on failure.
  */
 struct gw_ctl *gw_ctl_create(struct gw *gw, const struct gw_ctl_conf *conf, uint64_t start_ns);
+
+/*
+ * One reload of the policy at path, whatever asked for it, on the thread
+ * that owns the tables (the main thread): read, parse and validate against
+ * lim, apply (gw_policy_apply), wait for the running lcores to switch. out
+ * gets the outcome (seq 0: the caller numbers it); t0 is the trigger time
+ * (CLOCK_MONOTONIC ns). Used by the control loop and the reload benchmark.
+ */
+void gw_ctl_reload_file(struct gw *gw, const char *path, const struct cp_limits *lim,
+			enum gw_reload_trigger trigger, uint64_t t0, struct gw_reload_status *out);
 
 /* Serve until SIGINT or SIGTERM; returns that signal. */
 int gw_ctl_run(struct gw_ctl *c);

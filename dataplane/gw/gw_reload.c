@@ -224,13 +224,13 @@ status_store(struct gw_ctl *c, struct gw_reload_status *r)
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* One reload: the whole of it, on the main thread. t0: the trigger time. */
-static void
-reload(struct gw_ctl *c, enum gw_reload_trigger trigger, uint64_t t0)
+void
+gw_ctl_reload_file(struct gw *gw, const char *path, const struct cp_limits *lim,
+		   enum gw_reload_trigger trigger, uint64_t t0, struct gw_reload_status *out)
 {
-	struct gw *gw = c->gw;
 	struct gw_reload_status r = { .trigger = trigger, .at_ms = wall_ms() };
 	const struct gw_tables *cur = gw->tables;
+	const char *base = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
 	struct cp_diags diags = { 0 };
 	struct cp_policy *p = NULL;
 	char *text = NULL, err[256], msg[NAME_MAX + 320];
@@ -243,19 +243,19 @@ reload(struct gw_ctl *c, enum gw_reload_trigger trigger, uint64_t t0)
 	r.version = cur != NULL ? cur->version : 0;
 	r.gen = cur != NULL ? cur->gen : 0;
 	t1 = mono_ns();
-	rc = cp_json_file_read(c->path, &text, &len);
+	rc = cp_json_file_read(path, &text, &len);
 	t2 = mono_ns();
 	r.read_ns = t2 - t1;
 	if (rc != 0) {
 		r.result = GW_RELOAD_UNREADABLE;
-		snprintf(msg, sizeof(msg), "cannot read %s: %s", c->base, strerror(-rc));
+		snprintf(msg, sizeof(msg), "cannot read %s: %s", base, strerror(-rc));
 		text_put(r.message, sizeof(r.message), msg);
 		text_put(r.errors[0], sizeof(r.errors[0]), msg);
 		r.n_errors = 1;
 		goto done;
 	}
 	gw_jalloc_begin();
-	rc = cp_policy_parse(text, len, c->path, &c->lim, &p, &diags);
+	rc = cp_policy_parse(text, len, path, lim, &p, &diags);
 	gw_jalloc_end();
 	free(text);
 	t3 = mono_ns();
@@ -306,6 +306,16 @@ done:
 			 r.jobs_added, r.jobs_removed, r.models, (double)r.total_ns / 1e6,
 			 r.lcores_late ? "; an lcore was late to switch" : "");
 	cp_diags_free(&diags);
+	*out = r;
+}
+
+/* One reload on the control loop: done, logged, kept as the status. */
+static void
+reload(struct gw_ctl *c, enum gw_reload_trigger trigger, uint64_t t0)
+{
+	struct gw_reload_status r;
+
+	gw_ctl_reload_file(c->gw, c->path, &c->lim, trigger, t0, &r);
 	printf("daitn-gw: reload (%s) of %s: %s: %s\n", gw_reload_trigger_name(trigger), c->path,
 	       gw_reload_result_name(r.result), r.message);
 	status_store(c, &r);
