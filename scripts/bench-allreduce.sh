@@ -148,7 +148,6 @@ for n in $workers; do
 	links+="N=$n: $((bps / 1000000)) Mbit/s per worker, TCP goodput $link Mbit/s; "
 	dtn_log "N=$n: links $((bps / 1000000)) Mbit/s per worker (TCP goodput w1->w2 $link Mbit/s), window $(window_for "$bps") chunks, sizes $sizes, backends $backends"
 	EDGE_MASTER_PORT=$((29500 + n))
-	EDGE_WORLD=$n EDGE_JOB=$n
 	pids=()
 	for (( i = 1; i <= n; i++ )); do
 		EDGE_WORLD=$n EDGE_JOB=$n EDGE_WORKER_CPUS=$pin edge_rank_bg "$i" "$DTN_TMP/n$n.r$i.log" \

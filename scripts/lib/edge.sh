@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: BSD-3-Clause
+# shellcheck shell=bash
 # edge.sh: the emulated edge network for PyTorch runs and the allreduce
 # benchmark (sourced, not run). Built on netns.sh and gateway.sh:
 #

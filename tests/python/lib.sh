@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: BSD-3-Clause
+# shellcheck shell=bash
 # lib.sh: helpers for the PyTorch integration tests (sourced).
 #
 #   pt_prereqs              exit 77 unless root, torch and sklearn are there
