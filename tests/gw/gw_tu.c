@@ -331,8 +331,16 @@ int main(void)
 	unsigned failures;
 	int rc = tu_setup();
 
-	if (rc != 0)
+	if (rc != 0) {
+		/* Leave no runtime directory behind, whatever stage failed. */
+		char dir[PATH_MAX];
+
+		snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
+		if (strstr(dir, "/gwtest-") != NULL)
+			gw_eal_runtime_dir_remove(dir);
+		fprintf(stderr, "test_gw: set-up failed (%d)\n", rc);
 		return rc;
+	}
 	CU_SuiteInfo suites[] = {
 		tu_suite_gw_pkt, tu_suite_gw_agg, tu_suite_gw_hello, tu_suite_gw_tables,
 		CU_SUITE_INFO_NULL,
