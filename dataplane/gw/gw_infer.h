@@ -22,7 +22,8 @@
  * gw_infer_pkt, gw_sched_enqueue and gw_sched_flush on the owning data lcore.
  *
  * Benchmark knobs (environment, read by gw_infer_init): DAITN_TX_SCHED=fifo
- * replaces the priority hierarchy by one FIFO per (lcore, port);
+ * replaces the priority hierarchy by one FIFO per (lcore, port), =off sends
+ * frames straight to the PMD in arrival order (no scheduler at all);
  * DAITN_TX_RATE_MBPS=N caps each (lcore, port) scheduler at N Mbit/s (a link
  * slower than the device, so that the queue forms in the scheduler).
  */

@@ -82,6 +82,8 @@ struct gw_infer_lc {
 	uint32_t *map;                          /* [GW_INFER_LEAVES_MAX] scratch */
 	uint16_t n_pending[CP_PORTS_MAX];
 	struct rte_mbuf *pending[CP_PORTS_MAX][GW_INFER_PENDING];
+	uint16_t n_stage[CP_PORTS_MAX];         /* handed to TX this poll, */
+	struct rte_mbuf *stage[CP_PORTS_MAX][GW_TXBUF_SIZE];    /* not yet queued */
 	uint64_t cnt[GW_INFER_CNT_MAX];
 	uint64_t sojourn[GW_SOJOURN_BUCKETS];   /* relaxed atomics */
 	void *move_drops[64];
@@ -89,6 +91,7 @@ struct gw_infer_lc {
 
 struct gw_infer {
 	bool fifo;
+	bool off;                       /* no TX scheduling: straight to the PMD */
 	uint64_t rate_bps;              /* per (lcore, port) scheduler; 0 none */
 	double ns_per_tsc;
 	int stamp_off;                  /* mbuf dynfield: receive time, ns */

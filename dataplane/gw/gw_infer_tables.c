@@ -44,12 +44,14 @@ gw_infer_init(struct gw *gw)
 	gw->infer = calloc(1, sizeof(*gw->infer));
 	if (gw->infer == NULL)
 		goto fail;
-	if (mode != NULL && strcmp(mode, "fifo") != 0 && strcmp(mode, "priority") != 0) {
-		fprintf(stderr, "daitn-gw: DAITN_TX_SCHED=\"%s\": want \"priority\" or \"fifo\"\n",
-			mode);
+	if (mode != NULL && strcmp(mode, "fifo") != 0 && strcmp(mode, "priority") != 0 &&
+	    strcmp(mode, "off") != 0) {
+		fprintf(stderr, "daitn-gw: DAITN_TX_SCHED=\"%s\": want \"priority\" (default), "
+			"\"fifo\" or \"off\"\n", mode);
 		return -EINVAL;
 	}
 	gw->infer->fifo = mode != NULL && strcmp(mode, "fifo") == 0;
+	gw->infer->off = mode != NULL && strcmp(mode, "off") == 0;
 	if (rate != NULL) {
 		char *end;
 		unsigned long long mbps = strtoull(rate, &end, 10);
@@ -109,6 +111,9 @@ gw_infer_tables_free(struct gw *gw, struct gw_infer_tables *it)
 			if (il->n_pending[p] != 0)
 				rte_pktmbuf_free_bulk(il->pending[p], il->n_pending[p]);
 			il->n_pending[p] = 0;
+			if (il->n_stage[p] != 0)
+				rte_pktmbuf_free_bulk(il->stage[p], il->n_stage[p]);
+			il->n_stage[p] = 0;
 			il->sched[p] = NULL;
 		}
 		il->cur = NULL;
@@ -199,6 +204,8 @@ sched_build(struct gw *gw, struct gw_infer_tables *it)
 		conf = (struct dp_sched_conf){ .n_classes = 1, .classes = &fifo_class,
 			.n_leaves = 1, .leaves = &fifo_leaf };
 	}
+	if (gw->infer->off)
+		return 0;
 	conf.port_cap = (struct dp_sched_rate){ .rate = gw->infer->rate_bps / 8,
 		.unit = DP_SCHED_UNIT_BYTES };
 	conf.max_backlog = gw->cfg->mbufs ? gw->cfg->mbufs : 8192;

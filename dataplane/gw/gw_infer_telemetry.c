@@ -99,7 +99,8 @@ tel_infer(const char *cmd, const char *params, struct rte_tel_data *d)
 	pthread_mutex_lock(&gw->ctl_lock);
 	it = gw->tables != NULL ? gw->tables->infer : NULL;
 	rte_tel_data_start_dict(d);
-	rte_tel_data_add_dict_string(d, "tx_scheduler", gw->infer->fifo ? "fifo" : "priority");
+	rte_tel_data_add_dict_string(d, "tx_scheduler",
+				     gw->infer->off ? "off" : gw->infer->fifo ? "fifo" : "priority");
 	rte_tel_data_add_dict_u64(d, "tx_rate_bps", gw->infer->rate_bps);
 	gw_infer_stats_read(gw, shard, cnt);
 	for (i = 0; i < GW_INFER_CNT_MAX; i++)

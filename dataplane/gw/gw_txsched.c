@@ -58,20 +58,42 @@ classify(const struct gw_infer_tables *it, const struct rte_mbuf *m, uint32_t *l
 	}
 }
 
+/* Queue the frames staged for port p in its scheduler, in one call. */
+static void
+stage_flush(struct gw_infer_lc *il, unsigned p)
+{
+	struct dp_sched_pkt in[GW_TXBUF_SIZE];
+	void *dropped[GW_TXBUF_SIZE];
+	unsigned i, n = il->n_stage[p], k;
+
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = il->stage[p][i];
+
+		in[i].pkt = m;
+		in[i].len = m->pkt_len;
+		classify(il->cur, m, &in[i].leaf, &in[i].band);
+	}
+	k = dp_sched_enqueue(il->sched[p], in, n, dropped);
+	if (unlikely(k != 0)) {
+		rte_pktmbuf_free_bulk((struct rte_mbuf **)dropped, k);
+		cnt_add(il, GW_INFER_TX_SCHED_DROPS, k);
+	}
+	il->n_stage[p] = 0;
+}
+
+/* Frames are staged and queued in batches at flush time (same poll, so no
+ * added delay): one classification loop and one dp_sched_enqueue call per
+ * port and poll instead of one per frame. */
 bool
 gw_sched_enqueue(struct gw_lcore *lc, unsigned port, struct rte_mbuf *m)
 {
 	struct gw_infer_lc *il = lc->infer;
-	struct dp_sched_pkt p = { .pkt = m, .len = m->pkt_len };
-	void *dropped;
 
-	if (unlikely(il == NULL || il->cur == NULL))
+	if (unlikely(il == NULL || il->cur == NULL || il->sched[port] == NULL))
 		return false;
-	classify(il->cur, m, &p.leaf, &p.band);
-	if (unlikely(dp_sched_enqueue(il->sched[port], &p, 1, &dropped) != 0)) {
-		rte_pktmbuf_free(m);
-		cnt_add(il, GW_INFER_TX_SCHED_DROPS, 1);
-	}
+	if (unlikely(il->n_stage[port] == GW_TXBUF_SIZE))
+		stage_flush(il, port);
+	il->stage[port][il->n_stage[port]++] = m;
 	return true;
 }
 
@@ -97,12 +119,60 @@ sojourn_note(struct gw_lcore *lc, struct gw_infer_lc *il, struct rte_mbuf **pkts
 	}
 }
 
+/*
+ * The fast path: nothing queued, nothing pending, no cap. The scheduler would
+ * hand this poll's frames out at once in (level, band) order, so send them
+ * in that order now and queue only what the PMD refuses (which then waits
+ * in priority order). Saves the enqueue/dequeue of an uncongested port.
+ */
+static void
+direct_send(struct gw_lcore *lc, struct gw_infer_lc *il, unsigned p, uint64_t now)
+{
+	uint16_t port_id = lc->gw->ports[p].id, q = (uint16_t)lc->shard;
+	struct dp_sched_pkt in[GW_TXBUF_SIZE];
+	struct rte_mbuf *pkts[GW_TXBUF_SIZE];
+	void *dropped[GW_TXBUF_SIZE];
+	unsigned i, n = il->n_stage[p], sent, k;
+
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = il->stage[p][i];
+
+		in[i].pkt = m;
+		in[i].len = m->pkt_len;
+		classify(il->cur, m, &in[i].leaf, &in[i].band);
+	}
+	dp_sched_order_direct(il->sched[p], in, n);
+	for (i = 0; i < n; i++)
+		pkts[i] = in[i].pkt;
+	il->n_stage[p] = 0;
+	sent = rte_eth_tx_burst(port_id, q, pkts, (uint16_t)n);
+	gw_cnt_add(&lc->cnt.ev[GW_EV_TX], sent);
+	sojourn_note(lc, il, pkts, sent, now);
+	dp_sched_count_direct(il->sched[p], in, sent);
+	if (sent == n)
+		return;
+	k = dp_sched_enqueue(il->sched[p], in + sent, n - sent, dropped);
+	if (unlikely(k != 0)) {
+		rte_pktmbuf_free_bulk((struct rte_mbuf **)dropped, k);
+		cnt_add(il, GW_INFER_TX_SCHED_DROPS, k);
+	}
+}
+
 static void
 port_flush(struct gw_lcore *lc, struct gw_infer_lc *il, unsigned p, uint64_t now)
 {
 	uint16_t port_id = lc->gw->ports[p].id, q = (uint16_t)lc->shard, sent;
 	struct rte_mbuf *pkts[GW_BURST_MAX];
 	unsigned r, n;
+
+	if (il->n_stage[p] != 0) {
+		if (il->n_pending[p] == 0 && dp_sched_backlog(il->sched[p]) == 0 &&
+		    !dp_sched_capped(il->sched[p])) {
+			direct_send(lc, il, p, now);
+			return;
+		}
+		stage_flush(il, p);
+	}
 
 	if (il->n_pending[p] != 0) {
 		sent = rte_eth_tx_burst(port_id, q, il->pending[p], il->n_pending[p]);
@@ -143,7 +213,8 @@ gw_sched_flush(struct gw_lcore *lc)
 		return;
 	now = gw_infer_now(lc->gw);
 	for (p = 0; p < lc->gw->n_ports; p++)
-		port_flush(lc, il, p, now);
+		if (il->sched[p] != NULL)
+			port_flush(lc, il, p, now);
 }
 
 void
@@ -153,7 +224,7 @@ gw_sched_adopt(struct gw_lcore *lc, const struct gw_infer_tables *it)
 	const struct gw_infer_tables *old = il->cur;
 	unsigned p, i, n;
 
-	if (old != NULL) {
+	if (old != NULL && il->sched[0] != NULL && it->sched[lc->shard][0] != NULL) {
 		/* Leaf correspondence computed here, once per reload: the
 		 * lcore may have skipped versions, so only it knows which
 		 * plan its packets were queued under. */
@@ -163,7 +234,11 @@ gw_sched_adopt(struct gw_lcore *lc, const struct gw_infer_tables *it)
 		else
 			dp_sched_plan_leaf_map(old->plan, it->plan, il->map);
 		for (p = 0; p < lc->gw->n_ports; p++) {
-			uint32_t before = dp_sched_backlog(il->sched[p]), lost = 0;
+			uint32_t before, lost = 0;
+
+			if (il->n_stage[p] != 0)
+				stage_flush(il, p);
+			before = dp_sched_backlog(il->sched[p]);
 
 			do {
 				n = dp_sched_move(it->sched[lc->shard][p], il->sched[p], il->map,
@@ -192,6 +267,9 @@ gw_sched_drain(struct gw_lcore *lc)
 		if (il->n_pending[p] != 0)
 			rte_pktmbuf_free_bulk(il->pending[p], il->n_pending[p]);
 		il->n_pending[p] = 0;
+		if (il->n_stage[p] != 0)
+			rte_pktmbuf_free_bulk(il->stage[p], il->n_stage[p]);
+		il->n_stage[p] = 0;
 		if (il->sched[p] == NULL)
 			continue;
 		while ((n = dp_sched_flush(il->sched[p], m, RTE_DIM(m))) != 0)

@@ -198,6 +198,11 @@ dp_sched_create(const struct dp_sched_conf *conf)
 	rc = groups_build(s, conf);
 	if (rc < 0)
 		goto fail_sched;
+	s->capped = s->port.rate != 0;
+	for (i = 0; i < conf->n_classes; i++)
+		s->capped |= s->classes[i].cap.rate != 0;
+	for (i = 0; i < conf->n_tenants; i++)
+		s->capped |= s->tenants[i].rate != 0;
 	for (i = 0; i < total; i++)
 		s->nodes[i].next = i + 1 < total ? i + 1 : SCHED_NIL;
 	s->free_head = total ? 0 : SCHED_NIL;
@@ -301,6 +306,75 @@ uint32_t
 dp_sched_backlog(const struct dp_sched *s)
 {
 	return s->backlog;
+}
+
+bool
+dp_sched_capped(const struct dp_sched *s)
+{
+	return s->capped;
+}
+
+/* Sort key: level in the high bits, band in the low ones. */
+static inline uint32_t
+direct_key(const struct dp_sched *s, const struct dp_sched_pkt *p)
+{
+	uint32_t band = p->band < DP_SCHED_BANDS ? p->band : DP_SCHED_BANDS - 1;
+
+	if (p->leaf >= s->n_leaves)
+		return UINT32_MAX;
+	return s->classes[s->leaves[p->leaf].cls].level * DP_SCHED_BANDS + band;
+}
+
+void
+dp_sched_order_direct(const struct dp_sched *s, struct dp_sched_pkt *pkts, unsigned n)
+{
+	struct dp_sched_pkt tmp;
+	uint32_t first = direct_key(s, &pkts[0]);
+	unsigned i, j;
+
+	/* Most batches are all one class and band: check before sorting. */
+	for (i = 1; i < n && direct_key(s, &pkts[i]) == first; i++)
+		;
+	if (i >= n)
+		return;
+	/* Insertion sort is stable and the batches are short (a poll's TX). */
+	for (i = 1; i < n; i++) {
+		uint32_t k = direct_key(s, &pkts[i]);
+
+		tmp = pkts[i];
+		for (j = i; j > 0 && direct_key(s, &pkts[j - 1]) > k; j--)
+			pkts[j] = pkts[j - 1];
+		pkts[j] = tmp;
+	}
+}
+
+/* Runs of one leaf (the usual batch: one job's fan-out) are added once. */
+void
+dp_sched_count_direct(struct dp_sched *s, const struct dp_sched_pkt *pkts, unsigned n)
+{
+	unsigned i = 0;
+
+	while (i < n) {
+		uint32_t leaf = pkts[i].leaf;
+		uint64_t bytes = 0, cnt = 0;
+		struct leaf *l;
+		struct cls *c;
+
+		for (; i < n && pkts[i].leaf == leaf; i++, cnt++)
+			bytes += pkts[i].len;
+		if (leaf >= s->n_leaves)
+			continue;
+		l = &s->leaves[leaf];
+		c = &s->classes[l->cls];
+		ctr_add(&l->c.enq_pkts, cnt);
+		ctr_add(&l->c.enq_bytes, bytes);
+		ctr_add(&l->c.deq_pkts, cnt);
+		ctr_add(&l->c.deq_bytes, bytes);
+		ctr_add(&c->c.enq_pkts, cnt);
+		ctr_add(&c->c.enq_bytes, bytes);
+		ctr_add(&c->c.deq_pkts, cnt);
+		ctr_add(&c->c.deq_bytes, bytes);
+	}
 }
 
 static void

@@ -41,6 +41,7 @@
 #ifndef DP_SCHED_H
 #define DP_SCHED_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define DP_SCHED_BANDS 16u
@@ -145,6 +146,20 @@ unsigned dp_sched_move(struct dp_sched *dst, struct dp_sched *src, const uint32_
 
 /* Packets queued. Owning lcore only. */
 uint32_t dp_sched_backlog(const struct dp_sched *s);
+
+/*
+ * A shortcut for the owner's fast path. When the scheduler is empty and has
+ * no cap (class, tenant or port), the order it would give a batch is strict
+ * priority by level, then band; the caller may then send the batch directly
+ * in that order (dp_sched_order_direct() sorts it) and queue only what the
+ * device refuses. dp_sched_count_direct() books the packets it sent that way
+ * as queued and sent, so the counters stay whole.
+ */
+bool dp_sched_capped(const struct dp_sched *s);
+/* Stable-sort pkts[0..n-1] by (level of their leaf, band); for short batches.
+ * Unknown leaves sort last. */
+void dp_sched_order_direct(const struct dp_sched *s, struct dp_sched_pkt *pkts, unsigned n);
+void dp_sched_count_direct(struct dp_sched *s, const struct dp_sched_pkt *pkts, unsigned n);
 
 /* Counters, from any thread. -EINVAL for an index out of range. */
 int dp_sched_class_stats(const struct dp_sched *s, uint32_t cls, struct dp_sched_counters *out);

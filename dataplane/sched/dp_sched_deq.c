@@ -201,6 +201,29 @@ node_free(struct dp_sched *s, uint32_t k)
 	s->free_head = k;
 }
 
+/* Would the next pick return the same leaf? True when l still has packets
+ * and everything that chose it would choose it again: each DRR member on
+ * the way has the deficit for the next packet (or is alone in its round,
+ * where no deficit is kept) and every bucket holds it. Equivalent to
+ * level_pick() returning l, without walking the rounds again. */
+static inline bool
+same_leaf_again(struct dp_sched *s, struct cls *c, struct group *g, const struct leaf *l,
+		uint64_t now)
+{
+	uint32_t len;
+
+	if (l->n == 0)
+		return false;
+	len = leaf_head_len(s, l);
+	if ((l->d.granted && l->d.deficit < (int64_t)len) ||
+	    (g->d.granted && g->d.deficit < (int64_t)len) ||
+	    (c->d.granted && c->d.deficit < (int64_t)len))
+		return false;
+	if (g->tenant != SCHED_NIL && !tb_ok(&s->tenants[g->tenant], now, len))
+		return false;
+	return tb_ok(&c->cap, now, len);
+}
+
 unsigned
 dp_sched_dequeue(struct dp_sched *s, uint64_t now_ns, void **pkts, uint32_t *lens, unsigned n)
 {
@@ -214,32 +237,45 @@ dp_sched_dequeue(struct dp_sched *s, uint64_t now_ns, void **pkts, uint32_t *len
 		struct leaf *l;
 
 		while (out < n && level_pick(s, lv, now_ns, &c, &g, &l)) {
-			uint32_t k, len;
+			uint64_t bytes = 0;
+			unsigned first = out;
+			bool port_blocked = false;
 
-			/* The port is out of tokens: nothing else may go now
-			 * either; the picked packet stays at its queue's head. */
-			if (!tb_ok(&s->port, now_ns, leaf_head_len(s, l)))
-				return out;
-			k = leaf_pop(s, l);
-			len = s->nodes[k].len;
+			/* A run of packets from the picked leaf: the common
+			 * case (one busy job) costs one pick per run, not per
+			 * packet. */
+			do {
+				uint32_t k, len;
 
-			pkts[out] = s->nodes[k].pkt;
-			if (lens != NULL)
-				lens[out] = len;
-			out++;
-			node_free(s, k);
-			drr_charge(&l->d, len);
-			drr_charge(&g->d, len);
-			drr_charge(&c->d, len);
-			tb_charge(&c->cap, len);
-			tb_charge(&s->port, len);
-			if (g->tenant != SCHED_NIL)
-				tb_charge(&s->tenants[g->tenant], len);
-			ctr_add(&l->c.deq_pkts, 1);
-			ctr_add(&l->c.deq_bytes, len);
-			ctr_add(&c->c.deq_pkts, 1);
-			ctr_add(&c->c.deq_bytes, len);
+				/* The port is out of tokens: nothing else may go
+				 * now either; the packet stays at its head. */
+				if (!tb_ok(&s->port, now_ns, leaf_head_len(s, l))) {
+					port_blocked = true;
+					break;
+				}
+				k = leaf_pop(s, l);
+				len = s->nodes[k].len;
+				pkts[out] = s->nodes[k].pkt;
+				if (lens != NULL)
+					lens[out] = len;
+				out++;
+				bytes += len;
+				node_free(s, k);
+				drr_charge(&l->d, len);
+				drr_charge(&g->d, len);
+				drr_charge(&c->d, len);
+				tb_charge(&c->cap, len);
+				tb_charge(&s->port, len);
+				if (g->tenant != SCHED_NIL)
+					tb_charge(&s->tenants[g->tenant], len);
+			} while (out < n && same_leaf_again(s, c, g, l, now_ns));
+			ctr_add(&l->c.deq_pkts, out - first);
+			ctr_add(&l->c.deq_bytes, bytes);
+			ctr_add(&c->c.deq_pkts, out - first);
+			ctr_add(&c->c.deq_bytes, bytes);
 			rounds_update(s, lv, c, g, l);
+			if (port_blocked)
+				return out;
 		}
 	}
 	return out;

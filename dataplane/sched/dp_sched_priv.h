@@ -87,6 +87,7 @@ struct dp_sched {
 	uint32_t backlog;
 	uint32_t free_head;     /* node free list */
 	uint64_t bad_input;
+	bool capped;            /* any bucket with a rate */
 	struct tb port;         /* port cap */
 	struct level levels[DP_SCHED_CLASSES_MAX];
 	struct cls classes[DP_SCHED_CLASSES_MAX];
