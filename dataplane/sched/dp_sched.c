@@ -325,26 +325,42 @@ direct_key(const struct dp_sched *s, const struct dp_sched_pkt *p)
 	return s->classes[s->leaves[p->leaf].cls].level * DP_SCHED_BANDS + band;
 }
 
+#define DIRECT_KEYS (DP_SCHED_CLASSES_MAX * DP_SCHED_BANDS + 1)
+#define DIRECT_SORT_MAX 1024u
+
 void
 dp_sched_order_direct(const struct dp_sched *s, struct dp_sched_pkt *pkts, unsigned n)
 {
-	struct dp_sched_pkt tmp;
-	uint32_t first = direct_key(s, &pkts[0]);
-	unsigned i, j;
+	uint16_t key[DIRECT_SORT_MAX], pos[DIRECT_KEYS + 1];
+	struct dp_sched_pkt tmp[DIRECT_SORT_MAX];
+	unsigned i, j, done = 0;
+	bool mixed = false;
 
-	/* Most batches are all one class and band: check before sorting. */
-	for (i = 1; i < n && direct_key(s, &pkts[i]) == first; i++)
-		;
-	if (i >= n)
-		return;
-	/* Insertion sort is stable and the batches are short (a poll's TX). */
-	for (i = 1; i < n; i++) {
-		uint32_t k = direct_key(s, &pkts[i]);
+	/* Stable counting sort over (level, band), unknown leaves last, in
+	 * chunks of DIRECT_SORT_MAX (a poll's TX is far shorter). Most batches
+	 * are one class and band: that case is found and left alone first. */
+	while (done < n) {
+		unsigned m = n - done < DIRECT_SORT_MAX ? n - done : DIRECT_SORT_MAX;
+		struct dp_sched_pkt *p = pkts + done;
 
-		tmp = pkts[i];
-		for (j = i; j > 0 && direct_key(s, &pkts[j - 1]) > k; j--)
-			pkts[j] = pkts[j - 1];
-		pkts[j] = tmp;
+		for (i = 0; i < m; i++) {
+			uint32_t k = direct_key(s, &p[i]);
+
+			key[i] = (uint16_t)(k == UINT32_MAX ? DIRECT_KEYS - 1 : k);
+			mixed |= key[i] != key[0];
+		}
+		done += m;
+		if (!mixed)
+			continue;
+		memset(pos, 0, sizeof(pos));
+		for (i = 0; i < m; i++)
+			pos[key[i] + 1]++;
+		for (j = 1; j <= DIRECT_KEYS; j++)
+			pos[j] += pos[j - 1];
+		for (i = 0; i < m; i++)
+			tmp[pos[key[i]]++] = p[i];
+		memcpy(p, tmp, m * sizeof(*p));
+		mixed = false;
 	}
 }
 

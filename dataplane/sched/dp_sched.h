@@ -156,8 +156,8 @@ uint32_t dp_sched_backlog(const struct dp_sched *s);
  * as queued and sent, so the counters stay whole.
  */
 bool dp_sched_capped(const struct dp_sched *s);
-/* Stable-sort pkts[0..n-1] by (level of their leaf, band); for short batches.
- * Unknown leaves sort last. */
+/* Stable-sort pkts[0..n-1] by (level of their leaf, band), O(n), in chunks of
+ * 1024 (each chunk sorted on its own). Unknown leaves sort last. */
 void dp_sched_order_direct(const struct dp_sched *s, struct dp_sched_pkt *pkts, unsigned n);
 void dp_sched_count_direct(struct dp_sched *s, const struct dp_sched_pkt *pkts, unsigned n);
 
