@@ -325,6 +325,7 @@ static void tu_teardown(void)
 }
 
 extern CU_SuiteInfo tu_suite_gw_pkt, tu_suite_gw_agg, tu_suite_gw_hello, tu_suite_gw_tables;
+extern CU_SuiteInfo tu_suite_gw_cp;
 
 int main(void)
 {
@@ -343,6 +344,7 @@ int main(void)
 	}
 	CU_SuiteInfo suites[] = {
 		tu_suite_gw_pkt, tu_suite_gw_agg, tu_suite_gw_hello, tu_suite_gw_tables,
+		tu_suite_gw_cp,
 		CU_SUITE_INFO_NULL,
 	};
 	if (CU_initialize_registry() != CUE_SUCCESS || CU_register_suites(suites) != CUE_SUCCESS)
