@@ -16,9 +16,10 @@
  * RESULTs that match no outstanding (slot, set, round, offset) are stale
  * (late duplicates, answers to retransmissions) and only counted.
  * Each outstanding slot has its own retransmission deadline: rto, doubling
- * per retry up to 64x. rto is the configured rto_us or, when larger, the
- * smoothed round-trip time plus four deviations (Jacobson/Karels over chunks
- * answered without a retransmission, as Karn prescribes): a window's RTT
+ * per retry up to 64x and never past rto_after()'s ceiling. rto is the
+ * configured rto_us or, when larger, the smoothed round-trip time plus four
+ * deviations (Jacobson/Karels over chunks answered without a
+ * retransmission, as Karn prescribes): a window's RTT
  * includes waiting for the slowest worker, and a fixed 2 ms would resend
  * whole windows needlessly. A timeout doubles rto for later chunks too until
  * the next sample. The call fails after timeout_ms without any accepted
@@ -44,6 +45,16 @@
 #include "kn_fixed.h"
 
 #define BACKOFF_MAX_SHIFT 6u /* 64x */
+
+/*
+ * Ceiling on any retransmission timer: 8x the configured floor, at least
+ * 250 ms, at most a quarter of the call timeout. In-network aggregation
+ * makes the round trip of every worker's chunk include the slowest worker's
+ * loss recovery, so RTT samples (and then backoff on top of them) feed on
+ * each other; without a ceiling, 10% loss grew timers past the call timeout
+ * and workers sat idle for seconds while the gateway waited for one GRAD.
+ */
+#define RTO_CEIL_MIN_NS (250ull * 1000000ull)
 
 struct ar_call {
 	struct daitn *d;
@@ -82,6 +93,22 @@ chunk_queue(struct ar_call *c, uint32_t slot_idx)
 		c->io_error = rc;
 }
 
+/* The timer for a (re)transmission: rto backed off by shift, capped. */
+static uint64_t
+rto_after(const struct ar_call *c, unsigned shift)
+{
+	const struct daitn *d = c->d;
+	uint64_t ceil = 8ull * d->rto_us * 1000u, quarter = (uint64_t)d->timeout_ms * 250000u;
+
+	if (ceil < RTO_CEIL_MIN_NS)
+		ceil = RTO_CEIL_MIN_NS;
+	if (ceil > quarter)
+		ceil = quarter;
+	if (shift > BACKOFF_MAX_SHIFT)
+		shift = BACKOFF_MAX_SHIFT;
+	return (c->rto_ns << shift) < ceil ? c->rto_ns << shift : ceil;
+}
+
 /* Send chunks in order while the window has room and the next chunk's slot
  * is free. */
 static void
@@ -105,7 +132,7 @@ window_fill(struct ar_call *c)
 		s->count = (uint16_t)(c->count - off < c->chunk_elems ? c->count - off
 								    : c->chunk_elems);
 		s->sent_ns = c->now;
-		s->deadline_ns = c->now + (c->rto_ns << d->backoff);
+		s->deadline_ns = c->now + rto_after(c, d->backoff);
 		if (s->deadline_ns < c->next_check)
 			c->next_check = s->deadline_ns;
 		chunk_queue(c, idx);
@@ -161,7 +188,7 @@ cwnd_cut(struct ar_call *c)
 		return;
 	d->ssthresh = d->cwnd / 2.0 > 2.0 ? d->cwnd / 2.0 : 2.0;
 	d->cwnd = d->ssthresh;
-	d->recover_ns = c->now + (c->rto_ns << d->backoff);
+	d->recover_ns = c->now + rto_after(c, d->backoff);
 }
 
 static void
@@ -245,8 +272,7 @@ timers_run(struct ar_call *c)
 			if (s->tries < UINT8_MAX)
 				s->tries++;
 			shift = s->tries + d->backoff;
-			s->deadline_ns = c->now + (c->rto_ns << (shift < BACKOFF_MAX_SHIFT
-								  ? shift : BACKOFF_MAX_SHIFT));
+			s->deadline_ns = c->now + rto_after(c, shift);
 			chunk_queue(c, i);
 			d->stats.retransmits++;
 			sent++;
