@@ -33,7 +33,7 @@ STOCK_TEL=$(command -v dpdk-telemetry.py || true)
 [[ -x "$DAITNCTL" ]] || it_skip "daitnctl is not built ($DAITNCTL)"
 [[ -n "$STOCK_TEL" ]] || it_skip "dpdk-telemetry.py is not installed (dpdk package)"
 
-ROUNDS=${IT_RELOAD_ROUNDS:-1200}
+ROUNDS=${IT_RELOAD_ROUNDS:-2500}
 COUNT=20000
 IT_WORKERS=5
 dtn_trap_install
@@ -236,6 +236,7 @@ stock() { printf '%s\n' "$@" | timeout 10 "$STOCK_TEL" -f "$DTN_GW_PREFIX" 2>/de
 jobs_stock=$(stock /daitn/job_stats)
 jobs_ctl=$(ctl jobs --json || true)
 chunks=$(( (COUNT * 4 + 1023) / 1024 ))
+declare -A COMPLETED=()
 for j in 1 2; do
 	c_stock=$(job_row $j <<<"$jobs_stock")
 	c_ctl=$(job_row $j <<<"$jobs_ctl")
@@ -250,6 +251,7 @@ for j in 1 2; do
 	it_check "[[ $(( drop - drop0 - (stale - stale0) )) -eq $want_drop ]]" \
 		"job $j: dropped +$(( drop - drop0 )) (of which stale retransmissions +$(( stale - stale0 ))), want $want_drop (the outsider's, job 1 only)"
 	it_check "[[ '$c_stock' == '$c_ctl' ]]" "job $j: daitnctl jobs --json agrees with dpdk-telemetry.py ($c_ctl)"
+	COMPLETED[$j]=$comp
 done
 
 # Admission and rate limits, counted exactly.
@@ -290,6 +292,13 @@ done
 ctl status >/dev/null && rc=0 || rc=$?
 it_check "[[ $rc -eq 0 ]]" "daitnctl status: every lcore on the current tables (exit $rc)"
 ctl status | sed 's/^/    /' || true
+# The Prometheus exporter serves the same figures.
+prom=$("$DTN_PY" "$DTN_ROOT/control/exporter/daitn-exporter.py" -f "$DTN_GW_PREFIX" --once) || true
+# The value of the sample whose name and labels start with $1 and carry $2.
+pv() { awk -v m="$1" -v l="${2:-}" 'index($0, m) == 1 && index($0, l) { printf "%d", $NF; exit }' <<<"$prom"; }
+it_check "[[ '$(pv 'daitn_up{')' == 1 && '$(pv 'daitn_policy_version ')' == 7 && '$(pv 'daitn_reloads_total{result="invalid"}')' == ${WANT[invalid]} && '$(pv 'daitn_job_completed_total{' 'job="1"')' == ${COMPLETED[1]} && '$(pv 'daitn_tenant_rate_limited_total{tenant="flood"}')' == $t_lim ]]" \
+	"daitn-exporter.py --once: up $(pv 'daitn_up{'), policy version $(pv 'daitn_policy_version '), invalid reloads $(pv 'daitn_reloads_total{result="invalid"}'), job 1 completed $(pv 'daitn_job_completed_total{' 'job="1"'), tenant flood rate_limited $(pv 'daitn_tenant_rate_limited_total{tenant="flood"}')"
+
 # Silent beyond node_timeout_ms (3 s): the workers' nodes go down.
 for (( i = 0; i < 30; i++ )); do
 	nodes=$(ctl nodes --json | head -n1 || true)
