@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Helpers shared by the libdaitn suites: a test peer with a job, and a
- * handle joined to it. Main thread only.
+ * Helpers shared by the libdaitn suites: a test peer with a job, a handle
+ * joined to it, and the suite runner every suite's main() ends with.
+ * Main thread only.
  */
 #ifndef DAITN_TEST_UTIL_H
 #define DAITN_TEST_UTIL_H
 
+#include <CUnit/Basic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -66,6 +69,37 @@ tutil_join(struct tpeer *p, uint32_t window, uint32_t rto_us, uint32_t timeout_m
 		return rc;
 	c.gateway_port = p->job.udp_port_base;
 	return daitn_open(&c, d);
+}
+
+/*
+ * Run the suite `name` made of `tests` (ended by CU_TEST_INFO_NULL), in the
+ * order given, with verbose output. Returns main()'s exit status: 0 when
+ * every assertion held, 1 when one failed or CUnit could not register.
+ */
+static inline int
+tutil_run(const char *name, const CU_TestInfo *tests)
+{
+	CU_pSuite s;
+	unsigned fails;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite(name, NULL, NULL);
+	if (s == NULL)
+		goto fail_registry;
+	for (const CU_TestInfo *t = tests; t->pName != NULL; t++)
+		if (CU_add_test(s, t->pName, t->pTestFunc) == NULL)
+			goto fail_registry;
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	fails = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return fails == 0 ? 0 : 1;
+
+fail_registry:
+	fprintf(stderr, "%s: CUnit registration failed: %s\n", name, CU_get_error_msg());
+	CU_cleanup_registry();
+	return 1;
 }
 
 #endif /* DAITN_TEST_UTIL_H */

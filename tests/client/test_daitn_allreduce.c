@@ -290,26 +290,22 @@ test_gro_coalesced_results_are_split(void)
 int
 main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
+	static const CU_TestInfo tests[] = {
+		{ "silent_peer_times_out_with_backoff_then_handle_refuses",
+		  test_silent_peer_times_out_with_backoff_then_handle_refuses },
+		{ "stale_duplicate_and_foreign_results_are_counted_not_used",
+		  test_stale_duplicate_and_foreign_results_are_counted_not_used },
+		{ "lost_chunk_is_retransmitted_unchanged",
+		  test_lost_chunk_is_retransmitted_unchanged },
+		{ "ten_percent_loss_each_way_still_gives_exact_results",
+		  test_ten_percent_loss_each_way_still_gives_exact_results },
+		{ "chunks_use_slots_sets_rounds_and_shards_deterministically",
+		  test_chunks_use_slots_sets_rounds_and_shards_deterministically },
+		{ "gso_batches_many_chunks_per_send_call",
+		  test_gso_batches_many_chunks_per_send_call },
+		{ "gro_coalesced_results_are_split", test_gro_coalesced_results_are_split },
+		CU_TEST_INFO_NULL,
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("daitn_allreduce", NULL, NULL);
-	CU_add_test(s, "silent_peer_times_out_with_backoff_then_handle_refuses",
-		    test_silent_peer_times_out_with_backoff_then_handle_refuses);
-	CU_add_test(s, "stale_duplicate_and_foreign_results_are_counted_not_used",
-		    test_stale_duplicate_and_foreign_results_are_counted_not_used);
-	CU_add_test(s, "lost_chunk_is_retransmitted_unchanged", test_lost_chunk_is_retransmitted_unchanged);
-	CU_add_test(s, "ten_percent_loss_each_way_still_gives_exact_results",
-		    test_ten_percent_loss_each_way_still_gives_exact_results);
-	CU_add_test(s, "chunks_use_slots_sets_rounds_and_shards_deterministically",
-		    test_chunks_use_slots_sets_rounds_and_shards_deterministically);
-	CU_add_test(s, "gso_batches_many_chunks_per_send_call", test_gso_batches_many_chunks_per_send_call);
-	CU_add_test(s, "gro_coalesced_results_are_split", test_gro_coalesced_results_are_split);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails == 0 ? 0 : 1;
+	return tutil_run("daitn_allreduce", tests);
 }

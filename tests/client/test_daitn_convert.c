@@ -172,24 +172,19 @@ test_sixteen_bit_types_use_half_size_chunks(void)
 int
 main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
+	static const CU_TestInfo tests[] = {
+		{ "bad_arguments_are_rejected_before_sending",
+		  test_bad_arguments_are_rejected_before_sending },
+		{ "out_of_range_float_fails_before_sending_and_keeps_buf",
+		  test_out_of_range_float_fails_before_sending_and_keeps_buf },
+		{ "float_on_int32_job_goes_through_fixed_point",
+		  test_float_on_int32_job_goes_through_fixed_point },
+		{ "int32_data_passes_bit_exact_with_wraparound",
+		  test_int32_data_passes_bit_exact_with_wraparound },
+		{ "sixteen_bit_types_use_half_size_chunks",
+		  test_sixteen_bit_types_use_half_size_chunks },
+		CU_TEST_INFO_NULL,
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("daitn_convert", NULL, NULL);
-	CU_add_test(s, "bad_arguments_are_rejected_before_sending",
-		    test_bad_arguments_are_rejected_before_sending);
-	CU_add_test(s, "out_of_range_float_fails_before_sending_and_keeps_buf",
-		    test_out_of_range_float_fails_before_sending_and_keeps_buf);
-	CU_add_test(s, "float_on_int32_job_goes_through_fixed_point",
-		    test_float_on_int32_job_goes_through_fixed_point);
-	CU_add_test(s, "int32_data_passes_bit_exact_with_wraparound",
-		    test_int32_data_passes_bit_exact_with_wraparound);
-	CU_add_test(s, "sixteen_bit_types_use_half_size_chunks", test_sixteen_bit_types_use_half_size_chunks);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails == 0 ? 0 : 1;
+	return tutil_run("daitn_convert", tests);
 }

@@ -315,22 +315,17 @@ test_oversized_datagram_is_counted_truncated(void)
 int
 main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
+	static const CU_TestInfo tests[] = {
+		{ "oversized_datagram_is_counted_truncated",
+		  test_oversized_datagram_is_counted_truncated },
+		{ "gso_refused_by_kernel_falls_back_to_plain",
+		  test_gso_refused_by_kernel_falls_back_to_plain },
+		{ "gso_flush_puts_each_chunk_in_its_own_datagram",
+		  test_gso_flush_puts_each_chunk_in_its_own_datagram },
+		{ "full_queue_flushes_itself", test_full_queue_flushes_itself },
+		{ "gro_buffer_is_split_at_gso_size", test_gro_buffer_is_split_at_gso_size },
+		CU_TEST_INFO_NULL,
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("daitn_io", NULL, NULL);
-	CU_add_test(s, "oversized_datagram_is_counted_truncated", test_oversized_datagram_is_counted_truncated);
-	CU_add_test(s, "gso_refused_by_kernel_falls_back_to_plain",
-		    test_gso_refused_by_kernel_falls_back_to_plain);
-	CU_add_test(s, "gso_flush_puts_each_chunk_in_its_own_datagram",
-		    test_gso_flush_puts_each_chunk_in_its_own_datagram);
-	CU_add_test(s, "full_queue_flushes_itself", test_full_queue_flushes_itself);
-	CU_add_test(s, "gro_buffer_is_split_at_gso_size", test_gro_buffer_is_split_at_gso_size);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails == 0 ? 0 : 1;
+	return tutil_run("daitn_io", tests);
 }

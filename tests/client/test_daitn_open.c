@@ -16,9 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daitn.h"
-#include "daitn_priv.h"
-#include "daitn_test_peer.h"
+#include "daitn_test_util.h"
 
 static struct daitn_config
 cfg_base(uint16_t gw_port, uint16_t bind_port)
@@ -33,18 +31,6 @@ cfg_base(uint16_t gw_port, uint16_t bind_port)
 		.hello_timeout_ms = 1000,
 	};
 	return c;
-}
-
-/* A port that was free a moment ago (bound, then closed). */
-static uint16_t
-free_port(void)
-{
-	uint16_t port = 0;
-	int fd = tpeer_udp_socket(&port);
-
-	if (fd >= 0)
-		close(fd);
-	return port;
 }
 
 static void
@@ -102,7 +88,7 @@ test_bind_conflict_names_the_port(void)
 {
 	uint16_t port;
 	int fd = tpeer_udp_socket(&port);
-	struct daitn_config c = cfg_base(free_port(), 0);
+	struct daitn_config c = cfg_base(tutil_free_port(), 0);
 	struct daitn *d = NULL;
 
 	CU_ASSERT_FATAL(fd >= 0);
@@ -118,7 +104,7 @@ test_silent_gateway_times_out_within_the_bound(void)
 {
 	uint16_t gw_port;
 	int gw = tpeer_udp_socket(&gw_port);
-	struct daitn_config c = cfg_base(0, free_port());
+	struct daitn_config c = cfg_base(0, tutil_free_port());
 	struct daitn *d = NULL;
 	uint8_t buf[128];
 	unsigned hellos = 0, good = 0;
@@ -159,7 +145,7 @@ test_silent_gateway_times_out_within_the_bound(void)
 static void
 test_nothing_listening_fails_fast(void)
 {
-	struct daitn_config c = cfg_base(free_port(), free_port());
+	struct daitn_config c = cfg_base(tutil_free_port(), tutil_free_port());
 	struct daitn *d = NULL;
 	uint64_t t0 = daitn_now_ns(), ms;
 	int rc;
@@ -199,7 +185,7 @@ test_error_answer_is_refusal_with_gateway_text(void)
 
 	p->err_code = DP_ERR_UNKNOWN_JOB;
 	p->err_text = "job 7 is not in policy version 3";
-	c = cfg_base(p->job.udp_port_base, free_port());
+	c = cfg_base(p->job.udp_port_base, tutil_free_port());
 	CU_ASSERT_EQUAL(daitn_open(&c, &d), -ECONNREFUSED);
 	CU_ASSERT_PTR_NULL(d);
 	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(NULL), "refused job 7 rank 1: unknown job (code 1)"));
@@ -213,7 +199,7 @@ static void
 test_malformed_ack_is_a_protocol_error(void)
 {
 	struct tpeer *p = peer_new(TPEER_HELLO_BAD_ACK);
-	struct daitn_config c = cfg_base(p->job.udp_port_base, free_port());
+	struct daitn_config c = cfg_base(p->job.udp_port_base, tutil_free_port());
 	struct daitn *d = NULL;
 
 	CU_ASSERT_EQUAL(daitn_open(&c, &d), -EPROTO);
@@ -227,7 +213,7 @@ static void
 test_ack_with_other_round_is_ignored_and_right_one_taken(void)
 {
 	struct tpeer *p = peer_new(TPEER_HELLO_OTHER_ROUND);
-	struct daitn_config c = cfg_base(p->job.udp_port_base, free_port());
+	struct daitn_config c = cfg_base(p->job.udp_port_base, tutil_free_port());
 	const struct daitn_job_info *ji;
 	struct daitn *d = NULL;
 
@@ -249,23 +235,20 @@ test_ack_with_other_round_is_ignored_and_right_one_taken(void)
 int
 main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
+	static const CU_TestInfo tests[] = {
+		{ "bad_config_is_rejected_with_a_sentence",
+		  test_bad_config_is_rejected_with_a_sentence },
+		{ "bind_conflict_names_the_port", test_bind_conflict_names_the_port },
+		{ "silent_gateway_times_out_within_the_bound",
+		  test_silent_gateway_times_out_within_the_bound },
+		{ "nothing_listening_fails_fast", test_nothing_listening_fails_fast },
+		{ "error_answer_is_refusal_with_gateway_text",
+		  test_error_answer_is_refusal_with_gateway_text },
+		{ "malformed_ack_is_a_protocol_error", test_malformed_ack_is_a_protocol_error },
+		{ "ack_with_other_round_is_ignored_and_right_one_taken",
+		  test_ack_with_other_round_is_ignored_and_right_one_taken },
+		CU_TEST_INFO_NULL,
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("daitn_open", NULL, NULL);
-	CU_add_test(s, "bad_config_is_rejected_with_a_sentence", test_bad_config_is_rejected_with_a_sentence);
-	CU_add_test(s, "bind_conflict_names_the_port", test_bind_conflict_names_the_port);
-	CU_add_test(s, "silent_gateway_times_out_within_the_bound", test_silent_gateway_times_out_within_the_bound);
-	CU_add_test(s, "nothing_listening_fails_fast", test_nothing_listening_fails_fast);
-	CU_add_test(s, "error_answer_is_refusal_with_gateway_text", test_error_answer_is_refusal_with_gateway_text);
-	CU_add_test(s, "malformed_ack_is_a_protocol_error", test_malformed_ack_is_a_protocol_error);
-	CU_add_test(s, "ack_with_other_round_is_ignored_and_right_one_taken",
-		    test_ack_with_other_round_is_ignored_and_right_one_taken);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails == 0 ? 0 : 1;
+	return tutil_run("daitn_open", tests);
 }

@@ -181,27 +181,22 @@ test_json_output_is_one_object_per_line(void)
 int
 main(int argc, char **argv)
 {
-	CU_pSuite s;
-	unsigned fails;
+	static const CU_TestInfo tests[] = {
+		{ "usage_errors_exit_2", test_usage_errors_exit_2 },
+		{ "absent_gateway_exits_3_fast", test_absent_gateway_exits_3_fast },
+		{ "wrong_results_exit_1_naming_the_index",
+		  test_wrong_results_exit_1_naming_the_index },
+		{ "job_mismatches_exit_2", test_job_mismatches_exit_2 },
+		{ "every_type_and_pattern_passes_on_a_one_worker_job",
+		  test_every_type_and_pattern_passes_on_a_one_worker_job },
+		{ "json_output_is_one_object_per_line", test_json_output_is_one_object_per_line },
+		CU_TEST_INFO_NULL,
+	};
 
 	if (argc < 2 || access(argv[1], X_OK) != 0) {
 		fprintf(stderr, "test_daitn_worker: needs the daitn-worker binary as argument\n");
 		return 77;
 	}
 	worker_path = argv[1];
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("daitn_worker", NULL, NULL);
-	CU_add_test(s, "usage_errors_exit_2", test_usage_errors_exit_2);
-	CU_add_test(s, "absent_gateway_exits_3_fast", test_absent_gateway_exits_3_fast);
-	CU_add_test(s, "wrong_results_exit_1_naming_the_index", test_wrong_results_exit_1_naming_the_index);
-	CU_add_test(s, "job_mismatches_exit_2", test_job_mismatches_exit_2);
-	CU_add_test(s, "every_type_and_pattern_passes_on_a_one_worker_job",
-		    test_every_type_and_pattern_passes_on_a_one_worker_job);
-	CU_add_test(s, "json_output_is_one_object_per_line", test_json_output_is_one_object_per_line);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails == 0 ? 0 : 1;
+	return tutil_run("daitn_worker", tests);
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daitn_test_util.h"
 #include "daitn_worker_priv.h"
 #include "kn_fixed.h"
 #include "kn_sum.h"
@@ -200,21 +201,17 @@ test_random_patterns_pass_within_the_bound(void)
 int
 main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
+	static const CU_TestInfo tests[] = {
+		{ "inputs_differ_by_rank_round_and_seed",
+		  test_inputs_differ_by_rank_round_and_seed },
+		{ "exact_patterns_are_order_independent_and_bit_exact",
+		  test_exact_patterns_are_order_independent_and_bit_exact },
+		{ "exact_16_bit_patterns_hold_beyond_256_workers",
+		  test_exact_16_bit_patterns_hold_beyond_256_workers },
+		{ "random_patterns_pass_within_the_bound",
+		  test_random_patterns_pass_within_the_bound },
+		CU_TEST_INFO_NULL,
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("daitn_worker_data", NULL, NULL);
-	CU_add_test(s, "inputs_differ_by_rank_round_and_seed", test_inputs_differ_by_rank_round_and_seed);
-	CU_add_test(s, "exact_patterns_are_order_independent_and_bit_exact",
-		    test_exact_patterns_are_order_independent_and_bit_exact);
-	CU_add_test(s, "exact_16_bit_patterns_hold_beyond_256_workers",
-		    test_exact_16_bit_patterns_hold_beyond_256_workers);
-	CU_add_test(s, "random_patterns_pass_within_the_bound", test_random_patterns_pass_within_the_bound);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails == 0 ? 0 : 1;
+	return tutil_run("daitn_worker_data", tests);
 }
