@@ -35,6 +35,33 @@ doubled(const float *buf, size_t n)
 	return true;
 }
 
+/*
+ * Join p as rank 1 with (window, rto_us, timeout_ms), run `rounds`
+ * allreduces of ramp(n) that must each come back doubled, read the counters
+ * into st (and ext unless it is NULL), close the handle and stop p; the
+ * caller then checks the counters and p's records.
+ */
+static void
+allreduce_rounds(struct tpeer *p, uint32_t window, uint32_t rto_us, uint32_t timeout_ms,
+		 size_t n, unsigned rounds, struct daitn_stats *st, struct daitn_stats_ext *ext)
+{
+	struct daitn *d = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(tutil_join(p, window, rto_us, timeout_ms, &d), 0);
+	for (unsigned r = 0; r < rounds; r++) {
+		float *buf = ramp(n);
+
+		CU_ASSERT_EQUAL(daitn_allreduce(d, buf, n, DAITN_FLOAT32), 0);
+		CU_ASSERT(doubled(buf, n));
+		free(buf);
+	}
+	daitn_stats_get(d, st);
+	if (ext != NULL)
+		daitn_stats_ext_get(d, ext);
+	daitn_close(d);
+	tpeer_stop(p);
+}
+
 static void
 test_chunks_use_slots_sets_rounds_and_shards_deterministically(void)
 {
@@ -44,21 +71,9 @@ test_chunks_use_slots_sets_rounds_and_shards_deterministically(void)
 	uint32_t last_off[2][2] = { { 0 } };
 	bool seen[2][2] = { { false } };
 	struct daitn_stats st;
-	struct daitn *d = NULL;
-	float *buf = ramp(n);
 	unsigned i, wrong = 0, max_flight = 0;
 
-	CU_ASSERT_EQUAL_FATAL(tutil_join(p, 3, 500000, 2000, &d), 0);
-	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, n, DAITN_FLOAT32), 0);
-	CU_ASSERT(doubled(buf, n));
-	free(buf);
-	buf = ramp(n);
-	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, n, DAITN_FLOAT32), 0);
-	CU_ASSERT(doubled(buf, n));
-	daitn_stats_get(d, &st);
-	daitn_close(d);
-	tpeer_stop(p);
-
+	allreduce_rounds(p, 3, 500000, 2000, n, 2, &st, NULL);
 	CU_ASSERT_EQUAL(st.chunks_sent, 22);
 	CU_ASSERT_EQUAL(st.results, 22);
 	CU_ASSERT_EQUAL(st.retransmits, 0);
@@ -89,7 +104,6 @@ test_chunks_use_slots_sets_rounds_and_shards_deterministically(void)
 	}
 	CU_ASSERT_EQUAL(wrong, 0);
 	CU_ASSERT(max_flight >= 1 && max_flight <= 3);
-	free(buf);
 	free(p);
 }
 
@@ -100,16 +114,8 @@ test_gso_batches_many_chunks_per_send_call(void)
 	const size_t n = 256 * 64 + 100;
 	struct daitn_stats st;
 	struct daitn_stats_ext ext;
-	struct daitn *d = NULL;
-	float *buf = ramp(n);
 
-	CU_ASSERT_EQUAL_FATAL(tutil_join(p, 0, 200000, 3000, &d), 0);
-	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, n, DAITN_FLOAT32), 0);
-	CU_ASSERT(doubled(buf, n));
-	daitn_stats_get(d, &st);
-	daitn_stats_ext_get(d, &ext);
-	daitn_close(d);
-	tpeer_stop(p);
+	allreduce_rounds(p, 0, 200000, 3000, n, 1, &st, &ext);
 	CU_ASSERT_EQUAL(st.chunks_sent, 65);
 	CU_ASSERT_EQUAL(st.results, 65);
 	CU_ASSERT_EQUAL(ext.datagrams_sent, st.chunks_sent + st.retransmits);
@@ -122,7 +128,6 @@ test_gso_batches_many_chunks_per_send_call(void)
 	} else {
 		CU_ASSERT_EQUAL(ext.gso_fallbacks, 0);
 	}
-	free(buf);
 	free(p);
 }
 
@@ -133,26 +138,17 @@ test_stale_duplicate_and_foreign_results_are_counted_not_used(void)
 	const size_t n = 64 * 40;
 	struct daitn_stats st;
 	struct daitn_stats_ext ext;
-	struct daitn *d = NULL;
-	float *buf = ramp(n);
 
 	p->dup_results = true;
 	p->stale_before = true;
 	p->garbage_before = true;
-	CU_ASSERT_EQUAL_FATAL(tutil_join(p, 0, 500000, 2000, &d), 0);
-	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, n, DAITN_FLOAT32), 0);
-	CU_ASSERT(doubled(buf, n));
-	daitn_stats_get(d, &st);
-	daitn_stats_ext_get(d, &ext);
-	daitn_close(d);
-	tpeer_stop(p);
+	allreduce_rounds(p, 0, 500000, 2000, n, 1, &st, &ext);
 	CU_ASSERT_EQUAL(st.results, 40);
 	/* Every RESULT was preceded by one for round - 1 and followed by a copy
 	 * (the copy of the last ones may arrive after the call returned). */
 	CU_ASSERT(st.stale_results >= 40 && st.stale_results <= 80);
 	CU_ASSERT(ext.ignored >= 40);
 	CU_ASSERT_EQUAL(st.retransmits, 0);
-	free(buf);
 	free(p);
 }
 
@@ -162,20 +158,13 @@ test_lost_chunk_is_retransmitted_unchanged(void)
 	struct tpeer *p = tutil_peer(DP_DTYPE_F32, 64, 4, 2);
 	const size_t n = 16 * 8;
 	struct daitn_stats st;
-	struct daitn *d = NULL;
-	float *buf = ramp(n);
 	const struct tpeer_rec *first = NULL;
 	unsigned copies = 0, i;
 	bool same = true;
 
 	p->drop_enabled = true;
 	p->drop_first_offset = 48;
-	CU_ASSERT_EQUAL_FATAL(tutil_join(p, 0, 2000, 2000, &d), 0);
-	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, n, DAITN_FLOAT32), 0);
-	CU_ASSERT(doubled(buf, n));
-	daitn_stats_get(d, &st);
-	daitn_close(d);
-	tpeer_stop(p);
+	allreduce_rounds(p, 0, 2000, 2000, n, 1, &st, NULL);
 	CU_ASSERT_EQUAL(p->dropped, 1);
 	CU_ASSERT(st.retransmits >= 1);
 	CU_ASSERT_EQUAL(st.results, 8);
@@ -192,7 +181,6 @@ test_lost_chunk_is_retransmitted_unchanged(void)
 	}
 	CU_ASSERT(copies >= 2);
 	CU_ASSERT(same);
-	free(buf);
 	free(p);
 }
 
@@ -202,26 +190,14 @@ test_ten_percent_loss_each_way_still_gives_exact_results(void)
 	struct tpeer *p = tutil_peer(DP_DTYPE_F32, 256, 64, 2);
 	const size_t n = 64 * 600;
 	struct daitn_stats st;
-	struct daitn *d = NULL;
-	float *buf = ramp(n);
 
 	p->loss_pct = 10;
 	p->rng = 12345;
-	CU_ASSERT_EQUAL_FATAL(tutil_join(p, 0, 1000, 5000, &d), 0);
-	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, n, DAITN_FLOAT32), 0);
-	CU_ASSERT(doubled(buf, n));
-	free(buf);
-	buf = ramp(n);
-	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, n, DAITN_FLOAT32), 0);
-	CU_ASSERT(doubled(buf, n));
-	daitn_stats_get(d, &st);
-	daitn_close(d);
-	tpeer_stop(p);
+	allreduce_rounds(p, 0, 1000, 5000, n, 2, &st, NULL);
 	CU_ASSERT_EQUAL(st.results, 1200);
 	CU_ASSERT(p->dropped > 0 && p->results_lost > 0);
 	/* Every lost transmission, GRAD or RESULT, is followed by another one. */
 	CU_ASSERT(st.retransmits >= p->dropped + p->results_lost);
-	free(buf);
 	free(p);
 }
 
@@ -264,17 +240,9 @@ test_gro_coalesced_results_are_split(void)
 	const size_t n = 256 * 300;
 	struct daitn_stats st;
 	struct daitn_stats_ext ext;
-	struct daitn *d = NULL;
-	float *buf = ramp(n);
 
 	p->gso_results = true;
-	CU_ASSERT_EQUAL_FATAL(tutil_join(p, 0, 200000, 3000, &d), 0);
-	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, n, DAITN_FLOAT32), 0);
-	CU_ASSERT(doubled(buf, n));
-	daitn_stats_get(d, &st);
-	daitn_stats_ext_get(d, &ext);
-	daitn_close(d);
-	tpeer_stop(p);
+	allreduce_rounds(p, 0, 200000, 3000, n, 1, &st, &ext);
 	CU_ASSERT_EQUAL(st.results, 300);
 	CU_ASSERT_EQUAL(ext.rx_truncated, 0);
 	CU_ASSERT(p->gso_sends > 0);
@@ -283,7 +251,6 @@ test_gro_coalesced_results_are_split(void)
 	 * far fewer receive calls than results. */
 	if (ext.flags & DAITN_STATS_GRO)
 		CU_ASSERT(st.recv_calls < st.results);
-	free(buf);
 	free(p);
 }
 
