@@ -105,7 +105,9 @@ cp_json_ctx_parse(struct cp_json_ctx *c)
 	json_t *root;
 	char msg[CP_DIAG_MSG_MAX];
 
-	root = json_loadb(c->text, c->len, JSON_REJECT_DUPLICATES, &jerr);
+	root = c->cache != NULL ? cp_json_cache_parse(c->cache, c->text, c->len) : NULL;
+	if (root == NULL)
+		root = json_loadb(c->text, c->len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
 		snprintf(msg, sizeof(msg), "syntax error: %s", jerr.text);
 		add_diag(c, jerr.line, jerr.column, "", msg);
@@ -164,10 +166,16 @@ cp_json_push_key(struct cp_json_ctx *c, const char *key)
 size_t
 cp_json_push_index(struct cp_json_ctx *c, size_t i)
 {
-	char tok[24];
+	char tok[24], *p = tok + sizeof(tok) - 1;
 
-	snprintf(tok, sizeof(tok), "%zu", i);
-	return push_token(c, tok);
+	/* Called for every element of every array of a large policy: digits by
+	 * hand, not snprintf. */
+	*p = '\0';
+	do {
+		*--p = (char)('0' + i % 10);
+		i /= 10;
+	} while (i != 0);
+	return push_token(c, p);
 }
 
 void

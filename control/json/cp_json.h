@@ -45,6 +45,7 @@ enum cp_json_anchor {
 };
 
 struct cp_json_pos_index;
+struct cp_json_cache;
 
 struct cp_json_ctx {
 	const char *file;            /* name printed in diagnostics */
@@ -54,6 +55,7 @@ struct cp_json_ctx {
 	unsigned n_errors;           /* errors reported through this context */
 	int err;                     /* 0, or -ENOMEM if a diagnostic was lost */
 	struct cp_json_pos_index *index;  /* built on the first error */
+	struct cp_json_cache *cache;  /* optional: set after init (see below) */
 	bool index_failed;           /* building it failed: positions stay 0 */
 	size_t path_len;
 	char path[CP_DIAG_PATH_MAX]; /* JSON pointer of the current value */
@@ -70,9 +72,43 @@ void cp_json_ctx_init(struct cp_json_ctx *c, const char *file,
 /* Release the position index. The diagnostics stay in c->diags. */
 void cp_json_ctx_fini(struct cp_json_ctx *c);
 
-/* Parse c->text with jansson. Returns the root (json_decref() it), or NULL
- * with a syntax error at jansson's position. The root must be an object. */
+/* Parse c->text with jansson (through c->cache if set). Returns the root
+ * (json_decref() it), or NULL with a syntax error at jansson's position.
+ * The root must be an object. With a cache, the root may share values with
+ * the cache: read them, never modify them. */
 json_t *cp_json_ctx_parse(struct cp_json_ctx *c);
+
+/*
+ * A parse cache, for a large file parsed again and again with small changes
+ * (a policy reloaded by a gateway). It keeps the parsed value of every
+ * element of the file's top-level arrays by the element's exact text; the
+ * next parse splits the text at those elements (a scanner that follows only
+ * strings and brackets) and sends only text it has not seen to jansson.
+ * Whatever the scanner does not expect makes the parse fall back to jansson
+ * over the whole text, so errors and their positions are exactly those of an
+ * uncached parse, and a valid file gives equal values either way. After a
+ * successful parse the cache holds that file's elements only.
+ *
+ * The values are allocated with jansson's allocator and kept across parses:
+ * do not use it inside an allocation scope that is released at its end.
+ * One thread at a time; free it with cp_json_cache_free().
+ */
+struct cp_json_cache_stats {
+	uint64_t parses;        /* parses through the cache */
+	uint64_t fallbacks;     /* parses it left to jansson over the whole text */
+	uint64_t hits;          /* elements reused */
+	uint64_t misses;        /* elements parsed (and kept) */
+	uint64_t bytes_hit;     /* text of the reused elements */
+	uint64_t entries;       /* elements held now */
+};
+
+struct cp_json_cache *cp_json_cache_create(void);   /* NULL if out of memory */
+void cp_json_cache_free(struct cp_json_cache *jc);
+void cp_json_cache_stats_get(const struct cp_json_cache *jc, struct cp_json_cache_stats *out);
+
+/* The root object of text through the cache (new reference), or NULL when
+ * the caller must parse it with jansson itself (cp_json_ctx_parse does). */
+json_t *cp_json_cache_parse(struct cp_json_cache *jc, const char *text, size_t len);
 
 /* JSON pointer of the current value. Each push returns a mark for pop; a
  * path longer than CP_DIAG_PATH_MAX - 1 is cut short (diagnostics only). */

@@ -156,6 +156,14 @@ int cp_policy_parse(const char *text, size_t len, const char *name,
 		    const struct cp_limits *lim, struct cp_policy **out,
 		    struct cp_diags *diags);
 
+/* The same through a parse cache (cp_json.h), for a file parsed again and
+ * again with small changes: the result and the diagnostics are those of
+ * cp_policy_parse(). cache NULL: no cache. The caller's thread only. */
+struct cp_json_cache;
+int cp_policy_parse_cached(const char *text, size_t len, const char *name,
+			   const struct cp_limits *lim, struct cp_json_cache *cache,
+			   struct cp_policy **out, struct cp_diags *diags);
+
 void cp_policy_free(struct cp_policy *p);
 
 /* Lookups (binary search); NULL if absent. Any thread. */

@@ -299,6 +299,14 @@ cp_policy_parse(const char *text, size_t len, const char *name,
 		const struct cp_limits *lim, struct cp_policy **out,
 		struct cp_diags *diags)
 {
+	return cp_policy_parse_cached(text, len, name, lim, NULL, out, diags);
+}
+
+int
+cp_policy_parse_cached(const char *text, size_t len, const char *name,
+		       const struct cp_limits *lim, struct cp_json_cache *cache,
+		       struct cp_policy **out, struct cp_diags *diags)
+{
 	static const struct cp_limits no_limits;
 	struct pol_build b = { .lim = lim != NULL ? lim : &no_limits };
 	unsigned first = diags->n;
@@ -310,6 +318,7 @@ cp_policy_parse(const char *text, size_t len, const char *name,
 	if (b.p == NULL)
 		return -ENOMEM;
 	cp_json_ctx_init(&b.c, name, text, len, diags);
+	b.c.cache = cache;
 	root = cp_json_ctx_parse(&b.c);
 	if (root != NULL) {
 		policy_read(&b, root);

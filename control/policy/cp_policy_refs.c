@@ -267,7 +267,21 @@ pol_addrs_dups(struct pol_addr *v, size_t n,
 {
 	size_t first = 0;
 
-	qsort(v, n, sizeof(*v), addr_cmp);
+	/* Most calls sort one job's ranks or one model's replicas: a handful.
+	 * Insertion sort (stable, like glibc's merge sort, so duplicates are
+	 * reported against the same first element) spares qsort's set-up. */
+	if (n <= 16) {
+		for (size_t i = 1; i < n; i++) {
+			struct pol_addr x = v[i];
+			size_t j = i;
+
+			for (; j > 0 && addr_cmp(&v[j - 1], &x) > 0; j--)
+				v[j] = v[j - 1];
+			v[j] = x;
+		}
+	} else {
+		qsort(v, n, sizeof(*v), addr_cmp);
+	}
 	for (size_t i = 1; i < n; i++) {
 		if (v[i].key != v[first].key)
 			first = i;
