@@ -27,6 +27,9 @@ gw_cp_init(struct gw *gw)
 		goto nomem;
 	gw->cp->hz = rte_get_tsc_hz();
 	gw->cp->epoch_next = 1;
+	gw->cp->jcache = cp_json_cache_create();
+	if (gw->cp->jcache == NULL)
+		goto nomem;
 	for (unsigned k = 0; k < gw->n_lcores; k++) {
 		struct gw_lcore *lc = gw->lcores[k];
 
@@ -49,6 +52,8 @@ gw_cp_fini(struct gw *gw)
 		rte_free(gw->lcores[k]->cp);
 		gw->lcores[k]->cp = NULL;
 	}
+	if (gw->cp != NULL)
+		cp_json_cache_free(gw->cp->jcache);
 	free(gw->cp);
 	gw->cp = NULL;
 }

@@ -35,6 +35,7 @@
 
 #include <rte_cycles.h>
 
+#include "cp_json.h"
 #include "dp_admit.h"
 #include "dp_live.h"
 #include "dp_live_lcore.h"
@@ -83,6 +84,7 @@ struct gw_cp {
 	uint32_t epoch_next;
 	struct gw_cp_slot slots[GW_CP_SLOTS];
 	struct gw_ctl *ctl;                 /* daitn-gw's control loop, if any */
+	struct cp_json_cache *jcache;       /* policy parse cache (cp_json.h) */
 	uint64_t live_at;                   /* TSC of the last liveness refresh */
 	uint32_t live_changes;              /* nodes that changed state, total */
 };

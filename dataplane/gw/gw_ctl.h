@@ -13,7 +13,7 @@
  *     node_timeout_ms, 5 .. 250 ms), housekeeping (1 s), counters print.
  *
  * Every reload, whatever its trigger, runs on this thread: read, parse and
- * validate (jansson in a bump arena), build and publish the tables
+ * validate (through the gateway's parse cache, cp_json.h), build and publish the tables
  * (gw_policy_apply), then wait (bounded) until every data lcore runs the new
  * generation. An invalid policy is refused with its diagnostics and the
  * running one stays. Each reload's outcome is kept as the last reload status
@@ -122,9 +122,6 @@ const char *gw_reload_trigger_name(enum gw_reload_trigger t);
 const char *gw_reload_result_name(enum gw_reload_result r);
 const char *gw_ctl_policy_path(const struct gw_ctl *c);
 bool gw_ctl_watching(const struct gw_ctl *c);
-
-/* The daitn-gw process installs jansson's allocator first thing (gw_jalloc.h). */
-void gw_ctl_jansson_init(void);
 
 /* CLOCK_MONOTONIC in ns, the clock of the reload status. */
 uint64_t gw_ctl_now_ns(void);

@@ -177,7 +177,6 @@ int main(int argc, char **argv)
 	uint64_t start_ns = gw_ctl_now_ns();
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	gw_ctl_jansson_init();      /* before any JSON is read */
 	if (opts_parse(argc, argv, &o) != 0)
 		return 2;
 	rc = cp_config_load(o.config, &cfg, &diags);

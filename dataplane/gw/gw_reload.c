@@ -34,7 +34,6 @@
 #include "cp_policy.h"
 #include "gw_cp.h"
 #include "gw_ctl.h"
-#include "gw_jalloc.h"
 
 #define GW_CTL_LCORE_WAIT_NS 1000000000ull     /* lcores switch within a poll */
 #define GW_CTL_DEBOUNCE_MS 2
@@ -95,12 +94,6 @@ bool
 gw_ctl_watching(const struct gw_ctl *c)
 {
 	return c->ifd >= 0;
-}
-
-void
-gw_ctl_jansson_init(void)
-{
-	gw_jalloc_init();
 }
 
 /* Copy text into a status string, cut with "..." if it does not fit. */
@@ -254,9 +247,9 @@ gw_ctl_reload_file(struct gw *gw, const char *path, const struct cp_limits *lim,
 		r.n_errors = 1;
 		goto done;
 	}
-	gw_jalloc_begin();
-	rc = cp_policy_parse(text, len, path, lim, &p, &diags);
-	gw_jalloc_end();
+	/* Through the gateway's parse cache: of a big policy, usually only
+	 * the few jobs or models that changed go through jansson again. */
+	rc = cp_policy_parse_cached(text, len, path, lim, gw->cp->jcache, &p, &diags);
 	free(text);
 	t3 = mono_ns();
 	r.parse_ns = t3 - t2;
@@ -579,6 +572,24 @@ watch_open(struct gw_ctl *c)
 	return 0;
 }
 
+/* Fill the parse cache from the file the gateway started with, so that
+ * the first reload is as quick as the ones after it. */
+static void
+cache_warm(struct gw_ctl *c)
+{
+	struct cp_diags diags = { 0 };
+	struct cp_policy *p = NULL;
+	char *text;
+	size_t len;
+
+	if (cp_json_file_read(c->path, &text, &len) != 0)
+		return;
+	cp_policy_parse_cached(text, len, c->path, &c->lim, c->gw->cp->jcache, &p, &diags);
+	cp_policy_free(p);
+	cp_diags_free(&diags);
+	free(text);
+}
+
 struct gw_ctl *
 gw_ctl_create(struct gw *gw, const struct gw_ctl_conf *conf, uint64_t start_ns)
 {
@@ -631,6 +642,7 @@ gw_ctl_create(struct gw *gw, const struct gw_ctl_conf *conf, uint64_t start_ns)
 			fprintf(stderr, "daitn-gw: cannot watch %s for changes (%s); reload with "
 				"SIGHUP or daitnctl reload\n", c->dir, strerror(-rc));
 	}
+	cache_warm(c);
 	record_start(c, start_ns);
 	gw->cp->ctl = c;
 	if (gw_telemetry_cp_register(gw, c) != 0)

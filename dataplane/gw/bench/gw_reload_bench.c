@@ -43,6 +43,7 @@
 #include <urcu-qsbr.h>
 
 #include "dp_proto.h"
+#include "gw_cp.h"
 #include "gw_ctl.h"
 #include "gw_eal.h"
 #include "gw_priv.h"
@@ -287,7 +288,8 @@ bench(struct gw *gw, const struct cp_gw_config *cfg, const struct opts *o)
 	struct cp_limits lim;
 	struct gw_reload_status r;
 	struct gw_stats s0, s1;
-	uint64_t hz = rte_get_tsc_hz(), t[PHASES + 1], lat[4096], n_lat = 0, refused = 0;
+	uint64_t hz = rte_get_tsc_hz(), t[PHASES + 1], n_lat = 0, refused = 0;
+	static uint64_t lat[4096], lat_parse[4096], lat_apply[4096];
 	uint64_t in, completed, bad = 0;
 	double rate[PHASES], clean[PHASES], base, cbase;
 	unsigned lcore = cfg->data_lcores[0];
@@ -327,8 +329,11 @@ bench(struct gw *gw, const struct cp_gw_config *cfg, const struct opts *o)
 					   gw_ctl_now_ns(), &r);
 			if (r.result != GW_RELOAD_OK || r.jobs_kept == 0)
 				refused++;
-			else if (n_lat < 4096)
+			else if (n_lat < 4096) {
+				lat_parse[n_lat] = r.read_ns + r.parse_ns;
+				lat_apply[n_lat] = r.apply_ns;
 				lat[n_lat++] = r.total_ns;
+			}
 		}
 	}
 	t[PHASES] = rte_rdtsc();
@@ -353,12 +358,27 @@ bench(struct gw *gw, const struct cp_gw_config *cfg, const struct opts *o)
 	base = (rate[0] + rate[2]) / 2;
 	cbase = (clean[0] + clean[2]) / 2;
 	qsort(lat, n_lat, sizeof(lat[0]), cmp_u64);
+	qsort(lat_parse, n_lat, sizeof(lat[0]), cmp_u64);
+	qsort(lat_apply, n_lat, sizeof(lat[0]), cmp_u64);
 	printf("  reloads during the storm: %llu applied (policy A <-> B, job 1 kept in each), "
 	       "%llu refused\n", (unsigned long long)n_lat, (unsigned long long)refused);
 	if (n_lat != 0)
 		printf("  reload latency under load (read .. every lcore on it): median %.1f ms, "
 		       "p90 %.1f ms, max %.1f ms\n", (double)lat[n_lat / 2] / 1e6,
 		       (double)lat[n_lat * 9 / 10] / 1e6, (double)lat[n_lat - 1] / 1e6);
+	if (n_lat != 0)
+		printf("    of which: read and parse median %.1f ms; build, publish, switch (and "
+		       "freeing the old version) median %.1f ms\n", (double)lat_parse[n_lat / 2] / 1e6,
+		       (double)lat_apply[n_lat / 2] / 1e6);
+	{
+		struct cp_json_cache_stats cs;
+
+		cp_json_cache_stats_get(gw->cp->jcache, &cs);
+		printf("    parse cache: %llu parses, %llu fell back to a full parse; elements "
+		       "reused %llu, parsed %llu\n", (unsigned long long)cs.parses,
+		       (unsigned long long)cs.fallbacks, (unsigned long long)cs.hits,
+		       (unsigned long long)cs.misses);
+	}
 	printf("  rate during the storm vs the baselines' mean: wall clock %+.1f%%, undisturbed "
 	       "iterations (over %u us left out) %+.1f%% (target: a dip under 5%%)\n",
 	       base > 0 ? (rate[1] / base - 1) * 100 : 0.0, SLICE_MAX_US,
@@ -393,7 +413,6 @@ main(int argc, char **argv)
 	uint16_t port;
 	int n, rc = 1;
 
-	gw_ctl_jansson_init();
 	n = rte_eal_init(argc, argv);
 	if (n < 0) {
 		fprintf(stderr, "daitn-gw-reload-bench: EAL: %s\n", rte_strerror(rte_errno));
