@@ -54,6 +54,7 @@ struct gw_cp_tcnt {
 struct gw_cp_lc {
 	struct dp_live_lcore note;          /* any: generation this lcore runs */
 	uint64_t now;                       /* TSC at the start of this poll */
+	const struct gw_cp_tables *cur;     /* t->cp of this poll's tables */
 	struct dp_admit_tb tb[GW_CP_SLOTS] __rte_cache_aligned;
 	struct gw_cp_tcnt tcnt[GW_CP_SLOTS] __rte_cache_aligned;  /* any: read */
 };
@@ -119,6 +120,7 @@ gw_cp_lcore_sync(struct gw_lcore *lc, const struct gw_tables *t)
 	struct gw_cp_lc *c = lc->cp;
 
 	c->now = rte_rdtsc();
+	c->cur = t != NULL ? t->cp : NULL;
 	if (likely(t != NULL))
 		dp_live_lcore_note(&c->note, t->gen, t->version, c->now);
 }
@@ -150,6 +152,17 @@ gw_cp_admit(struct gw_lcore *lc, const struct gw_cp_tables *ct, uint32_t tenant,
 	gw_cnt_add(&tc->pkts, 1);
 	gw_cnt_add(&tc->bytes, bytes);
 	return true;
+}
+
+/* Liveness only: a packet of `bytes` from policy node `node` of this
+ * poll's tables (the inference path's heartbeats and activations). */
+static inline void
+gw_cp_node_seen(struct gw_lcore *lc, uint32_t node, uint32_t bytes)
+{
+	const struct gw_cp_tables *ct = lc->cp->cur;
+
+	if (likely(ct != NULL && node < ct->n_nodes))
+		dp_live_cnt_hit(&ct->cnt[lc->shard][node], bytes, lc->cp->now);
 }
 
 /* The same for a GRAD of `job` (an entry of t->jobs, built from the policy's

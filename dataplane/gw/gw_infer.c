@@ -18,6 +18,7 @@
 #include <rte_mbuf_dyn.h>
 #include <rte_udp.h>
 
+#include "gw_cp.h"
 #include "gw_infer_priv.h"
 
 static inline void
@@ -166,7 +167,8 @@ infer_error(struct gw_lcore *lc, const struct gw_infer_tables *it, struct rte_mb
 
 static enum dp_drop
 infer_beat(struct gw_lcore *lc, const struct gw_infer_tables *it, const struct dp_infer_hdr *h,
-	   const struct rte_ether_hdr *eth, uint32_t src_ip, uint16_t src_port, unsigned port)
+	   const struct rte_ether_hdr *eth, uint32_t src_ip, uint16_t src_port, unsigned port,
+	   uint32_t bytes)
 {
 	const struct dp_route_model *md = dp_route_model_find(it->route, h->model);
 	const struct dp_route_stage *st = dp_route_stage_find(it->route, md, h->stage);
@@ -178,6 +180,7 @@ infer_beat(struct gw_lcore *lc, const struct gw_infer_tables *it, const struct d
 	if (node == DP_ROUTE_NONE)
 		return DP_DROP_INFER_NOT_ADMITTED;
 	node_heard(it, node, &eth->src_addr, port, lc->infer->now_ns);
+	gw_cp_node_seen(lc, node, bytes);
 	return DP_DROP_INFER_BEAT;
 }
 
@@ -205,13 +208,20 @@ gw_infer_pkt(struct gw_lcore *lc, const struct gw_tables *t, struct rte_mbuf *m,
 		.src_ip = rte_be_to_cpu_32(ip->src_addr), .src_port = rte_be_to_cpu_16(udp->src_port),
 		.reply_ip = h.reply_ip, .reply_port = h.reply_port };
 	if (h.type == DP_MSG_INFER_BEAT)
-		return infer_beat(lc, it, &h, eth, rm.src_ip, rm.src_port, port);
+		return infer_beat(lc, it, &h, eth, rm.src_ip, rm.src_port, port, m->pkt_len);
 	if (h.type != DP_MSG_INFER_ACT)
 		return DP_DROP_UNEXPECTED_MSG;
 	payload = udp_payload_len - DP_INFER_HDR_SIZE;
 	v = dp_route_resolve(il->route, it->route, &it->live, il->now_ns, &rm, &d);
-	if (d.src_node != DP_ROUTE_NONE)
+	if (d.src_node != DP_ROUTE_NONE) {
 		node_heard(it, d.src_node, &eth->src_addr, port, il->now_ns);
+		/* Admitted: the sender is alive; what is forwarded or replied
+		 * is charged to the model tenant's rate (gw_cp.h). */
+		if (!gw_cp_admit(lc, t->cp, d.model != NULL && (v == DP_ROUTE_FORWARD ||
+				 v == DP_ROUTE_REPLY) ? d.model->tenant : UINT32_MAX, d.src_node,
+				 m->pkt_len))
+			return DP_DROP_RATE_LIMITED;
+	}
 	switch (v) {
 	case DP_ROUTE_FORWARD:
 		/* Stage 0: the gateway names the requester for every later hop. */
