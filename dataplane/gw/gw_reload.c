@@ -245,6 +245,7 @@ gw_ctl_reload_file(struct gw *gw, const char *path, const struct cp_limits *lim,
 		text_put(r.message, sizeof(r.message), msg);
 		text_put(r.errors[0], sizeof(r.errors[0]), msg);
 		r.n_errors = 1;
+		gw_reload_refused(gw, msg);
 		goto done;
 	}
 	/* Through the gateway's parse cache: of a big policy, usually only
@@ -263,6 +264,8 @@ gw_ctl_reload_file(struct gw *gw, const char *path, const struct cp_limits *lim,
 		else
 			snprintf(r.message, sizeof(r.message), "%s; policy version %" PRIu64 " stays",
 				 strerror(-rc), r.version);
+		/* /daitn/info counts refusals too (gw_policy_apply counts the rest). */
+		gw_reload_refused(gw, r.errors[0]);
 		goto done;
 	}
 	r.file_version = p->version;
