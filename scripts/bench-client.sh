@@ -38,7 +38,7 @@
 # against both. Bounded: killed after 120 s.
 set -euo pipefail
 DTN_LOG_TAG=bench-client
-source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/bench.sh"
 
 build_dir="$DTN_BUILD"
 send_cpu=0
@@ -58,20 +58,8 @@ while [[ $# -gt 0 ]]; do
 	shift
 done
 
-if [[ ! -f "$build_dir/build.ninja" ]]; then
-	dtn_log "configuring $build_dir"
-	meson setup "$build_dir" "$DTN_ROOT" >/dev/null ||
-		dtn_die "meson setup $build_dir failed (run scripts/setup.sh first?)"
-fi
-if meson introspect --buildoptions "$build_dir" 2>/dev/null |
-   "$DTN_PY" -c 'import json,sys; o={x["name"]:x["value"] for x in json.load(sys.stdin)}; sys.exit(o.get("b_sanitize","none")!="none")'; then
-	:
-else
-	dtn_die "$build_dir is a sanitizer build: pass --build-dir with a plain (release) build"
-fi
-ninja -C "$build_dir" client/daitn-bench-client >/dev/null ||
-	dtn_die "building daitn-bench-client in $build_dir failed (ninja -C $build_dir client/daitn-bench-client)"
-bench="$build_dir/client/daitn-bench-client"
+dtn_bench_build "$build_dir" client/daitn-bench-client plain
+bench=$DTN_BENCH_BIN
 
 ncpu=$(nproc)
 if [[ -z "$sink_cpu" ]]; then
@@ -79,12 +67,7 @@ if [[ -z "$sink_cpu" ]]; then
 fi
 [[ "$sink_cpu" == "$send_cpu" ]] &&
 	dtn_warn "sender and sink share CPU $send_cpu: the sink's work counts against the sender"
-pin=()
-if command -v taskset >/dev/null 2>&1; then
-	pin=(taskset -c "$send_cpu,$sink_cpu")
-else
-	dtn_warn "taskset not found: running unpinned, figures will be noisier"
-fi
+dtn_bench_pin "$send_cpu,$sink_cpu" || true
 if [[ $veth -eq 1 ]]; then
 	dtn_require_root
 	command -v ethtool >/dev/null || dtn_die "ethtool is missing: run scripts/setup.sh"
@@ -105,7 +88,7 @@ if [[ $veth -eq 1 ]]; then
 	args+=(--sink-netns "/var/run/netns/$ns" --sink-ip "$net.2")
 	dtn_log "sink in namespace $ns at $net.2 behind veth $va (tx-udp-segmentation off)"
 fi
-dtn_log "CPU: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo); kernel $(uname -r);" \
+dtn_log "CPU: $(dtn_cpu_model); kernel $(uname -r);" \
 	"load average $(cut -d' ' -f1-3 /proc/loadavg) (other load on these CPUs is noise)"
-echo "\$ ${pin[*]} $bench --send-cpu $send_cpu --sink-cpu $sink_cpu ${args[*]}"
-timeout 120 "${pin[@]}" "$bench" --send-cpu "$send_cpu" --sink-cpu "$sink_cpu" "${args[@]}"
+echo "\$ ${DTN_BENCH_PIN[*]} $bench --send-cpu $send_cpu --sink-cpu $sink_cpu ${args[*]}"
+timeout 120 "${DTN_BENCH_PIN[@]}" "$bench" --send-cpu "$send_cpu" --sink-cpu "$sink_cpu" "${args[@]}"

@@ -29,7 +29,7 @@
 # Bounded: the program is killed after 120 s (the defaults take about 15 s).
 set -euo pipefail
 DTN_LOG_TAG=bench-dataplane
-source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/bench.sh"
 
 build_dir="$DTN_BUILD"
 cpu=""
@@ -47,19 +47,8 @@ while [[ $# -gt 0 ]]; do
 	shift
 done
 
-if [[ ! -f "$build_dir/build.ninja" ]]; then
-	dtn_log "configuring $build_dir"
-	meson setup "$build_dir" "$DTN_ROOT" >/dev/null ||
-		dtn_die "meson setup $build_dir failed (run scripts/setup.sh first?)"
-fi
-# A sanitizer or debug build would measure the instrumentation.
-if ! meson introspect --buildoptions "$build_dir" 2>/dev/null |
-     "$DTN_PY" -c 'import json,sys; o={x["name"]:x["value"] for x in json.load(sys.stdin)}; sys.exit(o.get("b_sanitize","none")!="none" or o.get("buildtype")=="debug")'; then
-	dtn_die "$build_dir is a sanitizer or debug build: pass --build-dir with a release build"
-fi
-ninja -C "$build_dir" dataplane/gw/daitn-gw-bench >/dev/null ||
-	dtn_die "building daitn-gw-bench in $build_dir failed (ninja -C $build_dir dataplane/gw/daitn-gw-bench)"
-bench="$build_dir/dataplane/gw/daitn-gw-bench"
+dtn_bench_build "$build_dir" dataplane/gw/daitn-gw-bench release
+bench=$DTN_BENCH_BIN
 
 ncpu=$(nproc)
 [[ -n "$cpu" ]] || cpu=$(( ncpu - 1 ))

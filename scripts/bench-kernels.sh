@@ -19,7 +19,7 @@
 # Bounded: the program is killed after 120 s (it normally takes a few seconds).
 set -euo pipefail
 DTN_LOG_TAG=bench-kernels
-source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/bench.sh"
 
 build_dir="$DTN_BUILD"
 cpu=""
@@ -36,33 +36,15 @@ while [[ $# -gt 0 ]]; do
 	shift
 done
 
-if [[ ! -f "$build_dir/build.ninja" ]]; then
-	dtn_log "configuring $build_dir"
-	meson setup "$build_dir" "$DTN_ROOT" >/dev/null ||
-		dtn_die "meson setup $build_dir failed (run scripts/setup.sh first?)"
-fi
-# A sanitizer build would measure the sanitizer, not the kernels.
-if meson introspect --buildoptions "$build_dir" 2>/dev/null |
-   "$DTN_PY" -c 'import json,sys; o={x["name"]:x["value"] for x in json.load(sys.stdin)}; sys.exit(o.get("b_sanitize","none")!="none")'; then
-	:
-else
-	dtn_die "$build_dir is a sanitizer build: pass --build-dir with a plain (release) build"
-fi
-ninja -C "$build_dir" kernels/bench/kn-bench >/dev/null ||
-	dtn_die "building kn-bench in $build_dir failed (ninja -C $build_dir kernels/bench/kn-bench)"
-bench="$build_dir/kernels/bench/kn-bench"
+dtn_bench_build "$build_dir" kernels/bench/kn-bench plain
+bench=$DTN_BENCH_BIN
 
 if [[ -z "$cpu" ]]; then
 	cpu=$(( $(nproc) - 1 ))
 fi
-pin=()
-if command -v taskset >/dev/null 2>&1; then
-	pin=(taskset -c "$cpu")
+if dtn_bench_pin "$cpu"; then
 	dtn_log "pinned to CPU $cpu; other load on it shows up as noise (median reported)"
-else
-	dtn_warn "taskset not found: running unpinned, figures will be noisier"
 fi
-dtn_log "CPU: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo);" \
-	"free 2 MB hugepages: $(dtn_hugepages_free)"
-echo "\$ ${pin[*]} $bench ${bench_args[*]}"
-timeout 120 "${pin[@]}" "$bench" "${bench_args[@]}"
+dtn_log "CPU: $(dtn_cpu_model); free 2 MB hugepages: $(dtn_hugepages_free)"
+echo "\$ ${DTN_BENCH_PIN[*]} $bench ${bench_args[*]}"
+timeout 120 "${DTN_BENCH_PIN[@]}" "$bench" "${bench_args[@]}"

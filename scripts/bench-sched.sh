@@ -16,7 +16,7 @@
 # Uses hugepages when free, else --no-huge. Bounded: killed after 120 s.
 set -euo pipefail
 DTN_LOG_TAG=bench-sched
-source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/bench.sh"
 
 build_dir="$DTN_BUILD"
 cpu=""
@@ -32,14 +32,8 @@ while [[ $# -gt 0 ]]; do
 	shift
 done
 
-if [[ ! -f "$build_dir/build.ninja" ]]; then
-	dtn_log "configuring $build_dir"
-	meson setup "$build_dir" "$DTN_ROOT" >/dev/null ||
-		dtn_die "meson setup $build_dir failed (run scripts/setup.sh first?)"
-fi
-ninja -C "$build_dir" tests/sched/bench-dp-sched >/dev/null ||
-	dtn_die "building bench-dp-sched in $build_dir failed (is libdpdk-dev installed?)"
-bench="$build_dir/tests/sched/bench-dp-sched"
+dtn_bench_build "$build_dir" tests/sched/bench-dp-sched any "is libdpdk-dev installed?"
+bench=$DTN_BENCH_BIN
 
 [[ -n "$cpu" ]] || cpu=$(( $(nproc) - 1 ))
 mem=(--no-huge -m 256)
