@@ -29,7 +29,7 @@
 # Bounded: every program runs under a timeout; the default run takes ~1.5 min.
 set -euo pipefail
 DTN_LOG_TAG=bench-reload
-source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/bench.sh"
 
 build_dir="$DTN_BUILD"
 sizes="10 1000 10000"
@@ -50,10 +50,7 @@ while [[ $# -gt 0 ]]; do
 done
 dtn_require_root
 [[ -f "$build_dir/build.ninja" ]] || dtn_die "$build_dir is not a meson build dir (run scripts/setup.sh)"
-if ! meson introspect --buildoptions "$build_dir" 2>/dev/null |
-     "$DTN_PY" -c 'import json,sys; o={x["name"]:x["value"] for x in json.load(sys.stdin)}; sys.exit(o.get("b_sanitize","none")!="none" or o.get("buildtype")=="debug")'; then
-	dtn_die "$build_dir is a sanitizer or debug build: pass --build-dir with a release build"
-fi
+dtn_bench_check "$build_dir" release
 ninja -C "$build_dir" dataplane/gw/daitn-gw dataplane/gw/daitn-gw-reload-bench \
 	control/ctl/daitnctl >/dev/null || dtn_die "cannot build the gateway and the benchmark in $build_dir"
 GW="$build_dir/dataplane/gw/daitn-gw"
