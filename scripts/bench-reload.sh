@@ -12,8 +12,8 @@
 #    jobs and N inference placements (models), which differ in their version
 #    and in one job's slot memory (a reload keeps N-1 jobs and restarts one),
 #    are renamed over the policy file in turn, K times
-#    (scripts/lib/dtn_reload_lat.py). Also N/2 jobs + N/2 models for N =
-#    10000 (10,000 entries in all). Baseline in the same run: the time of a
+#    (scripts/lib/dtn_reload_lat.py). For N = 10000 also 10000 jobs alone and
+#    5000 jobs + 5000 models (10,000 entries in all). Baseline in the same run: the time of a
 #    full, uncached parse of the same file (daitnctl validate), which is what
 #    every reload cost before the gateway's parse cache.
 # 2. The packet rate during a storm of reloads beside the rate without, in
@@ -132,6 +132,7 @@ for n in $sizes; do
 done
 for n in $sizes; do
 	if [[ $n -eq 10000 ]]; then
+		latency_row 10000 0 "10000 jobs, no models"
 		latency_row 5000 5000 "5000 jobs + 5000 models (10,000)"
 	fi
 done
