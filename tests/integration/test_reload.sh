@@ -214,7 +214,7 @@ it_check "[[ $(J 'd["/daitn/status"]["policy_version"]' <<<"$st") -eq 7 && \"$(J
 
 # ---- the workers' verdict --------------------------------------------------------
 ok=1
-dtn_wait_all 100 "${pids1[@]}" "${pids2[@]}" || ok=0
+dtn_wait_all 150 "${pids1[@]}" "${pids2[@]}" || ok=0
 for j in 1 2; do
 	for (( r = 0; r < 4; r++ )); do
 		grep -q "rank $r: $ROUNDS rounds OK" "$DTN_TMP/job$j/rank$r.log" 2>/dev/null ||
