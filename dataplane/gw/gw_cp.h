@@ -55,6 +55,7 @@ struct gw_cp_lc {
 	struct dp_live_lcore note;          /* any: generation this lcore runs */
 	uint64_t now;                       /* TSC at the start of this poll */
 	const struct gw_cp_tables *cur;     /* t->cp of this poll's tables */
+	struct dp_live_cnt *live;           /* cur->cnt[this lcore's shard] */
 	struct dp_admit_tb tb[GW_CP_SLOTS] __rte_cache_aligned;
 	struct gw_cp_tcnt tcnt[GW_CP_SLOTS] __rte_cache_aligned;  /* any: read */
 };
@@ -121,6 +122,7 @@ gw_cp_lcore_sync(struct gw_lcore *lc, const struct gw_tables *t)
 
 	c->now = rte_rdtsc();
 	c->cur = t != NULL ? t->cp : NULL;
+	c->live = t != NULL ? t->cp->cnt[lc->shard] : NULL;
 	if (likely(t != NULL))
 		dp_live_lcore_note(&c->note, t->gen, t->version, c->now);
 }
@@ -140,7 +142,7 @@ gw_cp_admit(struct gw_lcore *lc, const struct gw_cp_tables *ct, uint32_t tenant,
 	struct gw_cp_tcnt *tc;
 
 	if (likely(node < ct->n_nodes))
-		dp_live_cnt_hit(&ct->cnt[lc->shard][node], bytes, c->now);
+		dp_live_cnt_hit(&c->live[node], bytes, c->now);
 	if (unlikely(tenant >= ct->n_tenants))
 		return true;
 	tn = &ct->tenants[tenant];
@@ -162,7 +164,7 @@ gw_cp_node_seen(struct gw_lcore *lc, uint32_t node, uint32_t bytes)
 	const struct gw_cp_tables *ct = lc->cp->cur;
 
 	if (likely(ct != NULL && node < ct->n_nodes))
-		dp_live_cnt_hit(&ct->cnt[lc->shard][node], bytes, lc->cp->now);
+		dp_live_cnt_hit(&lc->cp->live[node], bytes, lc->cp->now);
 }
 
 /* The same for a GRAD of `job` (an entry of t->jobs, built from the policy's
