@@ -39,6 +39,7 @@ static const struct {
 	{ "--vdev", "\"ports\"" },
 	{ "-a", "\"ports\"" },
 	{ "--allow", "\"ports\"" },
+	{ "--file-prefix", "daitn-gw --file-prefix (or $DAITN_FILE_PREFIX)" },
 };
 
 /* Unicast addresses only: 0/8, 127/8 and 224/3 (multicast, reserved,

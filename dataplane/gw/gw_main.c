@@ -88,6 +88,16 @@ static int opts_parse(int argc, char **argv, struct gw_opts *o)
 	}
 	o->n_extra = argc - optind;
 	o->extra = argv + optind;
+	/* The gateway sets the EAL's file prefix itself and names it in its
+	 * messages (telemetry socket, runtime dir); a second one after "--"
+	 * would silently win inside the EAL. */
+	for (int i = 0; i < o->n_extra; i++) {
+		if (strncmp(o->extra[i], "--file-prefix", 13) == 0) {
+			fprintf(stderr, "daitn-gw: %s after '--': pass it as daitn-gw "
+				"--file-prefix NAME instead\n", o->extra[i]);
+			return -EINVAL;
+		}
+	}
 	return 0;
 }
 

@@ -86,7 +86,7 @@ dtn_gw_start() {
 	# The prefix follows DTN_P as it is now: a script may set DTN_P after
 	# sourcing this file.
 	DTN_GW_PREFIX="${DTN_P}gw"
-	local cfg=$1 pol_args=() eal=(--file-prefix "$DTN_GW_PREFIX")
+	local cfg=$1 pol_args=() eal=()
 	shift
 	if [[ $# -gt 0 && "$1" != "--" ]]; then
 		pol_args=(--policy "$1")
@@ -98,7 +98,7 @@ dtn_gw_start() {
 	fi
 	[[ -n "${DTN_TMP:-}" ]] || dtn_tmp_create
 	DTN_GW_LOG="$DTN_TMP/gw.log"
-	dtn_bg "$(dtn_ns_gw)" "$DTN_GW_LOG" "$DTN_GW_BIN" -c "$cfg" "${pol_args[@]}" -- "${eal[@]}"
+	dtn_bg "$(dtn_ns_gw)" "$DTN_GW_LOG" "$DTN_GW_BIN" -c "$cfg" --file-prefix "$DTN_GW_PREFIX" "${pol_args[@]}" -- "${eal[@]}"
 	DTN_GW_PID=$DTN_LAST_PID
 	DTN_GW_STARTED=1
 	dtn_on_exit dtn_gw_stop 5
