@@ -18,8 +18,11 @@
 
 static const char *const top_keys[] = {
 	"ports", "main_lcore", "data_lcores", "udp_port", "hugepages", "memory_mb",
-	"mbufs", "burst", "slot_memory", "policy", "watch_policy", "eal_args", NULL,
+	"mbufs", "burst", "slot_memory", "policy", "watch_policy", "eal_args",
+	"tx_scheduler", "tx_rate_mbps", NULL,
 };
+
+static const char *const tx_sched_names[] = { "priority", "fifo", "off" };
 
 static const char *const port_keys[] = { "name", "vdev", "pci", "ip", "mtu", NULL };
 
@@ -326,6 +329,28 @@ budget_check(struct cp_json_ctx *c, const struct cp_gw_config *cfg)
 }
 
 static void
+tx_read(struct cp_json_ctx *c, const json_t *root, struct cp_gw_config *cfg)
+{
+	const char *mode = NULL;
+	uint64_t mbps = 0;
+
+	if (cp_json_get_string(c, root, "tx_scheduler", false, 16, &mode) == CP_JSON_OK) {
+		unsigned k;
+
+		for (k = 0; k < sizeof(tx_sched_names) / sizeof(tx_sched_names[0]); k++)
+			if (strcmp(mode, tx_sched_names[k]) == 0)
+				break;
+		if (k < sizeof(tx_sched_names) / sizeof(tx_sched_names[0]))
+			cfg->tx_scheduler = (enum cp_tx_sched)k;
+		else
+			cp_json_error_at(c, "/tx_scheduler", CP_JSON_AT_VALUE,
+					 "\"%s\": expected \"priority\", \"fifo\" or \"off\"", mode);
+	}
+	cp_json_get_uint(c, root, "tx_rate_mbps", false, 0, 10000000, &mbps);
+	cfg->tx_rate_mbps = (uint32_t)mbps;
+}
+
+static void
 config_read(struct cp_json_ctx *c, const json_t *root, const char *path,
 	    struct cp_gw_config *cfg)
 {
@@ -365,6 +390,7 @@ config_read(struct cp_json_ctx *c, const json_t *root, const char *path,
 		policy_path_resolve(c, path, policy, cfg);
 	cp_json_get_bool(c, root, "watch_policy", false, &cfg->watch_policy);
 	eal_args_read(c, root, cfg);
+	tx_read(c, root, cfg);
 }
 
 int

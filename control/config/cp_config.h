@@ -29,6 +29,13 @@ struct cp_port_cfg {
 	uint16_t mtu;               /* 0 = device default */
 };
 
+/* How each (data lcore, port) orders what it sends (docs/inference.md). */
+enum cp_tx_sched {
+	CP_TX_SCHED_PRIORITY = 0,   /* control > inference > training, weighted jobs */
+	CP_TX_SCHED_FIFO,           /* one queue in arrival order (a baseline) */
+	CP_TX_SCHED_OFF,            /* straight to the TX ring, no queueing */
+};
+
 struct cp_gw_config {
 	char path[PATH_MAX];        /* the file it was loaded from */
 	unsigned n_ports;
@@ -46,6 +53,8 @@ struct cp_gw_config {
 	bool watch_policy;          /* reload when the policy file changes */
 	unsigned n_eal_args;
 	char eal_args[CP_EAL_ARGS_MAX][128];  /* passed to the EAL verbatim */
+	enum cp_tx_sched tx_scheduler;  /* default priority */
+	uint32_t tx_rate_mbps;      /* egress cap per (data lcore, port); 0 = none */
 };
 
 /* True if ip (host byte order) may be a host's address: not in 0/8, 127/8

@@ -50,8 +50,15 @@ gw_infer_init(struct gw *gw)
 			"\"fifo\" or \"off\"\n", mode);
 		return -EINVAL;
 	}
-	gw->infer->fifo = mode != NULL && strcmp(mode, "fifo") == 0;
-	gw->infer->off = mode != NULL && strcmp(mode, "off") == 0;
+	/* The configuration decides; the environment overrides it, so that
+	 * benchmarks can compare modes on one configuration. */
+	gw->infer->fifo = gw->cfg->tx_scheduler == CP_TX_SCHED_FIFO;
+	gw->infer->off = gw->cfg->tx_scheduler == CP_TX_SCHED_OFF;
+	gw->infer->rate_bps = (uint64_t)gw->cfg->tx_rate_mbps * 1000000ull;
+	if (mode != NULL) {
+		gw->infer->fifo = strcmp(mode, "fifo") == 0;
+		gw->infer->off = strcmp(mode, "off") == 0;
+	}
 	if (rate != NULL) {
 		char *end;
 		unsigned long long mbps = strtoull(rate, &end, 10);

@@ -120,6 +120,8 @@ test_defaults_fill_what_a_minimal_config_leaves_out(void)
 	CU_ASSERT_EQUAL(cfg->burst, 32);
 	CU_ASSERT_EQUAL(cfg->slot_memory, 64u << 20);
 	CU_ASSERT_TRUE(cfg->watch_policy);
+	CU_ASSERT_EQUAL(cfg->tx_scheduler, CP_TX_SCHED_PRIORITY);
+	CU_ASSERT_EQUAL(cfg->tx_rate_mbps, 0);
 	CU_ASSERT_EQUAL(cfg->n_eal_args, 0);
 	real = realpath(tmp_dir, NULL);
 	CU_ASSERT_FATAL(real != NULL);
@@ -197,9 +199,11 @@ test_every_field_of_a_full_config_is_read(void)
 	CU_ASSERT_EQUAL(cfg->slot_memory, 16u << 20);
 	CU_ASSERT_STRING_EQUAL(cfg->policy_path, "/etc/daitn/policy.json");
 	CU_ASSERT_FALSE(cfg->watch_policy);
-	CU_ASSERT_EQUAL(cfg->n_eal_args, 5);
-	CU_ASSERT_STRING_EQUAL(cfg->eal_args[0], "--file-prefix=daitn-test");
-	CU_ASSERT_STRING_EQUAL(cfg->eal_args[4], "/usr/lib");
+	CU_ASSERT_EQUAL(cfg->n_eal_args, 4);
+	CU_ASSERT_STRING_EQUAL(cfg->eal_args[0], "--log-level=lib.eal:debug");
+	CU_ASSERT_STRING_EQUAL(cfg->eal_args[3], "/usr/lib");
+	CU_ASSERT_EQUAL(cfg->tx_scheduler, CP_TX_SCHED_FIFO);
+	CU_ASSERT_EQUAL(cfg->tx_rate_mbps, 10000000);
 	cp_diags_free(&d);
 	free(cfg);
 }
