@@ -162,8 +162,8 @@ static void agg_send(struct gw_lcore *lc, const struct gw_job *job, struct gw_jo
 	uint16_t udp_len_be = rte_cpu_to_be_16((uint16_t)(ip_len - sizeof(struct rte_ipv4_hdr)));
 	unsigned n = only >= 0 ? 1 : job->n_workers;
 	struct dp_proto_hdr rh = {
-		.slot = slot, .dtype = job->dtype, .count = s->count, .offset = s->offset,
-		.round = s->round,
+		.slot = slot, .dtype = job->dtype, .flags = s->hint, .count = s->count,
+		.offset = s->offset, .round = s->round,
 	};
 	uint8_t full[DP_PROTO_HDR_SIZE];
 
@@ -302,6 +302,9 @@ enum dp_drop gw_agg_grad(struct gw_lcore *lc, const struct gw_job *job,
 			s->user = b;
 		}
 		acc_load(job, b->data, payload, h->count);
+		/* Results leave in the TX band of the chunk's layer (P3-style):
+		 * the first contribution's hint, as every rank sends the same. */
+		s->hint = h->flags & DP_PROTO_FLAG_PRIO_MASK;
 		agg_note(job, jl, h->rank, h->round, true);
 		if (a == DP_SLOT_LOAD)
 			return DP_DROP_AGGREGATED;

@@ -40,7 +40,8 @@ struct dp_slot_set {
 	uint16_t count;          /* elements of the current use */
 	uint16_t seen;           /* contributions counted in the current use */
 	uint8_t state;           /* enum dp_slot_state */
-	uint8_t reserved[3];
+	uint8_t hint;            /* the caller's (layer-priority hint); never touched here */
+	uint8_t reserved[2];
 	void *user;              /* the caller's buffer handle; never touched here */
 	uint64_t bitmap[];       /* bit r = rank r contributed */
 };
