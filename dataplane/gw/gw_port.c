@@ -126,8 +126,26 @@ static int port_setup(struct gw *gw, unsigned i)
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads & RTE_ETH_RSS_UDP;
 	}
-	if (pc->mtu != 0)
-		conf.rxmode.mtu = pc->mtu;
+	if (pc->mtu != 0) {
+		uint32_t frame = pc->mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
+
+		if (frame <= info.max_rx_pktlen) {
+			conf.rxmode.mtu = pc->mtu;
+		} else if (pc->is_pci) {
+			fprintf(stderr, "daitn-gw: port %s (%s): mtu %u needs %u-byte frames, the "
+				"NIC takes at most %u: lower \"mtu\" in %s\n", pc->name,
+				pc->device, pc->mtu, frame, info.max_rx_pktlen, gw->cfg->path);
+			return -EINVAL;
+		} else {
+			/* net_af_packet advertises 1518-byte frames whatever its ring
+			 * holds; its RX takes any frame up to its framesz and our RX
+			 * mbufs are sized from the configured mtu, so leave the MTU
+			 * to the device instead of failing configure. */
+			printf("daitn-gw: port %s: %s advertises frames up to %u bytes; mtu %u "
+			       "is left to the device (net_af_packet: framesz must hold it)\n",
+			       pc->name, pc->device, info.max_rx_pktlen, pc->mtu);
+		}
+	}
 	rc = rte_eth_dev_configure(gp->id, nq, nq, &conf);
 	if (rc != 0) {
 		fprintf(stderr, "daitn-gw: port %s: configure with %u queues: %s\n", pc->name, nq,
