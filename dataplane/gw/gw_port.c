@@ -142,8 +142,11 @@ static int port_setup(struct gw *gw, unsigned i)
 			 * mbufs are sized from the configured mtu, so leave the MTU
 			 * to the device instead of failing configure. */
 			printf("daitn-gw: port %s: %s advertises frames up to %u bytes; mtu %u "
-			       "is left to the device (net_af_packet: framesz must hold it)\n",
-			       pc->name, pc->device, info.max_rx_pktlen, pc->mtu);
+			       "is left to the device (net_af_packet: framesz %u .. %u)\n",
+			       pc->name, pc->device, info.max_rx_pktlen, pc->mtu,
+			       RTE_ALIGN_CEIL(frame + 64u, 16u),
+			       (unsigned)(rte_pktmbuf_data_room_size(gw->lcores[0]->rx_pool) -
+					  RTE_PKTMBUF_HEADROOM + 32u));
 		}
 	}
 	rc = rte_eth_dev_configure(gp->id, nq, nq, &conf);

@@ -129,8 +129,13 @@ edge_gw_config_write() {
 	[[ $(dtn_hugepages_free) -ge 128 ]] || huge=false
 	vdev="net_af_packet0,iface=$(dtn_gw_iface)"
 	# af_packet's ring frames default to 2 KiB: a jumbo frame needs bigger
-	# ones (the frame also holds the tpacket header), in one-frame blocks.
-	(( DTN_MTU > 1500 )) && vdev+=",framesz=16384,blocksz=16384,framecnt=1024"
+	# ones. A frame holds the tpacket header (64 bytes) and the packet, and
+	# the PMD wants framesz - 32 bytes of room in each RX mbuf, which the
+	# gateway sizes from the mtu: framesz = round16(mtu + 120), 4 per block.
+	if (( DTN_MTU > 1500 )); then
+		local fs=$(( (DTN_MTU + 120 + 15) / 16 * 16 ))
+		vdev+=",framesz=$fs,blocksz=$(( (4 * fs + 4095) / 4096 * 4096 )),framecnt=1024"
+	fi
 	cat >"$out" <<EOF
 {
   "ports": [ { "name": "p0", "vdev": "$vdev", "ip": "$DTN_GW_IP",
