@@ -41,6 +41,7 @@ if [[ "$(dtn_hugepages_free)" -ge 128 ]]; then
 	mem=(-m 256)
 fi
 dtn_log "cpu $cpu, ${mem[*]}"
+dtn_trap_install
 dtn_on_exit "rm -rf '/var/run/dpdk/dtnsched$$'"
 timeout 120 "$bench" -l "$cpu" "${mem[@]}" --no-pci --file-prefix "dtnsched$$" \
 	--log-level=error -- "${args[@]}"
