@@ -46,7 +46,7 @@ core_pkgs=(
 	python3 python3-numpy valgrind
 )
 # PyTorch integration, telemetry exporter and plots.
-heavy_pkgs=(python3-torch python3-sklearn python3-prometheus-client gnuplot-nox)
+heavy_pkgs=(python3-torch python3-sklearn python3-prometheus-client python3-matplotlib gnuplot-nox)
 
 summary=()
 
