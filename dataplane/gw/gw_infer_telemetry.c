@@ -89,10 +89,9 @@ tel_infer(const char *cmd, const char *params, struct rte_tel_data *d)
 
 	(void)cmd;
 	if (params != NULL && *params != '\0') {
-		char *end;
-		unsigned long v = strtoul(params, &end, 0);
+		unsigned long v;
 
-		if (*end != '\0' || v >= gw->n_lcores)
+		if (gw_tel_param_uint(params, gw->n_lcores - 1, &v) != 0)
 			return -EINVAL;
 		shard = (int)v;
 	}

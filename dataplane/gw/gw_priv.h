@@ -241,4 +241,9 @@ void gw_zombies_reap(struct gw *gw, bool force);
 /* gw_agg.c: bind the kernels chosen by kn_init(). */
 void gw_kern_init(struct gw *gw);
 
+/* gw_telemetry.c: a telemetry command's numeric parameter (decimal or 0x).
+ * Returns 0, -ENOENT when there is none, -EINVAL when it is not a number
+ * or is over max. */
+int gw_tel_param_uint(const char *params, unsigned long max, unsigned long *out);
+
 #endif /* GW_PRIV_H */

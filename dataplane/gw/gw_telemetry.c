@@ -24,7 +24,7 @@
 
 static struct gw *tel_gw;
 
-static int parse_uint(const char *params, unsigned long max, unsigned long *out)
+int gw_tel_param_uint(const char *params, unsigned long max, unsigned long *out)
 {
 	char *end;
 
@@ -53,7 +53,7 @@ static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d
 	int rc;
 
 	RTE_SET_USED(cmd);
-	rc = parse_uint(params, gw->n_lcores - 1, &k);
+	rc = gw_tel_param_uint(params, gw->n_lcores - 1, &k);
 	if (rc == -EINVAL)
 		return -EINVAL;
 	rte_tel_data_start_dict(d);
@@ -108,7 +108,7 @@ static int tel_jobs(const char *cmd, const char *params, struct rte_tel_data *d)
 	uint32_t i;
 
 	RTE_SET_USED(cmd);
-	if (parse_uint(params, UINT16_MAX, &from) == -EINVAL)
+	if (gw_tel_param_uint(params, UINT16_MAX, &from) == -EINVAL)
 		return -EINVAL;
 	ids = rte_tel_data_alloc();
 	if (ids == NULL)
@@ -145,7 +145,7 @@ static int tel_job(const char *cmd, const char *params, struct rte_tel_data *d)
 	unsigned active = 0, complete = 0;
 
 	RTE_SET_USED(cmd);
-	if (parse_uint(params, UINT16_MAX, &id) != 0)
+	if (gw_tel_param_uint(params, UINT16_MAX, &id) != 0)
 		return -EINVAL;
 	fates = rte_tel_data_alloc();
 	if (fates == NULL)

@@ -45,20 +45,6 @@
 static struct gw *tel_gw;
 static struct gw_ctl *tel_ctl;
 
-static int
-param_uint(const char *params, unsigned long max, unsigned long *out)
-{
-	char *end;
-
-	if (params == NULL || *params == '\0')
-		return -ENOENT;
-	errno = 0;
-	*out = strtoul(params, &end, 0);
-	if (errno != 0 || *end != '\0' || *out > max)
-		return -EINVAL;
-	return 0;
-}
-
 static bool
 fate_is_drop(unsigned f)
 {
@@ -333,7 +319,7 @@ tel_drops(const char *cmd, const char *params, struct rte_tel_data *d)
 	int rc;
 
 	RTE_SET_USED(cmd);
-	rc = param_uint(params, gw->n_lcores - 1, &k);
+	rc = gw_tel_param_uint(params, gw->n_lcores - 1, &k);
 	if (rc == -EINVAL)
 		return -EINVAL;
 	gw_stats_read(gw, rc == 0 ? (int)k : -1, &s);
@@ -360,7 +346,7 @@ tel_tenants(const char *cmd, const char *params, struct rte_tel_data *d)
 	uint32_t i, shown = 0;
 
 	RTE_SET_USED(cmd);
-	if (param_uint(params, CP_TENANTS_MAX, &from) == -EINVAL)
+	if (gw_tel_param_uint(params, CP_TENANTS_MAX, &from) == -EINVAL)
 		return -EINVAL;
 	a[0] = array_new(RTE_TEL_STRING_VAL);
 	for (unsigned c = 1; c < N; c++)
@@ -429,7 +415,7 @@ tel_nodes(const char *cmd, const char *params, struct rte_tel_data *d)
 	uint32_t i, shown = 0;
 
 	RTE_SET_USED(cmd);
-	if (param_uint(params, CP_NODES_MAX, &from) == -EINVAL)
+	if (gw_tel_param_uint(params, CP_NODES_MAX, &from) == -EINVAL)
 		return -EINVAL;
 	for (unsigned c = 0; c < N; c++)
 		a[c] = array_new(c < N_STR ? RTE_TEL_STRING_VAL : RTE_TEL_U64_VAL);
@@ -491,7 +477,7 @@ tel_job_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	uint32_t i, shown = 0;
 
 	RTE_SET_USED(cmd);
-	if (param_uint(params, UINT16_MAX, &from) == -EINVAL)
+	if (gw_tel_param_uint(params, UINT16_MAX, &from) == -EINVAL)
 		return -EINVAL;
 	a[0] = array_new(RTE_TEL_U64_VAL);
 	a[1] = array_new(RTE_TEL_STRING_VAL);
