@@ -19,15 +19,16 @@
 #include "dp_proto.h"
 #include "infer_priv.h"
 
-/* Written by the signal handler: the one place where a volatile
- * sig_atomic_t, not an atomic object, is what C guarantees to work. */
-volatile sig_atomic_t infer_stop;
+/* Written by the signal handler. C11 7.14.1.1 lets a handler store to a
+ * lock-free atomic object; the house style wants atomics, not volatile. */
+_Static_assert(ATOMIC_BOOL_LOCK_FREE == 2, "infer_stop must be lock-free");
+atomic_bool infer_stop;
 
 static void
 on_signal(int sig)
 {
 	(void)sig;
-	infer_stop = 1;
+	atomic_store_explicit(&infer_stop, true, memory_order_relaxed);
 }
 
 void

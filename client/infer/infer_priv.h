@@ -13,6 +13,7 @@
 
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -72,7 +73,13 @@ int infer_parse_addr(const char *arg, struct sockaddr_in *sin, bool port_require
 int infer_socket(const struct sockaddr_in *bind_addr);
 
 /* Set by SIGINT/SIGTERM. */
-extern volatile sig_atomic_t infer_stop;
+extern atomic_bool infer_stop;   /* set by SIGINT/SIGTERM */
+
+static inline bool
+infer_stopping(void)
+{
+	return atomic_load_explicit(&infer_stop, memory_order_relaxed);
+}
 void infer_signals(void);
 
 #define INFER_BEATS_MAX 16u

@@ -296,7 +296,7 @@ infer_requester_run(const struct infer_req_opts *o)
 	start = now = next_send = infer_now_ns();
 	end_send = o->duration_ns ? start + o->duration_ns : UINT64_MAX;
 	for (;;) {
-		bool more = !infer_stop && (o->count == 0 || k < o->count) && now < end_send;
+		bool more = !infer_stopping() && (o->count == 0 || k < o->count) && now < end_send;
 		struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
 		struct timespec ts = { 0, 10000000 };   /* 10 ms at most */
 

@@ -76,7 +76,7 @@ stage_delay(uint32_t us)
 {
 	struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000 };
 
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !infer_stop)
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !infer_stopping())
 		;
 }
 
@@ -143,7 +143,7 @@ infer_stage_run(const struct infer_stage_opts *o)
 		printf("stage listening on port %u\n", ntohs(o->bind.sin_port));
 		fflush(stdout);
 	}
-	while (!infer_stop && (end == 0 || (now = infer_now_ns()) < end)) {
+	while (!infer_stopping() && (end == 0 || (now = infer_now_ns()) < end)) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		int n, wait_ms = 100;
 		unsigned n_tx = 0;
