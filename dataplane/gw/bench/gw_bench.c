@@ -29,25 +29,17 @@
 #include <rte_errno.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
-#include <rte_ip.h>
 #include <rte_lcore.h>
 #include <rte_ring.h>
-#include <rte_udp.h>
 
 #include <urcu-qsbr.h>
 
 #include "cp_policy.h"
 #include "dp_proto.h"
 #include "gw.h"
+#include "gw_bench_gen.h"
 #include "gw_eal.h"
 #include "kn_sum.h"
-
-#define GW_IP 0x0a080001u
-#define W_IP(w) (0x0a080100u + (w))
-#define W_PORT 47100
-#define ELEMS 256                /* 1 KiB of float32 */
-#define PAYLOAD (ELEMS * 4)
-#define GEN_POOL 16383
 
 struct bench_opts {
 	double seconds;
@@ -65,7 +57,7 @@ struct phase {
 
 static struct rte_ring *rx_ring, *tx_ring;
 static struct rte_mempool *gen_pool;
-static uint8_t tmpl[64][DP_PROTO_FRAME_HDR_SIZE];   /* per worker frame header */
+static struct gw_bench_gen_tmpl tmpl;   /* built in main(), read by the generator */
 
 static int opts_parse(int argc, char **argv, struct bench_opts *o)
 {
@@ -121,11 +113,11 @@ static int policy_apply(struct gw *gw, const struct cp_gw_config *cfg, unsigned 
 				      w ? "," : "", w, w);
 	o += (size_t)snprintf(json + o, sizeof(json) - o, "], \"jobs\": [{\"id\": 1, \"dtype\": "
 			      "\"float32\", \"chunk_size\": %u, \"slot_memory\": \"16MiB\", "
-			      "\"workers\": [", PAYLOAD);
+			      "\"workers\": [", GW_BENCH_PAYLOAD);
 	for (unsigned w = 0; w < workers; w++)
 		o += (size_t)snprintf(json + o, sizeof(json) - o,
 				      "%s{\"rank\": %u, \"node\": \"b%u\", \"port\": %u}",
-				      w ? "," : "", w, w, W_PORT);
+				      w ? "," : "", w, w, GW_BENCH_W_PORT);
 	snprintf(json + o, sizeof(json) - o, "]}]}");
 	cp_limits_from_config(cfg, &lim);
 	rc = cp_policy_parse(json, strlen(json), "bench-policy", &lim, &p, &diags);
@@ -141,108 +133,13 @@ static int policy_apply(struct gw *gw, const struct cp_gw_config *cfg, unsigned 
 	return rc;
 }
 
-static void templates_build(unsigned workers, const struct rte_ether_addr *gw_mac)
+/* Check a result of every sink burst; say so on a wrong sum. Returns -1 then. */
+static int sink_check(struct gw_bench_sink *sk)
 {
-	for (unsigned w = 0; w < workers; w++) {
-		struct rte_ether_hdr *eth = (struct rte_ether_hdr *)tmpl[w];
-		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-		struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
-
-		eth->dst_addr = *gw_mac;
-		eth->src_addr = (struct rte_ether_addr){ { 0x02, 0, 0, 0, 1, (uint8_t)w } };
-		eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
-		memset(ip, 0, sizeof(*ip));
-		ip->version_ihl = 0x45;
-		ip->total_length = rte_cpu_to_be_16(20 + 8 + DP_PROTO_HDR_SIZE + PAYLOAD);
-		ip->time_to_live = 64;
-		ip->next_proto_id = IPPROTO_UDP;
-		ip->src_addr = rte_cpu_to_be_32(W_IP(w));
-		ip->dst_addr = rte_cpu_to_be_32(GW_IP);
-		ip->hdr_checksum = rte_ipv4_cksum(ip);
-		udp->src_port = RTE_BE16(W_PORT);
-		udp->dst_port = RTE_BE16(DP_PROTO_UDP_PORT_DEFAULT);
-		udp->dgram_len = rte_cpu_to_be_16(8 + DP_PROTO_HDR_SIZE + PAYLOAD);
-		udp->dgram_cksum = 0;
-	}
-}
-
-/* Every generator mbuf carries payload 1.0f once and for all: the sum of N
- * workers is N in every element, which the sink checks. */
-static void gen_obj_init(struct rte_mempool *mp, void *arg, void *obj, unsigned idx)
-{
-	struct rte_mbuf *m = obj;
-	float *pl;
-
-	RTE_SET_USED(mp);
-	RTE_SET_USED(arg);
-	RTE_SET_USED(idx);
-	pl = (float *)((uint8_t *)m->buf_addr + RTE_PKTMBUF_HEADROOM + DP_PROTO_FRAME_HDR_SIZE);
-	for (unsigned e = 0; e < ELEMS; e++)
-		pl[e] = 1.0f;
-}
-
-/* Generator state: the next (slot, worker) to send and the lap (round). */
-struct gen {
-	unsigned workers, window, slot, worker;
-	uint32_t lap;
-	uint64_t sent;
-};
-
-static unsigned gen_burst(struct gen *g, unsigned n)
-{
-	struct rte_mbuf *m[256];
-	unsigned done;
-
-	if (rte_pktmbuf_alloc_bulk(gen_pool, m, n) != 0)
+	if (gw_bench_sink_burst(sk) >= 0)
 		return 0;
-	for (unsigned i = 0; i < n; i++) {
-		uint8_t *f = rte_pktmbuf_mtod(m[i], uint8_t *);
-		struct dp_proto_hdr h = {
-			.magic = DP_PROTO_MAGIC, .version = DP_PROTO_VERSION, .type = DP_MSG_GRAD,
-			.job = 1, .rank = (uint16_t)g->worker,
-			.slot = dp_proto_slot_make((uint16_t)g->slot, g->lap & 1),
-			.dtype = DP_DTYPE_F32, .count = ELEMS, .offset = g->slot * ELEMS,
-			.round = g->lap,
-		};
-
-		memcpy(f, tmpl[g->worker], DP_PROTO_L2_L4_SIZE);
-		dp_proto_hdr_write(f + DP_PROTO_L2_L4_SIZE, &h);
-		m[i]->data_len = m[i]->pkt_len = DP_PROTO_FRAME_HDR_SIZE + PAYLOAD;
-		if (++g->worker == g->workers) {
-			g->worker = 0;
-			if (++g->slot == g->window) {
-				g->slot = 0;
-				g->lap++;
-			}
-		}
-	}
-	done = rte_ring_sp_enqueue_burst(rx_ring, (void **)m, n, NULL);
-	if (done < n)
-		rte_pktmbuf_free_bulk(m + done, n - done);
-	g->sent += done;
-	return done;
-}
-
-/* Drain TX, check one result per burst, free. Returns results, or -1 on a wrong sum. */
-static int sink_burst(unsigned workers, uint64_t *results)
-{
-	struct rte_mbuf *m[256];
-	unsigned n = rte_ring_sc_dequeue_burst(tx_ring, (void **)m, 256, NULL);
-	float buf[ELEMS];
-	const float *r;
-
-	if (n == 0)
-		return 0;
-	r = rte_pktmbuf_read(m[0], DP_PROTO_FRAME_HDR_SIZE, sizeof(buf), buf);
-	if (r == NULL || r[0] != (float)workers || r[ELEMS - 1] != (float)workers) {
-		fprintf(stderr, "daitn-gw-bench: wrong sum %g (want %u)\n", r ? r[0] : -1.0,
-			workers);
-		rte_pktmbuf_free_bulk(m, n);
-		return -1;
-	}
-	rte_pktmbuf_free_bulk(m, n);
-	*results += n;
-	return (int)n;
+	fprintf(stderr, "daitn-gw-bench: wrong sum %g (want %u)\n", sk->wrong, sk->workers);
+	return -1;
 }
 
 /* Iterations longer than this were interrupted or preempted (the machine
@@ -252,7 +149,7 @@ static int sink_burst(unsigned workers, uint64_t *results)
 static void ideal_loop(double seconds, struct phase *out, struct phase *raw)
 {
 	const struct kn_ops *k = kn_ops_get();
-	float acc[ELEMS] __rte_aligned(64);
+	float acc[GW_BENCH_ELEMS] __rte_aligned(64);
 	struct rte_mbuf *m[32];
 	uint64_t hz = rte_get_tsc_hz(), start = rte_rdtsc(), end = start + (uint64_t)(seconds * hz);
 	uint64_t slice_max = hz * SLICE_MAX_US / 1000000, t0 = start, t1;
@@ -265,7 +162,7 @@ static void ideal_loop(double seconds, struct phase *out, struct phase *raw)
 			break;
 		for (unsigned i = 0; i < 32; i++)
 			k->sum_f32(acc, rte_pktmbuf_mtod_offset(m[i], const float *,
-								DP_PROTO_FRAME_HDR_SIZE), ELEMS);
+								DP_PROTO_FRAME_HDR_SIZE), GW_BENCH_ELEMS);
 		rte_pktmbuf_free_bulk(m, 32);
 		t1 = rte_rdtsc();
 		raw->pkts += 32;
@@ -291,8 +188,8 @@ struct sample {
 	uint64_t gen_cycles, sink_cycles, iters, skipped;
 };
 
-static int sample_run(struct gw *gw, struct gen *g, const struct bench_opts *o,
-		      struct sample *out, uint64_t *results)
+static int sample_run(struct gw *gw, struct gw_bench_gen *g, const struct bench_opts *o,
+		      struct sample *out, struct gw_bench_sink *sk)
 {
 	struct gw_lcore *lc = gw_lcore_get(gw, 0);
 	uint64_t hz = rte_get_tsc_hz(), t0, t1, t2, t3, end;
@@ -304,12 +201,12 @@ static int sample_run(struct gw *gw, struct gen *g, const struct bench_opts *o,
 	end = t0 + (uint64_t)(o->seconds * (double)hz);
 	out->all.cycles = t0;
 	while (t0 < end) {
-		gen_burst(g, o->burst);
+		gw_bench_gen_burst(g, o->burst);
 		t1 = rte_rdtsc();
 		n = gw_lcore_poll(lc);
 		rcu_quiescent_state();
 		t2 = rte_rdtsc();
-		if (sink_burst(o->workers, results) < 0)
+		if (sink_check(sk) < 0)
 			return -1;
 		t3 = rte_rdtsc();
 		out->iters++;
@@ -347,7 +244,8 @@ static void summary(const char *what, const double *v, unsigned n, const double 
 	memcpy(s, v, n * sizeof(*v));
 	qsort(s, n, sizeof(*s), cmp_double);
 	printf("  %-38s median %6.2f Mpps %6.1f Gbit/s, best %6.2f Mpps %6.1f Gbit/s",
-	       what, s[n / 2], s[n / 2] * PAYLOAD * 8 / 1e3, s[n - 1], s[n - 1] * PAYLOAD * 8 / 1e3);
+	       what, s[n / 2], s[n / 2] * GW_BENCH_PAYLOAD * 8 / 1e3, s[n - 1],
+	       s[n - 1] * GW_BENCH_PAYLOAD * 8 / 1e3);
 	if (ratio != NULL) {
 		memcpy(r, ratio, n * sizeof(*ratio));
 		qsort(r, n, sizeof(*r), cmp_double);
@@ -359,17 +257,19 @@ static void summary(const char *what, const double *v, unsigned n, const double 
 static int bench_run(struct gw *gw, const struct bench_opts *o)
 {
 	struct gw_lcore *lc = gw_lcore_get(gw, 0);
-	struct gen g = { .workers = o->workers, .window = o->window };
+	struct gw_bench_gen g = { .pool = gen_pool, .rx = rx_ring, .tmpl = &tmpl,
+				  .workers = o->workers, .window = o->window };
+	struct gw_bench_sink sk = { .tx = tx_ring, .workers = o->workers };
 	double pipe[64], whole[64], all[64], ideal[64], r_pipe[64], r_whole[64];
-	uint64_t results = 0, completed, in, pkts = 0, cyc_gen = 0, cyc_pipe = 0, cyc_sink = 0;
+	uint64_t results, completed, in, pkts = 0, cyc_gen = 0, cyc_pipe = 0, cyc_sink = 0;
 	struct gw_stats st0, st1;
 	struct sample sm;
 
 	/* Warm up (first touch of pools and slots), then measure. */
 	for (int i = 0; i < 2000; i++) {
-		gen_burst(&g, o->burst);
+		gw_bench_gen_burst(&g, o->burst);
 		gw_lcore_poll(lc);
-		if (sink_burst(o->workers, &results) < 0)
+		if (sink_check(&sk) < 0)
 			return 1;
 	}
 	printf("daitn-gw-bench: %u workers, 1 KiB float32 chunks, window %u slots, burst %u, "
@@ -379,9 +279,9 @@ static int bench_run(struct gw *gw, const struct bench_opts *o)
 	printf("  sample  pipeline-only  whole-loop  ideal-loop  (Mpps; iterations over %u us "
 	       "left out)\n", SLICE_MAX_US);
 	gw_stats_read(gw, 0, &st0);
-	results = 0;
+	sk.results = 0;
 	for (unsigned k = 0; k < o->samples; k++) {
-		if (sample_run(gw, &g, o, &sm, &results) != 0)
+		if (sample_run(gw, &g, o, &sm, &sk) != 0)
 			return 1;
 		pipe[k] = mpps(&sm.pipe);
 		whole[k] = mpps(&sm.whole);
@@ -398,6 +298,7 @@ static int bench_run(struct gw *gw, const struct bench_opts *o)
 		       sm.iters ? 100.0 * (double)sm.skipped / (double)sm.iters : 0.0, all[k]);
 	}
 	gw_stats_read(gw, 0, &st1);
+	results = sk.results;
 	completed = st1.fate[DP_DROP_COMPLETED] - st0.fate[DP_DROP_COMPLETED];
 	in = st1.fate[DP_DROP_AGGREGATED] - st0.fate[DP_DROP_AGGREGATED] + completed;
 	printf("  input packets %llu, completed slots %llu, result copies %llu (%.2f per input), "
@@ -505,19 +406,19 @@ int main(int argc, char **argv)
 	kn_init(KN_ISA_AUTO);
 	rx_ring = rte_ring_create("bench_rx", 4096, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
 	tx_ring = rte_ring_create("bench_tx", 8192, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
-	gen_pool = rte_pktmbuf_pool_create("bench_gen", GEN_POOL, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-					   (int)rte_socket_id());
+	gen_pool = rte_pktmbuf_pool_create("bench_gen", GW_BENCH_GEN_POOL, 256, 0,
+					   RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
 	if (rx_ring == NULL || tx_ring == NULL || gen_pool == NULL ||
 	    rte_eth_from_rings("bench", &rx_ring, 1, &tx_ring, 1, rte_socket_id()) < 0) {
 		fprintf(stderr, "daitn-gw-bench: rings/pool: %s\n", rte_strerror(rte_errno));
 		goto eal;
 	}
-	rte_mempool_obj_iter(gen_pool, gen_obj_init, NULL);
+	gw_bench_gen_pool_init(gen_pool);
 
 	cfg.n_ports = 1;
 	snprintf(cfg.ports[0].name, sizeof(cfg.ports[0].name), "bench0");
 	snprintf(cfg.ports[0].device, sizeof(cfg.ports[0].device), "net_ring_bench");
-	cfg.ports[0].ip = GW_IP;
+	cfg.ports[0].ip = GW_BENCH_GW_IP;
 	cfg.main_lcore = rte_get_main_lcore();
 	cfg.n_data_lcores = 1;
 	cfg.data_lcores[0] = rte_get_next_lcore(cfg.main_lcore, 1, 1);
@@ -529,7 +430,7 @@ int main(int argc, char **argv)
 	if (gw == NULL || gw_ports_start(gw, &port) != 0)
 		goto destroy;
 	rte_eth_macaddr_get(port, &mac);
-	templates_build(o.workers, &mac);
+	gw_bench_gen_tmpl_build(&tmpl, o.workers, &mac);
 	if (policy_apply(gw, &cfg, o.workers) == 0)
 		rc = bench_on_data_lcore(gw, &o, cfg.data_lcores[0]);
 	gw_ports_stop(gw);

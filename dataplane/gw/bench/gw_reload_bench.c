@@ -35,26 +35,19 @@
 #include <rte_errno.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
-#include <rte_ip.h>
 #include <rte_lcore.h>
 #include <rte_ring.h>
-#include <rte_udp.h>
 
 #include <urcu-qsbr.h>
 
 #include "dp_proto.h"
+#include "gw_bench_gen.h"
 #include "gw_cp.h"
 #include "gw_ctl.h"
 #include "gw_eal.h"
 #include "gw_priv.h"
 #include "kn_sum.h"
 
-#define GW_IP 0x0a080001u               /* 10.8.0.1 */
-#define W_IP(w) (0x0a080100u + (w))     /* 10.8.1.w */
-#define W_PORT 47100
-#define ELEMS 256
-#define PAYLOAD (ELEMS * 4)
-#define GEN_POOL 16383
 #define BURST 32
 #define WINDOW 512
 #define PHASES 3
@@ -69,7 +62,8 @@ struct opts {
 
 static struct rte_ring *rx_ring, *tx_ring;
 static struct rte_mempool *gen_pool;
-static uint8_t tmpl[64][DP_PROTO_FRAME_HDR_SIZE];
+static struct gw_bench_gen_tmpl tmpl;   /* built in main(), read by the generator */
+static struct gw_bench_sink sink;        /* set in main(), read after the lcore stopped */
 
 /* Between the main thread and the data lcore. */
 static atomic_int phase = -1;           /* -1 warm-up; PHASES: stop */
@@ -83,7 +77,6 @@ static uint64_t phase_iters[PHASES], phase_slow[PHASES], phase_nivcsw[PHASES];
  * is shared, and its other work lands on the data lcore's core whenever the
  * control thread keeps the other one busy. */
 #define SLICE_MAX_US 100
-static uint64_t gen_sent, results_seen, wrong_sums;
 
 static int
 opts_parse(int argc, char **argv, struct opts *o)
@@ -111,106 +104,10 @@ opts_parse(int argc, char **argv, struct opts *o)
 	    o->workers < 1 || o->workers > 64) {
 		fprintf(stderr, "daitn-gw-reload-bench: --policy-a A --policy-b B (job 1: the "
 			"workers 10.8.1.0.. port %u, 1 KiB float32), --seconds 0..20, --workers "
-			"1..64\n", W_PORT);
+			"1..64\n", GW_BENCH_W_PORT);
 		return -EINVAL;
 	}
 	return 0;
-}
-
-static void
-templates_build(unsigned workers, const struct rte_ether_addr *gw_mac)
-{
-	for (unsigned w = 0; w < workers; w++) {
-		struct rte_ether_hdr *eth = (struct rte_ether_hdr *)tmpl[w];
-		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-		struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
-
-		eth->dst_addr = *gw_mac;
-		eth->src_addr = (struct rte_ether_addr){ { 0x02, 0, 0, 0, 1, (uint8_t)w } };
-		eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
-		memset(ip, 0, sizeof(*ip));
-		ip->version_ihl = 0x45;
-		ip->total_length = rte_cpu_to_be_16(20 + 8 + DP_PROTO_HDR_SIZE + PAYLOAD);
-		ip->time_to_live = 64;
-		ip->next_proto_id = IPPROTO_UDP;
-		ip->src_addr = rte_cpu_to_be_32(W_IP(w));
-		ip->dst_addr = rte_cpu_to_be_32(GW_IP);
-		ip->hdr_checksum = rte_ipv4_cksum(ip);
-		udp->src_port = RTE_BE16(W_PORT);
-		udp->dst_port = RTE_BE16(DP_PROTO_UDP_PORT_DEFAULT);
-		udp->dgram_len = rte_cpu_to_be_16(8 + DP_PROTO_HDR_SIZE + PAYLOAD);
-	}
-}
-
-static void
-gen_obj_init(struct rte_mempool *mp, void *arg, void *obj, unsigned idx)
-{
-	struct rte_mbuf *m = obj;
-	float *pl = (float *)((uint8_t *)m->buf_addr + RTE_PKTMBUF_HEADROOM +
-			      DP_PROTO_FRAME_HDR_SIZE);
-
-	RTE_SET_USED(mp);
-	RTE_SET_USED(arg);
-	RTE_SET_USED(idx);
-	for (unsigned e = 0; e < ELEMS; e++)
-		pl[e] = 1.0f;
-}
-
-struct gen {
-	unsigned workers, slot, worker;
-	uint32_t lap;
-};
-
-static void
-gen_burst(struct gen *g)
-{
-	struct rte_mbuf *m[BURST];
-	unsigned done;
-
-	if (rte_pktmbuf_alloc_bulk(gen_pool, m, BURST) != 0)
-		return;
-	for (unsigned i = 0; i < BURST; i++) {
-		uint8_t *f = rte_pktmbuf_mtod(m[i], uint8_t *);
-		struct dp_proto_hdr h = {
-			.magic = DP_PROTO_MAGIC, .version = DP_PROTO_VERSION, .type = DP_MSG_GRAD,
-			.job = 1, .rank = (uint16_t)g->worker,
-			.slot = dp_proto_slot_make((uint16_t)g->slot, g->lap & 1),
-			.dtype = DP_DTYPE_F32, .count = ELEMS, .offset = g->slot * ELEMS,
-			.round = g->lap,
-		};
-
-		memcpy(f, tmpl[g->worker], DP_PROTO_L2_L4_SIZE);
-		dp_proto_hdr_write(f + DP_PROTO_L2_L4_SIZE, &h);
-		m[i]->data_len = m[i]->pkt_len = DP_PROTO_FRAME_HDR_SIZE + PAYLOAD;
-		if (++g->worker == g->workers) {
-			g->worker = 0;
-			if (++g->slot == WINDOW) {
-				g->slot = 0;
-				g->lap++;
-			}
-		}
-	}
-	done = rte_ring_sp_enqueue_burst(rx_ring, (void **)m, BURST, NULL);
-	if (done < BURST)
-		rte_pktmbuf_free_bulk(m + done, BURST - done);
-	gen_sent += done;
-}
-
-static void
-sink_burst(unsigned workers)
-{
-	struct rte_mbuf *m[256];
-	unsigned n = rte_ring_sc_dequeue_burst(tx_ring, (void **)m, 256, NULL);
-	float buf[ELEMS];
-	const float *r;
-
-	if (n == 0)
-		return;
-	r = rte_pktmbuf_read(m[0], DP_PROTO_FRAME_HDR_SIZE, sizeof(buf), buf);
-	if (r == NULL || r[0] != (float)workers || r[ELEMS - 1] != (float)workers)
-		wrong_sums++;
-	rte_pktmbuf_free_bulk(m, n);
-	results_seen += n;
 }
 
 struct lcore_arg {
@@ -225,7 +122,8 @@ data_lcore(void *arg)
 {
 	struct lcore_arg *a = arg;
 	struct gw_lcore *lc = gw_lcore_get(a->gw, 0);
-	struct gen g = { .workers = a->workers };
+	struct gw_bench_gen g = { .pool = gen_pool, .rx = rx_ring, .tmpl = &tmpl,
+				  .workers = a->workers, .window = WINDOW };
 	uint64_t slice_max = rte_get_tsc_hz() * SLICE_MAX_US / 1000000, t0 = rte_rdtsc(), t1;
 	struct rusage ru;
 	int ph, last = -1;
@@ -242,10 +140,10 @@ data_lcore(void *arg)
 				phase_nivcsw[ph] -= (uint64_t)ru.ru_nivcsw;
 			last = ph;
 		}
-		gen_burst(&g);
+		gw_bench_gen_burst(&g, BURST);
 		n = gw_lcore_poll(lc);
 		rcu_quiescent_state();
-		sink_burst(a->workers);
+		gw_bench_sink_burst(&sink);
 		t1 = rte_rdtsc();
 		if (ph >= 0) {
 			phase_pkts[ph] += n;
@@ -266,7 +164,7 @@ data_lcore(void *arg)
 		unsigned n = gw_lcore_poll(lc);
 
 		rcu_quiescent_state();
-		sink_burst(a->workers);
+		gw_bench_sink_burst(&sink);
 		idle = n == 0 ? idle + 1 : 0;
 	}
 	rcu_unregister_thread();
@@ -395,11 +293,11 @@ bench(struct gw *gw, const struct cp_gw_config *cfg, const struct opts *o)
 	printf("  job 1 across the reloads: %llu contributions since the baseline began, all "
 	       "aggregated; %llu chunks completed; %llu result copies, %llu wrong sums; %llu "
 	       "slots abandoned, %llu other fates: %s\n", (unsigned long long)in,
-	       (unsigned long long)completed, (unsigned long long)results_seen,
-	       (unsigned long long)wrong_sums,
+	       (unsigned long long)completed, (unsigned long long)sink.results,
+	       (unsigned long long)sink.wrong_sums,
 	       (unsigned long long)(s1.ev[GW_EV_SLOTS_ABANDONED] - s0.ev[GW_EV_SLOTS_ABANDONED]),
-	       (unsigned long long)bad, bad == 0 && wrong_sums == 0 ? "no loss" : "LOSS");
-	return bad == 0 && wrong_sums == 0 && refused == 0 && n_lat > 0 ? 0 : 1;
+	       (unsigned long long)bad, bad == 0 && sink.wrong_sums == 0 ? "no loss" : "LOSS");
+	return bad == 0 && sink.wrong_sums == 0 && refused == 0 && n_lat > 0 ? 0 : 1;
 }
 
 int
@@ -428,18 +326,18 @@ main(int argc, char **argv)
 	kn_init(KN_ISA_AUTO);
 	rx_ring = rte_ring_create("rb_rx", 4096, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
 	tx_ring = rte_ring_create("rb_tx", 8192, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
-	gen_pool = rte_pktmbuf_pool_create("rb_gen", GEN_POOL, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+	gen_pool = rte_pktmbuf_pool_create("rb_gen", GW_BENCH_GEN_POOL, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 					   (int)rte_socket_id());
 	if (rx_ring == NULL || tx_ring == NULL || gen_pool == NULL ||
 	    rte_eth_from_rings("rbench", &rx_ring, 1, &tx_ring, 1, rte_socket_id()) < 0) {
 		fprintf(stderr, "daitn-gw-reload-bench: rings/pool: %s\n", rte_strerror(rte_errno));
 		goto eal;
 	}
-	rte_mempool_obj_iter(gen_pool, gen_obj_init, NULL);
+	gw_bench_gen_pool_init(gen_pool);
 	cfg.n_ports = 1;
 	snprintf(cfg.ports[0].name, sizeof(cfg.ports[0].name), "bench0");
 	snprintf(cfg.ports[0].device, sizeof(cfg.ports[0].device), "net_ring_rbench");
-	cfg.ports[0].ip = GW_IP;
+	cfg.ports[0].ip = GW_BENCH_GW_IP;
 	cfg.main_lcore = rte_get_main_lcore();
 	cfg.n_data_lcores = 1;
 	cfg.data_lcores[0] = rte_get_next_lcore(cfg.main_lcore, 1, 1);
@@ -451,7 +349,8 @@ main(int argc, char **argv)
 	if (gw == NULL || gw_ports_start(gw, &port) != 0)
 		goto destroy;
 	rte_eth_macaddr_get(port, &mac);
-	templates_build(o.workers, &mac);
+	gw_bench_gen_tmpl_build(&tmpl, o.workers, &mac);
+	sink = (struct gw_bench_sink){ .tx = tx_ring, .workers = o.workers };
 	rc = bench(gw, &cfg, &o);
 	gw_ports_stop(gw);
 destroy:

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * gw_bench_gen: the traffic generator and the result sink that the gateway
+ * benchmarks (daitn-gw-bench, daitn-gw-reload-bench) put around
+ * gw_lcore_poll() on one data lcore.
+ *
+ * The generator writes the 1 KiB float32 gradient chunks of job 1 from
+ * `workers` workers (10.8.1.w, UDP port GW_BENCH_W_PORT) into the RX ring of
+ * a net_ring port, cycling over `window` slots; every chunk's payload is
+ * 1.0f, so every result sums to `workers` in each element. The sink drains
+ * the TX ring of that port, checks one result per burst and frees them.
+ *
+ * Threads: gw_bench_gen_pool_init() and gw_bench_gen_tmpl_build() run on the
+ * main thread during set-up, before the data lcore is launched; the
+ * templates are read-only afterwards. gw_bench_gen_burst() and
+ * gw_bench_sink_burst() are called by one lcore only: the generator is the
+ * single producer of its RX ring, the sink the single consumer of its TX
+ * ring, and neither is synchronised. Other threads read the counters only
+ * after that lcore has stopped. Keep a struct gw_bench_gen local to the lcore
+ * loop: in a global its fields would be reloaded after every frame written.
+ */
+#ifndef GW_BENCH_GEN_H
+#define GW_BENCH_GEN_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
+#include "dp_proto.h"
+
+#define GW_BENCH_GW_IP 0x0a080001u               /* 10.8.0.1 */
+#define GW_BENCH_W_IP(w) (0x0a080100u + (w))     /* 10.8.1.w */
+#define GW_BENCH_W_PORT 47100
+#define GW_BENCH_ELEMS 256                       /* 1 KiB of float32 */
+#define GW_BENCH_PAYLOAD (GW_BENCH_ELEMS * 4)    /* bytes */
+#define GW_BENCH_GEN_POOL 16383                  /* mbufs in the generator's pool */
+#define GW_BENCH_WORKERS_MAX 64
+#define GW_BENCH_BURST_MAX 256
+
+/* Per worker Ethernet, IPv4 and UDP headers of the generator's frames. */
+struct gw_bench_gen_tmpl {
+	uint8_t hdr[GW_BENCH_WORKERS_MAX][DP_PROTO_FRAME_HDR_SIZE];
+};
+
+/* Generator: where it sends and the next (slot, worker) to send in lap
+ * (round). Set pool, rx, tmpl, workers, window; the rest starts at 0. */
+struct gw_bench_gen {
+	struct rte_mempool *pool;    /* filled by gw_bench_gen_pool_init() */
+	struct rte_ring *rx;         /* RX ring of the port under test */
+	const struct gw_bench_gen_tmpl *tmpl;   /* built for at least workers */
+	unsigned workers, window, slot, worker;
+	uint32_t lap;
+	uint64_t sent;               /* frames enqueued */
+};
+
+/* Sink: the TX ring it drains and what it saw. */
+struct gw_bench_sink {
+	struct rte_ring *tx;         /* TX ring of the port under test */
+	unsigned workers;            /* the expected sum */
+	uint64_t results;            /* result frames drained */
+	uint64_t wrong_sums;         /* checked results that did not sum to workers */
+	float wrong;                 /* the last wrong value (-1: unreadable) */
+};
+
+/* Write payload 1.0f into every mbuf of @pool, once and for all. */
+void gw_bench_gen_pool_init(struct rte_mempool *pool);
+
+/* Build the headers of @workers workers (1..GW_BENCH_WORKERS_MAX) to the
+ * gateway at @gw_mac into @t. */
+void gw_bench_gen_tmpl_build(struct gw_bench_gen_tmpl *t, unsigned workers,
+			     const struct rte_ether_addr *gw_mac);
+
+/*
+ * Allocate @n (1..GW_BENCH_BURST_MAX) frames, write the next @n chunks and
+ * enqueue them; frames the ring refuses are freed and not counted as sent.
+ * Returns the frames enqueued (0 when the pool is empty).
+ */
+static inline unsigned
+gw_bench_gen_burst(struct gw_bench_gen *g, unsigned n)
+{
+	struct rte_mbuf *m[GW_BENCH_BURST_MAX];
+	unsigned done;
+
+	if (rte_pktmbuf_alloc_bulk(g->pool, m, n) != 0)
+		return 0;
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t *f = rte_pktmbuf_mtod(m[i], uint8_t *);
+		struct dp_proto_hdr h = {
+			.magic = DP_PROTO_MAGIC, .version = DP_PROTO_VERSION, .type = DP_MSG_GRAD,
+			.job = 1, .rank = (uint16_t)g->worker,
+			.slot = dp_proto_slot_make((uint16_t)g->slot, g->lap & 1),
+			.dtype = DP_DTYPE_F32, .count = GW_BENCH_ELEMS,
+			.offset = g->slot * GW_BENCH_ELEMS, .round = g->lap,
+		};
+
+		memcpy(f, g->tmpl->hdr[g->worker], DP_PROTO_L2_L4_SIZE);
+		dp_proto_hdr_write(f + DP_PROTO_L2_L4_SIZE, &h);
+		m[i]->data_len = m[i]->pkt_len = DP_PROTO_FRAME_HDR_SIZE + GW_BENCH_PAYLOAD;
+		if (++g->worker == g->workers) {
+			g->worker = 0;
+			if (++g->slot == g->window) {
+				g->slot = 0;
+				g->lap++;
+			}
+		}
+	}
+	done = rte_ring_sp_enqueue_burst(g->rx, (void **)m, n, NULL);
+	if (done < n)
+		rte_pktmbuf_free_bulk(m + done, n - done);
+	g->sent += done;
+	return done;
+}
+
+/*
+ * Drain up to 256 frames from the TX ring, check the first one's sum and free
+ * them all; they count in s->results either way. Returns the frames drained,
+ * or -1 when the checked sum was wrong (s->wrong_sums counts it, s->wrong
+ * holds the value).
+ */
+static inline int
+gw_bench_sink_burst(struct gw_bench_sink *s)
+{
+	struct rte_mbuf *m[256];
+	unsigned n = rte_ring_sc_dequeue_burst(s->tx, (void **)m, 256, NULL);
+	float buf[GW_BENCH_ELEMS];
+	const float *r;
+	int rc = (int)n;
+
+	if (n == 0)
+		return 0;
+	r = rte_pktmbuf_read(m[0], DP_PROTO_FRAME_HDR_SIZE, sizeof(buf), buf);
+	if (r == NULL || r[0] != (float)s->workers || r[GW_BENCH_ELEMS - 1] != (float)s->workers) {
+		s->wrong = r != NULL ? r[0] : -1.0f;
+		s->wrong_sums++;
+		rc = -1;
+	}
+	rte_pktmbuf_free_bulk(m, n);
+	s->results += n;
+	return rc;
+}
+
+#endif /* GW_BENCH_GEN_H */
