@@ -38,7 +38,10 @@ const char *gw_event_name(enum gw_event e)
 	return (unsigned)e < GW_EV_MAX ? gw_event_names[e] : "invalid";
 }
 
-/* RX mbufs must hold a whole frame of the largest MTU in one segment. */
+/* RX mbufs must hold a whole frame of the largest MTU in one segment. Above
+ * 1500, the room is rounded up to whole KiB with 160 bytes to spare:
+ * net_af_packet wants framesz - 32 bytes in every RX mbuf, and a framesz of
+ * whole KiB divides its page-multiple blocks exactly (see gw_port.c). */
 static uint16_t rx_data_room(const struct cp_gw_config *cfg)
 {
 	unsigned mtu = 1500;
@@ -46,10 +49,10 @@ static uint16_t rx_data_room(const struct cp_gw_config *cfg)
 	for (unsigned i = 0; i < cfg->n_ports; i++)
 		if (cfg->ports[i].mtu > mtu)
 			mtu = cfg->ports[i].mtu;
-	unsigned room = RTE_PKTMBUF_HEADROOM + mtu + RTE_ETHER_HDR_LEN + 2 * RTE_VLAN_HLEN +
-			RTE_ETHER_CRC_LEN;
+	unsigned room = mtu + RTE_ETHER_HDR_LEN + 2 * RTE_VLAN_HLEN + RTE_ETHER_CRC_LEN;
 
-	room = RTE_ALIGN_CEIL(room, 64);
+	room = mtu > 1500 ? RTE_ALIGN_CEIL(mtu + 160, 1024) : RTE_ALIGN_CEIL(room, 64);
+	room += RTE_PKTMBUF_HEADROOM;
 	return (uint16_t)RTE_MAX(room, (unsigned)RTE_MBUF_DEFAULT_BUF_SIZE);
 }
 

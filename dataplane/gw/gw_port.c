@@ -11,6 +11,7 @@
  * (gw_pkt.c) and counts it, so the slot state still has a single writer.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -101,6 +102,41 @@ static bool port_flows_install(struct gw *gw, struct gw_port *gp)
 	return false;
 }
 
+/* A numeric "key=" argument of a vdev spec, or dflt. */
+static unsigned long vdev_arg(const char *spec, const char *key, unsigned long dflt)
+{
+	size_t n = strlen(key);
+
+	for (const char *p = strchr(spec, ','); p != NULL; p = strchr(p + 1, ','))
+		if (strncmp(p + 1, key, n) == 0 && p[1 + n] == '=')
+			return strtoul(p + 2 + n, NULL, 0);
+	return dflt;
+}
+
+/*
+ * DPDK 22.11's net_af_packet finds RX frame i at i * framesz from the start
+ * of its ring, but the kernel starts every block on a block boundary: when
+ * blocksz is not a multiple of framesz, every frame after the first block
+ * is read at the wrong place and RX stops for good (seen: 4 frames, then
+ * nothing). Refuse such a spec instead of starting a deaf port.
+ */
+static int port_vdev_check(const struct cp_port_cfg *pc, const char *cfg_path)
+{
+	unsigned long fs, bs;
+
+	if (pc->is_pci || strncmp(pc->device, "net_af_packet", 13) != 0)
+		return 0;
+	fs = vdev_arg(pc->device, "framesz", 2048);
+	bs = vdev_arg(pc->device, "blocksz", 4096);
+	if (fs != 0 && bs % fs == 0)
+		return 0;
+	fprintf(stderr, "daitn-gw: port %s (%s): blocksz %lu is not a multiple of framesz %lu; "
+		"net_af_packet would read frames at the wrong offsets after the first block: "
+		"make blocksz a multiple of both framesz and the page size in %s\n",
+		pc->name, pc->device, bs, fs, cfg_path);
+	return -EINVAL;
+}
+
 static int port_setup(struct gw *gw, unsigned i)
 {
 	struct gw_port *gp = &gw->ports[i];
@@ -110,6 +146,9 @@ static int port_setup(struct gw *gw, unsigned i)
 	struct rte_eth_conf conf;
 	int socket, rc;
 
+	rc = port_vdev_check(pc, gw->cfg->path);
+	if (rc != 0)
+		return rc;
 	rc = rte_eth_dev_info_get(gp->id, &info);
 	if (rc != 0)
 		return rc;

@@ -129,12 +129,15 @@ edge_gw_config_write() {
 	[[ $(dtn_hugepages_free) -ge 128 ]] || huge=false
 	vdev="net_af_packet0,iface=$(dtn_gw_iface)"
 	# af_packet's ring frames default to 2 KiB: a jumbo frame needs bigger
-	# ones. A frame holds the tpacket header (64 bytes) and the packet, and
-	# the PMD wants framesz - 32 bytes of room in each RX mbuf, which the
-	# gateway sizes from the mtu: framesz = round16(mtu + 120), 4 per block.
+	# ones. A frame holds the tpacket header (64 bytes) and the packet; the
+	# PMD wants framesz - 32 bytes of room in each RX mbuf (the gateway gives
+	# round1KiB(mtu + 160)) and blocks that hold whole frames exactly (it
+	# reads frame i at i * framesz): framesz = round1KiB(mtu + 120), and
+	# blocksz the smallest multiple of it that is a multiple of the page.
 	if (( DTN_MTU > 1500 )); then
-		local fs=$(( (DTN_MTU + 120 + 15) / 16 * 16 ))
-		vdev+=",framesz=$fs,blocksz=$(( (4 * fs + 4095) / 4096 * 4096 )),framecnt=1024"
+		local fs=$(( (DTN_MTU + 120 + 1023) / 1024 * 1024 )) k=1
+		while (( k * fs % 4096 != 0 )); do k=$(( k + 1 )); done
+		vdev+=",framesz=$fs,blocksz=$(( k * fs )),framecnt=1024"
 	fi
 	cat >"$out" <<EOF
 {
