@@ -27,7 +27,6 @@
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
-#include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_ring.h>
@@ -55,8 +54,7 @@ struct phase {
 	uint64_t pkts;
 };
 
-static struct rte_ring *rx_ring, *tx_ring;
-static struct rte_mempool *gen_pool;
+static struct gw_bench_port bp;
 static struct gw_bench_gen_tmpl tmpl;   /* built in main(), read by the generator */
 
 static int opts_parse(int argc, char **argv, struct bench_opts *o)
@@ -158,7 +156,7 @@ static void ideal_loop(double seconds, struct phase *out, struct phase *raw)
 	*out = (struct phase){ 0 };
 	*raw = (struct phase){ 0 };
 	while (t0 < end) {
-		if (rte_pktmbuf_alloc_bulk(gen_pool, m, 32) != 0)
+		if (rte_pktmbuf_alloc_bulk(bp.pool, m, 32) != 0)
 			break;
 		for (unsigned i = 0; i < 32; i++)
 			k->sum_f32(acc, rte_pktmbuf_mtod_offset(m[i], const float *,
@@ -257,9 +255,9 @@ static void summary(const char *what, const double *v, unsigned n, const double 
 static int bench_run(struct gw *gw, const struct bench_opts *o)
 {
 	struct gw_lcore *lc = gw_lcore_get(gw, 0);
-	struct gw_bench_gen g = { .pool = gen_pool, .rx = rx_ring, .tmpl = &tmpl,
+	struct gw_bench_gen g = { .pool = bp.pool, .rx = bp.rx, .tmpl = &tmpl,
 				  .workers = o->workers, .window = o->window };
-	struct gw_bench_sink sk = { .tx = tx_ring, .workers = o->workers };
+	struct gw_bench_sink sk = { .tx = bp.tx, .workers = o->workers };
 	double pipe[64], whole[64], all[64], ideal[64], r_pipe[64], r_whole[64];
 	uint64_t results, completed, in, pkts = 0, cyc_gen = 0, cyc_pipe = 0, cyc_sink = 0;
 	struct gw_stats st0, st1;
@@ -404,26 +402,10 @@ int main(int argc, char **argv)
 		goto eal;
 	}
 	kn_init(KN_ISA_AUTO);
-	rx_ring = rte_ring_create("bench_rx", 4096, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
-	tx_ring = rte_ring_create("bench_tx", 8192, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
-	gen_pool = rte_pktmbuf_pool_create("bench_gen", GW_BENCH_GEN_POOL, 256, 0,
-					   RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
-	if (rx_ring == NULL || tx_ring == NULL || gen_pool == NULL ||
-	    rte_eth_from_rings("bench", &rx_ring, 1, &tx_ring, 1, rte_socket_id()) < 0) {
+	if (gw_bench_port_create("bench", &bp, &cfg) != 0) {
 		fprintf(stderr, "daitn-gw-bench: rings/pool: %s\n", rte_strerror(rte_errno));
 		goto eal;
 	}
-	gw_bench_gen_pool_init(gen_pool);
-
-	cfg.n_ports = 1;
-	snprintf(cfg.ports[0].name, sizeof(cfg.ports[0].name), "bench0");
-	snprintf(cfg.ports[0].device, sizeof(cfg.ports[0].device), "net_ring_bench");
-	cfg.ports[0].ip = GW_BENCH_GW_IP;
-	cfg.main_lcore = rte_get_main_lcore();
-	cfg.n_data_lcores = 1;
-	cfg.data_lcores[0] = rte_get_next_lcore(cfg.main_lcore, 1, 1);
-	cfg.udp_port = DP_PROTO_UDP_PORT_DEFAULT;
-	cfg.mbufs = 16383;
 	cfg.burst = o.burst;
 	cfg.slot_memory = 32u << 20;
 	gw = gw_create(&cfg);

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <stdio.h>
 #include <string.h>
 
 #include <rte_byteorder.h>
+#include <rte_errno.h>
+#include <rte_eth_ring.h>
 #include <rte_ip.h>
 #include <rte_udp.h>
 
@@ -27,6 +30,36 @@ void
 gw_bench_gen_pool_init(struct rte_mempool *pool)
 {
 	rte_mempool_obj_iter(pool, gen_obj_init, NULL);
+}
+
+int
+gw_bench_port_create(const char *name, struct gw_bench_port *out, struct cp_gw_config *cfg)
+{
+	char n[RTE_RING_NAMESIZE];
+	int socket = (int)rte_socket_id();
+
+	snprintf(n, sizeof(n), "%s_rx", name);
+	out->rx = rte_ring_create(n, 4096, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	snprintf(n, sizeof(n), "%s_tx", name);
+	out->tx = rte_ring_create(n, 8192, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	snprintf(n, sizeof(n), "%s_gen", name);
+	out->pool = rte_pktmbuf_pool_create(n, GW_BENCH_GEN_POOL, 256, 0,
+					    RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+	if (out->rx == NULL || out->tx == NULL || out->pool == NULL ||
+	    rte_eth_from_rings(name, &out->rx, 1, &out->tx, 1, (unsigned)socket) < 0)
+		return -rte_errno;
+	gw_bench_gen_pool_init(out->pool);
+
+	cfg->n_ports = 1;
+	snprintf(cfg->ports[0].name, sizeof(cfg->ports[0].name), "bench0");
+	snprintf(cfg->ports[0].device, sizeof(cfg->ports[0].device), "net_ring_%s", name);
+	cfg->ports[0].ip = GW_BENCH_GW_IP;
+	cfg->main_lcore = rte_get_main_lcore();
+	cfg->n_data_lcores = 1;
+	cfg->data_lcores[0] = rte_get_next_lcore(cfg->main_lcore, 1, 1);
+	cfg->udp_port = DP_PROTO_UDP_PORT_DEFAULT;
+	cfg->mbufs = 16383;
+	return 0;
 }
 
 void

@@ -10,8 +10,8 @@
  * 1.0f, so every result sums to `workers` in each element. The sink drains
  * the TX ring of that port, checks one result per burst and frees them.
  *
- * Threads: gw_bench_gen_pool_init() and gw_bench_gen_tmpl_build() run on the
- * main thread during set-up, before the data lcore is launched; the
+ * Threads: gw_bench_port_create(), gw_bench_gen_pool_init() and
+ * gw_bench_gen_tmpl_build() run on the main thread during set-up, before the data lcore is launched; the
  * templates are read-only afterwards. gw_bench_gen_burst() and
  * gw_bench_sink_burst() are called by one lcore only: the generator is the
  * single producer of its RX ring, the sink the single consumer of its TX
@@ -30,6 +30,7 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
+#include "cp_config.h"
 #include "dp_proto.h"
 
 #define GW_BENCH_GW_IP 0x0a080001u               /* 10.8.0.1 */
@@ -40,6 +41,21 @@
 #define GW_BENCH_GEN_POOL 16383                  /* mbufs in the generator's pool */
 #define GW_BENCH_WORKERS_MAX 64
 #define GW_BENCH_BURST_MAX 256
+
+/* The port under test and the generator's mbufs. */
+struct gw_bench_port {
+	struct rte_ring *rx;         /* the port's RX: the generator fills it */
+	struct rte_ring *tx;         /* the port's TX: the sink drains it */
+	struct rte_mempool *pool;    /* generator mbufs, payload prefilled */
+};
+
+/* Create the rings "<name>_rx"/"<name>_tx", the pool "<name>_gen" and the
+ * net_ring port "net_ring_<name>" over the rings, and fill cfg (zeroed by
+ * the caller) for a gateway with that one port on the next lcore after the
+ * main one, default UDP port and 16383 mbufs; the caller sets burst and
+ * slot_memory. Returns 0 or -rte_errno. */
+int gw_bench_port_create(const char *name, struct gw_bench_port *out,
+			 struct cp_gw_config *cfg);
 
 /* Per worker Ethernet, IPv4 and UDP headers of the generator's frames. */
 struct gw_bench_gen_tmpl {

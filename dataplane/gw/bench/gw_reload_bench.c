@@ -33,7 +33,6 @@
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
-#include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_ring.h>
@@ -60,8 +59,7 @@ struct opts {
 	unsigned workers;
 };
 
-static struct rte_ring *rx_ring, *tx_ring;
-static struct rte_mempool *gen_pool;
+static struct gw_bench_port bp;
 static struct gw_bench_gen_tmpl tmpl;   /* built in main(), read by the generator */
 static struct gw_bench_sink sink;        /* set in main(), read after the lcore stopped */
 
@@ -122,7 +120,7 @@ data_lcore(void *arg)
 {
 	struct lcore_arg *a = arg;
 	struct gw_lcore *lc = gw_lcore_get(a->gw, 0);
-	struct gw_bench_gen g = { .pool = gen_pool, .rx = rx_ring, .tmpl = &tmpl,
+	struct gw_bench_gen g = { .pool = bp.pool, .rx = bp.rx, .tmpl = &tmpl,
 				  .workers = a->workers, .window = WINDOW };
 	uint64_t slice_max = rte_get_tsc_hz() * SLICE_MAX_US / 1000000, t0 = rte_rdtsc(), t1;
 	struct rusage ru;
@@ -324,25 +322,10 @@ main(int argc, char **argv)
 		goto eal;
 	}
 	kn_init(KN_ISA_AUTO);
-	rx_ring = rte_ring_create("rb_rx", 4096, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
-	tx_ring = rte_ring_create("rb_tx", 8192, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
-	gen_pool = rte_pktmbuf_pool_create("rb_gen", GW_BENCH_GEN_POOL, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-					   (int)rte_socket_id());
-	if (rx_ring == NULL || tx_ring == NULL || gen_pool == NULL ||
-	    rte_eth_from_rings("rbench", &rx_ring, 1, &tx_ring, 1, rte_socket_id()) < 0) {
+	if (gw_bench_port_create("rbench", &bp, &cfg) != 0) {
 		fprintf(stderr, "daitn-gw-reload-bench: rings/pool: %s\n", rte_strerror(rte_errno));
 		goto eal;
 	}
-	gw_bench_gen_pool_init(gen_pool);
-	cfg.n_ports = 1;
-	snprintf(cfg.ports[0].name, sizeof(cfg.ports[0].name), "bench0");
-	snprintf(cfg.ports[0].device, sizeof(cfg.ports[0].device), "net_ring_rbench");
-	cfg.ports[0].ip = GW_BENCH_GW_IP;
-	cfg.main_lcore = rte_get_main_lcore();
-	cfg.n_data_lcores = 1;
-	cfg.data_lcores[0] = rte_get_next_lcore(cfg.main_lcore, 1, 1);
-	cfg.udp_port = DP_PROTO_UDP_PORT_DEFAULT;
-	cfg.mbufs = 16383;
 	cfg.burst = BURST;
 	cfg.slot_memory = 128u << 20;
 	gw = gw_create(&cfg);
@@ -350,7 +333,7 @@ main(int argc, char **argv)
 		goto destroy;
 	rte_eth_macaddr_get(port, &mac);
 	gw_bench_gen_tmpl_build(&tmpl, o.workers, &mac);
-	sink = (struct gw_bench_sink){ .tx = tx_ring, .workers = o.workers };
+	sink = (struct gw_bench_sink){ .tx = bp.tx, .workers = o.workers };
 	rc = bench(gw, &cfg, &o);
 	gw_ports_stop(gw);
 destroy:
