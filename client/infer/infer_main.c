@@ -19,8 +19,8 @@
 #include "dp_proto.h"
 #include "infer_priv.h"
 
-/* Written by the signal handler. C11 7.14.1.1 lets a handler store to a
- * lock-free atomic object; the house style wants atomics, not volatile. */
+/* Written by the signal handler: C11 7.14.1.1 lets a handler store to a
+ * lock-free atomic object, and shared flags are C11 atomics here. */
 _Static_assert(ATOMIC_BOOL_LOCK_FREE == 2, "infer_stop must be lock-free");
 atomic_bool infer_stop;
 

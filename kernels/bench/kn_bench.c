@@ -15,6 +15,7 @@
  * bytes; run it pinned to one CPU (scripts/bench-kernels.sh does).
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,9 +42,11 @@ struct bufs {
 	uint8_t *dst; /* memcpy destination and narrowing output */
 };
 
-/* Through a volatile pointer so the compiler cannot see through the baseline
- * any more than through the kernels' function-pointer calls. */
-static void *(*volatile memcpy_fn)(void *, const void *, size_t) = memcpy;
+/* Called through a pointer loaded at run time (a relaxed atomic load the
+ * compiler may not fold), so the baseline is as opaque to it as the
+ * kernels' function-pointer calls. */
+typedef void *(*memcpy_fn_t)(void *, const void *, size_t);
+static _Atomic(memcpy_fn_t) memcpy_fn = memcpy;
 
 static uint8_t *arena;
 
@@ -68,7 +71,7 @@ op_run(const struct kn_ops *o, enum op op, const struct bufs *b, size_t bytes)
 	size_t n = bytes / op_elem_size(op);
 
 	switch (op) {
-	case OP_MEMCPY: memcpy_fn(b->dst, b->src, bytes); break;
+	case OP_MEMCPY: atomic_load_explicit(&memcpy_fn, memory_order_relaxed)(b->dst, b->src, bytes); break;
 	case OP_SUM_F32: o->sum_f32((float *)b->acc, (const float *)b->src, n); break;
 	case OP_SUM_I32: o->sum_i32((int32_t *)b->acc, (const int32_t *)b->src, n); break;
 	case OP_SUM_BF16: o->sum_bf16((float *)b->acc, (const uint16_t *)b->src, n); break;
