@@ -246,6 +246,18 @@ path_pop(struct pos_scan *s, size_t mark, bool was_cut)
 
 static int scan_value(struct pos_scan *s, int kl, int kc, unsigned depth);
 
+/* After a member or an element: the closing bracket ends the container
+ * (0), a comma asks for the next one (1), anything else is an error. */
+static int
+scan_next(struct pos_scan *s, char close)
+{
+	scan_ws(s);
+	if (s->p >= s->end || (*s->p != close && *s->p != ','))
+		return -EINVAL;
+	scan_advance(s);
+	return s->p[-1] == close ? 0 : 1;
+}
+
 static int
 scan_object(struct pos_scan *s, unsigned depth)
 {
@@ -277,16 +289,9 @@ scan_object(struct pos_scan *s, unsigned depth)
 		path_pop(s, mark, was_cut);
 		if (rc != 0)
 			return rc;
-		scan_ws(s);
-		if (s->p >= s->end)
-			return -EINVAL;
-		if (*s->p == '}') {
-			scan_advance(s);
-			return 0;
-		}
-		if (*s->p != ',')
-			return -EINVAL;
-		scan_advance(s);
+		rc = scan_next(s, '}');
+		if (rc <= 0)
+			return rc;
 	}
 }
 
@@ -309,16 +314,9 @@ scan_array(struct pos_scan *s, unsigned depth)
 		path_pop(s, mark, was_cut);
 		if (rc != 0)
 			return rc;
-		scan_ws(s);
-		if (s->p >= s->end)
-			return -EINVAL;
-		if (*s->p == ']') {
-			scan_advance(s);
-			return 0;
-		}
-		if (*s->p != ',')
-			return -EINVAL;
-		scan_advance(s);
+		rc = scan_next(s, ']');
+		if (rc <= 0)
+			return rc;
 	}
 }
 
