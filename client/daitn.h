@@ -37,7 +37,8 @@ struct daitn_config {
 	uint16_t bind_port;      /* local UDP port, as in the policy (required) */
 	uint16_t job;            /* job id from the policy */
 	uint16_t rank;           /* this worker's rank */
-	uint32_t hello_timeout_ms;  /* daitn_open() gives up after this; 0 = 2000 */
+	uint32_t hello_timeout_ms;  /* daitn_open() gives up after this without
+				       any answer from the gateway; 0 = 2000 */
 	uint32_t timeout_ms;     /* an allreduce fails after this long without any
 				    progress; 0 = 5000 */
 	uint32_t rto_us;         /* first retransmission timeout; 0 = 2000; doubles
@@ -47,6 +48,10 @@ struct daitn_config {
 	uint32_t window;         /* max chunks in flight; 0 = the job's slots.
 				    Within it a congestion window (starting at
 				    32, halved on loss) limits what is in flight */
+	/* Appended after v0.1. A run starts when every rank has joined: once
+	 * the gateway answers that it waits for other ranks, daitn_open()
+	 * waits up to join_timeout_ms for them; 0 = 60000. */
+	uint32_t join_timeout_ms;
 };
 
 struct daitn;
@@ -96,7 +101,9 @@ struct daitn_stats_ext {
 #define DAITN_STATS_GSO 0x1u       /* sends use UDP GSO (UDP_SEGMENT) */
 #define DAITN_STATS_GRO 0x2u       /* receives use UDP GRO */
 
-/* Join the job: bind the socket, send HELLO, wait for HELLO_ACK.
+/* Join the job: bind the socket, send HELLO, wait for HELLO_ACK. The run
+ * starts when every rank has joined, so this returns once all have (or
+ * join_timeout_ms passed: -ETIMEDOUT naming the missing ranks).
  * Returns 0 and *out, or -EINVAL (bad config), -ETIMEDOUT (no answer),
  * -ECONNREFUSED (the gateway refused: unknown job, not admitted, parameters;
  * or an ICMP port unreachable came back: nothing listens there),
@@ -115,7 +122,8 @@ int daitn_open(const struct daitn_config *cfg, struct daitn **out);
  * Returns 0, -EINVAL, -ERANGE, -ETIMEDOUT, or a negative errno.
  * -EINVAL and -ERANGE are found before anything is sent: buf is untouched and
  * the handle stays usable. Any failure after sending started (-ETIMEDOUT, an
- * ERROR from the gateway as -ECONNREFUSED, a socket error) leaves buf partly
+ * ERROR from the gateway as -ECONNREFUSED, -ECONNRESET when the gateway says
+ * this run is over, a socket error) leaves buf partly
  * summed and the handle out of step with the other workers: later calls
  * return -EPIPE; close it. count == 0 is a no-op. */
 int daitn_allreduce(struct daitn *d, void *buf, size_t count, enum daitn_dtype dtype);

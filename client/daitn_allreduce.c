@@ -198,18 +198,34 @@ result_rx(void *arg, const uint8_t *data, uint32_t len, const struct sockaddr_in
 	struct daitn *d = c->d;
 	struct dp_proto_hdr h;
 	struct daitn_slot *s;
-	uint32_t idx;
+	uint32_t idx, round;
 
-	if (src->sin_addr.s_addr != d->io.gw.sin_addr.s_addr || len < DP_PROTO_HDR_SIZE) {
+	/* Only the gateway's shard ports send results and errors. */
+	if (src->sin_addr.s_addr != d->io.gw.sin_addr.s_addr ||
+	    (uint16_t)(ntohs(src->sin_port) - d->io.port_base) >= d->io.n_shards ||
+	    len < DP_PROTO_HDR_SIZE) {
 		d->ignored++;
 		return;
 	}
 	if (data[offsetof(struct dp_proto_hdr, type)] == DP_MSG_ERROR &&
-	    daitn_msg_ctrl_parse(data, len, d->job_id, d->rank, NULL) == DP_MSG_ERROR) {
+	    daitn_msg_ctrl_parse(data, len, d->job_id, d->rank, &round) == DP_MSG_ERROR) {
 		char text[64];
 		uint16_t code;
 
+		/* An ERROR answers one of this call's GRADs, whose round it echoes. */
+		if (round != c->round) {
+			d->ignored++;
+			return;
+		}
 		daitn_msg_error_decode(data, len, &code, text, sizeof(text));
+		if (code == DP_ERR_RUN_ENDED) {
+			daitn_err(d, 0, "daitn_allreduce: round %u: job %u's run is over at the "
+				  "gateway (another process joined as one of its ranks, or the "
+				  "gateway restarted or reset the job): %s", c->round, d->job_id,
+				  text[0] ? text : "(no text)");
+			c->error = -ECONNRESET;
+			return;
+		}
 		daitn_err(d, 0, "daitn_allreduce: round %u: the gateway refused job %u rank %u: "
 			  "%s (code %u): %s", c->round, d->job_id, d->rank,
 			  daitn_msg_err_name(code), code, text[0] ? text : "(no text)");

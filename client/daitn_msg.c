@@ -43,7 +43,7 @@ daitn_msg_ctrl_parse(const uint8_t *data, uint32_t len, uint16_t job, uint16_t r
 
 	if (dp_proto_hdr_check(data, len, &h) != DP_DROP_NONE)
 		return 0;
-	if (h.type != DP_MSG_HELLO_ACK && h.type != DP_MSG_ERROR)
+	if (h.type != DP_MSG_HELLO_ACK && h.type != DP_MSG_ERROR && h.type != DP_MSG_HELLO_WAIT)
 		return 0;
 	if (h.job != job || h.rank != rank)
 		return 0;
@@ -140,6 +140,8 @@ daitn_msg_err_name(uint16_t code)
 		return "bad parameters";
 	case DP_ERR_OVERLOADED:
 		return "overloaded";
+	case DP_ERR_RUN_ENDED:
+		return "run ended";
 	default:
 		return "unknown error code";
 	}

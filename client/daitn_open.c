@@ -6,8 +6,11 @@
  *
  * HELLO is resent at 50 ms, doubling up to 400 ms, until hello_timeout_ms:
  * a lost HELLO costs little and a gateway that is still starting is found
- * quickly. Only datagrams from the gateway's address addressed to our job and
- * rank count; anything else is ignored. An ICMP error (nothing listens on the
+ * quickly. A run starts only when every rank has joined (docs/protocol.md,
+ * section 6): until then the gateway answers HELLO_WAIT, and the HELLO is
+ * resent every 50 ms (the answer that completes the run is the ACK of the
+ * next HELLO) until join_timeout_ms. Only datagrams from the gateway's
+ * address addressed to our job and rank count; anything else is ignored. An ICMP error (nothing listens on the
  * gateway's port, host unreachable) ends the wait at once so that a caller
  * with a fallback (the Python binding) does not wait for the full timeout.
  */
@@ -23,6 +26,8 @@
 #include "daitn_priv.h"
 
 #define HELLO_TIMEOUT_DEFAULT_MS 2000u
+#define JOIN_TIMEOUT_DEFAULT_MS 60000u
+#define JOIN_RESEND_MS 50u
 #define TIMEOUT_DEFAULT_MS 5000u
 #define RTO_DEFAULT_US 2000u
 #define HELLO_RESEND_FIRST_MS 50u
@@ -61,7 +66,8 @@ config_check(const struct daitn_config *cfg, struct sockaddr_in *gw, struct sock
 	if (cfg->rank >= DP_PROTO_WORKERS_MAX)
 		return daitn_err(NULL, -EINVAL, "daitn_open: rank %u is beyond the protocol's %u workers",
 				 cfg->rank, DP_PROTO_WORKERS_MAX);
-	if (cfg->hello_timeout_ms > TIMEOUT_MAX_MS || cfg->timeout_ms > TIMEOUT_MAX_MS)
+	if (cfg->hello_timeout_ms > TIMEOUT_MAX_MS || cfg->timeout_ms > TIMEOUT_MAX_MS ||
+	    cfg->join_timeout_ms > TIMEOUT_MAX_MS)
 		return daitn_err(NULL, -EINVAL, "daitn_open: timeouts are limited to %u ms", TIMEOUT_MAX_MS);
 	if (cfg->rto_us > 10u * 1000u * 1000u)
 		return daitn_err(NULL, -EINVAL, "daitn_open: rto_us %u is over 10 s; use 0 for the default",
@@ -105,6 +111,8 @@ struct hello_state {
 	uint32_t nonce;             /* the HELLO's round, echoed in the answer */
 	unsigned unmatched;         /* answers with another round (older HELLOs) */
 	int result;                 /* 0: keep waiting; 1: acked; <0: error */
+	bool joining;               /* a HELLO_WAIT came: the run waits for ranks */
+	struct dp_proto_join_wait wait; /* the last one */
 	struct daitn_job_info info;
 	uint16_t port_base;
 	char err[DAITN_ERR_SIZE];
@@ -127,7 +135,10 @@ hello_rx(struct hello_state *st, const uint8_t *data, uint32_t len, const struct
 		return;
 	}
 	inet_ntop(AF_INET, &st->gw->sin_addr, gwname, sizeof(gwname));
-	if (type == DP_MSG_HELLO_ACK) {
+	if (type == DP_MSG_HELLO_WAIT) {
+		dp_proto_join_wait_read(data + DP_PROTO_HDR_SIZE, &st->wait);
+		st->joining = true;
+	} else if (type == DP_MSG_HELLO_ACK) {
 		char why[160];
 		int rc = daitn_msg_ack_decode(data, len, st->rank, &st->info, &st->port_base,
 					      why, sizeof(why));
@@ -148,12 +159,31 @@ hello_rx(struct hello_state *st, const uint8_t *data, uint32_t len, const struct
 	}
 }
 
+/* "3, 5, 6" from a HELLO_WAIT's list of missing ranks ("..." when cut). */
+static void
+missing_format(const struct dp_proto_join_wait *w, char *buf, size_t size)
+{
+	size_t n = 0;
+	unsigned listed = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < DP_PROTO_WAIT_LIST && w->missing[i] != DP_PROTO_RANK_NONE; i++) {
+		n += (size_t)snprintf(buf + n, n < size ? size - n : 0, "%s%u", i ? ", " : "",
+				      w->missing[i]);
+		listed++;
+	}
+	if (listed < (unsigned)(w->n_workers - w->n_joined) && n < size)
+		snprintf(buf + n, size - n, ", ...");
+}
+
 static int
 hello_exchange(int fd, const struct sockaddr_in *gw, const struct daitn_config *cfg,
-	       uint32_t timeout_ms, struct hello_state *st)
+	       uint32_t timeout_ms, uint32_t join_ms, struct hello_state *st)
 {
 	uint8_t hello[DP_PROTO_HDR_SIZE], buf[512];
 	uint64_t start = daitn_now_ns(), deadline = start + (uint64_t)timeout_ms * 1000000u;
+	bool was_joining = false;
+	char missing[64];
 	uint64_t next_send = start, gap_ms = HELLO_RESEND_FIRST_MS;
 	unsigned sent = 0;
 	char gwname[INET_ADDRSTRLEN];
@@ -184,7 +214,8 @@ hello_exchange(int fd, const struct sockaddr_in *gw, const struct daitn_config *
 			}
 			sent++;
 			next_send = now + gap_ms * 1000000u;
-			gap_ms = gap_ms * 2 > HELLO_RESEND_MAX_MS ? HELLO_RESEND_MAX_MS : gap_ms * 2;
+			gap_ms = st->joining ? JOIN_RESEND_MS
+				 : gap_ms * 2 > HELLO_RESEND_MAX_MS ? HELLO_RESEND_MAX_MS : gap_ms * 2;
 		}
 		until = next_send < deadline ? next_send : deadline;
 		r = daitn_io_wait(&io, until > now ? until - now : 0);
@@ -206,6 +237,23 @@ hello_exchange(int fd, const struct sockaddr_in *gw, const struct daitn_config *
 			if (st->result < 0)
 				return daitn_err(NULL, st->result, "%s", st->err);
 		}
+		if (st->joining && !was_joining) {
+			/* The gateway is there and holds our place: wait for the
+			 * other ranks, asking often enough to start soon after
+			 * the last one joins. */
+			was_joining = true;
+			deadline = start + (uint64_t)join_ms * 1000000u;
+			gap_ms = JOIN_RESEND_MS;
+			next_send = daitn_now_ns() + gap_ms * 1000000u;
+		}
+	}
+	if (st->joining) {
+		missing_format(&st->wait, missing, sizeof(missing));
+		return daitn_err(NULL, -ETIMEDOUT,
+				 "daitn_open: job %u rank %u: %u of %u ranks joined in %u ms; still "
+				 "waiting for rank(s) %s (are all %u workers running?)",
+				 cfg->job, cfg->rank, st->wait.n_joined, st->wait.n_workers, join_ms,
+				 missing, st->wait.n_workers);
 	}
 	return daitn_err(NULL, -ETIMEDOUT,
 			 "daitn_open: no answer from gateway %s:%u to %u HELLOs for job %u rank %u "
@@ -220,7 +268,7 @@ daitn_open(const struct daitn_config *cfg, struct daitn **out)
 	struct sockaddr_in gw, local, data_gw;
 	struct hello_state st;
 	struct daitn *d;
-	uint32_t hello_ms;
+	uint32_t hello_ms, join_ms;
 	int fd, rc;
 
 	daitn_err_clear(NULL);
@@ -241,7 +289,8 @@ daitn_open(const struct daitn_config *cfg, struct daitn **out)
 	if (getrandom(&st.nonce, sizeof(st.nonce), 0) != sizeof(st.nonce))
 		st.nonce = (uint32_t)(daitn_now_ns() ^ (uint64_t)getpid() << 16);
 	hello_ms = cfg->hello_timeout_ms != 0 ? cfg->hello_timeout_ms : HELLO_TIMEOUT_DEFAULT_MS;
-	rc = hello_exchange(fd, &gw, cfg, hello_ms, &st);
+	join_ms = cfg->join_timeout_ms != 0 ? cfg->join_timeout_ms : JOIN_TIMEOUT_DEFAULT_MS;
+	rc = hello_exchange(fd, &gw, cfg, hello_ms, join_ms > hello_ms ? join_ms : hello_ms, &st);
 	if (rc < 0)
 		goto close_fd;
 

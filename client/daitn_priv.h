@@ -188,7 +188,7 @@ void daitn_msg_hdr(uint8_t *dst, uint8_t type, uint16_t job, uint16_t rank,
 		   uint16_t slot, uint8_t dtype, uint16_t count, uint32_t offset,
 		   uint32_t round);
 
-/* Check a received control message (HELLO_ACK or ERROR) addressed to
+/* Check a received control message (HELLO_ACK, HELLO_WAIT or ERROR) addressed to
  * (job, rank). Returns the message type and *round (echoed from the HELLO;
  * round may be NULL), or 0 if the datagram is not one (fails
  * dp_proto_hdr_check, another type, job or rank). */

@@ -22,7 +22,8 @@ usage(FILE *f)
 "usage: daitn-worker --gateway IP[:PORT] --bind IP:PORT --job N --rank R\n"
 "                    [--workers N] [--count ELEMS] [--dtype TYPE] [--rounds K]\n"
 "                    [--pattern exact|random] [--seed S] [--timeout-ms MS]\n"
-"                    [--hello-timeout-ms MS] [--rto-us US] [--window W]\n"
+"                    [--hello-timeout-ms MS] [--join-timeout-ms MS]\n"
+"                    [--rto-us US] [--window W]\n"
 "                    [--quiet] [--json]\n"
 "\n"
 "Joins job N on the gateway as rank R, runs K allreduce rounds (default 10) of\n"
@@ -48,6 +49,9 @@ usage(FILE *f)
 "                 that differs from S by at most N * 2^-(frac_bits+1) plus\n"
 "                 one binary32 rounding\n"
 "  --timeout-ms MS      fail a round after MS without progress (default 5000)\n"
+"  --hello-timeout-ms MS  give up joining after MS without an answer (2000)\n"
+"  --join-timeout-ms MS give up after MS waiting for the other ranks to join\n"
+"                       (default 60000): a run starts when every rank joined\n"
 "  --json               print per-round and final results as JSON lines on stdout\n"
 "\n"
 "Exit: 0 all rounds OK, 1 mismatch, 2 usage, 3 gateway error or timeout.\n");
@@ -100,7 +104,8 @@ opts_parse(int argc, char **argv, struct wk_opts *o)
 		{ "dtype", 1, 0, 'd' }, { "rounds", 1, 0, 'k' }, { "pattern", 1, 0, 'p' },
 		{ "seed", 1, 0, 's' }, { "timeout-ms", 1, 0, 't' }, { "hello-timeout-ms", 1, 0, 'H' },
 		{ "rto-us", 1, 0, 'R' }, { "window", 1, 0, 'W' }, { "quiet", 0, 0, 'q' },
-		{ "json", 0, 0, 'J' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 },
+		{ "json", 0, 0, 'J' }, { "join-timeout-ms", 1, 0, 'T' }, { "help", 0, 0, 'h' },
+		{ 0, 0, 0, 0 },
 	};
 	unsigned long long v;
 	int c, t;
@@ -156,12 +161,14 @@ opts_parse(int argc, char **argv, struct wk_opts *o)
 				USAGE_ERR("--seed: expected a number, got \"%s\"", optarg);
 			o->seed = v;
 			break;
-		case 't': case 'H': case 'R': case 'W':
+		case 't': case 'H': case 'T': case 'R': case 'W':
 			if (parse_ul(optarg, UINT32_MAX, &v) < 0)
 				USAGE_ERR("--%s: expected a number, got \"%s\"", c == 't' ? "timeout-ms" :
-					  c == 'H' ? "hello-timeout-ms" : c == 'R' ? "rto-us" : "window", optarg);
+					  c == 'H' ? "hello-timeout-ms" : c == 'T' ? "join-timeout-ms" :
+					  c == 'R' ? "rto-us" : "window", optarg);
 			*(c == 't' ? &o->timeout_ms : c == 'H' ? &o->hello_timeout_ms :
-			  c == 'R' ? &o->rto_us : &o->window) = (unsigned long)v;
+			  c == 'T' ? &o->join_timeout_ms : c == 'R' ? &o->rto_us : &o->window) =
+				(unsigned long)v;
 			break;
 		case 'q':
 			o->quiet = 1;
@@ -206,6 +213,7 @@ main(int argc, char **argv)
 	cfg.rank = (uint16_t)o.rank;
 	cfg.timeout_ms = (uint32_t)o.timeout_ms;
 	cfg.hello_timeout_ms = (uint32_t)o.hello_timeout_ms;
+	cfg.join_timeout_ms = (uint32_t)o.join_timeout_ms;
 	cfg.rto_us = (uint32_t)o.rto_us;
 	cfg.window = (uint32_t)o.window;
 	rc = daitn_open(&cfg, &d);

@@ -61,7 +61,7 @@ struct wk_opts {
 	enum wk_type type;
 	enum wk_pattern pattern;
 	unsigned long long seed;
-	unsigned long rounds, timeout_ms, hello_timeout_ms, rto_us, window;
+	unsigned long rounds, timeout_ms, hello_timeout_ms, join_timeout_ms, rto_us, window;
 	int quiet, json;
 };
 

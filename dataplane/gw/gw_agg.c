@@ -2,7 +2,7 @@
 /*
  * Aggregation: a validated GRAD -> slot state machine -> kernels -> RESULT
  * fan-out. Runs on the lcore that owns the slot, so everything here is
- * lcore-private except the round/epoch atomics the HELLO path reads.
+ * lcore-private except max_round, which the HELLO path reads.
  *
  * Result copies are never payload copies: each is a 64-byte header mbuf
  * (Ethernet/IPv4/UDP/daitn for its worker, from a template prebuilt per
@@ -247,18 +247,10 @@ static struct gw_buf *buf_get(struct gw_job_lc *jl)
 	return jl->free_bufs[--jl->n_free];
 }
 
-/* Remember the newest round and that `rank` took part in the current epoch,
- * for the round_base of HELLO_ACK (gw_hello.c). Stores only on change. */
-static inline void agg_note(const struct gw_job *job, struct gw_job_lc *jl, uint16_t rank,
-			    uint32_t round, bool new_use)
+/* Remember the newest round a use started with, from which the HELLO path
+ * places the next run's round_base (gw_hello.c). Stores only on change. */
+static inline void agg_note(struct gw_job_lc *jl, uint32_t round)
 {
-	uint32_t mark = (uint32_t)(atomic_load_explicit(&job->inst->epoch_base,
-							memory_order_relaxed) >> 32) + 1;
-
-	if (atomic_load_explicit(&jl->rank_epoch[rank], memory_order_relaxed) != mark)
-		atomic_store_explicit(&jl->rank_epoch[rank], mark, memory_order_relaxed);
-	if (!new_use)
-		return;
 	if (!atomic_load_explicit(&jl->seen_any, memory_order_relaxed) ||
 	    dp_proto_tag_cmp_inline(round, 0, atomic_load_explicit(&jl->max_round,
 								   memory_order_relaxed), 0) > 0) {
@@ -305,7 +297,7 @@ enum dp_drop gw_agg_grad(struct gw_lcore *lc, const struct gw_job *job,
 		/* Results leave in the TX band of the chunk's layer (P3-style):
 		 * the first contribution's hint, as every rank sends the same. */
 		s->hint = h->flags & DP_PROTO_FLAG_PRIO_MASK;
-		agg_note(job, jl, h->rank, h->round, true);
+		agg_note(jl, h->round);
 		if (a == DP_SLOT_LOAD)
 			return DP_DROP_AGGREGATED;
 		acc_finish(job, b->data, h->count);
@@ -315,7 +307,6 @@ enum dp_drop gw_agg_grad(struct gw_lcore *lc, const struct gw_job *job,
 	case DP_SLOT_ADD_COMPLETE:
 		b = s->user;
 		acc_add(job, b->data, payload, h->count);
-		agg_note(job, jl, h->rank, h->round, false);
 		if (a == DP_SLOT_ADD)
 			return DP_DROP_AGGREGATED;
 		acc_finish(job, b->data, h->count);
@@ -327,7 +318,6 @@ enum dp_drop gw_agg_grad(struct gw_lcore *lc, const struct gw_job *job,
 	case DP_SLOT_DUPLICATE:
 		return DP_DROP_DUPLICATE;
 	case DP_SLOT_STALE:
-		agg_note(job, jl, h->rank, h->round, false);
 		return DP_DROP_STALE;
 	case DP_SLOT_COUNT_MISMATCH:
 		return DP_DROP_COUNT_MISMATCH;

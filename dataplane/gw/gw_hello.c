@@ -1,18 +1,22 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * HELLO -> HELLO_ACK (job parameters and round_base) or ERROR, answered in
- * place in the received mbuf.
+ * HELLO -> HELLO_ACK, HELLO_WAIT or ERROR, answered in place in the received
+ * mbuf; and the ERROR that tells a worker its run is over.
  *
- * round_base (docs/protocol.md, section 6): a job instance has an epoch and
- * a base round, packed in one 64-bit atomic so that HELLOs handled on
- * different lcores agree. Each lcore marks, per rank, the epoch in which the
- * rank last sent a GRAD. A HELLO from a rank not marked in the current epoch
- * is a first or late joiner of the current run: it gets the current base. A
- * HELLO from a rank that already sent in this epoch is a new process for that
- * rank, i.e. a new run: the epoch advances and the base moves past every
- * round any lcore has seen, so no tag of the new run equals one a set holds.
+ * Runs (docs/protocol.md, section 6). A run is the set of one process per
+ * rank, each named by the nonce in its HELLO's round field. HELLOs gather
+ * in the job's join state (struct gw_join); while some rank is missing each
+ * is answered with HELLO_WAIT, and the HELLO that completes the set starts
+ * the run: a new round_base past every round the gateway holds, published
+ * with the run bit in job->inst->run, after which every rank's HELLO gets
+ * HELLO_ACK. A HELLO with another nonce from a rank of the current run is a
+ * new process for that rank: the run ends at once (every lcore then drops
+ * its GRADs and answers them with ERROR run_ended) and a new one gathers.
+ * Only shard 0's lcore runs this (HELLOs go to udp_port_base), so the join
+ * state needs no lock; the run word is the one thing other lcores read.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include <rte_ip.h>
 #include <rte_udp.h>
@@ -26,51 +30,151 @@ static void ip_format(uint32_t ip_be, char *buf, size_t size)
 	snprintf(buf, size, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
 }
 
-static uint32_t hello_round_base(const struct gw *gw, const struct gw_job *job, uint16_t rank)
+/*
+ * The next run's round_base: past the previous run's base and every round a
+ * use of the job started with on any lcore, with one round to spare. A worker
+ * of the old run sends a round only after the gateway completed the round
+ * before it, so any of its GRADs still in flight holds at most the newest
+ * round seen + 1 (or its base): all older than the new base, and dropped.
+ */
+static uint32_t run_next_base(const struct gw *gw, const struct gw_job_inst *in, uint64_t run)
+{
+	uint32_t newest = gw_run_base(run);
+	bool any = gw_run_id(run) != 0;
+
+	for (unsigned k = 0; k < gw->n_lcores; k++) {
+		const struct gw_job_lc *jl = in->lc[k];
+		uint32_t r;
+
+		if (!atomic_load_explicit(&jl->seen_any, memory_order_relaxed))
+			continue;
+		r = atomic_load_explicit(&jl->max_round, memory_order_relaxed);
+		if (!any || dp_proto_tag_cmp(r, 0, newest, 0) > 0)
+			newest = r;
+		any = true;
+	}
+	return any ? newest + 2 : 0;
+}
+
+/* Add rank's process (nonce) to the job's run. Returns true with the run's
+ * base when the run is on, false with *wait filled while ranks are missing. */
+static bool hello_join(const struct gw *gw, const struct gw_job *job, uint16_t rank,
+		       uint32_t nonce, uint32_t *base, struct dp_proto_join_wait *wait)
 {
 	struct gw_job_inst *in = job->inst;
+	struct gw_join *jn = &in->join;
+	uint64_t run = atomic_load_explicit(&in->run, memory_order_relaxed);
+	uint32_t n_in = atomic_load_explicit(&jn->n_in, memory_order_relaxed), id, listed = 0;
 
-	for (int tries = 0; tries < 16; tries++) {
-		uint64_t eb = atomic_load_explicit(&in->epoch_base, memory_order_acquire);
-		uint32_t epoch = (uint32_t)(eb >> 32), base = (uint32_t)eb, next = base;
-		bool rejoined = false;
-
-		for (unsigned k = 0; k < gw->n_lcores; k++)
-			if (atomic_load_explicit(&in->lc[k]->rank_epoch[rank],
-						 memory_order_relaxed) == epoch + 1)
-				rejoined = true;
-		if (!rejoined)
-			return base;
-		for (unsigned k = 0; k < gw->n_lcores; k++) {
-			struct gw_job_lc *jl = in->lc[k];
-			uint32_t r;
-
-			if (!atomic_load_explicit(&jl->seen_any, memory_order_relaxed))
-				continue;
-			r = atomic_load_explicit(&jl->max_round, memory_order_relaxed) + 1;
-			if (dp_proto_tag_cmp(r, 0, next, 0) > 0)
-				next = r;
+	if (gw_run_on(run)) {
+		if (jn->nonce[rank] == nonce) {
+			*base = gw_run_base(run);       /* a retransmission: ACK again */
+			return true;
 		}
-		if (atomic_compare_exchange_strong(&in->epoch_base, &eb,
-						   (uint64_t)(epoch + 1) << 32 | next))
-			return next;
+		/* A new process for rank: the run is over for every rank. */
+		run &= ~GW_RUN_ON;
+		atomic_store_explicit(&in->run, run, memory_order_release);
+		memset(jn->in, 0, job->n_workers);
+		n_in = 0;
+		gw_cnt_add(&jn->runs_ended, 1);
 	}
-	return (uint32_t)atomic_load(&in->epoch_base);
+	if (!jn->in[rank]) {
+		jn->in[rank] = 1;
+		n_in++;
+	}
+	jn->nonce[rank] = nonce;
+	atomic_store_explicit(&jn->n_in, n_in, memory_order_relaxed);
+	if (n_in == job->n_workers) {
+		*base = run_next_base(gw, in, run);
+		id = gw_run_id(run) + 1 > 0x7fffffffu ? 1 : gw_run_id(run) + 1;
+		atomic_store_explicit(&in->run, GW_RUN_ON | (uint64_t)id << 32 | *base,
+				      memory_order_release);
+		return true;
+	}
+	wait->n_workers = job->n_workers;
+	wait->n_joined = (uint16_t)n_in;
+	for (uint16_t r = 0; r < job->n_workers; r++)
+		if (!jn->in[r] && listed < DP_PROTO_WAIT_LIST)
+			wait->missing[listed++] = r;
+	while (listed < DP_PROTO_WAIT_LIST)
+		wait->missing[listed++] = DP_PROTO_RANK_NONE;
+	return false;
+}
+
+/* Turn the frame in m around: it goes back to its sender from the port it
+ * came in on, as a daitn message rh with `payload` bytes already written
+ * after the header position. */
+static void reply_send(struct gw_lcore *lc, struct rte_mbuf *m, unsigned port,
+		       const struct dp_proto_hdr *rh, uint16_t payload)
+{
+	const struct gw_port *gp = &lc->gw->ports[port];
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+	uint16_t sport;
+
+	dp_proto_hdr_write(udp + 1, rh);
+	eth->dst_addr = eth->src_addr;
+	eth->src_addr = gp->mac;
+	ip->dst_addr = ip->src_addr;
+	ip->src_addr = gp->ip_be;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + sizeof(*udp) +
+						       DP_PROTO_HDR_SIZE + payload));
+	ip->packet_id = 0;
+	ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
+	ip->time_to_live = 64;
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	sport = udp->src_port;
+	udp->src_port = udp->dst_port;
+	udp->dst_port = sport;
+	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*udp) + DP_PROTO_HDR_SIZE + payload));
+	udp->dgram_cksum = 0;
+	m->data_len = (uint16_t)(DP_PROTO_L2_L4_SIZE + DP_PROTO_HDR_SIZE + payload);
+	m->pkt_len = m->data_len;
+	m->ol_flags = 0;
+	gw_tx_enqueue(lc, port, m);
+}
+
+/* An answer's header: the request's job, rank, offset and round echoed. */
+static struct dp_proto_hdr reply_hdr(const struct dp_proto_hdr *h, uint8_t type, uint8_t dtype)
+{
+	struct dp_proto_hdr rh = *h;
+
+	rh.type = type;
+	rh.dtype = dtype;
+	rh.slot = 0;
+	rh.flags = 0;
+	rh.count = 0;
+	return rh;
+}
+
+void gw_hello_error_reply(struct gw_lcore *lc, struct rte_mbuf *m, const struct dp_proto_hdr *h,
+			  unsigned port, uint16_t code, const char *text, bool *consumed)
+{
+	struct dp_proto_hdr rh = reply_hdr(h, DP_MSG_ERROR, 0);
+
+	/* No larger than what it answers (no amplification), in one segment. */
+	if (m->nb_segs != 1 || m->data_len < DP_PROTO_FRAME_HDR_SIZE + sizeof(struct dp_proto_error))
+		return;
+	dp_proto_error_write(rte_pktmbuf_mtod_offset(m, uint8_t *, DP_PROTO_FRAME_HDR_SIZE),
+			     code, text);
+	reply_send(lc, m, port, &rh, sizeof(struct dp_proto_error));
+	*consumed = true;
 }
 
 enum dp_drop gw_hello(struct gw_lcore *lc, const struct gw_tables *t, struct rte_mbuf *m,
 		      const struct dp_proto_hdr *h, unsigned port, bool *consumed)
 {
 	struct gw *gw = lc->gw;
-	const struct gw_port *gp = &gw->ports[port];
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
 	uint8_t *dh = (uint8_t *)(udp + 1);
 	const struct gw_job *job = t != NULL ? gw_tables_job(t, h->job) : NULL;
-	struct dp_proto_hdr rh = *h;
+	struct dp_proto_hdr rh;
 	char text[64];
-	uint16_t code = 0, payload, sport;
+	uint16_t code = 0, payload;
 	enum dp_drop fate = DP_DROP_HELLO;
 	char a1[16], a2[16];
 
@@ -107,51 +211,34 @@ enum dp_drop gw_hello(struct gw_lcore *lc, const struct gw_tables *t, struct rte
 	if (job != NULL)
 		gw_cnt_add(&job->inst->lc[lc->shard]->fate[fate], 1);
 
-	rh.type = code == 0 ? DP_MSG_HELLO_ACK : DP_MSG_ERROR;
-	rh.dtype = code == 0 ? job->dtype : 0;
-	rh.slot = 0;
-	rh.flags = 0;
-	rh.count = 0;
 	if (code == 0) {
-		struct dp_proto_job_info ji = {
-			.n_workers = job->n_workers, .chunk_size = job->chunk_size,
-			.n_slots = (uint16_t)RTE_MIN(job->n_slots, (uint32_t)UINT16_MAX),
-			.udp_port_base = gw->udp_base, .n_shards = (uint8_t)gw->n_lcores,
-			.dtype = job->dtype, .frac_bits = job->frac_bits,
-			.policy_version = (uint32_t)t->version,
-			.round_base = hello_round_base(gw, job, h->rank),
-		};
+		struct dp_proto_join_wait wait;
+		uint32_t base;
 
 		gw_agg_peer_learn(lc, job, job->inst->lc[lc->shard], h->rank, eth, port);
-		dp_proto_job_info_write(dh + DP_PROTO_HDR_SIZE, &ji);
-		payload = sizeof(ji);
+		if (hello_join(gw, job, h->rank, h->round, &base, &wait)) {
+			struct dp_proto_job_info ji = {
+				.n_workers = job->n_workers, .chunk_size = job->chunk_size,
+				.n_slots = (uint16_t)RTE_MIN(job->n_slots, (uint32_t)UINT16_MAX),
+				.udp_port_base = gw->udp_base, .n_shards = (uint8_t)gw->n_lcores,
+				.dtype = job->dtype, .frac_bits = job->frac_bits,
+				.policy_version = (uint32_t)t->version, .round_base = base,
+			};
+
+			rh = reply_hdr(h, DP_MSG_HELLO_ACK, job->dtype);
+			dp_proto_job_info_write(dh + DP_PROTO_HDR_SIZE, &ji);
+			payload = sizeof(ji);
+		} else {
+			rh = reply_hdr(h, DP_MSG_HELLO_WAIT, job->dtype);
+			dp_proto_join_wait_write(dh + DP_PROTO_HDR_SIZE, &wait);
+			payload = sizeof(wait);
+		}
 	} else {
+		rh = reply_hdr(h, DP_MSG_ERROR, 0);
 		dp_proto_error_write(dh + DP_PROTO_HDR_SIZE, code, text);
 		payload = sizeof(struct dp_proto_error);
 	}
-	dp_proto_hdr_write(dh, &rh);
-
-	/* Turn the frame around. */
-	eth->dst_addr = eth->src_addr;
-	eth->src_addr = gp->mac;
-	ip->dst_addr = ip->src_addr;
-	ip->src_addr = gp->ip_be;
-	ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + sizeof(*udp) +
-						       DP_PROTO_HDR_SIZE + payload));
-	ip->packet_id = 0;
-	ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
-	ip->time_to_live = 64;
-	ip->hdr_checksum = 0;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	sport = udp->src_port;
-	udp->src_port = udp->dst_port;
-	udp->dst_port = sport;
-	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*udp) + DP_PROTO_HDR_SIZE + payload));
-	udp->dgram_cksum = 0;
-	m->data_len = (uint16_t)(DP_PROTO_L2_L4_SIZE + DP_PROTO_HDR_SIZE + payload);
-	m->pkt_len = m->data_len;
-	m->ol_flags = 0;
-	gw_tx_enqueue(lc, port, m);
+	reply_send(lc, m, port, &rh, payload);
 	*consumed = true;
 	return fate;
 }

@@ -8,6 +8,7 @@
  * only bytes inside the first segment's data_len: a frame whose IP length
  * runs past it is a bad header whatever the reason (truncated or chained).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <rte_arp.h>
@@ -59,7 +60,7 @@ static inline bool grad_check_fast(const uint8_t *p, size_t len, struct dp_proto
 	if (unlikely(len < DP_PROTO_HDR_SIZE))
 		return false;
 	memcpy(&head, p, sizeof(head));
-	/* Bytes DA 17 01 01: magic, version 1, type GRAD. */
+	/* Bytes DA 17 02 01: magic, version, type GRAD. */
 	if (head != rte_cpu_to_be_32((uint32_t)DP_PROTO_MAGIC << 16 | DP_PROTO_VERSION << 8 |
 				     DP_MSG_GRAD))
 		return false;
@@ -150,15 +151,16 @@ static enum dp_drop pkt_icmp(struct gw_lcore *lc, struct rte_mbuf *m, struct rte
 
 /* The job-level checks of a GRAD (docs/protocol.md, section 3). */
 static enum dp_drop pkt_grad(struct gw_lcore *lc, const struct gw_tables *t,
-			     const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip,
+			     struct rte_mbuf *m, const struct rte_ipv4_hdr *ip,
 			     const struct rte_udp_hdr *udp, const struct dp_proto_hdr *h,
-			     unsigned port)
+			     unsigned port, bool *consumed)
 {
 	const struct gw_job *job = t != NULL ? gw_tables_job(t, h->job) : NULL;
 	const struct gw_addr *w;
 	struct gw_job_lc *jl;
 	enum dp_drop fate;
 	uint32_t idx, local;
+	uint64_t run;
 
 	if (unlikely(job == NULL))
 		return DP_DROP_JOB_UNKNOWN;
@@ -196,6 +198,21 @@ static enum dp_drop pkt_grad(struct gw_lcore *lc, const struct gw_tables *t,
 	local = rte_reciprocal_divide(idx, lc->gw->shard_recip);
 	if (unlikely(idx - local * lc->gw->n_lcores != lc->shard)) {
 		fate = DP_DROP_SLOT_WRONG_SHARD;
+		goto job_fate;
+	}
+	/* Only the current run's contributions meet in a slot (docs/protocol.md
+	 * section 6). A worker of a run that is over is told so. */
+	run = atomic_load_explicit(&job->inst->run, memory_order_acquire);
+	if (unlikely(!gw_run_on(run))) {
+		char text[48];
+
+		snprintf(text, sizeof(text), "job %u: no run on; rejoin with HELLO", h->job);
+		gw_hello_error_reply(lc, m, h, port, DP_ERR_RUN_ENDED, text, consumed);
+		fate = DP_DROP_RUN_NONE;
+		goto job_fate;
+	}
+	if (unlikely(h->round - gw_run_base(run) >= GW_RUN_WINDOW)) {
+		fate = DP_DROP_ROUND_OUTSIDE_RUN;
 		goto job_fate;
 	}
 	fate = gw_agg_grad(lc, job, h, local, (const uint8_t *)(udp + 1) + DP_PROTO_HDR_SIZE,
@@ -271,14 +288,18 @@ static enum dp_drop pkt_one(struct gw_lcore *lc, const struct gw_tables *t,
 	if (udp_len >= sizeof(*udp) + 4 && dp_proto_infer_is_infer(((const uint8_t *)(udp + 1))[3]))
 		return gw_infer_pkt(lc, t, m, ip, udp, udp_len - sizeof(*udp), port, consumed);
 	if (likely(grad_check_fast((const uint8_t *)(udp + 1), udp_len - sizeof(*udp), &h)))
-		return pkt_grad(lc, t, m, ip, udp, &h, port);
+		return pkt_grad(lc, t, m, ip, udp, &h, port, consumed);
 	fate = dp_proto_hdr_check(udp + 1, udp_len - sizeof(*udp), &h);
 	if (unlikely(fate != DP_DROP_NONE))
 		return fate;
 	if (h.type == DP_MSG_GRAD)
-		return pkt_grad(lc, t, m, ip, udp, &h, port);
-	if (h.type == DP_MSG_HELLO)
+		return pkt_grad(lc, t, m, ip, udp, &h, port, consumed);
+	if (h.type == DP_MSG_HELLO) {
+		/* Joins are shard 0's alone (gw_hello.c): HELLO goes to udp_port_base. */
+		if (unlikely(lc->shard != 0))
+			return DP_DROP_UDP_WRONG_PORT;
 		return gw_hello(lc, t, m, &h, port, consumed);
+	}
 	return DP_DROP_UNEXPECTED_MSG;
 }
 

@@ -100,8 +100,7 @@ struct gw_job_lc {
 	struct gw_buf **busy;           /* released by a set, still held by TX */
 	uint32_t n_busy;
 	struct gw_peer *peers;          /* n_workers */
-	_Atomic uint32_t *rank_epoch;   /* any: epoch + 1 of the rank's last GRAD */
-	_Atomic uint32_t max_round;     /* any: newest round seen (serial order) */
+	_Atomic uint32_t max_round;     /* any: newest round of a use (serial order) */
 	_Atomic uint32_t seen_any;      /* any: max_round is valid */
 	uint64_t fate[DP_DROP_MAX];     /* this job's fates on this lcore */
 	uint64_t abandoned;
@@ -109,11 +108,45 @@ struct gw_job_lc {
 	void *mem;                      /* the rte_malloc block holding all of it */
 };
 
+/*
+ * A job's run (docs/protocol.md, section 6), in one word that every lcore
+ * reads per GRAD: bit 63 is set while a run is on, bits 32..62 number the
+ * runs, bits 0..31 are the run's round_base. A GRAD counts only while a run
+ * is on and its round is in [round_base, round_base + GW_RUN_WINDOW).
+ */
+#define GW_RUN_ON (1ull << 63)
+#define GW_RUN_WINDOW (1u << 30)
+
+static inline bool gw_run_on(uint64_t run)
+{
+	return (run & GW_RUN_ON) != 0;
+}
+
+static inline uint32_t gw_run_base(uint64_t run)
+{
+	return (uint32_t)run;
+}
+
+static inline uint32_t gw_run_id(uint64_t run)
+{
+	return (uint32_t)(run >> 32) & 0x7fffffffu;
+}
+
+/* Who has joined the job's forming or current run. Written only by the
+ * lcore of shard 0, which alone answers HELLOs (they go to udp_port_base). */
+struct gw_join {
+	uint32_t *nonce;                /* per rank: its process's HELLO round */
+	uint8_t *in;                    /* per rank: 1 when it joined */
+	_Atomic uint32_t n_in;          /* any (gauge): ranks that joined */
+	uint64_t runs_ended;            /* runs ended by a rank's new process */
+};
+
 /* A job's state that survives reloads while cp_job_same() holds. */
 struct gw_job_inst {
 	struct cp_job cfg;              /* deep copy (workers below) */
 	struct cp_worker *workers;
-	_Atomic uint64_t epoch_base;    /* any: epoch << 32 | round_base */
+	_Atomic uint64_t run;           /* any: see GW_RUN_ON */
+	struct gw_join join;
 	uint64_t gen;                   /* newest table generation using it (main) */
 	unsigned n_lc;
 	struct gw_job_lc *lc[];         /* per shard */
@@ -224,11 +257,17 @@ enum dp_drop gw_agg_grad(struct gw_lcore *lc, const struct gw_job *job,
 void gw_agg_peer_learn(struct gw_lcore *lc, const struct gw_job *job, struct gw_job_lc *jl,
 		       uint16_t rank, const struct rte_ether_hdr *eth, unsigned port);
 
-/* gw_hello.c: answer a HELLO in place (ACK or ERROR). Returns the fate; on
- * return m was either queued for TX or must be freed by the caller
- * (*consumed says which). */
+/* gw_hello.c: answer a HELLO in place (ACK, WAIT or ERROR). Shard 0's lcore
+ * only. Returns the fate; on return m was either queued for TX or must be
+ * freed by the caller (*consumed says which). */
 enum dp_drop gw_hello(struct gw_lcore *lc, const struct gw_tables *t, struct rte_mbuf *m,
 		      const struct dp_proto_hdr *h, unsigned port, bool *consumed);
+
+/* gw_hello.c: answer the message in m (header h, from an admitted rank) with
+ * an ERROR of code and text, in place, when the answer is no larger than the
+ * message; *consumed says whether m was queued for TX. */
+void gw_hello_error_reply(struct gw_lcore *lc, struct rte_mbuf *m, const struct dp_proto_hdr *h,
+			  unsigned port, uint16_t code, const char *text, bool *consumed);
 
 /* gw_lcore.c: queue m for TX on port index `port` (flushes when full). */
 void gw_tx_enqueue(struct gw_lcore *lc, unsigned port, struct rte_mbuf *m);

@@ -57,8 +57,7 @@ static struct gw_job_lc *job_lc_create(const struct cp_job *j, uint32_t n_local,
 	size_t o_free = RTE_ALIGN_CEIL(o_bufs + n_bufs * sizeof(struct gw_buf), 64);
 	size_t o_busy = o_free + n_bufs * sizeof(struct gw_buf *);
 	size_t o_peers = RTE_ALIGN_CEIL(o_busy + n_bufs * sizeof(struct gw_buf *), 64);
-	size_t o_ranks = o_peers + (size_t)j->n_workers * sizeof(struct gw_peer);
-	size_t o_data = RTE_ALIGN_CEIL(o_ranks + (size_t)j->n_workers * sizeof(_Atomic uint32_t),
+	size_t o_data = RTE_ALIGN_CEIL(o_peers + (size_t)j->n_workers * sizeof(struct gw_peer),
 				       stride > 64 ? stride : 64);
 	size_t total = o_data + (size_t)n_bufs * stride;
 	struct gw_job_lc *jl;
@@ -80,7 +79,6 @@ static struct gw_job_lc *job_lc_create(const struct cp_job *j, uint32_t n_local,
 	jl->free_bufs = (struct gw_buf **)(mem + o_free);
 	jl->busy = (struct gw_buf **)(mem + o_busy);
 	jl->peers = (struct gw_peer *)(mem + o_peers);
-	jl->rank_epoch = (_Atomic uint32_t *)(mem + o_ranks);
 	for (uint32_t i = 0; i < n_bufs; i++) {
 		struct gw_buf *b = &jl->bufs[i];
 
@@ -102,6 +100,8 @@ static void inst_free(struct gw_job_inst *in)
 		return;
 	for (unsigned k = 0; k < in->n_lc; k++)
 		job_lc_free(in->lc[k]);
+	free(in->join.nonce);
+	free(in->join.in);
 	free(in->workers);
 	free(in);
 }
@@ -119,7 +119,13 @@ static struct gw_job_inst *inst_create(struct gw *gw, const struct cp_job *j, ui
 		goto fail;
 	memcpy(in->workers, j->workers, j->n_workers * sizeof(*in->workers));
 	in->cfg.workers = in->workers;
-	atomic_init(&in->epoch_base, 0);
+	/* No run yet: the first starts at round 0 once every rank joined. */
+	atomic_init(&in->run, 0);
+	in->join.nonce = calloc(j->n_workers, sizeof(*in->join.nonce));
+	in->join.in = calloc(j->n_workers, sizeof(*in->join.in));
+	if (in->join.nonce == NULL || in->join.in == NULL)
+		goto fail;
+	atomic_init(&in->join.n_in, 0);
 	for (unsigned k = 0; k < gw->n_lcores; k++) {
 		uint32_t n_local = (n_slots - k + gw->n_lcores - 1) / gw->n_lcores;
 

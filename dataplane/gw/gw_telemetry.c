@@ -141,7 +141,8 @@ static int tel_job(const char *cmd, const char *params, struct rte_tel_data *d)
 	struct rte_tel_data *fates;
 	const struct gw_job *j;
 	unsigned long id;
-	uint64_t f[DP_DROP_MAX] = { 0 }, abandoned = 0, eb;
+	uint64_t f[DP_DROP_MAX] = { 0 }, abandoned = 0, run;
+	uint32_t joined;
 	unsigned active = 0, complete = 0;
 
 	RTE_SET_USED(cmd);
@@ -164,9 +165,14 @@ static int tel_job(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "chunk_size", j->chunk_size);
 	rte_tel_data_add_dict_u64(d, "slots", j->n_slots);
 	rte_tel_data_add_dict_u64(d, "slot_memory_used", 2ull * j->n_slots * j->acc_size);
-	eb = atomic_load(&j->inst->epoch_base);
-	rte_tel_data_add_dict_u64(d, "epoch", eb >> 32);
-	rte_tel_data_add_dict_u64(d, "round_base", (uint32_t)eb);
+	run = atomic_load(&j->inst->run);
+	rte_tel_data_add_dict_u64(d, "run", gw_run_id(run));
+	joined = atomic_load_explicit(&j->inst->join.n_in, memory_order_relaxed);
+	rte_tel_data_add_dict_string(d, "run_state", gw_run_on(run) ? "on" :
+				     joined != 0 ? "joining" : "idle");
+	rte_tel_data_add_dict_u64(d, "round_base", gw_run_base(run));
+	rte_tel_data_add_dict_u64(d, "joined", joined);
+	rte_tel_data_add_dict_u64(d, "runs_ended", gw_cnt_read(&j->inst->join.runs_ended));
 	for (unsigned k = 0; k < j->inst->n_lc; k++) {
 		const struct gw_job_lc *jl = j->inst->lc[k];
 

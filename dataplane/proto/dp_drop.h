@@ -61,7 +61,10 @@
 	X(INFER_BAD_STAGE, "infer_bad_stage") /* stage past the model's last + 1 */ \
 	X(INFER_NOT_ADMITTED, "infer_not_admitted") /* not a requester / replica of stage-1 */ \
 	X(INFER_BAD_REPLY, "infer_bad_reply") /* reply address not a requester */ \
-	X(INFER_NO_REPLICA, "infer_no_replica") /* every replica down: ERROR sent */
+	X(INFER_NO_REPLICA, "infer_no_replica") /* every replica down: ERROR sent */ \
+	/* runs (appended; docs/protocol.md section 6) */                     \
+	X(RUN_NONE, "run_none")               /* GRAD while no run of the job is on */ \
+	X(ROUND_OUTSIDE_RUN, "round_outside_run") /* round not in the run's window */
 
 #define DP_DROP_ENUM_(name, str) DP_DROP_##name,
 enum dp_drop {

@@ -67,6 +67,7 @@ const char *dp_proto_msg_name(uint8_t type)
 	case DP_MSG_HELLO: return "hello";
 	case DP_MSG_HELLO_ACK: return "hello_ack";
 	case DP_MSG_ERROR: return "error";
+	case DP_MSG_HELLO_WAIT: return "hello_wait";
 	default: return NULL;
 	}
 }
@@ -118,14 +119,16 @@ enum dp_drop dp_proto_hdr_check(const void *udp_payload, size_t len,
 	if (out->version != DP_PROTO_VERSION)
 		return DP_DROP_PROTO_BAD_VERSION;
 	out->type = p[OFF_TYPE];
-	if (out->type < DP_MSG_GRAD || out->type > DP_MSG_ERROR)
+	if (out->type < DP_MSG_GRAD || out->type > DP_MSG_HELLO_WAIT)
 		return DP_DROP_PROTO_BAD_TYPE;
 
 	out->dtype = p[OFF_DTYPE];
 	esize = dp_proto_dtype_size(out->dtype);
 	if (esize == 0) {
-		/* HELLO may leave the type open; ERROR may not know it. */
-		bool optional = out->type == DP_MSG_HELLO || out->type == DP_MSG_ERROR;
+		/* HELLO may leave the type open; ERROR and HELLO_WAIT may
+		 * not know it. */
+		bool optional = out->type == DP_MSG_HELLO || out->type == DP_MSG_ERROR ||
+				out->type == DP_MSG_HELLO_WAIT;
 
 		if (!(optional && out->dtype == 0))
 			return DP_DROP_PROTO_BAD_DTYPE;
@@ -147,6 +150,9 @@ enum dp_drop dp_proto_hdr_check(const void *udp_payload, size_t len,
 		goto no_count;
 	case DP_MSG_HELLO_ACK:
 		payload_size = sizeof(struct dp_proto_job_info);
+		goto no_count;
+	case DP_MSG_HELLO_WAIT:
+		payload_size = sizeof(struct dp_proto_join_wait);
 		goto no_count;
 	default:
 		payload_size = sizeof(struct dp_proto_error);
@@ -226,6 +232,26 @@ void dp_proto_job_info_read(const void *src, struct dp_proto_job_info *ji)
 	ji->reserved = p[JI_RESERVED];
 	ji->policy_version = be32_get(p + JI_POLICY_VERSION);
 	ji->round_base = be32_get(p + JI_ROUND_BASE);
+}
+
+void dp_proto_join_wait_write(void *dst, const struct dp_proto_join_wait *w)
+{
+	uint8_t *p = dst;
+
+	be16_put(p, w->n_workers);
+	be16_put(p + 2, w->n_joined);
+	for (unsigned i = 0; i < DP_PROTO_WAIT_LIST; i++)
+		be16_put(p + 4 + 2 * i, w->missing[i]);
+}
+
+void dp_proto_join_wait_read(const void *src, struct dp_proto_join_wait *w)
+{
+	const uint8_t *p = src;
+
+	w->n_workers = be16_get(p);
+	w->n_joined = be16_get(p + 2);
+	for (unsigned i = 0; i < DP_PROTO_WAIT_LIST; i++)
+		w->missing[i] = be16_get(p + 4 + 2 * i);
 }
 
 void dp_proto_error_write(void *dst, uint16_t code, const char *text)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * dp_proto: the daitn wire protocol, version 1 (specified in docs/protocol.md).
+ * dp_proto: the daitn wire protocol, version 2 (specified in docs/protocol.md).
  *
  * The gateway and libdaitn both include this header; it has no DPDK dependency
  * and no state. Every function is pure and may be called from any thread.
@@ -25,7 +25,7 @@
 #include "dp_drop.h"
 
 #define DP_PROTO_MAGIC 0xDA17u
-#define DP_PROTO_VERSION 1u
+#define DP_PROTO_VERSION 2u
 #define DP_PROTO_UDP_PORT_DEFAULT 47000u
 
 /* Bytes before the payload in a frame: Ethernet + IPv4 + UDP + daitn header. */
@@ -56,6 +56,7 @@ enum dp_proto_msg {
 	DP_MSG_HELLO = 3,     /* worker -> gw: join a job; no payload */
 	DP_MSG_HELLO_ACK = 4, /* gw -> worker: payload struct dp_proto_job_info */
 	DP_MSG_ERROR = 5,     /* gw -> worker: payload struct dp_proto_error */
+	DP_MSG_HELLO_WAIT = 6, /* gw -> worker: payload struct dp_proto_join_wait */
 	/* 16..31 are reserved for inference messages. */
 };
 
@@ -94,9 +95,9 @@ struct dp_proto_job_info {
 	uint8_t frac_bits;       /* int32 jobs: fixed-point fraction bits */
 	uint8_t reserved;
 	uint32_t policy_version;
-	/* Added in v1 (additive): the round the worker's first allreduce uses.
-	 * Every worker of a run gets the same value; a job that restarts gets a
-	 * round newer than any the gateway still holds (docs/protocol.md). */
+	/* The round of the run's first allreduce. Every worker of a run gets
+	 * the same value; a new run gets a round newer than any the gateway
+	 * still holds (docs/protocol.md, section 6). */
 	uint32_t round_base;
 } __attribute__((packed));
 
@@ -107,7 +108,22 @@ enum dp_proto_err {
 	DP_ERR_NOT_ADMITTED = 2,  /* source address/port does not match the rank */
 	DP_ERR_BAD_PARAMS = 3,    /* dtype or chunk size differs from the job's */
 	DP_ERR_OVERLOADED = 4,    /* rate-limited or out of slot memory */
+	DP_ERR_RUN_ENDED = 5,     /* GRAD of a run that is over (a rank rejoined,
+				     the gateway restarted or the job changed) */
 };
+
+/* HELLO_WAIT payload (big-endian fields): the HELLO was accepted, and the
+ * run starts when every rank has joined. Up to 8 ranks still missing are
+ * listed, lowest first; unused entries are DP_PROTO_RANK_NONE. */
+#define DP_PROTO_WAIT_LIST 8u
+#define DP_PROTO_RANK_NONE 0xffffu
+struct dp_proto_join_wait {
+	uint16_t n_workers;
+	uint16_t n_joined;
+	uint16_t missing[DP_PROTO_WAIT_LIST];
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct dp_proto_join_wait) == 20, "HELLO_WAIT payload size");
 
 /* ERROR payload. */
 struct dp_proto_error {
@@ -138,14 +154,15 @@ uint8_t dp_proto_dtype_parse(const char *name);
  *   len < 22                         PROTO_SHORT
  *   magic != DP_PROTO_MAGIC          PROTO_BAD_MAGIC
  *   version != DP_PROTO_VERSION      PROTO_BAD_VERSION
- *   type not GRAD..ERROR             PROTO_BAD_TYPE
+ *   type not GRAD..HELLO_WAIT        PROTO_BAD_TYPE
  *   dtype unknown (GRAD, RESULT, HELLO_ACK), or neither 0 nor known
  *   (HELLO, ERROR)                   PROTO_BAD_DTYPE
  *   reserved flag bits set           PROTO_BAD_FLAGS
  *   GRAD/RESULT: count 0 or count*size > DP_PROTO_CHUNK_SIZE_MAX;
  *   other types: count != 0          PROTO_BAD_COUNT
  *   len != 22 + payload size (count*size for GRAD/RESULT, 0 for HELLO,
- *   sizeof job_info for HELLO_ACK, sizeof error for ERROR)
+ *   sizeof job_info for HELLO_ACK, sizeof error for ERROR, sizeof
+ *   join_wait for HELLO_WAIT)
  *                                    PROTO_LENGTH_MISMATCH
  * Job-dependent checks (rank, slot range, the job's dtype and chunk size)
  * are the gateway's.
@@ -179,6 +196,10 @@ const char *dp_proto_msg_name(uint8_t type);
  * hold sizeof(struct dp_proto_job_info) bytes. */
 void dp_proto_job_info_write(void *dst, const struct dp_proto_job_info *ji);
 void dp_proto_job_info_read(const void *src, struct dp_proto_job_info *ji);
+
+/* HELLO_WAIT payload: the same, sizeof(struct dp_proto_join_wait) bytes. */
+void dp_proto_join_wait_write(void *dst, const struct dp_proto_join_wait *w);
+void dp_proto_join_wait_read(const void *src, struct dp_proto_join_wait *w);
 
 /* ERROR payload: write code and text (truncated to 59 bytes, NUL-padded) to
  * dst; read it back (text always NUL-terminated). 64 bytes. */

@@ -53,6 +53,7 @@ class Config(ctypes.Structure):
         ("timeout_ms", ctypes.c_uint32),
         ("rto_us", ctypes.c_uint32),
         ("window", ctypes.c_uint32),
+        ("join_timeout_ms", ctypes.c_uint32),
     ]
 
 

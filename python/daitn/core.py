@@ -105,13 +105,14 @@ class Context:
     """A worker's membership in a daitn job (wraps struct daitn *).
 
     Arguments follow struct daitn_config (client/daitn.h); 0 / None selects
-    the library's default. Opening sends HELLO and waits for HELLO_ACK: it
-    raises DaitnTimeoutError (no answer within hello_timeout_ms),
+    the library's default. Opening sends HELLO and waits for HELLO_ACK, which
+    comes once every rank of the job has joined: it raises DaitnTimeoutError
+    (no answer within hello_timeout_ms, or ranks missing after join_timeout_ms),
     DaitnRefusedError (the gateway refused the job) or DaitnError.
     """
 
     def __init__(self, gateway, job, rank, bind_port, gateway_port=0, bind_addr=None,
-                 hello_timeout_ms=0, timeout_ms=0, rto_us=0, window=0):
+                 hello_timeout_ms=0, timeout_ms=0, rto_us=0, window=0, join_timeout_ms=0):
         self._lib = _lib.load()
         self._lock = threading.Lock()
         self._h = ctypes.c_void_p()
@@ -119,7 +120,7 @@ class Context:
             gateway=gateway.encode(), gateway_port=gateway_port,
             bind_addr=bind_addr.encode() if bind_addr else None, bind_port=bind_port,
             job=job, rank=rank, hello_timeout_ms=hello_timeout_ms, timeout_ms=timeout_ms,
-            rto_us=rto_us, window=window)
+            rto_us=rto_us, window=window, join_timeout_ms=join_timeout_ms)
         self.describe = "gateway %s:%d job %d rank %d (local %s:%d)" % (
             gateway, gateway_port or 47000, job, rank, bind_addr or "*", bind_port)
         rc = self._lib.daitn_open(ctypes.byref(cfg), ctypes.byref(self._h))

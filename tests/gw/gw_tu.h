@@ -9,7 +9,8 @@
  * Workers: rank w of job j is 10.9.0.(11+w), UDP port 47100+j, MAC
  * 02:00:00:00:00:(w+1). The gateway is 10.9.0.1, UDP ports 47000..47001.
  * Jobs: 1 float32, 2 int32 (frac_bits 16), 3 bfloat16, 4 float16, each with
- * 4 workers and 1 KiB chunks; 5 float32 with 256 workers.
+ * 4 workers and 1 KiB chunks; 5 float32 with 256 workers. The set-up joins
+ * every job (tu_join), so each has a run from round 0.
  *
  * Everything here runs on the main thread, the only one calling CU_ASSERT.
  */
@@ -88,6 +89,11 @@ void tu_inject(unsigned queue, struct rte_mbuf *m);
 /* Send a GRAD to its shard's port and queue (slot index % 2). */
 void tu_grad(uint16_t job, uint16_t rank, uint16_t index, unsigned set, uint8_t dtype,
 	     uint16_t count, uint32_t offset, uint32_t round, const void *payload);
+
+/* HELLO from every rank 0..n_workers-1 of job (nonces nonce + rank), polling
+ * after each: the last starts a run. Returns its round_base, or UINT32_MAX
+ * if no HELLO_ACK came. Collects (and discards) what the gateway sent. */
+uint32_t tu_join(uint16_t job, uint16_t n_workers, uint32_t nonce);
 
 /* Poll both shards until no packet moves (handoffs included). */
 void tu_poll(void);

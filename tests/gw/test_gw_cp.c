@@ -89,6 +89,24 @@ tenant_cnt(const char *id, struct gw_cp_tcnt *c)
 	gw_cp_tenant_read(tu.gw, cur()->cp->tenants[i].slot, c);
 }
 
+/* The round_base of the runs of jobs 1 and 2 that apply_and_join() started. */
+static uint32_t run_base[3];
+
+/* Apply a policy, then start a new run of jobs 1 and 2 (every rank joins):
+ * the rounds grad_from() sends are relative to those runs. */
+static void
+apply_and_join(const char *json)
+{
+	static uint32_t nonce = 50000;
+
+	CU_ASSERT_EQUAL_FATAL(tu_policy_apply(json), 0);
+	for (uint16_t job = 1; job <= 2; job++) {
+		run_base[job] = tu_join(job, 4, nonce);
+		nonce += 100;
+		CU_ASSERT_NOT_EQUAL_FATAL(run_base[job], UINT32_MAX);
+	}
+}
+
 /* A GRAD of job from rank's address and the port of job `as_port_of`. */
 static void
 grad_from(uint16_t job, uint16_t rank, uint16_t index, uint32_t round, uint16_t as_port_of)
@@ -96,7 +114,7 @@ grad_from(uint16_t job, uint16_t rank, uint16_t index, uint32_t round, uint16_t 
 	struct tu_pkt p;
 
 	tu_pkt_daitn(&p, DP_MSG_GRAD, job, rank, dp_proto_slot_make(index, round & 1),
-		     DP_DTYPE_F32, 256, index * 256u, round, ones, sizeof(ones));
+		     DP_DTYPE_F32, 256, index * 256u, run_base[job] + round, ones, sizeof(ones));
 	p.sport = TU_WORKER_PORT(as_port_of);
 	tu_inject(index % TU_SHARDS, tu_build(&p));
 }
@@ -108,7 +126,7 @@ test_over_rate_tenant_is_dropped_and_counted(void)
 	struct gw_cp_tcnt lim0, lim1, free0, free1;
 	struct dp_live_lcore_view v;
 
-	CU_ASSERT_EQUAL_FATAL(tu_policy_apply(policy_cp(100, true, NULL)), 0);
+	apply_and_join(policy_cp(100, true, NULL));
 	tu_poll();
 	/* Full buckets: on shard 0, 20 back-to-back GRADs of job 1 (tenant lim,
 	 * 4 per lcore of burst) and 20 of job 2 (unlimited), one poll each. */
@@ -165,7 +183,7 @@ test_bucket_refills_and_survives_a_reload(void)
 	tenant_cnt("lim", &a);
 	/* The same tenant in the next version keeps its slot, its counters
 	 * and its (empty) bucket: a reload is no way around the limit. */
-	CU_ASSERT_EQUAL_FATAL(tu_policy_apply(policy_cp(101, true, "other")), 0);
+	apply_and_join(policy_cp(101, true, "other"));
 	CU_ASSERT_EQUAL(cur()->cp->tenants[tenant_idx("lim")].slot, slot);
 	tenant_cnt("lim", &b);
 	CU_ASSERT_EQUAL(b.pkts, a.pkts);
@@ -192,9 +210,9 @@ test_new_tenant_in_a_reused_slot_starts_afresh(void)
 
 	/* Drop "lim", then bring a new tenant: it may get lim's slot, but
 	 * with a new epoch (a full bucket) and counters from zero. */
-	CU_ASSERT_EQUAL_FATAL(tu_policy_apply(policy_cp(102, false, NULL)), 0);
+	apply_and_join(policy_cp(102, false, NULL));
 	CU_ASSERT_EQUAL(tenant_idx("lim"), -1);
-	CU_ASSERT_EQUAL_FATAL(tu_policy_apply(policy_cp(103, false, "newcomer")), 0);
+	apply_and_join(policy_cp(103, false, "newcomer"));
 	tenant_cnt("newcomer", &c);
 	CU_ASSERT_EQUAL(c.pkts, 0);
 	CU_ASSERT_EQUAL(c.limited, 0);
@@ -229,7 +247,7 @@ test_job_never_touches_another_jobs_slots(void)
 	uint64_t d1, d2;
 	uint32_t round = 8;
 
-	CU_ASSERT_EQUAL_FATAL(tu_policy_apply(policy_cp(110, false, NULL)), 0);
+	apply_and_join(policy_cp(110, false, NULL));
 	j1 = gw_tables_job(cur(), 1);
 	j2 = gw_tables_job(cur(), 2);
 	CU_ASSERT_FATAL(j1 != NULL && j2 != NULL && j2->n_slots < j1->n_slots);
@@ -266,7 +284,7 @@ test_liveness_counts_admitted_packets_and_survives_reloads(void)
 	int n0, n1, n4;
 	uint64_t pkts;
 
-	CU_ASSERT_EQUAL_FATAL(tu_policy_apply(policy_cp(120, false, NULL)), 0);
+	apply_and_join(policy_cp(120, false, NULL));
 	gw_cp_live_update(tu.gw);
 	lv = cur()->cp->live;
 	n0 = dp_live_find(lv, "n0");
@@ -284,7 +302,7 @@ test_liveness_counts_admitted_packets_and_survives_reloads(void)
 	tu_poll();
 	tu_collect();
 	/* Counted in this version's lcore arrays; a reload hands them over. */
-	CU_ASSERT_EQUAL_FATAL(tu_policy_apply(policy_cp(121, false, NULL)), 0);
+	apply_and_join(policy_cp(121, false, NULL));
 	gw_cp_live_update(tu.gw);
 	lv = cur()->cp->live;
 	CU_ASSERT_EQUAL(lv->nodes[dp_live_find(lv, "n0")].pkts, pkts + 3);

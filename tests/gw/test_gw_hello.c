@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Suite gw_hello: HELLO is refused with an ERROR naming the reason, or
- * answered with the job's parameters and a round_base that every worker of
- * a run shares and a new run moves past the rounds the gateway holds.
+ * gathers the job's next run: HELLO_WAIT until every rank joined, then
+ * HELLO_ACK with the job's parameters and a round_base that every worker of
+ * the run shares and that is past every round the gateway holds. Only the
+ * current run's contributions meet in a slot, whatever the join order.
  */
 #include <string.h>
 
@@ -72,11 +74,36 @@ static uint32_t ack_base(const struct tu_out *o, struct dp_proto_job_info *ji)
 	return ji->round_base;
 }
 
-static void test_hello_ack_carries_the_job(void)
+/* The answer o is a HELLO_WAIT: n_joined of 4 joined, `missing` the rest. */
+static void expect_wait(const struct tu_out *o, uint16_t n_joined, const uint16_t *missing)
 {
-	struct dp_proto_job_info ji;
+	struct dp_proto_join_wait w;
 
-	ack_base(hello(2, 1, 0, 0, 77, DP_DROP_HELLO), &ji);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+	CU_ASSERT_EQUAL_FATAL(o->h.type, DP_MSG_HELLO_WAIT);
+	CU_ASSERT_EQUAL_FATAL(o->payload_size, sizeof(w));
+	dp_proto_join_wait_read(o->payload, &w);
+	CU_ASSERT_EQUAL(w.n_workers, 4);
+	CU_ASSERT_EQUAL(w.n_joined, n_joined);
+	for (unsigned i = 0; i < DP_PROTO_WAIT_LIST; i++)
+		CU_ASSERT_EQUAL(w.missing[i], i < 4u - n_joined ? missing[i] : DP_PROTO_RANK_NONE);
+}
+
+static void test_run_starts_when_every_rank_joined(void)
+{
+	static const uint16_t m023[] = { 0, 2, 3 }, m3[] = { 3 };
+	struct dp_proto_job_info ji;
+	uint32_t base;
+
+	/* Rank 1's new process ends job 2's run (from the set-up): it waits. */
+	expect_wait(hello(2, 1, 0, 0, 77, DP_DROP_HELLO), 1, m023);
+	CU_ASSERT_EQUAL(tu_out[0].h.dtype, DP_DTYPE_I32);
+	expect_wait(hello(2, 1, 0, 0, 77, DP_DROP_HELLO), 1, m023);   /* resent */
+	hello(2, 0, 0, 0, 70, DP_DROP_HELLO);
+	/* A rank's process may be replaced before the run starts. */
+	hello(2, 2, 0, 0, 72, DP_DROP_HELLO);
+	expect_wait(hello(2, 2, DP_DTYPE_I32, 0, 73, DP_DROP_HELLO), 3, m3);
+	base = ack_base(hello(2, 3, 0, 0, 74, DP_DROP_HELLO), &ji);
 	CU_ASSERT_EQUAL(tu_out[0].h.dtype, DP_DTYPE_I32);
 	CU_ASSERT_EQUAL(ji.n_workers, 4);
 	CU_ASSERT_EQUAL(ji.chunk_size, 1024);
@@ -86,50 +113,168 @@ static void test_hello_ack_carries_the_job(void)
 	CU_ASSERT_EQUAL(ji.dtype, DP_DTYPE_I32);
 	CU_ASSERT_EQUAL(ji.frac_bits, 16);
 	CU_ASSERT_EQUAL(ji.policy_version, 7);
-	/* A HELLO naming the right type is fine too. */
-	ack_base(hello(2, 1, DP_DTYPE_I32, 0, 78, DP_DROP_HELLO), &ji);
+	/* The others learn the same base when they ask again; so does a
+	 * retransmission whose ACK was lost. */
+	CU_ASSERT_EQUAL(ack_base(hello(2, 1, 0, 0, 77, DP_DROP_HELLO), &ji), base);
+	CU_ASSERT_EQUAL(ack_base(hello(2, 2, 0, 0, 73, DP_DROP_HELLO), &ji), base);
+	CU_ASSERT_EQUAL(ack_base(hello(2, 3, 0, 0, 74, DP_DROP_HELLO), &ji), base);
 }
 
-static void test_round_base_is_shared_by_a_run_and_moves_for_the_next(void)
+static uint32_t nonce_next = 1u << 20;
+
+/* A full slot of job 1, index 20, set `set`, round `round`, from each rank
+ * in `ranks` (value: rank + 1 + tag): returns the RESULTs collected. */
+static unsigned contribute(const uint16_t *ranks, unsigned n, unsigned set, uint32_t round,
+			   float tag)
 {
 	static float in[256];
+
+	for (unsigned i = 0; i < n; i++) {
+		for (unsigned e = 0; e < 256; e++)
+			in[e] = (float)(ranks[i] + 1) + tag;
+		tu_grad(1, ranks[i], 20, set, DP_DTYPE_F32, 256, 0, round, in);
+		tu_poll();
+	}
+	return tu_collect();
+}
+
+/*
+ * The issue's sequence, in every join order: a run where rank 3 never
+ * contributed leaves a slot with ranks 0..2's data; then all four ranks
+ * start again. Whoever joins first, the new run's slot holds only its own
+ * contributions: its result is exactly 1+2+3+4 (+ 4 x tag), never a mix.
+ */
+static void test_relaunch_in_every_order_sums_only_the_new_run(void)
+{
+	static const uint16_t old_ranks[] = { 0, 1, 2 }, all[] = { 0, 1, 2, 3 };
+	unsigned n_orders = 0;
+
+	for (unsigned p = 0; p < 24; p++) {
+		uint16_t order[4], pool[4] = { 0, 1, 2, 3 };
+		struct dp_proto_job_info ji;
+		struct gw_stats before;
+		uint32_t old_base, base = UINT32_MAX, n;
+		unsigned q = p;
+
+		/* The p-th permutation of 0..3. */
+		for (unsigned i = 0, left = 4; i < 4; i++, left--) {
+			unsigned k = q % left;
+
+			q /= left;
+			order[i] = pool[k];
+			memmove(&pool[k], &pool[k + 1], (left - k - 1) * sizeof(pool[0]));
+		}
+		old_base = tu_join(1, 4, nonce_next);
+		nonce_next += 16;
+		CU_ASSERT_EQUAL_FATAL(contribute(old_ranks, 3, 0, old_base, 100.0f), 0);
+
+		tu_snap(&before);
+		for (unsigned i = 0; i < 4; i++) {
+			const struct tu_out *o = hello(1, order[i], 0, 0, nonce_next + order[i],
+						       DP_DROP_HELLO);
+
+			CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+			if (i < 3) {
+				CU_ASSERT_EQUAL(o->h.type, DP_MSG_HELLO_WAIT);
+			} else {
+				base = ack_base(o, &ji);
+			}
+		}
+		nonce_next += 16;
+		CU_ASSERT(dp_proto_tag_cmp(base, 0, old_base, 0) > 0);
+		/* The new run's first rank alone completes nothing; the old run's
+		 * late copies are outside the new run. */
+		CU_ASSERT_EQUAL(contribute(&order[0], 1, 0, base, 0.0f), 0);
+		CU_ASSERT_EQUAL(contribute(old_ranks, 3, 0, old_base, 100.0f), 0);
+		CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_ROUND_OUTSIDE_RUN), 3);
+		n = contribute(&order[1], 3, 0, base, 0.0f);
+		CU_ASSERT_EQUAL_FATAL(n, 4);
+		for (unsigned i = 0; i < n; i++) {
+			CU_ASSERT_EQUAL(tu_out[i].h.round, base);
+			CU_ASSERT_EQUAL(((const float *)tu_out[i].payload)[0], 10.0f);
+			CU_ASSERT_EQUAL(((const float *)tu_out[i].payload)[255], 10.0f);
+		}
+		CU_ASSERT_EQUAL(contribute(all, 0, 0, base, 0.0f), 0);
+		n_orders++;
+	}
+	CU_ASSERT_EQUAL(n_orders, 24);
+}
+
+/* One rank restarted alone ends the run for all: the others' contributions
+ * are answered with ERROR run_ended (echoing their round) and go nowhere. */
+static void test_one_rank_restarted_ends_the_run_for_all(void)
+{
+	static const uint16_t others[] = { 0, 1, 3 };
 	struct dp_proto_job_info ji;
-	uint32_t b1, b2;
+	struct dp_proto_error err;
+	struct gw_stats before;
+	uint32_t base = tu_join(1, 4, nonce_next), base2;
+	unsigned n;
 
-	/* Every rank of job 1 sent GRADs in earlier suites: rank 0 coming
-	 * back is a new run, whose base is past every round seen. */
-	b1 = ack_base(hello(1, 0, 0, 0, 10, DP_DROP_HELLO), &ji);
-	CU_ASSERT(b1 > 100);
-	/* The others join the same run, a retransmitted HELLO too. */
-	CU_ASSERT_EQUAL(ack_base(hello(1, 1, 0, 0, 11, DP_DROP_HELLO), &ji), b1);
-	CU_ASSERT_EQUAL(ack_base(hello(1, 0, 0, 0, 10, DP_DROP_HELLO), &ji), b1);
-	CU_ASSERT_EQUAL(ack_base(hello(1, 2, 0, 0, 12, DP_DROP_HELLO), &ji), b1);
-	/* Rank 0 starts before rank 3 has joined: still the same run. */
-	tu_grad(1, 0, 20, 0, DP_DTYPE_F32, 256, 0, b1, in);
-	tu_poll();
-	CU_ASSERT_EQUAL(ack_base(hello(1, 3, 0, 0, 13, DP_DROP_HELLO), &ji), b1);
-	for (uint16_t w = 1; w < 4; w++)
-		tu_grad(1, w, 20, 0, DP_DTYPE_F32, 256, 0, b1, in);
-	tu_poll();
-	CU_ASSERT_EQUAL(tu_collect(), 4);
+	nonce_next += 16;
+	CU_ASSERT_EQUAL(contribute(others, 2, 1, base, 0.0f), 0);
+	CU_ASSERT_EQUAL(hello(1, 2, 0, 0, nonce_next, DP_DROP_HELLO)->h.type, DP_MSG_HELLO_WAIT);
+	tu_snap(&before);
+	n = contribute(others, 3, 1, base, 0.0f);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_RUN_NONE), 3);
+	CU_ASSERT_EQUAL_FATAL(n, 3);
+	for (unsigned i = 0; i < n; i++) {
+		CU_ASSERT_EQUAL(tu_out[i].h.type, DP_MSG_ERROR);
+		CU_ASSERT_EQUAL(tu_out[i].h.round, base);
+		CU_ASSERT_EQUAL(tu_out[i].sport, TU_UDP_BASE);   /* slot 20: shard 0 */
+		CU_ASSERT_TRUE(tu_out[i].ip_csum_ok);
+		dp_proto_error_read(tu_out[i].payload, &err);
+		CU_ASSERT_EQUAL(err.code, DP_ERR_RUN_ENDED);
+	}
+	/* The others restart too: a new run, past the old one. */
+	for (unsigned i = 0; i < 2; i++)
+		hello(1, others[i], 0, 0, nonce_next + 1 + i, DP_DROP_HELLO);
+	base2 = ack_base(hello(1, 3, 0, 0, nonce_next + 3, DP_DROP_HELLO), &ji);
+	nonce_next += 16;
+	CU_ASSERT(dp_proto_tag_cmp(base2, 0, base, 0) > 0);
+}
 
-	/* The run ends; a new one starts after round b1. */
-	b2 = ack_base(hello(1, 2, 0, 0, 20, DP_DROP_HELLO), &ji);
-	CU_ASSERT_EQUAL(b2, b1 + 1);
-	CU_ASSERT_EQUAL(ack_base(hello(1, 0, 0, 0, 21, DP_DROP_HELLO), &ji), b2);
-	/* Its first chunk on the same set is a new use, not the old result. */
-	for (uint16_t w = 0; w < 4; w++)
-		tu_grad(1, w, 20, 0, DP_DTYPE_F32, 256, 0, b2, in);
+/* A run accepts rounds in [base, base + 2^30): a burst far ahead cannot move
+ * its slots past the workers. */
+static void test_rounds_outside_the_run_are_dropped(void)
+{
+	static const uint16_t r0[] = { 0 };
+	struct gw_stats before;
+	uint32_t base = tu_join(1, 4, nonce_next);
+
+	nonce_next += 16;
+	tu_snap(&before);
+	contribute(r0, 1, 0, base - 1, 0.0f);
+	contribute(r0, 1, 0, base + (1u << 30), 0.0f);
+	contribute(r0, 1, 0, base + (1u << 31), 0.0f);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_ROUND_OUTSIDE_RUN), 3);
+	contribute(r0, 1, 0, base + (1u << 30) - 1, 0.0f);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_AGGREGATED), 1);
+}
+
+/* Joins are shard 0's: a HELLO to another shard's port gets no answer. */
+static void test_hello_to_another_shard_port_is_dropped(void)
+{
+	struct gw_stats before;
+	struct tu_pkt p;
+
+	tu_pkt_daitn(&p, DP_MSG_HELLO, 1, 0, 0, 0, 0, 0, 5, NULL, 0);
+	p.dport = TU_UDP_BASE + 1;
+	tu_snap(&before);
+	tu_inject(1, tu_build(&p));
 	tu_poll();
-	CU_ASSERT_EQUAL_FATAL(tu_collect(), 4);
-	CU_ASSERT_EQUAL(tu_out[0].h.round, b2);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_UDP_WRONG_PORT), 1);
+	CU_ASSERT_EQUAL(tu_collect(), 0);
 }
 
 static CU_TestInfo tests[] = {
 	{ "hello_refusals_say_why", test_hello_refusals_say_why },
-	{ "hello_ack_carries_the_job", test_hello_ack_carries_the_job },
-	{ "round_base_is_shared_by_a_run_and_moves_for_the_next",
-	  test_round_base_is_shared_by_a_run_and_moves_for_the_next },
+	{ "run_starts_when_every_rank_joined", test_run_starts_when_every_rank_joined },
+	{ "relaunch_in_every_order_sums_only_the_new_run",
+	  test_relaunch_in_every_order_sums_only_the_new_run },
+	{ "one_rank_restarted_ends_the_run_for_all", test_one_rank_restarted_ends_the_run_for_all },
+	{ "rounds_outside_the_run_are_dropped", test_rounds_outside_the_run_are_dropped },
+	{ "hello_to_another_shard_port_is_dropped", test_hello_to_another_shard_port_is_dropped },
 	CU_TEST_INFO_NULL,
 };
 

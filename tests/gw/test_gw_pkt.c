@@ -115,7 +115,7 @@ static void test_malformed_daitn_headers_are_dropped(void)
 	uint8_t raw[DP_PROTO_HDR_SIZE + 1024];
 	struct tu_pkt p;
 	struct dp_proto_hdr h = {
-		.magic = DP_PROTO_MAGIC, .version = 1, .type = DP_MSG_GRAD, .job = 1,
+		.magic = DP_PROTO_MAGIC, .version = DP_PROTO_VERSION, .type = DP_MSG_GRAD, .job = 1,
 		.rank = 0, .slot = 0, .dtype = DP_DTYPE_F32, .count = 256,
 	};
 	static const struct {
@@ -126,7 +126,7 @@ static void test_malformed_daitn_headers_are_dropped(void)
 	} cases[] = {
 		{ 0, 0, 21, DP_DROP_PROTO_SHORT },
 		{ 0, 0xdb, sizeof(raw), DP_DROP_PROTO_BAD_MAGIC },
-		{ 2, 2, sizeof(raw), DP_DROP_PROTO_BAD_VERSION },
+		{ 2, 1, sizeof(raw), DP_DROP_PROTO_BAD_VERSION },
 		{ 3, 9, sizeof(raw), DP_DROP_PROTO_BAD_TYPE },
 		{ 10, 7, sizeof(raw), DP_DROP_PROTO_BAD_DTYPE },
 		{ 11, 0x80, sizeof(raw), DP_DROP_PROTO_BAD_FLAGS },

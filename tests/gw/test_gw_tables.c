@@ -47,14 +47,15 @@ static void test_policy_over_slot_memory_is_refused(void)
 static void test_reload_keeps_unchanged_jobs_in_flight(void)
 {
 	static float in[256];
-	uint32_t round = 5000;
+	uint32_t round = tu_join(1, 4, 7000), round3 = tu_join(3, 4, 7100);
+	struct gw_stats before;
 
 	for (unsigned e = 0; e < 256; e++)
 		in[e] = 0.25f;
 	/* Half a slot of job 1 and of job 3 before the reload. */
 	tu_grad(1, 0, 30, 1, DP_DTYPE_F32, 256, 0, round, in);
 	tu_grad(1, 1, 30, 1, DP_DTYPE_F32, 256, 0, round, in);
-	tu_grad(3, 0, 31, 1, DP_DTYPE_BF16, 256, 0, round, in);
+	tu_grad(3, 0, 31, 1, DP_DTYPE_BF16, 256, 0, round3, in);
 	tu_poll();
 	CU_ASSERT_EQUAL(tu_collect(), 0);
 
@@ -68,18 +69,30 @@ static void test_reload_keeps_unchanged_jobs_in_flight(void)
 	CU_ASSERT_EQUAL_FATAL(tu_collect(), 4);
 	CU_ASSERT_EQUAL(((float *)tu_out[0].payload)[0], 1.0f);
 
-	/* Job 3 started afresh: three more contributions do not complete it. */
+	/* Job 3 started afresh, with no run: its workers are told so, and
+	 * their contributions go nowhere. */
+	tu_snap(&before);
 	for (uint16_t w = 1; w < 4; w++)
-		tu_grad(3, w, 31, 1, DP_DTYPE_BF16, 256, 0, round, in);
+		tu_grad(3, w, 31, 1, DP_DTYPE_BF16, 256, 0, round3, in);
 	tu_poll();
-	CU_ASSERT_EQUAL(tu_collect(), 0);
-	tu_grad(3, 0, 31, 1, DP_DTYPE_BF16, 256, 0, round, in);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_RUN_NONE), 3);
+	CU_ASSERT_EQUAL_FATAL(tu_collect(), 3);
+	for (unsigned i = 0; i < 3; i++) {
+		struct dp_proto_error err;
+
+		CU_ASSERT_EQUAL(tu_out[i].h.type, DP_MSG_ERROR);
+		CU_ASSERT_EQUAL(tu_out[i].h.round, round3);
+		dp_proto_error_read(tu_out[i].payload, &err);
+		CU_ASSERT_EQUAL(err.code, DP_ERR_RUN_ENDED);
+	}
+	/* Its new run starts from round 0; a slot completes with its 4 ranks. */
+	CU_ASSERT_EQUAL(tu_join(3, 4, 7200), 0);
+	for (uint16_t w = 0; w < 4; w++)
+		tu_grad(3, w, 31, 1, DP_DTYPE_BF16, 256, 0, 0, in);
 	tu_poll();
 	CU_ASSERT_EQUAL(tu_collect(), 4);
 
 	/* Job 4 is gone. */
-	struct gw_stats before;
-
 	tu_snap(&before);
 	tu_grad(4, 0, 0, 0, DP_DTYPE_F16, 256, 0, round, in);
 	tu_poll();

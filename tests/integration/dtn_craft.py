@@ -20,7 +20,7 @@ import struct
 import sys
 import time
 
-MAGIC, VERSION = 0xDA17, 1
+MAGIC, VERSION = 0xDA17, 2
 GRAD, HELLO, ERROR = 1, 3, 5
 HDR = struct.Struct(">HBBHHHBBHII")   # docs/protocol.md: 22 bytes, big-endian
 

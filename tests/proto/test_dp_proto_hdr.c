@@ -42,6 +42,8 @@ static size_t build(uint8_t *buf, uint8_t type, uint8_t dtype, uint16_t count)
 		payload = sizeof(struct dp_proto_job_info);
 	else if (type == DP_MSG_ERROR)
 		payload = sizeof(struct dp_proto_error);
+	else if (type == DP_MSG_HELLO_WAIT)
+		payload = sizeof(struct dp_proto_join_wait);
 	memset(buf + DP_PROTO_HDR_SIZE, 0x5a, payload);
 	return DP_PROTO_HDR_SIZE + payload;
 }
@@ -89,14 +91,16 @@ static void test_bad_version_is_dropped(void)
 
 	buf[2] = 0;
 	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_DROP_PROTO_BAD_VERSION);
-	buf[2] = 2;
+	buf[2] = 1;     /* version 1 had no runs (docs/protocol.md section 9) */
 	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_DROP_PROTO_BAD_VERSION);
-	CU_ASSERT_EQUAL(counters[DP_DROP_PROTO_BAD_VERSION], 2);
+	buf[2] = 3;
+	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_DROP_PROTO_BAD_VERSION);
+	CU_ASSERT_EQUAL(counters[DP_DROP_PROTO_BAD_VERSION], 3);
 }
 
 static void test_bad_type_is_dropped(void)
 {
-	static const uint8_t bad[] = { 0, 6, 15, 16, 31, 255 };
+	static const uint8_t bad[] = { 0, 7, 15, 16, 31, 255 };
 	uint8_t buf[2048];
 	struct dp_proto_hdr h;
 	size_t len = build(buf, DP_MSG_GRAD, DP_DTYPE_F32, 16);
@@ -304,6 +308,31 @@ static void test_job_info_and_error_round_trip(void)
 	CU_ASSERT_EQUAL(wire[1], DP_ERR_UNKNOWN_JOB);
 }
 
+static void test_join_wait_round_trips_and_checks(void)
+{
+	struct dp_proto_join_wait w = { .n_workers = 300, .n_joined = 2 }, back;
+	uint8_t buf[DP_PROTO_HDR_SIZE + sizeof(w)];
+	struct dp_proto_hdr h;
+	size_t len;
+
+	for (unsigned i = 0; i < DP_PROTO_WAIT_LIST; i++)
+		w.missing[i] = i < 3 ? (uint16_t)(257 + i) : DP_PROTO_RANK_NONE;
+	len = build(buf, DP_MSG_HELLO_WAIT, DP_DTYPE_F32, 0);
+	CU_ASSERT_EQUAL(len, sizeof(buf));
+	dp_proto_join_wait_write(buf + DP_PROTO_HDR_SIZE, &w);
+	CU_ASSERT_EQUAL(buf[DP_PROTO_HDR_SIZE + 4], 0x01);   /* 257, big-endian */
+	CU_ASSERT_EQUAL(buf[DP_PROTO_HDR_SIZE + 5], 0x01);
+	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_DROP_NONE);
+	CU_ASSERT_EQUAL(h.type, DP_MSG_HELLO_WAIT);
+	dp_proto_join_wait_read(buf + DP_PROTO_HDR_SIZE, &back);
+	CU_ASSERT(memcmp(&back, &w, sizeof(w)) == 0);
+	/* Its payload has one size; a count is refused. */
+	CU_ASSERT_EQUAL(check_exact(buf, len - 1, &h), DP_DROP_PROTO_LENGTH_MISMATCH);
+	buf[13] = 1;
+	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_DROP_PROTO_BAD_COUNT);
+	CU_ASSERT_STRING_EQUAL(dp_proto_msg_name(DP_MSG_HELLO_WAIT), "hello_wait");
+}
+
 static CU_TestInfo tests[] = {
 	{ "short_header_is_dropped", test_short_header_is_dropped },
 	{ "bad_magic_is_dropped", test_bad_magic_is_dropped },
@@ -317,6 +346,7 @@ static CU_TestInfo tests[] = {
 	{ "tag_order_is_serial_on_rounds", test_tag_order_is_serial_on_rounds },
 	{ "dtype_helpers_and_fate_names", test_dtype_helpers_and_fate_names },
 	{ "job_info_and_error_round_trip", test_job_info_and_error_round_trip },
+	{ "join_wait_round_trips_and_checks", test_join_wait_round_trips_and_checks },
 	CU_TEST_INFO_NULL,
 };
 

@@ -22,7 +22,7 @@ import numpy as np
 HDR = struct.Struct(">HBBHHHBBHII")      # dp_proto_hdr, 22 bytes
 ACK = struct.Struct(">HHHHBBBBII")       # dp_proto_job_info, 20 bytes
 ERR = struct.Struct(">HH60s")            # dp_proto_error, 64 bytes
-MAGIC, VERSION = 0xDA17, 1
+MAGIC, VERSION = 0xDA17, 2
 GRAD, RESULT, HELLO, HELLO_ACK, ERROR = 1, 2, 3, 4, 5
 F32, I32, BF16, F16 = 1, 2, 3, 4
 

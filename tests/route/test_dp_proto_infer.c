@@ -73,7 +73,7 @@ test_bad_magic_and_version_are_dropped(void)
 	len = build(buf, &h, 16);
 	CU_ASSERT_EQUAL(check_exact(buf, len, &out), DP_DROP_PROTO_BAD_MAGIC);
 	h = proto_hdr;
-	h.version = 2;
+	h.version = DP_PROTO_VERSION + 1;
 	len = build(buf, &h, 16);
 	CU_ASSERT_EQUAL(check_exact(buf, len, &out), DP_DROP_PROTO_BAD_VERSION);
 	CU_ASSERT_EQUAL(counters[DP_DROP_PROTO_BAD_MAGIC], 1);
