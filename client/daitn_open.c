@@ -248,6 +248,11 @@ hello_exchange(int fd, const struct sockaddr_in *gw, const struct daitn_config *
 		}
 	}
 	if (st->joining) {
+		/* Tell the gateway to stop counting us: a run must not start
+		 * with a process that is gone (best effort; it also forgets
+		 * ranks that stop asking). */
+		daitn_msg_hdr(hello, DP_MSG_LEAVE, cfg->job, cfg->rank, 0, 0, 0, 0, st->nonce);
+		(void)sendto(fd, hello, sizeof(hello), 0, (const struct sockaddr *)gw, sizeof(*gw));
 		missing_format(&st->wait, missing, sizeof(missing));
 		return daitn_err(NULL, -ETIMEDOUT,
 				 "daitn_open: job %u rank %u: %u of %u ranks joined in %u ms; still "

@@ -91,6 +91,15 @@ void gw_ports_stop(struct gw *gw);
  */
 int gw_policy_apply(struct gw *gw, struct cp_policy *p, char *err, size_t err_size);
 
+/*
+ * Every clock read of the gateway (token buckets, liveness, join freshness,
+ * reload and inference timing) goes through the gateway's clock: TSC cycles,
+ * rte_get_tsc_hz() per second, from rte_rdtsc() unless a test sets fn. Set it
+ * before gw_launch(), from the main thread; fn may be called from any thread.
+ */
+typedef uint64_t (*gw_clock_fn)(void *arg);
+void gw_clock_set(struct gw *gw, gw_clock_fn fn, void *arg);
+
 /* Run gw_lcore_main() on every data lcore. Returns 0 or a negative errno. */
 int gw_launch(struct gw *gw);
 

@@ -120,7 +120,7 @@ gw_cp_lcore_sync(struct gw_lcore *lc, const struct gw_tables *t)
 {
 	struct gw_cp_lc *c = lc->cp;
 
-	c->now = rte_rdtsc();
+	c->now = gw_now(lc->gw);
 	c->cur = t != NULL ? t->cp : NULL;
 	c->live = t != NULL ? t->cp->cnt[lc->shard] : NULL;
 	if (likely(t != NULL))

@@ -9,9 +9,11 @@
  * is answered with HELLO_WAIT, and the HELLO that completes the set starts
  * the run: a new round_base past every round the gateway holds, published
  * with the run bit in job->inst->run, after which every rank's HELLO gets
- * HELLO_ACK. A HELLO with another nonce from a rank of the current run is a
- * new process for that rank: the run ends at once (every lcore then drops
- * its GRADs and answers them with ERROR run_ended) and a new one gathers.
+ * HELLO_ACK. A rank not heard from for JOIN_FRESH_MS while the run gathers
+ * no longer counts as joined. A HELLO with another nonce from a rank of the
+ * current run is a new process for that rank: the run ends at once (every
+ * lcore then drops its GRADs and answers them with ERROR run_ended) and a
+ * new one gathers.
  * Only shard 0's lcore runs this (HELLOs go to udp_port_base), so the join
  * state needs no lock; the run word is the one thing other lcores read.
  */
@@ -56,6 +58,27 @@ static uint32_t run_next_base(const struct gw *gw, const struct gw_job_inst *in,
 	return any ? newest + 2 : 0;
 }
 
+/* A rank that has joined keeps asking (libdaitn resends HELLO every 50 ms
+ * while it waits); one silent for this long gave up or died, and is no
+ * longer counted as joined, so a run never starts with a dead process. */
+#define JOIN_FRESH_MS 2000u
+#define JOIN_SWEEP_MS 100u
+
+/* Forget the joins not heard from within JOIN_FRESH_MS. */
+static uint32_t join_sweep(const struct gw_job *job, uint64_t now, uint32_t n_in)
+{
+	struct gw_join *jn = &job->inst->join;
+	uint64_t fresh = rte_get_tsc_hz() / 1000u * JOIN_FRESH_MS;
+
+	for (uint16_t r = 0; r < job->n_workers; r++)
+		if (jn->in[r] && now - jn->heard[r] > fresh) {
+			jn->in[r] = 0;
+			n_in--;
+		}
+	jn->swept = now;
+	return n_in;
+}
+
 /* Add rank's process (nonce) to the job's run. Returns true with the run's
  * base when the run is on, false with *wait filled while ranks are missing. */
 static bool hello_join(const struct gw *gw, const struct gw_job *job, uint16_t rank,
@@ -64,6 +87,7 @@ static bool hello_join(const struct gw *gw, const struct gw_job *job, uint16_t r
 	struct gw_job_inst *in = job->inst;
 	struct gw_join *jn = &in->join;
 	uint64_t run = atomic_load_explicit(&in->run, memory_order_relaxed);
+	uint64_t now = gw_now(gw);
 	uint32_t n_in = atomic_load_explicit(&jn->n_in, memory_order_relaxed), id, listed = 0;
 
 	if (gw_run_on(run)) {
@@ -83,6 +107,10 @@ static bool hello_join(const struct gw *gw, const struct gw_job *job, uint16_t r
 		n_in++;
 	}
 	jn->nonce[rank] = nonce;
+	jn->heard[rank] = now;
+	if (n_in == job->n_workers ||
+	    now - jn->swept > rte_get_tsc_hz() / 1000u * JOIN_SWEEP_MS)
+		n_in = join_sweep(job, now, n_in);
 	atomic_store_explicit(&jn->n_in, n_in, memory_order_relaxed);
 	if (n_in == job->n_workers) {
 		*base = run_next_base(gw, in, run);
@@ -163,6 +191,50 @@ void gw_hello_error_reply(struct gw_lcore *lc, struct rte_mbuf *m, const struct 
 	*consumed = true;
 }
 
+/* The checks of a HELLO or LEAVE against the job (docs/protocol.md section 3):
+ * DP_DROP_NONE, or the reason. */
+static enum dp_drop join_check(const struct gw_job *job, const struct dp_proto_hdr *h,
+			       const struct rte_ipv4_hdr *ip, const struct rte_udp_hdr *udp)
+{
+	if (job == NULL)
+		return DP_DROP_JOB_UNKNOWN;
+	if (h->rank >= job->n_workers)
+		return DP_DROP_RANK_INVALID;
+	if (job->workers[h->rank].ip_be != ip->src_addr ||
+	    job->workers[h->rank].port_be != udp->src_port)
+		return DP_DROP_SOURCE_NOT_ADMITTED;
+	if (h->dtype != 0 && h->dtype != job->dtype)
+		return DP_DROP_DTYPE_MISMATCH;
+	return DP_DROP_NONE;
+}
+
+enum dp_drop gw_hello_leave(struct gw_lcore *lc, const struct gw_tables *t,
+			    const struct rte_mbuf *m, const struct dp_proto_hdr *h)
+{
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
+								 sizeof(struct rte_ether_hdr));
+	const struct gw_job *job = t != NULL ? gw_tables_job(t, h->job) : NULL;
+	enum dp_drop fate = join_check(job, h, ip, (const struct rte_udp_hdr *)(ip + 1));
+	struct gw_join *jn;
+
+	if (job == NULL)
+		return fate;
+	jn = &job->inst->join;
+	if (fate == DP_DROP_NONE) {
+		fate = DP_DROP_HELLO;
+		/* Only a gathering run forgets a rank; a running one is left
+		 * alone (a rank that is done must not fail a slower one). */
+		if (!gw_run_on(atomic_load_explicit(&job->inst->run, memory_order_relaxed)) &&
+		    jn->in[h->rank] && jn->nonce[h->rank] == h->round) {
+			jn->in[h->rank] = 0;
+			atomic_store_explicit(&jn->n_in, atomic_load_explicit(&jn->n_in,
+					      memory_order_relaxed) - 1, memory_order_relaxed);
+		}
+	}
+	gw_cnt_add(&job->inst->lc[lc->shard]->fate[fate], 1);
+	return fate;
+}
+
 enum dp_drop gw_hello(struct gw_lcore *lc, const struct gw_tables *t, struct rte_mbuf *m,
 		      const struct dp_proto_hdr *h, unsigned port, bool *consumed)
 {
@@ -175,7 +247,7 @@ enum dp_drop gw_hello(struct gw_lcore *lc, const struct gw_tables *t, struct rte
 	struct dp_proto_hdr rh;
 	char text[64];
 	uint16_t code = 0, payload;
-	enum dp_drop fate = DP_DROP_HELLO;
+	enum dp_drop fate;
 	char a1[16], a2[16];
 
 	/* The answer is built in this mbuf; it must be one segment with room
@@ -183,30 +255,34 @@ enum dp_drop gw_hello(struct gw_lcore *lc, const struct gw_tables *t, struct rte
 	if (unlikely(m->nb_segs != 1 || m->buf_len < m->data_off + DP_PROTO_FRAME_HDR_SIZE +
 						     sizeof(struct dp_proto_error)))
 		return DP_DROP_NO_BUFFER;
-	if (job == NULL) {
+	fate = join_check(job, h, ip, udp);
+	switch (fate) {
+	case DP_DROP_JOB_UNKNOWN:
 		code = DP_ERR_UNKNOWN_JOB;
-		fate = DP_DROP_JOB_UNKNOWN;
 		snprintf(text, sizeof(text), "job %u is not in policy version %llu", h->job,
 			 t != NULL ? (unsigned long long)t->version : 0ull);
-	} else if (h->rank >= job->n_workers) {
+		break;
+	case DP_DROP_RANK_INVALID:
 		code = DP_ERR_NOT_ADMITTED;
-		fate = DP_DROP_RANK_INVALID;
 		snprintf(text, sizeof(text), "job %u has ranks 0..%u, not %u", h->job,
 			 job->n_workers - 1u, h->rank);
-	} else if (job->workers[h->rank].ip_be != ip->src_addr ||
-		   job->workers[h->rank].port_be != udp->src_port) {
+		break;
+	case DP_DROP_SOURCE_NOT_ADMITTED:
 		code = DP_ERR_NOT_ADMITTED;
-		fate = DP_DROP_SOURCE_NOT_ADMITTED;
 		ip_format(job->workers[h->rank].ip_be, a1, sizeof(a1));
 		ip_format(ip->src_addr, a2, sizeof(a2));
 		snprintf(text, sizeof(text), "rank %u is %s:%u, not %s:%u", h->rank, a1,
 			 rte_be_to_cpu_16(job->workers[h->rank].port_be), a2,
 			 rte_be_to_cpu_16(udp->src_port));
-	} else if (h->dtype != 0 && h->dtype != job->dtype) {
+		break;
+	case DP_DROP_DTYPE_MISMATCH:
 		code = DP_ERR_BAD_PARAMS;
-		fate = DP_DROP_DTYPE_MISMATCH;
 		snprintf(text, sizeof(text), "job %u is %s, not %s", h->job,
 			 dp_proto_dtype_name(job->dtype), dp_proto_dtype_name(h->dtype));
+		break;
+	default:
+		fate = DP_DROP_HELLO;
+		break;
 	}
 	if (job != NULL)
 		gw_cnt_add(&job->inst->lc[lc->shard]->fate[fate], 1);

@@ -102,7 +102,7 @@ struct gw_infer {
 static inline uint64_t
 gw_infer_now(const struct gw *gw)
 {
-	return (uint64_t)((double)rte_rdtsc() * gw->infer->ns_per_tsc);
+	return (uint64_t)((double)gw_now(gw) * gw->infer->ns_per_tsc);
 }
 
 /* gw_txsched.c: move the lcore onto version it (its backlog with it). */

@@ -127,6 +127,12 @@ fail:
 	return NULL;
 }
 
+void gw_clock_set(struct gw *gw, gw_clock_fn fn, void *arg)
+{
+	gw->clock_arg = arg;
+	gw->clock = fn;
+}
+
 struct gw *gw_create(const struct cp_gw_config *cfg)
 {
 	struct gw *gw;

@@ -40,7 +40,7 @@ gw_cp_live_update(struct gw *gw)
 {
 	struct gw_tables *t = gw->tables;
 	struct dp_live *lv;
-	uint64_t now = rte_rdtsc();
+	uint64_t now = gw_now(gw);
 	unsigned changed;
 
 	if (t == NULL || t->cp == NULL)

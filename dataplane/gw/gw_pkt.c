@@ -294,10 +294,12 @@ static enum dp_drop pkt_one(struct gw_lcore *lc, const struct gw_tables *t,
 		return fate;
 	if (h.type == DP_MSG_GRAD)
 		return pkt_grad(lc, t, m, ip, udp, &h, port, consumed);
-	if (h.type == DP_MSG_HELLO) {
-		/* Joins are shard 0's alone (gw_hello.c): HELLO goes to udp_port_base. */
+	if (h.type == DP_MSG_HELLO || h.type == DP_MSG_LEAVE) {
+		/* Joins are shard 0's alone (gw_hello.c): they go to udp_port_base. */
 		if (unlikely(lc->shard != 0))
 			return DP_DROP_UDP_WRONG_PORT;
+		if (h.type == DP_MSG_LEAVE)
+			return gw_hello_leave(lc, t, m, &h);
 		return gw_hello(lc, t, m, &h, port, consumed);
 	}
 	return DP_DROP_UNEXPECTED_MSG;

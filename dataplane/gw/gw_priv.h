@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include <rte_cycles.h>
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
@@ -136,7 +137,9 @@ static inline uint32_t gw_run_id(uint64_t run)
  * lcore of shard 0, which alone answers HELLOs (they go to udp_port_base). */
 struct gw_join {
 	uint32_t *nonce;                /* per rank: its process's HELLO round */
+	uint64_t *heard;                /* per rank: gw_now() of its last HELLO */
 	uint8_t *in;                    /* per rank: 1 when it joined */
+	uint64_t swept;                 /* gw_now() of the last sweep of stale joins */
 	_Atomic uint32_t n_in;          /* any (gauge): ranks that joined */
 	uint64_t runs_ended;            /* runs ended by a rank's new process */
 };
@@ -230,6 +233,8 @@ struct gw {
 	struct gw_tables *tables;               /* RCU-published */
 	struct gw_infer *infer;                 /* gw_infer.h */
 	struct gw_cp *cp;                       /* control-plane run time (gw_cp.h) */
+	gw_clock_fn clock;                      /* NULL: rte_rdtsc() (gw_clock_set) */
+	void *clock_arg;
 	pthread_mutex_t ctl_lock;               /* control threads: apply, telemetry */
 	uint64_t gen;                           /* last table generation built */
 	atomic_bool stop;
@@ -240,6 +245,13 @@ struct gw {
 	struct gw_job_inst **zombies;           /* retired, waiting for TX refs */
 	unsigned n_zombies;
 };
+
+/* The gateway's clock in TSC cycles (gw_clock_set()). Per poll or event,
+ * not per packet. */
+static inline uint64_t gw_now(const struct gw *gw)
+{
+	return unlikely(gw->clock != NULL) ? gw->clock(gw->clock_arg) : rte_rdtsc();
+}
 
 /* gw_pkt.c: classify and act on a burst received on this lcore from port
  * index `port`, or with port -1 (handoff ring) from the port m->port names. */
@@ -262,6 +274,11 @@ void gw_agg_peer_learn(struct gw_lcore *lc, const struct gw_job *job, struct gw_
  * freed by the caller (*consumed says which). */
 enum dp_drop gw_hello(struct gw_lcore *lc, const struct gw_tables *t, struct rte_mbuf *m,
 		      const struct dp_proto_hdr *h, unsigned port, bool *consumed);
+
+/* gw_hello.c: a LEAVE (shard 0's lcore only): the rank's process (h->round,
+ * its nonce) no longer waits for the job's run. Nothing is sent. */
+enum dp_drop gw_hello_leave(struct gw_lcore *lc, const struct gw_tables *t,
+			    const struct rte_mbuf *m, const struct dp_proto_hdr *h);
 
 /* gw_hello.c: answer the message in m (header h, from an admitted rank) with
  * an ERROR of code and text, in place, when the answer is no larger than the

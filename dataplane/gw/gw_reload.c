@@ -194,7 +194,7 @@ lcores_wait(struct gw *gw, uint64_t gen, bool *late)
 		notes[k] = &gw->lcores[k]->cp->note;
 	if (dp_live_lcore_wait(notes, gw->n_lcores, gen, GW_CTL_LCORE_WAIT_NS, &latest) != 0)
 		*late = true;
-	tsc = rte_rdtsc();
+	tsc = gw_now(gw);
 	now = mono_ns();
 	if (*late || latest == 0 || latest > tsc)
 		return now;

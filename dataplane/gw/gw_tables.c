@@ -101,6 +101,7 @@ static void inst_free(struct gw_job_inst *in)
 	for (unsigned k = 0; k < in->n_lc; k++)
 		job_lc_free(in->lc[k]);
 	free(in->join.nonce);
+	free(in->join.heard);
 	free(in->join.in);
 	free(in->workers);
 	free(in);
@@ -122,8 +123,9 @@ static struct gw_job_inst *inst_create(struct gw *gw, const struct cp_job *j, ui
 	/* No run yet: the first starts at round 0 once every rank joined. */
 	atomic_init(&in->run, 0);
 	in->join.nonce = calloc(j->n_workers, sizeof(*in->join.nonce));
+	in->join.heard = calloc(j->n_workers, sizeof(*in->join.heard));
 	in->join.in = calloc(j->n_workers, sizeof(*in->join.in));
-	if (in->join.nonce == NULL || in->join.in == NULL)
+	if (in->join.nonce == NULL || in->join.heard == NULL || in->join.in == NULL)
 		goto fail;
 	atomic_init(&in->join.n_in, 0);
 	for (unsigned k = 0; k < gw->n_lcores; k++) {

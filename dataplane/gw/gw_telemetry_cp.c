@@ -141,7 +141,7 @@ tel_status(const char *cmd, const char *params, struct rte_tel_data *d)
 	static const char *const names[4] = { "lcores", "lcore_versions", "lcore_generations",
 					      "lcore_switched_ms_ago" };
 	const struct gw_tables *t;
-	uint64_t now = rte_rdtsc();
+	uint64_t now = gw_now(tel_gw);
 
 	RTE_SET_USED(cmd);
 	RTE_SET_USED(params);
@@ -411,7 +411,7 @@ tel_nodes(const char *cmd, const char *params, struct rte_tel_data *d)
 	const struct gw_tables *t;
 	const struct dp_live *lv;
 	unsigned long from = 0;
-	uint64_t now = rte_rdtsc();
+	uint64_t now = gw_now(gw);
 	uint32_t i, shown = 0;
 
 	RTE_SET_USED(cmd);

@@ -68,6 +68,7 @@ const char *dp_proto_msg_name(uint8_t type)
 	case DP_MSG_HELLO_ACK: return "hello_ack";
 	case DP_MSG_ERROR: return "error";
 	case DP_MSG_HELLO_WAIT: return "hello_wait";
+	case DP_MSG_LEAVE: return "leave";
 	default: return NULL;
 	}
 }
@@ -119,7 +120,7 @@ enum dp_drop dp_proto_hdr_check(const void *udp_payload, size_t len,
 	if (out->version != DP_PROTO_VERSION)
 		return DP_DROP_PROTO_BAD_VERSION;
 	out->type = p[OFF_TYPE];
-	if (out->type < DP_MSG_GRAD || out->type > DP_MSG_HELLO_WAIT)
+	if (out->type < DP_MSG_GRAD || out->type > DP_MSG_LEAVE)
 		return DP_DROP_PROTO_BAD_TYPE;
 
 	out->dtype = p[OFF_DTYPE];
@@ -128,7 +129,7 @@ enum dp_drop dp_proto_hdr_check(const void *udp_payload, size_t len,
 		/* HELLO may leave the type open; ERROR and HELLO_WAIT may
 		 * not know it. */
 		bool optional = out->type == DP_MSG_HELLO || out->type == DP_MSG_ERROR ||
-				out->type == DP_MSG_HELLO_WAIT;
+				out->type == DP_MSG_HELLO_WAIT || out->type == DP_MSG_LEAVE;
 
 		if (!(optional && out->dtype == 0))
 			return DP_DROP_PROTO_BAD_DTYPE;
@@ -146,6 +147,7 @@ enum dp_drop dp_proto_hdr_check(const void *udp_payload, size_t len,
 			return DP_DROP_PROTO_BAD_COUNT;
 		break;
 	case DP_MSG_HELLO:
+	case DP_MSG_LEAVE:
 		payload_size = 0;
 		goto no_count;
 	case DP_MSG_HELLO_ACK:

@@ -57,6 +57,7 @@ enum dp_proto_msg {
 	DP_MSG_HELLO_ACK = 4, /* gw -> worker: payload struct dp_proto_job_info */
 	DP_MSG_ERROR = 5,     /* gw -> worker: payload struct dp_proto_error */
 	DP_MSG_HELLO_WAIT = 6, /* gw -> worker: payload struct dp_proto_join_wait */
+	DP_MSG_LEAVE = 7,     /* worker -> gw: stop waiting for the run; no payload */
 	/* 16..31 are reserved for inference messages. */
 };
 
@@ -154,13 +155,13 @@ uint8_t dp_proto_dtype_parse(const char *name);
  *   len < 22                         PROTO_SHORT
  *   magic != DP_PROTO_MAGIC          PROTO_BAD_MAGIC
  *   version != DP_PROTO_VERSION      PROTO_BAD_VERSION
- *   type not GRAD..HELLO_WAIT        PROTO_BAD_TYPE
+ *   type not GRAD..LEAVE             PROTO_BAD_TYPE
  *   dtype unknown (GRAD, RESULT, HELLO_ACK), or neither 0 nor known
  *   (HELLO, ERROR)                   PROTO_BAD_DTYPE
  *   reserved flag bits set           PROTO_BAD_FLAGS
  *   GRAD/RESULT: count 0 or count*size > DP_PROTO_CHUNK_SIZE_MAX;
  *   other types: count != 0          PROTO_BAD_COUNT
- *   len != 22 + payload size (count*size for GRAD/RESULT, 0 for HELLO,
+ *   len != 22 + payload size (count*size for GRAD/RESULT, 0 for HELLO and LEAVE,
  *   sizeof job_info for HELLO_ACK, sizeof error for ERROR, sizeof
  *   join_wait for HELLO_WAIT)
  *                                    PROTO_LENGTH_MISMATCH

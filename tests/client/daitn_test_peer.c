@@ -94,6 +94,14 @@ send_ctrl(int fd, const struct sockaddr_in *to, uint8_t type, const struct tpeer
 		h.dtype = ji->dtype;
 		dp_proto_job_info_write(buf + DP_PROTO_HDR_SIZE, ji);
 		len += sizeof(*ji);
+	} else if (type == DP_MSG_HELLO_WAIT) {
+		struct dp_proto_join_wait w = { .n_workers = ji->n_workers, .n_joined = 2,
+						.missing = { 1, 3 } };
+
+		for (unsigned i = 2; i < DP_PROTO_WAIT_LIST; i++)
+			w.missing[i] = DP_PROTO_RANK_NONE;
+		dp_proto_join_wait_write(buf + DP_PROTO_HDR_SIZE, &w);
+		len += sizeof(w);
 	} else {
 		dp_proto_error_write(buf + DP_PROTO_HDR_SIZE, p->err_code, p->err_text);
 		len += sizeof(struct dp_proto_error);
@@ -127,6 +135,10 @@ on_hello(struct tpeer *p, int fd, const struct sockaddr_in *src, const struct dp
 		send_ctrl(fd, src, DP_MSG_HELLO_ACK, p, h, h->round, &ji);
 		break;
 	case TPEER_HELLO_SILENT:
+		break;
+	case TPEER_HELLO_WAIT:
+		send_ctrl(fd, src, p->hellos <= p->wait_hellos ? DP_MSG_HELLO_WAIT : DP_MSG_HELLO_ACK,
+			  p, h, h->round, &ji);
 		break;
 	}
 }

@@ -34,6 +34,8 @@ enum tpeer_hello {
 	TPEER_HELLO_BAD_ACK,        /* a HELLO_ACK with n_slots 0 */
 	TPEER_HELLO_OTHER_ROUND,    /* first an ACK with another round, then the right one */
 	TPEER_HELLO_SILENT,         /* never answer */
+	TPEER_HELLO_WAIT,           /* HELLO_WAIT (ranks 1 and 3 missing) to the
+				       first wait_hellos HELLOs, then an ACK */
 };
 
 /* One GRAD as received. */
@@ -52,6 +54,7 @@ struct tpeer {
 	uint16_t job_id;
 	uint16_t err_code;
 	const char *err_text;
+	unsigned wait_hellos;       /* TPEER_HELLO_WAIT: HELLOs answered with a wait */
 	int mult;                   /* RESULT = contribution * mult (f32, i32) */
 	uint32_t drop_first_offset; /* drop the first copy of the GRAD at this offset */
 	bool drop_enabled;

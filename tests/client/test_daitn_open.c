@@ -160,12 +160,15 @@ test_nothing_listening_fails_fast(void)
 	CU_ASSERT_PTR_NULL(d);
 }
 
+/* A started peer; with TPEER_HELLO_WAIT, the first wait_hellos HELLOs get
+ * HELLO_WAIT. */
 static struct tpeer *
-peer_new(enum tpeer_hello mode)
+peer_new_wait(enum tpeer_hello mode, unsigned wait_hellos)
 {
 	struct tpeer *p = calloc(1, sizeof(*p));
 
 	p->hello = mode;
+	p->wait_hellos = wait_hellos;
 	p->job_id = 7;
 	p->job = (struct dp_proto_job_info){
 		.n_workers = 4, .chunk_size = 1024, .n_slots = 16, .n_shards = 2,
@@ -174,6 +177,12 @@ peer_new(enum tpeer_hello mode)
 	p->mult = 1;
 	CU_ASSERT_FATAL(tpeer_start(p) == 0);
 	return p;
+}
+
+static struct tpeer *
+peer_new(enum tpeer_hello mode)
+{
+	return peer_new_wait(mode, 0);
 }
 
 static void
@@ -232,6 +241,46 @@ test_ack_with_other_round_is_ignored_and_right_one_taken(void)
 	free(p);
 }
 
+/* HELLO_WAIT: the gateway is there and the run waits for other ranks. The
+ * open waits past hello_timeout_ms (30 waits at 50 ms outlast its 1000 ms)
+ * and succeeds when the ACK comes. */
+static void
+test_open_waits_for_the_other_ranks(void)
+{
+	struct tpeer *p = peer_new_wait(TPEER_HELLO_WAIT, 30);
+	struct daitn_config c = cfg_base(p->job.udp_port_base, tutil_free_port());
+	struct daitn *d = NULL;
+
+	c.hello_timeout_ms = 1000;
+	c.join_timeout_ms = 600000;
+	CU_ASSERT_EQUAL(daitn_open(&c, &d), 0);
+	tpeer_stop(p);
+	CU_ASSERT_EQUAL(p->hellos, 31);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT_EQUAL(daitn_job(d)->round_base, 1000);
+	daitn_close(d);
+	free(p);
+}
+
+/* Ranks that never join: the open gives up after join_timeout_ms and names
+ * them. */
+static void
+test_open_names_the_ranks_that_never_joined(void)
+{
+	struct tpeer *p = peer_new_wait(TPEER_HELLO_WAIT, UINT32_MAX);
+	struct daitn_config c = cfg_base(p->job.udp_port_base, tutil_free_port());
+	struct daitn *d = NULL;
+
+	c.join_timeout_ms = 300;
+	CU_ASSERT_EQUAL(daitn_open(&c, &d), -ETIMEDOUT);
+	tpeer_stop(p);
+	CU_ASSERT_PTR_NULL(d);
+	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(NULL),
+				      "job 7 rank 1: 2 of 4 ranks joined in 1000 ms; still "
+				      "waiting for rank(s) 1, 3"));
+	free(p);
+}
+
 int
 main(void)
 {
@@ -247,6 +296,9 @@ main(void)
 		{ "malformed_ack_is_a_protocol_error", test_malformed_ack_is_a_protocol_error },
 		{ "ack_with_other_round_is_ignored_and_right_one_taken",
 		  test_ack_with_other_round_is_ignored_and_right_one_taken },
+		{ "open_waits_for_the_other_ranks", test_open_waits_for_the_other_ranks },
+		{ "open_names_the_ranks_that_never_joined",
+		  test_open_names_the_ranks_that_never_joined },
 		CU_TEST_INFO_NULL,
 	};
 

@@ -169,6 +169,20 @@ void tu_grad(uint16_t job, uint16_t rank, uint16_t index, unsigned set, uint8_t 
 	tu_inject(index % TU_SHARDS, tu_build(&p));
 }
 
+/* The gateway's clock: TSC cycles that only tu_clock_advance_ms() moves. */
+static uint64_t tu_tsc;
+
+static uint64_t tu_clock_read(void *arg)
+{
+	RTE_SET_USED(arg);
+	return __atomic_load_n(&tu_tsc, __ATOMIC_RELAXED);
+}
+
+void tu_clock_advance_ms(uint64_t ms)
+{
+	__atomic_store_n(&tu_tsc, tu_tsc + rte_get_tsc_hz() / 1000u * ms, __ATOMIC_RELAXED);
+}
+
 uint32_t tu_join(uint16_t job, uint16_t n_workers, uint32_t nonce)
 {
 	uint32_t base = UINT32_MAX;
@@ -326,7 +340,11 @@ static int tu_setup(void)
 	tu.cfg.slot_memory = 4 << 20;
 
 	tu.gw = gw_create(&tu.cfg);
-	if (tu.gw == NULL || gw_ports_start(tu.gw, &port) != 0)
+	if (tu.gw == NULL)
+		return 1;
+	tu_tsc = rte_get_tsc_hz() * 1000u;   /* an arbitrary start: 1000 s */
+	gw_clock_set(tu.gw, tu_clock_read, NULL);
+	if (gw_ports_start(tu.gw, &port) != 0)
 		return 1;
 	tu.port_id = port;
 	rte_eth_macaddr_get(port, &tu.gw_mac);

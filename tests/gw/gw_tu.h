@@ -12,6 +12,9 @@
  * 4 workers and 1 KiB chunks; 5 float32 with 256 workers. The set-up joins
  * every job (tu_join), so each has a run from round 0.
  *
+ * The gateway's clock is the fixture's: time passes only when a test says
+ * so (tu_clock_advance_ms), never by sleeping.
+ *
  * Everything here runs on the main thread, the only one calling CU_ASSERT.
  */
 #ifndef GW_TU_H
@@ -89,6 +92,9 @@ void tu_inject(unsigned queue, struct rte_mbuf *m);
 /* Send a GRAD to its shard's port and queue (slot index % 2). */
 void tu_grad(uint16_t job, uint16_t rank, uint16_t index, unsigned set, uint8_t dtype,
 	     uint16_t count, uint32_t offset, uint32_t round, const void *payload);
+
+/* The gateway's clock (gw_clock_set) stands still unless this moves it. */
+void tu_clock_advance_ms(uint64_t ms);
 
 /* HELLO from every rank 0..n_workers-1 of job (nonces nonce + rank), polling
  * after each: the last starts a run. Returns its round_base, or UINT32_MAX

@@ -192,8 +192,8 @@ test_bucket_refills_and_survives_a_reload(void)
 	grad_from(1, 1, 40, 0, 1);
 	tu_poll();
 	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_RATE_LIMITED), 1);
-	/* 500 packets/s per lcore: after 20 ms, several conform again. */
-	usleep(20000);
+	/* 500 packets/s per lcore: 20 ms later, several conform again. */
+	tu_clock_advance_ms(20);
 	tu_snap(&before);
 	for (uint16_t i = 0; i < 4; i++)
 		grad_from(1, 1, (uint16_t)(42 + 2 * i), 0, 1);
@@ -308,7 +308,7 @@ test_liveness_counts_admitted_packets_and_survives_reloads(void)
 	CU_ASSERT_EQUAL(lv->nodes[dp_live_find(lv, "n0")].pkts, pkts + 3);
 	CU_ASSERT_EQUAL(lv->nodes[dp_live_find(lv, "n0")].state, DP_LIVE_UP);
 	/* Silent past node_timeout_ms (100 ms): down, and the bitmap says so. */
-	usleep(150000);
+	tu_clock_advance_ms(150);
 	CU_ASSERT(gw_cp_live_update(tu.gw) >= 1);
 	lv = cur()->cp->live;
 	CU_ASSERT_EQUAL(lv->nodes[dp_live_find(lv, "n0")].state, DP_LIVE_DOWN);

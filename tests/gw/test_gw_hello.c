@@ -252,6 +252,58 @@ static void test_rounds_outside_the_run_are_dropped(void)
 	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_AGGREGATED), 1);
 }
 
+/* A rank that stopped asking (its process gave up or died) is not counted:
+ * the run cannot start with it, and starts once a live process joins. */
+static void test_a_rank_that_stopped_asking_is_not_counted(void)
+{
+	static const uint16_t m012[] = { 0, 1, 2 }, m2[] = { 2 };
+	struct dp_proto_job_info ji;
+
+	for (uint16_t r = 0; r < 3; r++)
+		hello(1, r, 0, 0, nonce_next + r, DP_DROP_HELLO);
+	tu_clock_advance_ms(2001);
+	expect_wait(hello(1, 3, 0, 0, nonce_next + 3, DP_DROP_HELLO), 1, m012);
+	/* Ranks 0 and 1 come back (new processes); rank 2 has still not. */
+	hello(1, 0, 0, 0, nonce_next + 10, DP_DROP_HELLO);
+	expect_wait(hello(1, 1, 0, 0, nonce_next + 11, DP_DROP_HELLO), 3, m2);
+	ack_base(hello(1, 2, 0, 0, nonce_next + 12, DP_DROP_HELLO), &ji);
+	nonce_next += 16;
+}
+
+/* LEAVE from a rank's process that gives up: a gathering run forgets it (if
+ * the nonce is its own); a running run is left alone. No answer either way. */
+static void test_leave_forgets_a_joined_rank_only_while_gathering(void)
+{
+	static const uint16_t m1[] = { 1 };
+	struct dp_proto_job_info ji;
+	struct gw_stats before;
+	struct tu_pkt p;
+	uint32_t base;
+
+	for (uint16_t r = 0; r < 3; r++)
+		hello(1, r, 0, 0, nonce_next + r, DP_DROP_HELLO);
+	tu_snap(&before);
+	for (unsigned k = 0; k < 2; k++) {
+		/* First with another process's nonce (ignored), then its own. */
+		tu_pkt_daitn(&p, DP_MSG_LEAVE, 1, 1, 0, 0, 0, 0, nonce_next + 1 + (k == 0 ? 7 : 0),
+			     NULL, 0);
+		p.dport = TU_UDP_BASE;
+		tu_inject(0, tu_build(&p));
+		tu_poll();
+	}
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_HELLO), 2);
+	CU_ASSERT_EQUAL(tu_collect(), 0);
+	expect_wait(hello(1, 3, 0, 0, nonce_next + 3, DP_DROP_HELLO), 3, m1);
+	base = ack_base(hello(1, 1, 0, 0, nonce_next + 11, DP_DROP_HELLO), &ji);
+	/* Running: a LEAVE changes nothing, the run still ACKs rank 1. */
+	tu_pkt_daitn(&p, DP_MSG_LEAVE, 1, 1, 0, 0, 0, 0, nonce_next + 11, NULL, 0);
+	p.dport = TU_UDP_BASE;
+	tu_inject(0, tu_build(&p));
+	tu_poll();
+	CU_ASSERT_EQUAL(ack_base(hello(1, 1, 0, 0, nonce_next + 11, DP_DROP_HELLO), &ji), base);
+	nonce_next += 16;
+}
+
 /* Joins are shard 0's: a HELLO to another shard's port gets no answer. */
 static void test_hello_to_another_shard_port_is_dropped(void)
 {
@@ -274,6 +326,10 @@ static CU_TestInfo tests[] = {
 	  test_relaunch_in_every_order_sums_only_the_new_run },
 	{ "one_rank_restarted_ends_the_run_for_all", test_one_rank_restarted_ends_the_run_for_all },
 	{ "rounds_outside_the_run_are_dropped", test_rounds_outside_the_run_are_dropped },
+	{ "a_rank_that_stopped_asking_is_not_counted",
+	  test_a_rank_that_stopped_asking_is_not_counted },
+	{ "leave_forgets_a_joined_rank_only_while_gathering",
+	  test_leave_forgets_a_joined_rank_only_while_gathering },
 	{ "hello_to_another_shard_port_is_dropped", test_hello_to_another_shard_port_is_dropped },
 	CU_TEST_INFO_NULL,
 };
