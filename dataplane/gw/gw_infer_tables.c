@@ -226,6 +226,40 @@ sched_build(struct gw *gw, struct gw_infer_tables *it)
 	return 0;
 }
 
+static const struct gw_infer_node_ip *
+node_by_ip(const struct gw_infer_tables *it, uint32_t ip)
+{
+	const struct gw_infer_node_ip *e = bsearch(&(struct gw_infer_node_ip){ .ip = ip },
+						   it->by_ip, it->n_nodes, sizeof(*it->by_ip),
+						   ip_cmp);
+
+	return e;
+}
+
+/* Nodes keep their liveness and MAC across versions (looked up by address):
+ * a reload must not mark every stage down until it is heard from again.
+ * Merges: the newer last-seen time, the MAC if the new version has none. */
+static void
+nodes_carry(struct gw_infer_tables *it, const struct gw_infer_tables *oit)
+{
+	uint32_t i;
+
+	for (i = 0; i < oit->n_nodes; i++) {
+		const struct gw_infer_node_ip *e = node_by_ip(it, oit->by_ip[i].ip);
+		uint32_t from = oit->by_ip[i].node;
+		uint64_t seen, mac;
+
+		if (e == NULL)
+			continue;
+		seen = __atomic_load_n(&oit->last_seen[from], __ATOMIC_RELAXED);
+		if (seen > __atomic_load_n(&it->last_seen[e->node], __ATOMIC_RELAXED))
+			__atomic_store_n(&it->last_seen[e->node], seen, __ATOMIC_RELAXED);
+		mac = __atomic_load_n(&oit->mac[from], __ATOMIC_RELAXED);
+		if (!(__atomic_load_n(&it->mac[e->node], __ATOMIC_RELAXED) & GW_MAC_VALID))
+			__atomic_store_n(&it->mac[e->node], mac, __ATOMIC_RELAXED);
+	}
+}
+
 int
 gw_infer_tables_build(struct gw *gw, struct gw_tables *t, const struct gw_tables *old,
 		      char *err, size_t err_size)
@@ -286,44 +320,16 @@ gw_infer_tables_build(struct gw *gw, struct gw_tables *t, const struct gw_tables
 		snprintf(err, err_size, "TX scheduler: invalid class or tenant rates");
 		return rc;
 	}
+	/* Published with what the running version knows of its nodes, so that
+	 * no replica looks down and no requester's MAC is unknown after the
+	 * switch; gw_infer_published() adds what was learnt meanwhile. */
+	if (old != NULL && old->infer != NULL)
+		nodes_carry(it, old->infer);
 	return 0;
 
 nomem:
 	snprintf(err, err_size, "out of memory building the inference tables");
 	return -ENOMEM;
-}
-
-static const struct gw_infer_node_ip *
-node_by_ip(const struct gw_infer_tables *it, uint32_t ip)
-{
-	const struct gw_infer_node_ip *e = bsearch(&(struct gw_infer_node_ip){ .ip = ip },
-						   it->by_ip, it->n_nodes, sizeof(*it->by_ip),
-						   ip_cmp);
-
-	return e;
-}
-
-/* Nodes keep their liveness and MAC across versions (looked up by address):
- * a reload must not mark every stage down until it is heard from again. */
-static void
-nodes_carry(struct gw_infer_tables *it, const struct gw_infer_tables *oit)
-{
-	uint32_t i;
-
-	for (i = 0; i < oit->n_nodes; i++) {
-		const struct gw_infer_node_ip *e = node_by_ip(it, oit->by_ip[i].ip);
-		uint32_t from = oit->by_ip[i].node;
-		uint64_t seen, mac;
-
-		if (e == NULL)
-			continue;
-		seen = __atomic_load_n(&oit->last_seen[from], __ATOMIC_RELAXED);
-		if (seen > __atomic_load_n(&it->last_seen[e->node], __ATOMIC_RELAXED))
-			__atomic_store_n(&it->last_seen[e->node], seen, __ATOMIC_RELAXED);
-		mac = __atomic_load_n(&oit->mac[from], __ATOMIC_RELAXED);
-		if (!(__atomic_load_n(&it->mac[e->node], __ATOMIC_RELAXED) & GW_MAC_VALID))
-			__atomic_store_n(&it->mac[e->node], mac, __ATOMIC_RELAXED);
-	}
 }
 
 /* True when no lcore holds version gen any more (each either holds nothing

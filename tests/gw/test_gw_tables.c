@@ -5,11 +5,15 @@
  * changed ones and drops removed ones.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <CUnit/Basic.h>
 
 #include "cp_policy.h"
+#include "dp_proto_infer.h"
+#include "gw_infer_priv.h"
+#include "gw_priv.h"
 #include "gw_tu.h"
 
 static void test_policy_over_slot_memory_is_refused(void)
@@ -100,9 +104,72 @@ static void test_reload_keeps_unchanged_jobs_in_flight(void)
 	gw_housekeeping(tu.gw);
 }
 
+/* A policy with one 1-stage model: node s (10.9.0.11, replica on port
+ * 48000) and requester r (10.9.0.12). */
+static const char *infer_policy(unsigned version)
+{
+	static char buf[1024];
+
+	snprintf(buf, sizeof(buf),
+		 "{\"version\": %u, \"node_timeout_ms\": 400,\n"
+		 " \"nodes\": [{\"id\": \"s\", \"ip\": \"10.9.0.11\", \"roles\": [\"stage\"]},\n"
+		 "            {\"id\": \"r\", \"ip\": \"10.9.0.12\", \"roles\": [\"requester\"]}],\n"
+		 " \"models\": [{\"id\": 7, \"stages\": [{\"replicas\": [{\"node\": \"s\", "
+		 "\"port\": 48000}]}], \"requesters\": [\"r\"]}]}\n", version);
+	return buf;
+}
+
+/* Tables built for a reload already know what the running ones learnt of
+ * the nodes (liveness and MAC), before they are published: a request routed
+ * right after the switch finds its replica up and its requester's MAC. */
+static void test_reload_tables_carry_node_liveness_before_the_switch(void)
+{
+	struct cp_diags diags = { 0 };
+	struct gw_tables nt = { .gen = 1u << 30 };
+	const struct gw_infer_tables *it;
+	struct dp_infer_hdr bh = {
+		.magic = DP_PROTO_MAGIC, .version = DP_PROTO_VERSION,
+		.type = DP_MSG_INFER_BEAT, .model = 7, .n_frags = 1,
+	};
+	uint8_t beat[DP_INFER_HDR_SIZE];
+	struct cp_limits lim;
+	struct tu_pkt p;
+	char err[256];
+
+	CU_ASSERT_EQUAL_FATAL(tu_policy_apply(infer_policy(20)), 0);
+	/* The replica's BEAT: the running tables learn node s. */
+	dp_proto_infer_write(beat, &bh);
+	tu_pkt_daitn(&p, 0, 0, 0, 0, 0, 0, 0, 0, beat, sizeof(beat));
+	p.raw = true;
+	p.src_ip = 0x0a09000b;
+	p.sport = 48000;
+	p.dport = TU_UDP_BASE;
+	tu_inject(0, tu_build(&p));
+	tu_poll();
+	it = tu.gw->tables->infer;
+	CU_ASSERT_FATAL(it->last_seen[0] != 0 || it->last_seen[1] != 0);
+
+	cp_limits_from_config(&tu.cfg, &lim);
+	CU_ASSERT_EQUAL_FATAL(cp_policy_parse(infer_policy(21), strlen(infer_policy(21)), "t", &lim,
+					      &nt.policy, &diags), 0);
+	cp_diags_free(&diags);
+	CU_ASSERT_EQUAL_FATAL(gw_infer_tables_build(tu.gw, &nt, tu.gw->tables, err, sizeof(err)), 0);
+	for (uint32_t n = 0; n < 2; n++) {
+		CU_ASSERT_EQUAL(nt.infer->last_seen[n], it->last_seen[n]);
+		CU_ASSERT_EQUAL(nt.infer->mac[n], it->mac[n]);
+	}
+	gw_infer_tables_free(tu.gw, nt.infer);
+	cp_policy_free(nt.policy);
+	CU_ASSERT_EQUAL(tu_policy_apply(tu_policy_make(7, 256, true)), 0);
+	for (uint16_t job = 1; job <= 5; job++)
+		tu_join(job, job == 5 ? 256 : 4, 9000u + 1000u * job);
+}
+
 static CU_TestInfo tests[] = {
 	{ "policy_over_slot_memory_is_refused", test_policy_over_slot_memory_is_refused },
 	{ "reload_keeps_unchanged_jobs_in_flight", test_reload_keeps_unchanged_jobs_in_flight },
+	{ "reload_tables_carry_node_liveness_before_the_switch",
+	  test_reload_tables_carry_node_liveness_before_the_switch },
 	CU_TEST_INFO_NULL,
 };
 

@@ -159,15 +159,47 @@ sleep 0.3
 rc=$(requester "$DTN_TMP/r3b.log" --count 100 --window 4)
 it_check "[[ $rc -eq 0 ]]" "stage 1 back: every request succeeds"
 
+# ---- 3b. reloads under steady traffic: no false errors ---------------------------
+# Every reload publishes new tables; the nodes' liveness and MACs go with
+# them, so no request may see a replica "down" (no_replica) in the switch.
+# The requester's timeout is long: only errors are counted here.
+wait_version() {
+	local deadline=$(( $(date +%s) + 30 ))
+	until grep -q "policy version $1\b" "$DTN_GW_LOG"; do
+		(( $(date +%s) < deadline )) || return 1
+		sleep 0.05
+	done
+}
+it_counters
+dtn_bg "$(dtn_ns_worker 6)" "$DTN_TMP/r3c.log" "$INFER_BIN" requester \
+	--gateway "$DTN_GW_IP:47000" --bind "$(ip_of 6)" --model 7 --stages 3 --size 4096 \
+	--sessions 16 --window 4 --timeout-ms 10000 --count 3000 --max-fail 1000000
+r3pid=$DTN_LAST_PID
+reloads=0
+for v in 2 3 4 5 6; do
+	# Each reload while requests are in flight: after 100 more replies.
+	target=$(( $(dtn_gw_counter infer_replied) + 100 ))
+	while kill -0 "$r3pid" 2>/dev/null && (( $(dtn_gw_counter infer_replied) < target )); do
+		sleep 0.02
+	done
+	write_policy s1 48001 "$v"
+	kill -HUP "$DTN_GW_PID"
+	wait_version "$v" && reloads=$((reloads + 1))
+done
+dtn_wait_all 120 "$r3pid" || true
+ok=$(field "$DTN_TMP/r3c.log" ok) failed=$(field "$DTN_TMP/r3c.log" failed)
+nr=$(field "$DTN_TMP/r3c.log" no_replica)
+it_check "[[ $reloads -eq 5 && $ok -eq 3000 && $failed -eq 0 && $nr -eq 0 ]]" \
+	"5 reloads under traffic: $ok/3000 requests ok, $failed failed, $nr no_replica"
+d=$(it_delta infer_no_replica)
+it_check "[[ $d -eq 0 ]]" "fate infer_no_replica +$d during the reloads"
+
 # ---- 4. placement change by reload ---------------------------------------------
 stage_start 7 48011 1
-write_policy s1n 48011 2
+write_policy s1n 48011 7
 kill -HUP "$DTN_GW_PID"
-for (( i = 0; i < 50; i++ )); do
-	grep -q "policy version 2" "$DTN_GW_LOG" && break
-	sleep 0.1
-done
-it_check "grep -q 'policy version 2' '$DTN_GW_LOG'" "SIGHUP reload to policy version 2"
+wait_version 7 || true
+it_check "grep -q 'policy version 7' '$DTN_GW_LOG'" "SIGHUP reload to policy version 7"
 old=$(stage_stop 3 48001)
 sleep 0.2
 rc=$(requester "$DTN_TMP/r4.log" --count 300 --window 4)
