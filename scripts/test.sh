@@ -3,6 +3,11 @@
 # test.sh: the project's test command (the README's, and CI's through .ci/run).
 #
 #   bash scripts/test.sh [--no-setup] [--no-asan] [--no-integration] [--only-integration]
+#                        [--stress]
+#
+# --stress runs everything after the build with every CPU kept busy by a
+# background busy loop per CPU (stopped, by PID, when the run ends), and
+# gives meson's timeouts a multiplier: tests must pass on a loaded machine.
 #
 # 1. scripts/setup.sh: packages, hugepages, meson build in build/
 # 2. meson test -C build: every CUnit suite (labels 'unit' and 'eal')
@@ -22,14 +27,15 @@ cd "$DTN_ROOT"
 B=$(realpath --relative-to=. "$DTN_BUILD")
 BA="$B-asan"
 
-do_setup=1 do_unit=1 do_asan=1 do_integ=1
+do_setup=1 do_unit=1 do_asan=1 do_integ=1 do_stress=0
 while [[ $# -gt 0 ]]; do
 	case "$1" in
 	--no-setup) do_setup=0 ;;
 	--no-asan) do_asan=0 ;;
 	--no-integration) do_integ=0 ;;
 	--only-integration) do_setup=0 do_unit=0 do_asan=0 ;;
-	-h|--help) sed -n '3,17p' "$0"; exit 0 ;;
+	--stress) do_stress=1 ;;
+	-h|--help) sed -n '3,22p' "$0"; exit 0 ;;
 	*) dtn_die "unknown option '$1' (see --help)" ;;
 	esac
 	shift
@@ -57,8 +63,19 @@ meson_counts() {
 }
 
 fail_list=$(mktemp)
-trap 'rm -f "$fail_list"' EXIT
+stress_pids=()
+stop_stress() {
+	[[ ${#stress_pids[@]} -gt 0 ]] || return 0
+	kill "${stress_pids[@]}" 2>/dev/null || true
+	wait "${stress_pids[@]}" 2>/dev/null || true
+	stress_pids=()
+}
+trap 'stop_stress; rm -f "$fail_list"' EXIT
 t_all=$(dtn_now)
+# Timeouts: meson's are explicit per test (tests/*/meson.build); ASan runs
+# them 3x slower, a loaded machine 3x more. The integration bound only
+# catches a hang.
+t_mult=1 integ_bound=300
 
 # ---- 1. setup and build -----------------------------------------------------
 if [[ $do_setup -eq 1 ]]; then
@@ -72,11 +89,22 @@ if [[ $do_setup -eq 1 ]]; then
 	fi
 fi
 
+if [[ $do_stress -eq 1 ]]; then
+	n_cpu=$(nproc)
+	for (( i = 0; i < n_cpu; i++ )); do
+		( trap - INT TERM; exec sh -c 'while :; do :; done' ) &
+		stress_pids+=("$!")
+	done
+	t_mult=3 integ_bound=900
+	echo
+	echo "==== stress: $n_cpu busy loops (PIDs ${stress_pids[*]}) for the rest of the run ===="
+fi
+
 # ---- 2. CUnit suites ----------------------------------------------------------
 if [[ $do_unit -eq 1 ]]; then
 	part_begin "CUnit suites (meson test -C build)"
 	log=$(mktemp)
-	meson test -C "$B" --print-errorlogs 2>&1 | tee "$log"
+	meson test -C "$B" --print-errorlogs --timeout-multiplier "$t_mult" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
 	meson_counts "$log" "meson"
 	if [[ $((m_ok + m_fail + m_skip)) -eq 0 && $rc -ne 0 ]]; then
@@ -131,7 +159,7 @@ PYEOF
 		ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
 		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 			meson test -C "$BA" --no-rebuild --suite unit --print-errorlogs \
-			-t 4 2>&1 | tee "$log"
+			--timeout-multiplier $((3 * t_mult)) 2>&1 | tee "$log"
 		meson_counts "$log" "asan"
 		passed=$((passed + m_ok)) failed=$((failed + m_fail)) skipped=$((skipped + m_skip))
 		part_end "ASan/UBSan ($BA, unit)" "$m_ok ok, $m_fail failed, $m_skip skipped"
@@ -154,12 +182,12 @@ if [[ $do_integ -eq 1 ]]; then
 		echo "---- $name"
 		t0=$(dtn_now)
 		# Each test bounds itself; this outer bound only catches a hang.
-		timeout -k 10 300 bash "$t" </dev/null
+		timeout -k 10 "$integ_bound" bash "$t" </dev/null
 		rc=$?
 		case $rc in
 		0) res=PASS; i_ok=$((i_ok + 1)) ;;
 		77) res=SKIP; i_skip=$((i_skip + 1)) ;;
-		124|137) res="FAIL (timed out after 300s)"; i_fail=$((i_fail + 1)) ;;
+		124|137) res="FAIL (timed out after ${integ_bound}s)"; i_fail=$((i_fail + 1)) ;;
 		*) res="FAIL (exit $rc)"; i_fail=$((i_fail + 1)) ;;
 		esac
 		[[ $res == FAIL* ]] && echo "integration: $name: $res" >>"$fail_list"
@@ -179,7 +207,7 @@ if [[ $do_integ -eq 1 ]]; then
 		part_begin "tests/$area ($runner)"
 		log=$(mktemp)
 		# Each runner bounds its own tests; this outer bound only catches a hang.
-		DTN_BUILD="$DTN_BUILD" timeout -k 10 900 bash "$runner" </dev/null 2>&1 | tee "$log"
+		DTN_BUILD="$DTN_BUILD" timeout -k 10 $((3 * integ_bound)) bash "$runner" </dev/null 2>&1 | tee "$log"
 		rc=${PIPESTATUS[0]}
 		line=$(grep -E '^[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' "$log" | tail -n1)
 		if [[ -n "$line" ]]; then
@@ -199,7 +227,8 @@ if [[ $do_integ -eq 1 ]]; then
 fi
 
 echo
-echo "==== summary ($(dtn_elapsed "$t_all")s) ===="
+stop_stress
+echo "==== summary ($(dtn_elapsed "$t_all")s$([[ $do_stress -eq 1 ]] && echo ", under --stress")) ===="
 printf '%s\n' "${parts[@]}"
 if [[ -s "$fail_list" ]]; then
 	echo "failures:"

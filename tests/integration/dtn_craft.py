@@ -10,9 +10,9 @@ GRAD messages carry COUNT elements of VALUE (float32 1e6 by default: a sum that
 took one in would be visibly wrong). Packet i uses rank ranks[i % len], slot
 i % S, set bit (i // S) % 2, round (i // 2S) % K and offset slot * COUNT, so a
 flood covers every slot and set the real workers use. Sending is paced at
---pps and bounded by --n and --max-seconds. With --expect-error (HELLO), waits
-up to 2 s for the gateway's ERROR reply and prints "error CODE TEXT"; exit 1
-if none came. Prints "sent N".
+--pps and bounded by --n and --max-seconds. With --expect-error (HELLO), it
+resends the HELLO every 0.2 s until the gateway's ERROR reply comes (at most
+30 s) and prints "error CODE TEXT"; exit 1 if none came. Prints "sent N".
 """
 import argparse
 import socket
@@ -83,12 +83,16 @@ def main():
     print("sent", sent, flush=True)
 
     if a.expect_error:
+        # Resend the HELLO until it is answered: a lost datagram is not a
+        # refusal. The bound only catches a gateway that never answers.
         s.settimeout(0.2)
-        deadline = time.monotonic() + 2
+        deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
                 data, _ = s.recvfrom(2048)
             except socket.timeout:
+                if a.type == "hello":
+                    s.sendto(hdr, a.dst)
                 continue
             if len(data) >= HDR.size + 4:
                 f = HDR.unpack_from(data)
@@ -97,7 +101,7 @@ def main():
                     text = data[HDR.size + 4:].split(b"\0")[0].decode(errors="replace")
                     print("error", code, text)
                     return 0
-        print("no ERROR reply within 2 s", file=sys.stderr)
+        print("no ERROR reply within 30 s", file=sys.stderr)
         return 1
     return 0
 
