@@ -198,14 +198,16 @@ dtn_have_netem() {
 	[[ $DTN_HAVE_NETEM -eq 1 ]]
 }
 
-# nft rules on the bridge that drop a random pct (0.1 resolution) of worker i's
-# UDP packets in each direction. Counters are readable with dtn_loss_dropped.
+# nft rules on the bridge that drop pct% of worker i's UDP packets in each
+# direction, deterministically: every Nth packet, N = round(100 / pct) (so
+# 1% drops packets 100, 200, ...; 10% every 10th). A failing run is then the
+# same run again. Counters are readable with dtn_loss_dropped.
 dtn_loss_nft() {
-	local i=$1 pct=$2 sw port permille
+	local i=$1 pct=$2 sw port every
 	command -v nft >/dev/null || dtn_die "neither tc netem nor nft is available for loss injection: run scripts/setup.sh"
 	sw=$(dtn_ns_switch)
 	port=$(dtn_worker_port_iface "$i")
-	permille=$(awk -v p="$pct" 'BEGIN { printf "%d", p * 10 + 0.5 }')
+	every=$(awk -v p="$pct" 'BEGIN { n = int(100 / p + 0.5); print (n < 1 ? 1 : n) }')
 	if [[ $DTN_LOSS_NFT -eq 0 ]]; then
 		ip netns exec "$sw" nft add table bridge dtnloss
 		ip netns exec "$sw" nft add chain bridge dtnloss loss \
@@ -213,9 +215,9 @@ dtn_loss_nft() {
 		DTN_LOSS_NFT=1
 	fi
 	ip netns exec "$sw" nft add rule bridge dtnloss loss iifname "$port" \
-		meta l4proto udp numgen random mod 1000 '<' "$permille" counter drop
+		meta l4proto udp numgen inc mod "$every" 0 counter drop
 	ip netns exec "$sw" nft add rule bridge dtnloss loss oifname "$port" \
-		meta l4proto udp numgen random mod 1000 '<' "$permille" counter drop
+		meta l4proto udp numgen inc mod "$every" 0 counter drop
 }
 
 # Packets dropped so far by the loss injection: nft rule counters plus the
@@ -310,7 +312,7 @@ dtn_link_reset_all() {
 
 # Describe how loss is injected here (for test output).
 dtn_loss_method() {
-	if dtn_have_netem; then echo "tc netem"; else echo "nftables numgen on the bridge (no sch_netem in this kernel)"; fi
+	if dtn_have_netem; then echo "tc netem"; else echo "nftables on the bridge, every Nth UDP packet (numgen inc; no sch_netem in this kernel)"; fi
 }
 
 # Wait until every PID in the arguments exits; bound in seconds is the first
