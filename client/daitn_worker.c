@@ -23,7 +23,7 @@ usage(FILE *f)
 "                    [--workers N] [--count ELEMS] [--dtype TYPE] [--rounds K]\n"
 "                    [--pattern exact|random] [--seed S] [--timeout-ms MS]\n"
 "                    [--hello-timeout-ms MS] [--join-timeout-ms MS]\n"
-"                    [--rto-us US] [--window W]\n"
+"                    [--rto-us US] [--window W] [--until-file PATH]\n"
 "                    [--quiet] [--json]\n"
 "\n"
 "Joins job N on the gateway as rank R, runs K allreduce rounds (default 10) of\n"
@@ -53,6 +53,9 @@ usage(FILE *f)
 "  --join-timeout-ms MS give up after MS waiting for the other ranks to join\n"
 "                       (default 60000): a run starts when every rank joined\n"
 "  --json               print per-round and final results as JSON lines on stdout\n"
+"  --until-file PATH    run up to K rounds, stopping once PATH exists: every 8\n"
+"                       rounds the ranks vote (a one-element allreduce), so all\n"
+"                       stop after the same round\n"
 "\n"
 "Exit: 0 all rounds OK, 1 mismatch, 2 usage, 3 gateway error or timeout.\n");
 }
@@ -105,7 +108,7 @@ opts_parse(int argc, char **argv, struct wk_opts *o)
 		{ "seed", 1, 0, 's' }, { "timeout-ms", 1, 0, 't' }, { "hello-timeout-ms", 1, 0, 'H' },
 		{ "rto-us", 1, 0, 'R' }, { "window", 1, 0, 'W' }, { "quiet", 0, 0, 'q' },
 		{ "json", 0, 0, 'J' }, { "join-timeout-ms", 1, 0, 'T' }, { "help", 0, 0, 'h' },
-		{ 0, 0, 0, 0 },
+		{ "until-file", 1, 0, 'U' }, { 0, 0, 0, 0 },
 	};
 	unsigned long long v;
 	int c, t;
@@ -172,6 +175,9 @@ opts_parse(int argc, char **argv, struct wk_opts *o)
 			break;
 		case 'q':
 			o->quiet = 1;
+			break;
+		case 'U':
+			o->until_file = optarg;
 			break;
 		case 'J':
 			o->json = 1;

@@ -63,7 +63,11 @@ struct wk_opts {
 	unsigned long long seed;
 	unsigned long rounds, timeout_ms, hello_timeout_ms, join_timeout_ms, rto_us, window;
 	int quiet, json;
+	const char *until_file;      /* --until-file: run until it exists */
 };
+
+/* --until-file: rounds between two stop votes. */
+#define WK_VOTE_EVERY 8u
 
 /* Run o->rounds rounds on an open handle; returns the exit code. */
 int wk_run(const struct wk_opts *o, struct daitn *d);

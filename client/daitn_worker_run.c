@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "daitn_worker_priv.h"
@@ -89,6 +91,34 @@ print_json_final(const struct wk_opts *o, const struct daitn *d, unsigned long o
 	fflush(stdout);
 }
 
+/*
+ * --until-file: every WK_VOTE_EVERY rounds the ranks agree whether to stop,
+ * with a one-element allreduce of the job's type: each contributes 1 if the
+ * file exists, 0 if not, and all stop when the sum is not 0. So every rank
+ * stops after the same round, whenever the file appears.
+ */
+static int
+stop_vote(const struct wk_opts *o, struct daitn *d, bool *stop)
+{
+	const struct daitn_job_info *ji = daitn_job(d);
+	bool want = access(o->until_file, F_OK) == 0;
+	union { float f; int32_t i; uint16_t h; } v;
+	int rc;
+
+	switch (ji->dtype) {
+	case DAITN_FLOAT32: v.f = want ? 1.0f : 0.0f; break;
+	case DAITN_INT32: v.i = want; break;
+	case DAITN_BFLOAT16: v.h = want ? 0x3f80 : 0; break;   /* 1.0 */
+	default: v.h = want ? 0x3c00 : 0; break;                /* float16 1.0 */
+	}
+	rc = daitn_allreduce(d, &v, 1, ji->dtype);
+	if (rc < 0)
+		return rc;
+	*stop = ji->dtype == DAITN_FLOAT32 ? v.f != 0.0f : ji->dtype == DAITN_INT32 ? v.i != 0
+									       : v.h != 0;
+	return 0;
+}
+
 int
 wk_run(const struct wk_opts *o, struct daitn *d)
 {
@@ -103,7 +133,7 @@ wk_run(const struct wk_opts *o, struct daitn *d)
 	enum daitn_dtype dtype = o->type == WK_F32_ON_I32 ? DAITN_FLOAT32 : ji->dtype;
 	struct wk_rate r = { 0 };
 	struct wk_mismatch mm;
-	unsigned long k;
+	unsigned long k, votes = 0;
 	void *buf;
 	int code = 0;
 
@@ -115,6 +145,7 @@ wk_run(const struct wk_opts *o, struct daitn *d)
 	}
 	for (k = 0; k < o->rounds; k++) {
 		double t0, t1, worst;
+		bool stop = false;
 		int rc;
 
 		wk_fill(&g, (unsigned)o->rank, (uint32_t)k, buf, o->count);
@@ -149,6 +180,20 @@ wk_run(const struct wk_opts *o, struct daitn *d)
 		if (!o->json && o->pattern == WK_RANDOM && worst > 0)
 			printf("daitn-worker: rank %ld: round %lu: largest error %.3g of the bound\n",
 			       o->rank, k, worst);
+		if (o->until_file != NULL && (k + 1) % WK_VOTE_EVERY == 0) {
+			votes++;
+			if (stop_vote(o, d, &stop) < 0) {
+				fprintf(stderr, "daitn-worker: rank %ld: stop vote after round %lu: "
+					"FAILED: %s\n", o->rank, k, daitn_last_error(d));
+				code = EXIT_GATEWAY;
+				k++;
+				break;
+			}
+			if (stop) {
+				k++;
+				break;
+			}
+		}
 	}
 	r = rate(total, (double)o->count * (double)k, wire_es, chunks * (double)k);
 	if (o->json)
@@ -163,14 +208,18 @@ wk_run(const struct wk_opts *o, struct daitn *d)
 		fprintf(o->json ? stderr : stdout,
 			"daitn-worker: rank %ld: %lu rounds of %zu %s: %.2f Melem/s, %.3f Gbit/s payload, "
 			"%.0f chunks/s; %llu retransmits, %llu stale results, %llu send calls for %llu "
-			"datagrams (GSO %s, GRO %s), srtt %u us, cwnd %u\n", o->rank, o->rounds, o->count,
+			"datagrams (GSO %s, GRO %s), srtt %u us, cwnd %u\n", o->rank, k, o->count,
 			wk_type_name(o->type), r.elems_per_s / 1e6, r.gbit_s, r.chunks_per_s,
 			(unsigned long long)st.retransmits, (unsigned long long)st.stale_results,
 			(unsigned long long)st.send_calls, (unsigned long long)ext.datagrams_sent,
 			(ext.flags & DAITN_STATS_GSO) ? "on" : "off",
 			(ext.flags & DAITN_STATS_GRO) ? "on" : "off", ext.srtt_us, ext.cwnd);
-		fprintf(o->json ? stderr : stdout, "daitn-worker: rank %ld: %lu rounds OK\n", o->rank,
-			o->rounds);
+		if (o->until_file != NULL)
+			fprintf(o->json ? stderr : stdout, "daitn-worker: rank %ld: %lu rounds OK "
+				"(stopped by %s; %lu stop votes)\n", o->rank, k, o->until_file, votes);
+		else
+			fprintf(o->json ? stderr : stdout, "daitn-worker: rank %ld: %lu rounds OK\n",
+				o->rank, k);
 	}
 	free(buf);
 	return code;
