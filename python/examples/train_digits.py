@@ -46,6 +46,10 @@ def parse_args(argv=None):
     p.add_argument("--bucket-cap-mb", type=float, default=25.0,
                    help="DDP bucket size; small values give several buckets per step")
     p.add_argument("--csv", default=None, help="write epoch,train_loss,test_acc,seconds here")
+    p.add_argument("--hold-after-epoch", type=int, default=0, metavar="E",
+                   help="after epoch E, wait until --hold-file exists (tests use it to act "
+                        "between two epochs)")
+    p.add_argument("--hold-file", default=None)
     return p.parse_args(argv)
 
 
@@ -119,6 +123,11 @@ def train(rank, world, master, args):
             tl, correct = evaluate(model, xtr, ytr, xte, yte)
             rows.append((epoch, tl, correct / len(yte), dt))
             print("epoch %3d  loss %.6f  test_acc %.4f  %.3fs" % rows[-1], flush=True)
+        if epoch == args.hold_after_epoch and args.hold_file:
+            print("holding after epoch %d until %s exists" % (epoch, args.hold_file), flush=True)
+            deadline = time.monotonic() + 600
+            while not os.path.exists(args.hold_file) and time.monotonic() < deadline:
+                time.sleep(0.05)
 
     if rank == 0:
         _, correct = evaluate(model, xtr, ytr, xte, yte)

@@ -8,10 +8,12 @@
 #                           topology (one rank per namespace), in the background;
 #                           logs $DTN_TMP/NAME.rI.log, curve $DTN_TMP/NAME.csv;
 #                           PIDs in PT_PIDS; buckets of PT_BUCKET_MB (default
-#                           0.02: two buckets per step, to exercise ordering)
+#                           0.02: two buckets per step, to exercise ordering),
+#                           with PT_TRAIN_ARGS appended to the script's arguments
 #   pt_wait BOUND           wait for PT_PIDS; fails (with the logs) on a non-zero
 #                           exit or a hang
-#   pt_log_wait NAME RE S   until rank 0's log matches RE (at most S seconds)
+#   pt_log_wait NAME RE S [I]  until rank I-1's log (default rank 0) matches RE;
+#                           S seconds only bound a hang
 #   pt_fail MSG             print MSG and every log of the run, exit 1
 
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/edge.sh"
@@ -31,6 +33,7 @@ pt_prereqs() {
 	fi
 }
 
+PT_TRAIN_ARGS=()    # extra arguments of the training script (pt_train)
 pt_train() {
 	local name=$1 backend=$2 epochs=$3 i
 	shift 3
@@ -41,7 +44,7 @@ pt_train() {
 	for (( i = 1; i <= EDGE_N; i++ )); do
 		edge_rank_bg "$i" "$DTN_TMP/$name.r$i.log" "$@" "$DTN_PY" "$PT_EXAMPLE" \
 			--backend "$backend" --epochs "$epochs" --csv "$DTN_TMP/$name.csv" \
-			--bucket-cap-mb "${PT_BUCKET_MB:-0.02}"
+			--bucket-cap-mb "${PT_BUCKET_MB:-0.02}" "${PT_TRAIN_ARGS[@]}"
 		PT_PIDS+=("$DTN_LAST_PID")
 	done
 }
@@ -65,11 +68,11 @@ pt_wait() {
 }
 
 pt_log_wait() {
-	local name=$1 re=$2 bound=$3 t=0
-	while (( t < bound * 10 )); do
-		grep -qE "$re" "$DTN_TMP/$name.r1.log" 2>/dev/null && return 0
+	local name=$1 re=$2 bound=$3 i=${4:-1} deadline
+	deadline=$(( $(date +%s) + bound ))
+	while (( $(date +%s) < deadline )); do
+		grep -qE "$re" "$DTN_TMP/$name.r$i.log" 2>/dev/null && return 0
 		sleep 0.1
-		t=$((t + 1))
 	done
-	pt_fail "rank 0 of $name never printed /$re/ within ${bound}s"
+	pt_fail "rank $((i - 1)) of $name never printed /$re/ within ${bound}s"
 }
