@@ -6,7 +6,8 @@ Talks to a wire-protocol peer on 127.0.0.1 (wire_peer.py), no namespaces.
 Checks: library lookup errors, dtype mapping, error mapping (EINVAL, refusal,
 ICMP port unreachable, timeouts, a broken handle), in-place results for every
 dtype with numpy and torch, contiguous and strided, and that the GIL is
-released while a call blocks on the network.
+released while a call blocks on the network (the peer that must answer it is
+a Python thread of the same process).
 Exit 0 pass, 1 fail, 77 skipped (libdaitn.so or torch missing: says which).
 """
 
@@ -14,7 +15,6 @@ import errno
 import os
 import socket
 import sys
-import threading
 import time
 import traceback
 
@@ -55,38 +55,6 @@ def open_ctx(peer, **kw):
     kw.setdefault("timeout_ms", 1000)
     return daitn.Context("127.0.0.1", 1, 0, local_port(), gateway_port=peer.port,
                          bind_addr="127.0.0.1", **kw)
-
-
-class Counter:
-    """A Python thread that counts as long as it gets the GIL."""
-
-    def __init__(self):
-        self.n = 0
-        self._stop = False
-        self._t = threading.Thread(target=self._run, daemon=True)
-        self._t.start()
-
-    def _run(self):
-        while not self._stop:
-            self.n += 1
-
-    def stop(self):
-        self._stop = True
-        self._t.join()
-
-    def rate(self, seconds=0.2):
-        """Counts per second while this thread sleeps (it holds no GIL then)."""
-        n0 = self.n
-        time.sleep(seconds)
-        return (self.n - n0) / seconds
-
-    def check_free_running(self, dn, dt, what):
-        """The count during a blocked call of dt seconds must be at least a
-        quarter of the free-running rate: a call holding the GIL lets it run
-        only in the few switch intervals before and after the foreign call."""
-        assert dn > 0.25 * self.free * dt, (
-            "%s: the other thread counted %d in %.2fs, free-running rate %.0f/s: "
-            "the GIL was held" % (what, dn, dt, self.free))
 
 
 def expect_raises(cls, fn, *args, **kw):
@@ -153,38 +121,42 @@ def test_nothing_listening_is_refused_quickly():
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         dead = s.getsockname()[1]
-    t0 = time.perf_counter()
+    # ICMP port unreachable ends the wait: ECONNREFUSED, where running into
+    # the (long) hello timeout would be ETIMEDOUT.
     e = expect_raises(daitn.DaitnError, daitn.Context, "127.0.0.1", 1, 0, local_port(),
-                      gateway_port=dead, bind_addr="127.0.0.1", hello_timeout_ms=3000)
+                      gateway_port=dead, bind_addr="127.0.0.1", hello_timeout_ms=60000)
     assert e.errno == errno.ECONNREFUSED, str(e)
-    assert time.perf_counter() - t0 < 1.5, "ICMP port unreachable should end the wait early"
 
 
-def test_open_timeout_releases_the_gil():
+def test_open_and_allreduce_release_the_gil():
+    # The peer answers from a Python thread of this process, and only the
+    # third HELLO: while daitn_open() blocks, that thread must get the GIL,
+    # or the open could only time out. The same holds for every RESULT.
+    with WirePeer("late") as peer:
+        ctx = open_ctx(peer, hello_timeout_ms=60000, timeout_ms=60000)
+        x = torch.ones(4096)
+        ctx.allreduce(x)
+        ctx.close()
+    assert peer.hellos >= 3, peer.hellos
+    assert torch.equal(x, torch.full((4096,), 2.0)), x[:4]
+
+
+def test_open_timeout():
     with WirePeer("silent") as peer:
-        c = Counter()
-        c.free = c.rate()
-        t0, n0 = time.perf_counter(), c.n
+        t0 = time.perf_counter()
         e = expect_raises(daitn.DaitnTimeoutError, open_ctx, peer, hello_timeout_ms=700)
-        dt, dn = time.perf_counter() - t0, c.n - n0
-        c.stop()
+        dt = time.perf_counter() - t0
     assert isinstance(e, TimeoutError) and e.errno == errno.ETIMEDOUT
-    assert 0.6 < dt < 3.0, "open took %.2fs for a 0.7s timeout" % dt
-    print("    open: blocked %.2fs, other thread counted %d (free-running %.0f/s)"
-          % (dt, dn, c.free))
-    c.check_free_running(dn, dt, "daitn_open")
+    assert dt >= 0.7, "open gave up after %.2fs, before its 0.7 s timeout" % dt
 
 
-def test_allreduce_timeout_releases_the_gil_and_breaks_the_handle():
+def test_allreduce_timeout_breaks_the_handle():
     with WirePeer("ack") as peer:
         ctx = open_ctx(peer, timeout_ms=1000)
         x = torch.ones(4096)
-        c = Counter()
-        c.free = c.rate()
-        t0, n0 = time.perf_counter(), c.n
+        t0 = time.perf_counter()
         e = expect_raises(daitn.DaitnTimeoutError, ctx.allreduce, x)
-        dt, dn = time.perf_counter() - t0, c.n - n0
-        c.stop()
+        dt = time.perf_counter() - t0
         assert peer.grads, "the allreduce never sent a GRAD"
         assert e.call == "daitn_allreduce" and e.strerror, "no daitn_last_error text"
         assert e.strerror in ctx.last_error(), (e.strerror, ctx.last_error())
@@ -192,10 +164,8 @@ def test_allreduce_timeout_releases_the_gil_and_breaks_the_handle():
         e2 = expect_raises(daitn.DaitnError, ctx.allreduce, x)
         assert e2.errno == errno.EPIPE, str(e2)
         ctx.close()
-    assert 0.9 < dt < 4.0, "allreduce took %.2fs for a 1s timeout" % dt
-    print("    allreduce: blocked %.2fs (%s), other thread counted %d (free-running %.0f/s)"
-          % (dt, e.strerror, dn, c.free))
-    c.check_free_running(dn, dt, "daitn_allreduce")
+    assert dt >= 1.0, "allreduce gave up after %.2fs, before its 1 s timeout" % dt
+    print("    allreduce: timed out after %.2fs (%s)" % (dt, e.strerror))
 
 
 def test_read_only_and_closed_are_refused():

@@ -8,6 +8,8 @@ or DPDK, and see exactly what the binding put on the wire. Behaviours:
             is twice the GRAD's (as if a second worker had sent the same data),
             so in-place results and copy-back paths are observable;
   "ack"     HELLO -> HELLO_ACK, GRADs are swallowed (an unresponsive gateway);
+  "late"    as "double", but the first two HELLOs go unanswered (the worker
+            must resend: its call blocks until this thread answers);
   "refuse"  HELLO -> ERROR code 1 with a text;
   "silent"  nothing is answered.
 Every GRAD header seen is recorded in .grads (type, dtype, count, offset, ...).
@@ -71,6 +73,8 @@ class WirePeer:
                 continue
             if typ == HELLO:
                 self.hellos += 1
+                if self.mode == "late" and self.hellos < 3:
+                    continue
                 if self.mode == "refuse":
                     text = ("job %d is not in policy version 3" % job).encode()
                     msg = HDR.pack(MAGIC, VERSION, ERROR, job, rank, 0, 0, 0, 0, offset, rnd) + \
@@ -84,7 +88,7 @@ class WirePeer:
             elif typ == GRAD:
                 self.grads.append(dict(job=job, rank=rank, slot=slot, dtype=dtype, count=count,
                                        offset=offset, round=rnd, size=len(data) - HDR.size))
-                if self.mode == "double":
+                if self.mode in ("double", "late"):
                     msg = HDR.pack(MAGIC, VERSION, RESULT, job, rank, slot, dtype, 0, count,
                                    offset, rnd) + doubled(data[HDR.size:], dtype)
                     self.sock.sendto(msg, src)
