@@ -21,6 +21,7 @@
  * unsegmented super-packets).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <time.h> /* before linux/errqueue.h, which needs struct timespec */
 #include <linux/errqueue.h>
 #include <netinet/udp.h>
@@ -343,19 +344,33 @@ daitn_io_errqueue(struct daitn_io *io)
 	return err;
 }
 
+struct daitn_clock daitn_clock;
+
+void
+daitn_clock_set(uint64_t (*now)(void *), void (*advance)(void *, uint64_t), void *arg)
+{
+	daitn_clock.arg = arg;
+	daitn_clock.advance = advance;
+	daitn_clock.now = now;
+}
+
 int
 daitn_io_wait(struct daitn_io *io, uint64_t timeout_ns)
 {
 	struct pollfd pfd = { .fd = io->fd, .events = POLLIN };
-	struct timespec ts = { .tv_sec = (time_t)(timeout_ns / 1000000000u),
-			       .tv_nsec = (long)(timeout_ns % 1000000000u) };
+	bool virt = daitn_clock.now != NULL;
+	struct timespec ts = { .tv_sec = virt ? 0 : (time_t)(timeout_ns / 1000000000u),
+			       .tv_nsec = virt ? 0 : (long)(timeout_ns % 1000000000u) };
 	int r;
 
 	r = ppoll(&pfd, 1, &ts, NULL);
 	if (r < 0)
 		return errno == EINTR ? 0 : -errno;
-	if (r == 0)
+	if (r == 0) {
+		if (virt)
+			daitn_clock.advance(daitn_clock.arg, timeout_ns);
 		return 0;
+	}
 	if (pfd.revents & POLLERR) {
 		int err = daitn_io_errqueue(io);
 

@@ -209,11 +209,30 @@ void daitn_msg_error_decode(const uint8_t *data, uint32_t len, uint16_t *code,
 const char *daitn_msg_err_name(uint16_t code);
 
 /* ---- daitn_time ---- */
+/*
+ * The library's clock: CLOCK_MONOTONIC, unless a test installs a virtual one
+ * with daitn_clock_set(now, arg). Under a virtual clock, a wait that finds
+ * nothing to read does not sleep: it advances the clock by its timeout
+ * (daitn_clock_advance), so timers and timeouts run in virtual time and a
+ * test against a silent peer is exact and instant. Set it only while no
+ * handle is in a call; not for peers that answer (their answers come in
+ * real time). now == NULL restores the real clock.
+ */
+struct daitn_clock {
+	uint64_t (*now)(void *arg);
+	void (*advance)(void *arg, uint64_t ns);
+	void *arg;
+};
+extern struct daitn_clock daitn_clock;
+void daitn_clock_set(uint64_t (*now)(void *), void (*advance)(void *, uint64_t), void *arg);
+
 static inline uint64_t
 daitn_now_ns(void)
 {
 	struct timespec ts;
 
+	if (daitn_clock.now != NULL)
+		return daitn_clock.now(daitn_clock.arg);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }

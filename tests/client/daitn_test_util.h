@@ -17,6 +17,38 @@
 #include "daitn_test_peer.h"
 
 /* A port that was free a moment ago (bound, then closed). */
+/* A virtual clock for libdaitn (daitn_clock_set): it starts at 1000 s and
+ * moves only by the timeouts of waits that found nothing to read, so timers
+ * against a silent peer run exactly and at once. Main thread only. */
+static uint64_t tutil_vclock_ns;
+
+static inline uint64_t
+tutil_vclock_now(void *arg)
+{
+	(void)arg;
+	return tutil_vclock_ns;
+}
+
+static inline void
+tutil_vclock_advance(void *arg, uint64_t ns)
+{
+	(void)arg;
+	tutil_vclock_ns += ns;
+}
+
+static inline void
+tutil_vclock_on(void)
+{
+	tutil_vclock_ns = 1000000000000ull;
+	daitn_clock_set(tutil_vclock_now, tutil_vclock_advance, NULL);
+}
+
+static inline void
+tutil_vclock_off(void)
+{
+	daitn_clock_set(NULL, NULL, NULL);
+}
+
 static inline uint16_t
 tutil_free_port(void)
 {
