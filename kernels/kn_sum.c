@@ -8,6 +8,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 #include "kn_sum_priv.h"
 
@@ -40,10 +43,15 @@ kn_cpu_can(enum kn_isa isa)
 	case KN_ISA_SCALAR:
 		return 1;
 #if defined(__x86_64__) || defined(__i386__)
-	case KN_ISA_AVX2:
+	case KN_ISA_AVX2: {
+		/* F16C is CPUID.1:ECX bit 29 (clang's __builtin_cpu_supports
+		 * does not know "f16c"). */
+		unsigned a, b, c, d;
+
 		__builtin_cpu_init();
-		return __builtin_cpu_supports("avx2") &&
-		       __builtin_cpu_supports("f16c");
+		return __builtin_cpu_supports("avx2") && __get_cpuid(1, &a, &b, &c, &d) &&
+		       (c & bit_F16C) != 0;
+	}
 	case KN_ISA_AVX512:
 		__builtin_cpu_init();
 		return __builtin_cpu_supports("avx512f") &&

@@ -122,12 +122,14 @@ kn_bf16x16_narrow(__m256 f0, __m256 f1)
 	return _mm256_permute4x64_epi64(p, 0xd8);
 }
 
+/* vcvtps2ph's rounding mode is an immediate: a macro, not a variable (clang
+ * insists on a constant expression). */
+#define KN_F16_ROUND (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+
 static inline __m256i
 kn_f16x16_narrow(__m256 f0, __m256 f1)
 {
-	const int rc = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
-
-	return _mm256_set_m128i(_mm256_cvtps_ph(f1, rc), _mm256_cvtps_ph(f0, rc));
+	return _mm256_set_m128i(_mm256_cvtps_ph(f1, KN_F16_ROUND), _mm256_cvtps_ph(f0, KN_F16_ROUND));
 }
 
 #define KN_AVX2_SUM_H16(name, widen, ref)                                      \

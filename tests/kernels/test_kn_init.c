@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 #include "kn_sum.h"
 #include "kn_test_priv.h"
@@ -19,8 +22,12 @@ static int
 suite_init(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
+	unsigned a, b, c, d;
+
 	__builtin_cpu_init();
-	cpu_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+	/* F16C: CPUID.1:ECX bit 29 (clang has no "f16c" feature string). */
+	cpu_avx2 = __builtin_cpu_supports("avx2") && __get_cpuid(1, &a, &b, &c, &d) &&
+		   (c & bit_F16C) != 0;
 	cpu_avx512 = __builtin_cpu_supports("avx512f") &&
 		     __builtin_cpu_supports("avx512bw") &&
 		     __builtin_cpu_supports("avx512vl");
