@@ -128,6 +128,9 @@ static enum dp_drop pkt_icmp(struct gw_lcore *lc, struct rte_mbuf *m, struct rte
 	if (ip_len < sizeof(*ip) + sizeof(*icmp) || icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST ||
 	    icmp->icmp_code != 0)
 		return DP_DROP_IP_NOT_UDP;
+	/* The reply's sum is derived from the request's: check it first. */
+	if (rte_raw_cksum(icmp, ip_len - sizeof(*ip)) != 0xffff)
+		return DP_DROP_ICMP_BAD_CHECKSUM;
 
 	/* Echo reply in place. Type 8 -> 0 changes one 16-bit word by 0x0800
 	 * (RFC 1624 incremental update); the payload is echoed untouched. */
@@ -143,6 +146,9 @@ static enum dp_drop pkt_icmp(struct gw_lcore *lc, struct rte_mbuf *m, struct rte
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	eth->dst_addr = eth->src_addr;
 	eth->src_addr = gp->mac;
+	/* Exactly the IP datagram back: no Ethernet padding or trailing bytes. */
+	m->data_len = (uint16_t)(sizeof(*eth) + ip_len);
+	m->pkt_len = m->data_len;
 	m->ol_flags = 0;
 	gw_tx_enqueue(lc, port, m);
 	*consumed = true;

@@ -64,7 +64,8 @@
 	X(INFER_NO_REPLICA, "infer_no_replica") /* every replica down: ERROR sent */ \
 	/* runs (appended; docs/protocol.md section 6) */                     \
 	X(RUN_NONE, "run_none")               /* GRAD while no run of the job is on */ \
-	X(ROUND_OUTSIDE_RUN, "round_outside_run") /* round not in the run's window */
+	X(ROUND_OUTSIDE_RUN, "round_outside_run") /* round not in the run's window */ \
+	X(ICMP_BAD_CHECKSUM, "icmp_bad_checksum") /* echo request with a wrong sum */
 
 #define DP_DROP_ENUM_(name, str) DP_DROP_##name,
 enum dp_drop {

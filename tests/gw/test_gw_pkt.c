@@ -274,6 +274,48 @@ static void test_icmp_echo_is_answered(void)
 	CU_ASSERT_EQUAL(rte_raw_cksum(ri, sizeof(data)), 0xffff);
 }
 
+/* An echo request whose frame runs past the IP length (Ethernet padding) is
+ * answered with exactly its IP datagram; one with a wrong ICMP sum is dropped. */
+static void test_icmp_echo_is_trimmed_and_checked(void)
+{
+	struct gw_stats before;
+	struct tu_pkt p;
+	uint8_t data[8 + 8];
+	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)data;
+
+	memset(data, 0x5c, sizeof(data));
+	icmp->icmp_type = RTE_IP_ICMP_ECHO_REQUEST;
+	icmp->icmp_code = 0;
+	icmp->icmp_cksum = 0;
+	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(data, sizeof(data));
+	for (int bad = 0; bad < 2; bad++) {
+		struct rte_mbuf *m;
+
+		tu_pkt_daitn(&p, 0, 1, 0, 0, 0, 0, 0, 0, data, sizeof(data) - 8);
+		p.raw = true;
+		p.ip_proto = IPPROTO_ICMP;
+		m = tu_build(&p);
+		memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, 34), data, sizeof(data));
+		if (bad)
+			rte_pktmbuf_mtod_offset(m, uint8_t *, 34)[9] ^= 1;
+		/* 12 bytes of padding after the IP datagram. */
+		memset(rte_pktmbuf_append(m, 12), 0xee, 12);
+		tu_snap(&before);
+		tu_inject(0, m);
+		tu_poll();
+		if (bad) {
+			CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_ICMP_BAD_CHECKSUM), 1);
+			CU_ASSERT_EQUAL(tu_collect(), 0);
+			continue;
+		}
+		CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_ICMP_REPLIED), 1);
+		CU_ASSERT_EQUAL_FATAL(tu_collect(), 1);
+		CU_ASSERT_EQUAL(tu_out[0].len, 34 + sizeof(data));
+		CU_ASSERT_TRUE(tu_out[0].ip_csum_ok);
+		CU_ASSERT_EQUAL(rte_raw_cksum(tu_out[0].frame + 34, sizeof(data)), 0xffff);
+	}
+}
+
 static CU_TestInfo tests[] = {
 	{ "link_and_network_garbage_is_dropped", test_link_and_network_garbage_is_dropped },
 	{ "udp_garbage_is_dropped", test_udp_garbage_is_dropped },
@@ -282,6 +324,7 @@ static CU_TestInfo tests[] = {
 	  test_refused_grads_are_counted_and_change_nothing },
 	{ "arp_request_for_us_is_answered", test_arp_request_for_us_is_answered },
 	{ "icmp_echo_is_answered", test_icmp_echo_is_answered },
+	{ "icmp_echo_is_trimmed_and_checked", test_icmp_echo_is_trimmed_and_checked },
 	CU_TEST_INFO_NULL,
 };
 
