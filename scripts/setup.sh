@@ -45,8 +45,10 @@ core_pkgs=(
 	iproute2 iputils-ping ethtool nftables procps
 	python3 python3-numpy valgrind
 )
-# PyTorch integration, telemetry exporter and plots.
-heavy_pkgs=(python3-torch python3-sklearn python3-prometheus-client python3-matplotlib gnuplot-nox)
+# PyTorch integration, telemetry exporter and plots; clang with its libFuzzer
+# runtime for the fuzz targets (scripts/fuzz.sh).
+heavy_pkgs=(python3-torch python3-sklearn python3-prometheus-client python3-matplotlib gnuplot-nox
+	clang-14 libclang-rt-14-dev)
 
 summary=()
 

@@ -12,6 +12,8 @@
 # 1. scripts/setup.sh: packages, hugepages, meson build in build/
 # 2. meson test -C build: every CUnit suite (labels 'unit' and 'eal')
 # 3. an ASan/UBSan build in build-asan of the DPDK-free suites (label 'unit')
+# 3b. every fuzz target of tests/fuzz over its seed corpus (scripts/fuzz.sh
+#    --corpus-only: clang, ASan/UBSan, in build-fuzz)
 # 4. the integration tests, tests/integration/test_*.sh (namespaces, real
 #    gateway and worker processes; they need root and exit 77 to skip)
 # 5. other areas' runners, tests/*/run.sh (e.g. tests/python: PyTorch), each
@@ -169,6 +171,24 @@ PYEOF
 		failed=$((failed + 1))
 		part_end "ASan/UBSan ($BA, unit)" "BUILD FAILED"
 	fi
+	rm -f "$log"
+fi
+
+# ---- 3b. the fuzz targets over their seed corpora -------------------------------
+if [[ $do_asan -eq 1 ]]; then
+	part_begin "fuzz targets over their corpora (scripts/fuzz.sh --corpus-only)"
+	log=$(mktemp)
+	DTN_BUILD="$DTN_BUILD" bash scripts/fuzz.sh --corpus-only 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n1)
+	f_ok=$(awk '{ print $1 }' <<<"${line:-0 passed, 0 failed}")
+	f_fail=$(awk '{ print $3 }' <<<"${line:-0 passed, 0 failed}")
+	if [[ $rc -ne 0 && $f_fail -eq 0 ]]; then
+		f_fail=1
+	fi
+	[[ $f_fail -eq 0 ]] || echo "fuzz: scripts/fuzz.sh --corpus-only: $f_fail failed (exit $rc)" >>"$fail_list"
+	passed=$((passed + f_ok)) failed=$((failed + f_fail))
+	part_end "fuzz corpora (build-fuzz)" "$f_ok passed, $f_fail failed"
 	rm -f "$log"
 fi
 

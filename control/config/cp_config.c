@@ -394,34 +394,45 @@ config_read(struct cp_json_ctx *c, const json_t *root, const char *path,
 }
 
 int
-cp_config_load(const char *path, struct cp_gw_config *out, struct cp_diags *diags)
+cp_config_parse(const char *text, size_t len, const char *name, struct cp_gw_config *out,
+		struct cp_diags *diags)
 {
 	struct cp_json_ctx c;
 	unsigned first = diags->n;
-	char *text = NULL;
-	size_t len = 0;
 	json_t *root;
-	int rc;
 
 	memset(out, 0, sizeof(*out));
-	snprintf(out->path, sizeof(out->path), "%s", path);
-	rc = cp_json_file_read(path, &text, &len);
-	if (rc != 0) {
-		if (cp_diags_add(diags, path, 0, 0, "", "cannot read: %s", strerror(-rc)) != 0)
-			return -ENOMEM;
-		return rc;
-	}
-	cp_json_ctx_init(&c, path, text, len, diags);
+	snprintf(out->path, sizeof(out->path), "%s", name);
+	cp_json_ctx_init(&c, name, text, len, diags);
 	root = cp_json_ctx_parse(&c);
 	if (root != NULL) {
-		config_read(&c, root, path, out);
+		config_read(&c, root, name, out);
 		json_decref(root);
 	}
 	cp_json_ctx_fini(&c);
-	free(text);
 	if (c.err != 0)
 		return c.err;
 	if (cp_diags_sort(diags, first) != 0)
 		return -ENOMEM;
 	return c.n_errors > 0 ? -EINVAL : 0;
+}
+
+int
+cp_config_load(const char *path, struct cp_gw_config *out, struct cp_diags *diags)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	rc = cp_json_file_read(path, &text, &len);
+	if (rc != 0) {
+		memset(out, 0, sizeof(*out));
+		snprintf(out->path, sizeof(out->path), "%s", path);
+		if (cp_diags_add(diags, path, 0, 0, "", "cannot read: %s", strerror(-rc)) != 0)
+			return -ENOMEM;
+		return rc;
+	}
+	rc = cp_config_parse(text, len, path, out, diags);
+	free(text);
+	return rc;
 }

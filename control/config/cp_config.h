@@ -65,4 +65,9 @@ bool cp_config_ip_unicast(uint32_t ip);
  * (FILE:LINE:COL: /path: reason), or -errno if the file cannot be read. */
 int cp_config_load(const char *path, struct cp_gw_config *out, struct cp_diags *diags);
 
+/* The same from text already in memory (len bytes, not NUL-terminated);
+ * name stands for the file in diagnostics and in out->path. */
+int cp_config_parse(const char *text, size_t len, const char *name, struct cp_gw_config *out,
+		    struct cp_diags *diags);
+
 #endif /* CP_CONFIG_H */

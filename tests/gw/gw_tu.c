@@ -292,7 +292,7 @@ uint64_t tu_ev_delta(const struct gw_stats *before, enum gw_event e)
 	return now.ev[e] - before->ev[e];
 }
 
-static int tu_setup(void)
+int tu_setup(void)
 {
 	char prefix[64];
 	char *eal_argv[] = {
@@ -358,7 +358,7 @@ static int tu_setup(void)
 	return 0;
 }
 
-static void tu_teardown(void)
+void tu_teardown(void)
 {
 	char dir[PATH_MAX];
 
@@ -372,6 +372,7 @@ static void tu_teardown(void)
 	gw_eal_runtime_dir_remove(dir);
 }
 
+#ifndef TU_NO_MAIN
 extern CU_SuiteInfo tu_suite_gw_pkt, tu_suite_gw_agg, tu_suite_gw_hello, tu_suite_gw_tables;
 extern CU_SuiteInfo tu_suite_gw_cp;
 
@@ -404,3 +405,4 @@ int main(void)
 	tu_teardown();
 	return failures != 0;
 }
+#endif /* TU_NO_MAIN */

@@ -93,6 +93,12 @@ void tu_inject(unsigned queue, struct rte_mbuf *m);
 void tu_grad(uint16_t job, uint16_t rank, uint16_t index, unsigned set, uint8_t dtype,
 	     uint16_t count, uint32_t offset, uint32_t round, const void *payload);
 
+/* Start the EAL and the gateway, apply the test policy, join every job:
+ * 0, 77 (the EAL does not start here) or 1. Stop and clean up. The suites'
+ * main() calls them; so does the frame fuzzer (built with TU_NO_MAIN). */
+int tu_setup(void);
+void tu_teardown(void);
+
 /* The gateway's clock (gw_clock_set) stands still unless this moves it. */
 void tu_clock_advance_ms(uint64_t ms);
 

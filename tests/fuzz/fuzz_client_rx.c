@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * libFuzzer target: libdaitn's receive path, the code that decides whether a
+ * datagram is a result the worker may accept. The allreduce engine's receive
+ * handler (result_rx in client/daitn_allreduce.c, included here to reach
+ * it) runs with a call in flight: 16 chunks of a float32 tensor on 8 slots,
+ * sent to a gateway on 127.0.0.1. The input is a list of datagrams, each
+ * [source port - port_base (1 byte), length (2 bytes, little-endian),
+ * bytes]. Beyond the sanitizers: a chunk is accepted only from the gateway's
+ * shard ports, for this job, rank and round, on the slot, set, offset and
+ * count it is outstanding on, and only once; nothing outside the tensor is
+ * written; the HELLO decoders (daitn_open.c's, through daitn_msg.c) take the
+ * same datagrams.
+ */
+#include "../../client/daitn_allreduce.c"
+
+#include <assert.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define N_ELEMS (16 * 256)
+#define GUARD 64
+
+static struct daitn d;
+static float *tensor;      /* N_ELEMS + guards on both sides */
+
+static void handle_init(void)
+{
+	struct sockaddr_in local = { .sin_family = AF_INET,
+				     .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in gw = local;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	assert(fd >= 0 && bind(fd, (struct sockaddr *)&local, sizeof(local)) == 0);
+	gw.sin_port = htons(9);     /* discard: nothing listens, sends are harmless */
+	d.job = (struct daitn_job_info){ .n_workers = 4, .chunk_size = 1024, .n_slots = 8,
+					 .n_shards = 2, .dtype = DAITN_FLOAT32 };
+	d.job_id = 7;
+	d.rank = 1;
+	d.rto_us = 2000;
+	d.timeout_ms = 5000;
+	d.window = 8;
+	d.cwnd = 8;
+	d.ssthresh = 8;
+	d.slots = calloc(8, sizeof(*d.slots));
+	tensor = calloc(N_ELEMS + 2 * GUARD, sizeof(float));
+	assert(d.slots != NULL && tensor != NULL);
+	assert(daitn_io_init(&d.io, fd, &gw, 9, 2, DP_PROTO_HDR_SIZE + 1024) == 0);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct ar_call c;
+	uint64_t done_before;
+	size_t i = 0;
+
+	if (tensor == NULL)
+		handle_init();
+	memset(d.slots, 0, 8 * sizeof(*d.slots));
+	memset(tensor, 0, (N_ELEMS + 2 * GUARD) * sizeof(float));
+	memset(&c, 0, sizeof(c));
+	c.d = &d;
+	c.base = (uint8_t *)(tensor + GUARD);
+	c.dtype = DP_DTYPE_F32;
+	c.es = 4;
+	c.chunk_elems = 256;
+	c.count = N_ELEMS;
+	c.n_chunks = 16;
+	c.round = 1000;
+	c.rto_ns = 2000000;
+	c.now = 1;
+	window_fill(&c);
+	(void)daitn_io_flush(&d.io);   /* to 127.0.0.1:9/10, where nothing listens */
+	while (i + 3 <= size) {
+		struct sockaddr_in src = { .sin_family = AF_INET,
+					   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		uint32_t len = (uint32_t)data[i + 1] | (uint32_t)data[i + 2] << 8;
+		uint8_t *dg;
+		struct daitn_job_info ji;
+		uint16_t port_base, code;
+		uint32_t round;
+		char text[64], why[160];
+
+		src.sin_port = htons((uint16_t)(9 + data[i]));
+		i += 3;
+		if (len > size - i)
+			len = (uint32_t)(size - i);
+		/* An exact-size copy: ASan sees any read past the datagram. */
+		dg = malloc(len ? len : 1);
+		assert(dg != NULL);
+		memcpy(dg, data + i, len);
+		i += len;
+		done_before = c.done;
+		result_rx(&c, dg, len, &src);
+		(void)daitn_io_flush(&d.io);
+		if (c.done != done_before) {
+			struct dp_proto_hdr h;
+
+			/* Accepted: a well-formed RESULT for us, from a shard port. */
+			assert(c.done == done_before + 1);
+			assert(ntohs(src.sin_port) - 9u < 2u);
+			assert(dp_proto_hdr_check(dg, len, &h) == DP_DROP_NONE);
+			assert(h.type == DP_MSG_RESULT && h.job == 7 && h.rank == 1 &&
+			       h.round == 1000 && h.dtype == DP_DTYPE_F32);
+			assert(h.offset % 256 == 0 && h.offset + h.count <= N_ELEMS);
+		}
+		if (daitn_msg_ctrl_parse(dg, len, 7, 1, &round) == DP_MSG_HELLO_ACK)
+			(void)daitn_msg_ack_decode(dg, len, 1, &ji, &port_base, why, sizeof(why));
+		daitn_msg_error_decode(dg, len, &code, text, sizeof(text));
+		assert(strlen(text) < sizeof(text));
+		free(dg);
+	}
+	assert(c.done <= c.n_chunks);
+	for (unsigned g = 0; g < GUARD; g++)
+		assert(tensor[g] == 0.0f && tensor[GUARD + N_ELEMS + g] == 0.0f);
+	return 0;
+}

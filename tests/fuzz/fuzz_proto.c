@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * libFuzzer target: the wire decoders (dataplane/proto), as the gateway and
+ * libdaitn apply them to every received UDP payload. The input is one UDP
+ * payload. Checks, beyond the sanitizers: a header accepted by
+ * dp_proto_hdr_check() has the payload length its type and count imply and
+ * writes back to the same bytes; the payload readers never read past the
+ * sizes the checker allowed.
+ */
+#include <assert.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dp_proto.h"
+#include "dp_proto_infer.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static size_t payload_size(const struct dp_proto_hdr *h)
+{
+	switch (h->type) {
+	case DP_MSG_GRAD:
+	case DP_MSG_RESULT:
+		return (size_t)h->count * dp_proto_dtype_size(h->dtype);
+	case DP_MSG_HELLO_ACK:
+		return sizeof(struct dp_proto_job_info);
+	case DP_MSG_ERROR:
+		return sizeof(struct dp_proto_error);
+	case DP_MSG_HELLO_WAIT:
+		return sizeof(struct dp_proto_join_wait);
+	default:
+		return 0;
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	/* An exact-size heap copy, so that ASan sees any read past the end. */
+	uint8_t *p = malloc(size ? size : 1);
+	struct dp_proto_hdr h;
+	struct dp_infer_hdr ih;
+
+	if (p == NULL)
+		return 0;
+	memcpy(p, data, size);
+	if (dp_proto_hdr_check(p, size, &h) == DP_DROP_NONE) {
+		uint8_t back[DP_PROTO_HDR_SIZE];
+
+		assert(size == DP_PROTO_HDR_SIZE + payload_size(&h));
+		dp_proto_hdr_write(back, &h);
+		assert(memcmp(back, p, DP_PROTO_HDR_SIZE) == 0);
+		assert(dp_proto_msg_name(h.type) != NULL);
+		if (h.type == DP_MSG_HELLO_ACK) {
+			struct dp_proto_job_info ji;
+
+			dp_proto_job_info_read(p + DP_PROTO_HDR_SIZE, &ji);
+		} else if (h.type == DP_MSG_ERROR) {
+			struct dp_proto_error e;
+
+			dp_proto_error_read(p + DP_PROTO_HDR_SIZE, &e);
+			assert(memchr(e.text, '\0', sizeof(e.text)) != NULL);
+		} else if (h.type == DP_MSG_HELLO_WAIT) {
+			struct dp_proto_join_wait w;
+
+			dp_proto_join_wait_read(p + DP_PROTO_HDR_SIZE, &w);
+		}
+		(void)dp_proto_tag_cmp(h.round, h.offset, 0, 0);
+	}
+	if (dp_proto_infer_check(p, size, &ih) == DP_DROP_NONE && ih.type == DP_MSG_INFER_ERROR) {
+		struct dp_infer_error e;
+
+		if (dp_proto_infer_error_read(p + DP_INFER_HDR_SIZE, size - DP_INFER_HDR_SIZE, &e) == 0)
+			assert(memchr(e.text, '\0', sizeof(e.text)) != NULL);
+	}
+	free(p);
+	return 0;
+}
