@@ -154,7 +154,8 @@ W_ARGS=(--count "$COUNT" --dtype float32 --pattern exact --join-timeout-ms 2000)
 for r in 0 1 2; do start_rank "$r" "$ROUNDS"; done
 finish 0 1 2
 ok=1
-for r in 0 1 2; do failed_with "$r" "3 of 4 ranks joined.*waiting for rank\(s\) 3" || ok=0; done
+# Each names rank 3; the others it lists depend on who gave up first.
+for r in 0 1 2; do failed_with "$r" "ranks joined in [0-9]+ ms; still waiting for rank\(s\) ([0-9]+, )*3 " || ok=0; done
 it_check "[[ $ok -eq 1 ]]" "partial launch: ranks 0-2 gave up after the join timeout, naming rank 3"
 W_ARGS=(--count "$COUNT" --dtype float32 --pattern exact --join-timeout-ms 60000)
 # Rank 3 (the one that never ran) first: the order that used to complete the
