@@ -36,6 +36,10 @@ LOG="$DTN_TMP/relaunch"
 mkdir -p "$LOG"
 declare -a PID=()
 seq=0
+# Every launch gets its own data seed (all ranks of one run share it): a sum
+# that mixed two runs' contributions would fail the workers' checks.
+gen=1
+new_launch() { gen=$((gen + 1)); }
 
 # start_rank R ROUNDS [args...]: daitn-worker for rank R (namespace R+1).
 start_rank() {
@@ -44,7 +48,7 @@ start_rank() {
 	seq=$((seq + 1))
 	dtn_worker_start $((r + 1)) "$LOG/$seq.rank$r.log" --gateway "$DTN_GW_IP" \
 		--bind "${DTN_JOB_IPS[$r]}:${DTN_JOB_PORTS[$r]}" --job 1 --rank "$r" \
-		--rounds "$rounds" "${W_ARGS[@]}" "$@"
+		--rounds "$rounds" --seed "$gen" "${W_ARGS[@]}" "$@"
 	PID[$r]=$DTN_LAST_PID
 	RLOG[$r]="$LOG/$seq.rank$r.log"
 }
@@ -132,6 +136,7 @@ note_wrong() {
 
 # ---- 1. a rank killed mid-round; all relaunched, the killed rank first ------
 for dead in 0 1 2 3; do
+	new_launch
 	for r in 0 1 2 3; do start_rank "$r" "$LONG" --timeout-ms 3000; done
 	progress || true
 	kill -KILL "${PID[$dead]}"
@@ -144,6 +149,7 @@ for dead in 0 1 2 3; do
 	order=("$dead")
 	for k in 1 2 3; do order+=($(( (dead + k) % 4 ))); done
 	t0=$(dtn_now)
+	new_launch
 	launch_in_order "${order[@]}" || true
 	finish 0 1 2 3
 	it_check "ok_run 0 1 2 3" "relaunch in order ${order[*]} (rank $dead first): every rank verified $ROUNDS rounds x $COUNT elements ($(dtn_elapsed "$t0")s)"
@@ -151,6 +157,7 @@ done
 
 # ---- 2. a partial launch, then a full launch in a random order --------------
 W_ARGS=(--count "$COUNT" --dtype float32 --pattern exact --join-timeout-ms 2000)
+new_launch
 for r in 0 1 2; do start_rank "$r" "$ROUNDS"; done
 finish 0 1 2
 ok=1
@@ -161,15 +168,18 @@ W_ARGS=(--count "$COUNT" --dtype float32 --pattern exact --join-timeout-ms 60000
 # Rank 3 (the one that never ran) first: the order that used to complete the
 # dead run's half-filled slots; the rest in a random order.
 mapfile -t order < <(echo 3; printf '%s\n' 0 1 2 | shuf)
+new_launch
 launch_in_order "${order[@]}" || true
 finish 0 1 2 3
 it_check "ok_run 0 1 2 3" "full launch after it, in order ${order[*]}: every rank verified"
 
 # ---- 3. one rank restarted alone ---------------------------------------------
+new_launch
 for r in 0 1 2 3; do start_rank "$r" "$LONG" --timeout-ms 60000; done
 progress || true
 kill -KILL "${PID[1]}"
 finish 1
+new_launch      # the restarted rank and, later, the others' new processes
 start_rank 1 "$ROUNDS"
 # The others' next GRADs are answered with ERROR run_ended: they stop long
 # before their 60 s timeout.
@@ -183,6 +193,7 @@ finish 0 1 2 3
 it_check "ok_run 0 1 2 3" "then ranks 0, 2, 3 relaunched: the new run (with the restarted rank 1) verified"
 
 # ---- 4. the gateway killed mid-round, restarted over its leftovers ----------
+new_launch
 for r in 0 1 2 3; do start_rank "$r" "$LONG" --timeout-ms 3000; done
 progress || true
 kill -KILL "$DTN_GW_PID"
@@ -204,6 +215,7 @@ if dtn_gw_wait_ready 30; then up=1; else up=0; fi
 huge1=$(find /dev/hugepages -maxdepth 1 -name "${DTN_GW_PREFIX}map_*" 2>/dev/null | wc -l)
 it_check "[[ $up -eq 1 ]]" \
 	"a new gateway with the same file prefix started over the leftovers ($huge1 hugepage files now, $huge0 before)"
+new_launch
 launch_in_order 3 1 0 2 || true
 finish 0 1 2 3
 it_check "ok_run 0 1 2 3" "a new run on the restarted gateway verified"
@@ -213,6 +225,7 @@ dtn_gw_stop 10 || true
 it_check "[[ $DTN_GW_STOP_RC -eq 0 ]]" "the restarted gateway stopped cleanly"
 dtn_gw_start "$DTN_TMP/gateway.json" "$IT_POLICY"
 dtn_gw_wait_ready 30 || true
+new_launch
 launch_in_order 2 0 3 1 || true
 finish 0 1 2 3
 it_check "ok_run 0 1 2 3" "a run after a clean gateway restart verified"
