@@ -263,7 +263,12 @@ static int bench_run(struct gw *gw, const struct bench_opts *o)
 	struct gw_stats st0, st1;
 	struct sample sm;
 
-	/* Warm up (first touch of pools and slots), then measure. */
+	/* The workers join job 1 (its run starts), then warm up (first touch
+	 * of pools and slots), then measure. */
+	if (gw_bench_join(gw, &bp, &tmpl, o->workers, &g.lap) != 0) {
+		fprintf(stderr, "daitn-gw-bench: the workers could not join job 1\n");
+		return 1;
+	}
 	for (int i = 0; i < 2000; i++) {
 		gw_bench_gen_burst(&g, o->burst);
 		gw_lcore_poll(lc);

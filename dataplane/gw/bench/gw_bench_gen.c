@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
 
 #include <rte_byteorder.h>
@@ -8,6 +9,7 @@
 #include <rte_ip.h>
 #include <rte_udp.h>
 
+#include "gw.h"
 #include "gw_bench_gen.h"
 
 /* The payload never changes, so it is written when the pool is made rather
@@ -87,4 +89,62 @@ gw_bench_gen_tmpl_build(struct gw_bench_gen_tmpl *t, unsigned workers,
 		udp->dgram_len = rte_cpu_to_be_16(8 + DP_PROTO_HDR_SIZE + GW_BENCH_PAYLOAD);
 		udp->dgram_cksum = 0;
 	}
+}
+
+int
+gw_bench_join(struct gw *gw, const struct gw_bench_port *bp, const struct gw_bench_gen_tmpl *t,
+	      unsigned workers, uint32_t *round_base)
+{
+	struct gw_lcore *lc = gw_lcore_get(gw, 0);
+	int acked = 0;
+
+	for (unsigned w = 0; w < workers; w++) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(bp->pool), *out[64];
+		struct dp_proto_hdr h = {
+			.magic = DP_PROTO_MAGIC, .version = DP_PROTO_VERSION, .type = DP_MSG_HELLO,
+			.job = 1, .rank = (uint16_t)w, .round = 0x6a00 + w,
+		};
+		struct rte_ipv4_hdr *ip;
+		struct rte_udp_hdr *udp;
+		uint8_t *f;
+		unsigned n;
+
+		if (m == NULL)
+			return -ENOMEM;
+		f = rte_pktmbuf_mtod(m, uint8_t *);
+		memcpy(f, t->hdr[w], DP_PROTO_L2_L4_SIZE);
+		ip = (struct rte_ipv4_hdr *)(f + RTE_ETHER_HDR_LEN);
+		udp = (struct rte_udp_hdr *)(ip + 1);
+		ip->total_length = rte_cpu_to_be_16(20 + 8 + DP_PROTO_HDR_SIZE);
+		ip->hdr_checksum = 0;
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+		udp->dgram_len = rte_cpu_to_be_16(8 + DP_PROTO_HDR_SIZE);
+		dp_proto_hdr_write(f + DP_PROTO_L2_L4_SIZE, &h);
+		m->data_len = m->pkt_len = DP_PROTO_FRAME_HDR_SIZE;
+		if (rte_ring_sp_enqueue(bp->rx, m) != 0) {
+			rte_pktmbuf_free(m);
+			return -ENOBUFS;
+		}
+		while (gw_lcore_poll(lc) != 0)
+			;
+		/* Every answer but the last rank's is a HELLO_WAIT. */
+		while ((n = rte_ring_sc_dequeue_burst(bp->tx, (void **)out, 64, NULL)) != 0) {
+			for (unsigned i = 0; i < n; i++) {
+				const uint8_t *a = rte_pktmbuf_mtod(out[i], const uint8_t *);
+				struct dp_proto_job_info ji;
+
+				if (out[i]->data_len >= DP_PROTO_FRAME_HDR_SIZE + sizeof(ji) &&
+				    a[DP_PROTO_L2_L4_SIZE + 3] == DP_MSG_HELLO_ACK) {
+					dp_proto_job_info_read(a + DP_PROTO_FRAME_HDR_SIZE, &ji);
+					*round_base = ji.round_base;
+					acked = 1;
+				}
+			}
+			rte_pktmbuf_free_bulk(out, n);
+		}
+	}
+	/* The answers were written over the payload of the generator's mbufs:
+	 * write its 1.0f back (every mbuf is free again here). */
+	gw_bench_gen_pool_init(bp->pool);
+	return acked ? 0 : -EPROTO;
 }

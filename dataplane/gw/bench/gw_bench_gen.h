@@ -91,6 +91,17 @@ void gw_bench_gen_tmpl_build(struct gw_bench_gen_tmpl *t, unsigned workers,
 			     const struct rte_ether_addr *gw_mac);
 
 /*
+ * Join job 1 with @workers workers (a HELLO from each, answered by @gw's
+ * lcore 0, which the caller has not launched) so that their GRADs count: a
+ * run starts when every rank has joined (docs/protocol.md, section 6).
+ * *round_base receives the run's first round; start the generator's lap
+ * there. Returns 0, -ENOMEM, -ENOBUFS, or -EPROTO if no HELLO_ACK came.
+ */
+struct gw;
+int gw_bench_join(struct gw *gw, const struct gw_bench_port *bp, const struct gw_bench_gen_tmpl *t,
+		  unsigned workers, uint32_t *round_base);
+
+/*
  * Allocate @n (1..GW_BENCH_BURST_MAX) frames, write the next @n chunks and
  * enqueue them; frames the ring refuses are freed and not counted as sent.
  * Returns the frames enqueued (0 when the pool is empty).
