@@ -312,8 +312,10 @@ pv() { awk -v m="$1" -v l="${2:-}" 'index($0, m) == 1 && index($0, l) { printf "
 it_check "[[ '$(pv 'daitn_up{')' == 1 && '$(pv 'daitn_policy_version ')' == 7 && '$(pv 'daitn_reloads_total{result="invalid"}')' == ${WANT[invalid]} && '$(pv 'daitn_job_completed_total{' 'job="1"')' == ${COMPLETED[1]} && '$(pv 'daitn_tenant_rate_limited_total{tenant="flood"}')' == $t_lim ]]" \
 	"daitn-exporter.py --once: up $(pv 'daitn_up{'), policy version $(pv 'daitn_policy_version '), invalid reloads $(pv 'daitn_reloads_total{result="invalid"}'), job 1 completed $(pv 'daitn_job_completed_total{' 'job="1"'), tenant flood rate_limited $(pv 'daitn_tenant_rate_limited_total{tenant="flood"}')"
 
-# Silent beyond node_timeout_ms (3 s): the workers' nodes go down.
-for (( i = 0; i < 30; i++ )); do
+# Silent beyond node_timeout_ms (3 s): the workers' nodes go down (the
+# bound, 30 s, only catches a gateway that never notices).
+deadline=$(( $(date +%s) + 30 ))
+while (( $(date +%s) < deadline )); do
 	nodes=$(ctl nodes --json | head -n1 || true)
 	[[ "$(J 'sorted(set(d["/daitn/nodes"]["state"][:4]))' <<<"$nodes")" == "['down']" ]] && break
 	sleep 0.3
