@@ -9,8 +9,9 @@
  * quickly. A run starts only when every rank has joined (docs/protocol.md,
  * section 6): until then the gateway answers HELLO_WAIT, and the HELLO is
  * resent every 50 ms (the answer that completes the run is the ACK of the
- * next HELLO) until join_timeout_ms. Only datagrams from the gateway's
- * address addressed to our job and rank count; anything else is ignored. An ICMP error (nothing listens on the
+ * next HELLO) until join_timeout_ms; a worker that gives up sends LEAVE.
+ * Only datagrams from the gateway's address addressed to our job and rank
+ * count; anything else is ignored. An ICMP error (nothing listens on the
  * gateway's port, host unreachable) ends the wait at once so that a caller
  * with a fallback (the Python binding) does not wait for the full timeout.
  */
