@@ -248,7 +248,7 @@ enum dp_drop gw_hello(struct gw_lcore *lc, const struct gw_tables *t, struct rte
 	char text[64];
 	uint16_t code = 0, payload;
 	enum dp_drop fate;
-	char a1[16], a2[16];
+	char a1[16];
 
 	/* The answer is built in this mbuf; it must be one segment with room
 	 * for the largest answer (an ERROR). */
@@ -268,11 +268,11 @@ enum dp_drop gw_hello(struct gw_lcore *lc, const struct gw_tables *t, struct rte
 			 job->n_workers - 1u, h->rank);
 		break;
 	case DP_DROP_SOURCE_NOT_ADMITTED:
+		/* Name the sender's own address only, never the rank's: the
+		 * answer must not tell a stranger whom to impersonate. */
 		code = DP_ERR_NOT_ADMITTED;
-		ip_format(job->workers[h->rank].ip_be, a1, sizeof(a1));
-		ip_format(ip->src_addr, a2, sizeof(a2));
-		snprintf(text, sizeof(text), "rank %u is %s:%u, not %s:%u", h->rank, a1,
-			 rte_be_to_cpu_16(job->workers[h->rank].port_be), a2,
+		ip_format(ip->src_addr, a1, sizeof(a1));
+		snprintf(text, sizeof(text), "rank %u is not admitted from %s:%u", h->rank, a1,
 			 rte_be_to_cpu_16(udp->src_port));
 		break;
 	case DP_DROP_DTYPE_MISMATCH:

@@ -126,12 +126,14 @@ enum dp_slot_action dp_slot_contribute(const struct dp_slot_table *t, struct dp_
 		return DP_SLOT_LOAD;
 	}
 
+	/* The count first: a resend goes only to a request that matches the
+	 * result, so a small GRAD cannot draw a large RESULT (amplification). */
+	if (count != s->count)
+		return DP_SLOT_COUNT_MISMATCH;
 	word = &s->bitmap[rank >> 6];
 	bit = 1ull << (rank & 63);
 	if (*word & bit)
 		return s->state == DP_SLOT_COMPLETE ? DP_SLOT_RESEND : DP_SLOT_DUPLICATE;
-	if (count != s->count)
-		return DP_SLOT_COUNT_MISMATCH;
 	*word |= bit;
 	if (++s->seen == t->n_workers) {
 		s->state = DP_SLOT_COMPLETE;

@@ -106,7 +106,9 @@ dp_slot_set_get(const struct dp_slot_table *t, uint32_t index, unsigned set)
  *     rank's bit set, seen = 1; *events may carry REUSED / ABANDONED.
  *   - ADD / ADD_COMPLETE: rank's bit set, seen incremented; on COMPLETE the
  *     state is DP_SLOT_COMPLETE.
- *   - every other action leaves s unchanged.
+ *   - every other action leaves s unchanged. For the current tag, a count
+ *     other than the use's is COUNT_MISMATCH before anything else: a
+ *     RESEND answers only a request of the result's own size.
  * *events is always written (0 if nothing happened). If the caller cannot
  * act on a LOAD/ADD (no buffer), it must call dp_slot_cancel() at once.
  */

@@ -133,6 +133,9 @@ static void test_retransmission_after_completion_gets_result(void)
 	CU_ASSERT_EQUAL(s->state, DP_SLOT_COMPLETE);
 	for (uint16_t r = 0; r < 4; r++)
 		CU_ASSERT_EQUAL(contrib(t, 0, 0, r, 2, 64, 16, NULL), DP_SLOT_RESEND);
+	/* Only a request that matches the result gets it: a smaller one (a
+	 * 1-element GRAD asking for a 16-element result) would amplify. */
+	CU_ASSERT_EQUAL(contrib(t, 0, 0, 1, 2, 64, 1, NULL), DP_SLOT_COUNT_MISMATCH);
 	CU_ASSERT_EQUAL(s->seen, 4);
 	CU_ASSERT_EQUAL(actions[DP_SLOT_RESEND], 4);
 	CU_ASSERT_EQUAL(actions[DP_SLOT_ADD_COMPLETE], 1);
