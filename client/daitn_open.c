@@ -181,7 +181,8 @@ static int
 hello_exchange(int fd, const struct sockaddr_in *gw, const struct daitn_config *cfg,
 	       uint32_t timeout_ms, uint32_t join_ms, struct hello_state *st)
 {
-	uint8_t hello[DP_PROTO_HDR_SIZE], buf[512];
+	/* Header and zero padding (no answer is larger than a HELLO). */
+	uint8_t hello[DP_PROTO_HDR_SIZE + DP_PROTO_HELLO_PAD] = { 0 }, buf[512];
 	uint64_t start = daitn_now_ns(), deadline = start + (uint64_t)timeout_ms * 1000000u;
 	bool was_joining = false;
 	char missing[64];

@@ -148,7 +148,7 @@ enum dp_drop dp_proto_hdr_check(const void *udp_payload, size_t len,
 		break;
 	case DP_MSG_HELLO:
 	case DP_MSG_LEAVE:
-		payload_size = 0;
+		payload_size = DP_PROTO_HELLO_PAD;
 		goto no_count;
 	case DP_MSG_HELLO_ACK:
 		payload_size = sizeof(struct dp_proto_job_info);

@@ -43,6 +43,12 @@
 #define DP_PROTO_SLOT_INDEX_MASK 0x7fffu
 #define DP_PROTO_SLOTS_MAX 0x8000u
 
+/* HELLO and LEAVE carry this many bytes of padding (sent as zeros, not
+ * checked): as many as the largest answer's payload, so that no answer of the
+ * gateway to an unauthenticated request is larger than the request (a forged
+ * source address gains no amplification). */
+#define DP_PROTO_HELLO_PAD 64u
+
 /* Workers per job: ranks 0 .. DP_PROTO_WORKERS_MAX-1. */
 #define DP_PROTO_WORKERS_MAX 1024u
 
@@ -125,6 +131,7 @@ struct dp_proto_join_wait {
 } __attribute__((packed));
 
 _Static_assert(sizeof(struct dp_proto_join_wait) == 20, "HELLO_WAIT payload size");
+_Static_assert(DP_PROTO_HELLO_PAD >= sizeof(struct dp_proto_join_wait), "HELLO padding");
 
 /* ERROR payload. */
 struct dp_proto_error {
@@ -134,6 +141,8 @@ struct dp_proto_error {
 } __attribute__((packed));
 
 _Static_assert(sizeof(struct dp_proto_error) == 64, "ERROR payload size");
+_Static_assert(DP_PROTO_HELLO_PAD >= sizeof(struct dp_proto_error) &&
+	       DP_PROTO_HELLO_PAD >= sizeof(struct dp_proto_job_info), "HELLO padding");
 
 /* Size in bytes of one element of dtype on the wire; 0 if dtype is unknown. */
 size_t dp_proto_dtype_size(uint8_t dtype);
@@ -161,7 +170,8 @@ uint8_t dp_proto_dtype_parse(const char *name);
  *   reserved flag bits set           PROTO_BAD_FLAGS
  *   GRAD/RESULT: count 0 or count*size > DP_PROTO_CHUNK_SIZE_MAX;
  *   other types: count != 0          PROTO_BAD_COUNT
- *   len != 22 + payload size (count*size for GRAD/RESULT, 0 for HELLO and LEAVE,
+ *   len != 22 + payload size (count*size for GRAD/RESULT, DP_PROTO_HELLO_PAD
+ *   for HELLO and LEAVE,
  *   sizeof job_info for HELLO_ACK, sizeof error for ERROR, sizeof
  *   join_wait for HELLO_WAIT)
  *                                    PROTO_LENGTH_MISMATCH

@@ -23,6 +23,7 @@ HDR = struct.Struct(">HBBHHHBBHII")
 MAGIC, V = 0xDA17, 2
 GRAD, RESULT, HELLO, ACK, ERROR, WAIT, LEAVE = 1, 2, 3, 4, 5, 6, 7
 ESIZE = {1: 4, 2: 4, 3: 2, 4: 2}
+PAD = 64                                 # HELLO and LEAVE padding
 
 
 def hdr(t, job=1, rank=0, slot=0, dtype=0, count=0, offset=0, rnd=0, flags=0):
@@ -45,8 +46,8 @@ PROTO = {
     "grad_bf16": grad(3, 2, 1, 3, 32, 0, 1),
     "grad_f16": grad(4, 3, 2, 4, 32, 512, 2),
     "result_f32": grad(1, 0, 5, 1, 16, 0, 100, RESULT),
-    "hello": hdr(HELLO, 1, 2, rnd=0x12345678),
-    "leave": hdr(LEAVE, 1, 2, rnd=0x12345678),
+    "hello": hdr(HELLO, 1, 2, rnd=0x12345678) + bytes(PAD),
+    "leave": hdr(LEAVE, 1, 2, rnd=0x12345678) + bytes(PAD),
     "hello_ack": hdr(ACK, 1, 2, dtype=1, rnd=9) + struct.pack(">HHHHBBBBII", 4, 1024, 128,
                                                                47000, 2, 1, 0, 0, 7, 1000),
     "error": hdr(ERROR, 1, 2, rnd=9) + struct.pack(">HH60s", 5, 0, b"job 1: no run on"),
@@ -109,8 +110,8 @@ for job, dt in ((1, 1), (2, 2), (3, 3), (4, 4)):
     n = 1024 // ESIZE[dt]
     GW["grad_job%d" % job] = b"\x00" + udp_frame(0, job, 47100 + job, 47000,
                                                  grad(job, 0, 0, dt, n, 0, 3))
-GW["hello"] = b"\x00" + udp_frame(1, 1, 47101, 47000, hdr(HELLO, 1, 1, rnd=77))
-GW["leave"] = b"\x00" + udp_frame(1, 1, 47101, 47000, hdr(LEAVE, 1, 1, rnd=77))
+GW["hello"] = b"\x00" + udp_frame(1, 1, 47101, 47000, hdr(HELLO, 1, 1, rnd=77) + bytes(PAD))
+GW["leave"] = b"\x00" + udp_frame(1, 1, 47101, 47000, hdr(LEAVE, 1, 1, rnd=77) + bytes(PAD))
 GW["grad_shard1"] = b"\x01" + udp_frame(2, 1, 47101, 47001, grad(1, 2, 1, 1, 256, 0, 3))
 GW["arp"] = b"\x00" + eth(struct.pack(">HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1,
                                       b"\x02\x00\x00\x00\x00\x01", bytes([10, 9, 0, 11]),

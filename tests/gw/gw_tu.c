@@ -183,6 +183,8 @@ void tu_clock_advance_ms(uint64_t ms)
 	__atomic_store_n(&tu_tsc, tu_tsc + rte_get_tsc_hz() / 1000u * ms, __ATOMIC_RELAXED);
 }
 
+const uint8_t tu_hello_pad[DP_PROTO_HELLO_PAD];
+
 uint32_t tu_join(uint16_t job, uint16_t n_workers, uint32_t nonce)
 {
 	uint32_t base = UINT32_MAX;
@@ -190,7 +192,8 @@ uint32_t tu_join(uint16_t job, uint16_t n_workers, uint32_t nonce)
 	for (uint16_t r = 0; r < n_workers; r++) {
 		struct tu_pkt p;
 
-		tu_pkt_daitn(&p, DP_MSG_HELLO, job, r, 0, 0, 0, 0, nonce + r, NULL, 0);
+		tu_pkt_daitn(&p, DP_MSG_HELLO, job, r, 0, 0, 0, 0, nonce + r, tu_hello_pad,
+			     DP_PROTO_HELLO_PAD);
 		p.dport = TU_UDP_BASE;
 		tu_inject(0, tu_build(&p));
 		tu_poll();

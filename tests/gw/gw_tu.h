@@ -102,6 +102,9 @@ void tu_teardown(void);
 /* The gateway's clock (gw_clock_set) stands still unless this moves it. */
 void tu_clock_advance_ms(uint64_t ms);
 
+/* The zero padding of HELLO and LEAVE (DP_PROTO_HELLO_PAD bytes). */
+extern const uint8_t tu_hello_pad[DP_PROTO_HELLO_PAD];
+
 /* HELLO from every rank 0..n_workers-1 of job (nonces nonce + rank), polling
  * after each: the last starts a run. Returns its round_base, or UINT32_MAX
  * if no HELLO_ACK came. Collects (and discards) what the gateway sent. */

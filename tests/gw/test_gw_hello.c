@@ -19,7 +19,8 @@ static const struct tu_out *hello(uint16_t job, uint16_t rank, uint8_t dtype, ui
 	struct gw_stats before;
 	struct tu_pkt p;
 
-	tu_pkt_daitn(&p, DP_MSG_HELLO, job, rank, 0, dtype, 0, 0, nonce, NULL, 0);
+	tu_pkt_daitn(&p, DP_MSG_HELLO, job, rank, 0, dtype, 0, 0, nonce, tu_hello_pad,
+		     DP_PROTO_HELLO_PAD);
 	p.dport = TU_UDP_BASE;
 	if (sport != 0)
 		p.sport = sport;
@@ -288,7 +289,7 @@ static void test_leave_forgets_a_joined_rank_only_while_gathering(void)
 	for (unsigned k = 0; k < 2; k++) {
 		/* First with another process's nonce (ignored), then its own. */
 		tu_pkt_daitn(&p, DP_MSG_LEAVE, 1, 1, 0, 0, 0, 0, nonce_next + 1 + (k == 0 ? 7 : 0),
-			     NULL, 0);
+			     tu_hello_pad, DP_PROTO_HELLO_PAD);
 		p.dport = TU_UDP_BASE;
 		tu_inject(0, tu_build(&p));
 		tu_poll();
@@ -298,7 +299,8 @@ static void test_leave_forgets_a_joined_rank_only_while_gathering(void)
 	expect_wait(hello(1, 3, 0, 0, nonce_next + 3, DP_DROP_HELLO), 3, m1);
 	base = ack_base(hello(1, 1, 0, 0, nonce_next + 11, DP_DROP_HELLO), &ji);
 	/* Running: a LEAVE changes nothing, the run still ACKs rank 1. */
-	tu_pkt_daitn(&p, DP_MSG_LEAVE, 1, 1, 0, 0, 0, 0, nonce_next + 11, NULL, 0);
+	tu_pkt_daitn(&p, DP_MSG_LEAVE, 1, 1, 0, 0, 0, 0, nonce_next + 11, tu_hello_pad,
+		     DP_PROTO_HELLO_PAD);
 	p.dport = TU_UDP_BASE;
 	tu_inject(0, tu_build(&p));
 	tu_poll();
@@ -312,7 +314,7 @@ static void test_hello_to_another_shard_port_is_dropped(void)
 	struct gw_stats before;
 	struct tu_pkt p;
 
-	tu_pkt_daitn(&p, DP_MSG_HELLO, 1, 0, 0, 0, 0, 0, 5, NULL, 0);
+	tu_pkt_daitn(&p, DP_MSG_HELLO, 1, 0, 0, 0, 0, 0, 5, tu_hello_pad, DP_PROTO_HELLO_PAD);
 	p.dport = TU_UDP_BASE + 1;
 	tu_snap(&before);
 	tu_inject(1, tu_build(&p));

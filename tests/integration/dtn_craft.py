@@ -22,6 +22,7 @@ import time
 
 MAGIC, VERSION = 0xDA17, 2
 GRAD, HELLO, ERROR = 1, 3, 5
+HELLO_PAD = 64                           # HELLO's zero padding (docs/protocol.md)
 HDR = struct.Struct(">HBBHHHBBHII")   # docs/protocol.md: 22 bytes, big-endian
 
 
@@ -73,7 +74,7 @@ def main():
             s.sendto(hdr + payload, a.dst)
         else:
             hdr = HDR.pack(MAGIC, VERSION, HELLO, a.job, ranks[i % len(ranks)], 0,
-                           a.dtype, 0, 0, 0, 0)
+                           a.dtype, 0, 0, 0, 0) + bytes(HELLO_PAD)
             s.sendto(hdr, a.dst)
         sent += 1
         # Pace: sleep off whatever we are ahead of the schedule.

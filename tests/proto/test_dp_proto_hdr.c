@@ -44,6 +44,8 @@ static size_t build(uint8_t *buf, uint8_t type, uint8_t dtype, uint16_t count)
 		payload = sizeof(struct dp_proto_error);
 	else if (type == DP_MSG_HELLO_WAIT)
 		payload = sizeof(struct dp_proto_join_wait);
+	else if (type == DP_MSG_HELLO || type == DP_MSG_LEAVE)
+		payload = DP_PROTO_HELLO_PAD;
 	memset(buf + DP_PROTO_HDR_SIZE, 0x5a, payload);
 	return DP_PROTO_HDR_SIZE + payload;
 }
@@ -55,7 +57,7 @@ static void reset(void)
 
 static void test_short_header_is_dropped(void)
 {
-	uint8_t buf[64];
+	uint8_t buf[DP_PROTO_HDR_SIZE + DP_PROTO_HELLO_PAD];
 	struct dp_proto_hdr h;
 
 	build(buf, DP_MSG_HELLO, 0, 0);
@@ -177,12 +179,17 @@ static void test_length_mismatch_is_dropped(void)
 	CU_ASSERT_EQUAL(check_exact(buf, len + 1, &h), DP_DROP_PROTO_LENGTH_MISMATCH);
 	CU_ASSERT_EQUAL(check_exact(buf, DP_PROTO_HDR_SIZE, &h), DP_DROP_PROTO_LENGTH_MISMATCH);
 	len = build(buf, DP_MSG_HELLO, 0, 0);
+	CU_ASSERT_EQUAL(len, DP_PROTO_HDR_SIZE + DP_PROTO_HELLO_PAD);
 	CU_ASSERT_EQUAL(check_exact(buf, len + 1, &h), DP_DROP_PROTO_LENGTH_MISMATCH);
+	/* A HELLO without its padding could draw a larger answer: refused. */
+	CU_ASSERT_EQUAL(check_exact(buf, DP_PROTO_HDR_SIZE, &h), DP_DROP_PROTO_LENGTH_MISMATCH);
+	len = build(buf, DP_MSG_LEAVE, 0, 0);
+	CU_ASSERT_EQUAL(check_exact(buf, len - 1, &h), DP_DROP_PROTO_LENGTH_MISMATCH);
 	len = build(buf, DP_MSG_HELLO_ACK, DP_DTYPE_I32, 0);
 	CU_ASSERT_EQUAL(check_exact(buf, len - 4, &h), DP_DROP_PROTO_LENGTH_MISMATCH);
 	len = build(buf, DP_MSG_ERROR, 0, 0);
 	CU_ASSERT_EQUAL(check_exact(buf, len - 1, &h), DP_DROP_PROTO_LENGTH_MISMATCH);
-	CU_ASSERT_EQUAL(counters[DP_DROP_PROTO_LENGTH_MISMATCH], 6);
+	CU_ASSERT_EQUAL(counters[DP_DROP_PROTO_LENGTH_MISMATCH], 8);
 	CU_ASSERT_EQUAL(counters[DP_DROP_NONE], 0);
 }
 

@@ -115,12 +115,13 @@ gw_bench_join(struct gw *gw, const struct gw_bench_port *bp, const struct gw_ben
 		memcpy(f, t->hdr[w], DP_PROTO_L2_L4_SIZE);
 		ip = (struct rte_ipv4_hdr *)(f + RTE_ETHER_HDR_LEN);
 		udp = (struct rte_udp_hdr *)(ip + 1);
-		ip->total_length = rte_cpu_to_be_16(20 + 8 + DP_PROTO_HDR_SIZE);
+		ip->total_length = rte_cpu_to_be_16(20 + 8 + DP_PROTO_HDR_SIZE + DP_PROTO_HELLO_PAD);
 		ip->hdr_checksum = 0;
 		ip->hdr_checksum = rte_ipv4_cksum(ip);
-		udp->dgram_len = rte_cpu_to_be_16(8 + DP_PROTO_HDR_SIZE);
+		udp->dgram_len = rte_cpu_to_be_16(8 + DP_PROTO_HDR_SIZE + DP_PROTO_HELLO_PAD);
 		dp_proto_hdr_write(f + DP_PROTO_L2_L4_SIZE, &h);
-		m->data_len = m->pkt_len = DP_PROTO_FRAME_HDR_SIZE;
+		memset(f + DP_PROTO_FRAME_HDR_SIZE, 0, DP_PROTO_HELLO_PAD);
+		m->data_len = m->pkt_len = DP_PROTO_FRAME_HDR_SIZE + DP_PROTO_HELLO_PAD;
 		if (rte_ring_sp_enqueue(bp->rx, m) != 0) {
 			rte_pktmbuf_free(m);
 			return -ENOBUFS;
