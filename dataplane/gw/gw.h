@@ -40,7 +40,8 @@
 	X(SLOTS_ABANDONED, "slots_abandoned") /* incomplete use replaced by a newer tag */ \
 	X(BUF_BUSY, "buf_busy")         /* set reused while TX still held its result */ \
 	X(FANOUT_NOBUF, "fanout_nobuf") /* result copies not built: no header mbuf */ \
-	X(POLLS, "polls")               /* loop iterations */
+	X(POLLS, "polls")               /* loop iterations */ \
+	X(REPLIES_LIMITED, "replies_limited") /* answers withheld: reply rate limits */
 
 #define GW_EV_ENUM_(name, str) GW_EV_##name,
 enum gw_event {

@@ -27,6 +27,11 @@ gw_cp_init(struct gw *gw)
 		goto nomem;
 	gw->cp->hz = rte_get_tsc_hz();
 	gw->cp->epoch_next = 1;
+	if (dp_admit_rate_init(&gw->cp->reply_rate, GW_CP_REPLY_PPS, GW_CP_REPLY_BURST, 1,
+			       gw->cp->hz, 1) != 0 ||
+	    dp_admit_rate_init(&gw->cp->reply_src_rate, GW_CP_REPLY_SRC_PPS,
+			       GW_CP_REPLY_SRC_BURST, 1, gw->cp->hz, 1) != 0)
+		goto nomem;
 	gw->cp->jcache = cp_json_cache_create();
 	if (gw->cp->jcache == NULL)
 		goto nomem;

@@ -43,6 +43,17 @@
 
 #define GW_CP_SLOTS CP_TENANTS_MAX
 
+/* Answers to requests nobody authenticated (HELLO, the ERROR that ends a
+ * run's GRADs, ICMP echo): at most GW_CP_REPLY_PPS per lcore (burst
+ * GW_CP_REPLY_BURST), and GW_CP_REPLY_SRC_PPS per source ip:port (burst
+ * GW_CP_REPLY_SRC_BURST; sources hashed into GW_CP_REPLY_SRC buckets, so
+ * sharing one only limits harder). A joining rank asks 20 times a second. */
+#define GW_CP_REPLY_PPS 20000u
+#define GW_CP_REPLY_BURST 512u
+#define GW_CP_REPLY_SRC_PPS 100u
+#define GW_CP_REPLY_SRC_BURST 32u
+#define GW_CP_REPLY_SRC 1024u
+
 /* What one lcore counted for one tenant slot. */
 struct gw_cp_tcnt {
 	uint64_t pkts;          /* admitted (conforming) packets */
@@ -56,6 +67,8 @@ struct gw_cp_lc {
 	uint64_t now;                       /* TSC at the start of this poll */
 	const struct gw_cp_tables *cur;     /* t->cp of this poll's tables */
 	struct dp_live_cnt *live;           /* cur->cnt[this lcore's shard] */
+	struct dp_admit_tb reply_tb;        /* every answer of this lcore */
+	struct dp_admit_tb reply_src[GW_CP_REPLY_SRC];  /* per hashed source */
 	struct dp_admit_tb tb[GW_CP_SLOTS] __rte_cache_aligned;
 	struct gw_cp_tcnt tcnt[GW_CP_SLOTS] __rte_cache_aligned;  /* any: read */
 };
@@ -83,6 +96,8 @@ struct gw_ctl;
 
 struct gw_cp {
 	uint64_t hz;                        /* TSC ticks per second */
+	struct dp_admit_rate reply_rate;    /* GW_CP_REPLY_PPS, per lcore */
+	struct dp_admit_rate reply_src_rate; /* GW_CP_REPLY_SRC_PPS, per source */
 	uint32_t epoch_next;
 	struct gw_cp_slot slots[GW_CP_SLOTS];
 	struct gw_ctl *ctl;                 /* daitn-gw's control loop, if any */
@@ -154,6 +169,23 @@ gw_cp_admit(struct gw_lcore *lc, const struct gw_cp_tables *ct, uint32_t tenant,
 	gw_cnt_add(&tc->pkts, 1);
 	gw_cnt_add(&tc->bytes, bytes);
 	return true;
+}
+
+/* May this lcore answer a request from ip_be:port_be that nobody
+ * authenticated? False (counted as replies_limited) when the lcore's or
+ * the source's reply bucket is empty: the request is then dropped unanswered. */
+static inline bool
+gw_cp_reply_ok(struct gw_lcore *lc, uint32_t ip_be, uint16_t port_be)
+{
+	const struct gw_cp *cp = lc->gw->cp;
+	struct gw_cp_lc *c = lc->cp;
+	uint32_t h = (ip_be ^ (uint32_t)port_be << 16 ^ port_be) * 0x9e3779b1u;
+
+	if (likely(dp_admit_take(&c->reply_src[h >> 22], &cp->reply_src_rate, c->now) &&
+		   dp_admit_take(&c->reply_tb, &cp->reply_rate, c->now)))
+		return true;
+	gw_cnt_add(&lc->cnt.ev[GW_EV_REPLIES_LIMITED], 1);
+	return false;
 }
 
 /* Liveness only: a packet of `bytes` from policy node `node` of this

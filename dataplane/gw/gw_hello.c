@@ -23,6 +23,7 @@
 #include <rte_ip.h>
 #include <rte_udp.h>
 
+#include "gw_cp.h"
 #include "gw_priv.h"
 
 static void ip_format(uint32_t ip_be, char *buf, size_t size)
@@ -182,8 +183,13 @@ void gw_hello_error_reply(struct gw_lcore *lc, struct rte_mbuf *m, const struct 
 {
 	struct dp_proto_hdr rh = reply_hdr(h, DP_MSG_ERROR, 0);
 
-	/* No larger than what it answers (no amplification), in one segment. */
-	if (m->nb_segs != 1 || m->data_len < DP_PROTO_FRAME_HDR_SIZE + sizeof(struct dp_proto_error))
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
+								 sizeof(struct rte_ether_hdr));
+
+	/* No larger than what it answers (no amplification), in one segment,
+	 * and within the reply rate limits. */
+	if (m->nb_segs != 1 || m->data_len < DP_PROTO_FRAME_HDR_SIZE + sizeof(struct dp_proto_error) ||
+	    !gw_cp_reply_ok(lc, ip->src_addr, ((const struct rte_udp_hdr *)(ip + 1))->src_port))
 		return;
 	dp_proto_error_write(rte_pktmbuf_mtod_offset(m, uint8_t *, DP_PROTO_FRAME_HDR_SIZE),
 			     code, text);
@@ -281,11 +287,15 @@ enum dp_drop gw_hello(struct gw_lcore *lc, const struct gw_tables *t, struct rte
 			 dp_proto_dtype_name(job->dtype), dp_proto_dtype_name(h->dtype));
 		break;
 	default:
-		fate = DP_DROP_HELLO;
+		/* Joining is work done for the job's tenant: it pays for it. */
+		fate = gw_cp_admit_grad(lc, t, job, h->rank, m->pkt_len) ? DP_DROP_HELLO
+									 : DP_DROP_RATE_LIMITED;
 		break;
 	}
 	if (job != NULL)
 		gw_cnt_add(&job->inst->lc[lc->shard]->fate[fate], 1);
+	if (fate == DP_DROP_RATE_LIMITED)
+		return fate;
 
 	if (code == 0) {
 		struct dp_proto_join_wait wait;
@@ -314,6 +324,9 @@ enum dp_drop gw_hello(struct gw_lcore *lc, const struct gw_tables *t, struct rte
 		dp_proto_error_write(dh + DP_PROTO_HDR_SIZE, code, text);
 		payload = sizeof(struct dp_proto_error);
 	}
+	/* Nobody authenticated the request: answers are rate-limited. */
+	if (!gw_cp_reply_ok(lc, ip->src_addr, udp->src_port))
+		return fate;
 	reply_send(lc, m, port, &rh, payload);
 	*consumed = true;
 	return fate;

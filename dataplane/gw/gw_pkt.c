@@ -131,6 +131,8 @@ static enum dp_drop pkt_icmp(struct gw_lcore *lc, struct rte_mbuf *m, struct rte
 	/* The reply's sum is derived from the request's: check it first. */
 	if (rte_raw_cksum(icmp, ip_len - sizeof(*ip)) != 0xffff)
 		return DP_DROP_ICMP_BAD_CHECKSUM;
+	if (!gw_cp_reply_ok(lc, ip->src_addr, 0))
+		return DP_DROP_RATE_LIMITED;
 
 	/* Echo reply in place. Type 8 -> 0 changes one 16-bit word by 0x0800
 	 * (RFC 1624 incremental update); the payload is echoed untouched. */

@@ -101,12 +101,13 @@ void tu_teardown(void);
 
 /* The gateway's clock (gw_clock_set) stands still unless this moves it. */
 void tu_clock_advance_ms(uint64_t ms);
+void tu_clock_advance_us(uint64_t us);
 
 /* The zero padding of HELLO and LEAVE (DP_PROTO_HELLO_PAD bytes). */
 extern const uint8_t tu_hello_pad[DP_PROTO_HELLO_PAD];
 
-/* HELLO from every rank 0..n_workers-1 of job (nonces nonce + rank), polling
- * after each: the last starts a run. Returns its round_base, or UINT32_MAX
+/* HELLO from every rank 0..n_workers-1 of job (nonces nonce + rank), 50 us
+ * apart on the gateway's clock, polling after each: the last starts a run. Returns its round_base, or UINT32_MAX
  * if no HELLO_ACK came. Collects (and discards) what the gateway sent. */
 uint32_t tu_join(uint16_t job, uint16_t n_workers, uint32_t nonce);
 

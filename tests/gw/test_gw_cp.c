@@ -92,19 +92,32 @@ tenant_cnt(const char *id, struct gw_cp_tcnt *c)
 /* The round_base of the runs of jobs 1 and 2 that apply_and_join() started. */
 static uint32_t run_base[3];
 
-/* Apply a policy, then start a new run of jobs 1 and 2 (every rank joins):
- * the rounds grad_from() sends are relative to those runs. */
+/* Apply a policy; jobs 1 and 2, if the reload restarted them (no run on),
+ * join again: the rounds grad_from() sends are relative to their runs. The
+ * joins' HELLOs are charged to the jobs' tenants: the clock then moves 1 s,
+ * so that every bucket is full again for the test's own packets. */
 static void
 apply_and_join(const char *json)
 {
 	static uint32_t nonce = 50000;
+	bool joined = false;
 
 	CU_ASSERT_EQUAL_FATAL(tu_policy_apply(json), 0);
 	for (uint16_t job = 1; job <= 2; job++) {
+		uint64_t run = atomic_load(&gw_tables_job(cur(), job)->inst->run);
+
+		if (gw_run_on(run)) {
+			run_base[job] = gw_run_base(run);
+			continue;
+		}
+		tu_clock_advance_ms(1000);
 		run_base[job] = tu_join(job, 4, nonce);
 		nonce += 100;
+		joined = true;
 		CU_ASSERT_NOT_EQUAL_FATAL(run_base[job], UINT32_MAX);
 	}
+	if (joined)
+		tu_clock_advance_ms(1000);
 }
 
 /* A GRAD of job from rank's address and the port of job `as_port_of`. */
@@ -171,6 +184,34 @@ test_over_rate_tenant_is_dropped_and_counted(void)
 		CU_ASSERT_EQUAL(v.gen, cur()->gen);
 		CU_ASSERT_EQUAL(v.version, 100);
 	}
+}
+
+/* Joining is work for the job's tenant: HELLOs are charged to its bucket
+ * (lcore 0's: HELLOs go to udp_port_base), and over its rate they are
+ * dropped as rate_limited, unanswered. */
+static void
+test_hello_work_is_charged_to_the_tenant(void)
+{
+	struct gw_stats before;
+	struct gw_cp_tcnt a, b;
+	struct tu_pkt p;
+
+	tu_clock_advance_ms(1000);     /* lim's buckets full: 4 per lcore */
+	tenant_cnt("lim", &a);
+	tu_snap(&before);
+	for (unsigned i = 0; i < 10; i++) {
+		tu_pkt_daitn(&p, DP_MSG_HELLO, 1, 0, 0, 0, 0, 0, 90000, tu_hello_pad,
+			     DP_PROTO_HELLO_PAD);
+		p.dport = TU_UDP_BASE;
+		tu_inject(0, tu_build(&p));
+	}
+	tu_poll();
+	CU_ASSERT_EQUAL(tu_collect(), 4);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_HELLO), 4);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_RATE_LIMITED), 6);
+	tenant_cnt("lim", &b);
+	CU_ASSERT_EQUAL(b.pkts - a.pkts, 4);
+	CU_ASSERT_EQUAL(b.limited - a.limited, 6);
 }
 
 static void
@@ -379,6 +420,7 @@ suite_init(void)
 static CU_TestInfo tests[] = {
 	{ "over_rate_tenant_is_dropped_and_counted", test_over_rate_tenant_is_dropped_and_counted },
 	{ "bucket_refills_and_survives_a_reload", test_bucket_refills_and_survives_a_reload },
+	{ "hello_work_is_charged_to_the_tenant", test_hello_work_is_charged_to_the_tenant },
 	{ "new_tenant_in_a_reused_slot_starts_afresh",
 	  test_new_tenant_in_a_reused_slot_starts_afresh },
 	{ "job_never_touches_another_jobs_slots", test_job_never_touches_another_jobs_slots },

@@ -21,6 +21,9 @@ static const struct tu_out *hello(uint16_t job, uint16_t rank, uint8_t dtype, ui
 
 	tu_pkt_daitn(&p, DP_MSG_HELLO, job, rank, 0, dtype, 0, 0, nonce, tu_hello_pad,
 		     DP_PROTO_HELLO_PAD);
+	/* A source asks at most 100 times a second (the gateway's per-source
+	 * reply rate): 10 ms on the gateway's clock between two HELLOs. */
+	tu_clock_advance_ms(10);
 	p.dport = TU_UDP_BASE;
 	if (sport != 0)
 		p.sport = sport;
@@ -308,6 +311,47 @@ static void test_leave_forgets_a_joined_rank_only_while_gathering(void)
 	nonce_next += 16;
 }
 
+/* Answers to unauthenticated requests are rate-limited per source: a burst
+ * of 32, then 100 a second; the requests are still counted under their fate. */
+static void test_answers_to_one_source_are_rate_limited(void)
+{
+	struct gw_stats before;
+	struct tu_pkt p;
+	unsigned answers = 0;
+
+	tu_clock_advance_ms(1000);     /* every bucket full */
+	tu_snap(&before);
+	for (unsigned i = 0; i < 100; i++) {
+		tu_pkt_daitn(&p, DP_MSG_HELLO, 42, 0, 0, 0, 0, 0, i, tu_hello_pad,
+			     DP_PROTO_HELLO_PAD);
+		p.src_ip = 0x0a090063;          /* 10.9.0.99, in no job */
+		p.sport = 5555;
+		p.dport = TU_UDP_BASE;
+		tu_inject(0, tu_build(&p));
+		if (i % 16 == 15) {
+			tu_poll();
+			answers += tu_collect();
+		}
+	}
+	tu_poll();
+	answers += tu_collect();
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_JOB_UNKNOWN), 100);
+	CU_ASSERT_EQUAL(answers, 32);
+	CU_ASSERT_EQUAL(tu_ev_delta(&before, GW_EV_REPLIES_LIMITED), 68);
+	/* 100 ms later: 10 more. */
+	tu_clock_advance_ms(100);
+	for (unsigned i = 0; i < 20; i++) {
+		tu_pkt_daitn(&p, DP_MSG_HELLO, 42, 0, 0, 0, 0, 0, i, tu_hello_pad,
+			     DP_PROTO_HELLO_PAD);
+		p.src_ip = 0x0a090063;
+		p.sport = 5555;
+		p.dport = TU_UDP_BASE;
+		tu_inject(0, tu_build(&p));
+	}
+	tu_poll();
+	CU_ASSERT_EQUAL(tu_collect(), 10);
+}
+
 /* Joins are shard 0's: a HELLO to another shard's port gets no answer. */
 static void test_hello_to_another_shard_port_is_dropped(void)
 {
@@ -334,6 +378,7 @@ static CU_TestInfo tests[] = {
 	  test_a_rank_that_stopped_asking_is_not_counted },
 	{ "leave_forgets_a_joined_rank_only_while_gathering",
 	  test_leave_forgets_a_joined_rank_only_while_gathering },
+	{ "answers_to_one_source_are_rate_limited", test_answers_to_one_source_are_rate_limited },
 	{ "hello_to_another_shard_port_is_dropped", test_hello_to_another_shard_port_is_dropped },
 	CU_TEST_INFO_NULL,
 };
