@@ -247,6 +247,17 @@ static struct gw_buf *buf_get(struct gw_job_lc *jl)
 	return jl->free_bufs[--jl->n_free];
 }
 
+/* Remember the newest round a use completed with: a worker sends round r + 1
+ * only after it has the results of round r (gw_pkt.c, round_ahead). */
+static inline void agg_done(struct gw_job_lc *jl, uint32_t round)
+{
+	if (!atomic_load_explicit(&jl->done_any, memory_order_relaxed) ||
+	    (int32_t)(round - atomic_load_explicit(&jl->done_round, memory_order_relaxed)) > 0) {
+		atomic_store_explicit(&jl->done_round, round, memory_order_release);
+		atomic_store_explicit(&jl->done_any, 1, memory_order_release);
+	}
+}
+
 /* Remember the newest round a use started with, from which the HELLO path
  * places the next run's round_base (gw_hello.c). Stores only on change. */
 static inline void agg_note(struct gw_job_lc *jl, uint32_t round)
@@ -301,6 +312,7 @@ enum dp_drop gw_agg_grad(struct gw_lcore *lc, const struct gw_job *job,
 		if (a == DP_SLOT_LOAD)
 			return DP_DROP_AGGREGATED;
 		acc_finish(job, b->data, h->count);
+		agg_done(jl, h->round);
 		agg_send(lc, job, jl, s, b, h->slot, -1);
 		return DP_DROP_COMPLETED;
 	case DP_SLOT_ADD:
@@ -310,6 +322,7 @@ enum dp_drop gw_agg_grad(struct gw_lcore *lc, const struct gw_job *job,
 		if (a == DP_SLOT_ADD)
 			return DP_DROP_AGGREGATED;
 		acc_finish(job, b->data, h->count);
+		agg_done(jl, h->round);
 		agg_send(lc, job, jl, s, b, h->slot, -1);
 		return DP_DROP_COMPLETED;
 	case DP_SLOT_RESEND:

@@ -157,6 +157,24 @@ static enum dp_drop pkt_icmp(struct gw_lcore *lc, struct rte_mbuf *m, struct rte
 	return DP_DROP_ICMP_REPLIED;
 }
 
+/*
+ * True if round is further ahead than any worker of the run can be: a worker
+ * sends round r + 1 only once the gateway has completed round r, so nothing
+ * honest is past one after the newest round the job completed (or its run's
+ * base). The common case reads this lcore's state only; the others' are read
+ * when a call's chunks completed on another shard.
+ */
+static inline bool round_ahead(const struct gw *gw, const struct gw_job *job,
+			       const struct gw_job_lc *jl, uint32_t round, uint32_t base)
+{
+	if (likely((int32_t)(round - gw_run_next(jl, base)) <= 0))
+		return false;
+	for (unsigned k = 0; k < gw->n_lcores; k++)
+		if ((int32_t)(round - gw_run_next(job->inst->lc[k], base)) <= 0)
+			return false;
+	return true;
+}
+
 /* The job-level checks of a GRAD (docs/protocol.md, section 3). */
 static enum dp_drop pkt_grad(struct gw_lcore *lc, const struct gw_tables *t,
 			     struct rte_mbuf *m, const struct rte_ipv4_hdr *ip,
@@ -221,6 +239,10 @@ static enum dp_drop pkt_grad(struct gw_lcore *lc, const struct gw_tables *t,
 	}
 	if (unlikely(h->round - gw_run_base(run) >= GW_RUN_WINDOW)) {
 		fate = DP_DROP_ROUND_OUTSIDE_RUN;
+		goto job_fate;
+	}
+	if (unlikely(round_ahead(lc->gw, job, jl, h->round, gw_run_base(run)))) {
+		fate = DP_DROP_ROUND_AHEAD;
 		goto job_fate;
 	}
 	fate = gw_agg_grad(lc, job, h, local, (const uint8_t *)(udp + 1) + DP_PROTO_HDR_SIZE,

@@ -103,6 +103,8 @@ struct gw_job_lc {
 	struct gw_peer *peers;          /* n_workers */
 	_Atomic uint32_t max_round;     /* any: newest round of a use (serial order) */
 	_Atomic uint32_t seen_any;      /* any: max_round is valid */
+	_Atomic uint32_t done_round;    /* any: newest round a use completed with */
+	_Atomic uint32_t done_any;      /* any: done_round is valid */
 	uint64_t fate[DP_DROP_MAX];     /* this job's fates on this lcore */
 	uint64_t abandoned;
 	uint64_t charge;                /* bytes charged to the lcore's slot memory */
@@ -131,6 +133,18 @@ static inline uint32_t gw_run_base(uint64_t run)
 static inline uint32_t gw_run_id(uint64_t run)
 {
 	return (uint32_t)(run >> 32) & 0x7fffffffu;
+}
+
+/* The newest round a worker of the run may send, as far as lcore state jl
+ * knows: one past the newest round completed there, or the run's base. */
+static inline uint32_t gw_run_next(const struct gw_job_lc *jl, uint32_t base)
+{
+	uint32_t next = atomic_load_explicit(&jl->done_round, memory_order_acquire) + 1;
+
+	if (!atomic_load_explicit(&jl->done_any, memory_order_relaxed) ||
+	    (int32_t)(next - base) < 0)
+		return base;
+	return next;
 }
 
 /* Who has joined the job's forming or current run. Written only by the

@@ -65,7 +65,8 @@
 	/* runs (appended; docs/protocol.md section 6) */                     \
 	X(RUN_NONE, "run_none")               /* GRAD while no run of the job is on */ \
 	X(ROUND_OUTSIDE_RUN, "round_outside_run") /* round not in the run's window */ \
-	X(ICMP_BAD_CHECKSUM, "icmp_bad_checksum") /* echo request with a wrong sum */
+	X(ICMP_BAD_CHECKSUM, "icmp_bad_checksum") /* echo request with a wrong sum */ \
+	X(ROUND_AHEAD, "round_ahead")         /* round past one after the newest completed */
 
 #define DP_DROP_ENUM_(name, str) DP_DROP_##name,
 enum dp_drop {

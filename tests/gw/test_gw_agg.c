@@ -19,7 +19,10 @@
 #define ELEMS_32 256     /* 1 KiB chunks */
 #define ELEMS_16 512
 
-static uint32_t next_round = 100;
+/* Each job's next round: its run started at 0 (the fixture joined it), and
+ * a worker sends round r + 1 only after round r completed (round_ahead), so
+ * each test completes the round it takes. */
+static uint32_t next_round[8];
 
 /* Check that tu_out[0..n) are one RESULT per rank of job with this tag and
  * payload `want` (size bytes). */
@@ -63,7 +66,7 @@ static void test_float32_sum_is_bit_exact_for_every_worker(void)
 	static float in[NW][ELEMS_32], want[ELEMS_32];
 	unsigned seed = 1;
 	struct gw_stats before;
-	uint32_t round = next_round++;
+	uint32_t round = next_round[1]++;
 
 	for (unsigned e = 0; e < ELEMS_32; e++) {
 		for (unsigned w = 0; w < NW; w++)
@@ -93,7 +96,7 @@ static void test_float32_sum_is_bit_exact_for_every_worker(void)
 static void test_int32_sum_wraps_exactly(void)
 {
 	static int32_t in[NW][ELEMS_32], want[ELEMS_32];
-	uint32_t round = next_round++;
+	uint32_t round = next_round[2]++;
 
 	for (unsigned e = 0; e < ELEMS_32; e++) {
 		uint32_t s = 0;
@@ -123,7 +126,7 @@ static void run_half(uint16_t job, uint8_t dtype, float (*widen)(uint16_t),
 {
 	static uint16_t in[NW][ELEMS_16], want[ELEMS_16];
 	unsigned seed = dtype;
-	uint32_t round = next_round++;
+	uint32_t round = next_round[job]++;
 
 	for (unsigned e = 0; e < ELEMS_16; e++) {
 		float acc = 0;
@@ -157,7 +160,7 @@ static void test_duplicates_retransmissions_and_stale_copies(void)
 {
 	static float in[NW][ELEMS_32], want[ELEMS_32];
 	struct gw_stats before;
-	uint32_t round = next_round++;
+	uint32_t round = next_round[1]++;
 
 	for (unsigned e = 0; e < ELEMS_32; e++) {
 		for (unsigned w = 0; w < NW; w++)
@@ -206,7 +209,7 @@ static void test_foreign_shard_packets_are_handed_over(void)
 {
 	static float in[ELEMS_32];
 	struct gw_stats before;
-	uint32_t round = next_round++;
+	uint32_t round = next_round[1]++;
 	struct tu_pkt p;
 
 	for (unsigned e = 0; e < ELEMS_32; e++)
@@ -232,7 +235,7 @@ static void test_reuse_while_tx_holds_the_result(void)
 {
 	static float a[ELEMS_32], b[ELEMS_32];
 	struct gw_stats before;
-	uint32_t round = next_round++;
+	uint32_t round = next_round[1]++;
 	struct rte_mbuf *held[NW];
 	float got[ELEMS_32];
 
@@ -264,7 +267,7 @@ static void test_job_of_256_workers_fans_out_to_all(void)
 {
 	static float in[256][64], want[64];
 	struct gw_stats before;
-	uint32_t round = next_round++;
+	uint32_t round = next_round[5]++;
 
 	for (unsigned e = 0; e < 64; e++) {
 		want[e] = 0;

@@ -240,11 +240,13 @@ static void test_one_rank_restarted_ends_the_run_for_all(void)
 	CU_ASSERT(dp_proto_tag_cmp(base2, 0, base, 0) > 0);
 }
 
-/* A run accepts rounds in [base, base + 2^30): a burst far ahead cannot move
- * its slots past the workers. */
-static void test_rounds_outside_the_run_are_dropped(void)
+/* A run accepts rounds in [base, base + 2^30), and none past one after the
+ * newest it completed: a worker sends round r + 1 only once round r is done.
+ * A burst of GRADs far ahead (as an admitted but buggy or hostile rank could
+ * send) is dropped and counted; it cannot make the real ones stale. */
+static void test_rounds_outside_the_run_or_ahead_are_dropped(void)
 {
-	static const uint16_t r0[] = { 0 };
+	static const uint16_t r0[] = { 0 }, all[] = { 0, 1, 2, 3 };
 	struct gw_stats before;
 	uint32_t base = tu_join(1, 4, nonce_next);
 
@@ -254,8 +256,18 @@ static void test_rounds_outside_the_run_are_dropped(void)
 	contribute(r0, 1, 0, base + (1u << 30), 0.0f);
 	contribute(r0, 1, 0, base + (1u << 31), 0.0f);
 	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_ROUND_OUTSIDE_RUN), 3);
-	contribute(r0, 1, 0, base + (1u << 30) - 1, 0.0f);
-	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_AGGREGATED), 1);
+	/* The burst: rank 0, far ahead, inside the window; on both sets. */
+	for (uint32_t k = 1; k < 128; k++) {
+		contribute(r0, 1, 0, base + (k << 20), 0.0f);
+		contribute(r0, 1, 1, base + (k << 20), 0.0f);
+	}
+	contribute(r0, 1, 0, base + 1, 0.0f);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_ROUND_AHEAD), 2 * 127 + 1);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_AGGREGATED), 0);
+	/* The job goes on: round base, then base + 1. */
+	CU_ASSERT_EQUAL(contribute(all, 4, 0, base, 0.0f), 4);
+	CU_ASSERT_EQUAL(contribute(all, 4, 1, base + 1, 0.0f), 4);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_COMPLETED), 2);
 }
 
 /* A rank that stopped asking (its process gave up or died) is not counted:
@@ -373,7 +385,8 @@ static CU_TestInfo tests[] = {
 	{ "relaunch_in_every_order_sums_only_the_new_run",
 	  test_relaunch_in_every_order_sums_only_the_new_run },
 	{ "one_rank_restarted_ends_the_run_for_all", test_one_rank_restarted_ends_the_run_for_all },
-	{ "rounds_outside_the_run_are_dropped", test_rounds_outside_the_run_are_dropped },
+	{ "rounds_outside_the_run_or_ahead_are_dropped",
+	  test_rounds_outside_the_run_or_ahead_are_dropped },
 	{ "a_rank_that_stopped_asking_is_not_counted",
 	  test_a_rank_that_stopped_asking_is_not_counted },
 	{ "leave_forgets_a_joined_rank_only_while_gathering",
