@@ -29,6 +29,9 @@ static size_t payload_size(const struct dp_proto_hdr *h)
 		return sizeof(struct dp_proto_error);
 	case DP_MSG_HELLO_WAIT:
 		return sizeof(struct dp_proto_join_wait);
+	case DP_MSG_HELLO:
+	case DP_MSG_LEAVE:
+		return DP_PROTO_HELLO_PAD;
 	default:
 		return 0;
 	}
