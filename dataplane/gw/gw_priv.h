@@ -316,4 +316,9 @@ void gw_kern_init(struct gw *gw);
  * or is over max. */
 int gw_tel_param_uint(const char *params, unsigned long max, unsigned long *out);
 
+/* gw_telemetry.c: add string s under key to dict d, cut to telemetry's
+ * limit (127 bytes) at a character boundary with "..." when longer. */
+struct rte_tel_data;
+void gw_tel_add_str(struct rte_tel_data *d, const char *key, const char *s);
+
 #endif /* GW_PRIV_H */

@@ -96,20 +96,6 @@ gw_ctl_watching(const struct gw_ctl *c)
 	return c->ifd >= 0;
 }
 
-/* Copy text into a status string, cut with "..." if it does not fit. */
-static void
-text_put(char *dst, size_t size, const char *src)
-{
-	size_t n = strlen(src);
-
-	if (n < size) {
-		memcpy(dst, src, n + 1);
-		return;
-	}
-	memcpy(dst, src, size - 4);
-	memcpy(dst + size - 4, "...", 4);
-}
-
 static uint64_t
 mono_ns(void)
 {
@@ -174,7 +160,7 @@ errors_keep(struct gw_reload_status *r, const struct cp_diags *d)
 			free(copy);
 		}
 		cp_diag_format(&g, buf, sizeof(buf));
-		text_put(r->errors[i], sizeof(r->errors[i]), buf);
+		dp_proto_text_fit(r->errors[i], sizeof(r->errors[i]), buf);
 	}
 }
 
@@ -242,8 +228,8 @@ gw_ctl_reload_file(struct gw *gw, const char *path, const struct cp_limits *lim,
 	if (rc != 0) {
 		r.result = GW_RELOAD_UNREADABLE;
 		snprintf(msg, sizeof(msg), "cannot read %s: %s", base, strerror(-rc));
-		text_put(r.message, sizeof(r.message), msg);
-		text_put(r.errors[0], sizeof(r.errors[0]), msg);
+		dp_proto_text_fit(r.message, sizeof(r.message), msg);
+		dp_proto_text_fit(r.errors[0], sizeof(r.errors[0]), msg);
 		r.n_errors = 1;
 		gw_reload_refused(gw, msg);
 		goto done;
@@ -279,10 +265,10 @@ gw_ctl_reload_file(struct gw *gw, const char *path, const struct cp_limits *lim,
 	if (rc != 0) {
 		cp_policy_free(p);
 		r.result = GW_RELOAD_REFUSED;
-		text_put(r.errors[0], sizeof(r.errors[0]), err);
+		dp_proto_text_fit(r.errors[0], sizeof(r.errors[0]), err);
 		r.n_errors = 1;
 		snprintf(msg, sizeof(msg), "refused: %s", err);
-		text_put(r.message, sizeof(r.message), msg);
+		dp_proto_text_fit(r.message, sizeof(r.message), msg);
 		goto done;
 	}
 	/* gw_policy_apply() owns p now; the tables it published are current. */

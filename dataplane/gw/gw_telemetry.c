@@ -24,6 +24,14 @@
 
 static struct gw *tel_gw;
 
+void gw_tel_add_str(struct rte_tel_data *d, const char *key, const char *s)
+{
+	char fit[RTE_TEL_MAX_STRING_LEN];
+
+	dp_proto_text_fit(fit, sizeof(fit), s);
+	rte_tel_data_add_dict_string(d, key, fit);
+}
+
 int gw_tel_param_uint(const char *params, unsigned long max, unsigned long *out)
 {
 	char *end;
@@ -85,7 +93,7 @@ static int tel_info(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "jobs", gw->tables ? gw->tables->n_jobs : 0);
 	rte_tel_data_add_dict_u64(d, "reloads_ok", gw->reloads_ok);
 	rte_tel_data_add_dict_u64(d, "reloads_failed", gw->reloads_failed);
-	rte_tel_data_add_dict_string(d, "last_reload", gw->last_reload);
+	gw_tel_add_str(d, "last_reload", gw->last_reload);
 	rte_tel_data_add_dict_u64(d, "retired_jobs_waiting", gw->n_zombies);
 	pthread_mutex_unlock(&gw->ctl_lock);
 	rte_tel_data_add_dict_u64(d, "data_lcores", gw->n_lcores);

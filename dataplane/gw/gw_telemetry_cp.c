@@ -122,7 +122,7 @@ reload_to_dict(struct rte_tel_data *d, const char *prefix, const struct gw_reloa
 	rte_tel_data_add_dict_u64(d, KEY("done_mono_ns"), r->done_mono_ns);
 	rte_tel_data_add_dict_u64(d, KEY("lcores_late"), r->lcores_late);
 	rte_tel_data_add_dict_u64(d, KEY("n_errors"), r->n_errors);
-	rte_tel_data_add_dict_string(d, KEY("message"), r->message);
+	gw_tel_add_str(d, KEY("message"), r->message);
 	if (errs != NULL) {
 		for (unsigned i = 0; i < r->n_errors && i < GW_RELOAD_ERRORS; i++)
 			rte_tel_data_add_array_string(errs, r->errors[i]);
@@ -155,7 +155,7 @@ tel_status(const char *cmd, const char *params, struct rte_tel_data *d)
 	t = gw->tables;
 	rte_tel_data_add_dict_u64(d, "policy_version", t != NULL ? t->version : 0);
 	rte_tel_data_add_dict_u64(d, "generation", t != NULL ? t->gen : 0);
-	rte_tel_data_add_dict_string(d, "policy_path", gw_ctl_policy_path(tel_ctl));
+	gw_tel_add_str(d, "policy_path", gw_ctl_policy_path(tel_ctl));
 	rte_tel_data_add_dict_u64(d, "watching", gw_ctl_watching(tel_ctl));
 	rte_tel_data_add_dict_u64(d, "jobs", t != NULL ? t->policy->n_jobs : 0);
 	rte_tel_data_add_dict_u64(d, "models", t != NULL ? t->policy->n_models : 0);

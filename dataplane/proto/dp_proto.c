@@ -256,16 +256,35 @@ void dp_proto_join_wait_read(const void *src, struct dp_proto_join_wait *w)
 		w->missing[i] = be16_get(p + 4 + 2 * i);
 }
 
+bool dp_proto_text_fit(char *dst, size_t size, const char *src)
+{
+	size_t n = strlen(src), cut;
+
+	if (n < size) {
+		memcpy(dst, src, n + 1);
+		return false;
+	}
+	/* Room for "..." and the NUL; back up over UTF-8 continuation bytes
+	 * (10xxxxxx) so that no character is split. */
+	cut = size - 4;
+	while (cut > 0 && ((unsigned char)src[cut] & 0xc0) == 0x80)
+		cut--;
+	memcpy(dst, src, cut);
+	memcpy(dst + cut, "...", 4);
+	return true;
+}
+
 void dp_proto_error_write(void *dst, uint16_t code, const char *text)
 {
 	uint8_t *p = dst;
-	size_t n = text != NULL ? strnlen(text, sizeof(((struct dp_proto_error *)0)->text) - 1) : 0;
+	char fit[sizeof(((struct dp_proto_error *)0)->text)];
 
 	be16_put(p, code);
 	be16_put(p + 2, 0);
-	memset(p + 4, 0, sizeof(((struct dp_proto_error *)0)->text));
-	if (n != 0)
-		memcpy(p + 4, text, n);
+	memset(fit, 0, sizeof(fit));
+	if (text != NULL)
+		dp_proto_text_fit(fit, sizeof(fit), text);
+	memcpy(p + 4, fit, sizeof(fit));
 }
 
 void dp_proto_error_read(const void *src, struct dp_proto_error *err)

@@ -19,6 +19,7 @@
 #ifndef DP_PROTO_H
 #define DP_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -212,8 +213,15 @@ void dp_proto_job_info_read(const void *src, struct dp_proto_job_info *ji);
 void dp_proto_join_wait_write(void *dst, const struct dp_proto_join_wait *w);
 void dp_proto_join_wait_read(const void *src, struct dp_proto_join_wait *w);
 
-/* ERROR payload: write code and text (truncated to 59 bytes, NUL-padded) to
- * dst; read it back (text always NUL-terminated). 64 bytes. */
+/* Copy the NUL-terminated src into dst of size bytes (NUL included). Text
+ * that does not fit is cut at a UTF-8 character boundary and ends with
+ * "...", so a reader always sees that something is missing. Returns true if
+ * it was cut. size >= 4. */
+bool dp_proto_text_fit(char *dst, size_t size, const char *src);
+
+/* ERROR payload: write code and text (at most 59 bytes; longer text is cut
+ * by dp_proto_text_fit(), NUL-padded) to dst; read it back (text always
+ * NUL-terminated). 64 bytes. */
 void dp_proto_error_write(void *dst, uint16_t code, const char *text);
 void dp_proto_error_read(const void *src, struct dp_proto_error *err);
 

@@ -309,6 +309,8 @@ static void test_job_info_and_error_round_trip(void)
 	dp_proto_error_read(wire, &err);
 	CU_ASSERT_EQUAL(err.code, DP_ERR_NOT_ADMITTED);
 	CU_ASSERT_EQUAL(strlen(err.text), sizeof(err.text) - 1);
+	/* Cut, and it says so. */
+	CU_ASSERT_STRING_EQUAL(err.text + sizeof(err.text) - 4, "...");
 	dp_proto_error_write(wire, DP_ERR_UNKNOWN_JOB, "no job 9");
 	dp_proto_error_read(wire, &err);
 	CU_ASSERT_STRING_EQUAL(err.text, "no job 9");
@@ -340,6 +342,22 @@ static void test_join_wait_round_trips_and_checks(void)
 	CU_ASSERT_STRING_EQUAL(dp_proto_msg_name(DP_MSG_HELLO_WAIT), "hello_wait");
 }
 
+static void test_text_is_cut_at_a_character_with_a_marker(void)
+{
+	char out[8];
+	/* "abcd" then U+00E9 (C3 A9) straddling the cut at 4 bytes + "...". */
+	const char *utf8 = "abc\xc3\xa9" "defgh";
+
+	CU_ASSERT_FALSE(dp_proto_text_fit(out, sizeof(out), "short"));
+	CU_ASSERT_STRING_EQUAL(out, "short");
+	CU_ASSERT_FALSE(dp_proto_text_fit(out, sizeof(out), "1234567"));
+	CU_ASSERT_STRING_EQUAL(out, "1234567");
+	CU_ASSERT_TRUE(dp_proto_text_fit(out, sizeof(out), "12345678"));
+	CU_ASSERT_STRING_EQUAL(out, "1234...");
+	CU_ASSERT_TRUE(dp_proto_text_fit(out, sizeof(out), utf8));
+	CU_ASSERT_STRING_EQUAL(out, "abc...");  /* not "abc\xc3..." */
+}
+
 static CU_TestInfo tests[] = {
 	{ "short_header_is_dropped", test_short_header_is_dropped },
 	{ "bad_magic_is_dropped", test_bad_magic_is_dropped },
@@ -354,6 +372,8 @@ static CU_TestInfo tests[] = {
 	{ "dtype_helpers_and_fate_names", test_dtype_helpers_and_fate_names },
 	{ "job_info_and_error_round_trip", test_job_info_and_error_round_trip },
 	{ "join_wait_round_trips_and_checks", test_join_wait_round_trips_and_checks },
+	{ "text_is_cut_at_a_character_with_a_marker",
+	  test_text_is_cut_at_a_character_with_a_marker },
 	CU_TEST_INFO_NULL,
 };
 
