@@ -74,6 +74,7 @@ STATUS_NOT_CONFIGURED = 1002
 STATUS_DISABLED = 1003
 STATUS_WORLD_MISMATCH = 1004
 STATUS_INTERNAL = 1005
+STATUS_CONFIG = 1006
 
 _STATUS_NAMES = {
     STATUS_NO_LIBRARY: "libdaitn not found",
@@ -81,6 +82,7 @@ _STATUS_NAMES = {
     STATUS_DISABLED: "disabled by DAITN_DISABLE",
     STATUS_WORLD_MISMATCH: "job size differs from the world size",
     STATUS_INTERNAL: "internal error",
+    STATUS_CONFIG: "invalid DAITN_* setting",
 }
 
 
@@ -91,14 +93,19 @@ def status_name(code):
     return _errno.errorcode.get(code, "error %d" % code)
 
 
-def _env_int(name, default):
+def _env_int(name, default, limit=0xFFFFFFFF):
+    """The integer in environment variable name (default if unset), in
+    0..limit; ValueError naming the variable otherwise."""
     v = os.environ.get(name)
     if v is None or v == "":
         return default
     try:
-        return int(v, 0)
+        n = int(v, 0)
     except ValueError:
         raise ValueError("%s=%r: not an integer" % (name, v)) from None
+    if not 0 <= n <= limit:
+        raise ValueError("%s=%r: not in 0..%d" % (name, v, limit))
+    return n
 
 
 class DaitnHookState:
@@ -141,9 +148,18 @@ class DaitnHookState:
 
     # -- set-up -------------------------------------------------------------
 
-    def _open(self, gateway, job, bind_addr, bind_port, port_base, timeout_ms,
-              hello_timeout_ms, rto_us, window, enable):
-        """Try to join the job; (status code, reason) with code 0 on success."""
+    def _open(self, *args):
+        """Try to join the job; (status code, reason) with code 0 on success.
+        A setting that does not parse is this rank's failure like any other:
+        every rank learns it in the agreement and falls back with it, instead
+        of this rank dying alone and the others hanging in gloo."""
+        try:
+            return self._open_checked(*args)
+        except ValueError as e:
+            return STATUS_CONFIG, str(e)
+
+    def _open_checked(self, gateway, job, bind_addr, bind_port, port_base, timeout_ms,
+                      hello_timeout_ms, rto_us, window, enable):
         if enable is None:
             enable = os.environ.get("DAITN_DISABLE", "") in ("", "0")
         if not enable:
@@ -154,14 +170,21 @@ class DaitnHookState:
         gw_port = 0
         if ":" in gateway:
             gateway, p = gateway.rsplit(":", 1)
+            if not p.isdigit() or not 0 < int(p) < 65536:
+                raise ValueError("DAITN_GATEWAY=%r: the port %r is not a number in 1..65535"
+                                 % (os.environ.get("DAITN_GATEWAY", gateway + ":" + p), p))
             gw_port = int(p)
-        job = job if job is not None else _env_int("DAITN_JOB", 1)
+        job = job if job is not None else _env_int("DAITN_JOB", 1, 0xFFFF)
         bind_addr = bind_addr or os.environ.get("DAITN_BIND") or None
         if bind_port is None:
-            bind_port = _env_int("DAITN_PORT", 0)
+            bind_port = _env_int("DAITN_PORT", 0, 0xFFFF)
         if not bind_port:
-            base = port_base if port_base is not None else _env_int("DAITN_PORT_BASE", 47100)
+            base = port_base if port_base is not None else _env_int("DAITN_PORT_BASE", 47100,
+                                                                    0xFFFF)
             bind_port = base + self.rank
+            if bind_port > 0xFFFF:
+                raise ValueError("DAITN_PORT_BASE=%d + rank %d is past port 65535"
+                                 % (base, self.rank))
         kw = dict(
             hello_timeout_ms=hello_timeout_ms if hello_timeout_ms is not None
             else _env_int("DAITN_HELLO_TIMEOUT_MS", 0),

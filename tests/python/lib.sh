@@ -10,6 +10,7 @@
 #                           PIDs in PT_PIDS; buckets of PT_BUCKET_MB (default
 #                           0.02: two buckets per step, to exercise ordering),
 #                           with PT_TRAIN_ARGS appended to the script's arguments
+#                           and PT_ENV_RANK1 (VAR=VALUE ...) set for rank 1 only
 #   pt_wait BOUND           wait for PT_PIDS; fails (with the logs) on a non-zero
 #                           exit or a hang
 #   pt_log_wait NAME RE S [I]  until rank I-1's log (default rank 0) matches RE;
@@ -42,7 +43,9 @@ pt_train() {
 	# A fresh rendezvous port per run: the previous store's socket may linger.
 	EDGE_MASTER_PORT=$((29500 + PT_RUN))
 	for (( i = 1; i <= EDGE_N; i++ )); do
-		edge_rank_bg "$i" "$DTN_TMP/$name.r$i.log" "$@" "$DTN_PY" "$PT_EXAMPLE" \
+		local extra=()
+		[[ $i -eq 2 && -n "${PT_ENV_RANK1:-}" ]] && read -r -a extra <<<"$PT_ENV_RANK1"
+		edge_rank_bg "$i" "$DTN_TMP/$name.r$i.log" "$@" "${extra[@]}" "$DTN_PY" "$PT_EXAMPLE" \
 			--backend "$backend" --epochs "$epochs" --csv "$DTN_TMP/$name.csv" \
 			--bucket-cap-mb "${PT_BUCKET_MB:-0.02}" "${PT_TRAIN_ARGS[@]}"
 		PT_PIDS+=("$DTN_LAST_PID")
