@@ -178,21 +178,22 @@ static struct dp_proto_hdr reply_hdr(const struct dp_proto_hdr *h, uint8_t type,
 	return rh;
 }
 
-void gw_hello_error_reply(struct gw_lcore *lc, struct rte_mbuf *m, const struct dp_proto_hdr *h,
-			  unsigned port, uint16_t code, const char *text, bool *consumed)
+void gw_hello_run_ended(struct gw_lcore *lc, struct rte_mbuf *m, const struct dp_proto_hdr *h,
+			unsigned port, bool *consumed)
 {
 	struct dp_proto_hdr rh = reply_hdr(h, DP_MSG_ERROR, 0);
-
 	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
 								 sizeof(struct rte_ether_hdr));
+	char text[48];
 
 	/* No larger than what it answers (no amplification), in one segment,
-	 * and within the reply rate limits. */
+	 * and within the reply rate limits; only then is the text written. */
 	if (m->nb_segs != 1 || m->data_len < DP_PROTO_FRAME_HDR_SIZE + sizeof(struct dp_proto_error) ||
 	    !gw_cp_reply_ok(lc, ip->src_addr, ((const struct rte_udp_hdr *)(ip + 1))->src_port))
 		return;
+	snprintf(text, sizeof(text), "job %u: no run on; rejoin with HELLO", h->job);
 	dp_proto_error_write(rte_pktmbuf_mtod_offset(m, uint8_t *, DP_PROTO_FRAME_HDR_SIZE),
-			     code, text);
+			     DP_ERR_RUN_ENDED, text);
 	reply_send(lc, m, port, &rh, sizeof(struct dp_proto_error));
 	*consumed = true;
 }

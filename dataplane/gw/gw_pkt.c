@@ -8,7 +8,6 @@
  * only bytes inside the first segment's data_len: a frame whose IP length
  * runs past it is a bad header whatever the reason (truncated or chained).
  */
-#include <stdio.h>
 #include <string.h>
 
 #include <rte_arp.h>
@@ -230,10 +229,7 @@ static enum dp_drop pkt_grad(struct gw_lcore *lc, const struct gw_tables *t,
 	 * section 6). A worker of a run that is over is told so. */
 	run = atomic_load_explicit(&job->inst->run, memory_order_acquire);
 	if (unlikely(!gw_run_on(run))) {
-		char text[48];
-
-		snprintf(text, sizeof(text), "job %u: no run on; rejoin with HELLO", h->job);
-		gw_hello_error_reply(lc, m, h, port, DP_ERR_RUN_ENDED, text, consumed);
+		gw_hello_run_ended(lc, m, h, port, consumed);
 		fate = DP_DROP_RUN_NONE;
 		goto job_fate;
 	}

@@ -294,11 +294,12 @@ enum dp_drop gw_hello(struct gw_lcore *lc, const struct gw_tables *t, struct rte
 enum dp_drop gw_hello_leave(struct gw_lcore *lc, const struct gw_tables *t,
 			    const struct rte_mbuf *m, const struct dp_proto_hdr *h);
 
-/* gw_hello.c: answer the message in m (header h, from an admitted rank) with
- * an ERROR of code and text, in place, when the answer is no larger than the
- * message; *consumed says whether m was queued for TX. */
-void gw_hello_error_reply(struct gw_lcore *lc, struct rte_mbuf *m, const struct dp_proto_hdr *h,
-			  unsigned port, uint16_t code, const char *text, bool *consumed);
+/* gw_hello.c: answer the GRAD in m (header h, from an admitted rank of a job
+ * with no run on) with ERROR run_ended, in place, when the answer is no
+ * larger than the GRAD and within the reply rate limits; *consumed says
+ * whether m was queued for TX. */
+void gw_hello_run_ended(struct gw_lcore *lc, struct rte_mbuf *m, const struct dp_proto_hdr *h,
+			unsigned port, bool *consumed);
 
 /* gw_lcore.c: queue m for TX on port index `port` (flushes when full). */
 void gw_tx_enqueue(struct gw_lcore *lc, unsigned port, struct rte_mbuf *m);
