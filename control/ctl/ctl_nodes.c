@@ -43,11 +43,12 @@ ctl_nodes_main(int argc, char **argv)
 			down = ctl_tel_int(o, "down");
 			if (!t.json)
 				printf("%lld nodes: %lld up, %lld down, %lld never seen (timeout %lld ms, "
-				       "refreshed %lld ms ago)\n\n%-16s %-15s %-22s %-5s %10s %10s %10s "
-				       "%10s %10s %5s\n", ctl_tel_int(o, "total"), ctl_tel_int(o, "up"),
-				       down, ctl_tel_int(o, "never_seen"), ctl_tel_int(o, "timeout_ms"),
-				       ctl_tel_int(o, "refreshed_ms_ago"), "node", "ip", "roles",
-				       "state", "last seen", "packets", "bytes", "pps", "bit/s", "downs");
+				       "refreshed %lld ms ago)\n\n%-16s %-15s %-22s %-5s %-17s %-10s %10s "
+				       "%10s %10s %10s %10s %5s %6s\n", ctl_tel_int(o, "total"),
+				       ctl_tel_int(o, "up"), down, ctl_tel_int(o, "never_seen"),
+				       ctl_tel_int(o, "timeout_ms"), ctl_tel_int(o, "refreshed_ms_ago"),
+				       "node", "ip", "roles", "state", "mac", "bound by", "last seen",
+				       "packets", "bytes", "pps", "bit/s", "downs", "claims");
 		}
 		for (size_t i = 0; !t.json && i < ctl_tel_arr_len(o, "id"); i++) {
 			char seen[32];
@@ -57,14 +58,18 @@ ctl_nodes_main(int argc, char **argv)
 				snprintf(seen, sizeof(seen), "-");
 			else
 				snprintf(seen, sizeof(seen), "%lld.%01lld s", ms / 1000, ms % 1000 / 100);
-			printf("%-16s %-15s %-22s %-5s %10s %10s %10s %10s %10s %5lld\n",
+			printf("%-16s %-15s %-22s %-5s %-17s %-10s %10s %10s %10s %10s %10s %5lld "
+			       "%6lld\n",
 			       ctl_tel_arr_str(o, "id", i), ctl_tel_arr_str(o, "ip", i),
-			       ctl_tel_arr_str(o, "roles", i), ctl_tel_arr_str(o, "state", i), seen,
+			       ctl_tel_arr_str(o, "roles", i), ctl_tel_arr_str(o, "state", i),
+			       *ctl_tel_arr_str(o, "mac", i) ? ctl_tel_arr_str(o, "mac", i) : "-",
+			       ctl_tel_arr_str(o, "mac_bound_by", i), seen,
 			       ctl_tel_human(ctl_tel_arr_int(o, "packets", i), b[0], 16),
 			       ctl_tel_human(ctl_tel_arr_int(o, "bytes", i), b[1], 16),
 			       ctl_tel_human(ctl_tel_arr_int(o, "pps", i), b[2], 16),
 			       ctl_tel_human(ctl_tel_arr_int(o, "bps", i), b[3], 16),
-			       ctl_tel_arr_int(o, "times_down", i));
+			       ctl_tel_arr_int(o, "times_down", i),
+			       ctl_tel_arr_int(o, "arp_conflicts", i));
 		}
 		next = json_object_get(o, "next") != NULL ? ctl_tel_int(o, "next") : -1;
 		json_decref(root);

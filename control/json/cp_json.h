@@ -162,6 +162,10 @@ int cp_json_get_id(struct cp_json_ctx *c, const json_t *obj, const char *key,
 /* A dotted-quad IPv4 address; *out in host byte order. */
 int cp_json_get_ipv4(struct cp_json_ctx *c, const json_t *obj, const char *key,
 		     bool required, uint32_t *out);
+/* An Ethernet address "aa:bb:cc:dd:ee:ff" (hex, either case), unicast and
+ * not all zero. */
+int cp_json_get_mac(struct cp_json_ctx *c, const json_t *obj, const char *key,
+		    bool required, uint8_t out[6]);
 /* A size in bytes: an integer, or a string "<n>[B|KiB|MiB|GiB|TiB]". */
 int cp_json_get_size(struct cp_json_ctx *c, const json_t *obj, const char *key,
 		     bool required, uint64_t min, uint64_t max, uint64_t *out);
@@ -173,6 +177,8 @@ int cp_json_get_array(struct cp_json_ctx *c, const json_t *obj, const char *key,
 
 /* "a.b.c.d", each 0..255 in decimal without leading zeros. 0 or -EINVAL. */
 int cp_json_ipv4_parse(const char *s, uint32_t *out);
+/* "aa:bb:cc:dd:ee:ff": six pairs of hex digits, either case. 0 or -EINVAL. */
+int cp_json_mac_parse(const char *s, uint8_t out[6]);
 /* Format ip (host byte order) as a dotted quad; buf needs 16 bytes. */
 const char *cp_json_ipv4_format(uint32_t ip, char *buf, size_t size);
 /* Parse "<digits>[ ][B|KiB|MiB|GiB|TiB]". 0, -EINVAL, or -ERANGE on overflow. */

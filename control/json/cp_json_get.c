@@ -153,6 +153,32 @@ cp_json_get_ipv4(struct cp_json_ctx *c, const json_t *obj, const char *key,
 }
 
 int
+cp_json_get_mac(struct cp_json_ctx *c, const json_t *obj, const char *key,
+		bool required, uint8_t out[6])
+{
+	static const uint8_t zero[6];
+	size_t mark;
+	json_t *v = member(c, obj, key, required, &mark);
+	uint8_t mac[6];
+
+	if (v == NULL)
+		return absent(required);
+	if (!json_is_string(v))
+		return wrong_type(c, "an Ethernet address as a string", v, mark);
+	if (cp_json_mac_parse(json_string_value(v), mac) != 0) {
+		cp_json_error(c, "not an Ethernet address like \"02:00:00:00:00:01\" (\"%.40s\")",
+			      json_string_value(v));
+		return done(c, mark, CP_JSON_BAD);
+	}
+	if ((mac[0] & 1) != 0 || memcmp(mac, zero, sizeof(mac)) == 0) {
+		cp_json_error(c, "%s is not a unicast address", json_string_value(v));
+		return done(c, mark, CP_JSON_BAD);
+	}
+	memcpy(out, mac, sizeof(mac));
+	return done(c, mark, CP_JSON_OK);
+}
+
+int
 cp_json_get_size(struct cp_json_ctx *c, const json_t *obj, const char *key,
 		 bool required, uint64_t min, uint64_t max, uint64_t *out)
 {

@@ -40,6 +40,37 @@ cp_json_ipv4_parse(const char *s, uint32_t *out)
 	return 0;
 }
 
+static int
+hex_digit(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+int
+cp_json_mac_parse(const char *s, uint8_t out[6])
+{
+	uint8_t mac[6];
+
+	for (int i = 0; i < 6; i++) {
+		int hi = hex_digit(s[0]), lo = hi < 0 ? -1 : hex_digit(s[1]);
+
+		if (lo < 0 || (i < 5 && s[2] != ':'))
+			return -EINVAL;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+		s += i < 5 ? 3 : 2;
+	}
+	if (*s != '\0')
+		return -EINVAL;
+	memcpy(out, mac, sizeof(mac));
+	return 0;
+}
+
 const char *
 cp_json_ipv4_format(uint32_t ip, char *buf, size_t size)
 {

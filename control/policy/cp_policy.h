@@ -65,6 +65,8 @@ struct cp_node {
 	char id[CP_ID_MAX];
 	uint32_t ip;
 	uint32_t roles;         /* enum cp_role bits */
+	bool has_mac;           /* the policy pins its Ethernet address */
+	uint8_t mac[6];
 };
 
 struct cp_worker {

@@ -14,7 +14,7 @@ static const char *const tenant_keys[] = { "id", "slot_memory", "rate_pps", "bur
 static const char *const class_keys[] = {
 	"id", "kind", "priority", "weight", "rate_bps", "queue_len", NULL,
 };
-static const char *const node_keys[] = { "id", "ip", "roles", NULL };
+static const char *const node_keys[] = { "id", "ip", "roles", "mac", NULL };
 
 #define RATE_PPS_MAX UINT64_C(1000000000000)       /* 10^12 packets/s */
 #define RATE_BPS_MAX UINT64_C(100000000000000)     /* 100 Tbit/s */
@@ -217,6 +217,7 @@ node_read(struct pol_build *b, const json_t *obj, size_t i)
 					      cp_json_ipv4_format(nd->ip, a, sizeof(a)));
 		cp_json_pop(c, m);
 	}
+	nd->has_mac = cp_json_get_mac(c, obj, "mac", false, nd->mac) == CP_JSON_OK;
 	roles_read(b, obj, nd);
 }
 

@@ -41,7 +41,8 @@
 	X(BUF_BUSY, "buf_busy")         /* set reused while TX still held its result */ \
 	X(FANOUT_NOBUF, "fanout_nobuf") /* result copies not built: no header mbuf */ \
 	X(POLLS, "polls")               /* loop iterations */ \
-	X(REPLIES_LIMITED, "replies_limited") /* answers withheld: reply rate limits */
+	X(REPLIES_LIMITED, "replies_limited") /* answers withheld: reply rate limits */ \
+	X(ARP_ASKED, "arp_asked")       /* ARP requests sent for policy nodes */
 
 #define GW_EV_ENUM_(name, str) GW_EV_##name,
 enum gw_event {

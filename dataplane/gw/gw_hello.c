@@ -200,9 +200,14 @@ void gw_hello_run_ended(struct gw_lcore *lc, struct rte_mbuf *m, const struct dp
 
 /* The checks of a HELLO or LEAVE against the job (docs/protocol.md section 3):
  * DP_DROP_NONE, or the reason. */
-static enum dp_drop join_check(const struct gw_job *job, const struct dp_proto_hdr *h,
-			       const struct rte_ipv4_hdr *ip, const struct rte_udp_hdr *udp)
+static enum dp_drop join_check(const struct gw *gw, const struct gw_job *job,
+			       const struct dp_proto_hdr *h, const struct rte_mbuf *m, unsigned port)
 {
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
+	const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(ip + 1);
+	enum dp_drop fate;
+
 	if (job == NULL)
 		return DP_DROP_JOB_UNKNOWN;
 	if (h->rank >= job->n_workers)
@@ -210,18 +215,19 @@ static enum dp_drop join_check(const struct gw_job *job, const struct dp_proto_h
 	if (job->workers[h->rank].ip_be != ip->src_addr ||
 	    job->workers[h->rank].port_be != udp->src_port)
 		return DP_DROP_SOURCE_NOT_ADMITTED;
+	fate = gw_neigh_check(gw, job->workers[h->rank].neigh, &eth->src_addr, port);
+	if (fate != DP_DROP_NONE)
+		return fate;
 	if (h->dtype != 0 && h->dtype != job->dtype)
 		return DP_DROP_DTYPE_MISMATCH;
 	return DP_DROP_NONE;
 }
 
 enum dp_drop gw_hello_leave(struct gw_lcore *lc, const struct gw_tables *t,
-			    const struct rte_mbuf *m, const struct dp_proto_hdr *h)
+			    const struct rte_mbuf *m, const struct dp_proto_hdr *h, unsigned port)
 {
-	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
-								 sizeof(struct rte_ether_hdr));
 	const struct gw_job *job = t != NULL ? gw_tables_job(t, h->job) : NULL;
-	enum dp_drop fate = join_check(job, h, ip, (const struct rte_udp_hdr *)(ip + 1));
+	enum dp_drop fate = join_check(lc->gw, job, h, m, port);
 	struct gw_join *jn;
 
 	if (job == NULL)
@@ -262,7 +268,7 @@ enum dp_drop gw_hello(struct gw_lcore *lc, const struct gw_tables *t, struct rte
 	if (unlikely(m->nb_segs != 1 || m->buf_len < m->data_off + DP_PROTO_FRAME_HDR_SIZE +
 						     sizeof(struct dp_proto_error)))
 		return DP_DROP_NO_BUFFER;
-	fate = join_check(job, h, ip, udp);
+	fate = join_check(gw, job, h, m, port);
 	switch (fate) {
 	case DP_DROP_JOB_UNKNOWN:
 		code = DP_ERR_UNKNOWN_JOB;
@@ -282,6 +288,12 @@ enum dp_drop gw_hello(struct gw_lcore *lc, const struct gw_tables *t, struct rte
 		snprintf(text, sizeof(text), "rank %u is not admitted from %s:%u", h->rank, a1,
 			 rte_be_to_cpu_16(udp->src_port));
 		break;
+	case DP_DROP_SRC_MAC_MISMATCH:
+	case DP_DROP_NEIGH_UNRESOLVED:
+		/* Not from the address the rank's IP is bound to (or not
+		 * bound yet): no answer, which would go to a stranger. */
+		gw_cnt_add(&job->inst->lc[lc->shard]->fate[fate], 1);
+		return fate;
 	case DP_DROP_DTYPE_MISMATCH:
 		code = DP_ERR_BAD_PARAMS;
 		snprintf(text, sizeof(text), "job %u is %s, not %s", h->job,

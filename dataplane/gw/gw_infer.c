@@ -40,30 +40,24 @@ gw_infer_lcore_sync(struct gw_lcore *lc, const struct gw_tables *t)
 		gw_sched_adopt(lc, t->infer);
 }
 
-static inline uint64_t
-mac_word(const struct rte_ether_addr *a, unsigned port)
+/* A frame from policy node `node` on port: it must come from the address the
+ * node's IP is bound to (gw_neigh.c). Then the node is alive: the time is
+ * stored at most once a millisecond, so the line is not bounced on every
+ * packet. Returns DP_DROP_NONE or the reason. */
+static inline enum dp_drop
+node_heard(const struct gw *gw, const struct gw_infer_tables *it, uint32_t node,
+	   const struct rte_ether_addr *src, unsigned port, uint64_t now)
 {
-	uint64_t w = 0;
-
-	memcpy(&w, a->addr_bytes, RTE_ETHER_ADDR_LEN);
-	return GW_MAC_VALID | (uint64_t)port << 48 | w;
-}
-
-/* A node was heard from on port: remember its MAC and when. Shared by all
- * lcores; stores only on change (or once a millisecond for the time) so the
- * lines are not bounced on every packet. */
-static inline void
-node_heard(const struct gw_infer_tables *it, uint32_t node, const struct rte_ether_addr *src,
-	   unsigned port, uint64_t now)
-{
-	uint64_t w = mac_word(src, port);
+	enum dp_drop fate;
 
 	if (node >= it->n_nodes)
-		return;
-	if (__atomic_load_n(&it->mac[node], __ATOMIC_RELAXED) != w)
-		__atomic_store_n(&it->mac[node], w, __ATOMIC_RELAXED);
+		return DP_DROP_NONE;
+	fate = gw_neigh_check(gw, it->neigh[node], src, port);
+	if (unlikely(fate != DP_DROP_NONE))
+		return fate;
 	if (now - __atomic_load_n(&it->last_seen[node], __ATOMIC_RELAXED) > 1000000)
 		__atomic_store_n(&it->last_seen[node], now, __ATOMIC_RELAXED);
+	return DP_DROP_NONE;
 }
 
 static uint32_t
@@ -88,11 +82,10 @@ node_of_ip(const struct gw_infer_tables *it, uint32_t ip)
  * Rewrite m (the received frame, one segment) as daitn message h with
  * payload_len bytes of payload already in place, addressed to ip:port (host
  * order) of node, and queue it. to_sender: the destination is the frame's
- * sender (same MAC and port). A node whose MAC is not known yet gets an
- * Ethernet broadcast out of the port the frame came in on (its IP stack
- * takes it; the others drop it), counted.
+ * sender (same MAC and port). Otherwise the node's IP must be bound to an
+ * Ethernet address (gw_neigh.c): false, with m untouched, when it is not.
  */
-static void
+static bool
 infer_send(struct gw_lcore *lc, const struct gw_infer_tables *it, struct rte_mbuf *m,
 	   const struct dp_infer_hdr *h, unsigned payload_len, uint32_t ip, uint16_t port,
 	   uint32_t node, unsigned in_port, bool to_sender)
@@ -100,19 +93,21 @@ infer_send(struct gw_lcore *lc, const struct gw_infer_tables *it, struct rte_mbu
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	struct rte_ipv4_hdr *iph = (struct rte_ipv4_hdr *)(eth + 1);
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(iph + 1);
-	uint64_t w = node < it->n_nodes ? __atomic_load_n(&it->mac[node], __ATOMIC_RELAXED) : 0;
+	uint64_t w = node < it->n_nodes ? atomic_load_explicit(&lc->gw->neigh[it->neigh[node]].word,
+							       memory_order_relaxed) : 0;
 	unsigned out = in_port;
 	uint16_t l4 = (uint16_t)(sizeof(*udp) + DP_INFER_HDR_SIZE + payload_len);
 
 	if (to_sender) {
 		/* Back to whoever sent m: its MAC is the frame's source. */
 		eth->dst_addr = eth->src_addr;
-	} else if (likely(w & GW_MAC_VALID) && ((w >> 48) & 0xff) < lc->gw->n_ports) {
-		out = (unsigned)((w >> 48) & 0xff);
+	} else if (likely(w & GW_MAC_VALID) && gw_mac_port(w) < lc->gw->n_ports) {
+		out = gw_mac_port(w);
 		memcpy(eth->dst_addr.addr_bytes, &w, RTE_ETHER_ADDR_LEN);
 	} else {
-		memset(eth->dst_addr.addr_bytes, 0xff, RTE_ETHER_ADDR_LEN);
+		/* Never to broadcast: activations are for their node only. */
 		cnt_add(lc->infer, GW_INFER_MAC_UNKNOWN);
+		return false;
 	}
 	eth->src_addr = lc->gw->ports[out].mac;
 	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
@@ -137,6 +132,7 @@ infer_send(struct gw_lcore *lc, const struct gw_infer_tables *it, struct rte_mbu
 	m->pkt_len = m->data_len;
 	m->ol_flags = 0;
 	gw_tx_enqueue(lc, out, m);
+	return true;
 }
 
 /* Turn m into an ERROR for the requester (reply_ip:reply_port). */
@@ -158,8 +154,9 @@ infer_error(struct gw_lcore *lc, const struct gw_infer_tables *it, struct rte_mb
 	h->type = DP_MSG_INFER_ERROR;
 	h->reply_ip = reply_ip;
 	h->reply_port = reply_port;
-	infer_send(lc, it, m, h, sizeof(struct dp_infer_error), reply_ip, reply_port,
-		   node_of_ip(it, reply_ip), in_port, h->stage == 0);
+	if (!infer_send(lc, it, m, h, sizeof(struct dp_infer_error), reply_ip, reply_port,
+			node_of_ip(it, reply_ip), in_port, h->stage == 0))
+		return fate;
 	cnt_add(lc->infer, GW_INFER_ERRORS_SENT);
 	*consumed = true;
 	return fate;
@@ -172,6 +169,7 @@ infer_beat(struct gw_lcore *lc, const struct gw_infer_tables *it, const struct d
 {
 	const struct dp_route_model *md = dp_route_model_find(it->route, h->model);
 	const struct dp_route_stage *st = dp_route_stage_find(it->route, md, h->stage);
+	enum dp_drop fate;
 	uint32_t node;
 
 	if (st == NULL)
@@ -179,7 +177,9 @@ infer_beat(struct gw_lcore *lc, const struct gw_infer_tables *it, const struct d
 	node = dp_route_src_find(it->route, st->first_src, st->n_srcs, src_ip, src_port);
 	if (node == DP_ROUTE_NONE)
 		return DP_DROP_INFER_NOT_ADMITTED;
-	node_heard(it, node, &eth->src_addr, port, lc->infer->now_ns);
+	fate = node_heard(lc->gw, it, node, &eth->src_addr, port, lc->infer->now_ns);
+	if (fate != DP_DROP_NONE)
+		return fate;
 	gw_cp_node_seen(lc, node, bytes);
 	return DP_DROP_INFER_BEAT;
 }
@@ -214,7 +214,9 @@ gw_infer_pkt(struct gw_lcore *lc, const struct gw_tables *t, struct rte_mbuf *m,
 	payload = udp_payload_len - DP_INFER_HDR_SIZE;
 	v = dp_route_resolve(il->route, it->route, &it->live, il->now_ns, &rm, &d);
 	if (d.src_node != DP_ROUTE_NONE) {
-		node_heard(it, d.src_node, &eth->src_addr, port, il->now_ns);
+		fate = node_heard(lc->gw, it, d.src_node, &eth->src_addr, port, il->now_ns);
+		if (unlikely(fate != DP_DROP_NONE))
+			return fate;
 		/* Admitted: the sender is alive; what is forwarded or replied
 		 * is charged to the model tenant's rate (gw_cp.h). */
 		if (!gw_cp_admit(lc, t->cp, d.model != NULL && (v == DP_ROUTE_FORWARD ||
@@ -227,13 +229,15 @@ gw_infer_pkt(struct gw_lcore *lc, const struct gw_tables *t, struct rte_mbuf *m,
 		/* Stage 0: the gateway names the requester for every later hop. */
 		h.reply_ip = d.reply_ip;
 		h.reply_port = d.reply_port;
-		infer_send(lc, it, m, &h, payload, d.ip, d.port, d.node, port, false);
+		if (!infer_send(lc, it, m, &h, payload, d.ip, d.port, d.node, port, false))
+			return DP_DROP_NEIGH_UNRESOLVED;
 		*consumed = true;
 		return DP_DROP_INFER_FORWARDED;
 	case DP_ROUTE_REPLY:
 		h.type = DP_MSG_INFER_RESULT;
-		infer_send(lc, it, m, &h, payload, d.ip, d.port, node_of_ip(it, d.ip), port,
-			   false);
+		if (!infer_send(lc, it, m, &h, payload, d.ip, d.port, node_of_ip(it, d.ip), port,
+				false))
+			return DP_DROP_NEIGH_UNRESOLVED;
 		*consumed = true;
 		return DP_DROP_INFER_REPLIED;
 	case DP_ROUTE_NO_REPLICA:

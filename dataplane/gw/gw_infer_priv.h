@@ -20,10 +20,6 @@
 /* Leaves of any plan: one default per class, one per job, one per model. */
 #define GW_INFER_LEAVES_MAX (DP_SCHED_CLASSES_MAX + 2u * GW_INFER_IDS)
 
-/* A learned MAC word: bit 63 valid, bits 48..55 the gateway port index,
- * bits 0..47 the address. One 64-bit atomic, so readers see a whole one. */
-#define GW_MAC_VALID (1ull << 63)
-
 struct gw_infer_node_ip {
 	uint32_t ip;            /* host order */
 	uint32_t node;
@@ -41,7 +37,7 @@ struct gw_infer_tables {
 	uint32_t control_leaf, training_leaf, inference_leaf;
 	uint32_t n_nodes;
 	uint64_t *last_seen;            /* [n_nodes] ns; relaxed atomics, any lcore */
-	uint64_t *mac;                  /* [n_nodes] GW_MAC_* words; idem */
+	uint32_t *neigh;                /* [n_nodes] index into gw->neigh */
 	struct gw_infer_node_ip *by_ip; /* [n_nodes] sorted by ip */
 	uint64_t *up;                   /* admin bitmap: all set */
 	struct dp_route_live live;

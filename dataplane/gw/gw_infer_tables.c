@@ -143,7 +143,7 @@ gw_infer_tables_free(struct gw *gw, struct gw_infer_tables *it)
 	free(it->job_leaf);
 	free(it->model_leaf);
 	free(it->last_seen);
-	free(it->mac);
+	free(it->neigh);
 	free(it->by_ip);
 	free(it->up);
 	free(it);
@@ -236,9 +236,10 @@ node_by_ip(const struct gw_infer_tables *it, uint32_t ip)
 	return e;
 }
 
-/* Nodes keep their liveness and MAC across versions (looked up by address):
- * a reload must not mark every stage down until it is heard from again.
- * Merges: the newer last-seen time, the MAC if the new version has none. */
+/* Nodes keep their liveness across versions (looked up by address): a
+ * reload must not mark every stage down until it is heard from again. The
+ * newer last-seen time wins. (Their MACs live in gw->neigh, which reloads
+ * keep.) */
 static void
 nodes_carry(struct gw_infer_tables *it, const struct gw_infer_tables *oit)
 {
@@ -247,16 +248,13 @@ nodes_carry(struct gw_infer_tables *it, const struct gw_infer_tables *oit)
 	for (i = 0; i < oit->n_nodes; i++) {
 		const struct gw_infer_node_ip *e = node_by_ip(it, oit->by_ip[i].ip);
 		uint32_t from = oit->by_ip[i].node;
-		uint64_t seen, mac;
+		uint64_t seen;
 
 		if (e == NULL)
 			continue;
 		seen = __atomic_load_n(&oit->last_seen[from], __ATOMIC_RELAXED);
 		if (seen > __atomic_load_n(&it->last_seen[e->node], __ATOMIC_RELAXED))
 			__atomic_store_n(&it->last_seen[e->node], seen, __ATOMIC_RELAXED);
-		mac = __atomic_load_n(&oit->mac[from], __ATOMIC_RELAXED);
-		if (!(__atomic_load_n(&it->mac[e->node], __ATOMIC_RELAXED) & GW_MAC_VALID))
-			__atomic_store_n(&it->mac[e->node], mac, __ATOMIC_RELAXED);
 	}
 }
 
@@ -291,10 +289,10 @@ gw_infer_tables_build(struct gw *gw, struct gw_tables *t, const struct gw_tables
 	it->model_leaf = malloc(GW_INFER_IDS * sizeof(*it->model_leaf));
 	it->n_nodes = p->n_nodes;
 	it->last_seen = calloc(p->n_nodes + 1, sizeof(*it->last_seen));
-	it->mac = calloc(p->n_nodes + 1, sizeof(*it->mac));
+	it->neigh = calloc(p->n_nodes + 1, sizeof(*it->neigh));
 	it->by_ip = calloc(p->n_nodes + 1, sizeof(*it->by_ip));
 	it->up = malloc(((p->n_nodes + 63) / 64 + 1) * sizeof(*it->up));
-	if (!it->job_leaf || !it->model_leaf || !it->last_seen || !it->mac || !it->by_ip ||
+	if (!it->job_leaf || !it->model_leaf || !it->last_seen || !it->neigh || !it->by_ip ||
 	    !it->up)
 		goto nomem;
 	memset(it->job_leaf, 0xff, GW_INFER_IDS * sizeof(*it->job_leaf));
@@ -306,8 +304,10 @@ gw_infer_tables_build(struct gw *gw, struct gw_tables *t, const struct gw_tables
 	it->control_leaf = it->plan->control_leaf;
 	it->training_leaf = kind_leaf(it->plan, CP_CLASS_TRAINING);
 	it->inference_leaf = kind_leaf(it->plan, CP_CLASS_INFERENCE);
-	for (i = 0; i < p->n_nodes; i++)
+	for (i = 0; i < p->n_nodes; i++) {
 		it->by_ip[i] = (struct gw_infer_node_ip){ .ip = p->nodes[i].ip, .node = i };
+		it->neigh[i] = t->node_neigh[i];
+	}
 	qsort(it->by_ip, p->n_nodes, sizeof(*it->by_ip), ip_cmp);
 	memset(it->up, 0xff, ((p->n_nodes + 63) / 64 + 1) * sizeof(*it->up));
 	it->live = (struct dp_route_live){ .up = it->up, .n_nodes = p->n_nodes,

@@ -173,13 +173,14 @@ struct gw *gw_create(const struct cp_gw_config *cfg)
 			goto free_lcores;
 		gw->n_lcores = k + 1;
 	}
-	if (gw_infer_init(gw) < 0 || gw_cp_init(gw) < 0)
+	if (gw_neigh_init(gw) < 0 || gw_infer_init(gw) < 0 || gw_cp_init(gw) < 0)
 		goto free_lcores;
 	return gw;
 
 free_lcores:
 	gw_cp_fini(gw);
 	gw_infer_fini(gw);
+	gw_neigh_fini(gw);
 	for (unsigned k = 0; k < gw->n_lcores; k++)
 		lcore_free(gw->lcores[k]);
 	pthread_mutex_destroy(&gw->ctl_lock);
@@ -212,6 +213,7 @@ void gw_destroy(struct gw *gw)
 	}
 	gw_infer_fini(gw);
 	gw_cp_fini(gw);
+	gw_neigh_fini(gw);
 	gw_zombies_reap(gw, true);
 	free(gw->zombies);
 	for (unsigned k = 0; k < gw->n_lcores; k++)
@@ -277,6 +279,7 @@ unsigned gw_lcore_poll(struct gw_lcore *lc)
 
 	gw_infer_lcore_sync(lc, t);
 	gw_cp_lcore_sync(lc, t);
+	gw_neigh_poll(lc, t);
 	for (unsigned p = 0; p < gw->n_ports; p++) {
 		n = rte_eth_rx_burst(gw->ports[p].id, (uint16_t)lc->shard, pkts, lc->burst);
 		if (n == 0)

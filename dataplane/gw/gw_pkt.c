@@ -96,10 +96,13 @@ static enum dp_drop pkt_arp(struct gw_lcore *lc, struct rte_mbuf *m, unsigned po
 		return DP_DROP_ARP_IGNORED;
 	if (arp->arp_hardware != RTE_BE16(RTE_ARP_HRD_ETHER) ||
 	    arp->arp_protocol != RTE_BE16(RTE_ETHER_TYPE_IPV4) ||
-	    arp->arp_hlen != RTE_ETHER_ADDR_LEN || arp->arp_plen != 4 ||
-	    arp->arp_opcode != RTE_BE16(RTE_ARP_OP_REQUEST) ||
-	    arp->arp_data.arp_tip != gp->ip_be)
+	    arp->arp_hlen != RTE_ETHER_ADDR_LEN || arp->arp_plen != 4)
 		return DP_DROP_ARP_IGNORED;
+	/* Anything but a request for our address may concern a neighbour:
+	 * a reply we asked for, or another host claiming a node's address. A
+	 * request is answered and binds nothing. */
+	if (arp->arp_opcode != RTE_BE16(RTE_ARP_OP_REQUEST) || arp->arp_data.arp_tip != gp->ip_be)
+		return gw_neigh_arp(lc, arp, port);
 
 	/* Answer in place: the request becomes the reply. */
 	sip = arp->arp_data.arp_sip;
@@ -199,6 +202,12 @@ static enum dp_drop pkt_grad(struct gw_lcore *lc, const struct gw_tables *t,
 		fate = DP_DROP_SOURCE_NOT_ADMITTED;
 		goto job_fate;
 	}
+	/* From the address the rank's IP is bound to (gw_neigh.c), before
+	 * anything is charged to its tenant. */
+	fate = gw_neigh_check(lc->gw, w->neigh, &rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->src_addr,
+			      port);
+	if (unlikely(fate != DP_DROP_NONE))
+		goto job_fate;
 	/* Admitted by address: the node is alive; the tenant's rate applies. */
 	if (unlikely(!gw_cp_admit_grad(lc, t, job, h->rank, m->pkt_len))) {
 		fate = DP_DROP_RATE_LIMITED;
@@ -325,7 +334,7 @@ static enum dp_drop pkt_one(struct gw_lcore *lc, const struct gw_tables *t,
 		if (unlikely(lc->shard != 0))
 			return DP_DROP_UDP_WRONG_PORT;
 		if (h.type == DP_MSG_LEAVE)
-			return gw_hello_leave(lc, t, m, &h);
+			return gw_hello_leave(lc, t, m, &h, port);
 		return gw_hello(lc, t, m, &h, port, consumed);
 	}
 	return DP_DROP_UNEXPECTED_MSG;

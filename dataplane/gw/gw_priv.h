@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <string.h>
 
 #include <rte_cycles.h>
 #include <rte_ether.h>
@@ -55,6 +56,43 @@ static inline uint64_t gw_cnt_read(const uint64_t *c)
 {
 	return __atomic_load_n(c, __ATOMIC_RELAXED);
 }
+
+/* A bound Ethernet address in one 64-bit word, so a reader sees a whole one:
+ * bit 63 valid, bits 48..55 the gateway port index, bits 0..47 the address
+ * (its bytes in memory order). 0: not bound. */
+#define GW_MAC_VALID (1ull << 63)
+#define GW_MAC_PINNED (1ull << 62)          /* only in gw_neigh_word()'s answer */
+#define GW_MAC_ADDR_MASK ((1ull << 48) - 1)
+
+static inline uint64_t gw_mac_word(const struct rte_ether_addr *a, unsigned port)
+{
+	uint64_t w = 0;
+
+	memcpy(&w, a->addr_bytes, RTE_ETHER_ADDR_LEN);
+	return GW_MAC_VALID | (uint64_t)port << 48 | w;
+}
+
+static inline unsigned gw_mac_port(uint64_t w)
+{
+	return (unsigned)(w >> 48) & 0xff;
+}
+
+/* One neighbour (gw_neigh.c): a policy node's address and what it is bound
+ * to. ip_be is set once by the control thread; word by an lcore's ARP
+ * compare-and-swap or by the control thread (pins, reloads). */
+struct gw_neigh {
+	_Atomic uint32_t ip_be;         /* 0: free slot */
+	_Atomic uint64_t word;          /* GW_MAC_* word, 0 while unresolved */
+	_Atomic uint64_t pin;           /* GW_MAC_VALID | the policy's "mac", or 0 */
+	_Atomic uint64_t asked;         /* gw_now() | 1 of shard 0's last request, 0 never */
+	_Atomic uint32_t want;          /* any lcore: a frame from it waits (ask soon) */
+	uint32_t tries;                 /* shard 0: requests unanswered (backoff) */
+	_Atomic uint64_t conflicts;     /* ARPs naming another address once bound */
+	_Atomic uint64_t conflict_mac;  /* GW_MAC_* word of the latest of them */
+	uint64_t conflicts_seen;        /* main: conflicts at the last policy */
+};
+#define GW_NEIGH_BITS 17
+#define GW_NEIGH_MAX (1u << GW_NEIGH_BITS)      /* 2 x CP_NODES_MAX */
 
 /* Kernels for one element type: kn_ops_get()'s variant, chosen at creation. */
 struct gw_kern {
@@ -172,6 +210,7 @@ struct gw_job_inst {
 struct gw_addr {
 	uint32_t ip_be;
 	uint16_t port_be;
+	uint32_t neigh;                 /* index into gw->neigh */
 };
 
 /* A job as the lcores see it in one table version. Immutable. */
@@ -195,6 +234,7 @@ struct gw_tables {
 	struct cp_policy *policy;
 	struct gw_infer_tables *infer;  /* inference and TX scheduling (gw_infer.h) */
 	struct gw_cp_tables *cp;        /* rate limits, node liveness (gw_cp.h) */
+	uint32_t *node_neigh;           /* by policy node: index into gw->neigh */
 	uint32_t n_jobs;
 	struct gw_job *jobs;
 	struct gw_job **pages[GW_PAGES];    /* job id >> 8 -> 256 entries, or NULL */
@@ -247,6 +287,10 @@ struct gw {
 	struct gw_tables *tables;               /* RCU-published */
 	struct gw_infer *infer;                 /* gw_infer.h */
 	struct gw_cp *cp;                       /* control-plane run time (gw_cp.h) */
+	struct gw_neigh *neigh;                 /* [GW_NEIGH_MAX], open addressing by IP */
+	uint32_t n_neigh;                       /* main: entries in use */
+	uint64_t neigh_scan;                    /* shard 0: gw_now() of the last scan */
+	uint32_t neigh_cursor;                  /* shard 0: next policy node to look at */
 	gw_clock_fn clock;                      /* NULL: rte_rdtsc() (gw_clock_set) */
 	void *clock_arg;
 	pthread_mutex_t ctl_lock;               /* control threads: apply, telemetry */
@@ -266,6 +310,53 @@ static inline uint64_t gw_now(const struct gw *gw)
 {
 	return unlikely(gw->clock != NULL) ? gw->clock(gw->clock_arg) : rte_rdtsc();
 }
+
+/*
+ * A frame's source against the neighbour entry idx of its sender's IP: the
+ * bound address on the bound port, or a drop reason. One load and compare.
+ */
+static inline enum dp_drop gw_neigh_check(const struct gw *gw, uint32_t idx,
+					  const struct rte_ether_addr *src, unsigned port)
+{
+	uint64_t w = atomic_load_explicit(&gw->neigh[idx].word, memory_order_relaxed);
+
+	if (likely(w == gw_mac_word(src, port)))
+		return DP_DROP_NONE;
+	if (w != 0)
+		return DP_DROP_SRC_MAC_MISMATCH;
+	if (!atomic_load_explicit(&gw->neigh[idx].want, memory_order_relaxed))
+		atomic_store_explicit(&gw->neigh[idx].want, 1, memory_order_relaxed);
+	return DP_DROP_NEIGH_UNRESOLVED;
+}
+
+/* gw_neigh.c: the table's memory (gw_create/gw_destroy). */
+int gw_neigh_init(struct gw *gw);
+void gw_neigh_fini(struct gw *gw);
+
+/* gw_neigh.c, main under ctl_lock: an entry for every node of t's policy
+ * (created when new), indexes in t->node_neigh. 0, or -ENOMEM / -ENOSPC
+ * with err set. Changes no binding. */
+int gw_neigh_bind(struct gw *gw, struct gw_tables *t, char *err, size_t err_size);
+
+/* gw_neigh.c, main under ctl_lock, once t is accepted: apply its pins (and
+ * unbind unpinned nodes that saw a conflict, to resolve them again). */
+void gw_neigh_pin(struct gw *gw, const struct gw_tables *t);
+
+/* gw_neigh.c, any data lcore: an ARP frame (request or reply, not for us to
+ * answer) received on port: binds an entry we asked about, or counts a
+ * conflict. Returns the fate. */
+struct rte_arp_hdr;
+enum dp_drop gw_neigh_arp(struct gw_lcore *lc, const struct rte_arp_hdr *arp, unsigned port);
+
+/* gw_neigh.c, per poll of any lcore (only shard 0 acts): ARP requests for
+ * unresolved nodes of t: at once, then backing off from 1 s to 64 s, and
+ * again after 1 s when a frame from the node waits (gw_neigh_check). */
+void gw_neigh_poll(struct gw_lcore *lc, const struct gw_tables *t);
+
+/* gw_neigh.c, any thread holding t: the GW_MAC_* word of policy node `node`
+ * (GW_MAC_PINNED added when pinned) and its conflict count. */
+uint64_t gw_neigh_word(const struct gw *gw, const struct gw_tables *t, uint32_t node,
+		       uint64_t *conflicts);
 
 /* gw_pkt.c: classify and act on a burst received on this lcore from port
  * index `port`, or with port -1 (handoff ring) from the port m->port names. */
@@ -292,7 +383,7 @@ enum dp_drop gw_hello(struct gw_lcore *lc, const struct gw_tables *t, struct rte
 /* gw_hello.c: a LEAVE (shard 0's lcore only): the rank's process (h->round,
  * its nonce) no longer waits for the job's run. Nothing is sent. */
 enum dp_drop gw_hello_leave(struct gw_lcore *lc, const struct gw_tables *t,
-			    const struct rte_mbuf *m, const struct dp_proto_hdr *h);
+			    const struct rte_mbuf *m, const struct dp_proto_hdr *h, unsigned port);
 
 /* gw_hello.c: answer the GRAD in m (header h, from an admitted rank of a job
  * with no run on) with ERROR run_ended, in place, when the answer is no

@@ -177,6 +177,7 @@ void gw_tables_free(struct gw *gw, struct gw_tables *t)
 		return;
 	gw_infer_tables_free(gw, t->infer);
 	gw_cp_tables_free(gw, t);
+	free(t->node_neigh);
 	for (unsigned i = 0; i < GW_PAGES; i++)
 		free(t->pages[i]);
 	for (uint32_t i = 0; i < t->n_jobs; i++)
@@ -244,6 +245,7 @@ static int tables_build(struct gw *gw, struct gw_tables *t, const struct gw_tabl
 		for (uint16_t r = 0; r < cj->n_workers; r++) {
 			j->workers[r].ip_be = rte_cpu_to_be_32(cj->workers[r].ip);
 			j->workers[r].port_be = rte_cpu_to_be_16(cj->workers[r].port);
+			j->workers[r].neigh = t->node_neigh[cj->workers[r].node];
 		}
 		j->inst = inst_find(old, cj);
 		if (j->inst == NULL) {
@@ -315,7 +317,9 @@ int gw_policy_apply(struct gw *gw, struct cp_policy *p, char *err, size_t err_si
 	t->gen = gw->gen + 1;
 	t->version = p->version;
 	t->policy = p;
-	rc = gw_infer_tables_build(gw, t, old, err, err_size);
+	rc = gw_neigh_bind(gw, t, err, err_size);
+	if (rc == 0)
+		rc = gw_infer_tables_build(gw, t, old, err, err_size);
 	if (rc == 0)
 		rc = gw_cp_tables_build(gw, t, old, err, err_size);
 	if (rc == 0)
@@ -328,6 +332,7 @@ int gw_policy_apply(struct gw *gw, struct cp_policy *p, char *err, size_t err_si
 		pthread_mutex_unlock(&gw->ctl_lock);
 		return rc;
 	}
+	gw_neigh_pin(gw, t);
 	rcu_assign_pointer(gw->tables, t);
 	synchronize_rcu();
 	gw->gen = t->gen;

@@ -49,7 +49,7 @@ static bool
 fate_is_drop(unsigned f)
 {
 	return f >= DP_DROP_L2_SHORT && f != DP_DROP_INFER_FORWARDED &&
-	       f != DP_DROP_INFER_REPLIED && f != DP_DROP_INFER_BEAT;
+	       f != DP_DROP_INFER_REPLIED && f != DP_DROP_INFER_BEAT && f != DP_DROP_ARP_RESOLVED;
 }
 
 static struct rte_tel_data *
@@ -403,9 +403,9 @@ roles_format(uint32_t roles, char *buf, size_t size)
 static int
 tel_nodes(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	static const char *const names[] = { "id", "ip", "roles", "state", "last_seen_ms_ago",
-		"packets", "bytes", "pps", "bps", "times_down" };
-	enum { N = sizeof(names) / sizeof(names[0]), N_STR = 4 };
+	static const char *const names[] = { "id", "ip", "roles", "state", "mac", "mac_bound_by",
+		"last_seen_ms_ago", "packets", "bytes", "pps", "bps", "times_down", "arp_conflicts" };
+	enum { N = sizeof(names) / sizeof(names[0]), N_STR = 6 };
 	struct rte_tel_data *a[N];
 	struct gw *gw = tel_gw;
 	const struct gw_tables *t;
@@ -432,8 +432,8 @@ tel_nodes(const char *cmd, const char *params, struct rte_tel_data *d)
 				  (now - gw->cp->live_at) * 1000 / gw->cp->hz : 0);
 	for (i = (uint32_t)from; lv != NULL && i < lv->n_nodes; i++) {
 		const struct dp_live_node *n = &lv->nodes[i];
-		char ip[16], roles[32];
-		uint64_t row[N];
+		char ip[16], roles[32], mac[RTE_ETHER_ADDR_FMT_SIZE] = "";
+		uint64_t row[N], conflicts, w = gw_neigh_word(gw, t, i, &conflicts);
 
 		if (shown == TEL_PAGE_NODES) {
 			rte_tel_data_add_dict_u64(d, "next", i);
@@ -447,13 +447,19 @@ tel_nodes(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_array_string(a[1], ip);
 		rte_tel_data_add_array_string(a[2], roles);
 		rte_tel_data_add_array_string(a[3], dp_live_state_name(n->state));
-		row[4] = n->last_seen != 0 && now > n->last_seen ?
+		if (w & GW_MAC_VALID)
+			rte_ether_format_addr(mac, sizeof(mac), (const struct rte_ether_addr *)&w);
+		rte_tel_data_add_array_string(a[4], mac);
+		rte_tel_data_add_array_string(a[5], !(w & GW_MAC_VALID) ? "unresolved" :
+					      (w & GW_MAC_PINNED) ? "policy" : "arp");
+		row[6] = n->last_seen != 0 && now > n->last_seen ?
 			 (now - n->last_seen) * 1000 / gw->cp->hz : 0;
-		row[5] = n->pkts;
-		row[6] = n->bytes;
-		row[7] = n->pps;
-		row[8] = n->bps;
-		row[9] = n->n_down;
+		row[7] = n->pkts;
+		row[8] = n->bytes;
+		row[9] = n->pps;
+		row[10] = n->bps;
+		row[11] = n->n_down;
+		row[12] = conflicts;
 		for (unsigned c = N_STR; c < N; c++)
 			if (a[c] != NULL)
 				rte_tel_data_add_array_u64(a[c], row[c]);

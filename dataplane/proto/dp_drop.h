@@ -66,7 +66,12 @@
 	X(RUN_NONE, "run_none")               /* GRAD while no run of the job is on */ \
 	X(ROUND_OUTSIDE_RUN, "round_outside_run") /* round not in the run's window */ \
 	X(ICMP_BAD_CHECKSUM, "icmp_bad_checksum") /* echo request with a wrong sum */ \
-	X(ROUND_AHEAD, "round_ahead")         /* round past one after the newest completed */
+	X(ROUND_AHEAD, "round_ahead")         /* round past one after the newest completed */ \
+	/* neighbours (appended; docs/security.md) */                        \
+	X(SRC_MAC_MISMATCH, "src_mac_mismatch") /* not the MAC the sender's IP resolved to */ \
+	X(NEIGH_UNRESOLVED, "neigh_unresolved") /* sender's MAC not resolved yet (ARP sent) */ \
+	X(ARP_RESOLVED, "arp_resolved")       /* ARP reply that resolved a neighbour */ \
+	X(ARP_CONFLICT, "arp_conflict")       /* ARP naming another MAC for a bound neighbour */
 
 #define DP_DROP_ENUM_(name, str) DP_DROP_##name,
 enum dp_drop {

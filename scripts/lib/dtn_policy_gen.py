@@ -5,7 +5,8 @@
   dtn_policy_gen.py --jobs N --models M [--nodes K] [--version V]
                     [--variant I] [--bench-workers W] [--tenants T] OUT.json
 
-Job 1 is the benchmark job: W workers (nodes b0.. at 10.8.1.0..), UDP port
+Job 1 is the benchmark job: W workers (nodes b0.. at 10.8.1.0.., pinned to
+the MACs 02:00:00:00:01:w the benchmark sends from), UDP port
 47100, float32, 1 KiB chunks, 16 MiB of slot memory, as daitn-gw-reload-bench
 sends it (W = 0 leaves it out). Jobs 2 .. N+1 are filler jobs of 4 workers
 each (4 KiB of slot memory, one slot) on K filler nodes; models 1 .. M have
@@ -39,8 +40,9 @@ def main():
     if a.jobs < 0 or a.jobs > 65534 or a.models < 0 or a.models > 65535:
         sys.exit("dtn_policy_gen: --jobs 0..65534, --models 0..65535")
     k = a.nodes or max(8, min(4096, (a.jobs * 4 + a.models * 3) // 8 + 8))
-    nodes = [{"id": f"b{w}", "ip": ip(0x0a080100 + w), "roles": ["worker"]}
-             for w in range(a.bench_workers)]
+    # The benchmark's nodes are pinned to the MACs its generator sends from.
+    nodes = [{"id": f"b{w}", "ip": ip(0x0a080100 + w), "roles": ["worker"],
+              "mac": f"02:00:00:00:01:{w:02x}"} for w in range(a.bench_workers)]
     # Filler nodes from 10.32.0.1 on (never .0 or .255 of a /24: tidier).
     base = 0x0a200000
     for i in range(k):

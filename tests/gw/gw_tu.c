@@ -29,6 +29,7 @@ struct tu_gw tu;
 struct tu_out tu_out[TU_OUT_MAX];
 
 static char policy_buf[64 * 1024];
+bool tu_policy_pin = true;
 
 /* Jobs 1..4: 4 workers, one per dtype. Job 5: float32, 256 workers. */
 const char *tu_policy_make(unsigned version, unsigned job3_kib, bool job4)
@@ -40,10 +41,15 @@ const char *tu_policy_make(unsigned version, unsigned job3_kib, bool job4)
 	for (unsigned w = 0; w < 256; w++) {
 		uint32_t ip = TU_WORKER_IP(w);
 
+		char mac[48] = "";
+
+		if (tu_policy_pin)
+			snprintf(mac, sizeof(mac), ", \"mac\": \"02:00:00:00:%02x:%02x\"", w >> 8,
+				 (w + 1) & 0xff);
 		o += (size_t)snprintf(policy_buf + o, n - o,
-				      "%s{\"id\": \"n%u\", \"ip\": \"%u.%u.%u.%u\", \"roles\": [\"worker\"]}",
+				      "%s{\"id\": \"n%u\", \"ip\": \"%u.%u.%u.%u\", \"roles\": [\"worker\"]%s}",
 				      w ? "," : "", w, ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255,
-				      ip & 255);
+				      ip & 255, mac);
 	}
 	o += (size_t)snprintf(policy_buf + o, n - o, "], \"jobs\": [");
 	for (unsigned j = 1; j <= 5; j++) {
@@ -384,7 +390,7 @@ void tu_teardown(void)
 
 #ifndef TU_NO_MAIN
 extern CU_SuiteInfo tu_suite_gw_pkt, tu_suite_gw_agg, tu_suite_gw_hello, tu_suite_gw_tables;
-extern CU_SuiteInfo tu_suite_gw_cp;
+extern CU_SuiteInfo tu_suite_gw_cp, tu_suite_gw_neigh;
 
 int main(void)
 {
@@ -403,7 +409,7 @@ int main(void)
 	}
 	CU_SuiteInfo suites[] = {
 		tu_suite_gw_pkt, tu_suite_gw_agg, tu_suite_gw_hello, tu_suite_gw_tables,
-		tu_suite_gw_cp,
+		tu_suite_gw_cp, tu_suite_gw_neigh,
 		CU_SUITE_INFO_NULL,
 	};
 	if (CU_initialize_registry() != CUE_SUCCESS || CU_register_suites(suites) != CUE_SUCCESS)

@@ -7,7 +7,7 @@
  * from JSON by the real policy loader.
  *
  * Workers: rank w of job j is 10.9.0.(11+w), UDP port 47100+j, MAC
- * 02:00:00:00:00:(w+1). The gateway is 10.9.0.1, UDP ports 47000..47001.
+ * 02:00:00:00:00:(w+1), pinned by the policy. The gateway is 10.9.0.1, UDP ports 47000..47001.
  * Jobs: 1 float32, 2 int32 (frac_bits 16), 3 bfloat16, 4 float16, each with
  * 4 workers and 1 KiB chunks; 5 float32 with 256 workers. The set-up joins
  * every job (tu_join), so each has a run from round 0.
@@ -123,7 +123,10 @@ uint64_t tu_fate_delta(const struct gw_stats *before, enum dp_drop d);
 uint64_t tu_ev_delta(const struct gw_stats *before, enum gw_event e);
 
 /* The test policy as JSON: version, job 3's slot_memory in KiB, whether job 4
- * is in it. The text lives in a static buffer until the next call. */
+ * is in it. The text lives in a static buffer until the next call. Node nW
+ * (rank W's) is pinned to rank W's MAC while tu_policy_pin is true (the
+ * default), so no ARP is needed. */
+extern bool tu_policy_pin;
 const char *tu_policy_make(unsigned version, unsigned job3_kib, bool job4);
 
 /* Parse a policy from JSON and apply it; returns gw_policy_apply()'s rc. */

@@ -43,12 +43,12 @@ policy_cp(unsigned version, bool with_lim, const char *extra_tenant)
 		uint32_t ip = TU_WORKER_IP(w);
 
 		o += (size_t)snprintf(pol + o, n - o, "{\"id\": \"n%u\", \"ip\": \"%u.%u.%u.%u\", "
-				      "\"roles\": [\"worker\"]},", w, ip >> 24,
-				      (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
+				      "\"roles\": [\"worker\"], \"mac\": \"02:00:00:00:00:%02x\"},", w,
+				      ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255, w + 1);
 	}
 	/* A node in no job (and under an id no earlier policy had). */
 	o += (size_t)snprintf(pol + o, n - o, "{\"id\": \"spare\", \"ip\": \"10.9.0.250\", "
-			      "\"roles\": [\"worker\"]}");
+			      "\"roles\": [\"worker\"], \"mac\": \"02:00:00:00:00:fa\"}");
 	o += (size_t)snprintf(pol + o, n - o, "], \"jobs\": [");
 	for (unsigned j = 1; j <= 2; j++) {
 		o += (size_t)snprintf(pol + o, n - o, "%s{\"id\": %u, \"tenant\": \"%s\", \"dtype\": "

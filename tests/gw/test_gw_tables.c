@@ -112,16 +112,19 @@ static const char *infer_policy(unsigned version)
 
 	snprintf(buf, sizeof(buf),
 		 "{\"version\": %u, \"node_timeout_ms\": 400,\n"
-		 " \"nodes\": [{\"id\": \"s\", \"ip\": \"10.9.0.11\", \"roles\": [\"stage\"]},\n"
-		 "            {\"id\": \"r\", \"ip\": \"10.9.0.12\", \"roles\": [\"requester\"]}],\n"
+		 " \"nodes\": [{\"id\": \"s\", \"ip\": \"10.9.0.11\", \"roles\": [\"stage\"],\n"
+		 "              \"mac\": \"02:00:00:00:00:01\"},\n"
+		 "            {\"id\": \"r\", \"ip\": \"10.9.0.12\", \"roles\": [\"requester\"],\n"
+		 "              \"mac\": \"02:00:00:00:00:02\"}],\n"
 		 " \"models\": [{\"id\": 7, \"stages\": [{\"replicas\": [{\"node\": \"s\", "
 		 "\"port\": 48000}]}], \"requesters\": [\"r\"]}]}\n", version);
 	return buf;
 }
 
 /* Tables built for a reload already know what the running ones learnt of
- * the nodes (liveness and MAC), before they are published: a request routed
- * right after the switch finds its replica up and its requester's MAC. */
+ * the nodes (liveness, and the same neighbour entries), before they are
+ * published: a request routed right after the switch finds its replica up
+ * and its requester's MAC. */
 static void test_reload_tables_carry_node_liveness_before_the_switch(void)
 {
 	struct cp_diags diags = { 0 };
@@ -153,12 +156,14 @@ static void test_reload_tables_carry_node_liveness_before_the_switch(void)
 	CU_ASSERT_EQUAL_FATAL(cp_policy_parse(infer_policy(21), strlen(infer_policy(21)), "t", &lim,
 					      &nt.policy, &diags), 0);
 	cp_diags_free(&diags);
+	CU_ASSERT_EQUAL_FATAL(gw_neigh_bind(tu.gw, &nt, err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL_FATAL(gw_infer_tables_build(tu.gw, &nt, tu.gw->tables, err, sizeof(err)), 0);
 	for (uint32_t n = 0; n < 2; n++) {
 		CU_ASSERT_EQUAL(nt.infer->last_seen[n], it->last_seen[n]);
-		CU_ASSERT_EQUAL(nt.infer->mac[n], it->mac[n]);
+		CU_ASSERT_EQUAL(nt.infer->neigh[n], it->neigh[n]);
 	}
 	gw_infer_tables_free(tu.gw, nt.infer);
+	free(nt.node_neigh);
 	cp_policy_free(nt.policy);
 	CU_ASSERT_EQUAL(tu_policy_apply(tu_policy_make(7, 256, true)), 0);
 	for (uint16_t job = 1; job <= 5; job++)

@@ -107,8 +107,8 @@ static int policy_apply(struct gw *gw, const struct cp_gw_config *cfg, unsigned 
 	o += (size_t)snprintf(json + o, sizeof(json) - o, "{\"version\": 1, \"nodes\": [");
 	for (unsigned w = 0; w < workers; w++)
 		o += (size_t)snprintf(json + o, sizeof(json) - o,
-				      "%s{\"id\": \"b%u\", \"ip\": \"10.8.1.%u\", \"roles\": [\"worker\"]}",
-				      w ? "," : "", w, w);
+				      "%s{\"id\": \"b%u\", \"ip\": \"10.8.1.%u\", \"roles\": [\"worker\"], "
+				      "\"mac\": \"02:00:00:00:01:%02x\"}", w ? "," : "", w, w, w);
 	o += (size_t)snprintf(json + o, sizeof(json) - o, "], \"jobs\": [{\"id\": 1, \"dtype\": "
 			      "\"float32\", \"chunk_size\": %u, \"slot_memory\": \"16MiB\", "
 			      "\"workers\": [", GW_BENCH_PAYLOAD);
