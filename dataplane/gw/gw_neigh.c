@@ -110,7 +110,7 @@ void gw_neigh_pin(struct gw *gw, const struct gw_tables *t)
 		uint64_t pin = 0;
 
 		if (nd->has_mac)
-			pin = gw_mac_word((const struct rte_ether_addr *)nd->mac, 0);
+			pin = gw_mac_word(nd->mac, 0);
 		if (pin != atomic_load_explicit(&e->pin, memory_order_relaxed)) {
 			/* Pinned, unpinned or re-pinned: bind anew. With one
 			 * port a pin needs no ARP at all; with more, the ARP
@@ -135,7 +135,7 @@ enum dp_drop gw_neigh_arp(struct gw_lcore *lc, const struct rte_arp_hdr *arp, un
 {
 	struct gw *gw = lc->gw;
 	uint32_t i = neigh_find(gw, arp->arp_data.arp_sip);
-	uint64_t want = gw_mac_word(&arp->arp_data.arp_sha, port), sha = want & GW_MAC_ADDR_MASK;
+	uint64_t want = gw_mac_word(arp->arp_data.arp_sha.addr_bytes, port), sha = want & GW_MAC_ADDR_MASK;
 	uint64_t pin, cur;
 	struct gw_neigh *e;
 

@@ -64,11 +64,11 @@ static inline uint64_t gw_cnt_read(const uint64_t *c)
 #define GW_MAC_PINNED (1ull << 62)          /* only in gw_neigh_word()'s answer */
 #define GW_MAC_ADDR_MASK ((1ull << 48) - 1)
 
-static inline uint64_t gw_mac_word(const struct rte_ether_addr *a, unsigned port)
+static inline uint64_t gw_mac_word(const uint8_t addr[RTE_ETHER_ADDR_LEN], unsigned port)
 {
 	uint64_t w = 0;
 
-	memcpy(&w, a->addr_bytes, RTE_ETHER_ADDR_LEN);
+	memcpy(&w, addr, RTE_ETHER_ADDR_LEN);
 	return GW_MAC_VALID | (uint64_t)port << 48 | w;
 }
 
@@ -320,7 +320,7 @@ static inline enum dp_drop gw_neigh_check(const struct gw *gw, uint32_t idx,
 {
 	uint64_t w = atomic_load_explicit(&gw->neigh[idx].word, memory_order_relaxed);
 
-	if (likely(w == gw_mac_word(src, port)))
+	if (likely(w == gw_mac_word(src->addr_bytes, port)))
 		return DP_DROP_NONE;
 	if (w != 0)
 		return DP_DROP_SRC_MAC_MISMATCH;

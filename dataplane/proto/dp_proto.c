@@ -163,6 +163,9 @@ no_count:
 			return DP_DROP_PROTO_BAD_COUNT;
 		break;
 	}
+	if (out->flags & DP_PROTO_FLAG_AUTH)
+		payload_size += DP_PROTO_TAG_SIZE +
+				(out->type == DP_MSG_HELLO_ACK ? DP_PROTO_SALT_SIZE : 0);
 	if (len != DP_PROTO_HDR_SIZE + payload_size)
 		return DP_DROP_PROTO_LENGTH_MISMATCH;
 

@@ -53,9 +53,16 @@
 /* Workers per job: ranks 0 .. DP_PROTO_WORKERS_MAX-1. */
 #define DP_PROTO_WORKERS_MAX 1024u
 
-/* flags: bits 0..3 carry a layer-priority hint (0 = none, 1 = most urgent). */
+/* flags: bits 0..3 carry a layer-priority hint (0 = none, 1 = most urgent);
+ * bit 4 says an 8-byte tag follows the header (an authenticated job's
+ * message, section 11 of docs/protocol.md; dp_auth.h). */
 #define DP_PROTO_FLAG_PRIO_MASK 0x0fu
-#define DP_PROTO_FLAG_RESERVED_MASK 0xf0u
+#define DP_PROTO_FLAG_AUTH 0x10u
+#define DP_PROTO_FLAG_RESERVED_MASK 0xe0u
+#define DP_PROTO_TAG_SIZE 8u
+/* An authenticated HELLO_ACK's payload: job_info, then the run's salt
+ * (8 bytes, little-endian), the context of its GRAD and RESULT tags. */
+#define DP_PROTO_SALT_SIZE 8u
 
 enum dp_proto_msg {
 	DP_MSG_GRAD = 1,      /* worker -> gw: one chunk's contribution */
@@ -174,13 +181,21 @@ uint8_t dp_proto_dtype_parse(const char *name);
  *   len != 22 + payload size (count*size for GRAD/RESULT, DP_PROTO_HELLO_PAD
  *   for HELLO and LEAVE,
  *   sizeof job_info for HELLO_ACK, sizeof error for ERROR, sizeof
- *   join_wait for HELLO_WAIT)
+ *   join_wait for HELLO_WAIT), plus the tag's 8 bytes with the AUTH flag
+ *   (and the salt's 8 in a HELLO_ACK)
  *                                    PROTO_LENGTH_MISMATCH
+ * The tag itself is checked by whoever holds the job's key (dp_auth.h).
  * Job-dependent checks (rank, slot range, the job's dtype and chunk size)
  * are the gateway's.
  */
 enum dp_drop dp_proto_hdr_check(const void *udp_payload, size_t len,
 				struct dp_proto_hdr *out);
+
+/* Where a message's payload starts: after the header, and its tag if any. */
+static inline size_t dp_proto_payload_off(const struct dp_proto_hdr *h)
+{
+	return DP_PROTO_HDR_SIZE + ((h->flags & DP_PROTO_FLAG_AUTH) ? DP_PROTO_TAG_SIZE : 0);
+}
 
 /* Write hdr (host byte order) to dst in wire format. dst needs 22 bytes. */
 void dp_proto_hdr_write(void *dst, const struct dp_proto_hdr *hdr);

@@ -200,7 +200,7 @@ static void test_arp_binds_once_and_counts_claims(void)
 	}
 	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_ARP_RESOLVED), 4);
 	w = node_word(0, &conflicts);
-	CU_ASSERT_EQUAL(w, gw_mac_word(&own, 0));
+	CU_ASSERT_EQUAL(w, gw_mac_word(own.addr_bytes, 0));
 
 	/* A later claim, as a reply or a gratuitous ARP: counted only. */
 	arp_in(RTE_ARP_OP_REPLY, TU_WORKER_IP(0), &evil, TU_GW_IP);
