@@ -73,7 +73,8 @@ cp_job_same(const struct cp_job *a, const struct cp_job *b)
 {
 	if (a->id != b->id || a->dtype != b->dtype || a->chunk_size != b->chunk_size ||
 	    a->slot_memory != b->slot_memory || a->frac_bits != b->frac_bits ||
-	    a->n_workers != b->n_workers)
+	    a->n_workers != b->n_workers || a->keyed != b->keyed ||
+	    a->auth_cover != b->auth_cover || memcmp(a->key, b->key, sizeof(a->key)) != 0)
 		return false;
 	for (uint16_t r = 0; r < a->n_workers; r++)
 		if (a->workers[r].ip != b->workers[r].ip || a->workers[r].port != b->workers[r].port)

@@ -2,15 +2,18 @@
 /* Training jobs: their fields, their workers, and the slot-memory checks. */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dp_auth.h"
 #include "dp_proto.h"
 #include "cp_policy_priv.h"
 
 static const char *const job_keys[] = {
 	"id", "tenant", "class", "weight", "dtype", "chunk_size", "slot_memory",
-	"frac_bits", "workers", NULL,
+	"frac_bits", "workers", "key_file", "auth_covers", NULL,
 };
 static const char *const worker_keys[] = { "rank", "node", "port", NULL };
 
@@ -127,12 +130,54 @@ job_slots_check(struct pol_build *b, const struct cp_job *j)
 	return c->n_errors == before;
 }
 
+/* "key_file" (relative to the policy file's folder) and "auth_covers". */
+static void
+job_key_read(struct pol_build *b, const json_t *obj, struct cp_job *j)
+{
+	struct cp_json_ctx *c = &b->c;
+	const char *kf = NULL, *cover = NULL, *slash = strrchr(c->file, '/');
+	char path[PATH_MAX], err[PATH_MAX + 128];
+	int rc;
+
+	rc = cp_json_get_string(c, obj, "key_file", false, PATH_MAX / 2, &kf);
+	if (rc == CP_JSON_OK) {
+		size_t m = cp_json_push_key(c, "key_file");
+
+		if (kf[0] != '/' && slash != NULL)
+			snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - c->file), c->file, kf);
+		else
+			snprintf(path, sizeof(path), "%s", kf);
+		if (dp_auth_key_file_read(path, j->key, err, sizeof(err)) == 0)
+			j->keyed = true;
+		else
+			cp_json_error(c, "%s", err);
+		cp_json_pop(c, m);
+	}
+	if (cp_json_get_string(c, obj, "auth_covers", false, 16, &cover) != CP_JSON_OK)
+		return;
+	if (strcmp(cover, "payload") == 0 || strcmp(cover, "header") == 0) {
+		j->auth_cover = strcmp(cover, "header") == 0 ? DP_AUTH_COVER_HEADER
+							     : DP_AUTH_COVER_PAYLOAD;
+		if (rc == CP_JSON_ABSENT) {
+			size_t m = cp_json_push_key(c, "auth_covers");
+
+			cp_json_error(c, "only a job with a \"key_file\" has tags to cover anything");
+			cp_json_pop(c, m);
+		}
+	} else {
+		size_t m = cp_json_push_key(c, "auth_covers");
+
+		cp_json_error(c, "expected \"payload\" or \"header\", got \"%s\"", cover);
+		cp_json_pop(c, m);
+	}
+}
+
 static void
 job_read(struct pol_build *b, const json_t *obj, size_t i)
 {
 	struct cp_json_ctx *c = &b->c;
 	struct cp_job *j = &b->p->jobs[i];
-	uint64_t id = 0, weight = 1, chunk = DP_PROTO_CHUNK_SIZE_DEFAULT, frac = 0;
+	uint64_t id = 0, weight = 1, chunk = DP_PROTO_CHUNK_SIZE_DEFAULT, frac = 0, over;
 	const char *dtype = "float32";
 	bool shape_ok = true, frac_given;
 	int rc;
@@ -155,6 +200,9 @@ job_read(struct pol_build *b, const json_t *obj, size_t i)
 		cp_json_pop(c, m);
 	}
 	shape_ok = j->dtype != 0;
+	job_key_read(b, obj, j);
+	/* What a chunk adds to the IP MTU it needs: headers, and a tag. */
+	over = CHUNK_MTU_OVERHEAD + (j->keyed ? DP_PROTO_TAG_SIZE : 0);
 
 	rc = cp_json_get_uint(c, obj, "chunk_size", false, DP_PROTO_CHUNK_SIZE_MIN,
 			      DP_PROTO_CHUNK_SIZE_MAX, &chunk);
@@ -168,12 +216,12 @@ job_read(struct pol_build *b, const json_t *obj, size_t i)
 			      "cache lines", chunk);
 		cp_json_pop(c, m);
 		shape_ok = false;
-	} else if (b->lim->mtu != 0 && chunk + CHUNK_MTU_OVERHEAD > b->lim->mtu) {
+	} else if (b->lim->mtu != 0 && chunk + over > b->lim->mtu) {
 		size_t m = cp_json_push_key(c, "chunk_size");
 
 		cp_json_error(c, "%s%" PRIu64 "-byte chunks need an MTU of %" PRIu64 ", more "
 			      "than the gateway's %u", rc == CP_JSON_OK ? "" : "the default ",
-			      chunk, chunk + CHUNK_MTU_OVERHEAD, b->lim->mtu);
+			      chunk, chunk + over, b->lim->mtu);
 		cp_json_pop(c, m);
 	}
 

@@ -156,19 +156,25 @@ static void agg_send(struct gw_lcore *lc, const struct gw_job *job, struct gw_jo
 	struct rte_mbuf *hm[FANOUT_BATCH], *em[FANOUT_BATCH];
 	uint8_t tail[TAIL_SIZE];
 	uint32_t bytes = (uint32_t)s->count * job->k->esize;
-	uint16_t ip_len = (uint16_t)(sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr) +
-				     DP_PROTO_HDR_SIZE + bytes);
+	uint16_t hdr_size = GW_HDR_SIZE + (job->keyed ? DP_PROTO_TAG_SIZE : 0);
+	uint16_t ip_len = (uint16_t)(hdr_size - RTE_ETHER_HDR_LEN + bytes);
 	uint16_t ip_len_be = rte_cpu_to_be_16(ip_len);
 	uint16_t udp_len_be = rte_cpu_to_be_16((uint16_t)(ip_len - sizeof(struct rte_ipv4_hdr)));
 	unsigned n = only >= 0 ? 1 : job->n_workers;
 	struct dp_proto_hdr rh = {
-		.slot = slot, .dtype = job->dtype, .flags = s->hint, .count = s->count,
-		.offset = s->offset, .round = s->round,
+		.magic = DP_PROTO_MAGIC, .version = DP_PROTO_VERSION, .type = DP_MSG_RESULT,
+		.job = job->id, .slot = slot, .dtype = job->dtype,
+		.flags = (uint8_t)(s->hint | (job->keyed ? DP_PROTO_FLAG_AUTH : 0)),
+		.count = s->count, .offset = s->offset, .round = s->round,
 	};
-	uint8_t full[DP_PROTO_HDR_SIZE];
+	uint8_t full[DP_PROTO_HDR_SIZE], tag[DP_PROTO_TAG_SIZE];
 
 	dp_proto_hdr_write(full, &rh);
 	memcpy(tail, full + 8, TAIL_SIZE);
+	/* One tag for every copy: a RESULT's does not cover the rank. */
+	if (job->keyed)
+		dp_auth_tag_write(tag, dp_auth_tag(&job->key, atomic_load_explicit(&job->inst->salt,
+						   memory_order_relaxed), full, b->data, bytes));
 	for (unsigned first = 0; first < n; first += FANOUT_BATCH) {
 		unsigned nb = RTE_MIN(n - first, (unsigned)FANOUT_BATCH), built = 0;
 
@@ -194,6 +200,8 @@ static void agg_send(struct gw_lcore *lc, const struct gw_job *job, struct gw_jo
 
 			rte_mov64(f, p->tmpl);
 			memcpy(f + TAIL_OFF, tail, TAIL_SIZE);
+			if (job->keyed)
+				memcpy(f + GW_HDR_SIZE, tag, sizeof(tag));
 			ip->total_length = ip_len_be;
 			ip->hdr_checksum = ip_csum_finish(p->ip_csum, ip_len_be);
 			udp->dgram_len = udp_len_be;
@@ -204,8 +212,8 @@ static void agg_send(struct gw_lcore *lc, const struct gw_job *job, struct gw_jo
 			e->data_len = (uint16_t)bytes;
 			e->pkt_len = bytes;
 			h->data_off = RTE_PKTMBUF_HEADROOM;
-			h->data_len = GW_HDR_SIZE;
-			h->pkt_len = GW_HDR_SIZE + bytes;
+			h->data_len = hdr_size;
+			h->pkt_len = hdr_size + bytes;
 			h->nb_segs = 2;
 			h->next = e;
 			h->ol_flags = 0;

@@ -19,8 +19,10 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include <rte_ip.h>
+#include <rte_random.h>
 #include <rte_udp.h>
 
 #include "gw_cp.h"
@@ -80,6 +82,43 @@ static uint32_t join_sweep(const struct gw_job *job, uint64_t now, uint32_t n_in
 	return n_in;
 }
 
+/* A fresh run's salt (docs/protocol.md, section 11): random, so that no
+ * tagged GRAD or RESULT of another run, or of this gateway's earlier life,
+ * is valid in this one. Once per run, never per packet. */
+static uint64_t run_salt(void)
+{
+	uint64_t salt;
+
+	if (getrandom(&salt, sizeof(salt), GRND_NONBLOCK) != (ssize_t)sizeof(salt))
+		salt = rte_rdtsc() ^ rte_rand();
+	return salt;
+}
+
+/* Keyed jobs: was nonce one of rank's earlier processes? */
+static bool nonce_is_old(const struct gw_join *jn, uint16_t rank, uint32_t nonce)
+{
+	const uint32_t *old = &jn->old_nonce[(size_t)rank * GW_JOIN_OLD_NONCES];
+
+	if (nonce == jn->nonce[rank])
+		return false;
+	for (unsigned i = 0; i < jn->n_old[rank]; i++)
+		if (old[i] == nonce)
+			return true;
+	return false;
+}
+
+/* Keyed jobs: remember a process of rank that a newer one replaces. */
+static void nonce_retire(struct gw_join *jn, uint16_t rank, uint32_t nonce)
+{
+	uint32_t *old = &jn->old_nonce[(size_t)rank * GW_JOIN_OLD_NONCES];
+
+	if (jn->n_old[rank] == GW_JOIN_OLD_NONCES) {
+		memmove(old, old + 1, (GW_JOIN_OLD_NONCES - 1) * sizeof(*old));
+		jn->n_old[rank]--;
+	}
+	old[jn->n_old[rank]++] = nonce;
+}
+
 /* Add rank's process (nonce) to the job's run. Returns true with the run's
  * base when the run is on, false with *wait filled while ranks are missing. */
 static bool hello_join(const struct gw *gw, const struct gw_job *job, uint16_t rank,
@@ -107,6 +146,8 @@ static bool hello_join(const struct gw *gw, const struct gw_job *job, uint16_t r
 		jn->in[rank] = 1;
 		n_in++;
 	}
+	if (job->keyed && jn->nonce[rank] != nonce && jn->nonce[rank] != 0)
+		nonce_retire(jn, rank, jn->nonce[rank]);
 	jn->nonce[rank] = nonce;
 	jn->heard[rank] = now;
 	if (n_in == job->n_workers ||
@@ -116,6 +157,8 @@ static bool hello_join(const struct gw *gw, const struct gw_job *job, uint16_t r
 	if (n_in == job->n_workers) {
 		*base = run_next_base(gw, in, run);
 		id = gw_run_id(run) + 1 > 0x7fffffffu ? 1 : gw_run_id(run) + 1;
+		if (job->keyed)
+			atomic_store_explicit(&in->salt, run_salt(), memory_order_relaxed);
 		atomic_store_explicit(&in->run, GW_RUN_ON | (uint64_t)id << 32 | *base,
 				      memory_order_release);
 		return true;
@@ -130,19 +173,36 @@ static bool hello_join(const struct gw *gw, const struct gw_job *job, uint16_t r
 	return false;
 }
 
+/* Where an answer's payload goes in the frame: after the header, and the
+ * tag when the answer is signed with the job's key. */
+static inline uint8_t *reply_payload(struct rte_mbuf *m, const struct gw_job *signer)
+{
+	return rte_pktmbuf_mtod_offset(m, uint8_t *, DP_PROTO_FRAME_HDR_SIZE +
+				       (signer != NULL ? DP_PROTO_TAG_SIZE : 0));
+}
+
 /* Turn the frame in m around: it goes back to its sender from the port it
- * came in on, as a daitn message rh with `payload` bytes already written
- * after the header position. */
+ * came in on, as a daitn message rh with `payload` bytes already written at
+ * reply_payload(m, signer). A signer (a keyed job) tags it, context 0. */
 static void reply_send(struct gw_lcore *lc, struct rte_mbuf *m, unsigned port,
-		       const struct dp_proto_hdr *rh, uint16_t payload)
+		       struct dp_proto_hdr *rh, uint16_t payload, const struct gw_job *signer)
 {
 	const struct gw_port *gp = &lc->gw->ports[port];
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+	uint8_t *dh = (uint8_t *)(udp + 1);
 	uint16_t sport;
 
-	dp_proto_hdr_write(udp + 1, rh);
+	if (signer != NULL)
+		rh->flags |= DP_PROTO_FLAG_AUTH;
+	dp_proto_hdr_write(dh, rh);
+	if (signer != NULL) {
+		dp_auth_tag_write(dh + DP_PROTO_HDR_SIZE,
+				  dp_auth_tag(&signer->key, 0, dh, dh + DP_PROTO_HDR_SIZE +
+					      DP_PROTO_TAG_SIZE, payload));
+		payload += DP_PROTO_TAG_SIZE;
+	}
 	eth->dst_addr = eth->src_addr;
 	eth->src_addr = gp->mac;
 	ip->dst_addr = ip->src_addr;
@@ -178,8 +238,8 @@ static struct dp_proto_hdr reply_hdr(const struct dp_proto_hdr *h, uint8_t type,
 	return rh;
 }
 
-void gw_hello_run_ended(struct gw_lcore *lc, struct rte_mbuf *m, const struct dp_proto_hdr *h,
-			unsigned port, bool *consumed)
+void gw_hello_run_ended(struct gw_lcore *lc, const struct gw_job *job, struct rte_mbuf *m,
+			const struct dp_proto_hdr *h, unsigned port, bool *consumed)
 {
 	struct dp_proto_hdr rh = reply_hdr(h, DP_MSG_ERROR, 0);
 	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
@@ -188,13 +248,13 @@ void gw_hello_run_ended(struct gw_lcore *lc, struct rte_mbuf *m, const struct dp
 
 	/* No larger than what it answers (no amplification), in one segment,
 	 * and within the reply rate limits; only then is the text written. */
-	if (m->nb_segs != 1 || m->data_len < DP_PROTO_FRAME_HDR_SIZE + sizeof(struct dp_proto_error) ||
+	if (m->nb_segs != 1 || m->data_len < DP_PROTO_FRAME_HDR_SIZE + sizeof(struct dp_proto_error) +
+					     (job->keyed ? DP_PROTO_TAG_SIZE : 0) ||
 	    !gw_cp_reply_ok(lc, ip->src_addr, ((const struct rte_udp_hdr *)(ip + 1))->src_port))
 		return;
 	snprintf(text, sizeof(text), "job %u: no run on; rejoin with HELLO", h->job);
-	dp_proto_error_write(rte_pktmbuf_mtod_offset(m, uint8_t *, DP_PROTO_FRAME_HDR_SIZE),
-			     DP_ERR_RUN_ENDED, text);
-	reply_send(lc, m, port, &rh, sizeof(struct dp_proto_error));
+	dp_proto_error_write(reply_payload(m, job->keyed ? job : NULL), DP_ERR_RUN_ENDED, text);
+	reply_send(lc, m, port, &rh, sizeof(struct dp_proto_error), job->keyed ? job : NULL);
 	*consumed = true;
 }
 
@@ -218,6 +278,17 @@ static enum dp_drop join_check(const struct gw *gw, const struct gw_job *job,
 	fate = gw_neigh_check(gw, job->workers[h->rank].neigh, &eth->src_addr, port);
 	if (fate != DP_DROP_NONE)
 		return fate;
+	if (job->keyed || (h->flags & DP_PROTO_FLAG_AUTH)) {
+		const uint8_t *dh = (const uint8_t *)(udp + 1);
+
+		if (!job->keyed)
+			return DP_DROP_AUTH_BAD;
+		if (!(h->flags & DP_PROTO_FLAG_AUTH))
+			return DP_DROP_AUTH_MISSING;
+		if (!dp_auth_check(&job->key, 0, dh, dh + DP_PROTO_HDR_SIZE,
+				   dh + DP_PROTO_HDR_SIZE + DP_PROTO_TAG_SIZE, DP_PROTO_HELLO_PAD))
+			return DP_DROP_AUTH_BAD;
+	}
 	if (h->dtype != 0 && h->dtype != job->dtype)
 		return DP_DROP_DTYPE_MISMATCH;
 	return DP_DROP_NONE;
@@ -255,8 +326,7 @@ enum dp_drop gw_hello(struct gw_lcore *lc, const struct gw_tables *t, struct rte
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
-	uint8_t *dh = (uint8_t *)(udp + 1);
-	const struct gw_job *job = t != NULL ? gw_tables_job(t, h->job) : NULL;
+	const struct gw_job *job = t != NULL ? gw_tables_job(t, h->job) : NULL, *signer;
 	struct dp_proto_hdr rh;
 	char text[64];
 	uint16_t code = 0, payload;
@@ -264,11 +334,17 @@ enum dp_drop gw_hello(struct gw_lcore *lc, const struct gw_tables *t, struct rte
 	char a1[16];
 
 	/* The answer is built in this mbuf; it must be one segment with room
-	 * for the largest answer (an ERROR). */
+	 * for the largest answer (a tagged ERROR). */
 	if (unlikely(m->nb_segs != 1 || m->buf_len < m->data_off + DP_PROTO_FRAME_HDR_SIZE +
-						     sizeof(struct dp_proto_error)))
+						     DP_PROTO_TAG_SIZE + sizeof(struct dp_proto_error)))
 		return DP_DROP_NO_BUFFER;
 	fate = join_check(gw, job, h, m, port);
+	/* Answers to a keyed job's authentic HELLO are signed; a replayed
+	 * HELLO of one of the rank's earlier processes is not answered. */
+	signer = job != NULL && job->keyed ? job : NULL;
+	if (fate == DP_DROP_NONE && signer != NULL && nonce_is_old(&job->inst->join, h->rank,
+								     h->round))
+		fate = DP_DROP_AUTH_REPLAY;
 	switch (fate) {
 	case DP_DROP_JOB_UNKNOWN:
 		code = DP_ERR_UNKNOWN_JOB;
@@ -290,8 +366,12 @@ enum dp_drop gw_hello(struct gw_lcore *lc, const struct gw_tables *t, struct rte
 		break;
 	case DP_DROP_SRC_MAC_MISMATCH:
 	case DP_DROP_NEIGH_UNRESOLVED:
+	case DP_DROP_AUTH_MISSING:
+	case DP_DROP_AUTH_BAD:
+	case DP_DROP_AUTH_REPLAY:
 		/* Not from the address the rank's IP is bound to (or not
-		 * bound yet): no answer, which would go to a stranger. */
+		 * bound yet), or not authentic: no answer, which would go to
+		 * a stranger or tell a forger what it got wrong. */
 		gw_cnt_add(&job->inst->lc[lc->shard]->fate[fate], 1);
 		return fate;
 	case DP_DROP_DTYPE_MISMATCH:
@@ -325,22 +405,32 @@ enum dp_drop gw_hello(struct gw_lcore *lc, const struct gw_tables *t, struct rte
 			};
 
 			rh = reply_hdr(h, DP_MSG_HELLO_ACK, job->dtype);
-			dp_proto_job_info_write(dh + DP_PROTO_HDR_SIZE, &ji);
+			dp_proto_job_info_write(reply_payload(m, signer), &ji);
 			payload = sizeof(ji);
+			if (signer != NULL) {
+				/* The run's salt: its GRADs' and RESULTs' context. */
+				dp_auth_tag_write(reply_payload(m, signer) + sizeof(ji),
+						  atomic_load_explicit(&job->inst->salt,
+								       memory_order_relaxed));
+				payload += DP_PROTO_SALT_SIZE;
+			}
 		} else {
 			rh = reply_hdr(h, DP_MSG_HELLO_WAIT, job->dtype);
-			dp_proto_join_wait_write(dh + DP_PROTO_HDR_SIZE, &wait);
+			dp_proto_join_wait_write(reply_payload(m, signer), &wait);
 			payload = sizeof(wait);
 		}
 	} else {
+		/* Refused before anything was authenticated: never signed. */
+		signer = NULL;
 		rh = reply_hdr(h, DP_MSG_ERROR, 0);
-		dp_proto_error_write(dh + DP_PROTO_HDR_SIZE, code, text);
+		dp_proto_error_write(reply_payload(m, NULL), code, text);
 		payload = sizeof(struct dp_proto_error);
 	}
-	/* Nobody authenticated the request: answers are rate-limited. */
+	/* Answers are rate-limited (an unkeyed job's requests are not
+	 * authenticated at all). */
 	if (!gw_cp_reply_ok(lc, ip->src_addr, udp->src_port))
 		return fate;
-	reply_send(lc, m, port, &rh, payload);
+	reply_send(lc, m, port, &rh, payload, signer);
 	*consumed = true;
 	return fate;
 }

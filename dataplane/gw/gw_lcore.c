@@ -104,7 +104,7 @@ static struct gw_lcore *lcore_create(struct gw *gw, unsigned shard, unsigned lco
 	if (lc->rx_pool == NULL)
 		goto fail;
 	lc->hdr_pool = pool_create("hdr", shard, cfg->mbufs,
-				   RTE_PKTMBUF_HEADROOM + GW_HDR_SIZE, socket);
+				   RTE_PKTMBUF_HEADROOM + GW_HDR_SIZE + DP_PROTO_TAG_SIZE, socket);
 	if (lc->hdr_pool == NULL)
 		goto fail;
 	lc->ext_pool = pool_create("ext", shard, cfg->mbufs, 0, socket);

@@ -177,6 +177,22 @@ static inline bool round_ahead(const struct gw *gw, const struct gw_job *job,
 	return true;
 }
 
+/* A GRAD's tag against its job's key and run (dp_auth.h): DP_DROP_NONE or
+ * the reason. The run's salt is read after the run word (acquire). */
+static enum dp_drop grad_auth(const struct gw_job *job, const struct dp_proto_hdr *h,
+			      const void *hdr, const uint8_t *payload)
+{
+	if (!job->keyed)
+		return DP_DROP_AUTH_BAD;
+	if (!(h->flags & DP_PROTO_FLAG_AUTH))
+		return DP_DROP_AUTH_MISSING;
+	if (!dp_auth_check(&job->key, atomic_load_explicit(&job->inst->salt, memory_order_relaxed),
+			   hdr, (const uint8_t *)hdr + DP_PROTO_HDR_SIZE, payload,
+			   (size_t)h->count * job->k->esize))
+		return DP_DROP_AUTH_BAD;
+	return DP_DROP_NONE;
+}
+
 /* The job-level checks of a GRAD (docs/protocol.md, section 3). */
 static enum dp_drop pkt_grad(struct gw_lcore *lc, const struct gw_tables *t,
 			     struct rte_mbuf *m, const struct rte_ipv4_hdr *ip,
@@ -185,6 +201,7 @@ static enum dp_drop pkt_grad(struct gw_lcore *lc, const struct gw_tables *t,
 {
 	const struct gw_job *job = t != NULL ? gw_tables_job(t, h->job) : NULL;
 	const struct gw_addr *w;
+	const uint8_t *payload;
 	struct gw_job_lc *jl;
 	enum dp_drop fate;
 	uint32_t idx, local;
@@ -202,17 +219,11 @@ static enum dp_drop pkt_grad(struct gw_lcore *lc, const struct gw_tables *t,
 		fate = DP_DROP_SOURCE_NOT_ADMITTED;
 		goto job_fate;
 	}
-	/* From the address the rank's IP is bound to (gw_neigh.c), before
-	 * anything is charged to its tenant. */
+	/* From the address the rank's IP is bound to (gw_neigh.c). */
 	fate = gw_neigh_check(lc->gw, w->neigh, &rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->src_addr,
 			      port);
 	if (unlikely(fate != DP_DROP_NONE))
 		goto job_fate;
-	/* Admitted by address: the node is alive; the tenant's rate applies. */
-	if (unlikely(!gw_cp_admit_grad(lc, t, job, h->rank, m->pkt_len))) {
-		fate = DP_DROP_RATE_LIMITED;
-		goto job_fate;
-	}
 	if (unlikely(h->dtype != job->dtype)) {
 		fate = DP_DROP_DTYPE_MISMATCH;
 		goto job_fate;
@@ -238,7 +249,7 @@ static enum dp_drop pkt_grad(struct gw_lcore *lc, const struct gw_tables *t,
 	 * section 6). A worker of a run that is over is told so. */
 	run = atomic_load_explicit(&job->inst->run, memory_order_acquire);
 	if (unlikely(!gw_run_on(run))) {
-		gw_hello_run_ended(lc, m, h, port, consumed);
+		gw_hello_run_ended(lc, job, m, h, port, consumed);
 		fate = DP_DROP_RUN_NONE;
 		goto job_fate;
 	}
@@ -250,8 +261,19 @@ static enum dp_drop pkt_grad(struct gw_lcore *lc, const struct gw_tables *t,
 		fate = DP_DROP_ROUND_AHEAD;
 		goto job_fate;
 	}
-	fate = gw_agg_grad(lc, job, h, local, (const uint8_t *)(udp + 1) + DP_PROTO_HDR_SIZE,
-			   m, port);
+	payload = (const uint8_t *)(udp + 1) + dp_proto_payload_off(h);
+	if (unlikely(job->keyed || (h->flags & DP_PROTO_FLAG_AUTH))) {
+		fate = grad_auth(job, h, udp + 1, payload);
+		if (fate != DP_DROP_NONE)
+			goto job_fate;
+	}
+	/* Admitted (and authentic): the node is alive, and only now is the
+	 * packet charged to the tenant's rate, which no stranger can drain. */
+	if (unlikely(!gw_cp_admit_grad(lc, t, job, h->rank, m->pkt_len))) {
+		fate = DP_DROP_RATE_LIMITED;
+		goto job_fate;
+	}
+	fate = gw_agg_grad(lc, job, h, local, payload, m, port);
 job_fate:
 	gw_cnt_add(&jl->fate[fate], 1);
 	return fate;

@@ -24,6 +24,7 @@
 #include <rte_reciprocal.h>
 #include <rte_ring.h>
 
+#include "dp_auth.h"
 #include "dp_proto.h"
 #include "kn_sum.h"
 #include "dp_slot.h"
@@ -194,13 +195,19 @@ struct gw_join {
 	uint64_t swept;                 /* gw_now() of the last sweep of stale joins */
 	_Atomic uint32_t n_in;          /* any (gauge): ranks that joined */
 	uint64_t runs_ended;            /* runs ended by a rank's new process */
+	/* Keyed jobs: the nonces each rank used before its current one, so
+	 * that a replayed HELLO of an old process cannot end a run. */
+	uint32_t *old_nonce;            /* per rank: GW_JOIN_OLD_NONCES, newest last */
+	uint8_t *n_old;                 /* per rank: entries in use */
 };
+#define GW_JOIN_OLD_NONCES 4u
 
 /* A job's state that survives reloads while cp_job_same() holds. */
 struct gw_job_inst {
 	struct cp_job cfg;              /* deep copy (workers below) */
 	struct cp_worker *workers;
 	_Atomic uint64_t run;           /* any: see GW_RUN_ON */
+	_Atomic uint64_t salt;          /* any: the run's tag context (stored before run) */
 	struct gw_join join;
 	uint64_t gen;                   /* newest table generation using it (main) */
 	unsigned n_lc;
@@ -225,6 +232,8 @@ struct gw_job {
 	const struct gw_kern *k;
 	struct gw_addr *workers;        /* by rank */
 	struct gw_job_inst *inst;
+	bool keyed;                     /* messages carry tags (dp_auth.h) */
+	struct dp_auth_key key;
 };
 
 #define GW_PAGES 256
@@ -389,8 +398,8 @@ enum dp_drop gw_hello_leave(struct gw_lcore *lc, const struct gw_tables *t,
  * with no run on) with ERROR run_ended, in place, when the answer is no
  * larger than the GRAD and within the reply rate limits; *consumed says
  * whether m was queued for TX. */
-void gw_hello_run_ended(struct gw_lcore *lc, struct rte_mbuf *m, const struct dp_proto_hdr *h,
-			unsigned port, bool *consumed);
+void gw_hello_run_ended(struct gw_lcore *lc, const struct gw_job *job, struct rte_mbuf *m,
+			const struct dp_proto_hdr *h, unsigned port, bool *consumed);
 
 /* gw_lcore.c: queue m for TX on port index `port` (flushes when full). */
 void gw_tx_enqueue(struct gw_lcore *lc, unsigned port, struct rte_mbuf *m);

@@ -103,6 +103,8 @@ static void inst_free(struct gw_job_inst *in)
 	free(in->join.nonce);
 	free(in->join.heard);
 	free(in->join.in);
+	free(in->join.old_nonce);
+	free(in->join.n_old);
 	free(in->workers);
 	free(in);
 }
@@ -125,7 +127,11 @@ static struct gw_job_inst *inst_create(struct gw *gw, const struct cp_job *j, ui
 	in->join.nonce = calloc(j->n_workers, sizeof(*in->join.nonce));
 	in->join.heard = calloc(j->n_workers, sizeof(*in->join.heard));
 	in->join.in = calloc(j->n_workers, sizeof(*in->join.in));
-	if (in->join.nonce == NULL || in->join.heard == NULL || in->join.in == NULL)
+	in->join.old_nonce = calloc((size_t)j->n_workers * GW_JOIN_OLD_NONCES,
+				    sizeof(*in->join.old_nonce));
+	in->join.n_old = calloc(j->n_workers, sizeof(*in->join.n_old));
+	if (in->join.nonce == NULL || in->join.heard == NULL || in->join.in == NULL ||
+	    in->join.old_nonce == NULL || in->join.n_old == NULL)
 		goto fail;
 	atomic_init(&in->join.n_in, 0);
 	for (unsigned k = 0; k < gw->n_lcores; k++) {
@@ -238,6 +244,9 @@ static int tables_build(struct gw *gw, struct gw_tables *t, const struct gw_tabl
 		j->n_slots = n_slots;
 		j->acc_size = (uint32_t)(cj->chunk_size / esize) * 4u;
 		j->k = &gw->kern[cj->dtype];
+		j->keyed = cj->keyed;
+		if (cj->keyed)
+			dp_auth_key_set(&j->key, cj->key, (enum dp_auth_cover)cj->auth_cover);
 		j->workers = malloc(cj->n_workers * sizeof(*j->workers));
 		if (j->workers == NULL)
 			goto nomem;

@@ -71,7 +71,11 @@
 	X(SRC_MAC_MISMATCH, "src_mac_mismatch") /* not the MAC the sender's IP resolved to */ \
 	X(NEIGH_UNRESOLVED, "neigh_unresolved") /* sender's MAC not resolved yet (ARP sent) */ \
 	X(ARP_RESOLVED, "arp_resolved")       /* ARP reply that resolved a neighbour */ \
-	X(ARP_CONFLICT, "arp_conflict")       /* ARP naming another MAC for a bound neighbour */
+	X(ARP_CONFLICT, "arp_conflict")       /* ARP naming another MAC for a bound neighbour */ \
+	/* authenticated jobs (appended; docs/security.md section 2) */        \
+	X(AUTH_MISSING, "auth_missing")       /* a keyed job's message without a tag */ \
+	X(AUTH_BAD, "auth_bad")               /* tag wrong, or on a job without a key */ \
+	X(AUTH_REPLAY, "auth_replay")         /* HELLO with a nonce the rank used before */
 
 #define DP_DROP_ENUM_(name, str) DP_DROP_##name,
 enum dp_drop {

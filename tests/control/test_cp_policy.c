@@ -9,7 +9,11 @@
 #include "cp_config.h"
 #include "cp_policy.h"
 #include "cp_test.h"
+#include "dp_auth.h"
 #include "dp_proto.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const char *configs_dir;
 
@@ -423,7 +427,66 @@ test_demo_policy_has_one_job_per_element_type(void)
 	cp_policy_free(p);
 }
 
+/* A job's key_file is read relative to the policy's folder, refused with
+ * the file's name when others may read it; the key and what the tags cover
+ * are part of what makes a job "the same". */
+static void
+test_job_key_file_is_read_and_guarded(void)
+{
+	char dir[] = "/tmp/cp_keyXXXXXX", key[64], pol[64], text[512];
+	struct cp_diags d = { 0 };
+	struct cp_policy *p = NULL, *q = NULL;
+	FILE *f;
+
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	snprintf(key, sizeof(key), "%s/job.key", dir);
+	snprintf(pol, sizeof(pol), "%s/policy.json", dir);
+	f = fopen(key, "w");
+	CU_ASSERT_FATAL(f != NULL);
+	fputs("0123456789abcdef0123456789ABCDEF\n", f);
+	fclose(f);
+	CU_ASSERT_EQUAL(chmod(key, 0600), 0);
+	for (int covers = 0; covers < 2; covers++) {
+		snprintf(text, sizeof(text), "{\"version\": 1, \"nodes\": [{\"id\": \"n0\", "
+			 "\"ip\": \"10.0.0.1\", \"roles\": [\"worker\"]}], \"jobs\": [{\"id\": 1, "
+			 "\"slot_memory\": \"4KiB\", \"key_file\": \"job.key\"%s, \"workers\": "
+			 "[{\"node\": \"n0\", \"port\": 1}]}]}",
+			 covers ? ", \"auth_covers\": \"header\"" : "");
+		f = fopen(pol, "w");
+		CU_ASSERT_FATAL(f != NULL);
+		fputs(text, f);
+		fclose(f);
+		CU_ASSERT_EQUAL_FATAL(cp_policy_load(pol, NULL, covers ? &q : &p, &d), 0);
+	}
+	CU_ASSERT_TRUE(p->jobs[0].keyed);
+	CU_ASSERT_EQUAL(p->jobs[0].key[0], 0x01);
+	CU_ASSERT_EQUAL(p->jobs[0].key[15], 0xef);
+	CU_ASSERT_EQUAL(p->jobs[0].auth_cover, DP_AUTH_COVER_PAYLOAD);
+	CU_ASSERT_EQUAL(q->jobs[0].auth_cover, DP_AUTH_COVER_HEADER);
+	CU_ASSERT_FALSE(cp_job_same(&p->jobs[0], &q->jobs[0]));
+	q->jobs[0].auth_cover = DP_AUTH_COVER_PAYLOAD;
+	CU_ASSERT_TRUE(cp_job_same(&p->jobs[0], &q->jobs[0]));
+	q->jobs[0].key[3] ^= 1;
+	CU_ASSERT_FALSE(cp_job_same(&p->jobs[0], &q->jobs[0]));
+	cp_policy_free(q);
+	q = NULL;
+
+	CU_ASSERT_EQUAL(chmod(key, 0644), 0);
+	CU_ASSERT_EQUAL(cp_policy_load(pol, NULL, &q, &d), -EINVAL);
+	CU_ASSERT_PTR_NULL(q);
+	CU_ASSERT_EQUAL_FATAL(d.n, 1);
+	CU_ASSERT_STRING_EQUAL(d.v[0].path, "/jobs/0/key_file");
+	CU_ASSERT_PTR_NOT_NULL(strstr(d.v[0].msg, key));
+	CU_ASSERT_PTR_NOT_NULL(strstr(d.v[0].msg, "chmod 600"));
+	cp_diags_free(&d);
+	cp_policy_free(p);
+	unlink(key);
+	unlink(pol);
+	rmdir(dir);
+}
+
 static CU_TestInfo tests[] = {
+	{ "job_key_file_is_read_and_guarded", test_job_key_file_is_read_and_guarded },
 	{ "invalid_policy_returns_einval_and_no_object",
 	  test_invalid_policy_returns_einval_and_no_object },
 	{ "worker_count_is_bounded_by_the_protocol", test_worker_count_is_bounded_by_the_protocol },

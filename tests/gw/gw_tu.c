@@ -390,7 +390,7 @@ void tu_teardown(void)
 
 #ifndef TU_NO_MAIN
 extern CU_SuiteInfo tu_suite_gw_pkt, tu_suite_gw_agg, tu_suite_gw_hello, tu_suite_gw_tables;
-extern CU_SuiteInfo tu_suite_gw_cp, tu_suite_gw_neigh;
+extern CU_SuiteInfo tu_suite_gw_cp, tu_suite_gw_neigh, tu_suite_gw_auth;
 
 int main(void)
 {
@@ -409,7 +409,7 @@ int main(void)
 	}
 	CU_SuiteInfo suites[] = {
 		tu_suite_gw_pkt, tu_suite_gw_agg, tu_suite_gw_hello, tu_suite_gw_tables,
-		tu_suite_gw_cp, tu_suite_gw_neigh,
+		tu_suite_gw_cp, tu_suite_gw_neigh, tu_suite_gw_auth,
 		CU_SUITE_INFO_NULL,
 	};
 	if (CU_initialize_registry() != CUE_SUCCESS || CU_register_suites(suites) != CUE_SUCCESS)

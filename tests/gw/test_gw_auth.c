@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Suite gw_auth: a job with a key (docs/security.md, section 2). Its HELLO,
+ * LEAVE and GRAD count only with a tag made with the key (and, for a GRAD,
+ * the run's salt); anything else is dropped before any work, unanswered.
+ * Its answers and results carry tags a worker can check; a RESULT's tag is
+ * the same for every rank; every run has its own salt; a replayed HELLO of an
+ * earlier process cannot end a run.
+ *
+ * Job 6 (float32, 4 workers n0..n3, port 47106) is added to the fixture's
+ * policy with a key file in a temporary folder; the last test puts the
+ * fixture's policy back.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+
+#include "dp_auth.h"
+#include "gw_priv.h"
+#include "gw_tu.h"
+
+#define JOB 6
+static char dir[] = "/tmp/gw_authXXXXXX";
+static char key_path[64];
+static struct dp_auth_key key;
+static char pol[80 * 1024];
+static float vals[4] = { 1, 2, 3, 4 };
+static uint32_t nonce = 0xa0000000u;
+
+static const char *policy_keyed(unsigned version)
+{
+	const char *base = tu_policy_make(version, 256, true);
+	size_t n = strlen(base);
+
+	/* The fixture's policy ends with its jobs array: "...]}". */
+	snprintf(pol, sizeof(pol), "%.*s, {\"id\": %u, \"dtype\": \"float32\", \"chunk_size\": "
+		 "1024, \"slot_memory\": \"256KiB\", \"key_file\": \"%s\", \"workers\": ["
+		 "{\"node\": \"n0\", \"port\": %u}, {\"node\": \"n1\", \"port\": %u}, "
+		 "{\"node\": \"n2\", \"port\": %u}, {\"node\": \"n3\", \"port\": %u}]}]}",
+		 (int)(n - 2), base, JOB, key_path, TU_WORKER_PORT(JOB), TU_WORKER_PORT(JOB),
+		 TU_WORKER_PORT(JOB), TU_WORKER_PORT(JOB));
+	return pol;
+}
+
+static int suite_init(void)
+{
+	static const uint8_t k[DP_AUTH_KEY_SIZE] = { 0x10, 0x32, 0x54, 0x76, 0x98, 0xba, 0xdc,
+		0xfe, 1, 2, 3, 4, 5, 6, 7, 8 };
+	FILE *f;
+
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	snprintf(key_path, sizeof(key_path), "%s/job6.key", dir);
+	f = fopen(key_path, "w");
+	if (f == NULL)
+		return 1;
+	for (unsigned i = 0; i < sizeof(k); i++)
+		fprintf(f, "%02x", k[i]);
+	fputc('\n', f);
+	fclose(f);
+	chmod(key_path, 0600);
+	dp_auth_key_set(&key, k, DP_AUTH_COVER_PAYLOAD);
+	return tu_policy_apply(policy_keyed(400)) == 0 ? 0 : 1;
+}
+
+static int suite_fini(void)
+{
+	unlink(key_path);
+	rmdir(dir);
+	return 0;
+}
+
+/* Build a message of job 6 from rank; tag: 0 none, 1 right, 2 wrong key. */
+static struct rte_mbuf *build(uint8_t type, uint16_t rank, uint16_t slot, uint32_t round,
+			      const void *payload, size_t size, uint64_t salt, int tag)
+{
+	uint8_t raw[DP_PROTO_HDR_SIZE + DP_PROTO_TAG_SIZE + 1024];
+	struct dp_proto_hdr h = {
+		.magic = DP_PROTO_MAGIC, .version = DP_PROTO_VERSION, .type = type, .job = JOB,
+		.rank = rank, .slot = slot, .dtype = DP_DTYPE_F32,
+		.flags = tag ? DP_PROTO_FLAG_AUTH : 0,
+		.count = type == DP_MSG_GRAD ? (uint16_t)(size / 4) : 0, .round = round,
+	};
+	struct dp_auth_key k = key;
+	size_t off = tag ? DP_PROTO_HDR_SIZE + DP_PROTO_TAG_SIZE : DP_PROTO_HDR_SIZE;
+	struct tu_pkt p;
+
+	if (tag == 2)
+		k.k[0] ^= 1;
+	dp_proto_hdr_write(raw, &h);
+	memcpy(raw + off, payload, size);
+	if (tag)
+		dp_auth_tag_write(raw + DP_PROTO_HDR_SIZE, dp_auth_tag(&k, salt, raw, payload, size));
+	tu_pkt_daitn(&p, type, JOB, rank, slot, DP_DTYPE_F32, 0, 0, round, raw, off + size);
+	p.raw = true;
+	p.sport = TU_WORKER_PORT(JOB);
+	if (type != DP_MSG_GRAD)
+		p.dport = TU_UDP_BASE;
+	return tu_build(&p);
+}
+
+static void send_poll(struct rte_mbuf *m, unsigned queue)
+{
+	tu_clock_advance_ms(10);
+	tu_inject(queue, m);
+	tu_poll();
+}
+
+/* The tag of a collected answer checks with the key under context. */
+static bool out_tag_ok(const struct tu_out *o, uint64_t context)
+{
+	const uint8_t *dh = o->frame + DP_PROTO_L2_L4_SIZE;
+
+	return (o->h.flags & DP_PROTO_FLAG_AUTH) != 0 &&
+	       dp_auth_check(&key, context, dh, o->payload, o->payload + DP_PROTO_TAG_SIZE,
+			     o->payload_size - DP_PROTO_TAG_SIZE);
+}
+
+/* Join job 6 with tagged HELLOs (nonces n .. n+3): the run's salt. */
+static uint64_t join(uint32_t n)
+{
+	uint64_t salt = 0;
+
+	for (uint16_t r = 0; r < 4; r++) {
+		send_poll(build(DP_MSG_HELLO, r, 0, n + r, tu_hello_pad, DP_PROTO_HELLO_PAD, 0, 1), 0);
+		CU_ASSERT_EQUAL_FATAL(tu_collect(), 1);
+		CU_ASSERT_EQUAL(tu_out[0].check, DP_DROP_NONE);
+		CU_ASSERT_TRUE(out_tag_ok(&tu_out[0], 0));
+		CU_ASSERT_EQUAL(tu_out[0].h.type, r == 3 ? DP_MSG_HELLO_ACK : DP_MSG_HELLO_WAIT);
+		if (r == 3)
+			salt = dp_auth_tag_read(tu_out[0].payload + DP_PROTO_TAG_SIZE +
+						sizeof(struct dp_proto_job_info));
+	}
+	return salt;
+}
+
+static uint32_t run_base(void)
+{
+	return gw_run_base(atomic_load(&gw_tables_job(tu.gw->tables, JOB)->inst->run));
+}
+
+static void test_hello_without_the_key_gets_no_answer(void)
+{
+	struct gw_stats before;
+	uint64_t run = atomic_load(&gw_tables_job(tu.gw->tables, JOB)->inst->run);
+
+	tu_snap(&before);
+	send_poll(build(DP_MSG_HELLO, 0, 0, 1, tu_hello_pad, DP_PROTO_HELLO_PAD, 0, 0), 0);
+	send_poll(build(DP_MSG_HELLO, 0, 0, 2, tu_hello_pad, DP_PROTO_HELLO_PAD, 0, 2), 0);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_AUTH_MISSING), 1);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_AUTH_BAD), 1);
+	CU_ASSERT_EQUAL(tu_collect(), 0);
+	CU_ASSERT_EQUAL(atomic_load(&gw_tables_job(tu.gw->tables, JOB)->inst->run), run);
+}
+
+/* GRADs count only with the key and the run's salt; results are tagged,
+ * the same tag for every rank; another run has another salt. */
+static void test_grads_need_the_key_and_the_runs_salt(void)
+{
+	uint64_t salt = join(nonce), salt2;
+	uint32_t round = run_base();
+	uint16_t slot = dp_proto_slot_make(0, round & 1);
+	struct gw_stats before;
+	unsigned n, results = 0;
+	uint64_t tag0 = 0;
+
+	nonce += 16;
+	tu_snap(&before);
+	send_poll(build(DP_MSG_GRAD, 0, slot, round, vals, sizeof(vals), salt, 0), 0);
+	send_poll(build(DP_MSG_GRAD, 0, slot, round, vals, sizeof(vals), salt, 2), 0);
+	send_poll(build(DP_MSG_GRAD, 0, slot, round, vals, sizeof(vals), salt ^ 1, 1), 0);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_AUTH_MISSING), 1);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_AUTH_BAD), 2);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_AGGREGATED), 0);
+	for (uint16_t r = 0; r < 4; r++)
+		send_poll(build(DP_MSG_GRAD, r, slot, round, vals, sizeof(vals), salt, 1), 0);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_COMPLETED), 1);
+	n = tu_collect();
+	for (unsigned i = 0; i < n; i++) {
+		const struct tu_out *o = &tu_out[i];
+
+		if (o->check != DP_DROP_NONE || o->h.type != DP_MSG_RESULT)
+			continue;
+		results++;
+		CU_ASSERT_TRUE(out_tag_ok(o, salt));
+		CU_ASSERT_FALSE(out_tag_ok(o, salt ^ 1));
+		CU_ASSERT_EQUAL(((const float *)(o->payload + DP_PROTO_TAG_SIZE))[3], 16.0f);
+		if (results == 1)
+			tag0 = dp_auth_tag_read(o->payload);
+		CU_ASSERT_EQUAL(dp_auth_tag_read(o->payload), tag0);
+	}
+	CU_ASSERT_EQUAL(results, 4);
+
+	/* Rank 0 restarts: a new run, a new salt; the old one is worthless. */
+	salt2 = join(nonce);
+	nonce += 16;
+	CU_ASSERT_NOT_EQUAL(salt2, salt);
+	round = run_base();
+	tu_snap(&before);
+	send_poll(build(DP_MSG_GRAD, 0, dp_proto_slot_make(0, round & 1), round, vals,
+			sizeof(vals), salt, 1), 0);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_AUTH_BAD), 1);
+	tu_collect();
+}
+
+/* A HELLO of an earlier process of a rank, replayed with its valid tag,
+ * neither ends the run nor gets an answer. */
+static void test_replayed_hello_cannot_end_a_run(void)
+{
+	uint32_t first = nonce;
+	struct gw_stats before;
+	uint64_t run;
+
+	join(first);
+	join(first + 100);      /* every rank's new process: a new run */
+	nonce += 200;
+	run = atomic_load(&gw_tables_job(tu.gw->tables, JOB)->inst->run);
+	CU_ASSERT_TRUE(gw_run_on(run));
+	tu_snap(&before);
+	send_poll(build(DP_MSG_HELLO, 2, 0, first + 2, tu_hello_pad, DP_PROTO_HELLO_PAD, 0, 1), 0);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_AUTH_REPLAY), 1);
+	CU_ASSERT_EQUAL(tu_collect(), 0);
+	CU_ASSERT_EQUAL(atomic_load(&gw_tables_job(tu.gw->tables, JOB)->inst->run), run);
+
+	CU_ASSERT_EQUAL(tu_policy_apply(tu_policy_make(401, 256, true)), 0);
+}
+
+static CU_TestInfo tests[] = {
+	{ "hello_without_the_key_gets_no_answer", test_hello_without_the_key_gets_no_answer },
+	{ "grads_need_the_key_and_the_runs_salt", test_grads_need_the_key_and_the_runs_salt },
+	{ "replayed_hello_cannot_end_a_run", test_replayed_hello_cannot_end_a_run },
+	CU_TEST_INFO_NULL,
+};
+
+CU_SuiteInfo tu_suite_gw_auth = { "gw_auth", suite_init, suite_fini, NULL, NULL, tests };
