@@ -52,6 +52,11 @@ struct daitn_config {
 	 * the gateway answers that it waits for other ranks, daitn_open()
 	 * waits up to join_timeout_ms for them; 0 = 60000. */
 	uint32_t join_timeout_ms;
+	/* Appended after v0.2. The job's key file, when its policy gives it
+	 * one (docs/security.md): 32 hex digits, readable by its owner only.
+	 * Every message is then tagged, and only tagged answers and results
+	 * from the gateway are taken. NULL = the job has no key. */
+	const char *key_file;
 };
 
 struct daitn;

@@ -81,14 +81,20 @@ chunk_queue(struct ar_call *c, uint32_t slot_idx)
 {
 	struct daitn *d = c->d;
 	struct daitn_slot *s = &d->slots[slot_idx];
-	uint8_t hdr[DP_PROTO_HDR_SIZE];
+	uint8_t hdr[DAITN_HDR_MAX];
 	uint16_t slot = (uint16_t)(slot_idx | (s->cur_set ? DP_PROTO_SLOT_SET_BIT : 0u));
+	const uint8_t *payload = c->base + (size_t)s->offset * c->es;
+	uint32_t size = (uint32_t)(s->count * c->es);
 	int rc;
 
 	daitn_msg_hdr(hdr, DP_MSG_GRAD, d->job_id, d->rank, slot, c->dtype, s->count,
 		      s->offset, c->round);
-	rc = daitn_io_queue(&d->io, (uint16_t)(slot_idx % d->job.n_shards), hdr,
-			    c->base + (size_t)s->offset * c->es, (uint32_t)(s->count * c->es));
+	if (d->keyed) {
+		hdr[offsetof(struct dp_proto_hdr, flags)] |= DP_PROTO_FLAG_AUTH;
+		dp_auth_tag_write(hdr + DP_PROTO_HDR_SIZE,
+				  dp_auth_tag(&d->key, d->salt, hdr, payload, size));
+	}
+	rc = daitn_io_queue(&d->io, (uint16_t)(slot_idx % d->job.n_shards), hdr, payload, size);
 	if (rc < 0 && c->io_error == 0)
 		c->io_error = rc;
 }
@@ -198,22 +204,30 @@ result_rx(void *arg, const uint8_t *data, uint32_t len, const struct sockaddr_in
 	struct daitn *d = c->d;
 	struct dp_proto_hdr h;
 	struct daitn_slot *s;
-	uint32_t idx, round;
+	uint32_t idx;
 
-	/* Only the gateway's shard ports send results and errors. */
+	/* Only the gateway's shard ports send results and errors; with a key,
+	 * only with their tags. */
 	if (src->sin_addr.s_addr != d->io.gw.sin_addr.s_addr ||
 	    (uint16_t)(ntohs(src->sin_port) - d->io.port_base) >= d->io.n_shards ||
-	    len < DP_PROTO_HDR_SIZE) {
+	    dp_proto_hdr_check(data, len, &h) != DP_DROP_NONE || h.job != d->job_id ||
+	    h.rank != d->rank) {
 		d->ignored++;
 		return;
 	}
-	if (data[offsetof(struct dp_proto_hdr, type)] == DP_MSG_ERROR &&
-	    daitn_msg_ctrl_parse(data, len, d->job_id, d->rank, &round) == DP_MSG_ERROR) {
+	if ((h.type == DP_MSG_ERROR || h.type == DP_MSG_RESULT) &&
+	    !daitn_msg_auth_ok(d->keyed ? &d->key : NULL, h.type == DP_MSG_RESULT ? d->salt : 0,
+			       data, len, &h)) {
+		d->auth_failed++;
+		d->ignored++;
+		return;
+	}
+	if (h.type == DP_MSG_ERROR) {
 		char text[64];
 		uint16_t code;
 
 		/* An ERROR answers one of this call's GRADs, whose round it echoes. */
-		if (round != c->round) {
+		if (h.round != c->round) {
 			d->ignored++;
 			return;
 		}
@@ -232,8 +246,7 @@ result_rx(void *arg, const uint8_t *data, uint32_t len, const struct sockaddr_in
 		c->error = -ECONNREFUSED;
 		return;
 	}
-	if (dp_proto_hdr_check(data, len, &h) != DP_DROP_NONE || h.type != DP_MSG_RESULT ||
-	    h.job != d->job_id || h.rank != d->rank || h.dtype != c->dtype) {
+	if (h.type != DP_MSG_RESULT || h.dtype != c->dtype) {
 		d->ignored++;
 		return;
 	}
@@ -252,7 +265,8 @@ result_rx(void *arg, const uint8_t *data, uint32_t len, const struct sockaddr_in
 		d->ignored++;
 		return;
 	}
-	memcpy(c->base + (size_t)s->offset * c->es, data + DP_PROTO_HDR_SIZE, (size_t)h.count * c->es);
+	memcpy(c->base + (size_t)s->offset * c->es, data + dp_proto_payload_off(&h),
+	       (size_t)h.count * c->es);
 	if (s->tries == 0)
 		rtt_sample(c, c->now - s->sent_ns);
 	s->busy = false;
@@ -339,6 +353,9 @@ fail_timeout(struct ar_call *c)
 	if (d->io.icmp_errors != 0)
 		snprintf(icmp, sizeof(icmp), "; the network reported \"%s\" %llu times",
 			 strerror(d->io.last_icmp_errno), (unsigned long long)d->io.icmp_errors);
+	else if (d->auth_failed != 0)
+		snprintf(icmp, sizeof(icmp), "; %llu results or errors failed their tag check "
+			 "(forged, or not this run's)", (unsigned long long)d->auth_failed);
 	s = oldest_outstanding(c, &idx);
 	return daitn_err(d, -ETIMEDOUT,
 			 "daitn_allreduce: round %u: no result from gateway %s for %u ms; "

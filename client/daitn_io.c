@@ -82,6 +82,7 @@ daitn_io_init(struct daitn_io *io, int fd, const struct sockaddr_in *gw,
 	io->gw = *gw;
 	io->port_base = port_base;
 	io->n_shards = n_shards;
+	io->hdr_size = DP_PROTO_HDR_SIZE;
 	io->seg_size = seg_size;
 	io->gso_segs = DAITN_UDP_PAYLOAD_MAX / seg_size;
 	if (io->gso_segs > DAITN_GSO_SEGS_MAX)
@@ -165,7 +166,7 @@ daitn_io_queue(struct daitn_io *io, uint16_t shard, const void *hdr,
 	}
 	i = io->txq_n++;
 	c = &io->txq[i];
-	memcpy(c->hdr, hdr, DP_PROTO_HDR_SIZE);
+	memcpy(c->hdr, hdr, io->hdr_size);
 	c->shard = shard;
 	c->payload = payload;
 	c->payload_size = payload_size;
@@ -193,11 +194,11 @@ tx_build(struct daitn_io *io, const uint32_t *order, uint32_t from, uint32_t n,
 
 	for (k = from; k < n; k++) {
 		const struct daitn_tx_chunk *c = &io->txq[order[k]];
-		uint32_t size = DP_PROTO_HDR_SIZE + c->payload_size;
+		uint32_t size = io->hdr_size + c->payload_size;
 		struct iovec *iov = &io->tx_iov[2 * k];
 
 		iov[0].iov_base = (void *)c->hdr;
-		iov[0].iov_len = DP_PROTO_HDR_SIZE;
+		iov[0].iov_len = io->hdr_size;
 		iov[1].iov_base = (void *)c->payload;
 		iov[1].iov_len = c->payload_size;
 		/* GSO cuts at seg_size: only a run of full datagrams may be

@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,6 +36,24 @@ daitn_msg_hdr(uint8_t *dst, uint8_t type, uint16_t job, uint16_t rank,
 	dp_proto_hdr_write(dst, &h);
 }
 
+void
+daitn_msg_sign(uint8_t *msg, const struct dp_auth_key *key, uint64_t context, size_t n)
+{
+	msg[offsetof(struct dp_proto_hdr, flags)] |= DP_PROTO_FLAG_AUTH;
+	dp_auth_tag_write(msg + DP_PROTO_HDR_SIZE,
+			  dp_auth_tag(key, context, msg, msg + DAITN_HDR_MAX, n));
+}
+
+bool
+daitn_msg_auth_ok(const struct dp_auth_key *key, uint64_t context, const uint8_t *data,
+		  uint32_t len, const struct dp_proto_hdr *h)
+{
+	if (!(h->flags & DP_PROTO_FLAG_AUTH))
+		return key == NULL;
+	return key != NULL && dp_auth_check(key, context, data, data + DP_PROTO_HDR_SIZE,
+					    data + DAITN_HDR_MAX, len - DAITN_HDR_MAX);
+}
+
 int
 daitn_msg_ctrl_parse(const uint8_t *data, uint32_t len, uint16_t job, uint16_t rank,
 		     uint32_t *round)
@@ -58,14 +77,16 @@ daitn_msg_ack_decode(const uint8_t *data, uint32_t len, uint16_t rank,
 		     char *err, size_t err_size)
 {
 	struct dp_proto_job_info ji;
-	size_t es;
+	size_t es, off = DP_PROTO_HDR_SIZE;
 
-	if (len != DP_PROTO_HDR_SIZE + sizeof(ji)) {
+	if (data[offsetof(struct dp_proto_hdr, flags)] & DP_PROTO_FLAG_AUTH)
+		off += DP_PROTO_TAG_SIZE;
+	if (len < off + sizeof(ji)) {
 		snprintf(err, err_size, "HELLO_ACK of %u bytes instead of %zu", len,
-			 DP_PROTO_HDR_SIZE + sizeof(ji));
+			 off + sizeof(ji));
 		return -EPROTO;
 	}
-	dp_proto_job_info_read(data + DP_PROTO_HDR_SIZE, &ji);
+	dp_proto_job_info_read(data + off, &ji);
 	es = dp_proto_dtype_size(ji.dtype);
 	if (ji.n_workers == 0 || ji.n_workers > DP_PROTO_WORKERS_MAX || rank >= ji.n_workers) {
 		snprintf(err, err_size, "HELLO_ACK: n_workers %u is invalid for rank %u",
@@ -111,15 +132,29 @@ daitn_msg_ack_decode(const uint8_t *data, uint32_t len, uint16_t rank,
 }
 
 void
+daitn_msg_ack_auth(const uint8_t *data, uint64_t *salt, bool *header_only)
+{
+	struct dp_proto_job_info ji;
+
+	dp_proto_job_info_read(data + DAITN_HDR_MAX, &ji);
+	*header_only = (ji.auth & DP_PROTO_AUTH_HEADER_ONLY) != 0;
+	*salt = dp_auth_tag_read(data + DAITN_HDR_MAX + sizeof(ji));
+}
+
+void
 daitn_msg_error_decode(const uint8_t *data, uint32_t len, uint16_t *code,
 		       char *text, size_t text_size)
 {
 	struct dp_proto_error e;
 	size_t i, n = 0;
 
+	size_t off = DP_PROTO_HDR_SIZE;
+
+	if (len > DP_PROTO_HDR_SIZE && (data[offsetof(struct dp_proto_hdr, flags)] & DP_PROTO_FLAG_AUTH))
+		off += DP_PROTO_TAG_SIZE;
 	memset(&e, 0, sizeof(e));
-	if (len >= DP_PROTO_HDR_SIZE + sizeof(e))
-		dp_proto_error_read(data + DP_PROTO_HDR_SIZE, &e);
+	if (len >= off + sizeof(e))
+		dp_proto_error_read(data + off, &e);
 	*code = e.code;
 	/* The text is for people: keep printable ASCII only. */
 	for (i = 0; i < sizeof(e.text) && e.text[i] != '\0' && n + 1 < text_size; i++)

@@ -116,6 +116,11 @@ struct hello_state {
 	struct dp_proto_join_wait wait; /* the last one */
 	struct daitn_job_info info;
 	uint16_t port_base;
+	const struct dp_auth_key *key;  /* the job's, or NULL */
+	uint64_t salt;              /* from an authenticated HELLO_ACK */
+	bool header_only;           /* its GRAD and RESULT tags cover headers only */
+	unsigned unauthentic;       /* answers without a valid tag (or with one, unkeyed) */
+	char unauth_text[64];       /* what the last untagged ERROR said */
 	char err[DAITN_ERR_SIZE];
 };
 
@@ -123,6 +128,7 @@ static void
 hello_rx(struct hello_state *st, const uint8_t *data, uint32_t len, const struct sockaddr_in *src)
 {
 	char text[64], gwname[INET_ADDRSTRLEN];
+	struct dp_proto_hdr h;
 	uint16_t code;
 	uint32_t round = 0;
 	int type;
@@ -135,19 +141,39 @@ hello_rx(struct hello_state *st, const uint8_t *data, uint32_t len, const struct
 		st->unmatched++;
 		return;
 	}
+	if (type == 0)
+		return;
+	dp_proto_hdr_check(data, len, &h);
+	if (!daitn_msg_auth_ok(st->key, 0, data, len, &h)) {
+		/* Anyone may send an untagged ERROR: not believed, but its
+		 * text may explain a timeout. */
+		st->unauthentic++;
+		if (type == DP_MSG_ERROR && !(h.flags & DP_PROTO_FLAG_AUTH)) {
+			daitn_msg_error_decode(data, len, &code, text, sizeof(text));
+			snprintf(st->unauth_text, sizeof(st->unauth_text), "%s", text);
+		}
+		return;
+	}
 	inet_ntop(AF_INET, &st->gw->sin_addr, gwname, sizeof(gwname));
 	if (type == DP_MSG_HELLO_WAIT) {
-		dp_proto_join_wait_read(data + DP_PROTO_HDR_SIZE, &st->wait);
+		dp_proto_join_wait_read(data + dp_proto_payload_off(&h), &st->wait);
 		st->joining = true;
 	} else if (type == DP_MSG_HELLO_ACK) {
 		char why[160];
 		int rc = daitn_msg_ack_decode(data, len, st->rank, &st->info, &st->port_base,
 					      why, sizeof(why));
 
+		if (rc == 0 && st->key != NULL &&
+		    len != DAITN_HDR_MAX + sizeof(struct dp_proto_job_info) + DP_PROTO_SALT_SIZE) {
+			snprintf(why, sizeof(why), "an authenticated HELLO_ACK without the run's salt");
+			rc = -EPROTO;
+		}
 		if (rc < 0) {
 			snprintf(st->err, sizeof(st->err), "daitn_open: gateway %s: %s", gwname, why);
 			st->result = rc;
 		} else {
+			if (st->key != NULL)
+				daitn_msg_ack_auth(data, &st->salt, &st->header_only);
 			st->result = 1;
 		}
 	} else if (type == DP_MSG_ERROR) {
@@ -181,8 +207,9 @@ static int
 hello_exchange(int fd, const struct sockaddr_in *gw, const struct daitn_config *cfg,
 	       uint32_t timeout_ms, uint32_t join_ms, struct hello_state *st)
 {
-	/* Header and zero padding (no answer is larger than a HELLO). */
-	uint8_t hello[DP_PROTO_HDR_SIZE + DP_PROTO_HELLO_PAD] = { 0 }, buf[512];
+	/* Header, [tag,] zero padding (no answer is larger than a HELLO). */
+	uint8_t hello[DAITN_HDR_MAX + DP_PROTO_HELLO_PAD] = { 0 }, buf[512];
+	size_t hello_len = (st->key != NULL ? DAITN_HDR_MAX : DP_PROTO_HDR_SIZE) + DP_PROTO_HELLO_PAD;
 	uint64_t start = daitn_now_ns(), deadline = start + (uint64_t)timeout_ms * 1000000u;
 	bool was_joining = false;
 	char missing[64];
@@ -196,6 +223,8 @@ hello_exchange(int fd, const struct sockaddr_in *gw, const struct daitn_config *
 	 * its round a nonce the gateway echoes, so that only answers to this
 	 * open count. */
 	daitn_msg_hdr(hello, DP_MSG_HELLO, cfg->job, cfg->rank, 0, 0, 0, 0, st->nonce);
+	if (st->key != NULL)
+		daitn_msg_sign(hello, st->key, 0, DP_PROTO_HELLO_PAD);
 	for (;;) {
 		uint64_t now = daitn_now_ns(), until;
 		int r;
@@ -203,7 +232,7 @@ hello_exchange(int fd, const struct sockaddr_in *gw, const struct daitn_config *
 		if (now >= deadline)
 			break;
 		if (now >= next_send) {
-			if (sendto(fd, hello, sizeof(hello), 0, (const struct sockaddr *)gw,
+			if (sendto(fd, hello, hello_len, 0, (const struct sockaddr *)gw,
 				   sizeof(*gw)) < 0 && errno != ENOBUFS && errno != EAGAIN) {
 				int e = errno;
 
@@ -254,7 +283,9 @@ hello_exchange(int fd, const struct sockaddr_in *gw, const struct daitn_config *
 		 * with a process that is gone (best effort; it also forgets
 		 * ranks that stop asking). */
 		daitn_msg_hdr(hello, DP_MSG_LEAVE, cfg->job, cfg->rank, 0, 0, 0, 0, st->nonce);
-		(void)sendto(fd, hello, sizeof(hello), 0, (const struct sockaddr *)gw, sizeof(*gw));
+		if (st->key != NULL)
+			daitn_msg_sign(hello, st->key, 0, DP_PROTO_HELLO_PAD);
+		(void)sendto(fd, hello, hello_len, 0, (const struct sockaddr *)gw, sizeof(*gw));
 		missing_format(&st->wait, missing, sizeof(missing));
 		return daitn_err(NULL, -ETIMEDOUT,
 				 "daitn_open: job %u rank %u: %u of %u ranks joined in %u ms; still "
@@ -262,11 +293,22 @@ hello_exchange(int fd, const struct sockaddr_in *gw, const struct daitn_config *
 				 cfg->job, cfg->rank, st->wait.n_joined, st->wait.n_workers, join_ms,
 				 missing, st->wait.n_workers);
 	}
+	if (st->unauthentic != 0)
+		return daitn_err(NULL, -ETIMEDOUT,
+				 "daitn_open: no authentic answer from gateway %s:%u to %u HELLOs "
+				 "for job %u rank %u in %u ms: %u answers %s were ignored%s%s (does "
+				 "the job have a key_file in the policy, and is it this key?)",
+				 gwname, ntohs(gw->sin_port), sent, cfg->job, cfg->rank, timeout_ms,
+				 st->unauthentic, st->key != NULL ? "without a valid tag"
+				 : "with a tag (this worker has no key_file)",
+				 st->unauth_text[0] ? "; an unauthenticated one said: " : "",
+				 st->unauth_text);
 	return daitn_err(NULL, -ETIMEDOUT,
 			 "daitn_open: no answer from gateway %s:%u to %u HELLOs for job %u rank %u "
-			 "in %u ms%s (is the gateway running and the job in its policy?)",
+			 "in %u ms%s (is the gateway running and the job in its policy%s?)",
 			 gwname, ntohs(gw->sin_port), sent, cfg->job, cfg->rank, timeout_ms,
-			 st->unmatched != 0 ? "; answers without the HELLO's round were ignored" : "");
+			 st->unmatched != 0 ? "; answers without the HELLO's round were ignored" : "",
+			 st->key != NULL ? ", with this key" : "");
 }
 
 int
@@ -274,6 +316,7 @@ daitn_open(const struct daitn_config *cfg, struct daitn **out)
 {
 	struct sockaddr_in gw, local, data_gw;
 	struct hello_state st;
+	struct dp_auth_key key;
 	struct daitn *d;
 	uint32_t hello_ms, join_ms;
 	int fd, rc;
@@ -290,6 +333,19 @@ daitn_open(const struct daitn_config *cfg, struct daitn **out)
 		return fd;
 
 	memset(&st, 0, sizeof(st));
+	if (cfg->key_file != NULL) {
+		uint8_t kb[DP_AUTH_KEY_SIZE];
+		char why[DAITN_ERR_SIZE - 32];
+
+		rc = dp_auth_key_file_read(cfg->key_file, kb, why, sizeof(why));
+		if (rc < 0) {
+			daitn_err(NULL, rc, "daitn_open: %s", why);
+			goto close_fd;
+		}
+		dp_auth_key_set(&key, kb, DP_AUTH_COVER_PAYLOAD);
+		memset(kb, 0, sizeof(kb));
+		st.key = &key;
+	}
 	st.gw = &gw;
 	st.job = cfg->job;
 	st.rank = cfg->rank;
@@ -325,11 +381,19 @@ daitn_open(const struct daitn_config *cfg, struct daitn **out)
 	data_gw = gw;
 	data_gw.sin_port = htons(st.port_base);
 	rc = daitn_io_init(&d->io, fd, &data_gw, st.port_base, st.info.n_shards,
-			   DP_PROTO_HDR_SIZE + st.info.chunk_size);
+			   (st.key != NULL ? DAITN_HDR_MAX : DP_PROTO_HDR_SIZE) + st.info.chunk_size);
 	if (rc < 0) {
 		daitn_err(NULL, rc, "daitn_open: out of memory for socket buffers");
 		goto free_slots;
 	}
+	if (st.key != NULL) {
+		d->keyed = true;
+		d->key = key;
+		d->key.cover = st.header_only ? DP_AUTH_COVER_HEADER : DP_AUTH_COVER_PAYLOAD;
+		d->salt = st.salt;
+		d->io.hdr_size = DAITN_HDR_MAX;
+	}
+	memset(&key, 0, sizeof(key));
 	*out = d;
 	return 0;
 

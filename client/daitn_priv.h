@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "daitn.h"
+#include "dp_auth.h"
 #include "dp_proto.h"
 
 #define DAITN_ERR_SIZE 256
@@ -44,10 +45,14 @@
 #define DAITN_RX_MSGS_PLAIN 64u
 #define DAITN_RX_BUF_GRO 65536u
 
+/* The longest header a datagram may have: daitn header and tag. */
+#define DAITN_HDR_MAX (DP_PROTO_HDR_SIZE + DP_PROTO_TAG_SIZE)
+
 /* One datagram waiting for daitn_io_flush(): the header is copied (22
- * bytes), the payload is referenced and must stay valid until the flush. */
+ * bytes, 30 with a tag), the payload is referenced and must stay valid until
+ * the flush. */
 struct daitn_tx_chunk {
-	uint8_t hdr[DP_PROTO_HDR_SIZE]; /* wire-format daitn header */
+	uint8_t hdr[DAITN_HDR_MAX];     /* wire-format daitn header [and tag] */
 	uint16_t shard;                 /* destination port = port_base + shard */
 	uint32_t payload_size;          /* bytes */
 	const void *payload;
@@ -62,6 +67,7 @@ struct daitn_io {
 	struct sockaddr_in gw;      /* gateway address; port = port_base */
 	uint16_t port_base;         /* shard k listens on port_base + k */
 	uint8_t n_shards;
+	uint8_t hdr_size;           /* bytes of each queued header: 22, or 30 tagged */
 	bool gso;                   /* UDP_SEGMENT in use */
 	bool gro;                   /* UDP_GRO enabled on the socket */
 	uint32_t seg_size;          /* bytes of a full datagram (hdr + chunk) */
@@ -133,6 +139,11 @@ struct daitn {
 	size_t scratch_size;        /* bytes */
 	struct daitn_stats stats;
 	uint64_t ignored;           /* see struct daitn_stats_ext */
+	bool keyed;                 /* the job has a key: everything is tagged */
+	struct dp_auth_key key;     /* cover as the gateway's HELLO_ACK said */
+	uint64_t salt;              /* the run's: context of GRAD and RESULT tags */
+	uint64_t auth_failed;       /* received results and errors whose tag failed
+				       (also counted in ignored) */
 	char last_error[DAITN_ERR_SIZE];
 };
 
@@ -151,7 +162,7 @@ int daitn_io_init(struct daitn_io *io, int fd, const struct sockaddr_in *gw,
 		  uint16_t port_base, uint8_t n_shards, uint32_t seg_size);
 void daitn_io_fini(struct daitn_io *io);
 
-/* Queue one datagram for shard. hdr is 22 wire bytes (copied); payload is
+/* Queue one datagram for shard. hdr is io->hdr_size wire bytes (copied); payload is
  * referenced until the flush. Flushes by itself when the queue is full.
  * Every queued datagram except the last of a shard's group must be seg_size
  * bytes long for GSO; shorter ones end a GSO batch (handled here).
@@ -188,6 +199,16 @@ void daitn_msg_hdr(uint8_t *dst, uint8_t type, uint16_t job, uint16_t rank,
 		   uint16_t slot, uint8_t dtype, uint16_t count, uint32_t offset,
 		   uint32_t round);
 
+/* Tag the message at msg (header, 8 bytes for the tag, then n payload
+ * bytes at msg + 30): sets the AUTH flag and writes the tag. */
+void daitn_msg_sign(uint8_t *msg, const struct dp_auth_key *key, uint64_t context, size_t n);
+
+/* Whether a received message (len bytes, header already checked into *h)
+ * is authentic for a handle with key (NULL: no key, so it must carry no
+ * tag either). */
+bool daitn_msg_auth_ok(const struct dp_auth_key *key, uint64_t context, const uint8_t *data,
+		       uint32_t len, const struct dp_proto_hdr *h);
+
 /* Check a received control message (HELLO_ACK, HELLO_WAIT or ERROR) addressed to
  * (job, rank). Returns the message type and *round (echoed from the HELLO;
  * round may be NULL), or 0 if the datagram is not one (fails
@@ -201,6 +222,10 @@ int daitn_msg_ctrl_parse(const uint8_t *data, uint32_t len, uint16_t job, uint16
 int daitn_msg_ack_decode(const uint8_t *data, uint32_t len, uint16_t rank,
 			 struct daitn_job_info *info, uint16_t *port_base,
 			 char *err, size_t err_size);
+
+/* From an authenticated HELLO_ACK: the run's salt and whether the job's
+ * tags cover GRAD and RESULT headers only. */
+void daitn_msg_ack_auth(const uint8_t *data, uint64_t *salt, bool *header_only);
 
 /* Decode an ERROR datagram: code and NUL-terminated text (sanitised). */
 void daitn_msg_error_decode(const uint8_t *data, uint32_t len, uint16_t *code,

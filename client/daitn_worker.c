@@ -24,6 +24,7 @@ usage(FILE *f)
 "                    [--pattern exact|random] [--seed S] [--timeout-ms MS]\n"
 "                    [--hello-timeout-ms MS] [--join-timeout-ms MS]\n"
 "                    [--rto-us US] [--window W] [--until-file PATH]\n"
+"                    [--key-file PATH]\n"
 "                    [--quiet] [--json]\n"
 "\n"
 "Joins job N on the gateway as rank R, runs K allreduce rounds (default 10) of\n"
@@ -53,6 +54,8 @@ usage(FILE *f)
 "  --join-timeout-ms MS give up after MS waiting for the other ranks to join\n"
 "                       (default 60000): a run starts when every rank joined\n"
 "  --json               print per-round and final results as JSON lines on stdout\n"
+"  --key-file PATH      the job's key (its policy's key_file): tag every message\n"
+"                       and take only tagged answers (docs/security.md)\n"
 "  --until-file PATH    run up to K rounds, stopping once PATH exists: every 8\n"
 "                       rounds the ranks vote (a one-element allreduce), so all\n"
 "                       stop after the same round\n"
@@ -108,7 +111,7 @@ opts_parse(int argc, char **argv, struct wk_opts *o)
 		{ "seed", 1, 0, 's' }, { "timeout-ms", 1, 0, 't' }, { "hello-timeout-ms", 1, 0, 'H' },
 		{ "rto-us", 1, 0, 'R' }, { "window", 1, 0, 'W' }, { "quiet", 0, 0, 'q' },
 		{ "json", 0, 0, 'J' }, { "join-timeout-ms", 1, 0, 'T' }, { "help", 0, 0, 'h' },
-		{ "until-file", 1, 0, 'U' }, { 0, 0, 0, 0 },
+		{ "until-file", 1, 0, 'U' }, { "key-file", 1, 0, 'K' }, { 0, 0, 0, 0 },
 	};
 	unsigned long long v;
 	int c, t;
@@ -179,6 +182,9 @@ opts_parse(int argc, char **argv, struct wk_opts *o)
 		case 'U':
 			o->until_file = optarg;
 			break;
+		case 'K':
+			o->key_file = optarg;
+			break;
 		case 'J':
 			o->json = 1;
 			break;
@@ -220,6 +226,7 @@ main(int argc, char **argv)
 	cfg.timeout_ms = (uint32_t)o.timeout_ms;
 	cfg.hello_timeout_ms = (uint32_t)o.hello_timeout_ms;
 	cfg.join_timeout_ms = (uint32_t)o.join_timeout_ms;
+	cfg.key_file = o.key_file;
 	cfg.rto_us = (uint32_t)o.rto_us;
 	cfg.window = (uint32_t)o.window;
 	rc = daitn_open(&cfg, &d);

@@ -64,6 +64,7 @@ struct wk_opts {
 	unsigned long rounds, timeout_ms, hello_timeout_ms, join_timeout_ms, rto_us, window;
 	int quiet, json;
 	const char *until_file;      /* --until-file: run until it exists */
+	const char *key_file;        /* --key-file: the job's key */
 };
 
 /* --until-file: rounds between two stop votes. */

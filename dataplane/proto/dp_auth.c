@@ -126,7 +126,8 @@ uint64_t dp_auth_tag(const struct dp_auth_key *key, uint64_t context, const void
 	}
 	sip_init(&s, key->k);
 	sip_blocks(&s, pre, PREFIX);
-	if (key->cover != DP_AUTH_COVER_PAYLOAD || n == 0)
+	if (n == 0 || (key->cover == DP_AUTH_COVER_HEADER &&
+		       (pre[8 + 3] == DP_MSG_GRAD || pre[8 + 3] == DP_MSG_RESULT)))
 		return sip_final(&s, NULL, 0, PREFIX);
 	done = sip_blocks(&s, payload, n);
 	return sip_final(&s, (const uint8_t *)payload + done, n - done, PREFIX + n);

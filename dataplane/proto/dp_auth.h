@@ -12,7 +12,10 @@
  *
  * The context is the run's salt (from HELLO_ACK) for GRAD and RESULT, 0 for
  * the join messages. A RESULT's tag does not depend on the rank: every
- * copy of a result carries the same one, computed once.
+ * copy of a result carries the same one, computed once. A job whose tags
+ * cover the header only (DP_AUTH_COVER_HEADER, announced in HELLO_ACK) still
+ * covers the whole of its join messages: only GRAD and RESULT payloads are
+ * left out.
  *
  * Every function is pure and thread-safe; none allocates.
  */
@@ -45,7 +48,8 @@ void dp_auth_key_set(struct dp_auth_key *key, const uint8_t bytes[DP_AUTH_KEY_SI
 		     enum dp_auth_cover cover);
 
 /* The tag of a message: hdr is its 22-byte wire header (AUTH flag set),
- * payload its n payload bytes (read only when the key covers them). */
+ * payload its n payload bytes (a GRAD's or RESULT's are read only when the
+ * key covers them). */
 uint64_t dp_auth_tag(const struct dp_auth_key *key, uint64_t context, const void *hdr,
 		     const void *payload, size_t n);
 

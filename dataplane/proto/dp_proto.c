@@ -203,7 +203,7 @@ int dp_proto_tag_cmp(uint32_t round_a, uint32_t offset_a,
 /* Offsets in the HELLO_ACK payload. */
 enum {
 	JI_N_WORKERS = 0, JI_CHUNK_SIZE = 2, JI_N_SLOTS = 4, JI_PORT_BASE = 6,
-	JI_N_SHARDS = 8, JI_DTYPE = 9, JI_FRAC_BITS = 10, JI_RESERVED = 11,
+	JI_N_SHARDS = 8, JI_DTYPE = 9, JI_FRAC_BITS = 10, JI_AUTH = 11,
 	JI_POLICY_VERSION = 12, JI_ROUND_BASE = 16,
 };
 
@@ -218,7 +218,7 @@ void dp_proto_job_info_write(void *dst, const struct dp_proto_job_info *ji)
 	p[JI_N_SHARDS] = ji->n_shards;
 	p[JI_DTYPE] = ji->dtype;
 	p[JI_FRAC_BITS] = ji->frac_bits;
-	p[JI_RESERVED] = 0;
+	p[JI_AUTH] = ji->auth;
 	be32_put(p + JI_POLICY_VERSION, ji->policy_version);
 	be32_put(p + JI_ROUND_BASE, ji->round_base);
 }
@@ -234,7 +234,7 @@ void dp_proto_job_info_read(const void *src, struct dp_proto_job_info *ji)
 	ji->n_shards = p[JI_N_SHARDS];
 	ji->dtype = p[JI_DTYPE];
 	ji->frac_bits = p[JI_FRAC_BITS];
-	ji->reserved = p[JI_RESERVED];
+	ji->auth = p[JI_AUTH];
 	ji->policy_version = be32_get(p + JI_POLICY_VERSION);
 	ji->round_base = be32_get(p + JI_ROUND_BASE);
 }

@@ -108,7 +108,7 @@ struct dp_proto_job_info {
 	uint8_t n_shards;
 	uint8_t dtype;
 	uint8_t frac_bits;       /* int32 jobs: fixed-point fraction bits */
-	uint8_t reserved;
+	uint8_t auth;            /* DP_PROTO_AUTH_*; 0 in an unauthenticated ACK */
 	uint32_t policy_version;
 	/* The round of the run's first allreduce. Every worker of a run gets
 	 * the same value; a new run gets a round newer than any the gateway
@@ -117,6 +117,9 @@ struct dp_proto_job_info {
 } __attribute__((packed));
 
 _Static_assert(sizeof(struct dp_proto_job_info) == 20, "HELLO_ACK payload size");
+
+/* job_info.auth: the job's GRAD and RESULT tags cover the header only. */
+#define DP_PROTO_AUTH_HEADER_ONLY 0x01u
 
 enum dp_proto_err {
 	DP_ERR_UNKNOWN_JOB = 1,   /* no such job in the running policy */

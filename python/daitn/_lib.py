@@ -54,6 +54,7 @@ class Config(ctypes.Structure):
         ("rto_us", ctypes.c_uint32),
         ("window", ctypes.c_uint32),
         ("join_timeout_ms", ctypes.c_uint32),
+        ("key_file", ctypes.c_char_p),       # appended after v0.2
     ]
 
 

@@ -283,7 +283,7 @@ static void test_job_info_and_error_round_trip(void)
 {
 	struct dp_proto_job_info ji = {
 		.n_workers = 300, .chunk_size = 1024, .n_slots = 512, .udp_port_base = 47000,
-		.n_shards = 2, .dtype = DP_DTYPE_BF16, .frac_bits = 0, .reserved = 9,
+		.n_shards = 2, .dtype = DP_DTYPE_BF16, .frac_bits = 0, .auth = DP_PROTO_AUTH_HEADER_ONLY,
 		.policy_version = 0x01020304, .round_base = 0xa0b0c0d0,
 	};
 	struct dp_proto_job_info back;
@@ -294,7 +294,7 @@ static void test_job_info_and_error_round_trip(void)
 	dp_proto_job_info_write(wire, &ji);
 	CU_ASSERT_EQUAL(wire[0], 0x01);   /* 300 = 0x012c */
 	CU_ASSERT_EQUAL(wire[1], 0x2c);
-	CU_ASSERT_EQUAL(wire[11], 0);     /* reserved written as zero */
+	CU_ASSERT_EQUAL(wire[11], DP_PROTO_AUTH_HEADER_ONLY);
 	CU_ASSERT_EQUAL(wire[16], 0xa0);
 	dp_proto_job_info_read(wire, &back);
 	CU_ASSERT_EQUAL(back.n_workers, 300);
