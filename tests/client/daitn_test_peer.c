@@ -83,30 +83,38 @@ static void
 send_ctrl(int fd, const struct sockaddr_in *to, uint8_t type, const struct tpeer *p,
 	  const struct dp_proto_hdr *hello, uint32_t round, const struct dp_proto_job_info *ji)
 {
-	uint8_t buf[DP_PROTO_HDR_SIZE + 64];
+	uint8_t buf[DP_PROTO_HDR_SIZE + DP_PROTO_TAG_SIZE + 64 + DP_PROTO_SALT_SIZE];
 	struct dp_proto_hdr h = {
 		.magic = DP_PROTO_MAGIC, .version = DP_PROTO_VERSION, .type = type,
 		.job = hello->job, .rank = hello->rank, .round = round,
+		.flags = p->key != NULL ? DP_PROTO_FLAG_AUTH : 0,
 	};
-	size_t len = DP_PROTO_HDR_SIZE;
+	size_t off = dp_proto_payload_off(&h), len = off;
 
 	if (type == DP_MSG_HELLO_ACK) {
 		h.dtype = ji->dtype;
-		dp_proto_job_info_write(buf + DP_PROTO_HDR_SIZE, ji);
+		dp_proto_job_info_write(buf + off, ji);
 		len += sizeof(*ji);
+		if (p->key != NULL) {
+			dp_auth_tag_write(buf + len, p->salt);
+			len += DP_PROTO_SALT_SIZE;
+		}
 	} else if (type == DP_MSG_HELLO_WAIT) {
 		struct dp_proto_join_wait w = { .n_workers = ji->n_workers, .n_joined = 2,
 						.missing = { 1, 3 } };
 
 		for (unsigned i = 2; i < DP_PROTO_WAIT_LIST; i++)
 			w.missing[i] = DP_PROTO_RANK_NONE;
-		dp_proto_join_wait_write(buf + DP_PROTO_HDR_SIZE, &w);
+		dp_proto_join_wait_write(buf + off, &w);
 		len += sizeof(w);
 	} else {
-		dp_proto_error_write(buf + DP_PROTO_HDR_SIZE, p->err_code, p->err_text);
+		dp_proto_error_write(buf + off, p->err_code, p->err_text);
 		len += sizeof(struct dp_proto_error);
 	}
 	dp_proto_hdr_write(buf, &h);
+	if (p->key != NULL)
+		dp_auth_tag_write(buf + DP_PROTO_HDR_SIZE,
+				  dp_auth_tag(p->key, 0, buf, buf + off, len - off));
 	(void)sendto(fd, buf, len, 0, (const struct sockaddr *)to, sizeof(*to));
 }
 
@@ -187,12 +195,12 @@ send_result(struct tpeer *p, int fd, const struct sockaddr_in *to, const uint8_t
 {
 	uint8_t out[BUF_SIZE];
 	struct dp_proto_hdr r = *h;
-	size_t es = dp_proto_dtype_size(h->dtype);
+	size_t es = dp_proto_dtype_size(h->dtype), off = dp_proto_payload_off(h);
 
 	r.type = DP_MSG_RESULT;
 	memcpy(out, grad, len);
 	for (uint32_t i = 0; i < h->count; i++) {
-		uint8_t *e = out + DP_PROTO_HDR_SIZE + i * es;
+		uint8_t *e = out + off + i * es;
 
 		if (h->dtype == DP_DTYPE_F32) {
 			float f;
@@ -220,7 +228,28 @@ send_result(struct tpeer *p, int fd, const struct sockaddr_in *to, const uint8_t
 		dp_proto_hdr_write(out, &s);
 		(void)sendto(fd, out, len, 0, (const struct sockaddr *)to, sizeof(*to));
 	}
+	if (p->forge_before && h->dtype == DP_DTYPE_F32) {
+		/* What a forger on the path would send first: the same header,
+		 * every value off by 1e6, and a tag it cannot make right. */
+		uint8_t forged[BUF_SIZE];
+
+		memcpy(forged, out, len);
+		for (uint32_t i = 0; i < h->count; i++) {
+			float f;
+
+			memcpy(&f, forged + off + i * 4, 4);
+			f += 1e6f;
+			memcpy(forged + off + i * 4, &f, 4);
+		}
+		dp_proto_hdr_write(forged, &r);
+		if (p->key != NULL)
+			dp_auth_tag_write(forged + DP_PROTO_HDR_SIZE, 0x0123456789abcdefull);
+		(void)sendto(fd, forged, len, 0, (const struct sockaddr *)to, sizeof(*to));
+	}
 	dp_proto_hdr_write(out, &r);
+	if (p->key != NULL)
+		dp_auth_tag_write(out + DP_PROTO_HDR_SIZE,
+				  dp_auth_tag(p->key, p->salt, out, out + off, len - off));
 	if (p->gso_results) {
 		/* All but the last datagram of a GSO send must be full-size. */
 		if (b->n > 0 && (b->n == BATCH || (b->n + 1) * b->iov[0].iov_len > 65507 ||
@@ -291,6 +320,9 @@ on_datagram(struct tpeer *p, unsigned shard, const uint8_t *buf, uint32_t len,
 		r->port = (uint16_t)(p->job.udp_port_base + shard);
 		r->len = len;
 		r->retransmission = copy;
+		r->tag_ok = p->key != NULL && (h.flags & DP_PROTO_FLAG_AUTH) &&
+			    dp_auth_check(p->key, p->salt, buf, buf + DP_PROTO_HDR_SIZE,
+					  buf + dp_proto_payload_off(&h), len - dp_proto_payload_off(&h));
 		/* Exact while every first copy is answered once (no drops). */
 		r->in_flight = p->firsts > p->results_sent ? p->firsts - p->results_sent : 0;
 	}

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dp_auth.h"
 #include "dp_proto.h"
 
 #define TPEER_SHARDS_MAX 8
@@ -45,6 +46,7 @@ struct tpeer_rec {
 	uint32_t len;               /* UDP payload bytes */
 	uint32_t in_flight;         /* first transmissions not yet answered, this one included */
 	bool retransmission;        /* a copy of an earlier GRAD (same slot, set, tag) */
+	bool tag_ok;                /* with a key: its tag checked under key and salt */
 };
 
 struct tpeer {
@@ -64,6 +66,11 @@ struct tpeer {
 	bool silent_grads;          /* never answer GRADs */
 	bool gso_results;           /* send RESULTs of a receive batch with UDP_SEGMENT */
 	unsigned loss_pct;          /* drop this % of GRADs and, independently, of RESULTs */
+	const struct dp_auth_key *key;  /* the job's key: sign answers and RESULTs as the
+				       gateway does (salt in the HELLO_ACK) */
+	uint64_t salt;
+	bool forge_before;          /* before each RESULT, a forged one: every value
+				       + 1e6, and (with a key) a tag made without it */
 
 	/* state, owned by the peer thread until tpeer_stop() */
 	int fds[TPEER_SHARDS_MAX];

@@ -11,7 +11,11 @@
  */
 #include <CUnit/Basic.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "daitn_test_util.h"
 
@@ -262,12 +266,78 @@ test_gro_coalesced_results_are_split(void)
 	free(p);
 }
 
+/* With the job's key (docs/security.md), a RESULT counts only with the
+ * gateway's tag under the run's salt: a forged one sent ahead of every
+ * genuine result is ignored and the sums are exact. Without a key the same
+ * forgeries are taken, which is why a shared segment needs one. */
+static void
+test_keyed_handle_takes_only_tagged_results(void)
+{
+	static const uint8_t kb[DP_AUTH_KEY_SIZE] = { 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 0xaa, 0xbb,
+		0xcc, 0xdd, 0xee, 0xff };
+	char dir[] = "/tmp/daitn_keyXXXXXX", path[64];
+	struct dp_auth_key k;
+	const size_t n = 64 * 20;
+	FILE *f;
+
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/job.key", dir);
+	f = fopen(path, "w");
+	CU_ASSERT_FATAL(f != NULL);
+	for (unsigned i = 0; i < sizeof(kb); i++)
+		fprintf(f, "%02x", kb[i]);
+	fclose(f);
+	CU_ASSERT_EQUAL(chmod(path, 0600), 0);
+	dp_auth_key_set(&k, kb, DP_AUTH_COVER_PAYLOAD);
+	for (int keyed = 0; keyed < 2; keyed++) {
+		struct tpeer *p = tutil_peer(DP_DTYPE_F32, 256, 16, 2);
+		struct daitn_config c = {
+			.gateway = "127.0.0.1", .bind_addr = "127.0.0.1",
+			.bind_port = tutil_free_port(), .job = 7, .rank = 1,
+			.hello_timeout_ms = 2000, .timeout_ms = 5000,
+			.key_file = keyed ? path : NULL,
+		};
+		struct daitn_stats_ext ext;
+		struct daitn *d = NULL;
+		float *buf = ramp(n);
+		unsigned tagged = 0;
+
+		p->forge_before = true;
+		if (keyed) {
+			p->key = &k;
+			p->salt = 0x5a175a17ull;
+		}
+		CU_ASSERT_EQUAL_FATAL(tpeer_start(p), 0);
+		c.gateway_port = p->job.udp_port_base;
+		CU_ASSERT_EQUAL_FATAL(daitn_open(&c, &d), 0);
+		CU_ASSERT_EQUAL(daitn_allreduce(d, buf, n, DAITN_FLOAT32), 0);
+		daitn_stats_ext_get(d, &ext);
+		daitn_close(d);
+		tpeer_stop(p);
+		for (unsigned i = 0; i < p->n_recs; i++)
+			tagged += p->recs[i].tag_ok;
+		if (keyed) {
+			CU_ASSERT(doubled(buf, n));
+			CU_ASSERT(ext.ignored >= p->results_sent);
+			CU_ASSERT_EQUAL(tagged, p->n_recs);
+		} else {
+			CU_ASSERT_FALSE(doubled(buf, n));
+			CU_ASSERT_EQUAL(tagged, 0);
+		}
+		free(buf);
+		free(p);
+	}
+	unlink(path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
 	static const CU_TestInfo tests[] = {
 		{ "silent_peer_times_out_with_backoff_then_handle_refuses",
 		  test_silent_peer_times_out_with_backoff_then_handle_refuses },
+		{ "keyed_handle_takes_only_tagged_results", test_keyed_handle_takes_only_tagged_results },
 		{ "stale_duplicate_and_foreign_results_are_counted_not_used",
 		  test_stale_duplicate_and_foreign_results_are_counted_not_used },
 		{ "lost_chunk_is_retransmitted_unchanged",
