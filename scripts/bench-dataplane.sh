@@ -5,7 +5,7 @@
 #
 #   bash scripts/bench-dataplane.sh [--build-dir DIR] [--cpu N] [--seconds S]
 #                                   [--samples K] [--workers N] [--window SLOTS]
-#                                   [--burst B] [--no-huge]
+#                                   [--burst B] [--no-huge] [--no-auth]
 #
 # daitn-gw-bench runs everything on one lcore, run to completion: an in-process
 # generator enqueues the 1 KiB float32 chunks of N workers (default 8) into the
@@ -23,6 +23,13 @@
 # figures; the wall-clock rate, preemption included, is printed too.
 # Targets (issue 2): >= 12 Mpps per core and >= 0.4x the ideal loop.
 #
+# Then (unless --no-auth) the cost of authentication (docs/security.md), in
+# the same run: daitn-gw-bench --auth-compare measures the pipeline on three
+# jobs in turn, one sample each per round: no key, a key whose tags cover
+# headers, a key whose tags cover payloads too (the default), and prints each
+# beside the no-key figure of the same round. Target (issue 10): at most 15%
+# fewer Mpps with a key.
+#
 # Hugepages are used when at least 128 free 2 MB pages are mounted; otherwise
 # the run falls back to --no-huge and says so (reserve them with:
 #   echo 512 > /proc/sys/vm/nr_hugepages; mount -t hugetlbfs nodev /dev/hugepages).
@@ -34,6 +41,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/bench.sh"
 build_dir="$DTN_BUILD"
 cpu=""
 huge=1
+auth=1
 bench_args=()
 while [[ $# -gt 0 ]]; do
 	case "$1" in
@@ -41,7 +49,8 @@ while [[ $# -gt 0 ]]; do
 	--cpu) cpu="$2"; shift ;;
 	--seconds|--samples|--workers|--window|--burst) bench_args+=("$1" "$2"); shift ;;
 	--no-huge) huge=0 ;;
-	-h|--help) sed -n '3,29p' "$0"; exit 0 ;;
+	--no-auth) auth=0 ;;
+	-h|--help) sed -n '3,37p' "$0"; exit 0 ;;
 	*) dtn_die "unknown option '$1' (see --help)" ;;
 	esac
 	shift
@@ -73,11 +82,18 @@ dtn_on_exit "rm -rf '/var/run/dpdk/$prefix'"
 # The gateway's data lcore (pinned to --cpu) runs generator, pipeline and
 # sink; the main lcore only sets up and sleeps.
 dtn_log "$bench on cpu $cpu (${mem[*]})"
-set +e
-timeout -s INT -k 10 120 "$bench" --lcores "$other@$other,$cpu@$cpu" --main-lcore "$other" \
-	--file-prefix "$prefix" "${mem[@]}" --no-pci --log-level lib.eal:error \
-	-- "${bench_args[@]}"
-rc=$?
-set -e
-[[ $rc -eq 124 || $rc -eq 130 ]] && dtn_die "daitn-gw-bench did not finish within 120 s"
-[[ $rc -eq 0 ]] || dtn_die "daitn-gw-bench failed (exit $rc)"
+run_bench() {
+	local rc
+	set +e
+	timeout -s INT -k 10 120 "$bench" --lcores "$other@$other,$cpu@$cpu" --main-lcore "$other" \
+		--file-prefix "$prefix" "${mem[@]}" --no-pci --log-level lib.eal:error \
+		-- "${bench_args[@]}" "$@"
+	rc=$?
+	set -e
+	[[ $rc -eq 124 || $rc -eq 130 ]] && dtn_die "daitn-gw-bench did not finish within 120 s"
+	[[ $rc -eq 0 ]] || dtn_die "daitn-gw-bench failed (exit $rc)"
+}
+run_bench
+[[ $auth -eq 1 ]] || exit 0
+echo
+run_bench --auth-compare

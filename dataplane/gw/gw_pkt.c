@@ -71,7 +71,8 @@ static inline bool grad_check_fast(const uint8_t *p, size_t len, struct dp_proto
 	esize = h->dtype <= DP_DTYPE_I32 ? 4 : 2;
 	h->count = be16_at(p + 12);
 	if (h->count == 0 || (size_t)h->count * esize > DP_PROTO_CHUNK_SIZE_MAX ||
-	    len != DP_PROTO_HDR_SIZE + (size_t)h->count * esize)
+	    len != DP_PROTO_HDR_SIZE + (h->flags & DP_PROTO_FLAG_AUTH ? DP_PROTO_TAG_SIZE : 0) +
+		   (size_t)h->count * esize)
 		return false;
 	h->magic = DP_PROTO_MAGIC;
 	h->version = DP_PROTO_VERSION;

@@ -39,12 +39,15 @@ static inline void sip_round(struct sip *s)
 	s->v2 = ROTL(s->v2, 32);
 }
 
+/* A little-endian 64-bit word at p: one load on little-endian machines. */
 static inline uint64_t le64(const uint8_t *p)
 {
-	uint64_t v = 0;
+	uint64_t v;
 
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
+	memcpy(&v, p, sizeof(v));
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
 	return v;
 }
 
@@ -113,21 +116,23 @@ void dp_auth_key_set(struct dp_auth_key *key, const uint8_t bytes[DP_AUTH_KEY_SI
 uint64_t dp_auth_tag(const struct dp_auth_key *key, uint64_t context, const void *hdr,
 		     const void *payload, size_t n)
 {
-	uint8_t pre[PREFIX] = { 0 };
+	uint8_t h[24] = { 0 };
 	struct sip s;
 	size_t done;
 
-	for (int i = 0; i < 8; i++)
-		pre[i] = (uint8_t)(context >> (8 * i));
-	memcpy(pre + 8, hdr, DP_PROTO_HDR_SIZE);
-	if (pre[8 + 3] == DP_MSG_RESULT) {
-		pre[8 + 6] = 0;
-		pre[8 + 7] = 0;
+	/* The prefix as four words: context, then the header and 2 zeros. */
+	memcpy(h, hdr, DP_PROTO_HDR_SIZE);
+	if (h[3] == DP_MSG_RESULT) {
+		h[6] = 0;
+		h[7] = 0;
 	}
 	sip_init(&s, key->k);
-	sip_blocks(&s, pre, PREFIX);
+	sip_block(&s, context);
+	sip_block(&s, le64(h));
+	sip_block(&s, le64(h + 8));
+	sip_block(&s, le64(h + 16));
 	if (n == 0 || (key->cover == DP_AUTH_COVER_HEADER &&
-		       (pre[8 + 3] == DP_MSG_GRAD || pre[8 + 3] == DP_MSG_RESULT)))
+		       (h[3] == DP_MSG_GRAD || h[3] == DP_MSG_RESULT)))
 		return sip_final(&s, NULL, 0, PREFIX);
 	done = sip_blocks(&s, payload, n);
 	return sip_final(&s, (const uint8_t *)payload + done, n - done, PREFIX + n);

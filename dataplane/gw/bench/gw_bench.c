@@ -47,6 +47,7 @@ struct bench_opts {
 	unsigned workers;
 	unsigned window;             /* slot indices the generator cycles over */
 	unsigned burst;              /* frames the generator enqueues per iteration */
+	bool auth_compare;           /* jobs 1..3 without a key, header and payload tags */
 };
 
 struct phase {
@@ -55,7 +56,15 @@ struct phase {
 };
 
 static struct gw_bench_port bp;
-static struct gw_bench_gen_tmpl tmpl;   /* built in main(), read by the generator */
+/* Built in main(), read by the generator: job 1, and with --auth-compare
+ * jobs 2 (tags cover headers) and 3 (tags cover payloads too). */
+static struct gw_bench_gen_tmpl tmpl[3];
+static struct dp_auth_key keys[3];
+
+#define BENCH_MODES 3
+static const char *const mode_names[BENCH_MODES] = {
+	"no key", "key, tags cover headers", "key, tags cover payloads",
+};
 
 static int opts_parse(int argc, char **argv, struct bench_opts *o)
 {
@@ -66,6 +75,7 @@ static int opts_parse(int argc, char **argv, struct bench_opts *o)
 		{ "burst", required_argument, NULL, 'b' },
 		{ "ideal-seconds", required_argument, NULL, 'i' },
 		{ "samples", required_argument, NULL, 'k' },
+		{ "auth-compare", no_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -80,6 +90,7 @@ static int opts_parse(int argc, char **argv, struct bench_opts *o)
 		case 'b': o->burst = (unsigned)atoi(optarg); break;
 		case 'i': o->ideal_seconds = atof(optarg); break;
 		case 'k': o->samples = (unsigned)atoi(optarg); break;
+		case 'a': o->auth_compare = true; break;
 		default: return -EINVAL;
 		}
 	}
@@ -95,9 +106,13 @@ static int opts_parse(int argc, char **argv, struct bench_opts *o)
 	return 0;
 }
 
-static int policy_apply(struct gw *gw, const struct cp_gw_config *cfg, unsigned workers)
+/* Job 1 of `workers` workers (10.8.1.w, pinned MACs); with n_jobs 3 also
+ * jobs 2 and 3 on the next UDP ports, keyed (keys[1], keys[2]: the key is
+ * set on the parsed policy, as a key_file would). */
+static int policy_apply(struct gw *gw, const struct cp_gw_config *cfg, unsigned workers,
+			unsigned n_jobs)
 {
-	char json[16384], err[256];
+	char json[32768], err[256];
 	size_t o = 0;
 	struct cp_diags diags = { 0 };
 	struct cp_limits lim;
@@ -109,20 +124,34 @@ static int policy_apply(struct gw *gw, const struct cp_gw_config *cfg, unsigned 
 		o += (size_t)snprintf(json + o, sizeof(json) - o,
 				      "%s{\"id\": \"b%u\", \"ip\": \"10.8.1.%u\", \"roles\": [\"worker\"], "
 				      "\"mac\": \"02:00:00:00:01:%02x\"}", w ? "," : "", w, w, w);
-	o += (size_t)snprintf(json + o, sizeof(json) - o, "], \"jobs\": [{\"id\": 1, \"dtype\": "
-			      "\"float32\", \"chunk_size\": %u, \"slot_memory\": \"16MiB\", "
-			      "\"workers\": [", GW_BENCH_PAYLOAD);
-	for (unsigned w = 0; w < workers; w++)
-		o += (size_t)snprintf(json + o, sizeof(json) - o,
-				      "%s{\"rank\": %u, \"node\": \"b%u\", \"port\": %u}",
-				      w ? "," : "", w, w, GW_BENCH_W_PORT);
-	snprintf(json + o, sizeof(json) - o, "]}]}");
+	o += (size_t)snprintf(json + o, sizeof(json) - o, "], \"jobs\": [");
+	for (unsigned j = 1; j <= n_jobs; j++) {
+		o += (size_t)snprintf(json + o, sizeof(json) - o, "%s{\"id\": %u, \"dtype\": "
+				      "\"float32\", \"chunk_size\": %u, \"slot_memory\": \"16MiB\", "
+				      "\"workers\": [", j > 1 ? "," : "", j, GW_BENCH_PAYLOAD);
+		for (unsigned w = 0; w < workers; w++)
+			o += (size_t)snprintf(json + o, sizeof(json) - o,
+					      "%s{\"rank\": %u, \"node\": \"b%u\", \"port\": %u}",
+					      w ? "," : "", w, w, GW_BENCH_W_PORT + j - 1);
+		o += (size_t)snprintf(json + o, sizeof(json) - o, "]}");
+	}
+	snprintf(json + o, sizeof(json) - o, "]}");
 	cp_limits_from_config(cfg, &lim);
 	rc = cp_policy_parse(json, strlen(json), "bench-policy", &lim, &p, &diags);
 	cp_diags_print(&diags, stderr);
 	cp_diags_free(&diags);
 	if (rc != 0)
 		return rc;
+	for (unsigned j = 1; j < n_jobs; j++) {
+		uint8_t kb[DP_AUTH_KEY_SIZE];
+
+		for (unsigned i = 0; i < sizeof(kb); i++)
+			kb[i] = (uint8_t)(0x40 + 16 * j + i);
+		p->jobs[j].keyed = true;
+		p->jobs[j].auth_cover = j == 1 ? DP_AUTH_COVER_HEADER : DP_AUTH_COVER_PAYLOAD;
+		memcpy(p->jobs[j].key, kb, sizeof(kb));
+		dp_auth_key_set(&keys[j], kb, (enum dp_auth_cover)p->jobs[j].auth_cover);
+	}
 	rc = gw_policy_apply(gw, p, err, sizeof(err));
 	if (rc != 0) {
 		fprintf(stderr, "daitn-gw-bench: %s\n", err);
@@ -255,7 +284,7 @@ static void summary(const char *what, const double *v, unsigned n, const double 
 static int bench_run(struct gw *gw, const struct bench_opts *o)
 {
 	struct gw_lcore *lc = gw_lcore_get(gw, 0);
-	struct gw_bench_gen g = { .pool = bp.pool, .rx = bp.rx, .tmpl = &tmpl,
+	struct gw_bench_gen g = { .pool = bp.pool, .rx = bp.rx, .tmpl = &tmpl[0],
 				  .workers = o->workers, .window = o->window };
 	struct gw_bench_sink sk = { .tx = bp.tx, .workers = o->workers };
 	double pipe[64], whole[64], all[64], ideal[64], r_pipe[64], r_whole[64];
@@ -265,7 +294,7 @@ static int bench_run(struct gw *gw, const struct bench_opts *o)
 
 	/* The workers join job 1 (its run starts), then warm up (first touch
 	 * of pools and slots), then measure. */
-	if (gw_bench_join(gw, &bp, &tmpl, o->workers, &g.lap) != 0) {
+	if (gw_bench_join(gw, &bp, &tmpl[0], o->workers, NULL, &g.lap, NULL) != 0) {
 		fprintf(stderr, "daitn-gw-bench: the workers could not join job 1\n");
 		return 1;
 	}
@@ -345,6 +374,79 @@ static int bench_run(struct gw *gw, const struct bench_opts *o)
 	return 0;
 }
 
+/*
+ * --auth-compare: the pipeline on job 1 (no key), job 2 (tags cover headers)
+ * and job 3 (tags cover payloads too), one sample of each in turn so that
+ * drift and noise hit all three alike; the ratios are per round of samples.
+ * The generator tags every frame (its cycles are not the pipeline's).
+ */
+static int bench_auth_compare(struct gw *gw, const struct bench_opts *o)
+{
+	struct gw_lcore *lc = gw_lcore_get(gw, 0);
+	struct gw_bench_gen g[BENCH_MODES];
+	struct gw_bench_sink sk = { .tx = bp.tx, .workers = o->workers };
+	double mp[BENCH_MODES][64], ratio[BENCH_MODES][64];
+	uint64_t cyc[BENCH_MODES] = { 0 }, pk[BENCH_MODES] = { 0 };
+	struct gw_stats st0, st1;
+	struct bench_opts so = *o;
+	struct sample sm;
+
+	so.ideal_seconds = 0;
+	for (unsigned m = 0; m < BENCH_MODES; m++) {
+		g[m] = (struct gw_bench_gen){ .pool = m ? bp.pool_tagged : bp.pool, .rx = bp.rx,
+			.tmpl = &tmpl[m], .key = m ? &keys[m] : NULL, .workers = o->workers,
+			.window = o->window };
+		if (gw_bench_join(gw, &bp, &tmpl[m], o->workers, g[m].key, &g[m].lap,
+				  &g[m].salt) != 0) {
+			fprintf(stderr, "daitn-gw-bench: the workers could not join job %u\n", m + 1);
+			return 1;
+		}
+		for (int i = 0; i < 2000; i++) {
+			gw_bench_gen_burst(&g[m], o->burst);
+			gw_lcore_poll(lc);
+			if (sink_check(&sk) < 0)
+				return 1;
+		}
+	}
+	printf("daitn-gw-bench --auth-compare: %u workers, 1 KiB float32 chunks, window %u slots, "
+	       "burst %u, kernels %s, TSC %.2f GHz, %u rounds of %.1f s per mode\n", o->workers,
+	       o->window, o->burst, kn_ops_get()->name, (double)rte_get_tsc_hz() / 1e9, o->samples,
+	       o->seconds);
+	printf("  sample  %14s  %14s  %14s  (pipeline-only Mpps)\n", "no key", "header tags",
+	       "payload tags");
+	gw_stats_read(gw, 0, &st0);
+	for (unsigned k = 0; k < o->samples; k++) {
+		for (unsigned m = 0; m < BENCH_MODES; m++) {
+			if (sample_run(gw, &g[m], &so, &sm, &sk) != 0)
+				return 1;
+			mp[m][k] = mpps(&sm.pipe);
+			cyc[m] += sm.pipe.cycles;
+			pk[m] += sm.pipe.pkts;
+		}
+		for (unsigned m = 0; m < BENCH_MODES; m++)
+			ratio[m][k] = mp[0][k] > 0 ? mp[m][k] / mp[0][k] : 0;
+		printf("  %6u  %14.2f  %14.2f  %14.2f\n", k, mp[0][k], mp[1][k], mp[2][k]);
+	}
+	gw_stats_read(gw, 0, &st1);
+	for (unsigned m = 0; m < BENCH_MODES; m++) {
+		double r[64];
+
+		memcpy(r, ratio[m], o->samples * sizeof(double));
+		qsort(r, o->samples, sizeof(double), cmp_double);
+		summary(mode_names[m], mp[m], o->samples, NULL);
+		printf("  %-38s %.1f cycles per input packet, %.3fx the no-key Mpps (median of "
+		       "the per-round ratios)\n", "", pk[m] ? (double)cyc[m] / (double)pk[m] : 0.0,
+		       r[o->samples / 2]);
+	}
+	for (unsigned i = 0; i < DP_DROP_MAX; i++) {
+		uint64_t d = st1.fate[i] - st0.fate[i];
+
+		if (d != 0 && i != DP_DROP_AGGREGATED && i != DP_DROP_COMPLETED)
+			printf("  unexpected fate %s: %llu\n", dp_drop_name(i), (unsigned long long)d);
+	}
+	return 0;
+}
+
 struct bench_arg {
 	struct gw *gw;
 	const struct bench_opts *o;
@@ -356,7 +458,7 @@ static int bench_lcore(void *arg)
 	struct bench_arg *a = arg;
 
 	rcu_register_thread();
-	a->rc = bench_run(a->gw, a->o);
+	a->rc = a->o->auth_compare ? bench_auth_compare(a->gw, a->o) : bench_run(a->gw, a->o);
 	rcu_unregister_thread();
 	return 0;
 }
@@ -412,13 +514,19 @@ int main(int argc, char **argv)
 		goto eal;
 	}
 	cfg.burst = o.burst;
-	cfg.slot_memory = 32u << 20;
+	cfg.slot_memory = (o.auth_compare ? 64u : 32u) << 20;
+	if (o.auth_compare && gw_bench_port_add_tagged("bench", &bp) != 0) {
+		fprintf(stderr, "daitn-gw-bench: tagged pool: %s\n", rte_strerror(rte_errno));
+		goto eal;
+	}
 	gw = gw_create(&cfg);
 	if (gw == NULL || gw_ports_start(gw, &port) != 0)
 		goto destroy;
 	rte_eth_macaddr_get(port, &mac);
-	gw_bench_gen_tmpl_build(&tmpl, o.workers, &mac);
-	if (policy_apply(gw, &cfg, o.workers) == 0)
+	for (unsigned m = 0; m < BENCH_MODES; m++)
+		gw_bench_gen_tmpl_build(&tmpl[m], o.workers, &mac, (uint16_t)(m + 1),
+					m ? DP_PROTO_TAG_SIZE : 0);
+	if (policy_apply(gw, &cfg, o.workers, o.auth_compare ? BENCH_MODES : 1) == 0)
 		rc = bench_on_data_lcore(gw, &o, cfg.data_lcores[0]);
 	gw_ports_stop(gw);
 destroy:

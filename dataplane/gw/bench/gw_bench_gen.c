@@ -18,20 +18,34 @@ static void
 gen_obj_init(struct rte_mempool *mp, void *arg, void *obj, unsigned idx)
 {
 	struct rte_mbuf *m = obj;
-	float *pl = (float *)((uint8_t *)m->buf_addr + RTE_PKTMBUF_HEADROOM +
-			      DP_PROTO_FRAME_HDR_SIZE);
+	float pl[GW_BENCH_ELEMS];
 
 	RTE_SET_USED(mp);
-	RTE_SET_USED(arg);
 	RTE_SET_USED(idx);
 	for (unsigned e = 0; e < GW_BENCH_ELEMS; e++)
 		pl[e] = 1.0f;
+	memcpy((uint8_t *)m->buf_addr + RTE_PKTMBUF_HEADROOM + DP_PROTO_FRAME_HDR_SIZE +
+	       *(const unsigned *)arg, pl, sizeof(pl));
 }
 
 void
-gw_bench_gen_pool_init(struct rte_mempool *pool)
+gw_bench_gen_pool_init(struct rte_mempool *pool, unsigned tag)
 {
-	rte_mempool_obj_iter(pool, gen_obj_init, NULL);
+	rte_mempool_obj_iter(pool, gen_obj_init, &tag);
+}
+
+int
+gw_bench_port_add_tagged(const char *name, struct gw_bench_port *bp)
+{
+	char n[RTE_MEMPOOL_NAMESIZE];
+
+	snprintf(n, sizeof(n), "%s_gent", name);
+	bp->pool_tagged = rte_pktmbuf_pool_create(n, GW_BENCH_GEN_POOL, 256, 0,
+						  RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	if (bp->pool_tagged == NULL)
+		return -rte_errno;
+	gw_bench_gen_pool_init(bp->pool_tagged, DP_PROTO_TAG_SIZE);
+	return 0;
 }
 
 int
@@ -50,7 +64,7 @@ gw_bench_port_create(const char *name, struct gw_bench_port *out, struct cp_gw_c
 	if (out->rx == NULL || out->tx == NULL || out->pool == NULL ||
 	    rte_eth_from_rings(name, &out->rx, 1, &out->tx, 1, (unsigned)socket) < 0)
 		return -rte_errno;
-	gw_bench_gen_pool_init(out->pool);
+	gw_bench_gen_pool_init(out->pool, 0);
 
 	cfg->n_ports = 1;
 	snprintf(cfg->ports[0].name, sizeof(cfg->ports[0].name), "bench0");
@@ -66,8 +80,10 @@ gw_bench_port_create(const char *name, struct gw_bench_port *out, struct cp_gw_c
 
 void
 gw_bench_gen_tmpl_build(struct gw_bench_gen_tmpl *t, unsigned workers,
-			const struct rte_ether_addr *gw_mac)
+			const struct rte_ether_addr *gw_mac, uint16_t job, unsigned tag)
 {
+	t->job = job;
+	t->tag = (uint8_t)tag;
 	for (unsigned w = 0; w < workers; w++) {
 		struct rte_ether_hdr *eth = (struct rte_ether_hdr *)t->hdr[w];
 		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
@@ -78,50 +94,59 @@ gw_bench_gen_tmpl_build(struct gw_bench_gen_tmpl *t, unsigned workers,
 		eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
 		memset(ip, 0, sizeof(*ip));
 		ip->version_ihl = 0x45;
-		ip->total_length = rte_cpu_to_be_16(20 + 8 + DP_PROTO_HDR_SIZE + GW_BENCH_PAYLOAD);
+		ip->total_length = rte_cpu_to_be_16(20 + 8 + DP_PROTO_HDR_SIZE + tag + GW_BENCH_PAYLOAD);
 		ip->time_to_live = 64;
 		ip->next_proto_id = IPPROTO_UDP;
 		ip->src_addr = rte_cpu_to_be_32(GW_BENCH_W_IP(w));
 		ip->dst_addr = rte_cpu_to_be_32(GW_BENCH_GW_IP);
 		ip->hdr_checksum = rte_ipv4_cksum(ip);
-		udp->src_port = RTE_BE16(GW_BENCH_W_PORT);
+		udp->src_port = rte_cpu_to_be_16((uint16_t)(GW_BENCH_W_PORT + job - 1));
 		udp->dst_port = RTE_BE16(DP_PROTO_UDP_PORT_DEFAULT);
-		udp->dgram_len = rte_cpu_to_be_16(8 + DP_PROTO_HDR_SIZE + GW_BENCH_PAYLOAD);
+		udp->dgram_len = rte_cpu_to_be_16(8 + DP_PROTO_HDR_SIZE + tag + GW_BENCH_PAYLOAD);
 		udp->dgram_cksum = 0;
 	}
 }
 
 int
 gw_bench_join(struct gw *gw, const struct gw_bench_port *bp, const struct gw_bench_gen_tmpl *t,
-	      unsigned workers, uint32_t *round_base)
+	      unsigned workers, const struct dp_auth_key *key, uint32_t *round_base,
+	      uint64_t *salt)
 {
 	struct gw_lcore *lc = gw_lcore_get(gw, 0);
+	unsigned tag = key != NULL ? DP_PROTO_TAG_SIZE : 0;
 	int acked = 0;
 
 	for (unsigned w = 0; w < workers; w++) {
 		struct rte_mbuf *m = rte_pktmbuf_alloc(bp->pool), *out[64];
 		struct dp_proto_hdr h = {
 			.magic = DP_PROTO_MAGIC, .version = DP_PROTO_VERSION, .type = DP_MSG_HELLO,
-			.job = 1, .rank = (uint16_t)w, .round = 0x6a00 + w,
+			.job = t->job, .rank = (uint16_t)w, .round = 0x6a00 + w,
+			.flags = key != NULL ? DP_PROTO_FLAG_AUTH : 0,
 		};
 		struct rte_ipv4_hdr *ip;
 		struct rte_udp_hdr *udp;
-		uint8_t *f;
+		uint8_t *f, *dh;
 		unsigned n;
 
 		if (m == NULL)
 			return -ENOMEM;
 		f = rte_pktmbuf_mtod(m, uint8_t *);
+		dh = f + DP_PROTO_L2_L4_SIZE;
 		memcpy(f, t->hdr[w], DP_PROTO_L2_L4_SIZE);
 		ip = (struct rte_ipv4_hdr *)(f + RTE_ETHER_HDR_LEN);
 		udp = (struct rte_udp_hdr *)(ip + 1);
-		ip->total_length = rte_cpu_to_be_16(20 + 8 + DP_PROTO_HDR_SIZE + DP_PROTO_HELLO_PAD);
+		ip->total_length = rte_cpu_to_be_16(20 + 8 + DP_PROTO_HDR_SIZE + tag +
+						    DP_PROTO_HELLO_PAD);
 		ip->hdr_checksum = 0;
 		ip->hdr_checksum = rte_ipv4_cksum(ip);
-		udp->dgram_len = rte_cpu_to_be_16(8 + DP_PROTO_HDR_SIZE + DP_PROTO_HELLO_PAD);
-		dp_proto_hdr_write(f + DP_PROTO_L2_L4_SIZE, &h);
-		memset(f + DP_PROTO_FRAME_HDR_SIZE, 0, DP_PROTO_HELLO_PAD);
-		m->data_len = m->pkt_len = DP_PROTO_FRAME_HDR_SIZE + DP_PROTO_HELLO_PAD;
+		udp->dgram_len = rte_cpu_to_be_16(8 + DP_PROTO_HDR_SIZE + tag + DP_PROTO_HELLO_PAD);
+		dp_proto_hdr_write(dh, &h);
+		memset(f + DP_PROTO_FRAME_HDR_SIZE + tag, 0, DP_PROTO_HELLO_PAD);
+		if (key != NULL)
+			dp_auth_tag_write(dh + DP_PROTO_HDR_SIZE,
+					  dp_auth_tag(key, 0, dh, f + DP_PROTO_FRAME_HDR_SIZE + tag,
+						      DP_PROTO_HELLO_PAD));
+		m->data_len = m->pkt_len = DP_PROTO_FRAME_HDR_SIZE + tag + DP_PROTO_HELLO_PAD;
 		if (rte_ring_sp_enqueue(bp->rx, m) != 0) {
 			rte_pktmbuf_free(m);
 			return -ENOBUFS;
@@ -132,12 +157,15 @@ gw_bench_join(struct gw *gw, const struct gw_bench_port *bp, const struct gw_ben
 		while ((n = rte_ring_sc_dequeue_burst(bp->tx, (void **)out, 64, NULL)) != 0) {
 			for (unsigned i = 0; i < n; i++) {
 				const uint8_t *a = rte_pktmbuf_mtod(out[i], const uint8_t *);
+				const uint8_t *pl = a + DP_PROTO_FRAME_HDR_SIZE + tag;
 				struct dp_proto_job_info ji;
 
-				if (out[i]->data_len >= DP_PROTO_FRAME_HDR_SIZE + sizeof(ji) &&
+				if (out[i]->data_len >= DP_PROTO_FRAME_HDR_SIZE + tag + sizeof(ji) &&
 				    a[DP_PROTO_L2_L4_SIZE + 3] == DP_MSG_HELLO_ACK) {
-					dp_proto_job_info_read(a + DP_PROTO_FRAME_HDR_SIZE, &ji);
+					dp_proto_job_info_read(pl, &ji);
 					*round_base = ji.round_base;
+					if (key != NULL)
+						*salt = dp_auth_tag_read(pl + sizeof(ji));
 					acked = 1;
 				}
 			}
@@ -146,6 +174,6 @@ gw_bench_join(struct gw *gw, const struct gw_bench_port *bp, const struct gw_ben
 	}
 	/* The answers were written over the payload of the generator's mbufs:
 	 * write its 1.0f back (every mbuf is free again here). */
-	gw_bench_gen_pool_init(bp->pool);
+	gw_bench_gen_pool_init(bp->pool, 0);
 	return acked ? 0 : -EPROTO;
 }

@@ -31,6 +31,7 @@
 #include <rte_ring.h>
 
 #include "cp_config.h"
+#include "dp_auth.h"
 #include "dp_proto.h"
 
 #define GW_BENCH_GW_IP 0x0a080001u               /* 10.8.0.1 */
@@ -47,6 +48,7 @@ struct gw_bench_port {
 	struct rte_ring *rx;         /* the port's RX: the generator fills it */
 	struct rte_ring *tx;         /* the port's TX: the sink drains it */
 	struct rte_mempool *pool;    /* generator mbufs, payload prefilled */
+	struct rte_mempool *pool_tagged; /* the same, payload after a tag (or NULL) */
 };
 
 /* Create the rings "<name>_rx"/"<name>_tx", the pool "<name>_gen" and the
@@ -57,17 +59,23 @@ struct gw_bench_port {
 int gw_bench_port_create(const char *name, struct gw_bench_port *out,
 			 struct cp_gw_config *cfg);
 
-/* Per worker Ethernet, IPv4 and UDP headers of the generator's frames. */
+/* Per worker Ethernet, IPv4 and UDP headers of the generator's frames to
+ * one job (its workers send from UDP port GW_BENCH_W_PORT + job - 1). */
 struct gw_bench_gen_tmpl {
 	uint8_t hdr[GW_BENCH_WORKERS_MAX][DP_PROTO_FRAME_HDR_SIZE];
+	uint16_t job;
+	uint8_t tag;                 /* DP_PROTO_TAG_SIZE for a keyed job, else 0 */
 };
 
 /* Generator: where it sends and the next (slot, worker) to send in lap
- * (round). Set pool, rx, tmpl, workers, window; the rest starts at 0. */
+ * (round). Set pool (pool_tagged for a keyed job), rx, tmpl, workers,
+ * window, and for a keyed job key and the run's salt; the rest starts at 0. */
 struct gw_bench_gen {
 	struct rte_mempool *pool;    /* filled by gw_bench_gen_pool_init() */
 	struct rte_ring *rx;         /* RX ring of the port under test */
 	const struct gw_bench_gen_tmpl *tmpl;   /* built for at least workers */
+	const struct dp_auth_key *key;          /* NULL: the job has none */
+	uint64_t salt;
 	unsigned workers, window, slot, worker;
 	uint32_t lap;
 	uint64_t sent;               /* frames enqueued */
@@ -82,24 +90,30 @@ struct gw_bench_sink {
 	float wrong;                 /* the last wrong value (-1: unreadable) */
 };
 
-/* Write payload 1.0f into every mbuf of @pool, once and for all. */
-void gw_bench_gen_pool_init(struct rte_mempool *pool);
+/* Write payload 1.0f into every mbuf of @pool (after a tag's room when
+ * @tag), once and for all. */
+void gw_bench_gen_pool_init(struct rte_mempool *pool, unsigned tag);
 
-/* Build the headers of @workers workers (1..GW_BENCH_WORKERS_MAX) to the
- * gateway at @gw_mac into @t. */
+/* Create bp->pool_tagged ("<name>_gent") for keyed jobs. 0 or -rte_errno. */
+int gw_bench_port_add_tagged(const char *name, struct gw_bench_port *bp);
+
+/* Build the headers of @workers workers (1..GW_BENCH_WORKERS_MAX) of @job
+ * (keyed: @tag = DP_PROTO_TAG_SIZE) to the gateway at @gw_mac into @t. */
 void gw_bench_gen_tmpl_build(struct gw_bench_gen_tmpl *t, unsigned workers,
-			     const struct rte_ether_addr *gw_mac);
+			     const struct rte_ether_addr *gw_mac, uint16_t job, unsigned tag);
 
 /*
- * Join job 1 with @workers workers (a HELLO from each, answered by @gw's
- * lcore 0, which the caller has not launched) so that their GRADs count: a
- * run starts when every rank has joined (docs/protocol.md, section 6).
- * *round_base receives the run's first round; start the generator's lap
- * there. Returns 0, -ENOMEM, -ENOBUFS, or -EPROTO if no HELLO_ACK came.
+ * Join t's job with @workers workers (a HELLO from each, tagged with @key
+ * unless NULL, answered by @gw's lcore 0, which the caller has not launched)
+ * so that their GRADs count: a run starts when every rank has joined
+ * (docs/protocol.md, section 6). *round_base receives the run's first round
+ * (start the generator's lap there), *salt its salt (keyed jobs). Returns 0,
+ * -ENOMEM, -ENOBUFS, or -EPROTO if no HELLO_ACK came.
  */
 struct gw;
 int gw_bench_join(struct gw *gw, const struct gw_bench_port *bp, const struct gw_bench_gen_tmpl *t,
-		  unsigned workers, uint32_t *round_base);
+		  unsigned workers, const struct dp_auth_key *key, uint32_t *round_base,
+		  uint64_t *salt);
 
 /*
  * Allocate @n (1..GW_BENCH_BURST_MAX) frames, write the next @n chunks and
@@ -118,15 +132,21 @@ gw_bench_gen_burst(struct gw_bench_gen *g, unsigned n)
 		uint8_t *f = rte_pktmbuf_mtod(m[i], uint8_t *);
 		struct dp_proto_hdr h = {
 			.magic = DP_PROTO_MAGIC, .version = DP_PROTO_VERSION, .type = DP_MSG_GRAD,
-			.job = 1, .rank = (uint16_t)g->worker,
+			.job = g->tmpl->job, .rank = (uint16_t)g->worker,
 			.slot = dp_proto_slot_make((uint16_t)g->slot, g->lap & 1),
-			.dtype = DP_DTYPE_F32, .count = GW_BENCH_ELEMS,
-			.offset = g->slot * GW_BENCH_ELEMS, .round = g->lap,
+			.dtype = DP_DTYPE_F32, .flags = g->key != NULL ? DP_PROTO_FLAG_AUTH : 0,
+			.count = GW_BENCH_ELEMS, .offset = g->slot * GW_BENCH_ELEMS, .round = g->lap,
 		};
+		uint8_t *dh = f + DP_PROTO_L2_L4_SIZE;
 
 		memcpy(f, g->tmpl->hdr[g->worker], DP_PROTO_L2_L4_SIZE);
-		dp_proto_hdr_write(f + DP_PROTO_L2_L4_SIZE, &h);
-		m[i]->data_len = m[i]->pkt_len = DP_PROTO_FRAME_HDR_SIZE + GW_BENCH_PAYLOAD;
+		dp_proto_hdr_write(dh, &h);
+		if (g->key != NULL)
+			dp_auth_tag_write(dh + DP_PROTO_HDR_SIZE,
+					  dp_auth_tag(g->key, g->salt, dh, f + DP_PROTO_FRAME_HDR_SIZE +
+						      DP_PROTO_TAG_SIZE, GW_BENCH_PAYLOAD));
+		m[i]->data_len = m[i]->pkt_len = DP_PROTO_FRAME_HDR_SIZE + g->tmpl->tag +
+						 GW_BENCH_PAYLOAD;
 		if (++g->worker == g->workers) {
 			g->worker = 0;
 			if (++g->slot == g->window) {
@@ -159,7 +179,15 @@ gw_bench_sink_burst(struct gw_bench_sink *s)
 
 	if (n == 0)
 		return 0;
-	r = rte_pktmbuf_read(m[0], DP_PROTO_FRAME_HDR_SIZE, sizeof(buf), buf);
+	{
+		const uint8_t *f = rte_pktmbuf_mtod(m[0], const uint8_t *);
+		unsigned off = DP_PROTO_FRAME_HDR_SIZE;
+
+		if (m[0]->data_len > DP_PROTO_L2_L4_SIZE + 11 &&
+		    (f[DP_PROTO_L2_L4_SIZE + 11] & DP_PROTO_FLAG_AUTH))
+			off += DP_PROTO_TAG_SIZE;
+		r = rte_pktmbuf_read(m[0], off, sizeof(buf), buf);
+	}
 	if (r == NULL || r[0] != (float)s->workers || r[GW_BENCH_ELEMS - 1] != (float)s->workers) {
 		s->wrong = r != NULL ? r[0] : -1.0f;
 		s->wrong_sums++;

@@ -129,7 +129,7 @@ data_lcore(void *arg)
 	rcu_register_thread();
 	/* Without a run, every GRAD would be refused: the figures say so
 	 * (nothing completed) if the join fails. */
-	if (gw_bench_join(a->gw, &bp, &tmpl, a->workers, &g.lap) != 0)
+	if (gw_bench_join(a->gw, &bp, &tmpl, a->workers, NULL, &g.lap, NULL) != 0)
 		fprintf(stderr, "daitn-gw-reload-bench: the workers could not join job 1\n");
 	while ((ph = atomic_load_explicit(&phase, memory_order_relaxed)) < PHASES) {
 		unsigned n;
@@ -336,7 +336,7 @@ main(int argc, char **argv)
 	if (gw == NULL || gw_ports_start(gw, &port) != 0)
 		goto destroy;
 	rte_eth_macaddr_get(port, &mac);
-	gw_bench_gen_tmpl_build(&tmpl, o.workers, &mac);
+	gw_bench_gen_tmpl_build(&tmpl, o.workers, &mac, 1, 0);
 	sink = (struct gw_bench_sink){ .tx = bp.tx, .workers = o.workers };
 	rc = bench(gw, &cfg, &o);
 	gw_ports_stop(gw);
