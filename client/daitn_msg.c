@@ -146,15 +146,14 @@ daitn_msg_error_decode(const uint8_t *data, uint32_t len, uint16_t *code,
 		       char *text, size_t text_size)
 {
 	struct dp_proto_error e;
-	size_t i, n = 0;
+	size_t i, n = 0, off = DP_PROTO_HDR_SIZE;
 
-	size_t off = DP_PROTO_HDR_SIZE;
-
+	/* A checked ERROR (dp_proto_hdr_check): its payload is 2 .. 64 bytes. */
 	if (len > DP_PROTO_HDR_SIZE && (data[offsetof(struct dp_proto_hdr, flags)] & DP_PROTO_FLAG_AUTH))
 		off += DP_PROTO_TAG_SIZE;
 	memset(&e, 0, sizeof(e));
-	if (len >= off + sizeof(e))
-		dp_proto_error_read(data + off, &e);
+	if (len >= off + DP_PROTO_ERROR_MIN)
+		dp_proto_error_read(data + off, len - off, &e);
 	*code = e.code;
 	/* The text is for people: keep printable ASCII only. */
 	for (i = 0; i < sizeof(e.text) && e.text[i] != '\0' && n + 1 < text_size; i++)

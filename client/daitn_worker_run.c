@@ -166,8 +166,8 @@ wk_run(const struct wk_opts *o, struct daitn *d)
 			break;
 		}
 		if (o->quiet)
-			continue;
-		if (o->json)
+			;       /* no per-round line; the stop vote below still runs */
+		else if (o->json)
 			printf("{\"rank\":%ld,\"round\":%lu,\"ok\":true,\"seconds\":%.6f,"
 			       "\"elems_per_s\":%.0f,\"gbit_s\":%.3f,\"chunks_per_s\":%.0f,"
 			       "\"worst_error_ratio\":%.3g}\n", o->rank, k, r.seconds, r.elems_per_s,
@@ -177,7 +177,7 @@ wk_run(const struct wk_opts *o, struct daitn *d)
 			       "%.3f Gbit/s payload, %.0f chunks/s\n", o->rank, k, o->count,
 			       wk_type_name(o->type), r.seconds * 1e3, r.elems_per_s / 1e6, r.gbit_s,
 			       r.chunks_per_s);
-		if (!o->json && o->pattern == WK_RANDOM && worst > 0)
+		if (!o->quiet && !o->json && o->pattern == WK_RANDOM && worst > 0)
 			printf("daitn-worker: rank %ld: round %lu: largest error %.3g of the bound\n",
 			       o->rank, k, worst);
 		if (o->until_file != NULL && (k + 1) % WK_VOTE_EVERY == 0) {

@@ -70,17 +70,19 @@ ctl_stats_main(int argc, char **argv)
 			       ctl_tel_human(ctl_tel_arr_int(lc, "polls", i), b[5], 16),
 			       ctl_tel_arr_int(lc, "slot_memory_used", i) >> 20,
 			       ctl_tel_arr_int(lc, "slot_memory", i) >> 20);
-		printf("\n%-8s %10s %10s %10s %10s %8s %8s %8s %9s\n", "port", "ipackets",
-		       "opackets", "ibytes", "obytes", "imissed", "ierrors", "oerrors", "rx_nombuf");
+		printf("\n%-8s %10s %10s %10s %10s %8s %8s %8s %9s %12s\n", "port", "ipackets",
+		       "opackets", "ibytes", "obytes", "imissed", "ierrors", "oerrors", "rx_nombuf",
+		       "kernel_drops");
 		for (size_t i = 0; i < ctl_tel_arr_len(ports, "name"); i++)
-			printf("%-8s %10s %10s %10s %10s %8lld %8lld %8lld %9lld\n",
+			printf("%-8s %10s %10s %10s %10s %8lld %8lld %8lld %9lld %12lld\n",
 			       ctl_tel_arr_str(ports, "name", i),
 			       ctl_tel_human(ctl_tel_arr_int(ports, "ipackets", i), b[0], 16),
 			       ctl_tel_human(ctl_tel_arr_int(ports, "opackets", i), b[1], 16),
 			       ctl_tel_human(ctl_tel_arr_int(ports, "ibytes", i), b[2], 16),
 			       ctl_tel_human(ctl_tel_arr_int(ports, "obytes", i), b[3], 16),
 			       ctl_tel_arr_int(ports, "imissed", i), ctl_tel_arr_int(ports, "ierrors", i),
-			       ctl_tel_arr_int(ports, "oerrors", i), ctl_tel_arr_int(ports, "rx_nombuf", i));
+			       ctl_tel_arr_int(ports, "oerrors", i), ctl_tel_arr_int(ports, "rx_nombuf", i),
+			       ctl_tel_arr_int(ports, "kernel_drops", i));
 		printf("\n");
 		nonzero(st, "fates and events (all lcores, non-zero)");
 		nonzero(dr, "drops by reason (non-zero)");

@@ -244,17 +244,22 @@ void gw_hello_run_ended(struct gw_lcore *lc, const struct gw_job *job, struct rt
 	struct dp_proto_hdr rh = reply_hdr(h, DP_MSG_ERROR, 0);
 	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
 								 sizeof(struct rte_ether_hdr));
+	const struct gw_job *signer = job->keyed ? job : NULL;
+	uint8_t e[sizeof(struct dp_proto_error)];
+	uint16_t n = (uint16_t)RTE_MIN((size_t)h->count * job->k->esize, sizeof(e));
 	char text[48];
 
-	/* No larger than what it answers (no amplification), in one segment,
-	 * and within the reply rate limits; only then is the text written. */
-	if (m->nb_segs != 1 || m->data_len < DP_PROTO_FRAME_HDR_SIZE + sizeof(struct dp_proto_error) +
-					     (job->keyed ? DP_PROTO_TAG_SIZE : 0) ||
+	/* No larger than what it answers (no amplification): the ERROR is cut
+	 * to the GRAD's payload size (at least its code), in the GRAD's own
+	 * segment, and within the reply rate limits; only then is the text
+	 * written. */
+	if (m->nb_segs != 1 || n < DP_PROTO_ERROR_MIN ||
 	    !gw_cp_reply_ok(lc, ip->src_addr, ((const struct rte_udp_hdr *)(ip + 1))->src_port))
 		return;
 	snprintf(text, sizeof(text), "job %u: no run on; rejoin with HELLO", h->job);
-	dp_proto_error_write(reply_payload(m, job->keyed ? job : NULL), DP_ERR_RUN_ENDED, text);
-	reply_send(lc, m, port, &rh, sizeof(struct dp_proto_error), job->keyed ? job : NULL);
+	dp_proto_error_write(e, DP_ERR_RUN_ENDED, text);
+	memcpy(reply_payload(m, signer), e, n);
+	reply_send(lc, m, port, &rh, n, signer);
 	*consumed = true;
 }
 
@@ -319,6 +324,36 @@ enum dp_drop gw_hello_leave(struct gw_lcore *lc, const struct gw_tables *t,
 	return fate;
 }
 
+/* The text of a HELLO's refusal (fate is its reason). Names the sender's
+ * own address only, never the rank's: an answer must not tell a stranger
+ * whom to impersonate. */
+static void refusal_text(char *text, size_t size, enum dp_drop fate, const struct gw_tables *t,
+			 const struct gw_job *job, const struct dp_proto_hdr *h, uint32_t src_be,
+			 uint16_t sport_be)
+{
+	char a1[16];
+
+	switch (fate) {
+	case DP_DROP_JOB_UNKNOWN:
+		snprintf(text, size, "job %u is not in policy version %llu", h->job,
+			 t != NULL ? (unsigned long long)t->version : 0ull);
+		break;
+	case DP_DROP_RANK_INVALID:
+		snprintf(text, size, "job %u has ranks 0..%u, not %u", h->job,
+			 job->n_workers - 1u, h->rank);
+		break;
+	case DP_DROP_SOURCE_NOT_ADMITTED:
+		ip_format(src_be, a1, sizeof(a1));
+		snprintf(text, size, "rank %u is not admitted from %s:%u", h->rank, a1,
+			 rte_be_to_cpu_16(sport_be));
+		break;
+	default:
+		snprintf(text, size, "job %u is %s, not %s", h->job,
+			 dp_proto_dtype_name(job->dtype), dp_proto_dtype_name(h->dtype));
+		break;
+	}
+}
+
 enum dp_drop gw_hello(struct gw_lcore *lc, const struct gw_tables *t, struct rte_mbuf *m,
 		      const struct dp_proto_hdr *h, unsigned port, bool *consumed)
 {
@@ -331,7 +366,6 @@ enum dp_drop gw_hello(struct gw_lcore *lc, const struct gw_tables *t, struct rte
 	char text[64];
 	uint16_t code = 0, payload;
 	enum dp_drop fate;
-	char a1[16];
 
 	/* The answer is built in this mbuf; it must be one segment with room
 	 * for the largest answer (a tagged ERROR). */
@@ -348,21 +382,13 @@ enum dp_drop gw_hello(struct gw_lcore *lc, const struct gw_tables *t, struct rte
 	switch (fate) {
 	case DP_DROP_JOB_UNKNOWN:
 		code = DP_ERR_UNKNOWN_JOB;
-		snprintf(text, sizeof(text), "job %u is not in policy version %llu", h->job,
-			 t != NULL ? (unsigned long long)t->version : 0ull);
 		break;
 	case DP_DROP_RANK_INVALID:
-		code = DP_ERR_NOT_ADMITTED;
-		snprintf(text, sizeof(text), "job %u has ranks 0..%u, not %u", h->job,
-			 job->n_workers - 1u, h->rank);
-		break;
 	case DP_DROP_SOURCE_NOT_ADMITTED:
-		/* Name the sender's own address only, never the rank's: the
-		 * answer must not tell a stranger whom to impersonate. */
 		code = DP_ERR_NOT_ADMITTED;
-		ip_format(ip->src_addr, a1, sizeof(a1));
-		snprintf(text, sizeof(text), "rank %u is not admitted from %s:%u", h->rank, a1,
-			 rte_be_to_cpu_16(udp->src_port));
+		break;
+	case DP_DROP_DTYPE_MISMATCH:
+		code = DP_ERR_BAD_PARAMS;
 		break;
 	case DP_DROP_SRC_MAC_MISMATCH:
 	case DP_DROP_NEIGH_UNRESOLVED:
@@ -374,11 +400,6 @@ enum dp_drop gw_hello(struct gw_lcore *lc, const struct gw_tables *t, struct rte
 		 * a stranger or tell a forger what it got wrong. */
 		gw_cnt_add(&job->inst->lc[lc->shard]->fate[fate], 1);
 		return fate;
-	case DP_DROP_DTYPE_MISMATCH:
-		code = DP_ERR_BAD_PARAMS;
-		snprintf(text, sizeof(text), "job %u is %s, not %s", h->job,
-			 dp_proto_dtype_name(job->dtype), dp_proto_dtype_name(h->dtype));
-		break;
 	default:
 		/* Joining is work done for the job's tenant: it pays for it. */
 		fate = gw_cp_admit_grad(lc, t, job, h->rank, m->pkt_len) ? DP_DROP_HELLO
@@ -422,11 +443,18 @@ enum dp_drop gw_hello(struct gw_lcore *lc, const struct gw_tables *t, struct rte
 			payload = sizeof(wait);
 		}
 	} else {
-		/* Refused before anything was authenticated: never signed. */
+		/* Refused before anything was authenticated: never signed, and
+		 * within the reply limits before any text is written (a flood
+		 * of refused HELLOs costs no formatting). */
+		if (!gw_cp_reply_ok(lc, ip->src_addr, udp->src_port))
+			return fate;
+		refusal_text(text, sizeof(text), fate, t, job, h, ip->src_addr, udp->src_port);
 		signer = NULL;
 		rh = reply_hdr(h, DP_MSG_ERROR, 0);
 		dp_proto_error_write(reply_payload(m, NULL), code, text);
-		payload = sizeof(struct dp_proto_error);
+		reply_send(lc, m, port, &rh, sizeof(struct dp_proto_error), NULL);
+		*consumed = true;
+		return fate;
 	}
 	/* Answers are rate-limited (an unkeyed job's requests are not
 	 * authenticated at all). */

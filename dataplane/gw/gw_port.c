@@ -10,9 +10,13 @@
  * on any queue; the receiving lcore hands a foreign one to its owner's ring
  * (gw_pkt.c) and counts it, so the slot state still has a single writer.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <rte_byteorder.h>
@@ -223,7 +227,48 @@ static int port_setup(struct gw *gw, unsigned i)
 		return rc;
 	}
 	gp->hw_steer = nq > 1 && port_flows_install(gw, gp);
+	if (strstr(pc->device, "af_packet") != NULL) {
+		char ifname[IF_NAMESIZE + 1];
+
+		if (!iface_missing(pc->device, ifname, sizeof(ifname)))
+			gp->ifindex = (int)if_nametoindex(ifname);
+	}
 	return 0;
+}
+
+uint64_t gw_port_kernel_drops(struct gw *gw, unsigned p)
+{
+	struct gw_port *gp = &gw->ports[p];
+	struct dirent *e;
+	DIR *dir;
+
+	if (gp->ifindex == 0 || !gw->ports_started)
+		return gp->kernel_drops;
+	dir = opendir("/proc/self/fd");
+	if (dir == NULL)
+		return gp->kernel_drops;
+	while ((e = readdir(dir)) != NULL) {
+		struct tpacket_stats_v3 st;
+		struct sockaddr_ll sll;
+		int fd, dom;
+		socklen_t len = sizeof(dom);
+		char *end;
+
+		fd = (int)strtol(e->d_name, &end, 10);
+		if (*end != '\0' || end == e->d_name ||
+		    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) != 0 || dom != AF_PACKET)
+			continue;
+		len = sizeof(sll);
+		if (getsockname(fd, (struct sockaddr *)&sll, &len) != 0 ||
+		    sll.sll_ifindex != gp->ifindex)
+			continue;
+		/* Read and reset by the kernel: added up here. */
+		len = sizeof(st);
+		if (getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0)
+			gp->kernel_drops += st.tp_drops;
+	}
+	closedir(dir);
+	return gp->kernel_drops;
 }
 
 int gw_ports_start(struct gw *gw, uint16_t *ports_out)

@@ -108,6 +108,8 @@ struct gw_port {
 	bool hw_steer;                  /* rte_flow rules steer shard ports to queues */
 	uint64_t tx_offloads;
 	const struct cp_port_cfg *cfg;
+	int ifindex;                    /* net_af_packet: its interface, else 0 */
+	uint64_t kernel_drops;          /* ctl_lock: gw_port_kernel_drops() */
 };
 
 /* One accumulator / result buffer. The slot set holds one reference; each
@@ -395,15 +397,22 @@ enum dp_drop gw_hello_leave(struct gw_lcore *lc, const struct gw_tables *t,
 			    const struct rte_mbuf *m, const struct dp_proto_hdr *h, unsigned port);
 
 /* gw_hello.c: answer the GRAD in m (header h, from an admitted rank of a job
- * with no run on) with ERROR run_ended, in place, when the answer is no
- * larger than the GRAD and within the reply rate limits; *consumed says
- * whether m was queued for TX. */
+ * with no run on) with ERROR run_ended, in place, cut to the GRAD's payload
+ * size (never larger than the GRAD), within the reply rate limits; *consumed
+ * says whether m was queued for TX. */
 void gw_hello_run_ended(struct gw_lcore *lc, const struct gw_job *job, struct rte_mbuf *m,
 			const struct dp_proto_hdr *h, unsigned port, bool *consumed);
 
 /* gw_lcore.c: queue m for TX on port index `port` (flushes when full). */
 void gw_tx_enqueue(struct gw_lcore *lc, unsigned port, struct rte_mbuf *m);
 void gw_tx_flush(struct gw_lcore *lc);
+
+/* gw_port.c, control threads under ctl_lock: frames the kernel dropped in
+ * front of port p's packet sockets (net_af_packet rings full), which the PMD
+ * does not report: the gateway reads PACKET_STATISTICS of its own sockets
+ * bound to the port's interface (the kernel resets them on each read) and
+ * adds them up. 0 for other PMDs. */
+uint64_t gw_port_kernel_drops(struct gw *gw, unsigned p);
 
 /* gw_tables.c */
 void gw_tables_free(struct gw *gw, struct gw_tables *t);

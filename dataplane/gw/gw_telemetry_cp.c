@@ -272,7 +272,7 @@ static int
 tel_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	static const char *const names[] = { "name", "port_id", "ipackets", "opackets", "ibytes",
-		"obytes", "imissed", "ierrors", "oerrors", "rx_nombuf" };
+		"obytes", "imissed", "ierrors", "oerrors", "rx_nombuf", "kernel_drops" };
 	enum { N = sizeof(names) / sizeof(names[0]) };
 	struct rte_tel_data *a[N];
 	struct gw *gw = tel_gw;
@@ -301,6 +301,9 @@ tel_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 		row[7] = st.ierrors;
 		row[8] = st.oerrors;
 		row[9] = st.rx_nombuf;
+		pthread_mutex_lock(&gw->ctl_lock);
+		row[10] = gw_port_kernel_drops(gw, p);
+		pthread_mutex_unlock(&gw->ctl_lock);
 		rte_tel_data_add_array_string(a[0], gw->ports[p].cfg->name);
 		for (unsigned i = 1; i < N; i++)
 			if (a[i] != NULL)

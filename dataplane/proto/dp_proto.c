@@ -156,6 +156,16 @@ enum dp_drop dp_proto_hdr_check(const void *udp_payload, size_t len,
 	case DP_MSG_HELLO_WAIT:
 		payload_size = sizeof(struct dp_proto_join_wait);
 		goto no_count;
+	case DP_MSG_ERROR: {
+		/* DP_PROTO_ERROR_MIN .. 64 bytes: a prefix of the layout. */
+		size_t before = DP_PROTO_HDR_SIZE +
+				((out->flags & DP_PROTO_FLAG_AUTH) ? DP_PROTO_TAG_SIZE : 0);
+
+		payload_size = len >= before + DP_PROTO_ERROR_MIN &&
+			       len - before <= sizeof(struct dp_proto_error) ?
+			       len - before : sizeof(struct dp_proto_error);
+		goto no_count;
+	}
 	default:
 		payload_size = sizeof(struct dp_proto_error);
 no_count:
@@ -290,10 +300,11 @@ void dp_proto_error_write(void *dst, uint16_t code, const char *text)
 	memcpy(p + 4, fit, sizeof(fit));
 }
 
-void dp_proto_error_read(const void *src, struct dp_proto_error *err)
+void dp_proto_error_read(const void *src, size_t n, struct dp_proto_error *err)
 {
-	const uint8_t *p = src;
+	uint8_t p[sizeof(struct dp_proto_error)] = { 0 };
 
+	memcpy(p, src, n < sizeof(p) ? n : sizeof(p));
 	err->code = be16_get(p);
 	err->reserved = be16_get(p + 2);
 	memcpy(err->text, p + 4, sizeof(err->text));

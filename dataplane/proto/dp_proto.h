@@ -152,6 +152,11 @@ struct dp_proto_error {
 } __attribute__((packed));
 
 _Static_assert(sizeof(struct dp_proto_error) == 64, "ERROR payload size");
+
+/* The shortest ERROR payload: its code. The gateway cuts the ERROR that
+ * answers a GRAD (code 5) to the GRAD's payload size, so that no answer is
+ * larger than its request; every other ERROR is whole (64 bytes). */
+#define DP_PROTO_ERROR_MIN 2u
 _Static_assert(DP_PROTO_HELLO_PAD >= sizeof(struct dp_proto_error) &&
 	       DP_PROTO_HELLO_PAD >= sizeof(struct dp_proto_job_info), "HELLO padding");
 
@@ -183,8 +188,9 @@ uint8_t dp_proto_dtype_parse(const char *name);
  *   other types: count != 0          PROTO_BAD_COUNT
  *   len != 22 + payload size (count*size for GRAD/RESULT, DP_PROTO_HELLO_PAD
  *   for HELLO and LEAVE,
- *   sizeof job_info for HELLO_ACK, sizeof error for ERROR, sizeof
- *   join_wait for HELLO_WAIT), plus the tag's 8 bytes with the AUTH flag
+ *   sizeof job_info for HELLO_ACK, DP_PROTO_ERROR_MIN .. sizeof error
+ *   for ERROR, sizeof join_wait for HELLO_WAIT), plus the tag's 8 bytes
+ *   with the AUTH flag
  *   (and the salt's 8 in a HELLO_ACK)
  *                                    PROTO_LENGTH_MISMATCH
  * The tag itself is checked by whoever holds the job's key (dp_auth.h).
@@ -238,10 +244,11 @@ void dp_proto_join_wait_read(const void *src, struct dp_proto_join_wait *w);
 bool dp_proto_text_fit(char *dst, size_t size, const char *src);
 
 /* ERROR payload: write code and text (at most 59 bytes; longer text is cut
- * by dp_proto_text_fit(), NUL-padded) to dst; read it back (text always
- * NUL-terminated). 64 bytes. */
+ * by dp_proto_text_fit(), NUL-padded) to dst, 64 bytes; read back n of them
+ * (DP_PROTO_ERROR_MIN .. 64: a shorter ERROR is that prefix of the layout,
+ * the rest read as zeros; text always NUL-terminated). */
 void dp_proto_error_write(void *dst, uint16_t code, const char *text);
-void dp_proto_error_read(const void *src, struct dp_proto_error *err);
+void dp_proto_error_read(const void *src, size_t n, struct dp_proto_error *err);
 
 /* Serial-number comparison of (round, offset) tags: <0, 0, >0 like memcmp.
  * Rounds compare modulo 2^32 (RFC 1982), offsets plainly. */

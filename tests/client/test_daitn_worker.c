@@ -142,6 +142,33 @@ test_wrong_results_exit_1_naming_the_index(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "allowed error"));
 }
 
+/* --until-file stops every rank at the next vote, --quiet or not (a quiet
+ * worker used to skip the vote and run all its rounds). */
+static void
+test_until_file_stops_a_quiet_worker(void)
+{
+	struct tpeer *p = tutil_peer(DP_DTYPE_F32, 1024, 64, 2);
+	char gw[32], bind[32], stop[] = "/tmp/daitn_stopXXXXXX";
+	const char *args[] = { "--gateway", gw, "--bind", bind, "--job", "7", "--rank", "0",
+			       "--count", "1000", "--rounds", "1000000", "--timeout-ms", "3000",
+			       "--quiet", "--until-file", stop, NULL };
+	int fd = mkstemp(stop);
+
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	p->job.n_workers = 1;
+	p->mult = 1;
+	CU_ASSERT_EQUAL_FATAL(tpeer_start(p), 0);
+	snprintf(gw, sizeof(gw), "127.0.0.1:%u", p->job.udp_port_base);
+	snprintf(bind, sizeof(bind), "127.0.0.1:%u", tutil_free_port());
+	CU_ASSERT_EQUAL(run_worker(args), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "8 rounds OK"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "1 stop votes"));
+	tpeer_stop(p);
+	free(p);
+	unlink(stop);
+}
+
 static void
 test_job_mismatches_exit_2(void)
 {
@@ -187,6 +214,7 @@ main(int argc, char **argv)
 		{ "wrong_results_exit_1_naming_the_index",
 		  test_wrong_results_exit_1_naming_the_index },
 		{ "job_mismatches_exit_2", test_job_mismatches_exit_2 },
+		{ "until_file_stops_a_quiet_worker", test_until_file_stops_a_quiet_worker },
 		{ "every_type_and_pattern_passes_on_a_one_worker_job",
 		  test_every_type_and_pattern_passes_on_a_one_worker_job },
 		{ "json_output_is_one_object_per_line", test_json_output_is_one_object_per_line },

@@ -8,6 +8,7 @@
  * sizes the checker allowed.
  */
 #include <assert.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,20 @@ static size_t payload_size(const struct dp_proto_hdr *h)
 	}
 }
 
+/* The size dp_proto_hdr_check() may accept for h: the header, the tag with
+ * the AUTH flag (and a HELLO_ACK's salt), then the payload; an ERROR's
+ * payload may be any prefix of at least its code. */
+static bool size_ok(const struct dp_proto_hdr *h, size_t size)
+{
+	size_t off = dp_proto_payload_off(h), pl = payload_size(h);
+
+	if (h->type == DP_MSG_ERROR)
+		return size >= off + DP_PROTO_ERROR_MIN && size <= off + pl;
+	if (h->type == DP_MSG_HELLO_ACK && (h->flags & DP_PROTO_FLAG_AUTH))
+		pl += DP_PROTO_SALT_SIZE;
+	return size == off + pl;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* An exact-size heap copy, so that ASan sees any read past the end. */
@@ -50,23 +65,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (dp_proto_hdr_check(p, size, &h) == DP_DROP_NONE) {
 		uint8_t back[DP_PROTO_HDR_SIZE];
 
-		assert(size == DP_PROTO_HDR_SIZE + payload_size(&h));
+		assert(size_ok(&h, size));
 		dp_proto_hdr_write(back, &h);
 		assert(memcmp(back, p, DP_PROTO_HDR_SIZE) == 0);
 		assert(dp_proto_msg_name(h.type) != NULL);
 		if (h.type == DP_MSG_HELLO_ACK) {
 			struct dp_proto_job_info ji;
 
-			dp_proto_job_info_read(p + DP_PROTO_HDR_SIZE, &ji);
+			dp_proto_job_info_read(p + dp_proto_payload_off(&h), &ji);
 		} else if (h.type == DP_MSG_ERROR) {
 			struct dp_proto_error e;
 
-			dp_proto_error_read(p + DP_PROTO_HDR_SIZE, &e);
+			dp_proto_error_read(p + dp_proto_payload_off(&h), size - dp_proto_payload_off(&h),
+					    &e);
 			assert(memchr(e.text, '\0', sizeof(e.text)) != NULL);
 		} else if (h.type == DP_MSG_HELLO_WAIT) {
 			struct dp_proto_join_wait w;
 
-			dp_proto_join_wait_read(p + DP_PROTO_HDR_SIZE, &w);
+			dp_proto_join_wait_read(p + dp_proto_payload_off(&h), &w);
 		}
 		(void)dp_proto_tag_cmp(h.round, h.offset, 0, 0);
 	}

@@ -50,7 +50,7 @@ static void expect_error(const struct tu_out *o, uint16_t code, const char *text
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
 	CU_ASSERT_EQUAL_FATAL(o->h.type, DP_MSG_ERROR);
-	dp_proto_error_read(o->payload, &err);
+	dp_proto_error_read(o->payload, o->payload_size, &err);
 	CU_ASSERT_EQUAL(err.code, code);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.text, text_part));
 	if (strstr(err.text, text_part) == NULL)
@@ -215,6 +215,7 @@ static void test_one_rank_restarted_ends_the_run_for_all(void)
 	struct dp_proto_error err;
 	struct gw_stats before;
 	uint32_t base = tu_join(1, 4, nonce_next), base2;
+	const float one = 1.0f;
 	unsigned n;
 
 	nonce_next += 16;
@@ -229,9 +230,20 @@ static void test_one_rank_restarted_ends_the_run_for_all(void)
 		CU_ASSERT_EQUAL(tu_out[i].h.round, base);
 		CU_ASSERT_EQUAL(tu_out[i].sport, TU_UDP_BASE);   /* slot 20: shard 0 */
 		CU_ASSERT_TRUE(tu_out[i].ip_csum_ok);
-		dp_proto_error_read(tu_out[i].payload, &err);
+		dp_proto_error_read(tu_out[i].payload, tu_out[i].payload_size, &err);
 		CU_ASSERT_EQUAL(err.code, DP_ERR_RUN_ENDED);
 	}
+	/* A one-element GRAD (the last chunk of a tensor) is told too, by an
+	 * ERROR cut to its own payload size: never larger than the GRAD. */
+	tu_grad(1, 0, 20, 0, DP_DTYPE_F32, 1, 0, base, &one);
+	tu_poll();
+	CU_ASSERT_EQUAL_FATAL(tu_collect(), 1);
+	CU_ASSERT_EQUAL(tu_out[0].check, DP_DROP_NONE);
+	CU_ASSERT_EQUAL(tu_out[0].h.type, DP_MSG_ERROR);
+	CU_ASSERT_EQUAL(tu_out[0].payload_size, 4);
+	dp_proto_error_read(tu_out[0].payload, tu_out[0].payload_size, &err);
+	CU_ASSERT_EQUAL(err.code, DP_ERR_RUN_ENDED);
+	CU_ASSERT_EQUAL(err.text[0], '\0');
 	/* The others restart too: a new run, past the old one. */
 	for (unsigned i = 0; i < 2; i++)
 		hello(1, others[i], 0, 0, nonce_next + 1 + i, DP_DROP_HELLO);

@@ -86,7 +86,7 @@ static void test_reload_keeps_unchanged_jobs_in_flight(void)
 
 		CU_ASSERT_EQUAL(tu_out[i].h.type, DP_MSG_ERROR);
 		CU_ASSERT_EQUAL(tu_out[i].h.round, round3);
-		dp_proto_error_read(tu_out[i].payload, &err);
+		dp_proto_error_read(tu_out[i].payload, tu_out[i].payload_size, &err);
 		CU_ASSERT_EQUAL(err.code, DP_ERR_RUN_ENDED);
 	}
 	/* Its new run starts from round 0; a slot completes with its 4 ranks. */

@@ -18,7 +18,8 @@
 #     memory;
 #   - reloads valid versions that drop job 4, add job 5 and restart job 3,
 #     by each trigger in turn;
-#   - floods job 9 from its own worker's address (over the tenant's rate) and
+#   - floods job 9 from its own worker's address, joined (over the tenant's
+#     rate: a tenant pays only for GRADs that passed every other check), and
 #     sends GRADs for job 1 from an address job 1 does not admit.
 # Then: every round of jobs 1 and 2 is right and none is lost (exactly one
 # completion per chunk and round, N contributions each); each refused reload
@@ -180,7 +181,7 @@ pids2=("${DTN_JOB_PIDS[@]}")
 CRAFT=("$DTN_PY" "$(dirname "${BASH_SOURCE[0]}")/dtn_craft.py")
 GW="$DTN_GW_IP:47000"
 dtn_bg "$(dtn_ns_worker 5)" "$DTN_TMP/flood.log" "${CRAFT[@]}" --src 10.77.0.15:47109 \
-	--dst "$GW" --job 9 --ranks 0 --n 3000 --slots 64 --rounds 4 --pps 1000 --max-seconds 10
+	--dst "$GW" --job 9 --ranks 0 --n 3000 --slots 64 --rounds 1 --pps 1000 --max-seconds 10 --join
 flood=$DTN_LAST_PID
 
 # ---- the reloads, while it runs --------------------------------------------------

@@ -38,6 +38,17 @@ SET_BIT = 0x8000
 M64 = (1 << 64) - 1
 
 
+
+def error_fields(data):
+    """An ERROR's code and text: its payload is a prefix of 2 to 64 bytes of
+    code, reserved, text (section 4: the answer to a GRAD is cut to the
+    GRAD's payload size)."""
+    if len(data) < HDR.size + 2:
+        return 0, "(malformed ERROR)"
+    code = struct.unpack_from(">H", data, HDR.size)[0]
+    text = data[HDR.size + 4:HDR.size + 64].split(b"\0")[0]
+    return code, text.decode(errors="replace")
+
 def fail(code, msg):
     print("ref_worker: %s" % msg, file=sys.stderr, flush=True)
     sys.exit(code)
@@ -109,8 +120,8 @@ def join(sock, gw, job, rank, timeout_s):
         if h[2] == HELLO_WAIT:
             waiting = True
         elif h[2] == ERROR:
-            code, _, text = struct.unpack_from(">HH60s", data, HDR.size)
-            fail(3, "rank %d: refused (code %d): %s" % (rank, code, text.split(b"\0")[0].decode()))
+            code, text = error_fields(data)
+            fail(3, "rank %d: refused (code %d): %s" % (rank, code, text))
         elif h[2] == HELLO_ACK:
             return JOB_INFO.unpack_from(data, HDR.size)
     sock.sendto(hdr(LEAVE, job, rank, rnd=nonce) + bytes(HELLO_PAD), gw)
@@ -163,9 +174,8 @@ def allreduce(sock, gw_ip, job, rank, info, state, rnd, x, timeout_s):
         if src[0] != gw_ip or not port_base <= src[1] < port_base + n_shards or h is None:
             continue
         if h[2] == ERROR and h[3] == job and h[4] == rank and h[10] == rnd:
-            code, _, text = struct.unpack_from(">HH60s", data, HDR.size)
-            fail(3, "rank %d: round %d: ERROR %d: %s" % (rank, rnd, code,
-                                                         text.split(b"\0")[0].decode()))
+            code, text = error_fields(data)
+            fail(3, "rank %d: round %d: ERROR %d: %s" % (rank, rnd, code, text))
         if h[2] != RESULT or h[3] != job or h[4] != rank or h[6] != F32 or h[10] != rnd:
             continue
         slot, setbit = h[5] & 0x7FFF, h[5] & SET_BIT

@@ -188,10 +188,16 @@ static void test_length_mismatch_is_dropped(void)
 	CU_ASSERT_EQUAL(check_exact(buf, len - 1, &h), DP_DROP_PROTO_LENGTH_MISMATCH);
 	len = build(buf, DP_MSG_HELLO_ACK, DP_DTYPE_I32, 0);
 	CU_ASSERT_EQUAL(check_exact(buf, len - 4, &h), DP_DROP_PROTO_LENGTH_MISMATCH);
+	/* An ERROR may be cut to any prefix holding its code (the answer to a
+	 * small GRAD), never longer than the whole. */
 	len = build(buf, DP_MSG_ERROR, 0, 0);
-	CU_ASSERT_EQUAL(check_exact(buf, len - 1, &h), DP_DROP_PROTO_LENGTH_MISMATCH);
-	CU_ASSERT_EQUAL(counters[DP_DROP_PROTO_LENGTH_MISMATCH], 8);
+	CU_ASSERT_EQUAL(check_exact(buf, len + 1, &h), DP_DROP_PROTO_LENGTH_MISMATCH);
+	CU_ASSERT_EQUAL(check_exact(buf, DP_PROTO_HDR_SIZE + 1, &h), DP_DROP_PROTO_LENGTH_MISMATCH);
+	CU_ASSERT_EQUAL(counters[DP_DROP_PROTO_LENGTH_MISMATCH], 9);
 	CU_ASSERT_EQUAL(counters[DP_DROP_NONE], 0);
+	CU_ASSERT_EQUAL(dp_proto_hdr_check(buf, DP_PROTO_HDR_SIZE + DP_PROTO_ERROR_MIN, &h),
+			DP_DROP_NONE);
+	CU_ASSERT_EQUAL(dp_proto_hdr_check(buf, len - 1, &h), DP_DROP_NONE);
 }
 
 static void test_valid_messages_pass_with_host_order_fields(void)
@@ -307,13 +313,13 @@ static void test_job_info_and_error_round_trip(void)
 	memset(longtext, 'x', sizeof(longtext) - 1);
 	longtext[sizeof(longtext) - 1] = '\0';
 	dp_proto_error_write(wire, DP_ERR_NOT_ADMITTED, longtext);
-	dp_proto_error_read(wire, &err);
+	dp_proto_error_read(wire, sizeof(wire), &err);
 	CU_ASSERT_EQUAL(err.code, DP_ERR_NOT_ADMITTED);
 	CU_ASSERT_EQUAL(strlen(err.text), sizeof(err.text) - 1);
 	/* Cut, and it says so. */
 	CU_ASSERT_STRING_EQUAL(err.text + sizeof(err.text) - 4, "...");
 	dp_proto_error_write(wire, DP_ERR_UNKNOWN_JOB, "no job 9");
-	dp_proto_error_read(wire, &err);
+	dp_proto_error_read(wire, sizeof(wire), &err);
 	CU_ASSERT_STRING_EQUAL(err.text, "no job 9");
 	CU_ASSERT_EQUAL(wire[1], DP_ERR_UNKNOWN_JOB);
 }
