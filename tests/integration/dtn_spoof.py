@@ -3,7 +3,7 @@
 """Forge daitn frames on a raw socket, as a hostile host on the segment would.
 
   dtn_spoof.py --iface IF --src-mac MAC --dst-mac MAC --src IP:PORT --dst IP:PORT
-               --type grad|hello|result|error [--job J] [--rank R] [--count ELEMS]
+               --type grad|hello|result|error|beat [--job J] [--rank R] [--count ELEMS]
                [--value V] [--slots S] [--rounds K] [--first-round F] [--chunk ELEMS]
                [--tag] [--n PACKETS] [--pps RATE] [--max-seconds T]
 
@@ -13,7 +13,8 @@ GRAD and RESULT carry COUNT float32 elements of VALUE (a sum that took one in
 is visibly wrong). Packet i uses slot i % S, set bit (i // S) % 2, round
 F + (i // 2S) % K and offset slot * CHUNK, so a flood covers every slot, set
 and round a real run of K rounds uses. HELLO carries nonce F + i. ERROR is
-code 5 (run_ended). --tag sets the AUTH flag with 8 random bytes where the tag
+code 5 (run_ended). BEAT (an inference stage node's heartbeat) is for model
+J, stage R. --tag sets the AUTH flag with 8 random bytes where the tag
 goes (a forger without the key can do no better). Sending is paced at --pps
 and bounded by --n and --max-seconds. Prints "sent N".
 """
@@ -29,6 +30,8 @@ GRAD, RESULT, HELLO, ERROR = 1, 2, 3, 5
 FLAG_AUTH = 0x10
 HELLO_PAD = 64
 HDR = struct.Struct(">HBBHHHBBHII")   # docs/protocol.md: 22 bytes, big-endian
+INFER_HDR = struct.Struct(">HBBHBBIHBBIH")  # section 8.2: 22 bytes
+INFER_VERSION, BEAT = 2, 19
 
 
 def addr(s):
@@ -68,6 +71,8 @@ def message(a, i):
         payload = struct.pack("<%df" % a.count, *([a.value] * a.count))
         return HDR.pack(MAGIC, VERSION, t, a.job, a.rank, slot_field, 1, flags, a.count,
                         slot * a.chunk, rnd) + tag + payload
+    if a.type == "beat":
+        return INFER_HDR.pack(MAGIC, INFER_VERSION, BEAT, a.job, a.rank, 0, 0, 0, 0, 1, 0, 0)
     if a.type == "hello":
         return HDR.pack(MAGIC, VERSION, HELLO, a.job, a.rank, 0, 0, flags, 0, 0,
                         (a.first_round + i) & 0xFFFFFFFF) + tag + bytes(HELLO_PAD)
@@ -83,7 +88,8 @@ def main():
     ap.add_argument("--dst-mac", type=mac, required=True)
     ap.add_argument("--src", type=addr, required=True)
     ap.add_argument("--dst", type=addr, required=True)
-    ap.add_argument("--type", choices=["grad", "hello", "result", "error"], default="grad")
+    ap.add_argument("--type", choices=["grad", "hello", "result", "error", "beat"],
+                    default="grad")
     ap.add_argument("--job", type=int, default=1)
     ap.add_argument("--rank", type=int, default=0)
     ap.add_argument("--count", type=int, default=256)

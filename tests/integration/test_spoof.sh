@@ -21,6 +21,9 @@
 #   - HELLOs untagged / forged                                    -> no answer, run goes on
 #   - RESULTs and ERRORs from the gateway's MAC, IP and shard port to rank 0,
 #     untagged and forged, for every slot of every round          -> ignored by libdaitn
+# BEAT (inference, no keys yet): BEATs for a stage-only node (pinned MAC, no
+# host behind it) from the attacker's MAC keep it "never seen"; forging the
+# pinned MAC as well still works, which is printed (inference has no keys).
 # Reflection: 2000 HELLOs from the attacker's own address draw ERRORs no larger
 # than the HELLO, at most the per-source rate (100/s, burst 32).
 # Exit 0 pass, 1 fail, 77 skip.
@@ -40,6 +43,12 @@ j["id"] = 5
 j["key_file"] = "job5.key"
 j["workers"] = [dict(w, port=47104) for w in j["workers"]]
 p["jobs"].append(j)
+# A stage-only node with no host behind it, its MAC pinned: only BEATs can
+# make it look alive.
+p["nodes"].append({"id": "s9", "ip": "10.77.0.16", "roles": ["stage"],
+                   "mac": "02:00:00:00:99:99"})
+p["models"].append({"id": 9, "stages": [{"replicas": [{"node": "s9", "port": 48999}]}],
+                    "requesters": ["w3"]})
 json.dump(p, open(sys.argv[2], "w"), indent=1)
 EOF
 
@@ -140,6 +149,40 @@ m=$(it_delta auth_missing) b=$(it_delta auth_bad)
 it_check "[[ $m -gt 0 && $b -gt 0 ]]" "auth on: forged GRADs and HELLOs dropped (auth_missing +$m, auth_bad +$b)"
 d=$(it_delta src_mac_mismatch)
 it_check "[[ $d -eq 0 ]]" "auth on: the forged frames carried rank 0's real MAC (src_mac_mismatch +$d)"
+
+# ---- BEAT: a stage node kept alive by a stranger ---------------------------------
+node_state() {   # node_state ID: its liveness state and the view's age (ms)
+	dtn_gw_stats /daitn/nodes | "$DTN_PY" -c '
+import json, sys
+d = json.load(sys.stdin)["/daitn/nodes"]
+print(d["state"][d["id"].index(sys.argv[1])], d["refreshed_ms_ago"])' "$1"
+}
+it_counters
+SPOOF_PIDS=()
+spoof $ATT "$DTN_TMP/beat.log" --src-mac "$ATT_MAC" --dst-mac "$GW_MAC" --src 10.77.0.16:48999 \
+	--dst "$GW" --type beat --job 9 --rank 0 --n 300 --pps 100
+dtn_wait_all 30 "${SPOOF_PIDS[@]}" || true
+SPOOF_PIDS=()
+wait_counted src_mac_mismatch
+# The liveness view is refreshed periodically: wait for a refresh made after
+# every BEAT was counted (its age under the time since), then read it.
+t_done=$(date +%s%N)
+deadline=$(( $(date +%s) + 20 ))
+while :; do
+	read -r st age <<<"$(node_state s9)"
+	(( age * 1000000 < $(date +%s%N) - t_done || $(date +%s) >= deadline )) && break
+	sleep 0.05
+done
+d=$(it_delta src_mac_mismatch) b=$(it_delta infer_beat)
+it_check "[[ $st == never && $d -ge 1 && $b -eq 0 ]]" "BEATs for stage node s9 from the attacker's MAC: dropped (src_mac_mismatch +$d, infer_beat +$b), s9 stays $st"
+spoof $ATT "$DTN_TMP/beat-pin.log" --src-mac 02:00:00:00:99:99 --dst-mac "$GW_MAC" \
+	--src 10.77.0.16:48999 --dst "$GW" --type beat --job 9 --rank 0 --n 300 --pps 100
+deadline=$(( $(date +%s) + 20 ))
+while read -r st age <<<"$(node_state s9)"; [[ $st != up ]] && (( $(date +%s) < deadline )); do
+	sleep 0.2
+done
+spoof_stop
+it_log "measured: BEATs forging s9's pinned MAC as well: s9 is $st (inference has no keys yet: docs/security.md)"
 
 # ---- reflection: HELLOs from the attacker's own address --------------------------
 it_counters
