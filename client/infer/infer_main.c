@@ -101,12 +101,12 @@ usage(FILE *f)
 	fprintf(f,
 "usage: daitn-infer stage --bind IP:PORT [--model M] [--duration S] [--delay-us US]\n"
 "                         [--gateway IP[:PORT] --beat MODEL:STAGE... [--beat-ms MS]]\n"
-"                         [--quiet]\n"
+"                         [--quiet] [--key-file PATH]\n"
 "       daitn-infer requester --gateway IP[:PORT] --bind IP[:PORT] --model M --stages N\n"
 "                         [--size BYTES] [--frag BYTES] [--count N] [--duration S]\n"
 "                         [--rate R] [--window W] [--sessions K] [--session-base B]\n"
 "                         [--shards S] [--timeout-ms MS] [--prio H] [--seed X]\n"
-"                         [--max-fail N] [--json]\n"
+"                         [--max-fail N] [--json] [--key-file PATH]\n"
 "\n"
 "stage: answers every activation for stage s with y = x * a_s + b_s per float32\n"
 "  element (a_s = 1 - (s %% 4 + 1)/16, b_s = (s %% 8 + 1)/32) as stage s + 1, to\n"
@@ -114,7 +114,9 @@ usage(FILE *f)
 "  counters on exit. --model restricts it to one model; --delay-us sleeps per\n"
 "  message (a slow replica). --beat MODEL:STAGE (repeatable) sends a BEAT for\n"
 "  each replica it serves to --gateway every --beat-ms (default 200) from its\n"
-"  port: the gateway's liveness and MAC learning for stage nodes.\n"
+"  port: the gateway's liveness for stage nodes.\n"
+"both: --key-file PATH, the model's key (its policy's key_file): every message\n"
+"  is tagged and only tagged ones are taken (docs/security.md).\n"
 "requester: sends requests of --size bytes (default 4096) in fragments of\n"
 "  --frag bytes (default 1024, at most 8192, at most 255 fragments), session\n"
 "  B + k %% K for request k, to gateway port PORT + session %% S (PORT default\n"
@@ -171,6 +173,7 @@ static const struct option long_opts[] = {
 	{ "beat-ms", required_argument, NULL, 'M' },
 	{ "json", no_argument, NULL, 'j' },
 	{ "quiet", no_argument, NULL, 'q' },
+	{ "key-file", required_argument, NULL, 'K' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -181,6 +184,7 @@ main(int argc, char **argv)
 	struct infer_req_opts ro = { .size = 4096, .frag = INFER_FRAG_DEFAULT, .sessions = 1,
 		.shards = 1, .timeout_ms = 1000, .seed = 1, .session_base = 1 };
 	struct infer_stage_opts so = { .model = -1 };
+	static struct dp_auth_key key;
 	bool stage, have_bind = false, have_gw = false, have_model = false;
 	uint64_t v;
 	double d;
@@ -308,6 +312,18 @@ main(int argc, char **argv)
 		case 'q':
 			so.quiet = true;
 			break;
+		case 'K': {
+			uint8_t kb[DP_AUTH_KEY_SIZE];
+			char err[512];
+
+			if (dp_auth_key_file_read(optarg, kb, err, sizeof(err)) < 0) {
+				fprintf(stderr, "daitn-infer: --key-file: %s\n", err);
+				return 2;
+			}
+			dp_auth_key_set(&key, kb, DP_AUTH_COVER_PAYLOAD);
+			so.key = ro.key = &key;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;

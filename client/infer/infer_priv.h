@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dp_auth.h"
 #include "dp_proto_infer.h"
 
 #define INFER_BATCH 32u
@@ -64,6 +65,39 @@ infer_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Tag the message at buf (header written, n payload bytes after the tag's
+ * room) with the model's key (docs/protocol.md section 11). */
+static inline void
+infer_sign(uint8_t *buf, const struct dp_auth_key *key, size_t n)
+{
+	buf[7] |= DP_INFER_FLAG_AUTH;   /* the flags byte */
+	dp_auth_tag_write(buf + DP_INFER_HDR_SIZE,
+			  dp_auth_tag(key, 0, buf, buf + DP_INFER_HDR_SIZE + 8, n));
+}
+
+/* Whether a received message (len bytes, header checked into *h) is
+ * authentic for key (NULL: no key, so it must carry no tag either). */
+static inline bool
+infer_auth_ok(const uint8_t *buf, size_t len, const struct dp_infer_hdr *h,
+	      const struct dp_auth_key *key)
+{
+	if (!(h->flags & DP_INFER_FLAG_AUTH))
+		return key == NULL;
+	return key != NULL && dp_auth_check(key, 0, buf, buf + DP_INFER_HDR_SIZE,
+					    buf + DP_INFER_HDR_SIZE + 8,
+					    len - DP_INFER_HDR_SIZE - 8);
+}
+
+/* The wall clock in ms, low 32 bits: a keyed model's BEAT carries it. */
+static inline uint32_t
+infer_realtime_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint32_t)((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
+}
+
 /* "IP[:PORT]" into sin; port_required says whether PORT may be omitted (then
  * sin's port is left alone). 0 or -1. */
 int infer_parse_addr(const char *arg, struct sockaddr_in *sin, bool port_required);
@@ -97,6 +131,7 @@ struct infer_stage_opts {
 	uint16_t beat_model[INFER_BEATS_MAX];
 	uint8_t beat_stage[INFER_BEATS_MAX];
 	uint32_t beat_ms;
+	const struct dp_auth_key *key;  /* the model's (--key-file), or NULL */
 };
 
 struct infer_req_opts {
@@ -118,6 +153,7 @@ struct infer_req_opts {
 	uint64_t seed;
 	uint64_t max_fail;
 	bool json;
+	const struct dp_auth_key *key;  /* the model's (--key-file), or NULL */
 };
 
 int infer_stage_run(const struct infer_stage_opts *o);

@@ -96,7 +96,8 @@ send_request(struct run *r, uint64_t k, uint64_t now)
 
 	to.sin_port = htons((uint16_t)(ntohs(o->gateway.sin_port) + session % o->shards));
 	for (f = 0; f < r->n_frags; f++) {
-		uint32_t len = frag_len(o, f), i;
+		uint32_t len = frag_len(o, f), i, off = o->key != NULL ? DP_INFER_HDR_SIZE + 8 :
+									DP_INFER_HDR_SIZE;
 		uint64_t base = (uint64_t)f * (o->frag / 4);
 
 		h.frag = (uint8_t)f;
@@ -104,9 +105,11 @@ send_request(struct run *r, uint64_t k, uint64_t now)
 		for (i = 0; i < len / 4; i++) {
 			float x = input_at(o->seed, k, base + i);
 
-			memcpy(r->buf + DP_INFER_HDR_SIZE + 4 * i, &x, 4);
+			memcpy(r->buf + off + 4 * i, &x, 4);
 		}
-		if (sendto(r->fd, r->buf, DP_INFER_HDR_SIZE + len, 0, (struct sockaddr *)&to,
+		if (o->key != NULL)
+			infer_sign(r->buf, o->key, len);
+		if (sendto(r->fd, r->buf, off + len, 0, (struct sockaddr *)&to,
 			   sizeof(to)) < 0)
 			r->send_failed++;
 	}
@@ -150,12 +153,18 @@ on_message(struct run *r, const uint8_t *buf, size_t len, uint64_t now)
 	const struct infer_req_opts *o = r->o;
 	struct dp_infer_hdr h;
 	struct req *q;
+	size_t off;
 
 	if (dp_proto_infer_check(buf, len, &h) != DP_DROP_NONE || h.model != o->model ||
 	    h.type == DP_MSG_INFER_ACT) {
 		r->malformed++;
 		return;
 	}
+	if (!infer_auth_ok(buf, len, &h, o->key)) {
+		r->malformed++;         /* forged, or the wrong key: never believed */
+		return;
+	}
+	off = dp_proto_infer_payload_off(&h);
 	q = &r->reqs[h.request];
 	if (!q->used || o->session_base + (uint32_t)(q->k % o->sessions) != h.session) {
 		r->late++;
@@ -164,16 +173,15 @@ on_message(struct run *r, const uint8_t *buf, size_t len, uint64_t now)
 	if (h.type == DP_MSG_INFER_ERROR) {
 		struct dp_infer_error e;
 
-		if (dp_proto_infer_error_read(buf + DP_INFER_HDR_SIZE, len - DP_INFER_HDR_SIZE,
-					      &e) == 0 && e.code == DP_INFER_ERR_NO_REPLICA)
+		if (dp_proto_infer_error_read(buf + off, len - off, &e) == 0 &&
+		    e.code == DP_INFER_ERR_NO_REPLICA)
 			req_fail(r, q, &r->no_replica);
 		else
 			req_fail(r, q, &r->errors);
 		return;
 	}
 	if (h.stage != o->n_stages || h.n_frags != q->n_frags ||
-	    !answer_ok(r, q->k, h.frag, buf + DP_INFER_HDR_SIZE,
-		       (uint32_t)(len - DP_INFER_HDR_SIZE))) {
+	    !answer_ok(r, q->k, h.frag, buf + off, (uint32_t)(len - off))) {
 		req_fail(r, q, &r->mismatches);
 		return;
 	}

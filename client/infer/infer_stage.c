@@ -31,6 +31,7 @@ struct stage_stats {
 	uint64_t bad_stage;     /* stage 255: no next stage number */
 	uint64_t bad_payload;   /* not a whole number of float32 */
 	uint64_t beats;         /* BEATs sent */
+	uint64_t auth_failed;   /* without the model's tag (or with one, unkeyed) */
 	uint64_t drops[DP_DROP_MAX];
 };
 
@@ -42,11 +43,16 @@ stage_one(const struct infer_stage_opts *o, struct stage_stats *st, uint8_t *buf
 {
 	struct dp_infer_hdr h;
 	enum dp_drop d;
+	size_t off;
 
 	st->received++;
 	d = dp_proto_infer_check(buf, len, &h);
 	if (d != DP_DROP_NONE) {
 		st->drops[d]++;
+		return false;
+	}
+	if (!infer_auth_ok(buf, len, &h, o->key)) {
+		st->auth_failed++;
 		return false;
 	}
 	if (h.type != DP_MSG_INFER_ACT) {
@@ -61,13 +67,16 @@ stage_one(const struct infer_stage_opts *o, struct stage_stats *st, uint8_t *buf
 		st->bad_stage++;
 		return false;
 	}
-	if ((len - DP_INFER_HDR_SIZE) % 4 != 0) {
+	off = dp_proto_infer_payload_off(&h);
+	if ((len - off) % 4 != 0) {
 		st->bad_payload++;
 		return false;
 	}
-	infer_transform(buf + DP_INFER_HDR_SIZE, (len - DP_INFER_HDR_SIZE) / 4, h.stage);
+	infer_transform(buf + off, (len - off) / 4, h.stage);
 	h.stage++;
 	dp_proto_infer_write(buf, &h);
+	if (o->key != NULL)
+		infer_sign(buf, o->key, len - off);
 	return true;
 }
 
@@ -85,15 +94,23 @@ stage_beat(const struct infer_stage_opts *o, int fd, struct stage_stats *st)
 {
 	struct dp_infer_hdr h = { .magic = DP_PROTO_MAGIC, .version = DP_PROTO_VERSION,
 		.type = DP_MSG_INFER_BEAT, .n_frags = 1 };
-	uint8_t buf[DP_INFER_HDR_SIZE];
+	uint8_t buf[DP_INFER_HDR_SIZE + 8];
 	unsigned i;
 
+	/* A keyed model's BEAT carries the time, so that a recorded one is
+	 * worthless later (the gateway takes only fresh ones, each newer than
+	 * the node's last: one ms apart for the replicas of one node). */
+	uint32_t t = infer_realtime_ms();
+
 	for (i = 0; i < o->n_beats; i++) {
+		h.session = t + i;
 		h.model = o->beat_model[i];
 		h.stage = o->beat_stage[i];
 		dp_proto_infer_write(buf, &h);
-		if (sendto(fd, buf, sizeof(buf), 0, (const struct sockaddr *)&o->gateway,
-			   sizeof(o->gateway)) < 0)
+		if (o->key != NULL)
+			infer_sign(buf, o->key, 0);
+		if (sendto(fd, buf, o->key != NULL ? sizeof(buf) : DP_INFER_HDR_SIZE, 0,
+			   (const struct sockaddr *)&o->gateway, sizeof(o->gateway)) < 0)
 			st->send_failed++;
 		else
 			st->beats++;
@@ -109,12 +126,14 @@ stage_report(const struct infer_stage_opts *o, const struct stage_stats *st)
 	for (i = 0; i < DP_DROP_MAX; i++)
 		malformed += st->drops[i];
 	printf("stage port=%u received=%llu forwarded=%llu send_failed=%llu malformed=%llu "
-	       "wrong_type=%llu wrong_model=%llu bad_stage=%llu bad_payload=%llu beats=%llu\n",
+	       "wrong_type=%llu wrong_model=%llu bad_stage=%llu bad_payload=%llu beats=%llu "
+	       "auth_failed=%llu\n",
 	       ntohs(o->bind.sin_port), (unsigned long long)st->received,
 	       (unsigned long long)st->forwarded, (unsigned long long)st->send_failed,
 	       (unsigned long long)malformed, (unsigned long long)st->wrong_type,
 	       (unsigned long long)st->wrong_model, (unsigned long long)st->bad_stage,
-	       (unsigned long long)st->bad_payload, (unsigned long long)st->beats);
+	       (unsigned long long)st->bad_payload, (unsigned long long)st->beats,
+	       (unsigned long long)st->auth_failed);
 	for (i = 0; i < DP_DROP_MAX; i++)
 		if (st->drops[i] != 0)
 			printf("stage malformed %s=%llu\n", dp_drop_name((enum dp_drop)i),

@@ -114,6 +114,8 @@ struct cp_model {
 	uint16_t reply_port;
 	uint32_t n_requesters;
 	uint32_t *requesters;       /* node indices admitted to send requests */
+	bool keyed;                 /* "key_file": every message is tagged */
+	uint8_t key[16];            /* DP_AUTH_KEY_SIZE */
 };
 
 struct cp_policy {

@@ -130,35 +130,44 @@ job_slots_check(struct pol_build *b, const struct cp_job *j)
 	return c->n_errors == before;
 }
 
-/* "key_file" (relative to the policy file's folder) and "auth_covers". */
+bool
+pol_key_file(struct pol_build *b, const json_t *obj, uint8_t key[DP_AUTH_KEY_SIZE])
+{
+	struct cp_json_ctx *c = &b->c;
+	const char *kf = NULL, *slash = strrchr(c->file, '/');
+	char path[PATH_MAX], err[PATH_MAX + 128];
+	bool ok = false;
+	size_t m;
+
+	if (cp_json_get_string(c, obj, "key_file", false, PATH_MAX / 2, &kf) != CP_JSON_OK)
+		return false;
+	m = cp_json_push_key(c, "key_file");
+	if (kf[0] != '/' && slash != NULL)
+		snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - c->file), c->file, kf);
+	else
+		snprintf(path, sizeof(path), "%s", kf);
+	if (dp_auth_key_file_read(path, key, err, sizeof(err)) == 0)
+		ok = true;
+	else
+		cp_json_error(c, "%s", err);
+	cp_json_pop(c, m);
+	return ok;
+}
+
+/* "key_file" and "auth_covers". */
 static void
 job_key_read(struct pol_build *b, const json_t *obj, struct cp_job *j)
 {
 	struct cp_json_ctx *c = &b->c;
-	const char *kf = NULL, *cover = NULL, *slash = strrchr(c->file, '/');
-	char path[PATH_MAX], err[PATH_MAX + 128];
-	int rc;
+	const char *cover = NULL;
 
-	rc = cp_json_get_string(c, obj, "key_file", false, PATH_MAX / 2, &kf);
-	if (rc == CP_JSON_OK) {
-		size_t m = cp_json_push_key(c, "key_file");
-
-		if (kf[0] != '/' && slash != NULL)
-			snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - c->file), c->file, kf);
-		else
-			snprintf(path, sizeof(path), "%s", kf);
-		if (dp_auth_key_file_read(path, j->key, err, sizeof(err)) == 0)
-			j->keyed = true;
-		else
-			cp_json_error(c, "%s", err);
-		cp_json_pop(c, m);
-	}
+	j->keyed = pol_key_file(b, obj, j->key);
 	if (cp_json_get_string(c, obj, "auth_covers", false, 16, &cover) != CP_JSON_OK)
 		return;
 	if (strcmp(cover, "payload") == 0 || strcmp(cover, "header") == 0) {
 		j->auth_cover = strcmp(cover, "header") == 0 ? DP_AUTH_COVER_HEADER
 							     : DP_AUTH_COVER_PAYLOAD;
-		if (rc == CP_JSON_ABSENT) {
+		if (json_object_get(obj, "key_file") == NULL) {
 			size_t m = cp_json_push_key(c, "auth_covers");
 
 			cp_json_error(c, "only a job with a \"key_file\" has tags to cover anything");

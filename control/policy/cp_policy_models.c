@@ -7,7 +7,7 @@
 #include "cp_policy_priv.h"
 
 static const char *const model_keys[] = {
-	"id", "tenant", "class", "stages", "reply_to", "requesters", NULL,
+	"id", "tenant", "class", "stages", "reply_to", "requesters", "key_file", NULL,
 };
 static const char *const stage_keys[] = { "replicas", NULL };
 static const char *const replica_keys[] = { "node", "port", "weight", NULL };
@@ -202,6 +202,7 @@ model_read(struct pol_build *b, const json_t *obj, struct cp_model *md)
 	md->id = (uint16_t)id;
 	md->tenant = pol_tenant_ref(b, obj);
 	md->class_idx = pol_class_ref(b, obj, CP_CLASS_INFERENCE);
+	md->keyed = pol_key_file(b, obj, md->key);
 	stages_read(b, obj, md);
 	reply_read(b, obj, md);
 	requesters_read(b, obj, md);

@@ -63,6 +63,11 @@ uint32_t pol_node_ref_value(struct pol_build *b, const json_t *v, enum cp_role r
 const char *pol_kind_name(enum cp_class_kind k);
 const char *pol_role_name(enum cp_role r);
 
+/* Member "key_file" of obj (a job or model): a path relative to the policy
+ * file's folder, read with dp_auth_key_file_read() into key. True when
+ * present and readable; an unreadable one is reported at its path. */
+bool pol_key_file(struct pol_build *b, const json_t *obj, uint8_t key[16]);
+
 /* Sections. Each reads its array (if present) and reports what it finds. */
 void pol_jobs_read(struct pol_build *b, const json_t *root);
 void pol_models_read(struct pol_build *b, const json_t *root);

@@ -80,23 +80,29 @@ node_of_ip(const struct gw_infer_tables *it, uint32_t ip)
 
 /*
  * Rewrite m (the received frame, one segment) as daitn message h with
- * payload_len bytes of payload already in place, addressed to ip:port (host
- * order) of node, and queue it. to_sender: the destination is the frame's
- * sender (same MAC and port). Otherwise the node's IP must be bound to an
- * Ethernet address (gw_neigh.c): false, with m untouched, when it is not.
+ * payload_len bytes of payload already in place (after the header, or after
+ * a tag's room for a keyed model: mk), addressed to ip:port (host order) of
+ * node, tag it with mk if any, and queue it. to_sender: the destination is
+ * the frame's sender (same MAC and port). Otherwise the node's IP must be
+ * bound to an Ethernet address (gw_neigh.c): false, with m untouched, when
+ * it is not.
  */
 static bool
 infer_send(struct gw_lcore *lc, const struct gw_infer_tables *it, struct rte_mbuf *m,
-	   const struct dp_infer_hdr *h, unsigned payload_len, uint32_t ip, uint16_t port,
-	   uint32_t node, unsigned in_port, bool to_sender)
+	   const struct dp_infer_hdr *hin, unsigned payload_len, uint32_t ip, uint16_t port,
+	   uint32_t node, unsigned in_port, bool to_sender, const struct dp_auth_key *mk)
 {
+	struct dp_infer_hdr hv = *hin, *h = &hv;
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	struct rte_ipv4_hdr *iph = (struct rte_ipv4_hdr *)(eth + 1);
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(iph + 1);
 	uint64_t w = node < it->n_nodes ? atomic_load_explicit(&lc->gw->neigh[it->neigh[node]].word,
 							       memory_order_relaxed) : 0;
 	unsigned out = in_port;
-	uint16_t l4 = (uint16_t)(sizeof(*udp) + DP_INFER_HDR_SIZE + payload_len);
+	uint16_t l4;
+
+	h->flags = (uint8_t)((h->flags & ~DP_INFER_FLAG_AUTH) | (mk != NULL ? DP_INFER_FLAG_AUTH : 0));
+	l4 = (uint16_t)(sizeof(*udp) + dp_proto_infer_payload_off(h) + payload_len);
 
 	if (to_sender) {
 		/* Back to whoever sent m: its MAC is the frame's source. */
@@ -127,6 +133,12 @@ infer_send(struct gw_lcore *lc, const struct gw_infer_tables *it, struct rte_mbu
 	udp->dgram_len = rte_cpu_to_be_16(l4);
 	udp->dgram_cksum = 0;
 	dp_proto_infer_write(udp + 1, h);
+	if (mk != NULL) {
+		uint8_t *dh = (uint8_t *)(udp + 1);
+
+		dp_auth_tag_write(dh + DP_INFER_HDR_SIZE,
+				  dp_auth_tag(mk, 0, dh, dh + DP_INFER_HDR_SIZE + 8, payload_len));
+	}
 	*RTE_MBUF_DYNFIELD(m, lc->gw->infer->stamp_off, uint64_t *) = lc->infer->now_ns;
 	m->data_len = (uint16_t)(DP_PROTO_L2_L4_SIZE + l4 - sizeof(*udp));
 	m->pkt_len = m->data_len;
@@ -135,16 +147,18 @@ infer_send(struct gw_lcore *lc, const struct gw_infer_tables *it, struct rte_mbu
 	return true;
 }
 
-/* Turn m into an ERROR for the requester (reply_ip:reply_port). */
+/* Turn m into an ERROR for the requester (reply_ip:reply_port), tagged with
+ * mk (a keyed model's) unless NULL. */
 static enum dp_drop
 infer_error(struct gw_lcore *lc, const struct gw_infer_tables *it, struct rte_mbuf *m,
 	    struct dp_infer_hdr *h, uint16_t code, uint32_t reply_ip, uint16_t reply_port,
-	    unsigned in_port, enum dp_drop fate, bool *consumed)
+	    unsigned in_port, enum dp_drop fate, bool *consumed, const struct dp_auth_key *mk)
 {
-	uint8_t *payload = rte_pktmbuf_mtod_offset(m, uint8_t *, DP_PROTO_FRAME_HDR_SIZE);
+	unsigned off = DP_PROTO_FRAME_HDR_SIZE + (mk != NULL ? 8u : 0u);
+	uint8_t *payload = rte_pktmbuf_mtod_offset(m, uint8_t *, off);
 	char text[56];
 
-	if (unlikely(m->nb_segs != 1 || m->buf_len < m->data_off + DP_PROTO_FRAME_HDR_SIZE +
+	if (unlikely(m->nb_segs != 1 || m->buf_len < m->data_off + off +
 						     sizeof(struct dp_infer_error)))
 		return fate;
 	snprintf(text, sizeof(text), code == DP_INFER_ERR_NO_REPLICA ?
@@ -155,17 +169,32 @@ infer_error(struct gw_lcore *lc, const struct gw_infer_tables *it, struct rte_mb
 	h->reply_ip = reply_ip;
 	h->reply_port = reply_port;
 	if (!infer_send(lc, it, m, h, sizeof(struct dp_infer_error), reply_ip, reply_port,
-			node_of_ip(it, reply_ip), in_port, h->stage == 0))
+			node_of_ip(it, reply_ip), in_port, h->stage == 0, mk))
 		return fate;
 	cnt_add(lc->infer, GW_INFER_ERRORS_SENT);
 	*consumed = true;
 	return fate;
 }
 
+/* A keyed model's BEAT of node: its time (session field, ms) must be near the
+ * gateway's and newer than the node's last accepted one. */
+static inline bool
+beat_fresh(struct gw_lcore *lc, const struct gw_infer_tables *it, uint32_t node, uint32_t t_ms)
+{
+	uint32_t now = (uint32_t)gw_infer_realtime_ms(lc->gw);
+	int32_t skew = (int32_t)(t_ms - now);
+
+	if (skew > GW_INFER_BEAT_SKEW_MS || skew < -GW_INFER_BEAT_SKEW_MS ||
+	    (int32_t)(t_ms - __atomic_load_n(&it->last_beat[node], __ATOMIC_RELAXED)) <= 0)
+		return false;
+	__atomic_store_n(&it->last_beat[node], t_ms, __ATOMIC_RELAXED);
+	return true;
+}
+
 static enum dp_drop
 infer_beat(struct gw_lcore *lc, const struct gw_infer_tables *it, const struct dp_infer_hdr *h,
 	   const struct rte_ether_hdr *eth, uint32_t src_ip, uint16_t src_port, unsigned port,
-	   uint32_t bytes)
+	   uint32_t bytes, bool keyed)
 {
 	const struct dp_route_model *md = dp_route_model_find(it->route, h->model);
 	const struct dp_route_stage *st = dp_route_stage_find(it->route, md, h->stage);
@@ -177,6 +206,8 @@ infer_beat(struct gw_lcore *lc, const struct gw_infer_tables *it, const struct d
 	node = dp_route_src_find(it->route, st->first_src, st->n_srcs, src_ip, src_port);
 	if (node == DP_ROUTE_NONE)
 		return DP_DROP_INFER_NOT_ADMITTED;
+	if (keyed && !beat_fresh(lc, it, node, h->session))
+		return DP_DROP_AUTH_REPLAY;
 	fate = node_heard(lc->gw, it, node, &eth->src_addr, port, lc->infer->now_ns);
 	if (fate != DP_DROP_NONE)
 		return fate;
@@ -192,6 +223,8 @@ gw_infer_pkt(struct gw_lcore *lc, const struct gw_tables *t, struct rte_mbuf *m,
 	struct gw_infer_lc *il = lc->infer;
 	const struct gw_infer_tables *it = il->cur;
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const struct dp_auth_key *mk = NULL;
+	const struct dp_route_model *md;
 	struct dp_route_dest d;
 	struct dp_route_msg rm;
 	struct dp_infer_hdr h;
@@ -204,14 +237,31 @@ gw_infer_pkt(struct gw_lcore *lc, const struct gw_tables *t, struct rte_mbuf *m,
 	fate = dp_proto_infer_check(udp + 1, udp_payload_len, &h);
 	if (unlikely(fate != DP_DROP_NONE))
 		return fate;
+	/* A keyed model's messages count only with its tag (docs/protocol.md
+	 * section 11); what the gateway sends on is tagged anew. */
+	md = dp_route_model_find(it->route, h.model);
+	if (md != NULL && it->mkeys[md->policy_idx].keyed)
+		mk = &it->mkeys[md->policy_idx].key;
+	if (unlikely(mk != NULL || (h.flags & DP_INFER_FLAG_AUTH))) {
+		const uint8_t *dh = (const uint8_t *)(udp + 1);
+
+		if (mk == NULL)
+			return DP_DROP_AUTH_BAD;
+		if (!(h.flags & DP_INFER_FLAG_AUTH))
+			return DP_DROP_AUTH_MISSING;
+		if (!dp_auth_check(mk, 0, dh, dh + DP_INFER_HDR_SIZE, dh + DP_INFER_HDR_SIZE + 8,
+				   udp_payload_len - DP_INFER_HDR_SIZE - 8))
+			return DP_DROP_AUTH_BAD;
+	}
 	rm = (struct dp_route_msg){ .model = h.model, .stage = h.stage, .session = h.session,
 		.src_ip = rte_be_to_cpu_32(ip->src_addr), .src_port = rte_be_to_cpu_16(udp->src_port),
 		.reply_ip = h.reply_ip, .reply_port = h.reply_port };
 	if (h.type == DP_MSG_INFER_BEAT)
-		return infer_beat(lc, it, &h, eth, rm.src_ip, rm.src_port, port, m->pkt_len);
+		return infer_beat(lc, it, &h, eth, rm.src_ip, rm.src_port, port, m->pkt_len,
+				  mk != NULL);
 	if (h.type != DP_MSG_INFER_ACT)
 		return DP_DROP_UNEXPECTED_MSG;
-	payload = udp_payload_len - DP_INFER_HDR_SIZE;
+	payload = udp_payload_len - (unsigned)dp_proto_infer_payload_off(&h);
 	v = dp_route_resolve(il->route, it->route, &it->live, il->now_ns, &rm, &d);
 	if (d.src_node != DP_ROUTE_NONE) {
 		fate = node_heard(lc->gw, it, d.src_node, &eth->src_addr, port, il->now_ns);
@@ -229,26 +279,26 @@ gw_infer_pkt(struct gw_lcore *lc, const struct gw_tables *t, struct rte_mbuf *m,
 		/* Stage 0: the gateway names the requester for every later hop. */
 		h.reply_ip = d.reply_ip;
 		h.reply_port = d.reply_port;
-		if (!infer_send(lc, it, m, &h, payload, d.ip, d.port, d.node, port, false))
+		if (!infer_send(lc, it, m, &h, payload, d.ip, d.port, d.node, port, false, mk))
 			return DP_DROP_NEIGH_UNRESOLVED;
 		*consumed = true;
 		return DP_DROP_INFER_FORWARDED;
 	case DP_ROUTE_REPLY:
 		h.type = DP_MSG_INFER_RESULT;
 		if (!infer_send(lc, it, m, &h, payload, d.ip, d.port, node_of_ip(it, d.ip), port,
-				false))
+				false, mk))
 			return DP_DROP_NEIGH_UNRESOLVED;
 		*consumed = true;
 		return DP_DROP_INFER_REPLIED;
 	case DP_ROUTE_NO_REPLICA:
 		return infer_error(lc, it, m, &h, DP_INFER_ERR_NO_REPLICA, d.reply_ip,
-				   d.reply_port, port, DP_DROP_INFER_NO_REPLICA, consumed);
+				   d.reply_port, port, DP_DROP_INFER_NO_REPLICA, consumed, mk);
 	case DP_ROUTE_UNKNOWN_MODEL:
 		/* Answer only a would-be request (stage 0), to its sender. */
 		if (h.stage == 0)
 			return infer_error(lc, it, m, &h, DP_INFER_ERR_UNKNOWN_MODEL, d.reply_ip,
 					   d.reply_port, port, DP_DROP_INFER_UNKNOWN_MODEL,
-					   consumed);
+					   consumed, NULL);
 		return DP_DROP_INFER_UNKNOWN_MODEL;
 	case DP_ROUTE_BAD_STAGE:
 		return DP_DROP_INFER_BAD_STAGE;

@@ -20,6 +20,17 @@
 /* Leaves of any plan: one default per class, one per job, one per model. */
 #define GW_INFER_LEAVES_MAX (DP_SCHED_CLASSES_MAX + 2u * GW_INFER_IDS)
 
+/* A model's key (docs/protocol.md section 11): every message tagged. */
+struct gw_infer_key {
+	bool keyed;
+	struct dp_auth_key key;         /* covers payloads always */
+};
+
+/* A keyed model's BEAT must carry a time (ms since the epoch, low 32 bits,
+ * in its session field) within this of the gateway's, and newer than the
+ * node's last: a recorded BEAT cannot keep a dead replica alive. */
+#define GW_INFER_BEAT_SKEW_MS 5000
+
 struct gw_infer_node_ip {
 	uint32_t ip;            /* host order */
 	uint32_t node;
@@ -38,6 +49,9 @@ struct gw_infer_tables {
 	uint32_t n_nodes;
 	uint64_t *last_seen;            /* [n_nodes] ns; relaxed atomics, any lcore */
 	uint32_t *neigh;                /* [n_nodes] index into gw->neigh */
+	uint32_t *last_beat;            /* [n_nodes] keyed models: the newest BEAT's
+					   time (ms, low 32 bits); relaxed atomics */
+	struct gw_infer_key *mkeys;     /* [policy models] by dp_route_model.policy_idx */
 	struct gw_infer_node_ip *by_ip; /* [n_nodes] sorted by ip */
 	uint64_t *up;                   /* admin bitmap: all set */
 	struct dp_route_live live;
@@ -90,6 +104,7 @@ struct gw_infer {
 	bool off;                       /* no TX scheduling: straight to the PMD */
 	uint64_t rate_bps;              /* per (lcore, port) scheduler; 0 none */
 	double ns_per_tsc;
+	int64_t realtime_off_ms;        /* wall clock (ms) - gw_infer_now() / 1e6 */
 	int stamp_off;                  /* mbuf dynfield: receive time, ns */
 	unsigned n_retired;
 	struct gw_infer_tables **retired;       /* waiting for lcores to leave */
@@ -99,6 +114,13 @@ static inline uint64_t
 gw_infer_now(const struct gw *gw)
 {
 	return (uint64_t)((double)gw_now(gw) * gw->infer->ns_per_tsc);
+}
+
+/* The wall clock in ms, on the gateway's clock (gw_clock_set moves it). */
+static inline int64_t
+gw_infer_realtime_ms(const struct gw *gw)
+{
+	return (int64_t)(gw_infer_now(gw) / 1000000) + gw->infer->realtime_off_ms;
 }
 
 /* gw_txsched.c: move the lcore onto version it (its backlog with it). */

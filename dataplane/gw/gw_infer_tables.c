@@ -71,6 +71,13 @@ gw_infer_init(struct gw *gw)
 		gw->infer->rate_bps = mbps * 1000000ull;
 	}
 	gw->infer->ns_per_tsc = 1e9 / (double)rte_get_tsc_hz();
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gw->infer->realtime_off_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 -
+					     (int64_t)(gw_infer_now(gw) / 1000000);
+	}
 	gw->infer->stamp_off = rte_mbuf_dynfield_register(&(struct rte_mbuf_dynfield){
 		.name = "daitn_infer_rx_ns", .size = sizeof(uint64_t),
 		.align = __alignof__(uint64_t) });
@@ -143,6 +150,8 @@ gw_infer_tables_free(struct gw *gw, struct gw_infer_tables *it)
 	free(it->job_leaf);
 	free(it->model_leaf);
 	free(it->last_seen);
+	free(it->last_beat);
+	free(it->mkeys);
 	free(it->neigh);
 	free(it->by_ip);
 	free(it->up);
@@ -255,6 +264,9 @@ nodes_carry(struct gw_infer_tables *it, const struct gw_infer_tables *oit)
 		seen = __atomic_load_n(&oit->last_seen[from], __ATOMIC_RELAXED);
 		if (seen > __atomic_load_n(&it->last_seen[e->node], __ATOMIC_RELAXED))
 			__atomic_store_n(&it->last_seen[e->node], seen, __ATOMIC_RELAXED);
+		__atomic_store_n(&it->last_beat[e->node],
+				 __atomic_load_n(&oit->last_beat[from], __ATOMIC_RELAXED),
+				 __ATOMIC_RELAXED);
 	}
 }
 
@@ -289,10 +301,12 @@ gw_infer_tables_build(struct gw *gw, struct gw_tables *t, const struct gw_tables
 	it->model_leaf = malloc(GW_INFER_IDS * sizeof(*it->model_leaf));
 	it->n_nodes = p->n_nodes;
 	it->last_seen = calloc(p->n_nodes + 1, sizeof(*it->last_seen));
+	it->last_beat = calloc(p->n_nodes + 1, sizeof(*it->last_beat));
+	it->mkeys = calloc(p->n_models + 1, sizeof(*it->mkeys));
 	it->neigh = calloc(p->n_nodes + 1, sizeof(*it->neigh));
 	it->by_ip = calloc(p->n_nodes + 1, sizeof(*it->by_ip));
 	it->up = malloc(((p->n_nodes + 63) / 64 + 1) * sizeof(*it->up));
-	if (!it->job_leaf || !it->model_leaf || !it->last_seen || !it->neigh || !it->by_ip ||
+	if (!it->job_leaf || !it->model_leaf || !it->last_seen || !it->last_beat || !it->mkeys || !it->neigh || !it->by_ip ||
 	    !it->up)
 		goto nomem;
 	memset(it->job_leaf, 0xff, GW_INFER_IDS * sizeof(*it->job_leaf));
@@ -307,6 +321,11 @@ gw_infer_tables_build(struct gw *gw, struct gw_tables *t, const struct gw_tables
 	for (i = 0; i < p->n_nodes; i++) {
 		it->by_ip[i] = (struct gw_infer_node_ip){ .ip = p->nodes[i].ip, .node = i };
 		it->neigh[i] = t->node_neigh[i];
+	}
+	for (i = 0; i < p->n_models; i++) {
+		it->mkeys[i].keyed = p->models[i].keyed;
+		if (p->models[i].keyed)
+			dp_auth_key_set(&it->mkeys[i].key, p->models[i].key, DP_AUTH_COVER_PAYLOAD);
 	}
 	qsort(it->by_ip, p->n_nodes, sizeof(*it->by_ip), ip_cmp);
 	memset(it->up, 0xff, ((p->n_nodes + 63) / 64 + 1) * sizeof(*it->up));

@@ -71,7 +71,9 @@ dp_proto_infer_check(const void *udp_payload, size_t len, struct dp_infer_hdr *o
 		return DP_DROP_PROTO_BAD_FLAGS;
 	if (out->n_frags == 0 || out->frag >= out->n_frags)
 		return DP_DROP_PROTO_BAD_COUNT;
-	payload = len - DP_INFER_HDR_SIZE;
+	if (len < dp_proto_infer_payload_off(out))
+		return DP_DROP_PROTO_LENGTH_MISMATCH;
+	payload = len - dp_proto_infer_payload_off(out);
 	if (out->type == DP_MSG_INFER_ERROR) {
 		if (payload != sizeof(struct dp_infer_error))
 			return DP_DROP_PROTO_LENGTH_MISMATCH;

@@ -45,9 +45,11 @@
 #define DP_INFER_PAYLOAD_MAX 8192u
 
 /* flags: bits 0..3 a priority hint (0 = none, 1 = most urgent, 15 = least);
- * bits 4..7 reserved, must be zero. */
+ * bit 4: an 8-byte tag follows the header (a model with a key, dp_auth.h;
+ * docs/protocol.md section 11); bits 5..7 reserved, must be zero. */
 #define DP_INFER_FLAG_PRIO_MASK 0x0fu
-#define DP_INFER_FLAG_RESERVED_MASK 0xf0u
+#define DP_INFER_FLAG_AUTH 0x10u
+#define DP_INFER_FLAG_RESERVED_MASK 0xe0u
 
 /* Message types 16..31 are inference messages. */
 #define DP_INFER_MSG_FIRST 16u
@@ -117,7 +119,8 @@ dp_proto_infer_is_infer(uint8_t type)
  *   PROTO_BAD_COUNT        n_frags == 0 or frag >= n_frags
  *   PROTO_LENGTH_MISMATCH  ACT/RESULT payload empty or over 8 KiB;
  *                          ERROR payload not exactly 64 bytes; BEAT payload
- *                          not empty
+ *                          not empty (the payload follows the tag, with the
+ *                          AUTH flag)
  * Whether the type is acceptable from this sender (a RESULT sent to the
  * gateway, say) is the caller's decision.
  */
@@ -126,6 +129,13 @@ enum dp_drop dp_proto_infer_check(const void *udp_payload, size_t len,
 
 /* Write hdr (host byte order) to dst in wire format. dst needs 22 bytes. */
 void dp_proto_infer_write(void *dst, const struct dp_infer_hdr *hdr);
+
+/* Where the payload starts: after the header, and the tag if any. */
+static inline size_t
+dp_proto_infer_payload_off(const struct dp_infer_hdr *h)
+{
+	return DP_INFER_HDR_SIZE + ((h->flags & DP_INFER_FLAG_AUTH) ? 8u : 0u);
+}
 
 /* Fill an ERROR payload (wire format) at dst, 64 bytes; text is truncated. */
 void dp_proto_infer_error_write(void *dst, uint16_t code, uint16_t model,

@@ -20,7 +20,8 @@
 #include <CUnit/Basic.h>
 
 #include "dp_auth.h"
-#include "gw_priv.h"
+#include "dp_proto_infer.h"
+#include "gw_infer_priv.h"
 #include "gw_tu.h"
 
 #define JOB 6
@@ -31,18 +32,31 @@ static char pol[80 * 1024];
 static float vals[4] = { 1, 2, 3, 4 };
 static uint32_t nonce = 0xa0000000u;
 
+/* Model 9: one stage (replica S_IP:48000) and a requester (Q_IP), keyed. */
+#define MODEL 9
+#define S_IP 0x0a090201u            /* 10.9.2.1 */
+#define Q_IP 0x0a090202u            /* 10.9.2.2 */
+static const struct rte_ether_addr s_mac = { { 0x02, 0, 0, 0, 0xaa, 0x01 } };
+static const struct rte_ether_addr q_mac = { { 0x02, 0, 0, 0, 0xaa, 0x02 } };
+
 static const char *policy_keyed(unsigned version)
 {
-	const char *base = tu_policy_make(version, 256, true);
+	const char *base = tu_policy_make(version, 256, true), *jobs = strstr(base, "], \"jobs\"");
 	size_t n = strlen(base);
 
-	/* The fixture's policy ends with its jobs array: "...]}". */
-	snprintf(pol, sizeof(pol), "%.*s, {\"id\": %u, \"dtype\": \"float32\", \"chunk_size\": "
+	/* The fixture's policy: nodes, then its jobs array, last: "...]}". */
+	snprintf(pol, sizeof(pol), "%.*s, {\"id\": \"s\", \"ip\": \"10.9.2.1\", \"roles\": "
+		 "[\"stage\"], \"mac\": \"02:00:00:00:aa:01\"}, {\"id\": \"q\", \"ip\": "
+		 "\"10.9.2.2\", \"roles\": [\"requester\"], \"mac\": \"02:00:00:00:aa:02\"}"
+		 "%.*s, {\"id\": %u, \"dtype\": \"float32\", \"chunk_size\": "
 		 "1024, \"slot_memory\": \"256KiB\", \"key_file\": \"%s\", \"workers\": ["
 		 "{\"node\": \"n0\", \"port\": %u}, {\"node\": \"n1\", \"port\": %u}, "
-		 "{\"node\": \"n2\", \"port\": %u}, {\"node\": \"n3\", \"port\": %u}]}]}",
-		 (int)(n - 2), base, JOB, key_path, TU_WORKER_PORT(JOB), TU_WORKER_PORT(JOB),
-		 TU_WORKER_PORT(JOB), TU_WORKER_PORT(JOB));
+		 "{\"node\": \"n2\", \"port\": %u}, {\"node\": \"n3\", \"port\": %u}]}], "
+		 "\"models\": [{\"id\": %u, \"key_file\": \"%s\", \"stages\": [{\"replicas\": "
+		 "[{\"node\": \"s\", \"port\": 48000}]}], \"requesters\": [\"q\"]}]}",
+		 (int)(jobs - base), base, (int)(n - 2 - (size_t)(jobs - base)), jobs, JOB,
+		 key_path, TU_WORKER_PORT(JOB), TU_WORKER_PORT(JOB), TU_WORKER_PORT(JOB),
+		 TU_WORKER_PORT(JOB), MODEL, key_path);
 	return pol;
 }
 
@@ -229,7 +243,93 @@ static void test_replayed_hello_cannot_end_a_run(void)
 	CU_ASSERT_EQUAL(tu_policy_apply(tu_policy_make(401, 256, true)), 0);
 }
 
+/* An inference message of model 9 from ip:sport with mac; tag: 0 none, 1 the
+ * key, 2 another key. Payload n bytes of 0x3f (float ~0.75). */
+static struct rte_mbuf *infer_msg(uint8_t type, uint8_t stage, uint32_t session, uint32_t ip,
+				  uint16_t sport, const struct rte_ether_addr *mac, size_t n, int tag)
+{
+	uint8_t raw[DP_INFER_HDR_SIZE + 8 + 256];
+	struct dp_infer_hdr h = {
+		.magic = DP_PROTO_MAGIC, .version = DP_PROTO_VERSION, .type = type,
+		.model = MODEL, .stage = stage, .session = session, .n_frags = 1,
+		.flags = tag ? DP_INFER_FLAG_AUTH : 0,
+	};
+	size_t off = tag ? DP_INFER_HDR_SIZE + 8 : DP_INFER_HDR_SIZE;
+	struct dp_auth_key k = key;
+	struct tu_pkt p;
+
+	if (tag == 2)
+		k.k[1] ^= 1;
+	dp_proto_infer_write(raw, &h);
+	memset(raw + off, 0x3f, n);
+	if (tag)
+		dp_auth_tag_write(raw + DP_INFER_HDR_SIZE, dp_auth_tag(&k, 0, raw, raw + off, n));
+	tu_pkt_daitn(&p, 0, 0, 0, 0, 0, 0, 0, 0, raw, off + n);
+	p.raw = true;
+	p.src_ip = ip;
+	p.sport = sport;
+	p.dport = TU_UDP_BASE;
+	p.src_mac = *mac;
+	return tu_build(&p);
+}
+
+/* A keyed model's BEAT counts only tagged, fresh (its time near the
+ * gateway's) and newer than the node's last: a recorded one is worthless. */
+static void test_keyed_model_beats_must_be_tagged_and_fresh(void)
+{
+	uint32_t now = (uint32_t)gw_infer_realtime_ms(tu.gw);
+	struct gw_stats before;
+
+	tu_snap(&before);
+	send_poll(infer_msg(DP_MSG_INFER_BEAT, 0, now, S_IP, 48000, &s_mac, 0, 0), 0);
+	send_poll(infer_msg(DP_MSG_INFER_BEAT, 0, now, S_IP, 48000, &s_mac, 0, 2), 0);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_AUTH_MISSING), 1);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_AUTH_BAD), 1);
+	/* send_poll moved the clock 20 ms: still fresh. */
+	send_poll(infer_msg(DP_MSG_INFER_BEAT, 0, now + 20, S_IP, 48000, &s_mac, 0, 1), 0);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_INFER_BEAT), 1);
+	/* The same BEAT again, an older one, one from 10 s ago. */
+	send_poll(infer_msg(DP_MSG_INFER_BEAT, 0, now + 20, S_IP, 48000, &s_mac, 0, 1), 0);
+	send_poll(infer_msg(DP_MSG_INFER_BEAT, 0, now + 10, S_IP, 48000, &s_mac, 0, 1), 0);
+	now = (uint32_t)gw_infer_realtime_ms(tu.gw);
+	send_poll(infer_msg(DP_MSG_INFER_BEAT, 0, now - 10000, S_IP, 48000, &s_mac, 0, 1), 0);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_AUTH_REPLAY), 3);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_INFER_BEAT), 1);
+	CU_ASSERT_EQUAL(tu_collect(), 0);
+}
+
+/* A keyed model's activation is taken only with its tag and sent on with
+ * a new one (the gateway wrote the requester's address into it). */
+static void test_keyed_model_activations_are_checked_and_signed_anew(void)
+{
+	struct gw_stats before;
+	const uint8_t *dh;
+	unsigned n;
+
+	tu_snap(&before);
+	send_poll(infer_msg(DP_MSG_INFER_ACT, 0, 7, Q_IP, 41000, &q_mac, 64, 0), 0);
+	send_poll(infer_msg(DP_MSG_INFER_ACT, 0, 7, Q_IP, 41000, &q_mac, 64, 2), 0);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_AUTH_MISSING), 1);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_AUTH_BAD), 1);
+	CU_ASSERT_EQUAL(tu_collect(), 0);
+	send_poll(infer_msg(DP_MSG_INFER_ACT, 0, 7, Q_IP, 41000, &q_mac, 64, 1), 0);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_INFER_FORWARDED), 1);
+	n = tu_collect();
+	CU_ASSERT_EQUAL_FATAL(n, 1);
+	CU_ASSERT_EQUAL(tu_out[0].dst_ip, S_IP);
+	CU_ASSERT_TRUE(rte_is_same_ether_addr(&tu_out[0].eth.dst_addr, &s_mac));
+	dh = tu_out[0].frame + DP_PROTO_L2_L4_SIZE;
+	CU_ASSERT_TRUE((dh[7] & DP_INFER_FLAG_AUTH) != 0);
+	CU_ASSERT_EQUAL(dh[16] << 24 | dh[17] << 16 | dh[18] << 8 | dh[19], Q_IP);
+	CU_ASSERT_TRUE(dp_auth_check(&key, 0, dh, dh + DP_INFER_HDR_SIZE, dh + DP_INFER_HDR_SIZE + 8,
+				     64));
+}
+
 static CU_TestInfo tests[] = {
+	{ "keyed_model_beats_must_be_tagged_and_fresh",
+	  test_keyed_model_beats_must_be_tagged_and_fresh },
+	{ "keyed_model_activations_are_checked_and_signed_anew",
+	  test_keyed_model_activations_are_checked_and_signed_anew },
 	{ "hello_without_the_key_gets_no_answer", test_hello_without_the_key_gets_no_answer },
 	{ "grads_need_the_key_and_the_runs_salt", test_grads_need_the_key_and_the_runs_salt },
 	{ "replayed_hello_cannot_end_a_run", test_replayed_hello_cannot_end_a_run },

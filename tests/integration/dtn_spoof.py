@@ -72,7 +72,10 @@ def message(a, i):
         return HDR.pack(MAGIC, VERSION, t, a.job, a.rank, slot_field, 1, flags, a.count,
                         slot * a.chunk, rnd) + tag + payload
     if a.type == "beat":
-        return INFER_HDR.pack(MAGIC, INFER_VERSION, BEAT, a.job, a.rank, 0, 0, 0, 0, 1, 0, 0)
+        # A fresh time where a keyed model's BEAT carries it (ms, low 32 bits).
+        now_ms = int(time.time() * 1000 + i) & 0xFFFFFFFF
+        return INFER_HDR.pack(MAGIC, INFER_VERSION, BEAT, a.job, a.rank, flags, now_ms, 0, 0, 1,
+                              0, 0) + tag
     if a.type == "hello":
         return HDR.pack(MAGIC, VERSION, HELLO, a.job, a.rank, 0, 0, flags, 0, 0,
                         (a.first_round + i) & 0xFFFFFFFF) + tag + bytes(HELLO_PAD)

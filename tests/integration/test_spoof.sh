@@ -21,9 +21,10 @@
 #   - HELLOs untagged / forged                                    -> no answer, run goes on
 #   - RESULTs and ERRORs from the gateway's MAC, IP and shard port to rank 0,
 #     untagged and forged, for every slot of every round          -> ignored by libdaitn
-# BEAT (inference, no keys yet): BEATs for a stage-only node (pinned MAC, no
-# host behind it) from the attacker's MAC keep it "never seen"; forging the
-# pinned MAC as well still works, which is printed (inference has no keys).
+# Inference, keyed model 9 (a real stage and requester with the key): forged
+# BEATs for a replica with no host behind it (from the attacker's MAC, and
+# with its pinned MAC and a forged tag) never make it alive, so requests are
+# never routed to it: all answered bit-exact.
 # Reflection: 2000 HELLOs from the attacker's own address draw ERRORs no larger
 # than the HELLO, at most the per-source rate (100/s, burst 32).
 # Exit 0 pass, 1 fail, 77 skip.
@@ -33,8 +34,10 @@ it_prereqs
 
 KEYDIR=$(mktemp -d /tmp/dtn-spoof.XXXXXX)
 dtn_on_exit "rm -rf '$KEYDIR'"
-od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >"$KEYDIR/job5.key"
-chmod 600 "$KEYDIR/job5.key"
+for k in job5 model9; do
+	od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >"$KEYDIR/$k.key"
+	chmod 600 "$KEYDIR/$k.key"
+done
 "$DTN_PY" - "$DTN_ROOT/configs/policy-demo.json" "$KEYDIR/policy.json" <<'EOF'
 import json, sys
 p = json.load(open(sys.argv[1]))
@@ -43,11 +46,14 @@ j["id"] = 5
 j["key_file"] = "job5.key"
 j["workers"] = [dict(w, port=47104) for w in j["workers"]]
 p["jobs"].append(j)
-# A stage-only node with no host behind it, its MAC pinned: only BEATs can
-# make it look alive.
+# Model 9, keyed: one stage of two replicas, w2 (a real daitn-infer stage)
+# and s9, a stage-only node with no host behind it and its MAC pinned: only
+# BEATs could make s9 look alive, and requests routed to it would fail.
 p["nodes"].append({"id": "s9", "ip": "10.77.0.16", "roles": ["stage"],
                    "mac": "02:00:00:00:99:99"})
-p["models"].append({"id": 9, "stages": [{"replicas": [{"node": "s9", "port": 48999}]}],
+p["models"].append({"id": 9, "key_file": "model9.key",
+                    "stages": [{"replicas": [{"node": "w2", "port": 48999},
+                                             {"node": "s9", "port": 48999}]}],
                     "requesters": ["w3"]})
 json.dump(p, open(sys.argv[2], "w"), indent=1)
 EOF
@@ -151,38 +157,39 @@ d=$(it_delta src_mac_mismatch)
 it_check "[[ $d -eq 0 ]]" "auth on: the forged frames carried rank 0's real MAC (src_mac_mismatch +$d)"
 
 # ---- BEAT: a stage node kept alive by a stranger ---------------------------------
-node_state() {   # node_state ID: its liveness state and the view's age (ms)
+INFER_BIN="$DTN_BUILD/client/infer/daitn-infer"
+node_state() {   # node_state ID: its liveness state
 	dtn_gw_stats /daitn/nodes | "$DTN_PY" -c '
 import json, sys
 d = json.load(sys.stdin)["/daitn/nodes"]
-print(d["state"][d["id"].index(sys.argv[1])], d["refreshed_ms_ago"])' "$1"
+print(d["state"][d["id"].index(sys.argv[1])])' "$1"
 }
 it_counters
 SPOOF_PIDS=()
+# Forged BEATs for s9 while a keyed requester runs: from the attacker's MAC
+# untagged, and with s9's pinned MAC and a forged tag.
 spoof $ATT "$DTN_TMP/beat.log" --src-mac "$ATT_MAC" --dst-mac "$GW_MAC" --src 10.77.0.16:48999 \
-	--dst "$GW" --type beat --job 9 --rank 0 --n 300 --pps 100
-dtn_wait_all 30 "${SPOOF_PIDS[@]}" || true
-SPOOF_PIDS=()
-wait_counted src_mac_mismatch
-# The liveness view is refreshed periodically: wait for a refresh made after
-# every BEAT was counted (its age under the time since), then read it.
-t_done=$(date +%s%N)
-deadline=$(( $(date +%s) + 20 ))
-while :; do
-	read -r st age <<<"$(node_state s9)"
-	(( age * 1000000 < $(date +%s%N) - t_done || $(date +%s) >= deadline )) && break
-	sleep 0.05
-done
-d=$(it_delta src_mac_mismatch) b=$(it_delta infer_beat)
-it_check "[[ $st == never && $d -ge 1 && $b -eq 0 ]]" "BEATs for stage node s9 from the attacker's MAC: dropped (src_mac_mismatch +$d, infer_beat +$b), s9 stays $st"
+	--dst "$GW" --type beat --job 9 --rank 0 --n 100000 --pps 100 --max-seconds 25
 spoof $ATT "$DTN_TMP/beat-pin.log" --src-mac 02:00:00:00:99:99 --dst-mac "$GW_MAC" \
-	--src 10.77.0.16:48999 --dst "$GW" --type beat --job 9 --rank 0 --n 300 --pps 100
+	--src 10.77.0.16:48999 --dst "$GW" --type beat --job 9 --rank 0 --n 100000 --pps 100 \
+	--max-seconds 25 --tag
+dtn_bg "$(dtn_ns_worker 3)" "$DTN_TMP/stage9.log" "$INFER_BIN" stage --bind 10.77.0.13:48999 \
+	--gateway "$DTN_GW_IP:47000" --beat 9:0 --beat-ms 100 --key-file "$KEYDIR/model9.key"
+STAGE9=$DTN_LAST_PID
+wait_counted auth_bad
 deadline=$(( $(date +%s) + 20 ))
-while read -r st age <<<"$(node_state s9)"; [[ $st != up ]] && (( $(date +%s) < deadline )); do
-	sleep 0.2
-done
+while (( $(dtn_gw_counter infer_beat) < 3 && $(date +%s) < deadline )); do sleep 0.05; done
+rc=0
+timeout 60 ip netns exec "$(dtn_ns_worker 4)" "$INFER_BIN" requester --gateway "$DTN_GW_IP:47000" \
+	--bind 10.77.0.14 --model 9 --stages 1 --size 4096 --frag 1024 --sessions 16 --count 300 \
+	--timeout-ms 5000 --key-file "$KEYDIR/model9.key" >"$DTN_TMP/req9.log" 2>&1 || rc=$?
 spoof_stop
-it_log "measured: BEATs forging s9's pinned MAC as well: s9 is $st (inference has no keys yet: docs/security.md)"
+dtn_pid_stop "$STAGE9" INT 5 || true
+st=$(node_state s9)
+m=$(it_delta auth_missing) b=$(it_delta auth_bad) beats=$(it_delta infer_beat)
+it_check "[[ $rc -eq 0 && $st != up ]]" "keyed model 9: 300 requests over 16 sessions answered bit-exact (exit $rc) while BEATs forged for replica s9 kept it $st ($(tail -n1 "$DTN_TMP/req9.log"))"
+it_check "[[ $m -gt 0 && $b -gt 0 && $beats -gt 0 ]]" "forged BEATs dropped (auth_missing +$m, auth_bad +$b); the real stage's tagged BEATs taken (infer_beat +$beats)"
+it_check "grep -q 'auth_failed=0' '$DTN_TMP/stage9.log'" "the stage took every activation the gateway sent it ($(grep -o 'received=[0-9]* forwarded=[0-9]*' "$DTN_TMP/stage9.log"))"
 
 # ---- reflection: HELLOs from the attacker's own address --------------------------
 it_counters

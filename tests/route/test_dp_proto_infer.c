@@ -107,11 +107,19 @@ test_reserved_flags_are_dropped(void)
 	struct dp_infer_hdr h = proto_hdr, out;
 	unsigned bit;
 
-	for (bit = 4; bit < 8; bit++) {
+	/* Bit 4 is DP_INFER_FLAG_AUTH: a tag follows, counted in the length. */
+	for (bit = 5; bit < 8; bit++) {
 		h.flags = (uint8_t)(1u << bit);
 		CU_ASSERT_EQUAL(check_exact(buf, build(buf, &h, 16), &out), DP_DROP_PROTO_BAD_FLAGS);
 	}
-	CU_ASSERT_EQUAL(counters[DP_DROP_PROTO_BAD_FLAGS], 4);
+	CU_ASSERT_EQUAL(counters[DP_DROP_PROTO_BAD_FLAGS], 3);
+	h.flags = DP_INFER_FLAG_AUTH;
+	CU_ASSERT_EQUAL(dp_proto_infer_check(buf, build(buf, &h, 16), &out), DP_DROP_NONE);
+	CU_ASSERT_EQUAL(dp_proto_infer_payload_off(&out), DP_INFER_HDR_SIZE + 8);
+	h.type = DP_MSG_INFER_BEAT;
+	CU_ASSERT_EQUAL(dp_proto_infer_check(buf, build(buf, &h, 0), &out),
+			DP_DROP_PROTO_LENGTH_MISMATCH);
+	CU_ASSERT_EQUAL(dp_proto_infer_check(buf, build(buf, &h, 8), &out), DP_DROP_NONE);
 }
 
 static void
