@@ -216,8 +216,7 @@ result_rx(void *arg, const uint8_t *data, uint32_t len, const struct sockaddr_in
 		return;
 	}
 	if ((h.type == DP_MSG_ERROR || h.type == DP_MSG_RESULT) &&
-	    !daitn_msg_auth_ok(d->keyed ? &d->key : NULL, h.type == DP_MSG_RESULT ? d->salt : 0,
-			       data, len, &h)) {
+	    !daitn_msg_auth_ok(d->keyed ? &d->key : NULL, d->salt, data, len, &h)) {
 		d->auth_failed++;
 		d->ignored++;
 		return;

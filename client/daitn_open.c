@@ -17,6 +17,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <time.h>
 #include <netinet/ip.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,6 +204,27 @@ missing_format(const struct dp_proto_join_wait *w, char *buf, size_t size)
 		snprintf(buf + n, size - n, ", ...");
 }
 
+/* A HELLO or LEAVE of this open (its nonce in round) into msg; with a key
+ * tagged, and its offset field the wall clock (ms, low 32 bits): a keyed
+ * job's gateway takes it only within 30 s of its own clock, so each resend
+ * is built anew. */
+static void
+hello_build(uint8_t *msg, uint8_t type, const struct daitn_config *cfg,
+	    const struct hello_state *st)
+{
+	uint32_t t = 0;
+
+	if (st->key != NULL) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		t = (uint32_t)((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
+	}
+	daitn_msg_hdr(msg, type, cfg->job, cfg->rank, 0, 0, 0, t, st->nonce);
+	if (st->key != NULL)
+		daitn_msg_sign(msg, st->key, 0, DP_PROTO_HELLO_PAD);
+}
+
 static int
 hello_exchange(int fd, const struct sockaddr_in *gw, const struct daitn_config *cfg,
 	       uint32_t timeout_ms, uint32_t join_ms, struct hello_state *st)
@@ -222,9 +244,6 @@ hello_exchange(int fd, const struct sockaddr_in *gw, const struct daitn_config *
 	/* HELLO has no payload; its dtype is 0 (the worker learns the type) and
 	 * its round a nonce the gateway echoes, so that only answers to this
 	 * open count. */
-	daitn_msg_hdr(hello, DP_MSG_HELLO, cfg->job, cfg->rank, 0, 0, 0, 0, st->nonce);
-	if (st->key != NULL)
-		daitn_msg_sign(hello, st->key, 0, DP_PROTO_HELLO_PAD);
 	for (;;) {
 		uint64_t now = daitn_now_ns(), until;
 		int r;
@@ -232,6 +251,7 @@ hello_exchange(int fd, const struct sockaddr_in *gw, const struct daitn_config *
 		if (now >= deadline)
 			break;
 		if (now >= next_send) {
+			hello_build(hello, DP_MSG_HELLO, cfg, st);
 			if (sendto(fd, hello, hello_len, 0, (const struct sockaddr *)gw,
 				   sizeof(*gw)) < 0 && errno != ENOBUFS && errno != EAGAIN) {
 				int e = errno;
@@ -282,9 +302,7 @@ hello_exchange(int fd, const struct sockaddr_in *gw, const struct daitn_config *
 		/* Tell the gateway to stop counting us: a run must not start
 		 * with a process that is gone (best effort; it also forgets
 		 * ranks that stop asking). */
-		daitn_msg_hdr(hello, DP_MSG_LEAVE, cfg->job, cfg->rank, 0, 0, 0, 0, st->nonce);
-		if (st->key != NULL)
-			daitn_msg_sign(hello, st->key, 0, DP_PROTO_HELLO_PAD);
+		hello_build(hello, DP_MSG_LEAVE, cfg, st);
 		(void)sendto(fd, hello, hello_len, 0, (const struct sockaddr *)gw, sizeof(*gw));
 		missing_format(&st->wait, missing, sizeof(missing));
 		return daitn_err(NULL, -ETIMEDOUT,

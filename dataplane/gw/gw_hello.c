@@ -183,9 +183,10 @@ static inline uint8_t *reply_payload(struct rte_mbuf *m, const struct gw_job *si
 
 /* Turn the frame in m around: it goes back to its sender from the port it
  * came in on, as a daitn message rh with `payload` bytes already written at
- * reply_payload(m, signer). A signer (a keyed job) tags it, context 0. */
+ * reply_payload(m, signer). A signer (a keyed job) tags it under context. */
 static void reply_send(struct gw_lcore *lc, struct rte_mbuf *m, unsigned port,
-		       struct dp_proto_hdr *rh, uint16_t payload, const struct gw_job *signer)
+		       struct dp_proto_hdr *rh, uint16_t payload, const struct gw_job *signer,
+		       uint64_t context)
 {
 	const struct gw_port *gp = &lc->gw->ports[port];
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
@@ -199,7 +200,7 @@ static void reply_send(struct gw_lcore *lc, struct rte_mbuf *m, unsigned port,
 	dp_proto_hdr_write(dh, rh);
 	if (signer != NULL) {
 		dp_auth_tag_write(dh + DP_PROTO_HDR_SIZE,
-				  dp_auth_tag(&signer->key, 0, dh, dh + DP_PROTO_HDR_SIZE +
+				  dp_auth_tag(&signer->key, context, dh, dh + DP_PROTO_HDR_SIZE +
 					      DP_PROTO_TAG_SIZE, payload));
 		payload += DP_PROTO_TAG_SIZE;
 	}
@@ -259,7 +260,10 @@ void gw_hello_run_ended(struct gw_lcore *lc, const struct gw_job *job, struct rt
 	snprintf(text, sizeof(text), "job %u: no run on; rejoin with HELLO", h->job);
 	dp_proto_error_write(e, DP_ERR_RUN_ENDED, text);
 	memcpy(reply_payload(m, signer), e, n);
-	reply_send(lc, m, port, &rh, n, signer);
+	/* Tagged under the run's salt, as its GRADs were: an ERROR recorded
+	 * now is worthless in any other run. */
+	reply_send(lc, m, port, &rh, n, signer,
+		   signer != NULL ? atomic_load_explicit(&job->inst->salt, memory_order_relaxed) : 0);
 	*consumed = true;
 }
 
@@ -272,6 +276,7 @@ static enum dp_drop join_check(const struct gw *gw, const struct gw_job *job,
 	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
 	const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(ip + 1);
 	enum dp_drop fate;
+	int32_t skew;
 
 	if (job == NULL)
 		return DP_DROP_JOB_UNKNOWN;
@@ -293,6 +298,11 @@ static enum dp_drop join_check(const struct gw *gw, const struct gw_job *job,
 		if (!dp_auth_check(&job->key, 0, dh, dh + DP_PROTO_HDR_SIZE,
 				   dh + DP_PROTO_HDR_SIZE + DP_PROTO_TAG_SIZE, DP_PROTO_HELLO_PAD))
 			return DP_DROP_AUTH_BAD;
+		/* Its offset field is the sender's wall clock (ms, low 32
+		 * bits): a recorded HELLO is worthless once stale. */
+		skew = (int32_t)(h->offset - (uint32_t)gw_realtime_ms(gw));
+		if (skew > GW_HELLO_SKEW_MS || skew < -GW_HELLO_SKEW_MS)
+			return DP_DROP_AUTH_REPLAY;
 	}
 	if (h->dtype != 0 && h->dtype != job->dtype)
 		return DP_DROP_DTYPE_MISMATCH;
@@ -452,7 +462,7 @@ enum dp_drop gw_hello(struct gw_lcore *lc, const struct gw_tables *t, struct rte
 		signer = NULL;
 		rh = reply_hdr(h, DP_MSG_ERROR, 0);
 		dp_proto_error_write(reply_payload(m, NULL), code, text);
-		reply_send(lc, m, port, &rh, sizeof(struct dp_proto_error), NULL);
+		reply_send(lc, m, port, &rh, sizeof(struct dp_proto_error), NULL, 0);
 		*consumed = true;
 		return fate;
 	}
@@ -460,7 +470,7 @@ enum dp_drop gw_hello(struct gw_lcore *lc, const struct gw_tables *t, struct rte
 	 * authenticated at all). */
 	if (!gw_cp_reply_ok(lc, ip->src_addr, udp->src_port))
 		return fate;
-	reply_send(lc, m, port, &rh, payload, signer);
+	reply_send(lc, m, port, &rh, payload, signer, 0);
 	*consumed = true;
 	return fate;
 }

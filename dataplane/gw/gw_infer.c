@@ -177,15 +177,22 @@ infer_error(struct gw_lcore *lc, const struct gw_infer_tables *it, struct rte_mb
 }
 
 /* A keyed model's BEAT of node: its time (session field, ms) must be near the
- * gateway's and newer than the node's last accepted one. */
+ * gateway's and newer than the node's last accepted one (last_beat 0: none
+ * yet; a time of 0 is taken as 1, so the two never meet). Per node (host):
+ * the BEATs of two stage processes on one host share one clock and come in
+ * its order; one that crosses another in flight is dropped, and the next,
+ * a BEAT interval later, counts. */
 static inline bool
 beat_fresh(struct gw_lcore *lc, const struct gw_infer_tables *it, uint32_t node, uint32_t t_ms)
 {
-	uint32_t now = (uint32_t)gw_infer_realtime_ms(lc->gw);
+	uint32_t now = (uint32_t)gw_realtime_ms(lc->gw);
+	uint32_t last = __atomic_load_n(&it->last_beat[node], __ATOMIC_RELAXED);
 	int32_t skew = (int32_t)(t_ms - now);
 
+	if (t_ms == 0)
+		t_ms = 1;
 	if (skew > GW_INFER_BEAT_SKEW_MS || skew < -GW_INFER_BEAT_SKEW_MS ||
-	    (int32_t)(t_ms - __atomic_load_n(&it->last_beat[node], __ATOMIC_RELAXED)) <= 0)
+	    (last != 0 && (int32_t)(t_ms - last) <= 0))
 		return false;
 	__atomic_store_n(&it->last_beat[node], t_ms, __ATOMIC_RELAXED);
 	return true;
@@ -206,6 +213,11 @@ infer_beat(struct gw_lcore *lc, const struct gw_infer_tables *it, const struct d
 	node = dp_route_src_find(it->route, st->first_src, st->n_srcs, src_ip, src_port);
 	if (node == DP_ROUTE_NONE)
 		return DP_DROP_INFER_NOT_ADMITTED;
+	/* The address first: a BEAT from another MAC must not use up a time
+	 * the real node's next BEAT needs. */
+	fate = gw_neigh_check(lc->gw, it->neigh[node], &eth->src_addr, port);
+	if (fate != DP_DROP_NONE)
+		return fate;
 	if (keyed && !beat_fresh(lc, it, node, h->session))
 		return DP_DROP_AUTH_REPLAY;
 	fate = node_heard(lc->gw, it, node, &eth->src_addr, port, lc->infer->now_ns);

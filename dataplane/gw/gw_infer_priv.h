@@ -104,7 +104,6 @@ struct gw_infer {
 	bool off;                       /* no TX scheduling: straight to the PMD */
 	uint64_t rate_bps;              /* per (lcore, port) scheduler; 0 none */
 	double ns_per_tsc;
-	int64_t realtime_off_ms;        /* wall clock (ms) - gw_infer_now() / 1e6 */
 	int stamp_off;                  /* mbuf dynfield: receive time, ns */
 	unsigned n_retired;
 	struct gw_infer_tables **retired;       /* waiting for lcores to leave */
@@ -114,13 +113,6 @@ static inline uint64_t
 gw_infer_now(const struct gw *gw)
 {
 	return (uint64_t)((double)gw_now(gw) * gw->infer->ns_per_tsc);
-}
-
-/* The wall clock in ms, on the gateway's clock (gw_clock_set moves it). */
-static inline int64_t
-gw_infer_realtime_ms(const struct gw *gw)
-{
-	return (int64_t)(gw_infer_now(gw) / 1000000) + gw->infer->realtime_off_ms;
 }
 
 /* gw_txsched.c: move the lcore onto version it (its backlog with it). */

@@ -71,13 +71,6 @@ gw_infer_init(struct gw *gw)
 		gw->infer->rate_bps = mbps * 1000000ull;
 	}
 	gw->infer->ns_per_tsc = 1e9 / (double)rte_get_tsc_hz();
-	{
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		gw->infer->realtime_off_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 -
-					     (int64_t)(gw_infer_now(gw) / 1000000);
-	}
 	gw->infer->stamp_off = rte_mbuf_dynfield_register(&(struct rte_mbuf_dynfield){
 		.name = "daitn_infer_rx_ns", .size = sizeof(uint64_t),
 		.align = __alignof__(uint64_t) });

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include <rte_eal.h>
@@ -129,8 +130,14 @@ fail:
 
 void gw_clock_set(struct gw *gw, gw_clock_fn fn, void *arg)
 {
+	struct timespec ts;
+
 	gw->clock_arg = arg;
 	gw->clock = fn;
+	/* The wall clock goes on from now, on the new clock. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gw->realtime_off_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 -
+			      (int64_t)(gw_now(gw) / (rte_get_tsc_hz() / 1000));
 }
 
 struct gw *gw_create(const struct cp_gw_config *cfg)
@@ -162,6 +169,13 @@ struct gw *gw_create(const struct cp_gw_config *cfg)
 	}
 	gw->cfg = cfg;
 	gw->udp_base = cfg->udp_port ? cfg->udp_port : DP_PROTO_UDP_PORT_DEFAULT;
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gw->realtime_off_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 -
+				      (int64_t)(rte_rdtsc() / (rte_get_tsc_hz() / 1000));
+	}
 	gw->shard_recip = rte_reciprocal_value(cfg->n_data_lcores);
 	memset(gw->port_idx, 0xff, sizeof(gw->port_idx));
 	pthread_mutex_init(&gw->ctl_lock, NULL);

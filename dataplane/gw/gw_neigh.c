@@ -27,6 +27,8 @@
 #define NEIGH_BACKOFF_MAX 6u        /* retries back off up to 64 x that */
 #define NEIGH_SCAN_EVERY_MS 1u      /* shard 0 looks at a few entries this often */
 #define NEIGH_SCAN_BATCH 64u        /* entries looked at per scan */
+#define NEIGH_ASK_BATCH 8u          /* entries asked for per scan: 8000 a second */
+#define NEIGH_REPLY_WINDOW_MS 1000u /* a reply binds only this soon after a request */
 
 static inline uint32_t neigh_hash(uint32_t ip_be)
 {
@@ -73,6 +75,7 @@ static uint32_t neigh_get(struct gw *gw, uint32_t ip_be)
 		if (atomic_load_explicit(&gw->neigh[i].ip_be, memory_order_relaxed) == 0)
 			break;
 	atomic_store_explicit(&gw->neigh[i].word, 0, memory_order_relaxed);
+	gw->neigh[i].gen = UINT64_MAX;          /* in no tables yet */
 	atomic_store_explicit(&gw->neigh[i].ip_be, ip_be, memory_order_release);
 	gw->n_neigh++;
 	return i;
@@ -111,7 +114,14 @@ void gw_neigh_pin(struct gw *gw, const struct gw_tables *t)
 
 		if (nd->has_mac)
 			pin = gw_mac_word(nd->mac, 0);
-		if (pin != atomic_load_explicit(&e->pin, memory_order_relaxed)) {
+		if (e->gen != gw->gen) {
+			/* Not in the running tables (new, or back after a
+			 * policy without it): nothing it was bound to holds. */
+			atomic_store_explicit(&e->pin, pin, memory_order_relaxed);
+			atomic_store_explicit(&e->asked, 0, memory_order_relaxed);
+			atomic_store_explicit(&e->word, pin != 0 && gw->n_ports == 1 ? pin : 0,
+					      memory_order_release);
+		} else if (pin != atomic_load_explicit(&e->pin, memory_order_relaxed)) {
 			/* Pinned, unpinned or re-pinned: bind anew. With one
 			 * port a pin needs no ARP at all; with more, the ARP
 			 * reply from the pinned address tells the port. */
@@ -128,15 +138,18 @@ void gw_neigh_pin(struct gw *gw, const struct gw_tables *t)
 			atomic_store_explicit(&e->word, 0, memory_order_release);
 		}
 		e->conflicts_seen = atomic_load_explicit(&e->conflicts, memory_order_relaxed);
+		e->gen = t->gen;
 	}
 }
 
-enum dp_drop gw_neigh_arp(struct gw_lcore *lc, const struct rte_arp_hdr *arp, unsigned port)
+enum dp_drop gw_neigh_arp(struct gw_lcore *lc, const struct rte_ether_hdr *eth,
+			  const struct rte_arp_hdr *arp, unsigned port)
 {
 	struct gw *gw = lc->gw;
+	const struct gw_port *gp = &gw->ports[port];
 	uint32_t i = neigh_find(gw, arp->arp_data.arp_sip);
 	uint64_t want = gw_mac_word(arp->arp_data.arp_sha.addr_bytes, port), sha = want & GW_MAC_ADDR_MASK;
-	uint64_t pin, cur;
+	uint64_t pin, cur, asked;
 	struct gw_neigh *e;
 
 	if (i == UINT32_MAX)
@@ -147,9 +160,15 @@ enum dp_drop gw_neigh_arp(struct gw_lcore *lc, const struct rte_arp_hdr *arp, un
 	if (cur == want)
 		return DP_DROP_ARP_IGNORED;
 	if (cur == 0 && (pin == 0 || (pin & GW_MAC_ADDR_MASK) == sha)) {
-		/* Only an answer to our own question binds an entry. */
-		if (arp->arp_opcode != RTE_BE16(RTE_ARP_OP_REPLY) ||
-		    atomic_load_explicit(&e->asked, memory_order_relaxed) == 0)
+		/* Only an answer to our own question binds an entry: a reply
+		 * to this port's address and MAC, from the MAC it names,
+		 * within a second of our latest request for it. */
+		asked = atomic_load_explicit(&e->asked, memory_order_relaxed);
+		if (arp->arp_opcode != RTE_BE16(RTE_ARP_OP_REPLY) || asked == 0 ||
+		    gw_now(gw) - (asked & ~1ull) > rte_get_tsc_hz() / 1000 * NEIGH_REPLY_WINDOW_MS ||
+		    arp->arp_data.arp_tip != gp->ip_be ||
+		    !rte_is_same_ether_addr(&arp->arp_data.arp_tha, &gp->mac) ||
+		    !rte_is_same_ether_addr(&eth->src_addr, &arp->arp_data.arp_sha))
 			return DP_DROP_ARP_IGNORED;
 		if (atomic_compare_exchange_strong_explicit(&e->word, &cur, want,
 							    memory_order_release,
@@ -158,6 +177,8 @@ enum dp_drop gw_neigh_arp(struct gw_lcore *lc, const struct rte_arp_hdr *arp, un
 		if (cur == want)
 			return DP_DROP_ARP_IGNORED;
 	}
+	if (cur == 0 && pin == 0)
+		return DP_DROP_ARP_IGNORED;
 	/* Another address (or port) for a bound or pinned node: counted and
 	 * shown (/daitn/nodes), never followed. */
 	atomic_store_explicit(&e->conflict_mac, want, memory_order_relaxed);
@@ -213,7 +234,8 @@ void gw_neigh_poll(struct gw_lcore *lc, const struct gw_tables *t)
 		return;
 	gw->neigh_scan = now;
 	n = t->policy->n_nodes;
-	for (uint32_t k = 0; k < NEIGH_SCAN_BATCH && k < n; k++) {
+	for (uint32_t k = 0, asks = 0; k < NEIGH_SCAN_BATCH && k < n && asks < NEIGH_ASK_BATCH;
+	     k++) {
 		struct gw_neigh *e;
 		uint64_t asked, wait;
 
@@ -227,11 +249,12 @@ void gw_neigh_poll(struct gw_lcore *lc, const struct gw_tables *t)
 			e->tries = 0;
 		wait = atomic_load_explicit(&e->want, memory_order_relaxed) ? 1
 			: 1ull << RTE_MIN(e->tries, NEIGH_BACKOFF_MAX);
-		if (asked != 0 && now - asked < hz / 1000 * NEIGH_ASK_EVERY_MS * wait)
+		if (asked != 0 && now - (asked & ~1ull) < hz / 1000 * NEIGH_ASK_EVERY_MS * wait)
 			continue;
 		atomic_store_explicit(&e->want, 0, memory_order_relaxed);
 		atomic_store_explicit(&e->asked, now | 1, memory_order_relaxed);
 		e->tries++;
+		asks++;
 		for (unsigned p = 0; p < gw->n_ports; p++)
 			neigh_ask(lc, p, atomic_load_explicit(&e->ip_be, memory_order_relaxed));
 	}

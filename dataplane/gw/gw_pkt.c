@@ -91,6 +91,7 @@ static enum dp_drop pkt_arp(struct gw_lcore *lc, struct rte_mbuf *m, unsigned po
 	const struct gw_port *gp = &lc->gw->ports[port];
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	struct rte_arp_hdr *arp = (struct rte_arp_hdr *)(eth + 1);
+	enum dp_drop fate;
 	uint32_t sip;
 
 	if (m->data_len < sizeof(*eth) + sizeof(*arp))
@@ -99,11 +100,12 @@ static enum dp_drop pkt_arp(struct gw_lcore *lc, struct rte_mbuf *m, unsigned po
 	    arp->arp_protocol != RTE_BE16(RTE_ETHER_TYPE_IPV4) ||
 	    arp->arp_hlen != RTE_ETHER_ADDR_LEN || arp->arp_plen != 4)
 		return DP_DROP_ARP_IGNORED;
-	/* Anything but a request for our address may concern a neighbour:
-	 * a reply we asked for, or another host claiming a node's address. A
-	 * request is answered and binds nothing. */
+	/* Any ARP may concern a neighbour: a reply we asked for binds it;
+	 * one naming another address for a bound node is counted. A request
+	 * for our address is answered as well, and binds nothing. */
+	fate = gw_neigh_arp(lc, eth, arp, port);
 	if (arp->arp_opcode != RTE_BE16(RTE_ARP_OP_REQUEST) || arp->arp_data.arp_tip != gp->ip_be)
-		return gw_neigh_arp(lc, arp, port);
+		return fate;
 
 	/* Answer in place: the request becomes the reply. */
 	sip = arp->arp_data.arp_sip;
@@ -249,7 +251,15 @@ static enum dp_drop pkt_grad(struct gw_lcore *lc, const struct gw_tables *t,
 	/* Only the current run's contributions meet in a slot (docs/protocol.md
 	 * section 6). A worker of a run that is over is told so. */
 	run = atomic_load_explicit(&job->inst->run, memory_order_acquire);
+	payload = (const uint8_t *)(udp + 1) + dp_proto_payload_off(h);
 	if (unlikely(!gw_run_on(run))) {
+		/* A keyed job tells only a worker of its last run, whose GRAD
+		 * checks under that run's salt (kept until the next run). */
+		if (job->keyed) {
+			fate = grad_auth(job, h, udp + 1, payload);
+			if (fate != DP_DROP_NONE)
+				goto job_fate;
+		}
 		gw_hello_run_ended(lc, job, m, h, port, consumed);
 		fate = DP_DROP_RUN_NONE;
 		goto job_fate;
@@ -262,7 +272,6 @@ static enum dp_drop pkt_grad(struct gw_lcore *lc, const struct gw_tables *t,
 		fate = DP_DROP_ROUND_AHEAD;
 		goto job_fate;
 	}
-	payload = (const uint8_t *)(udp + 1) + dp_proto_payload_off(h);
 	if (unlikely(job->keyed || (h->flags & DP_PROTO_FLAG_AUTH))) {
 		fate = grad_auth(job, h, udp + 1, payload);
 		if (fate != DP_DROP_NONE)

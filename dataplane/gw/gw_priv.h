@@ -85,12 +85,14 @@ struct gw_neigh {
 	_Atomic uint32_t ip_be;         /* 0: free slot */
 	_Atomic uint64_t word;          /* GW_MAC_* word, 0 while unresolved */
 	_Atomic uint64_t pin;           /* GW_MAC_VALID | the policy's "mac", or 0 */
-	_Atomic uint64_t asked;         /* gw_now() | 1 of shard 0's last request, 0 never */
+	_Atomic uint64_t asked;         /* gw_now() | 1 of shard 0's last request, 0 never
+					   (compare its time as asked & ~1) */
 	_Atomic uint32_t want;          /* any lcore: a frame from it waits (ask soon) */
 	uint32_t tries;                 /* shard 0: requests unanswered (backoff) */
 	_Atomic uint64_t conflicts;     /* ARPs naming another address once bound */
 	_Atomic uint64_t conflict_mac;  /* GW_MAC_* word of the latest of them */
 	uint64_t conflicts_seen;        /* main: conflicts at the last policy */
+	uint64_t gen;                   /* main: the newest tables that name it */
 };
 #define GW_NEIGH_BITS 17
 #define GW_NEIGH_MAX (1u << GW_NEIGH_BITS)      /* 2 x CP_NODES_MAX */
@@ -303,6 +305,7 @@ struct gw {
 	uint64_t neigh_scan;                    /* shard 0: gw_now() of the last scan */
 	uint32_t neigh_cursor;                  /* shard 0: next policy node to look at */
 	gw_clock_fn clock;                      /* NULL: rte_rdtsc() (gw_clock_set) */
+	int64_t realtime_off_ms;                /* wall clock (ms) - gw_now() in ms */
 	void *clock_arg;
 	pthread_mutex_t ctl_lock;               /* control threads: apply, telemetry */
 	uint64_t gen;                           /* last table generation built */
@@ -353,21 +356,36 @@ int gw_neigh_bind(struct gw *gw, struct gw_tables *t, char *err, size_t err_size
  * unbind unpinned nodes that saw a conflict, to resolve them again). */
 void gw_neigh_pin(struct gw *gw, const struct gw_tables *t);
 
-/* gw_neigh.c, any data lcore: an ARP frame (request or reply, not for us to
- * answer) received on port: binds an entry we asked about, or counts a
- * conflict. Returns the fate. */
+/* gw_neigh.c, any data lcore: an ARP frame (eth, arp) received on port: a
+ * reply to our own recent request binds the entry it names; any ARP naming
+ * another address for a bound or pinned node is counted as a conflict.
+ * Returns the fate (for a request to our address the caller answers it
+ * whatever this returns). */
 struct rte_arp_hdr;
-enum dp_drop gw_neigh_arp(struct gw_lcore *lc, const struct rte_arp_hdr *arp, unsigned port);
+enum dp_drop gw_neigh_arp(struct gw_lcore *lc, const struct rte_ether_hdr *eth,
+			  const struct rte_arp_hdr *arp, unsigned port);
 
 /* gw_neigh.c, per poll of any lcore (only shard 0 acts): ARP requests for
  * unresolved nodes of t: at once, then backing off from 1 s to 64 s, and
- * again after 1 s when a frame from the node waits (gw_neigh_check). */
+ * again after 1 s when a frame from the node waits (gw_neigh_check); at
+ * most 8000 nodes a second. */
 void gw_neigh_poll(struct gw_lcore *lc, const struct gw_tables *t);
 
 /* gw_neigh.c, any thread holding t: the GW_MAC_* word of policy node `node`
  * (GW_MAC_PINNED added when pinned) and its conflict count. */
 uint64_t gw_neigh_word(const struct gw *gw, const struct gw_tables *t, uint32_t node,
 		       uint64_t *conflicts);
+
+/* The wall clock in ms since the epoch, on the gateway's clock (so that
+ * gw_clock_set() moves it too): for the times a keyed job's HELLO and a
+ * keyed model's BEAT carry. */
+static inline int64_t gw_realtime_ms(const struct gw *gw)
+{
+	return (int64_t)(gw_now(gw) / (rte_get_tsc_hz() / 1000)) + gw->realtime_off_ms;
+}
+
+/* How far a keyed HELLO's or BEAT's time may be from the gateway's. */
+#define GW_HELLO_SKEW_MS 30000
 
 /* gw_pkt.c: classify and act on a burst received on this lcore from port
  * index `port`, or with port -1 (handoff ring) from the port m->port names. */

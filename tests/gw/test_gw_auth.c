@@ -98,6 +98,8 @@ static struct rte_mbuf *build(uint8_t type, uint16_t rank, uint16_t slot, uint32
 		.rank = rank, .slot = slot, .dtype = DP_DTYPE_F32,
 		.flags = tag ? DP_PROTO_FLAG_AUTH : 0,
 		.count = type == DP_MSG_GRAD ? (uint16_t)(size / 4) : 0, .round = round,
+		/* A keyed HELLO's offset is the sender's wall clock (ms). */
+		.offset = type == DP_MSG_HELLO ? (uint32_t)gw_realtime_ms(tu.gw) : 0,
 	};
 	struct dp_auth_key k = key;
 	size_t off = tag ? DP_PROTO_HDR_SIZE + DP_PROTO_TAG_SIZE : DP_PROTO_HDR_SIZE;
@@ -221,6 +223,62 @@ static void test_grads_need_the_key_and_the_runs_salt(void)
 	tu_collect();
 }
 
+/* With no run on, a keyed job answers only a GRAD of its last run (tagged
+ * under that run's salt), with an ERROR tagged under the same salt; a
+ * stranger's untagged GRAD gets nothing. */
+static void test_ended_run_is_told_only_to_its_own_workers(void)
+{
+	uint64_t salt = join(nonce);
+	uint32_t round = run_base();
+	uint16_t slot = dp_proto_slot_make(1, round & 1);
+	struct gw_stats before;
+
+	nonce += 16;
+	/* Rank 0's new process: the run ends (HELLO_WAIT for the next). */
+	send_poll(build(DP_MSG_HELLO, 0, 0, nonce, tu_hello_pad, DP_PROTO_HELLO_PAD, 0, 1), 0);
+	nonce += 16;
+	CU_ASSERT_EQUAL(tu_collect(), 1);
+	CU_ASSERT_FALSE(gw_run_on(atomic_load(&gw_tables_job(tu.gw->tables, JOB)->inst->run)));
+	tu_snap(&before);
+	send_poll(build(DP_MSG_GRAD, 1, slot, round, vals, sizeof(vals), salt, 0), 0);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_AUTH_MISSING), 1);
+	CU_ASSERT_EQUAL(tu_collect(), 0);
+	send_poll(build(DP_MSG_GRAD, 1, slot, round, vals, sizeof(vals), salt, 1), 0);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_RUN_NONE), 1);
+	CU_ASSERT_EQUAL_FATAL(tu_collect(), 1);
+	CU_ASSERT_EQUAL(tu_out[0].h.type, DP_MSG_ERROR);
+	CU_ASSERT_EQUAL(tu_out[0].payload_size, DP_PROTO_TAG_SIZE + sizeof(vals));
+	CU_ASSERT_TRUE(out_tag_ok(&tu_out[0], salt));
+	CU_ASSERT_FALSE(out_tag_ok(&tu_out[0], 0));
+}
+
+/* A keyed HELLO carries the sender's clock: one 60 s old (recorded, and
+ * replayed) is not answered and ends nothing. */
+static void test_stale_hello_is_not_answered(void)
+{
+	uint8_t raw[DP_PROTO_HDR_SIZE + DP_PROTO_TAG_SIZE + DP_PROTO_HELLO_PAD] = { 0 };
+	struct dp_proto_hdr h = {
+		.magic = DP_PROTO_MAGIC, .version = DP_PROTO_VERSION, .type = DP_MSG_HELLO,
+		.job = JOB, .rank = 2, .flags = DP_PROTO_FLAG_AUTH, .round = nonce,
+		.offset = (uint32_t)(gw_realtime_ms(tu.gw) - 60000),
+	};
+	struct gw_stats before;
+	struct tu_pkt p;
+
+	nonce += 16;
+	dp_proto_hdr_write(raw, &h);
+	dp_auth_tag_write(raw + DP_PROTO_HDR_SIZE, dp_auth_tag(&key, 0, raw, raw +
+			  DP_PROTO_HDR_SIZE + DP_PROTO_TAG_SIZE, DP_PROTO_HELLO_PAD));
+	tu_pkt_daitn(&p, DP_MSG_HELLO, JOB, 2, 0, 0, 0, 0, 0, raw, sizeof(raw));
+	p.raw = true;
+	p.sport = TU_WORKER_PORT(JOB);
+	p.dport = TU_UDP_BASE;
+	tu_snap(&before);
+	send_poll(tu_build(&p), 0);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_AUTH_REPLAY), 1);
+	CU_ASSERT_EQUAL(tu_collect(), 0);
+}
+
 /* A HELLO of an earlier process of a rank, replayed with its valid tag,
  * neither ends the run nor gets an answer. */
 static void test_replayed_hello_cannot_end_a_run(void)
@@ -277,7 +335,7 @@ static struct rte_mbuf *infer_msg(uint8_t type, uint8_t stage, uint32_t session,
  * gateway's) and newer than the node's last: a recorded one is worthless. */
 static void test_keyed_model_beats_must_be_tagged_and_fresh(void)
 {
-	uint32_t now = (uint32_t)gw_infer_realtime_ms(tu.gw);
+	uint32_t now = (uint32_t)gw_realtime_ms(tu.gw);
 	struct gw_stats before;
 
 	tu_snap(&before);
@@ -291,11 +349,37 @@ static void test_keyed_model_beats_must_be_tagged_and_fresh(void)
 	/* The same BEAT again, an older one, one from 10 s ago. */
 	send_poll(infer_msg(DP_MSG_INFER_BEAT, 0, now + 20, S_IP, 48000, &s_mac, 0, 1), 0);
 	send_poll(infer_msg(DP_MSG_INFER_BEAT, 0, now + 10, S_IP, 48000, &s_mac, 0, 1), 0);
-	now = (uint32_t)gw_infer_realtime_ms(tu.gw);
+	now = (uint32_t)gw_realtime_ms(tu.gw);
 	send_poll(infer_msg(DP_MSG_INFER_BEAT, 0, now - 10000, S_IP, 48000, &s_mac, 0, 1), 0);
 	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_AUTH_REPLAY), 3);
 	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_INFER_BEAT), 1);
 	CU_ASSERT_EQUAL(tu_collect(), 0);
+}
+
+/* The first BEAT a node sends counts whatever the clock reads, the top bit
+ * of its low 32 bits set included (ms since the epoch wrap every 49.7 days). */
+static void test_first_beat_counts_at_any_clock(void)
+{
+	struct gw_infer_tables *it = tu.gw->tables->infer;
+	int64_t now = gw_realtime_ms(tu.gw), shift = 0x80000000ll - (now & 0xffffffffll) + 1000;
+	struct gw_stats before;
+	uint32_t s = UINT32_MAX;
+
+	for (uint32_t n = 0; n < tu.gw->tables->policy->n_nodes; n++)
+		if (tu.gw->tables->policy->nodes[n].ip == S_IP)
+			s = n;
+	CU_ASSERT_FATAL(s != UINT32_MAX);
+	if (shift < 0)
+		shift += 0x100000000ll;
+	tu.gw->realtime_off_ms += shift;
+	__atomic_store_n(&it->last_beat[s], 0, __ATOMIC_RELAXED);
+	now = gw_realtime_ms(tu.gw);
+	CU_ASSERT_TRUE(((uint32_t)now & 0x80000000u) != 0);
+	tu_snap(&before);
+	send_poll(infer_msg(DP_MSG_INFER_BEAT, 0, (uint32_t)now, S_IP, 48000, &s_mac, 0, 1), 0);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_INFER_BEAT), 1);
+	tu.gw->realtime_off_ms -= shift;
+	__atomic_store_n(&it->last_beat[s], 0, __ATOMIC_RELAXED);
 }
 
 /* A keyed model's activation is taken only with its tag and sent on with
@@ -330,8 +414,12 @@ static CU_TestInfo tests[] = {
 	  test_keyed_model_beats_must_be_tagged_and_fresh },
 	{ "keyed_model_activations_are_checked_and_signed_anew",
 	  test_keyed_model_activations_are_checked_and_signed_anew },
+	{ "first_beat_counts_at_any_clock", test_first_beat_counts_at_any_clock },
 	{ "hello_without_the_key_gets_no_answer", test_hello_without_the_key_gets_no_answer },
 	{ "grads_need_the_key_and_the_runs_salt", test_grads_need_the_key_and_the_runs_salt },
+	{ "ended_run_is_told_only_to_its_own_workers",
+	  test_ended_run_is_told_only_to_its_own_workers },
+	{ "stale_hello_is_not_answered", test_stale_hello_is_not_answered },
 	{ "replayed_hello_cannot_end_a_run", test_replayed_hello_cannot_end_a_run },
 	CU_TEST_INFO_NULL,
 };

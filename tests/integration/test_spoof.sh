@@ -135,9 +135,11 @@ spoof $ATT "$DTN_TMP/on-grad.log" --src-mac "$W0_MAC" --dst-mac "$GW_MAC" --src 
 spoof $ATT "$DTN_TMP/on-grad-tag.log" --src-mac "$W0_MAC" --dst-mac "$GW_MAC" --src "$R0" \
 	--dst "$GW" --type grad --job 5 --rank 0 --slots 64 --rounds $ROUNDS --n 100000 \
 	--pps 1000 --max-seconds 25 --tag
-spoof $ATT "$DTN_TMP/on-hello.log" --src-mac "$W0_MAC" --dst-mac "$GW_MAC" --src "$R0" \
-	--dst "$GW" --type hello --job 5 --rank 0 --first-round 999 --n 100000 --pps 50 \
-	--max-seconds 25 --tag
+for tag in "" --tag; do
+	spoof $ATT "$DTN_TMP/on-hello$tag.log" --src-mac "$W0_MAC" --dst-mac "$GW_MAC" --src "$R0" \
+		--dst "$GW" --type hello --job 5 --rank 0 --first-round 999 --n 100000 --pps 50 \
+		--max-seconds 25 $tag
+done
 for t in result error; do
 	spoof $ATT "$DTN_TMP/on-$t.log" --src-mac "$GW_MAC" --dst-mac "$W0_MAC" --src "$GW" \
 		--dst "$R0" --type $t --job 5 --rank 0 --slots 64 --rounds $ROUNDS --n 100000 \

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_byteorder.h>
 #include <rte_errno.h>
@@ -118,6 +119,7 @@ gw_bench_join(struct gw *gw, const struct gw_bench_port *bp, const struct gw_ben
 
 	for (unsigned w = 0; w < workers; w++) {
 		struct rte_mbuf *m = rte_pktmbuf_alloc(bp->pool), *out[64];
+		struct timespec ts;
 		struct dp_proto_hdr h = {
 			.magic = DP_PROTO_MAGIC, .version = DP_PROTO_VERSION, .type = DP_MSG_HELLO,
 			.job = t->job, .rank = (uint16_t)w, .round = 0x6a00 + w,
@@ -130,6 +132,9 @@ gw_bench_join(struct gw *gw, const struct gw_bench_port *bp, const struct gw_ben
 
 		if (m == NULL)
 			return -ENOMEM;
+		/* A keyed HELLO carries the wall clock (ms) in its offset. */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		h.offset = (uint32_t)((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
 		f = rte_pktmbuf_mtod(m, uint8_t *);
 		dh = f + DP_PROTO_L2_L4_SIZE;
 		memcpy(f, t->hdr[w], DP_PROTO_L2_L4_SIZE);
