@@ -108,6 +108,11 @@ def _env_int(name, default, limit=0xFFFFFFFF):
     return n
 
 
+# What gloo (torch 1.13) can sum; other floating types go as float32.
+_GLOO_SUMS = (torch.float32, torch.float64, torch.float16, torch.int8, torch.uint8,
+              torch.int32, torch.int64)
+
+
 class DaitnHookState:
     """State of the daitn communication hook for one DDP model.
 
@@ -259,12 +264,30 @@ class DaitnHookState:
                 fut.set_exception(e)
 
     def _gloo(self, tensor):
+        """Average tensor over the ranks with gloo, in place. float16 is
+        divided first, as PyTorch's fp16 hooks do, so that a sum past 65504
+        cannot overflow; a type gloo cannot sum (bfloat16 in torch 1.13) goes
+        as float32 and comes back; sparse tensors as they are."""
         t0 = time.perf_counter()
-        dist.all_reduce(tensor, group=self.control_group)
+        if tensor.is_sparse:
+            dist.all_reduce(tensor, group=self.control_group)
+            out = tensor.div_(self.world_size)
+        elif tensor.dtype == torch.float16:
+            tensor.div_(self.world_size)
+            dist.all_reduce(tensor, group=self.control_group)
+            out = tensor
+        elif tensor.dtype in _GLOO_SUMS:
+            dist.all_reduce(tensor, group=self.control_group)
+            out = tensor.div_(self.world_size)
+        else:
+            wide = tensor.to(torch.float32)
+            dist.all_reduce(wide, group=self.control_group)
+            out = tensor.copy_(wide.div_(self.world_size))
         self.stats["gloo_s"] += time.perf_counter() - t0
         self.stats["buckets_gloo"] += 1
-        self.stats["bytes_gloo"] += tensor.numel() * tensor.element_size()
-        return tensor.div_(self.world_size)
+        self.stats["bytes_gloo"] += tensor.numel() * tensor.element_size() \
+            if not tensor.is_sparse else tensor._values().numel() * tensor.element_size()
+        return out
 
     def _job_accepts(self, tensor):
         try:
@@ -280,8 +303,14 @@ class DaitnHookState:
         return ok
 
     def _reduce(self, tensor):
-        # The dtype test is the same on every rank (same model), so skipping
-        # daitn for a bucket needs no agreement.
+        # The dtype and layout tests are the same on every rank (same model),
+        # so skipping daitn for a bucket needs no agreement.
+        if tensor.is_sparse:
+            if "sparse" not in self._warned_dtype:
+                self._warned_dtype.add("sparse")
+                log.warning("daitn: rank %d: sparse gradient buckets go through gloo; "
+                            "the dense ones stay on daitn", self.rank)
+            return self._gloo(tensor)
         if self.mode != "daitn" or not self._job_accepts(tensor):
             return self._gloo(tensor)
         t0 = time.perf_counter()
@@ -290,6 +319,12 @@ class DaitnHookState:
         if staging is None:
             staging = self._staging[key] = torch.empty_like(tensor)
         staging.copy_(tensor)
+        # float16 is averaged in PyTorch's order, divided first: the
+        # gateway's sum is rounded to float16 once, and a sum past 65504
+        # would be inf where each rank's share is not.
+        half = tensor.dtype == torch.float16
+        if half:
+            tensor.div_(self.world_size)
         t1 = time.perf_counter()
         self.stats["copy_s"] += t1 - t0
         code, reason = STATUS_OK, None
@@ -304,7 +339,7 @@ class DaitnHookState:
         if not failed:
             self.stats["buckets_daitn"] += 1
             self.stats["bytes_daitn"] += tensor.numel() * tensor.element_size()
-            return tensor.div_(self.world_size)
+            return tensor if half else tensor.div_(self.world_size)
         self._fall_back(code, reason, failed, "mid-run (bucket of %d elements)" % tensor.numel())
         out = self._gloo(staging)
         del self._staging[key]  # DDP owns the returned tensor now
@@ -328,3 +363,20 @@ class DaitnHookState:
 def comm_hook(state, bucket):
     """DDP communication hook: ddp.register_comm_hook(state, comm_hook)."""
     return state.submit(bucket.buffer())
+
+
+def bf16_compress_wrapper(hook):
+    """Wrap a DDP hook so that buckets travel as bfloat16, on CPU too (torch's
+    own wrapper needs CUDA and NCCL): a float32 model on a bfloat16 job,
+    ddp.register_comm_hook(state, bf16_compress_wrapper(comm_hook)). The
+    averaged bucket comes back in its own type."""
+    def wrapper(state, bucket):
+        buf = bucket.buffer()
+        bucket.set_buffer(buf.to(torch.bfloat16))
+        fut = hook(state, bucket)
+
+        def decompress(f):
+            buf.copy_(f.value())
+            return buf
+        return fut.then(decompress)
+    return wrapper
