@@ -57,6 +57,12 @@ struct daitn_config {
 	 * Every message is then tagged, and only tagged answers and results
 	 * from the gateway are taken. NULL = the job has no key. */
 	const char *key_file;
+	/* Appended after v0.2. While the gateway answers that a chunk is
+	 * counted and waits for other ranks (WAITING), an allreduce waits for
+	 * them up to peer_timeout_ms (a slow rank is not a dead gateway;
+	 * timeout_ms still bounds a silent gateway); 0 = 1800000 (30 min, gloo's
+	 * default). The error then names the ranks waited for. */
+	uint32_t peer_timeout_ms;
 };
 
 struct daitn;

@@ -70,6 +70,8 @@ struct ar_call {
 	uint32_t outstanding;
 	uint64_t now;               /* ns, refreshed once per loop */
 	uint64_t last_progress;     /* ns of the last accepted RESULT */
+	uint64_t last_waiting;      /* ns of the last WAITING: the gateway is alive */
+	struct dp_proto_join_wait waiting;  /* what the last WAITING said */
 	uint64_t next_check;        /* ns; no deadline expires before this */
 	uint64_t rto_ns;            /* first timeout for new sends (estimator or floor) */
 	int error;                  /* set by the receive handler (ERROR message) */
@@ -197,6 +199,18 @@ cwnd_cut(struct ar_call *c)
 	d->recover_ns = c->now + rto_after(c, d->backoff);
 }
 
+/* A WAITING payload of n bytes (a prefix, section 4): missing ranks not in
+ * it read as none listed, an unknown count as 0xffff. */
+static void
+waiting_read(const uint8_t *p, size_t n, struct dp_proto_join_wait *w)
+{
+	uint8_t buf[sizeof(*w)];
+
+	memset(buf, 0xff, sizeof(buf));
+	memcpy(buf, p, n < sizeof(buf) ? n : sizeof(buf));
+	dp_proto_join_wait_read(buf, w);
+}
+
 static void
 result_rx(void *arg, const uint8_t *data, uint32_t len, const struct sockaddr_in *src)
 {
@@ -215,7 +229,7 @@ result_rx(void *arg, const uint8_t *data, uint32_t len, const struct sockaddr_in
 		d->ignored++;
 		return;
 	}
-	if ((h.type == DP_MSG_ERROR || h.type == DP_MSG_RESULT) &&
+	if ((h.type == DP_MSG_ERROR || h.type == DP_MSG_RESULT || h.type == DP_MSG_WAITING) &&
 	    !daitn_msg_auth_ok(d->keyed ? &d->key : NULL, d->salt, data, len, &h)) {
 		d->auth_failed++;
 		d->ignored++;
@@ -243,6 +257,18 @@ result_rx(void *arg, const uint8_t *data, uint32_t len, const struct sockaddr_in
 			  "%s (code %u): %s", c->round, d->job_id, d->rank,
 			  daitn_msg_err_name(code), code, text[0] ? text : "(no text)");
 		c->error = -ECONNREFUSED;
+		return;
+	}
+	if (h.type == DP_MSG_WAITING) {
+		/* One of this call's chunks is counted and its slot waits for
+		 * other ranks: the gateway is alive (the ranks are slow). */
+		if (h.round != c->round) {
+			d->ignored++;
+			return;
+		}
+		waiting_read(data + dp_proto_payload_off(&h), len - dp_proto_payload_off(&h),
+			     &c->waiting);
+		c->last_waiting = c->now;
 		return;
 	}
 	if (h.type != DP_MSG_RESULT || h.dtype != c->dtype) {
@@ -365,6 +391,29 @@ fail_timeout(struct ar_call *c)
 			 s ? s->tries : 0u, icmp, d->job.n_workers, d->job_id);
 }
 
+/* The gateway kept saying it waits for other ranks, for peer_timeout_ms. */
+static int
+fail_peers(struct ar_call *c)
+{
+	struct daitn *d = c->d;
+	char ranks[64] = "";
+	size_t n = 0;
+
+	for (unsigned i = 0; i < DP_PROTO_WAIT_LIST && c->waiting.missing[i] != DP_PROTO_RANK_NONE;
+	     i++)
+		n += (size_t)snprintf(ranks + n, n < sizeof(ranks) ? sizeof(ranks) - n : 0, "%s%u",
+				      i ? ", " : "", c->waiting.missing[i]);
+	return daitn_err(d, -ETIMEDOUT,
+			 "daitn_allreduce: round %u: job %u: the gateway has waited %u ms for "
+			 "rank(s) %s%s (%u of %u contributed to the oldest chunk): those workers "
+			 "are slow, stopped or gone", c->round, d->job_id, d->peer_timeout_ms,
+			 ranks[0] ? ranks : "(not listed)",
+			 c->waiting.n_workers != 0xffff && c->waiting.n_workers >
+			 c->waiting.n_joined + DP_PROTO_WAIT_LIST ? ", ..." : "",
+			 c->waiting.n_joined != 0xffff ? c->waiting.n_joined : 0u,
+			 c->waiting.n_workers != 0xffff ? c->waiting.n_workers : d->job.n_workers);
+}
+
 static int
 fail_io(struct ar_call *c, int rc)
 {
@@ -382,11 +431,13 @@ static int
 engine_run(struct ar_call *c)
 {
 	struct daitn *d = c->d;
-	uint64_t timeout_ns = (uint64_t)d->timeout_ms * 1000000u;
+	uint64_t alive, timeout_ns = (uint64_t)d->timeout_ms * 1000000u;
+	uint64_t peer_ns = (uint64_t)d->peer_timeout_ms * 1000000u;
 	int rc;
 
 	c->now = daitn_now_ns();
 	c->last_progress = c->now;
+	c->last_waiting = 0;
 	c->next_check = UINT64_MAX;
 	window_fill(c);
 	for (;;) {
@@ -405,11 +456,18 @@ engine_run(struct ar_call *c)
 			timers_run(c);
 		if (c->done == c->n_chunks)
 			continue;
-		if (c->now - c->last_progress >= timeout_ns)
+		/* A silent gateway fails the call after timeout_ms; one that
+		 * says it waits for other ranks, after peer_timeout_ms. */
+		alive = c->last_waiting > c->last_progress ? c->last_waiting : c->last_progress;
+		if (c->now - alive >= timeout_ns)
 			return fail_timeout(c);
+		if (c->now - c->last_progress >= peer_ns && peer_ns > timeout_ns)
+			return fail_peers(c);
 		if (rc == 0 && d->io.txq_n == 0) {
-			uint64_t until = c->last_progress + timeout_ns;
+			uint64_t until = alive + timeout_ns;
 
+			if (peer_ns > timeout_ns && c->last_progress + peer_ns < until)
+				until = c->last_progress + peer_ns;
 			if (c->next_check < until)
 				until = c->next_check;
 			rc = daitn_io_wait(&d->io, until > c->now ? until - c->now : 0);

@@ -31,6 +31,7 @@
 #define JOIN_TIMEOUT_DEFAULT_MS 60000u
 #define JOIN_RESEND_MS 50u
 #define TIMEOUT_DEFAULT_MS 5000u
+#define PEER_TIMEOUT_DEFAULT_MS 1800000u   /* 30 min, as gloo */
 #define RTO_DEFAULT_US 2000u
 #define HELLO_RESEND_FIRST_MS 50u
 #define HELLO_RESEND_MAX_MS 400u
@@ -385,6 +386,8 @@ daitn_open(const struct daitn_config *cfg, struct daitn **out)
 	d->rank = cfg->rank;
 	d->round = st.info.round_base;
 	d->timeout_ms = cfg->timeout_ms != 0 ? cfg->timeout_ms : TIMEOUT_DEFAULT_MS;
+	d->peer_timeout_ms = cfg->peer_timeout_ms != 0 ? cfg->peer_timeout_ms
+						       : PEER_TIMEOUT_DEFAULT_MS;
 	d->rto_us = cfg->rto_us != 0 ? cfg->rto_us : RTO_DEFAULT_US;
 	d->window = cfg->window != 0 && cfg->window < st.info.n_slots ? cfg->window
 								      : st.info.n_slots;

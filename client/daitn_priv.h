@@ -122,6 +122,7 @@ struct daitn {
 	uint16_t job_id;
 	uint16_t rank;
 	uint32_t timeout_ms;
+	uint32_t peer_timeout_ms;   /* waiting for other ranks (WAITING) */
 	uint32_t rto_us;            /* configured floor of the first timeout */
 	uint64_t srtt_ns;           /* smoothed RTT of unretransmitted chunks; 0: none yet */
 	uint64_t rttvar_ns;

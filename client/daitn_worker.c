@@ -24,7 +24,7 @@ usage(FILE *f)
 "                    [--pattern exact|random] [--seed S] [--timeout-ms MS]\n"
 "                    [--hello-timeout-ms MS] [--join-timeout-ms MS]\n"
 "                    [--rto-us US] [--window W] [--until-file PATH]\n"
-"                    [--key-file PATH]\n"
+"                    [--key-file PATH] [--peer-timeout-ms MS] [--pause ROUND:MS]\n"
 "                    [--quiet] [--json]\n"
 "\n"
 "Joins job N on the gateway as rank R, runs K allreduce rounds (default 10) of\n"
@@ -54,6 +54,10 @@ usage(FILE *f)
 "  --join-timeout-ms MS give up after MS waiting for the other ranks to join\n"
 "                       (default 60000): a run starts when every rank joined\n"
 "  --json               print per-round and final results as JSON lines on stdout\n"
+"  --peer-timeout-ms MS give up after MS while the gateway says it waits for\n"
+"                       other ranks (default 1800000: a slow rank is not a dead\n"
+"                       gateway; --timeout-ms bounds a silent gateway)\n"
+"  --pause ROUND:MS     sleep MS before round ROUND (a rank that checkpoints)\n"
 "  --key-file PATH      the job's key (its policy's key_file): tag every message\n"
 "                       and take only tagged answers (docs/security.md)\n"
 "  --until-file PATH    run up to K rounds, stopping once PATH exists: every 8\n"
@@ -111,7 +115,8 @@ opts_parse(int argc, char **argv, struct wk_opts *o)
 		{ "seed", 1, 0, 's' }, { "timeout-ms", 1, 0, 't' }, { "hello-timeout-ms", 1, 0, 'H' },
 		{ "rto-us", 1, 0, 'R' }, { "window", 1, 0, 'W' }, { "quiet", 0, 0, 'q' },
 		{ "json", 0, 0, 'J' }, { "join-timeout-ms", 1, 0, 'T' }, { "help", 0, 0, 'h' },
-		{ "until-file", 1, 0, 'U' }, { "key-file", 1, 0, 'K' }, { 0, 0, 0, 0 },
+		{ "until-file", 1, 0, 'U' }, { "key-file", 1, 0, 'K' },
+		{ "peer-timeout-ms", 1, 0, 'P' }, { "pause", 1, 0, 'X' }, { 0, 0, 0, 0 },
 	};
 	unsigned long long v;
 	int c, t;
@@ -185,6 +190,23 @@ opts_parse(int argc, char **argv, struct wk_opts *o)
 		case 'K':
 			o->key_file = optarg;
 			break;
+		case 'P':
+			if (parse_ul(optarg, UINT32_MAX, &v) < 0)
+				USAGE_ERR("--peer-timeout-ms: expected a number, got \"%s\"", optarg);
+			o->peer_timeout_ms = (unsigned long)v;
+			break;
+		case 'X': {
+			unsigned long r, ms;
+			char tail;
+
+			if (sscanf(optarg, "%lu:%lu%c", &r, &ms, &tail) != 2 || ms > 3600000)
+				USAGE_ERR("--pause: expected ROUND:MS (MS at most 3600000), got \"%s\"",
+					  optarg);
+			o->pause_round = r;
+			o->pause_ms = ms;
+			o->pause = 1;
+			break;
+		}
 		case 'J':
 			o->json = 1;
 			break;
@@ -227,6 +249,7 @@ main(int argc, char **argv)
 	cfg.hello_timeout_ms = (uint32_t)o.hello_timeout_ms;
 	cfg.join_timeout_ms = (uint32_t)o.join_timeout_ms;
 	cfg.key_file = o.key_file;
+	cfg.peer_timeout_ms = (uint32_t)o.peer_timeout_ms;
 	cfg.rto_us = (uint32_t)o.rto_us;
 	cfg.window = (uint32_t)o.window;
 	rc = daitn_open(&cfg, &d);

@@ -65,6 +65,9 @@ struct wk_opts {
 	int quiet, json;
 	const char *until_file;      /* --until-file: run until it exists */
 	const char *key_file;        /* --key-file: the job's key */
+	unsigned long peer_timeout_ms; /* --peer-timeout-ms */
+	int pause;                   /* --pause ROUND:MS given */
+	unsigned long pause_round, pause_ms;
 };
 
 /* --until-file: rounds between two stop votes. */

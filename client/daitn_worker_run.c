@@ -149,6 +149,13 @@ wk_run(const struct wk_opts *o, struct daitn *d)
 		int rc;
 
 		wk_fill(&g, (unsigned)o->rank, (uint32_t)k, buf, o->count);
+		if (o->pause && k == o->pause_round) {
+			struct timespec ts = { .tv_sec = (time_t)(o->pause_ms / 1000),
+					       .tv_nsec = (long)(o->pause_ms % 1000) * 1000000 };
+
+			while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+				;
+		}
 		t0 = now_s();
 		rc = daitn_allreduce(d, buf, o->count, dtype);
 		t1 = now_s();

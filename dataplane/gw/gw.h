@@ -42,7 +42,8 @@
 	X(FANOUT_NOBUF, "fanout_nobuf") /* result copies not built: no header mbuf */ \
 	X(POLLS, "polls")               /* loop iterations */ \
 	X(REPLIES_LIMITED, "replies_limited") /* answers withheld: reply rate limits */ \
-	X(ARP_ASKED, "arp_asked")       /* ARP requests sent for policy nodes */
+	X(ARP_ASKED, "arp_asked")       /* ARP requests sent for policy nodes */ \
+	X(WAITING_SENT, "waiting_sent") /* WAITING answers to retransmitted chunks */
 
 #define GW_EV_ENUM_(name, str) GW_EV_##name,
 enum gw_event {

@@ -280,7 +280,7 @@ static inline void agg_note(struct gw_job_lc *jl, uint32_t round)
 
 enum dp_drop gw_agg_grad(struct gw_lcore *lc, const struct gw_job *job,
 			 const struct dp_proto_hdr *h, uint32_t local, const uint8_t *payload,
-			 const struct rte_mbuf *m, unsigned port)
+			 struct rte_mbuf *m, unsigned port, bool *consumed)
 {
 	struct gw_job_lc *jl = job->inst->lc[lc->shard];
 	struct dp_slot_set *s = dp_slot_set_get(&jl->slots, local, dp_proto_slot_set(h->slot));
@@ -337,6 +337,10 @@ enum dp_drop gw_agg_grad(struct gw_lcore *lc, const struct gw_job *job,
 		agg_send(lc, job, jl, s, s->user, h->slot, h->rank);
 		return DP_DROP_RESULT_RESENT;
 	case DP_SLOT_DUPLICATE:
+		/* A retransmission of a counted chunk: its rank waits for the
+		 * others. Say so, and for whom, so that it does not take a
+		 * live gateway for a dead one (docs/protocol.md, WAITING). */
+		gw_hello_waiting(lc, job, m, h, s, port, consumed);
 		return DP_DROP_DUPLICATE;
 	case DP_SLOT_STALE:
 		return DP_DROP_STALE;

@@ -267,6 +267,38 @@ void gw_hello_run_ended(struct gw_lcore *lc, const struct gw_job *job, struct rt
 	*consumed = true;
 }
 
+void gw_hello_waiting(struct gw_lcore *lc, const struct gw_job *job, struct rte_mbuf *m,
+		      const struct dp_proto_hdr *h, const struct dp_slot_set *s, unsigned port,
+		      bool *consumed)
+{
+	struct dp_proto_hdr rh = reply_hdr(h, DP_MSG_WAITING, h->dtype);
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
+								 sizeof(struct rte_ether_hdr));
+	const struct gw_job *signer = job->keyed ? job : NULL;
+	struct dp_proto_join_wait w = { .n_workers = job->n_workers, .n_joined = s->seen };
+	uint8_t buf[sizeof(w)];
+	uint16_t n = (uint16_t)RTE_MIN((size_t)h->count * job->k->esize, sizeof(buf));
+	unsigned listed = 0;
+
+	/* No larger than the GRAD, within the reply limits: a rank resends
+	 * every few milliseconds while it waits, and so can a flood. */
+	if (m->nb_segs != 1 || n < DP_PROTO_WAITING_MIN ||
+	    !gw_cp_reply_ok(lc, ip->src_addr, ((const struct rte_udp_hdr *)(ip + 1))->src_port))
+		return;
+	rh.slot = h->slot;
+	for (uint16_t r = 0; r < job->n_workers && listed < DP_PROTO_WAIT_LIST; r++)
+		if (!(s->bitmap[r / 64] & (1ull << (r % 64))))
+			w.missing[listed++] = r;
+	while (listed < DP_PROTO_WAIT_LIST)
+		w.missing[listed++] = DP_PROTO_RANK_NONE;
+	dp_proto_join_wait_write(buf, &w);
+	memcpy(reply_payload(m, signer), buf, n);
+	reply_send(lc, m, port, &rh, n, signer,
+		   signer != NULL ? atomic_load_explicit(&job->inst->salt, memory_order_relaxed) : 0);
+	gw_cnt_add(&lc->cnt.ev[GW_EV_WAITING_SENT], 1);
+	*consumed = true;
+}
+
 /* The checks of a HELLO or LEAVE against the job (docs/protocol.md section 3):
  * DP_DROP_NONE, or the reason. */
 static enum dp_drop join_check(const struct gw *gw, const struct gw_job *job,

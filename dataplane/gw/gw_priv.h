@@ -393,11 +393,21 @@ void gw_pkt_burst(struct gw_lcore *lc, const struct gw_tables *t,
 		  struct rte_mbuf **pkts, unsigned n, int port);
 
 /* gw_agg.c: a validated GRAD for this shard, for local slot index `local`
- * (slot index / n_lcores). Consumes nothing: the caller frees m. Returns the
- * fate. */
+ * (slot index / n_lcores). m is consumed only when answered in place
+ * (*consumed); otherwise the caller frees it. Returns the fate. */
 enum dp_drop gw_agg_grad(struct gw_lcore *lc, const struct gw_job *job,
 			 const struct dp_proto_hdr *h, uint32_t local, const uint8_t *payload,
-			 const struct rte_mbuf *m, unsigned port);
+			 struct rte_mbuf *m, unsigned port, bool *consumed);
+
+/* gw_hello.c: answer the GRAD in m (header h, a retransmission of a chunk
+ * set s already counted, the use incomplete) with WAITING: how many ranks
+ * contributed and the first missing ones, cut to the GRAD's payload size,
+ * within the reply rate limits; tagged under the run's salt for a keyed job.
+ * *consumed says whether m was queued for TX. */
+struct dp_slot_set;
+void gw_hello_waiting(struct gw_lcore *lc, const struct gw_job *job, struct rte_mbuf *m,
+		      const struct dp_proto_hdr *h, const struct dp_slot_set *s, unsigned port,
+		      bool *consumed);
 
 /* gw_agg.c: learn rank's MAC and port from a frame; rebuild its header template. */
 void gw_agg_peer_learn(struct gw_lcore *lc, const struct gw_job *job, struct gw_job_lc *jl,

@@ -69,6 +69,7 @@ const char *dp_proto_msg_name(uint8_t type)
 	case DP_MSG_ERROR: return "error";
 	case DP_MSG_HELLO_WAIT: return "hello_wait";
 	case DP_MSG_LEAVE: return "leave";
+	case DP_MSG_WAITING: return "waiting";
 	default: return NULL;
 	}
 }
@@ -120,7 +121,7 @@ enum dp_drop dp_proto_hdr_check(const void *udp_payload, size_t len,
 	if (out->version != DP_PROTO_VERSION)
 		return DP_DROP_PROTO_BAD_VERSION;
 	out->type = p[OFF_TYPE];
-	if (out->type < DP_MSG_GRAD || out->type > DP_MSG_LEAVE)
+	if (out->type < DP_MSG_GRAD || out->type > DP_MSG_WAITING)
 		return DP_DROP_PROTO_BAD_TYPE;
 
 	out->dtype = p[OFF_DTYPE];
@@ -156,6 +157,16 @@ enum dp_drop dp_proto_hdr_check(const void *udp_payload, size_t len,
 	case DP_MSG_HELLO_WAIT:
 		payload_size = sizeof(struct dp_proto_join_wait);
 		goto no_count;
+	case DP_MSG_WAITING: {
+		/* DP_PROTO_WAITING_MIN .. 20 bytes: a prefix of the layout. */
+		size_t before = DP_PROTO_HDR_SIZE +
+				((out->flags & DP_PROTO_FLAG_AUTH) ? DP_PROTO_TAG_SIZE : 0);
+
+		payload_size = len >= before + DP_PROTO_WAITING_MIN &&
+			       len - before <= sizeof(struct dp_proto_join_wait) ?
+			       len - before : sizeof(struct dp_proto_join_wait);
+		goto no_count;
+	}
 	case DP_MSG_ERROR: {
 		/* DP_PROTO_ERROR_MIN .. 64 bytes: a prefix of the layout. */
 		size_t before = DP_PROTO_HDR_SIZE +

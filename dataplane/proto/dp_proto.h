@@ -72,6 +72,9 @@ enum dp_proto_msg {
 	DP_MSG_ERROR = 5,     /* gw -> worker: payload struct dp_proto_error */
 	DP_MSG_HELLO_WAIT = 6, /* gw -> worker: payload struct dp_proto_join_wait */
 	DP_MSG_LEAVE = 7,     /* worker -> gw: stop waiting for the run; no payload */
+	DP_MSG_WAITING = 8,   /* gw -> worker: your chunk is counted, the slot waits for
+				 other ranks; payload a prefix of struct
+				 dp_proto_join_wait (n_contributed in n_joined) */
 	/* 16..31 are reserved for inference messages. */
 };
 
@@ -142,6 +145,10 @@ struct dp_proto_join_wait {
 } __attribute__((packed));
 
 _Static_assert(sizeof(struct dp_proto_join_wait) == 20, "HELLO_WAIT payload size");
+
+/* A WAITING payload is cut to the GRAD it answers (no answer is larger than
+ * its request): at least n_workers; what is missing reads as "not listed". */
+#define DP_PROTO_WAITING_MIN 2u
 _Static_assert(DP_PROTO_HELLO_PAD >= sizeof(struct dp_proto_join_wait), "HELLO padding");
 
 /* ERROR payload. */
@@ -180,7 +187,7 @@ uint8_t dp_proto_dtype_parse(const char *name);
  *   len < 22                         PROTO_SHORT
  *   magic != DP_PROTO_MAGIC          PROTO_BAD_MAGIC
  *   version != DP_PROTO_VERSION      PROTO_BAD_VERSION
- *   type not GRAD..LEAVE             PROTO_BAD_TYPE
+ *   type not GRAD..WAITING           PROTO_BAD_TYPE
  *   dtype unknown (GRAD, RESULT, HELLO_ACK), or neither 0 nor known
  *   (HELLO, ERROR)                   PROTO_BAD_DTYPE
  *   reserved flag bits set           PROTO_BAD_FLAGS

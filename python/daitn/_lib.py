@@ -55,6 +55,7 @@ class Config(ctypes.Structure):
         ("window", ctypes.c_uint32),
         ("join_timeout_ms", ctypes.c_uint32),
         ("key_file", ctypes.c_char_p),       # appended after v0.2
+        ("peer_timeout_ms", ctypes.c_uint32),  # appended after v0.2
     ]
 
 

@@ -114,7 +114,7 @@ class Context:
 
     def __init__(self, gateway, job, rank, bind_port, gateway_port=0, bind_addr=None,
                  hello_timeout_ms=0, timeout_ms=0, rto_us=0, window=0, join_timeout_ms=0,
-                 key_file=None):
+                 key_file=None, peer_timeout_ms=0):
         self._lib = _lib.load()
         self._lock = threading.Lock()
         self._h = ctypes.c_void_p()
@@ -123,7 +123,8 @@ class Context:
             bind_addr=bind_addr.encode() if bind_addr else None, bind_port=bind_port,
             job=job, rank=rank, hello_timeout_ms=hello_timeout_ms, timeout_ms=timeout_ms,
             rto_us=rto_us, window=window, join_timeout_ms=join_timeout_ms,
-            key_file=os.fsencode(key_file) if key_file else None)
+            key_file=os.fsencode(key_file) if key_file else None,
+            peer_timeout_ms=peer_timeout_ms)
         self.describe = "gateway %s:%d job %d rank %d (local %s:%d)" % (
             gateway, gateway_port or 47000, job, rank, bind_addr or "*", bind_port)
         rc = self._lib.daitn_open(ctypes.byref(cfg), ctypes.byref(self._h))

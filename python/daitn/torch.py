@@ -197,7 +197,8 @@ class DaitnHookState:
             rto_us=rto_us if rto_us is not None else _env_int("DAITN_RTO_US", 0),
             window=window if window is not None else _env_int("DAITN_WINDOW", 0),
             join_timeout_ms=_env_int("DAITN_JOIN_TIMEOUT_MS", 0),
-            key_file=os.environ.get("DAITN_KEY_FILE") or None)
+            key_file=os.environ.get("DAITN_KEY_FILE") or None,
+            peer_timeout_ms=_env_int("DAITN_PEER_TIMEOUT_MS", 0))
         try:
             self.ctx = Context(gateway, job, self.rank, bind_port, gateway_port=gw_port,
                                bind_addr=bind_addr, **kw)

@@ -328,6 +328,24 @@ on_datagram(struct tpeer *p, unsigned shard, const uint8_t *buf, uint32_t len,
 	}
 	if (p->silent_grads)
 		return;
+	if (p->waiting_grads) {
+		/* The gateway's answer to a counted chunk whose slot waits: a
+		 * 20-byte WAITING, rank 0 missing. */
+		struct dp_proto_join_wait w = { .n_workers = p->job.n_workers, .n_joined = 1,
+						.missing = { 0 } };
+		struct dp_proto_hdr r = h;
+		uint8_t out[DP_PROTO_HDR_SIZE + sizeof(w)];
+
+		for (unsigned i = 1; i < DP_PROTO_WAIT_LIST; i++)
+			w.missing[i] = DP_PROTO_RANK_NONE;
+		r.type = DP_MSG_WAITING;
+		r.count = 0;
+		dp_proto_hdr_write(out, &r);
+		dp_proto_join_wait_write(out + DP_PROTO_HDR_SIZE, &w);
+		(void)sendto(p->fds[shard], out, sizeof(out), 0, (const struct sockaddr *)src,
+			     sizeof(*src));
+		return;
+	}
 	if ((p->drop_enabled && !copy && h.offset == p->drop_first_offset) || lose(p)) {
 		p->dropped++;
 		return;

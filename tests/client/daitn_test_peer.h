@@ -64,6 +64,7 @@ struct tpeer {
 	bool stale_before;          /* before each RESULT, one for round - 1 */
 	bool garbage_before;        /* before each RESULT, a datagram with a bad magic */
 	bool silent_grads;          /* never answer GRADs */
+	bool waiting_grads;         /* answer every GRAD with WAITING (rank 0 missing) */
 	bool gso_results;           /* send RESULTs of a receive batch with UDP_SEGMENT */
 	unsigned loss_pct;          /* drop this % of GRADs and, independently, of RESULTs */
 	const struct dp_auth_key *key;  /* the job's key: sign answers and RESULTs as the

@@ -331,6 +331,38 @@ test_keyed_handle_takes_only_tagged_results(void)
 	rmdir(dir);
 }
 
+/* A gateway that keeps saying a chunk is counted and waits for rank 0 is
+ * alive: the call outlives timeout_ms and fails only after peer_timeout_ms,
+ * naming the rank it waited for. */
+static void
+test_waiting_for_peers_is_not_a_dead_gateway(void)
+{
+	struct tpeer *p = tutil_peer(DP_DTYPE_F32, 256, 16, 2);
+	struct daitn_config c = {
+		.gateway = "127.0.0.1", .bind_addr = "127.0.0.1", .bind_port = tutil_free_port(),
+		.job = 7, .rank = 1, .hello_timeout_ms = 2000, .timeout_ms = 300,
+		.rto_us = 20000, .peer_timeout_ms = 1500,
+	};
+	struct daitn *d = NULL;
+	float buf[256] = { 0 };
+	uint64_t t0;
+	int rc;
+
+	p->waiting_grads = true;
+	CU_ASSERT_EQUAL_FATAL(tpeer_start(p), 0);
+	c.gateway_port = p->job.udp_port_base;
+	CU_ASSERT_EQUAL_FATAL(daitn_open(&c, &d), 0);
+	t0 = daitn_now_ns();
+	rc = daitn_allreduce(d, buf, 256, DAITN_FLOAT32);
+	CU_ASSERT_EQUAL(rc, -ETIMEDOUT);
+	/* Not at timeout_ms: the gateway was heard from all along. */
+	CU_ASSERT(daitn_now_ns() - t0 >= 1500ull * 1000000u);
+	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(d), "has waited 1500 ms for rank(s) 0"));
+	daitn_close(d);
+	tpeer_stop(p);
+	free(p);
+}
+
 int
 main(void)
 {
@@ -338,6 +370,8 @@ main(void)
 		{ "silent_peer_times_out_with_backoff_then_handle_refuses",
 		  test_silent_peer_times_out_with_backoff_then_handle_refuses },
 		{ "keyed_handle_takes_only_tagged_results", test_keyed_handle_takes_only_tagged_results },
+		{ "waiting_for_peers_is_not_a_dead_gateway",
+		  test_waiting_for_peers_is_not_a_dead_gateway },
 		{ "stale_duplicate_and_foreign_results_are_counted_not_used",
 		  test_stale_duplicate_and_foreign_results_are_counted_not_used },
 		{ "lost_chunk_is_retransmitted_unchanged",

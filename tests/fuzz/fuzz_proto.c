@@ -29,6 +29,7 @@ static size_t payload_size(const struct dp_proto_hdr *h)
 	case DP_MSG_ERROR:
 		return sizeof(struct dp_proto_error);
 	case DP_MSG_HELLO_WAIT:
+	case DP_MSG_WAITING:
 		return sizeof(struct dp_proto_join_wait);
 	case DP_MSG_HELLO:
 	case DP_MSG_LEAVE:
@@ -47,6 +48,8 @@ static bool size_ok(const struct dp_proto_hdr *h, size_t size)
 
 	if (h->type == DP_MSG_ERROR)
 		return size >= off + DP_PROTO_ERROR_MIN && size <= off + pl;
+	if (h->type == DP_MSG_WAITING)
+		return size >= off + DP_PROTO_WAITING_MIN && size <= off + pl;
 	if (h->type == DP_MSG_HELLO_ACK && (h->flags & DP_PROTO_FLAG_AUTH))
 		pl += DP_PROTO_SALT_SIZE;
 	return size == off + pl;

@@ -173,7 +173,25 @@ static void test_duplicates_retransmissions_and_stale_copies(void)
 	tu_grad(1, 1, 10, 0, DP_DTYPE_F32, ELEMS_32, 0, round, in[1]);
 	tu_grad(1, 2, 10, 0, DP_DTYPE_F32, 255, 0, round, in[2]);        /* count mismatch */
 	tu_poll();
-	CU_ASSERT_EQUAL(tu_collect(), 0);
+	/* The duplicate is answered with WAITING: counted, 1 of 4 ranks in
+	 * when it came, ranks 1, 2, 3 missing; no larger than the GRAD. */
+	CU_ASSERT_EQUAL_FATAL(tu_collect(), 1);
+	CU_ASSERT_EQUAL(tu_out[0].check, DP_DROP_NONE);
+	CU_ASSERT_EQUAL(tu_out[0].h.type, DP_MSG_WAITING);
+	CU_ASSERT_EQUAL(tu_out[0].h.rank, 0);
+	CU_ASSERT_EQUAL(tu_out[0].h.round, round);
+	CU_ASSERT_EQUAL(tu_out[0].h.slot, dp_proto_slot_make(10, 0));
+	CU_ASSERT_EQUAL(tu_out[0].payload_size, sizeof(struct dp_proto_join_wait));
+	{
+		struct dp_proto_join_wait w;
+
+		dp_proto_join_wait_read(tu_out[0].payload, &w);
+		CU_ASSERT_EQUAL(w.n_workers, NW);
+		CU_ASSERT_EQUAL(w.n_joined, 1);
+		CU_ASSERT_EQUAL(w.missing[0], 1);
+		CU_ASSERT_EQUAL(w.missing[2], 3);
+		CU_ASSERT_EQUAL(w.missing[3], DP_PROTO_RANK_NONE);
+	}
 	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_DUPLICATE), 1);
 	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_COUNT_MISMATCH), 1);
 	tu_grad(1, 2, 10, 0, DP_DTYPE_F32, ELEMS_32, 0, round, in[2]);

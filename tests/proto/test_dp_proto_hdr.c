@@ -102,7 +102,7 @@ static void test_bad_version_is_dropped(void)
 
 static void test_bad_type_is_dropped(void)
 {
-	static const uint8_t bad[] = { 0, 8, 15, 16, 31, 255 };
+	static const uint8_t bad[] = { 0, 9, 15, 16, 31, 255 };   /* 8 is WAITING */
 	uint8_t buf[2048];
 	struct dp_proto_hdr h;
 	size_t len = build(buf, DP_MSG_GRAD, DP_DTYPE_F32, 16);

@@ -204,7 +204,10 @@ def _check_double(ctx, peer, x, expect, code):
     assert got == expect, "%s: %s != %s" % (type(x).__name__, got[:8], expect[:8])
     sent = peer.grads[before:]
     assert sent and all(g["dtype"] == code for g in sent), sent[:2]
-    assert sum(g["count"] for g in sent) == len(expect)
+    # Every element went once; a chunk resent (its timer fired before this
+    # process's peer thread answered, on a loaded machine) counts once.
+    chunks = {(g["round"], g["offset"]): g["count"] for g in sent}
+    assert sum(chunks.values()) == len(expect), sorted(chunks.items())[:4]
 
 
 def test_every_dtype_is_summed_in_place():
