@@ -203,7 +203,9 @@ test_error_answer_is_refusal_with_gateway_text(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(NULL), "refused job 7 rank 1: unknown job (code 1)"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(NULL), "job 7 is not in policy version 3"));
 	tpeer_stop(p);
-	CU_ASSERT_EQUAL(p->hellos, 1);
+	/* Refused at the first answer; a loaded machine may have resent the
+	 * HELLO (50 ms) before the peer thread answered it. */
+	CU_ASSERT(p->hellos >= 1);
 	free(p);
 }
 
