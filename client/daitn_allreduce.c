@@ -461,12 +461,12 @@ engine_run(struct ar_call *c)
 		alive = c->last_waiting > c->last_progress ? c->last_waiting : c->last_progress;
 		if (c->now - alive >= timeout_ns)
 			return fail_timeout(c);
-		if (c->now - c->last_progress >= peer_ns && peer_ns > timeout_ns)
-			return fail_peers(c);
+		if (c->now - c->last_progress >= peer_ns)
+			return c->last_waiting > c->last_progress ? fail_peers(c) : fail_timeout(c);
 		if (rc == 0 && d->io.txq_n == 0) {
 			uint64_t until = alive + timeout_ns;
 
-			if (peer_ns > timeout_ns && c->last_progress + peer_ns < until)
+			if (c->last_progress + peer_ns < until)
 				until = c->last_progress + peer_ns;
 			if (c->next_check < until)
 				until = c->next_check;

@@ -359,6 +359,14 @@ test_waiting_for_peers_is_not_a_dead_gateway(void)
 	CU_ASSERT(daitn_now_ns() - t0 >= 1500ull * 1000000u);
 	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(d), "has waited 1500 ms for rank(s) 0"));
 	daitn_close(d);
+	/* A peer timeout shorter than timeout_ms still ends the wait. */
+	c.bind_port = tutil_free_port();
+	c.timeout_ms = 3000;
+	c.peer_timeout_ms = 400;
+	CU_ASSERT_EQUAL_FATAL(daitn_open(&c, &d), 0);
+	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, 256, DAITN_FLOAT32), -ETIMEDOUT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(d), "has waited 400 ms for rank(s) 0"));
+	daitn_close(d);
 	tpeer_stop(p);
 	free(p);
 }
