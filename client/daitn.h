@@ -134,10 +134,20 @@ int daitn_open(const struct daitn_config *cfg, struct daitn **out);
  * -EINVAL and -ERANGE are found before anything is sent: buf is untouched and
  * the handle stays usable. Any failure after sending started (-ETIMEDOUT, an
  * ERROR from the gateway as -ECONNREFUSED, -ECONNRESET when the gateway says
- * this run is over, a socket error) leaves buf partly
+ * this run is over, -ECONNABORTED when a rank the gateway waits for is gone
+ * (daitn_peer_gone), a socket error) leaves buf partly
  * summed and the handle out of step with the other workers: later calls
  * return -EPIPE; close it. count == 0 is a no-op. */
 int daitn_allreduce(struct daitn *d, void *buf, size_t count, enum daitn_dtype dtype);
+
+/* Tell d that rank's process is known to be gone (its peers saw its
+ * connections close, e.g. those of the framework's own process group).
+ * Any thread, at any time while d is open, concurrently with an allreduce.
+ * An allreduce waiting on the gateway then fails with -ECONNABORTED naming
+ * the rank, once the gateway says after this call that it still waits for
+ * that rank's contribution; a rank whose contributions are all counted
+ * does not fail the call. Returns 0, or -EINVAL for a rank not in the job. */
+int daitn_peer_gone(struct daitn *d, uint16_t rank);
 
 void daitn_close(struct daitn *d);
 

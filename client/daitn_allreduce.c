@@ -72,6 +72,8 @@ struct ar_call {
 	uint64_t last_progress;     /* ns of the last accepted RESULT */
 	uint64_t last_waiting;      /* ns of the last WAITING: the gateway is alive */
 	struct dp_proto_join_wait waiting;  /* what the last WAITING said */
+	uint32_t gone_news;         /* d->gone_news as last seen */
+	uint64_t gone_since;        /* ns it was seen to change; 0: never */
 	uint64_t next_check;        /* ns; no deadline expires before this */
 	uint64_t rto_ns;            /* first timeout for new sends (estimator or floor) */
 	int error;                  /* set by the receive handler (ERROR message) */
@@ -211,6 +213,46 @@ waiting_read(const uint8_t *p, size_t n, struct dp_proto_join_wait *w)
 	dp_proto_join_wait_read(buf, w);
 }
 
+/* Is rank known gone (daitn_peer_gone)? */
+static bool
+rank_gone(struct daitn *d, uint16_t rank)
+{
+	return rank < d->job.n_workers &&
+	       (atomic_load_explicit(&d->gone[rank / 64], memory_order_relaxed) >>
+		(rank % 64) & 1u) != 0;
+}
+
+/*
+ * The WAITING just read lists the ranks the gateway still waits for. If one
+ * of them is known gone, the round can never complete: fail the call. Only
+ * a WAITING read well after the news was first seen counts (one sent before
+ * the rank's last contributions may still sit in the socket buffer); the
+ * margin is a few round trips and 100 ms.
+ */
+static void
+waiting_gone_check(struct ar_call *c)
+{
+	struct daitn *d = c->d;
+	uint64_t margin = 100000000ull + 4 * d->srtt_ns;
+
+	if (c->gone_since == 0 || c->now < c->gone_since + margin)
+		return;
+	for (unsigned i = 0; i < DP_PROTO_WAIT_LIST; i++) {
+		uint16_t r = c->waiting.missing[i];
+
+		if (r == DP_PROTO_RANK_NONE || !rank_gone(d, r))
+			continue;
+		daitn_err(d, 0, "daitn_allreduce: round %u: job %u: rank %u is gone (its "
+			  "process group peers saw its connections close) and the gateway still "
+			  "waits for its contribution (%u of %u ranks contributed to the chunk)",
+			  c->round, d->job_id, r,
+			  c->waiting.n_joined != 0xffff ? c->waiting.n_joined : 0u,
+			  c->waiting.n_workers != 0xffff ? c->waiting.n_workers : d->job.n_workers);
+		c->error = -ECONNABORTED;
+		return;
+	}
+}
+
 static void
 result_rx(void *arg, const uint8_t *data, uint32_t len, const struct sockaddr_in *src)
 {
@@ -269,6 +311,7 @@ result_rx(void *arg, const uint8_t *data, uint32_t len, const struct sockaddr_in
 		waiting_read(data + dp_proto_payload_off(&h), len - dp_proto_payload_off(&h),
 			     &c->waiting);
 		c->last_waiting = c->now;
+		waiting_gone_check(c);
 		return;
 	}
 	if (h.type != DP_MSG_RESULT || h.dtype != c->dtype) {
@@ -385,10 +428,11 @@ fail_timeout(struct ar_call *c)
 	return daitn_err(d, -ETIMEDOUT,
 			 "daitn_allreduce: round %u: no result from gateway %s for %u ms; "
 			 "%llu of %llu chunks done, %u outstanding (oldest: offset %u, slot %u, "
-			 "%u retransmissions)%s; are all %u workers of job %u running?",
+			 "%u retransmissions)%s; the gateway is silent (one that holds chunks for "
+			 "slower ranks says so): is it running, with job %u, and reachable?",
 			 c->round, gw, d->timeout_ms, (unsigned long long)c->done,
 			 (unsigned long long)c->n_chunks, c->outstanding, s ? s->offset : 0u, idx,
-			 s ? s->tries : 0u, icmp, d->job.n_workers, d->job_id);
+			 s ? s->tries : 0u, icmp, d->job_id);
 }
 
 /* The gateway kept saying it waits for other ranks, for peer_timeout_ms. */
@@ -433,6 +477,7 @@ engine_run(struct ar_call *c)
 	struct daitn *d = c->d;
 	uint64_t alive, timeout_ns = (uint64_t)d->timeout_ms * 1000000u;
 	uint64_t peer_ns = (uint64_t)d->peer_timeout_ms * 1000000u;
+	uint32_t news;
 	int rc;
 
 	c->now = daitn_now_ns();
@@ -452,6 +497,11 @@ engine_run(struct ar_call *c)
 		if (c->error != 0)
 			return c->error;
 		c->now = daitn_now_ns();
+		news = atomic_load_explicit(&d->gone_news, memory_order_acquire);
+		if (news != c->gone_news) {
+			c->gone_news = news;
+			c->gone_since = c->now;
+		}
 		if (c->now >= c->next_check)
 			timers_run(c);
 		if (c->done == c->n_chunks)
@@ -577,5 +627,15 @@ daitn_allreduce(struct daitn *d, void *buf, size_t count, enum daitn_dtype dtype
 	if (fixed)
 		kn_fixed_to_f32(buf, d->scratch, count, d->job.frac_bits);
 	d->stats.allreduces++;
+	return 0;
+}
+
+int
+daitn_peer_gone(struct daitn *d, uint16_t rank)
+{
+	if (d == NULL || rank >= d->job.n_workers)
+		return -EINVAL;
+	atomic_fetch_or_explicit(&d->gone[rank / 64], 1ull << (rank % 64), memory_order_relaxed);
+	atomic_fetch_add_explicit(&d->gone_news, 1, memory_order_release);
 	return 0;
 }

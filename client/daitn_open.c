@@ -399,13 +399,18 @@ daitn_open(const struct daitn_config *cfg, struct daitn **out)
 			       st.info.n_slots);
 		goto free_handle;
 	}
+	d->gone = calloc(((size_t)st.info.n_workers + 63) / 64, sizeof(*d->gone));
+	if (d->gone == NULL) {
+		rc = daitn_err(NULL, -ENOMEM, "daitn_open: out of memory");
+		goto free_slots;
+	}
 	data_gw = gw;
 	data_gw.sin_port = htons(st.port_base);
 	rc = daitn_io_init(&d->io, fd, &data_gw, st.port_base, st.info.n_shards,
 			   (st.key != NULL ? DAITN_HDR_MAX : DP_PROTO_HDR_SIZE) + st.info.chunk_size);
 	if (rc < 0) {
 		daitn_err(NULL, rc, "daitn_open: out of memory for socket buffers");
-		goto free_slots;
+		goto free_gone;
 	}
 	if (st.key != NULL) {
 		d->keyed = true;
@@ -418,6 +423,8 @@ daitn_open(const struct daitn_config *cfg, struct daitn **out)
 	*out = d;
 	return 0;
 
+free_gone:
+	free(d->gone);
 free_slots:
 	free(d->slots);
 free_handle:
@@ -436,6 +443,7 @@ daitn_close(struct daitn *d)
 		close(d->io.fd);
 	daitn_io_fini(&d->io);
 	free(d->slots);
+	free(d->gone);
 	free(d->scratch);
 	free(d);
 }

@@ -14,6 +14,7 @@
 #define DAITN_PRIV_H
 
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -145,6 +146,10 @@ struct daitn {
 	uint64_t salt;              /* the run's: context of GRAD and RESULT tags */
 	uint64_t auth_failed;       /* received results and errors whose tag failed
 				       (also counted in ignored) */
+	/* Ranks known gone (daitn_peer_gone, any thread): a bit per rank,
+	 * and a count of calls so the engine sees news with one load. */
+	_Atomic uint64_t *gone;     /* (n_workers + 63) / 64 words */
+	_Atomic uint32_t gone_news;
 	char last_error[DAITN_ERR_SIZE];
 };
 

@@ -143,6 +143,9 @@ def _declare(lib):
     if hasattr(lib, "daitn_stats_ext_get"):     # added after v0.1
         lib.daitn_stats_ext_get.argtypes = [handle, ctypes.POINTER(StatsExt)]
         lib.daitn_stats_ext_get.restype = None
+    if hasattr(lib, "daitn_peer_gone"):         # added after v0.2
+        lib.daitn_peer_gone.argtypes = [handle, ctypes.c_uint16]
+        lib.daitn_peer_gone.restype = ctypes.c_int
     lib.daitn_last_error.argtypes = [handle]
     lib.daitn_last_error.restype = ctypes.c_char_p
     lib.daitn_strerror.argtypes = [ctypes.c_int]

@@ -13,7 +13,8 @@ foreign call, so other Python threads run while open() or allreduce() waits on
 the network (tests/python/test_binding.py checks this).
 
 Threads: a Context may be shared, but calls on it are serialised by a lock
-(libdaitn allows one thread per handle at a time). Separate Contexts are
+(libdaitn allows one thread per handle at a time), except peer_gone(), which
+any thread may call while another waits in allreduce(). Separate Contexts are
 independent.
 """
 
@@ -117,6 +118,7 @@ class Context:
                  key_file=None, peer_timeout_ms=0):
         self._lib = _lib.load()
         self._lock = threading.Lock()
+        self._gone_lock = threading.Lock()  # peer_gone() against close()
         self._h = ctypes.c_void_p()
         cfg = _lib.Config(
             gateway=gateway.encode(), gateway_port=gateway_port,
@@ -183,6 +185,17 @@ class Context:
                         if not name.startswith("_")})
         return out
 
+    def peer_gone(self, rank):
+        """Tell the handle that rank's process is gone (daitn_peer_gone): an
+        allreduce the gateway holds for that rank then fails with ECONNABORTED
+        naming it. Any thread; False where the library predates it."""
+        if not hasattr(self._lib, "daitn_peer_gone"):
+            return False
+        with self._gone_lock:
+            if not self._h:
+                return False
+            return self._lib.daitn_peer_gone(self._h, rank) == 0
+
     def last_error(self):
         with self._lock:
             if not self._h:
@@ -190,7 +203,7 @@ class Context:
             return self._lib.daitn_last_error(self._h).decode(errors="replace")
 
     def close(self):
-        with self._lock:
+        with self._lock, self._gone_lock:
             if self._h:
                 self._lib.daitn_close(self._h)
                 self._h = ctypes.c_void_p()

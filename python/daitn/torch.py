@@ -13,8 +13,19 @@ Fallback. If the gateway cannot be used (libdaitn missing, no gateway
 configured, no answer: -ETIMEDOUT, refused: -ECONNREFUSED, the job's worker
 count differs from the world size, any other error) at open or in the middle
 of a run, every rank switches to dist.all_reduce on a gloo group, logs once
-(logger "daitn", WARNING) with the reason, and training goes on. The switch is
-permanent for this state object.
+(logger "daitn", WARNING) with every failed rank's reason, and training goes
+on. The switch is permanent for this state object.
+
+Slow and dead ranks. A gateway that answers that it holds a chunk for other
+ranks is alive: the wait for them follows the process group's timeout (30
+minutes by default, as gloo), not DAITN_TIMEOUT_MS, which bounds a silent
+gateway only. A rank whose process dies is seen at once: every rank holds a
+TCP connection to rank 0 (set up through the rendezvous store), whose close
+rank 0 relays; libdaitn is told (daitn_peer_gone), and the
+survivors raise a DaitnError (errno ECONNABORTED) naming daitn, the job, the
+gone ranks and the reason, logged on every rank and kept in state.error. DDP
+(torch 1.13) hands a hook's exception to backward() as a RuntimeError that
+quotes its text.
 
 Agreement. Ranks must switch together or gloo deadlocks (one rank would wait
 in gloo for peers that still wait on the gateway). So after opening and after
@@ -47,14 +58,22 @@ Environment (arguments override):
   DAITN_BIND          local IPv4 to bind (default: any)
   DAITN_PORT          local UDP port; else DAITN_PORT_BASE + rank
   DAITN_PORT_BASE     default 47100
-  DAITN_TIMEOUT_MS, DAITN_HELLO_TIMEOUT_MS, DAITN_RTO_US, DAITN_WINDOW
+  DAITN_TIMEOUT_MS, DAITN_HELLO_TIMEOUT_MS, DAITN_RTO_US, DAITN_WINDOW,
+  DAITN_JOIN_TIMEOUT_MS, DAITN_KEY_FILE
                       struct daitn_config fields (0 = library default)
+  DAITN_PEER_TIMEOUT_MS  wait for slow ranks (default: the process group's
+                      timeout)
   DAITN_DISABLE=1     use gloo from the start (logged as the reason)
 """
 
+import errno
 import logging
 import os
 import queue
+import re
+import select
+import socket
+import struct
 import threading
 import time
 
@@ -87,10 +106,115 @@ _STATUS_NAMES = {
 
 
 def status_name(code):
-    import errno as _errno
     if code in _STATUS_NAMES:
         return _STATUS_NAMES[code]
-    return _errno.errorcode.get(code, "error %d" % code)
+    return errno.errorcode.get(code, "error %d" % code)
+
+
+def _group_timeout_ms(group):
+    """The process group's timeout in ms (gloo's, 30 minutes, if unknown)."""
+    try:
+        pg = group if group is not None else dist.distributed_c10d._get_default_group()
+        t = pg.options._timeout
+    except (AttributeError, RuntimeError):
+        t = dist.default_pg_timeout
+    return max(1, min(int(t.total_seconds() * 1000), 0xFFFFFFFF))
+
+
+class _PeerWatch:
+    """Which peers' processes are gone, seen at once: a star of TCP
+    connections to rank 0 of the group (the hub), set up through the
+    rendezvous store. A killed process's connection closes; the hub relays
+    the rank to every other member, and a member whose connection to the hub
+    closes reads the hub as gone. Nothing else is ever sent, so a peer that
+    exits after training reads as gone too, which is harmless: libdaitn fails
+    a call only while the gateway still waits for a gone rank. One daemon
+    thread per rank; on_gone(rank) runs on it. Without a TCPStore (file
+    rendezvous) or a reachable hub it only logs: dead ranks are then found by
+    the peer timeout or by gloo."""
+
+    def __init__(self, rank, world_size, key, on_gone):
+        self.rank = rank
+        self.gone = {}                   # rank -> how it was seen
+        self.news = threading.Event()    # set once a peer is gone
+        self._on_gone = on_gone
+        if world_size < 2:
+            return
+        try:
+            store = dist.distributed_c10d._get_default_store()
+            host = store.underlying_store.host
+            if rank == 0:
+                srv = socket.create_server(("", 0), backlog=world_size)
+                if dist.get_rank() != 0:   # not the store's host: our address toward it
+                    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+                        u.connect((host, 1))
+                        host = u.getsockname()[0]
+                store.set(key, "%s:%d" % (host, srv.getsockname()[1]))
+                target, args = self._hub, (srv, world_size - 1, store.timeout)
+            else:
+                host, port = store.get(key).decode().rsplit(":", 1)
+                conn = socket.create_connection((host, int(port)), timeout=30)
+                conn.sendall(struct.pack("!H", rank))
+                conn.settimeout(None)
+                target, args = self._member, (conn,)
+        except (AttributeError, OSError, RuntimeError, ValueError) as e:
+            log.warning("daitn: rank %d: no watch on peer processes (%s); a dead rank is "
+                        "found by the peer timeout or by gloo", rank, e)
+            return
+        threading.Thread(target=target, args=args, daemon=True, name="daitn-watch").start()
+
+    def _mark(self, peer, how):
+        if peer in self.gone or peer == self.rank:
+            return
+        self.gone[peer] = how
+        self.news.set()
+        self._on_gone(peer)
+
+    def _hub(self, srv, n, timeout):
+        conns = {}
+        srv.settimeout(timeout.total_seconds())
+        with srv:
+            try:
+                while len(conns) < n:
+                    c, _ = srv.accept()
+                    c.settimeout(timeout.total_seconds())
+                    conns[c] = struct.unpack("!H", c.recv(2, socket.MSG_WAITALL))[0]
+                    c.settimeout(None)
+            except (OSError, struct.error) as e:
+                log.warning("daitn: rank 0: the peer watch did not form (%s)", e)
+                return
+        while conns:
+            ready, _, _ = select.select(list(conns), [], [])
+            for c in ready:
+                try:
+                    data = c.recv(64)
+                except OSError:
+                    data = b""
+                if data:
+                    continue
+                peer = conns.pop(c)
+                c.close()
+                self._mark(peer, "its process closed its connections")
+                for other in conns:
+                    try:
+                        other.sendall(struct.pack("!H", peer))
+                    except OSError:
+                        pass
+
+    def _member(self, conn):
+        with conn:
+            while True:
+                try:
+                    data = conn.recv(2, socket.MSG_WAITALL)
+                except OSError:
+                    data = b""
+                if len(data) < 2:
+                    self._mark(0, "its process closed its connections")
+                    return
+                self._mark(struct.unpack("!H", data)[0], "its process closed its connections")
+
+
+_WATCH_SEQ = [0]   # states made so far: the same on every rank (construction is collective)
 
 
 def _env_int(name, default, limit=0xFFFFFFFF):
@@ -117,14 +241,17 @@ class DaitnHookState:
     """State of the daitn communication hook for one DDP model.
 
     Collective: every rank of process_group constructs it at the same point
-    (it creates a gloo group, opens the gateway and agrees on the outcome).
+    (it creates a gloo group and a watch on the peers' processes, opens the
+    gateway and agrees on the outcome).
     Attributes after construction: mode ("daitn" or "gloo"), fallback_reason
-    (None while on daitn), stats (dict of counters), job (HELLO_ACK fields).
+    (None while on daitn), stats (dict of counters), job (HELLO_ACK fields),
+    error (the DaitnError that stopped training, else None).
     """
 
     def __init__(self, process_group=None, gateway=None, job=None, bind_addr=None,
                  bind_port=None, port_base=None, timeout_ms=None, hello_timeout_ms=None,
-                 rto_us=None, window=None, control_group=None, enable=None):
+                 rto_us=None, window=None, control_group=None, enable=None,
+                 peer_timeout_ms=None):
         self.process_group = process_group
         self.rank = dist.get_rank(process_group)
         self.world_size = dist.get_world_size(process_group)
@@ -136,7 +263,13 @@ class DaitnHookState:
         self.ctx = None
         self.mode = "daitn"
         self.fallback_reason = None
+        self.error = None
+        self._reasons = [None] * self.world_size   # each rank's, after a failed agreement
         self.job = None
+        self.job_id = None
+        _WATCH_SEQ[0] += 1
+        self.watch = _PeerWatch(self.rank, self.world_size, "daitn/watch/%d" % _WATCH_SEQ[0],
+                                self._peer_gone)
         self._warned_dtype = set()
         self._staging = {}
         self._queue = queue.Queue()
@@ -145,9 +278,11 @@ class DaitnHookState:
                       "bytes_gloo": 0, "daitn_s": 0.0, "gloo_s": 0.0, "agree_s": 0.0,
                       "agreements": 0, "copy_s": 0.0}
 
+        if peer_timeout_ms is None:
+            peer_timeout_ms = _group_timeout_ms(process_group)
         code, reason = self._open(gateway, job, bind_addr, bind_port, port_base, timeout_ms,
-                                  hello_timeout_ms, rto_us, window, enable)
-        failed = self._agree(code)
+                                  hello_timeout_ms, rto_us, window, enable, peer_timeout_ms)
+        failed = self._agree(code, reason)
         if failed:
             self._fall_back(code, reason, failed, "at open")
 
@@ -164,7 +299,7 @@ class DaitnHookState:
             return STATUS_CONFIG, str(e)
 
     def _open_checked(self, gateway, job, bind_addr, bind_port, port_base, timeout_ms,
-                      hello_timeout_ms, rto_us, window, enable):
+                      hello_timeout_ms, rto_us, window, enable, peer_timeout_ms):
         if enable is None:
             enable = os.environ.get("DAITN_DISABLE", "") in ("", "0")
         if not enable:
@@ -198,7 +333,8 @@ class DaitnHookState:
             window=window if window is not None else _env_int("DAITN_WINDOW", 0),
             join_timeout_ms=_env_int("DAITN_JOIN_TIMEOUT_MS", 0),
             key_file=os.environ.get("DAITN_KEY_FILE") or None,
-            peer_timeout_ms=_env_int("DAITN_PEER_TIMEOUT_MS", 0))
+            peer_timeout_ms=_env_int("DAITN_PEER_TIMEOUT_MS", peer_timeout_ms))
+        self.job_id = job
         try:
             self.ctx = Context(gateway, job, self.rank, bind_port, gateway_port=gw_port,
                                bind_addr=bind_addr, **kw)
@@ -209,32 +345,80 @@ class DaitnHookState:
         except Exception as e:  # a bug must not leave the peers waiting in gloo
             return STATUS_INTERNAL, "%s: %s" % (type(e).__name__, e)
         self.job = self.ctx.job
+        for peer in list(self.watch.gone):
+            self.ctx.peer_gone(peer)
         if self.job["n_workers"] != self.world_size:
             return STATUS_WORLD_MISMATCH, (
                 "job %d has %d workers in the gateway's policy but the DDP world has %d ranks"
                 % (job, self.job["n_workers"], self.world_size))
         return STATUS_OK, None
 
-    def _agree(self, code):
-        """Allreduce every rank's status; the list of (rank, code) that failed."""
+    def _peer_gone(self, peer):
+        ctx = self.ctx
+        if ctx is not None:
+            ctx.peer_gone(peer)
+
+    def _gone_error(self, reason=None, cause=None):
+        """The DaitnError for survivors of a gone rank (logged, kept in
+        self.error). gloo and the watcher see a closed connection at about
+        the same moment; the watcher gets 2 s to name the rank."""
+        if cause is not None:
+            self.watch.news.wait(2.0)
+        gone = dict(self.watch.gone)
+        job = "job %s" % self.job_id if self.job_id is not None else "the job"
+        if gone:
+            text = "daitn %s: rank(s) %s gone (%s); the surviving ranks cannot finish the " \
+                   "step: restart the job" % (job, ", ".join(str(r) for r in sorted(gone)),
+                                               "; ".join(gone[r] for r in sorted(gone)))
+        else:
+            text = "daitn %s: the process group failed while the ranks agreed on a bucket " \
+                   "(%s)" % (job, cause)
+        if reason:
+            text += "; this rank's allreduce: %s" % reason.replace(" (ECONNABORTED)", "")
+        self.error = DaitnError(errno.ECONNABORTED, text, "daitn hook")
+        log.error("daitn: rank %d: %s", self.rank, self.error)
+        return self.error
+
+    def _agree(self, code, reason=None):
+        """Allreduce every rank's status; the list of (rank, code) that
+        failed. Raises the DaitnError of _gone_error() if a rank is gone."""
+        if self.watch.gone or code == errno.ECONNABORTED:
+            raise self._gone_error(reason, "a rank is gone")
         t0 = time.perf_counter()
         status = torch.zeros(self.world_size, dtype=torch.int32)
         status[self.rank] = code
-        dist.all_reduce(status, group=self.control_group)
+        try:
+            dist.all_reduce(status, group=self.control_group)
+        except RuntimeError as e:
+            raise self._gone_error(reason, e) from e
         self.stats["agree_s"] += time.perf_counter() - t0
         self.stats["agreements"] += 1
-        return [(r, int(c)) for r, c in enumerate(status.tolist()) if c != 0]
+        failed = [(r, int(c)) for r, c in enumerate(status.tolist()) if c != 0]
+        if failed:
+            # Every rank learns every failed rank's reason (collective: every
+            # rank sees the same failed list).
+            reasons = [None] * self.world_size
+            dist.all_gather_object(reasons, reason, group=self.control_group)
+            self._reasons = reasons
+        return failed
 
     def _fall_back(self, code, reason, failed, when):
         self.mode = "gloo"
+        def same(a, b):   # the same sentence but for rank numbers
+            return a is not None and b is not None and \
+                re.sub(r"rank \d+", "rank N", a) == re.sub(r"rank \d+", "rank N", b)
+
+        def named(r, c):
+            text = self._reasons[r] or status_name(c)
+            return "%d (%s)" % (r, "the same" if code != STATUS_OK and same(text, reason)
+                                else text)
         if code != STATUS_OK:
             why = "this rank: %s" % reason
         else:
-            why = "rank(s) %s failed" % ", ".join(
-                "%d (%s)" % (r, status_name(c)) for r, c in failed)
-        others = [r for r, _ in failed if r != self.rank]
+            why = "rank(s) %s failed" % ", ".join(named(r, c) for r, c in failed)
+        others = [(r, c) for r, c in failed if r != self.rank]
         if code != STATUS_OK and others:
-            why += "; rank(s) %s failed too" % ", ".join(str(r) for r in others)
+            why += "; rank(s) %s failed too" % ", ".join(named(r, c) for r, c in others)
         self.fallback_reason = "%s: %s" % (when, why)
         log.warning("daitn: rank %d falls back to gloo allreduce %s", self.rank,
                     self.fallback_reason)
@@ -270,20 +454,23 @@ class DaitnHookState:
         cannot overflow; a type gloo cannot sum (bfloat16 in torch 1.13) goes
         as float32 and comes back; sparse tensors as they are."""
         t0 = time.perf_counter()
-        if tensor.is_sparse:
-            dist.all_reduce(tensor, group=self.control_group)
-            out = tensor.div_(self.world_size)
-        elif tensor.dtype == torch.float16:
-            tensor.div_(self.world_size)
-            dist.all_reduce(tensor, group=self.control_group)
-            out = tensor
-        elif tensor.dtype in _GLOO_SUMS:
-            dist.all_reduce(tensor, group=self.control_group)
-            out = tensor.div_(self.world_size)
-        else:
-            wide = tensor.to(torch.float32)
-            dist.all_reduce(wide, group=self.control_group)
-            out = tensor.copy_(wide.div_(self.world_size))
+        try:
+            if tensor.is_sparse:
+                dist.all_reduce(tensor, group=self.control_group)
+                out = tensor.div_(self.world_size)
+            elif tensor.dtype == torch.float16:
+                tensor.div_(self.world_size)
+                dist.all_reduce(tensor, group=self.control_group)
+                out = tensor
+            elif tensor.dtype in _GLOO_SUMS:
+                dist.all_reduce(tensor, group=self.control_group)
+                out = tensor.div_(self.world_size)
+            else:
+                wide = tensor.to(torch.float32)
+                dist.all_reduce(wide, group=self.control_group)
+                out = tensor.copy_(wide.div_(self.world_size))
+        except RuntimeError as e:
+            raise self._gone_error(None, e) from e
         self.stats["gloo_s"] += time.perf_counter() - t0
         self.stats["buckets_gloo"] += 1
         self.stats["bytes_gloo"] += tensor.numel() * tensor.element_size() \
@@ -336,7 +523,7 @@ class DaitnHookState:
         except Exception as e:  # a bug must not leave the peers waiting in gloo
             code, reason = STATUS_INTERNAL, "%s: %s" % (type(e).__name__, e)
         self.stats["daitn_s"] += time.perf_counter() - t1
-        failed = self._agree(code)
+        failed = self._agree(code, reason)
         if not failed:
             self.stats["buckets_daitn"] += 1
             self.stats["bytes_daitn"] += tensor.numel() * tensor.element_size()

@@ -50,6 +50,11 @@ def parse_args(argv=None):
                    help="after epoch E, wait until --hold-file exists (tests use it to act "
                         "between two epochs)")
     p.add_argument("--hold-file", default=None)
+    p.add_argument("--hold-rank", type=int, default=None, metavar="R",
+                   help="only rank R holds (default: every rank)")
+    p.add_argument("--pause", default=None, metavar="E:R:S",
+                   help="after epoch E, rank R sleeps S seconds (a rank that evaluates or "
+                        "checkpoints between steps)")
     return p.parse_args(argv)
 
 
@@ -123,7 +128,13 @@ def train(rank, world, master, args):
             tl, correct = evaluate(model, xtr, ytr, xte, yte)
             rows.append((epoch, tl, correct / len(yte), dt))
             print("epoch %3d  loss %.6f  test_acc %.4f  %.3fs" % rows[-1], flush=True)
-        if epoch == args.hold_after_epoch and args.hold_file:
+        if args.pause:
+            pe, pr, ps = args.pause.split(":")
+            if epoch == int(pe) and rank == int(pr):
+                print("rank %d pauses %s s after epoch %d" % (rank, ps, epoch), flush=True)
+                time.sleep(float(ps))
+        if epoch == args.hold_after_epoch and args.hold_file and \
+                args.hold_rank in (None, rank):
             print("holding after epoch %d until %s exists" % (epoch, args.hold_file), flush=True)
             deadline = time.monotonic() + 600
             while not os.path.exists(args.hold_file) and time.monotonic() < deadline:

@@ -11,6 +11,7 @@
  */
 #include <CUnit/Basic.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -371,6 +372,72 @@ test_waiting_for_peers_is_not_a_dead_gateway(void)
 	free(p);
 }
 
+static void *
+gone_later(void *arg)
+{
+	struct timespec ts = { 0, 200 * 1000000 };
+
+	/* Not a sleep before an assertion: the call under test must outlive
+	 * this delay and notice the news whenever it comes. */
+	nanosleep(&ts, NULL);
+	CU_ASSERT_EQUAL(daitn_peer_gone(arg, 0), 0);
+	return NULL;
+}
+
+/* A rank known gone (its process group saw it close) that the gateway still
+ * waits for ends the wait at once, naming it; a gone rank the gateway does
+ * not wait for changes nothing. Any thread may tell the handle. */
+static void
+test_gone_peer_ends_the_wait_only_when_waited_for(void)
+{
+	struct tpeer *p = tutil_peer(DP_DTYPE_F32, 256, 16, 2);
+	struct daitn_config c = {
+		.gateway = "127.0.0.1", .bind_addr = "127.0.0.1", .bind_port = tutil_free_port(),
+		.job = 7, .rank = 1, .hello_timeout_ms = 2000, .timeout_ms = 300,
+		.rto_us = 20000, .peer_timeout_ms = 60000,
+	};
+	struct daitn *d = NULL;
+	float buf[256] = { 0 };
+	pthread_t th;
+	uint64_t t0;
+
+	p->waiting_grads = true;
+	CU_ASSERT_EQUAL_FATAL(tpeer_start(p), 0);
+	c.gateway_port = p->job.udp_port_base;
+	CU_ASSERT_EQUAL_FATAL(daitn_open(&c, &d), 0);
+	CU_ASSERT_EQUAL(daitn_peer_gone(d, 4), -EINVAL);
+	/* Told from another thread while the call waits. */
+	t0 = daitn_now_ns();
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, gone_later, d), 0);
+	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, 256, DAITN_FLOAT32), -ECONNABORTED);
+	pthread_join(th, NULL);
+	CU_ASSERT(daitn_now_ns() - t0 < 30000ull * 1000000u); /* not the peer timeout */
+	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(d), "rank 0 is gone"));
+	daitn_close(d);
+	/* Only this rank itself is marked: the wait goes on to the peer timeout. */
+	c.bind_port = tutil_free_port();
+	c.peer_timeout_ms = 600;
+	CU_ASSERT_EQUAL_FATAL(daitn_open(&c, &d), 0);
+	CU_ASSERT_EQUAL(daitn_peer_gone(d, 1), 0);
+	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, 256, DAITN_FLOAT32), -ETIMEDOUT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(d), "has waited 600 ms for rank(s) 0"));
+	daitn_close(d);
+	tpeer_stop(p);
+	free(p);
+
+	/* Rank 0 gone after contributing everything: its results still count. */
+	p = tutil_peer(DP_DTYPE_F32, 256, 16, 2);
+	CU_ASSERT_EQUAL_FATAL(tpeer_start(p), 0);
+	c.gateway_port = p->job.udp_port_base;
+	c.bind_port = tutil_free_port();
+	CU_ASSERT_EQUAL_FATAL(daitn_open(&c, &d), 0);
+	CU_ASSERT_EQUAL(daitn_peer_gone(d, 0), 0);
+	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, 256, DAITN_FLOAT32), 0);
+	daitn_close(d);
+	tpeer_stop(p);
+	free(p);
+}
+
 int
 main(void)
 {
@@ -380,6 +447,8 @@ main(void)
 		{ "keyed_handle_takes_only_tagged_results", test_keyed_handle_takes_only_tagged_results },
 		{ "waiting_for_peers_is_not_a_dead_gateway",
 		  test_waiting_for_peers_is_not_a_dead_gateway },
+		{ "gone_peer_ends_the_wait_only_when_waited_for",
+		  test_gone_peer_ends_the_wait_only_when_waited_for },
 		{ "stale_duplicate_and_foreign_results_are_counted_not_used",
 		  test_stale_duplicate_and_foreign_results_are_counted_not_used },
 		{ "lost_chunk_is_retransmitted_unchanged",
