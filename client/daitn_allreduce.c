@@ -428,11 +428,10 @@ fail_timeout(struct ar_call *c)
 	return daitn_err(d, -ETIMEDOUT,
 			 "daitn_allreduce: round %u: no result from gateway %s for %u ms; "
 			 "%llu of %llu chunks done, %u outstanding (oldest: offset %u, slot %u, "
-			 "%u retransmissions)%s; the gateway is silent (one that holds chunks for "
-			 "slower ranks says so): is it running, with job %u, and reachable?",
+			 "%u retransmissions)%s; a silent gateway: is it up and reachable?",
 			 c->round, gw, d->timeout_ms, (unsigned long long)c->done,
 			 (unsigned long long)c->n_chunks, c->outstanding, s ? s->offset : 0u, idx,
-			 s ? s->tries : 0u, icmp, d->job_id);
+			 s ? s->tries : 0u, icmp);
 }
 
 /* The gateway kept saying it waits for other ranks, for peer_timeout_ms. */

@@ -14,7 +14,13 @@ configured, no answer: -ETIMEDOUT, refused: -ECONNREFUSED, the job's worker
 count differs from the world size, any other error) at open or in the middle
 of a run, every rank switches to dist.all_reduce on a gloo group, logs once
 (logger "daitn", WARNING) with every failed rank's reason, and training goes
-on. The switch is permanent for this state object.
+on. After a fallback for a reason that may pass (no answer, a refusal, a
+gateway restart; not a missing library, a setting or a size mismatch), the
+ranks probe the gateway again: rank 0 says when (DAITN_REPROBE_MS after the
+fallback, doubling after each failed probe up to 10 minutes), every rank
+reopens, and when all can, all return to daitn together (logged once each,
+WARNING; a failed probe is logged at INFO). The check costs one small gloo
+allreduce per 16 buckets while on gloo.
 
 Slow and dead ranks. A gateway that answers that it holds a chunk for other
 ranks is alive: the wait for them follows the process group's timeout (30
@@ -63,6 +69,7 @@ Environment (arguments override):
                       struct daitn_config fields (0 = library default)
   DAITN_PEER_TIMEOUT_MS  wait for slow ranks (default: the process group's
                       timeout)
+  DAITN_REPROBE_MS    first re-probe after a fallback (default 30000; 0: never)
   DAITN_DISABLE=1     use gloo from the start (logged as the reason)
 """
 
@@ -94,6 +101,12 @@ STATUS_DISABLED = 1003
 STATUS_WORLD_MISMATCH = 1004
 STATUS_INTERNAL = 1005
 STATUS_CONFIG = 1006
+# Failures a re-probe cannot mend.
+_PERMANENT = (STATUS_NO_LIBRARY, STATUS_NOT_CONFIGURED, STATUS_DISABLED, STATUS_WORLD_MISMATCH,
+              STATUS_INTERNAL, STATUS_CONFIG, errno.EINVAL)
+PROBE_CHECK_EVERY = 16        # gloo buckets between two "is a probe due?" agreements
+PROBE_MAX_MS = 600000
+PROBE_JOIN_MS = 10000         # ranks probe together: a join needs no more
 
 _STATUS_NAMES = {
     STATUS_NO_LIBRARY: "libdaitn not found",
@@ -251,7 +264,7 @@ class DaitnHookState:
     def __init__(self, process_group=None, gateway=None, job=None, bind_addr=None,
                  bind_port=None, port_base=None, timeout_ms=None, hello_timeout_ms=None,
                  rto_us=None, window=None, control_group=None, enable=None,
-                 peer_timeout_ms=None):
+                 peer_timeout_ms=None, reprobe_ms=None):
         self.process_group = process_group
         self.rank = dist.get_rank(process_group)
         self.world_size = dist.get_world_size(process_group)
@@ -280,8 +293,20 @@ class DaitnHookState:
 
         if peer_timeout_ms is None:
             peer_timeout_ms = _group_timeout_ms(process_group)
-        code, reason = self._open(gateway, job, bind_addr, bind_port, port_base, timeout_ms,
-                                  hello_timeout_ms, rto_us, window, enable, peer_timeout_ms)
+        self._open_args = (gateway, job, bind_addr, bind_port, port_base, timeout_ms,
+                           hello_timeout_ms, rto_us, window, enable, peer_timeout_ms)
+        self._probing = False
+        self.clock = time.monotonic  # the re-probe schedule's clock (tests drive it)
+        self._probe_at = None        # clock() of the next probe (rank 0 decides)
+        self._gloo_since = 0         # buckets through gloo since the fallback
+        self._fell_at = None
+        try:
+            self._probe_ms = reprobe_ms if reprobe_ms is not None else \
+                _env_int("DAITN_REPROBE_MS", 30000)
+        except ValueError as e:
+            self._probe_ms, code, reason = 0, STATUS_CONFIG, str(e)
+        else:
+            code, reason = self._open(*self._open_args)
         failed = self._agree(code, reason)
         if failed:
             self._fall_back(code, reason, failed, "at open")
@@ -331,7 +356,8 @@ class DaitnHookState:
             timeout_ms=timeout_ms if timeout_ms is not None else _env_int("DAITN_TIMEOUT_MS", 0),
             rto_us=rto_us if rto_us is not None else _env_int("DAITN_RTO_US", 0),
             window=window if window is not None else _env_int("DAITN_WINDOW", 0),
-            join_timeout_ms=_env_int("DAITN_JOIN_TIMEOUT_MS", 0),
+            join_timeout_ms=min(_env_int("DAITN_JOIN_TIMEOUT_MS", 0) or 60000, PROBE_JOIN_MS)
+            if self._probing else _env_int("DAITN_JOIN_TIMEOUT_MS", 0),
             key_file=os.environ.get("DAITN_KEY_FILE") or None,
             peer_timeout_ms=_env_int("DAITN_PEER_TIMEOUT_MS", peer_timeout_ms))
         self.job_id = job
@@ -420,6 +446,11 @@ class DaitnHookState:
         if code != STATUS_OK and others:
             why += "; rank(s) %s failed too" % ", ".join(named(r, c) for r, c in others)
         self.fallback_reason = "%s: %s" % (when, why)
+        self._fell_at = self.clock()
+        self._gloo_since = 0
+        if self._probe_ms and not any(c in _PERMANENT for _, c in failed):
+            self._probe_at = self._fell_at + self._probe_ms / 1000.0
+            self.stats["probe_ms"] = self._probe_ms
         log.warning("daitn: rank %d falls back to gloo allreduce %s", self.rank,
                     self.fallback_reason)
         if self.ctx is not None:
@@ -499,6 +530,8 @@ class DaitnHookState:
                 log.warning("daitn: rank %d: sparse gradient buckets go through gloo; "
                             "the dense ones stay on daitn", self.rank)
             return self._gloo(tensor)
+        if self.mode != "daitn" and self._probe_at is not None:
+            self._probe()
         if self.mode != "daitn" or not self._job_accepts(tensor):
             return self._gloo(tensor)
         t0 = time.perf_counter()
@@ -532,6 +565,45 @@ class DaitnHookState:
         out = self._gloo(staging)
         del self._staging[key]  # DDP owns the returned tensor now
         return out
+
+    def _probe(self):
+        """On gloo after a passing failure: every PROBE_CHECK_EVERY buckets
+        the ranks agree whether rank 0's clock says a probe is due; then all
+        reopen and return to daitn together if all can (collective, in bucket
+        order like everything on this thread)."""
+        self._gloo_since += 1
+        if self._gloo_since % PROBE_CHECK_EVERY:
+            return
+        due = torch.tensor([int(self.rank == 0 and self.clock() >= self._probe_at)],
+                           dtype=torch.int32)
+        try:
+            dist.all_reduce(due, group=self.control_group)
+        except RuntimeError as e:
+            raise self._gone_error(None, e) from e
+        if not int(due[0]):
+            return
+        self.stats["probes"] = self.stats.get("probes", 0) + 1
+        self._probing = True
+        try:
+            code, reason = self._open(*self._open_args)
+        finally:
+            self._probing = False
+        failed = self._agree(code, reason)
+        if not failed:
+            log.warning("daitn: rank %d returns to daitn allreduce after %.1f s on gloo: "
+                        "every rank reached the gateway again", self.rank,
+                        self.clock() - self._fell_at)
+            self.mode, self.fallback_reason, self._probe_at = "daitn", None, None
+            self.stats["returns"] = self.stats.get("returns", 0) + 1
+            return
+        if self.ctx is not None:
+            self.ctx.close()
+            self.ctx = None
+        self.stats["probe_ms"] = min(self.stats["probe_ms"] * 2, PROBE_MAX_MS)
+        self._probe_at = self.clock() + self.stats["probe_ms"] / 1000.0
+        log.info("daitn: rank %d: the gateway is not usable yet (%s); next probe in %.1f s",
+                 self.rank, ", ".join("rank %d: %s" % (r, self._reasons[r] or status_name(c))
+                                      for r, c in failed), self.stats["probe_ms"] / 1000.0)
 
     def shutdown(self):
         """Stop the worker thread and leave the job. Not collective."""

@@ -46,9 +46,9 @@ def parse_args(argv=None):
     p.add_argument("--bucket-cap-mb", type=float, default=25.0,
                    help="DDP bucket size; small values give several buckets per step")
     p.add_argument("--csv", default=None, help="write epoch,train_loss,test_acc,seconds here")
-    p.add_argument("--hold-after-epoch", type=int, default=0, metavar="E",
+    p.add_argument("--hold-after-epoch", default="", metavar="E[,E...]",
                    help="after epoch E, wait until --hold-file exists (tests use it to act "
-                        "between two epochs)")
+                        "between two epochs); with several epochs, until FILE.E exists")
     p.add_argument("--hold-file", default=None)
     p.add_argument("--hold-rank", type=int, default=None, metavar="R",
                    help="only rank R holds (default: every rank)")
@@ -133,11 +133,12 @@ def train(rank, world, master, args):
             if epoch == int(pe) and rank == int(pr):
                 print("rank %d pauses %s s after epoch %d" % (rank, ps, epoch), flush=True)
                 time.sleep(float(ps))
-        if epoch == args.hold_after_epoch and args.hold_file and \
-                args.hold_rank in (None, rank):
-            print("holding after epoch %d until %s exists" % (epoch, args.hold_file), flush=True)
+        holds = [int(e) for e in args.hold_after_epoch.split(",") if e]
+        if epoch in holds and args.hold_file and args.hold_rank in (None, rank):
+            hold = args.hold_file if len(holds) == 1 else "%s.%d" % (args.hold_file, epoch)
+            print("holding after epoch %d until %s exists" % (epoch, hold), flush=True)
             deadline = time.monotonic() + 600
-            while not os.path.exists(args.hold_file) and time.monotonic() < deadline:
+            while not os.path.exists(hold) and time.monotonic() < deadline:
                 time.sleep(0.05)
 
     if rank == 0:
@@ -154,9 +155,9 @@ def train(rank, world, master, args):
         st = state.stats
         n = max(st["agreements"], 1)
         print("daitn: rank %d mode %s buckets daitn %d gloo %d, agreement %.3f ms/bucket, "
-              "daitn %.3f s, gloo %.3f s%s" % (
+              "daitn %.3f s, gloo %.3f s, returns %d%s" % (
                   rank, state.mode, st["buckets_daitn"], st["buckets_gloo"],
-                  1e3 * st["agree_s"] / n, st["daitn_s"], st["gloo_s"],
+                  1e3 * st["agree_s"] / n, st["daitn_s"], st["gloo_s"], st.get("returns", 0),
                   "; fallback " + state.fallback_reason if state.fallback_reason else ""),
               flush=True)
         state.shutdown()

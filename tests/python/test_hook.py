@@ -10,7 +10,9 @@ buckets go through gloo bucket by bucket and daitn stays on; a bfloat16
 bucket on a float32 job goes through gloo as float32 (gloo in torch 1.13
 cannot sum bfloat16); float16 is averaged divided first, as PyTorch does, so
 40000 from each of two ranks is 40000, not inf; the CPU bfloat16 wrapper
-carries a float32 model's buckets on a bfloat16 job.
+carries a float32 model's buckets on a bfloat16 job; bfloat16 and float16
+jobs fall back mid-run when the gateway goes silent and return to it once it
+answers again (re-probe).
 Exit 0 pass, 1 fail, 77 skipped (libdaitn.so or torch missing).
 """
 
@@ -109,6 +111,37 @@ def test_bf16_wrapper_carries_a_float32_model_on_cpu():
             assert torch.equal(p.grad, want), (p.grad.flatten()[:4], want.flatten()[:4])
         assert st.stats["buckets_daitn"] >= 1 and st.mode == "daitn", st.stats
         st.shutdown()
+
+
+def test_bf16_and_fp16_jobs_fall_back_mid_run_and_come_back():
+    for wire, dtype in ((BF16, torch.bfloat16), (F16, torch.float16)):
+        with WirePeer("double", dtype=wire) as peer:
+            st = dhook.DaitnHookState(gateway="127.0.0.1:%d" % peer.port, job=1,
+                                      bind_addr="127.0.0.1", bind_port=local_port(),
+                                      timeout_ms=300, hello_timeout_ms=300, reprobe_ms=1)
+            assert st.mode == "daitn", st.fallback_reason
+            now = [0.0]
+            st.clock = lambda: now[0]
+            assert st._reduce(torch.full((300,), 0.75, dtype=dtype)).tolist() == [1.5] * 300
+            peer.mode = "silent"                 # the gateway stops answering
+            out = st._reduce(torch.full((300,), 0.75, dtype=dtype))
+            assert st.mode == "gloo" and "mid-run" in st.fallback_reason, st.fallback_reason
+            assert out.dtype == dtype and out.tolist() == [0.75] * 300, out[:4]  # one rank
+            def buckets(n):
+                for _ in range(n):
+                    st._reduce(torch.full((8,), 0.75, dtype=dtype))
+            buckets(dhook.PROBE_CHECK_EVERY)     # not due yet: no probe
+            assert st.mode == "gloo" and st.stats.get("probes", 0) == 0, st.stats
+            now[0] += 0.001                      # reprobe_ms=1: due
+            buckets(dhook.PROBE_CHECK_EVERY)     # a probe of the silent gateway
+            assert st.mode == "gloo" and st.stats["probes"] == 1, st.stats
+            assert st.stats["probe_ms"] == 2, st.stats   # doubled
+            peer.mode = "double"                 # back; the next due probe finds it
+            now[0] += 0.002
+            buckets(dhook.PROBE_CHECK_EVERY)
+            assert st.mode == "daitn" and st.stats["returns"] == 1, (st.stats, st.mode)
+            assert st._reduce(torch.full((300,), 0.75, dtype=dtype)).tolist() == [1.5] * 300
+            st.shutdown()
 
 
 def main():
