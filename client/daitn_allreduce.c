@@ -18,12 +18,22 @@
  * Each outstanding slot has its own retransmission deadline: rto, doubling
  * per retry up to 64x and never past rto_after()'s ceiling. rto is the
  * configured rto_us or, when larger, the smoothed round-trip time plus four
- * deviations (Jacobson/Karels over chunks answered without a
- * retransmission, as Karn prescribes): a window's RTT
- * includes waiting for the slowest worker, and a fixed 2 ms would resend
- * whole windows needlessly. A timeout doubles rto for later chunks too until
- * the next sample. The call fails after timeout_ms without any accepted
- * RESULT.
+ * deviations (Jacobson/Karels): a window's RTT includes waiting for the
+ * slowest worker, and a fixed 2 ms would resend whole windows needlessly.
+ * Samples come from chunks answered without a retransmission (as Karn
+ * prescribes) and from chunks whose retransmission drew a WAITING: the
+ * gateway held our chunk and waited for slower ranks, so the time to the
+ * RESULT is how long a result takes, not a loss (without those, the longest
+ * waits never entered the estimate and the timer stayed too short). A
+ * counted chunk is no longer retransmitted at rto, only at the ceiling (a
+ * lost RESULT still comes back), and its timer is not a loss for the
+ * congestion window. Until a call's first RESULT, its chunks also wait for
+ * the ranks that have not started the call yet (their skew, tens of ms
+ * when a busy host schedules the ranks of a job in turn), so their timer is
+ * at least a second estimate, of the time from a call's first send to its
+ * first RESULT. A timeout doubles rto for later chunks too until the next
+ * sample. The call fails after timeout_ms without any accepted RESULT
+ * or WAITING.
  *
  * Congestion: the gateway is software, its receive rings are finite, and N
  * workers that each burst a window of thousands of chunks at the start of a
@@ -45,6 +55,7 @@
 #include "kn_fixed.h"
 
 #define BACKOFF_MAX_SHIFT 6u /* 64x */
+#define RX_DRAIN_MAX 64u     /* full receive batches read before the timers run */
 
 /*
  * Ceiling on any retransmission timer: 8x the configured floor, at least
@@ -76,6 +87,8 @@ struct ar_call {
 	uint64_t gone_since;        /* ns it was seen to change; 0: never */
 	uint64_t next_check;        /* ns; no deadline expires before this */
 	uint64_t rto_ns;            /* first timeout for new sends (estimator or floor) */
+	uint64_t start_rto_ns;      /* ... and its least before the first RESULT */
+	uint64_t start_ns;          /* first send */
 	int error;                  /* set by the receive handler (ERROR message) */
 	int io_error;               /* first send error inside the handler */
 };
@@ -109,6 +122,8 @@ rto_after(const struct ar_call *c, unsigned shift)
 {
 	const struct daitn *d = c->d;
 	uint64_t ceil = 8ull * d->rto_us * 1000u, quarter = (uint64_t)d->timeout_ms * 250000u;
+	/* Before the call's first RESULT, the ranks' skew too. */
+	uint64_t base = c->done == 0 && c->start_rto_ns > c->rto_ns ? c->start_rto_ns : c->rto_ns;
 
 	if (ceil < RTO_CEIL_MIN_NS)
 		ceil = RTO_CEIL_MIN_NS;
@@ -116,7 +131,7 @@ rto_after(const struct ar_call *c, unsigned shift)
 		ceil = quarter;
 	if (shift > BACKOFF_MAX_SHIFT)
 		shift = BACKOFF_MAX_SHIFT;
-	return (c->rto_ns << shift) < ceil ? c->rto_ns << shift : ceil;
+	return (base << shift) < ceil ? base << shift : ceil;
 }
 
 /* Send chunks in order while the window has room and the next chunk's slot
@@ -138,6 +153,7 @@ window_fill(struct ar_call *c)
 		s->cur_set = s->set;
 		s->set ^= 1u;
 		s->tries = 0;
+		s->counted = false;
 		s->offset = (uint32_t)off;
 		s->count = (uint16_t)(c->count - off < c->chunk_elems ? c->count - off
 								    : c->chunk_elems);
@@ -152,26 +168,33 @@ window_fill(struct ar_call *c)
 	}
 }
 
-/* RFC 6298's estimator, in ns; rto_ns follows it from the next send on. */
+/* One sample into RFC 6298's smoothed estimator (srtt, rttvar), in ns. */
+static void
+estimate(uint64_t *srtt, uint64_t *rttvar, uint64_t rtt)
+{
+	/* The clock is read once per loop: an answer within the same loop
+	 * reads 0, and srtt 0 means "no sample yet". */
+	if (rtt == 0)
+		rtt = 1;
+	if (*srtt == 0) {
+		*srtt = rtt;
+		*rttvar = rtt / 2;
+	} else {
+		uint64_t dev = rtt > *srtt ? rtt - *srtt : *srtt - rtt;
+
+		*rttvar = (3 * *rttvar + dev) / 4;
+		*srtt = (7 * *srtt + rtt) / 8;
+	}
+}
+
+/* An RTT sample; rto_ns follows it from the next send on. */
 static void
 rtt_sample(struct ar_call *c, uint64_t rtt)
 {
 	struct daitn *d = c->d;
 	uint64_t floor = (uint64_t)d->rto_us * 1000u, rto;
 
-	/* The clock is read once per loop: an answer within the same loop
-	 * reads 0, and srtt 0 means "no sample yet". */
-	if (rtt == 0)
-		rtt = 1;
-	if (d->srtt_ns == 0) {
-		d->srtt_ns = rtt;
-		d->rttvar_ns = rtt / 2;
-	} else {
-		uint64_t dev = rtt > d->srtt_ns ? rtt - d->srtt_ns : d->srtt_ns - rtt;
-
-		d->rttvar_ns = (3 * d->rttvar_ns + dev) / 4;
-		d->srtt_ns = (7 * d->srtt_ns + rtt) / 8;
-	}
+	estimate(&d->srtt_ns, &d->rttvar_ns, rtt);
 	rto = d->srtt_ns + 4 * d->rttvar_ns;
 	c->rto_ns = rto > floor ? rto : floor;
 	d->backoff = 0;
@@ -211,6 +234,24 @@ waiting_read(const uint8_t *p, size_t n, struct dp_proto_join_wait *w)
 	memset(buf, 0xff, sizeof(buf));
 	memcpy(buf, p, n < sizeof(buf) ? n : sizeof(buf));
 	dp_proto_join_wait_read(buf, w);
+}
+
+/* A WAITING for one of this call's outstanding chunks: the gateway holds
+ * it, so its timer only needs to fetch a lost RESULT (the ceiling). */
+static void
+waiting_counted(struct ar_call *c, const struct dp_proto_hdr *h)
+{
+	uint32_t idx = h->slot & DP_PROTO_SLOT_INDEX_MASK;
+	struct daitn_slot *s;
+
+	if (idx >= c->d->job.n_slots)
+		return;
+	s = &c->d->slots[idx];
+	if (!s->busy || s->counted || s->cur_set != ((h->slot & DP_PROTO_SLOT_SET_BIT) != 0) ||
+	    h->offset != s->offset)
+		return;
+	s->counted = true;
+	s->deadline_ns = c->now + rto_after(c, BACKOFF_MAX_SHIFT);
 }
 
 /* Is rank known gone (daitn_peer_gone)? */
@@ -311,6 +352,7 @@ result_rx(void *arg, const uint8_t *data, uint32_t len, const struct sockaddr_in
 		waiting_read(data + dp_proto_payload_off(&h), len - dp_proto_payload_off(&h),
 			     &c->waiting);
 		c->last_waiting = c->now;
+		waiting_counted(c, &h);
 		waiting_gone_check(c);
 		return;
 	}
@@ -335,7 +377,9 @@ result_rx(void *arg, const uint8_t *data, uint32_t len, const struct sockaddr_in
 	}
 	memcpy(c->base + (size_t)s->offset * c->es, data + dp_proto_payload_off(&h),
 	       (size_t)h.count * c->es);
-	if (s->tries == 0)
+	if (c->done == 0)
+		estimate(&d->start_srtt_ns, &d->start_rttvar_ns, c->now - c->start_ns);
+	if (s->tries == 0 || s->counted)
 		rtt_sample(c, c->now - s->sent_ns);
 	s->busy = false;
 	c->outstanding--;
@@ -355,7 +399,8 @@ timers_run(struct ar_call *c)
 	bool expired = false;
 
 	for (i = 0; i < d->job.n_slots && !expired; i++)
-		expired = d->slots[i].busy && d->slots[i].deadline_ns <= c->now;
+		expired = d->slots[i].busy && !d->slots[i].counted &&
+			  d->slots[i].deadline_ns <= c->now;
 	if (expired)
 		cwnd_cut(c);
 	budget = d->cwnd > 1.0 ? (uint32_t)d->cwnd : 1u;
@@ -369,7 +414,7 @@ timers_run(struct ar_call *c)
 
 			if (s->tries < UINT8_MAX)
 				s->tries++;
-			shift = s->tries + d->backoff;
+			shift = s->counted ? BACKOFF_MAX_SHIFT : s->tries + d->backoff;
 			s->deadline_ns = c->now + rto_after(c, shift);
 			chunk_queue(c, i);
 			d->stats.retransmits++;
@@ -476,10 +521,11 @@ engine_run(struct ar_call *c)
 	struct daitn *d = c->d;
 	uint64_t alive, timeout_ns = (uint64_t)d->timeout_ms * 1000000u;
 	uint64_t peer_ns = (uint64_t)d->peer_timeout_ms * 1000000u;
-	uint32_t news;
+	uint32_t news, drains = 0;
 	int rc;
 
 	c->now = daitn_now_ns();
+	c->start_ns = c->now;
 	c->last_progress = c->now;
 	c->last_waiting = 0;
 	c->next_check = UINT64_MAX;
@@ -490,17 +536,25 @@ engine_run(struct ar_call *c)
 			return fail_io(c, rc);
 		if (c->done == c->n_chunks)
 			return 0;
+		/* Read the clock before the answers: after a wait it is stale by
+		 * the wait, and every RTT sample (and so the timer) would miss it. */
+		c->now = daitn_now_ns();
 		rc = daitn_io_rx(&d->io, result_rx, c);
 		if (rc < 0)
 			return fail_io(c, rc);
 		if (c->error != 0)
 			return c->error;
-		c->now = daitn_now_ns();
 		news = atomic_load_explicit(&d->gone_news, memory_order_acquire);
 		if (news != c->gone_news) {
 			c->gone_news = news;
 			c->gone_since = c->now;
 		}
+		/* Answers still queued are read before any timer fires: a
+		 * RESULT behind a full batch is no reason to resend its chunk
+		 * (bounded, so a flood cannot keep the timers from running). */
+		if (d->io.rx_more && ++drains < RX_DRAIN_MAX)
+			continue;
+		drains = 0;
 		if (c->now >= c->next_check)
 			timers_run(c);
 		if (c->done == c->n_chunks)
@@ -618,6 +672,7 @@ daitn_allreduce(struct daitn *d, void *buf, size_t count, enum daitn_dtype dtype
 	c.rto_ns = (uint64_t)d->rto_us * 1000u;
 	if (d->srtt_ns + 4 * d->rttvar_ns > c.rto_ns)
 		c.rto_ns = d->srtt_ns + 4 * d->rttvar_ns;
+	c.start_rto_ns = d->start_srtt_ns + 4 * d->start_rttvar_ns;
 	rc = engine_run(&c);
 	if (rc < 0) {
 		d->failed = true;

@@ -418,6 +418,7 @@ daitn_io_rx(struct daitn_io *io, daitn_io_rx_fn_t fn, void *arg)
 	}
 	r = recvmmsg(io->fd, io->rx_msgs, io->rx_msgs_n, MSG_DONTWAIT, NULL);
 	io->recv_calls++;
+	io->rx_more = r == (int)io->rx_msgs_n;
 	if (r < 0) {
 		int e = errno;
 

@@ -93,6 +93,7 @@ struct daitn_io {
 	struct iovec *rx_iov;
 	struct sockaddr_in *rx_src;
 	uint8_t *rx_cmsg;
+	bool rx_more;               /* the last batch was full: more may wait */
 
 	/* Counters (also copied into struct daitn_stats). */
 	uint64_t send_calls;
@@ -111,6 +112,8 @@ struct daitn_slot {
 	uint8_t set;                /* set bit of the NEXT use (alternates) */
 	uint8_t cur_set;            /* set bit of the current use */
 	uint8_t tries;              /* retransmissions of the current use */
+	bool counted;               /* a WAITING said the gateway holds our chunk:
+				       it waits for slower ranks, it is not lost */
 	uint16_t count;             /* elements of the current use */
 	uint32_t offset;            /* element offset of the current use */
 	uint64_t deadline_ns;       /* retransmit when the clock passes this */
@@ -127,6 +130,9 @@ struct daitn {
 	uint32_t rto_us;            /* configured floor of the first timeout */
 	uint64_t srtt_ns;           /* smoothed RTT of unretransmitted chunks; 0: none yet */
 	uint64_t rttvar_ns;
+	uint64_t start_srtt_ns;     /* smoothed time from a call's first send to its
+				       first RESULT (the ranks' skew); 0: none yet */
+	uint64_t start_rttvar_ns;
 	unsigned backoff;           /* shift on the first timeout after timeouts,
 				       until the next RTT sample */
 	double cwnd;                /* congestion window, chunks (<= window) */
@@ -187,7 +193,8 @@ int daitn_io_flush(struct daitn_io *io);
 
 /* Read what is waiting, without blocking: up to one recvmmsg batch, each
  * GRO buffer split at its gso_size. Calls fn per datagram. Returns the number
- * of datagrams delivered, or a negative errno. */
+ * of datagrams delivered, or a negative errno; io->rx_more says whether the
+ * batch was full (more may be waiting). */
 int daitn_io_rx(struct daitn_io *io, daitn_io_rx_fn_t fn, void *arg);
 
 /* Wait until the socket is readable or timeout_ns passes (0: poll once).

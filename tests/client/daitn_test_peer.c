@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daitn_test_peer.h"
@@ -354,6 +355,12 @@ on_datagram(struct tpeer *p, unsigned shard, const uint8_t *buf, uint32_t len,
 		p->results_lost++;
 		p->results_sent++;
 		return;
+	}
+	if (p->result_delay_ms != 0) {
+		struct timespec ts = { p->result_delay_ms / 1000,
+				       (long)(p->result_delay_ms % 1000) * 1000000 };
+
+		nanosleep(&ts, NULL);
 	}
 	send_result(p, p->fds[shard], src, buf, len, &h, b);
 }

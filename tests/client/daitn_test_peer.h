@@ -67,6 +67,7 @@ struct tpeer {
 	bool waiting_grads;         /* answer every GRAD with WAITING (rank 0 missing) */
 	bool gso_results;           /* send RESULTs of a receive batch with UDP_SEGMENT */
 	unsigned loss_pct;          /* drop this % of GRADs and, independently, of RESULTs */
+	unsigned result_delay_ms;   /* hold each RESULT this long (the peer thread sleeps) */
 	const struct dp_auth_key *key;  /* the job's key: sign answers and RESULTs as the
 				       gateway does (salt in the HELLO_ACK) */
 	uint64_t salt;

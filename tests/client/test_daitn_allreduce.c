@@ -345,6 +345,7 @@ test_waiting_for_peers_is_not_a_dead_gateway(void)
 		.rto_us = 20000, .peer_timeout_ms = 1500,
 	};
 	struct daitn *d = NULL;
+	struct daitn_stats st;
 	float buf[256] = { 0 };
 	uint64_t t0;
 	int rc;
@@ -360,6 +361,21 @@ test_waiting_for_peers_is_not_a_dead_gateway(void)
 	CU_ASSERT(daitn_now_ns() - t0 >= 1500ull * 1000000u);
 	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(d), "has waited 1500 ms for rank(s) 0"));
 	daitn_close(d);
+	/* A chunk the gateway says it holds is not lost: after the WAITING it
+	 * is resent only at the timer's ceiling (250 ms here), not at a 2 ms
+	 * floor doubling (which resends each of the 4 chunks 8 times in
+	 * 600 ms). Fewer resends on a slow machine, never more. */
+	c.bind_port = tutil_free_port();
+	c.rto_us = 2000;
+	c.timeout_ms = 3000;
+	c.peer_timeout_ms = 600;
+	CU_ASSERT_EQUAL_FATAL(daitn_open(&c, &d), 0);
+	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, 256, DAITN_FLOAT32), -ETIMEDOUT);
+	daitn_stats_get(d, &st);
+	CU_ASSERT(st.chunks_sent == 4);
+	CU_ASSERT(st.retransmits >= 4 && st.retransmits <= 4 * 4);
+	daitn_close(d);
+	c.rto_us = 20000;
 	/* A peer timeout shorter than timeout_ms still ends the wait. */
 	c.bind_port = tutil_free_port();
 	c.timeout_ms = 3000;
@@ -367,6 +383,35 @@ test_waiting_for_peers_is_not_a_dead_gateway(void)
 	CU_ASSERT_EQUAL_FATAL(daitn_open(&c, &d), 0);
 	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, 256, DAITN_FLOAT32), -ETIMEDOUT);
 	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(d), "has waited 400 ms for rank(s) 0"));
+	daitn_close(d);
+	tpeer_stop(p);
+	free(p);
+}
+
+/* A RESULT that takes 30 ms to come is a 30 ms round trip: the clock is
+ * read after the wait for it, not before (a stale clock made every sample
+ * ~0, the timer stayed at its 2 ms floor and chunks that only waited for
+ * slower ranks were resent). */
+static void
+test_rtt_sample_includes_the_wait(void)
+{
+	struct tpeer *p = tutil_peer(DP_DTYPE_F32, 256, 16, 1);
+	struct daitn_config c = {
+		.gateway = "127.0.0.1", .bind_addr = "127.0.0.1", .bind_port = tutil_free_port(),
+		.job = 7, .rank = 1, .hello_timeout_ms = 2000, .timeout_ms = 5000,
+		.rto_us = 200000,
+	};
+	struct daitn_stats_ext ext;
+	struct daitn *d = NULL;
+	float buf[64] = { 0 };
+
+	p->result_delay_ms = 30;
+	CU_ASSERT_EQUAL_FATAL(tpeer_start(p), 0);
+	c.gateway_port = p->job.udp_port_base;
+	CU_ASSERT_EQUAL_FATAL(daitn_open(&c, &d), 0);
+	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, 64, DAITN_FLOAT32), 0);
+	daitn_stats_ext_get(d, &ext);
+	CU_ASSERT(ext.srtt_us >= 30000);
 	daitn_close(d);
 	tpeer_stop(p);
 	free(p);
@@ -449,6 +494,7 @@ main(void)
 		  test_waiting_for_peers_is_not_a_dead_gateway },
 		{ "gone_peer_ends_the_wait_only_when_waited_for",
 		  test_gone_peer_ends_the_wait_only_when_waited_for },
+		{ "rtt_sample_includes_the_wait", test_rtt_sample_includes_the_wait },
 		{ "stale_duplicate_and_foreign_results_are_counted_not_used",
 		  test_stale_duplicate_and_foreign_results_are_counted_not_used },
 		{ "lost_chunk_is_retransmitted_unchanged",
