@@ -41,7 +41,7 @@ struct daitn_config {
 				       any answer from the gateway; 0 = 2000 */
 	uint32_t timeout_ms;     /* an allreduce fails after this long without any
 				    progress; 0 = 5000 */
-	uint32_t rto_us;         /* first retransmission timeout; 0 = 2000; doubles
+	uint32_t rto_us;         /* first retransmission timeout; 0 = 10000; doubles
 				    per retry up to 64x. A floor: when the measured
 				    round trip (srtt + 4 rttvar) is longer, that is
 				    used instead */

@@ -32,7 +32,7 @@
 #define JOIN_RESEND_MS 50u
 #define TIMEOUT_DEFAULT_MS 5000u
 #define PEER_TIMEOUT_DEFAULT_MS 1800000u   /* 30 min, as gloo */
-#define RTO_DEFAULT_US 2000u
+#define RTO_DEFAULT_US 10000u  /* docs/protocol.md, section 5: why not 2 ms */
 #define HELLO_RESEND_FIRST_MS 50u
 #define HELLO_RESEND_MAX_MS 400u
 #define TIMEOUT_MAX_MS (24u * 3600u * 1000u)
