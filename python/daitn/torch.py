@@ -74,6 +74,7 @@ Environment (arguments override):
 """
 
 import errno
+import hmac
 import logging
 import os
 import queue
@@ -141,10 +142,12 @@ class _PeerWatch:
     the rank to every other member, and a member whose connection to the hub
     closes reads the hub as gone. Nothing else is ever sent, so a peer that
     exits after training reads as gone too, which is harmless: libdaitn fails
-    a call only while the gateway still waits for a gone rank. One daemon
-    thread per rank; on_gone(rank) runs on it. Without a TCPStore (file
-    rendezvous) or a reachable hub it only logs: dead ranks are then found by
-    the peer timeout or by gloo."""
+    a call only while the gateway still waits for a gone rank. A member
+    proves itself with a random token the hub put in the store (a host that
+    can reach the hub's port but not the rendezvous cannot pose as a rank
+    and "die"). One daemon thread per rank; on_gone(rank) runs on it.
+    Without a TCPStore (file rendezvous) or a reachable hub it only logs:
+    dead ranks are then found by the peer timeout or by gloo."""
 
     def __init__(self, rank, world_size, key, on_gone):
         self.rank = rank
@@ -162,12 +165,13 @@ class _PeerWatch:
                     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
                         u.connect((host, 1))
                         host = u.getsockname()[0]
-                store.set(key, "%s:%d" % (host, srv.getsockname()[1]))
-                target, args = self._hub, (srv, world_size - 1, store.timeout)
+                token = os.urandom(16)
+                store.set(key, "%s:%d:%s" % (host, srv.getsockname()[1], token.hex()))
+                target, args = self._hub, (srv, world_size, token, store.timeout)
             else:
-                host, port = store.get(key).decode().rsplit(":", 1)
+                host, port, token = store.get(key).decode().rsplit(":", 2)
                 conn = socket.create_connection((host, int(port)), timeout=30)
-                conn.sendall(struct.pack("!H", rank))
+                conn.sendall(bytes.fromhex(token) + struct.pack("!H", rank))
                 conn.settimeout(None)
                 target, args = self._member, (conn,)
         except (AttributeError, OSError, RuntimeError, ValueError) as e:
@@ -183,17 +187,27 @@ class _PeerWatch:
         self.news.set()
         self._on_gone(peer)
 
-    def _hub(self, srv, n, timeout):
+    def _hub(self, srv, world_size, token, timeout):
         conns = {}
         srv.settimeout(timeout.total_seconds())
         with srv:
             try:
-                while len(conns) < n:
+                while len(conns) < world_size - 1:
                     c, _ = srv.accept()
-                    c.settimeout(timeout.total_seconds())
-                    conns[c] = struct.unpack("!H", c.recv(2, socket.MSG_WAITALL))[0]
+                    c.settimeout(5)
+                    try:
+                        hello = c.recv(len(token) + 2, socket.MSG_WAITALL)
+                    except OSError:
+                        hello = b""
+                    peer = struct.unpack("!H", hello[-2:])[0] if len(hello) == \
+                        len(token) + 2 else 0
+                    if not hmac.compare_digest(hello[:len(token)], token) or \
+                            not 0 < peer < world_size or peer in conns.values():
+                        c.close()       # not a rank of this group
+                        continue
                     c.settimeout(None)
-            except (OSError, struct.error) as e:
+                    conns[c] = peer
+            except OSError as e:
                 log.warning("daitn: rank 0: the peer watch did not form (%s)", e)
                 return
         while conns:
