@@ -161,12 +161,7 @@ for n in $workers; do
 			--window "$(window_for "$bps")" --rto-us "$rto"
 		pids+=("$DTN_LAST_PID")
 	done
-	if ! dtn_wait_all 600 "${pids[@]}"; then
-		for (( i = 1; i <= n; i++ )); do
-			echo "---- rank $((i - 1))"; tail -n 8 "$DTN_TMP/n$n.r$i.log"
-		done
-		dtn_die "N=$n: ranks exited with ${DTN_WAIT_RC[*]}"
-	fi
+	edge_ranks_wait 600 "$DTN_TMP/n$n" "N=$n" "${pids[@]}"
 	sed 's/^/  /' "$DTN_TMP/n$n.r1.log"
 	header=""
 done

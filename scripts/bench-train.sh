@@ -98,12 +98,7 @@ for link in $links; do
 				--link "$link" --csv "$csv" $header
 			pids+=("$DTN_LAST_PID")
 		done
-		if ! dtn_wait_all 1800 "${pids[@]}"; then
-			for (( i = 1; i <= n; i++ )); do
-				echo "---- rank $((i - 1))"; tail -n 12 "$DTN_TMP/$link.n$n.r$i.log"
-			done
-			dtn_die "links $link, N=$n: ranks exited with ${DTN_WAIT_RC[*]}"
-		fi
+		edge_ranks_wait 1800 "$DTN_TMP/$link.n$n" "links $link, N=$n" "${pids[@]}"
 		sed 's/^/  /' "$DTN_TMP/$link.n$n.r1.log"
 		header=""
 	done

@@ -184,6 +184,19 @@ edge_rank_bg() {
 		"$@"
 }
 
+# edge_ranks_wait BOUND PREFIX WHAT PID...: wait for the ranks (logs
+# PREFIX.rI.log, I from 1); if one fails or hangs, print every log's tail and
+# die naming WHAT.
+edge_ranks_wait() {
+	local bound=$1 prefix=$2 what=$3 i
+	shift 3
+	dtn_wait_all "$bound" "$@" && return 0
+	for (( i = 1; i <= $#; i++ )); do
+		echo "---- rank $((i - 1))"; tail -n 12 "$prefix.r$i.log"
+	done
+	dtn_die "$what: ranks exited with ${DTN_WAIT_RC[*]}"
+}
+
 # edge_link_check I J MIB: send MIB MiB over TCP from worker i to worker j and
 # print the goodput in Mbit/s (bounded: 60 s).
 edge_link_check() {

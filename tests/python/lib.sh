@@ -15,6 +15,7 @@
 #                           exit or a hang
 #   pt_log_wait NAME RE S [I]  until rank I-1's log (default rank 0) matches RE;
 #                           S seconds only bound a hang
+#   pt_all_daitn NAME N     every rank of run NAME kept every bucket on daitn
 #   pt_fail MSG             print MSG and every log of the run, exit 1
 
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/edge.sh"
@@ -78,4 +79,16 @@ pt_log_wait() {
 		sleep 0.1
 	done
 	pt_fail "rank $((i - 1)) of $name never printed /$re/ within ${bound}s"
+}
+
+pt_all_daitn() {
+	local name=$1 n=$2 i log
+	for (( i = 1; i <= n; i++ )); do
+		log="$DTN_TMP/$name.r$i.log"
+		if grep -q "falls back" "$log"; then
+			pt_fail "rank $((i - 1)) of $name fell back to gloo: $(grep -m1 'falls back' "$log")"
+		fi
+		grep -qE "mode daitn buckets daitn [1-9][0-9]* gloo 0," "$log" ||
+			pt_fail "rank $((i - 1)) of $name did not send every bucket through the gateway"
+	done
 }

@@ -34,14 +34,7 @@ PT_TRAIN_ARGS=(--batch-size 66 --pause 2:1:3)
 pt_train slow daitn "$EPOCHS" "$LIB" DAITN_TIMEOUT_MS=1000
 PT_TRAIN_ARGS=()
 pt_wait 120
-for i in 1 2 3; do
-	log="$DTN_TMP/slow.r$i.log"
-	if grep -q "falls back" "$log"; then
-		pt_fail "rank $((i - 1)) fell back while rank 1 paused: $(grep -m1 'falls back' "$log")"
-	fi
-	grep -qE "mode daitn buckets daitn [1-9][0-9]* gloo 0," "$log" ||
-		pt_fail "rank $((i - 1)) did not send every bucket through the gateway"
-done
+pt_all_daitn slow 3
 grep -q "rank 1 pauses 3 s" "$DTN_TMP/slow.r2.log" || pt_fail "rank 1 did not pause"
 "$DTN_PY" "$(dirname "$0")/compare_curves.py" "$DTN_TMP/gloo.csv" "$DTN_TMP/slow.csv" ||
 	pt_fail "the run with a slow rank differs from gloo"
