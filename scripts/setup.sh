@@ -43,12 +43,13 @@ core_pkgs=(
 	librte-net-af-packet23 librte-net-ring23 librte-net-null23 librte-net-tap23
 	liburcu-dev libjansson-dev libcunit1-dev
 	iproute2 iputils-ping ethtool nftables procps
-	python3 python3-numpy valgrind
+	python3 python3-numpy valgrind scdoc
 )
 # PyTorch integration, telemetry exporter and plots; clang with its libFuzzer
-# runtime for the fuzz targets (scripts/fuzz.sh).
+# runtime for the fuzz targets (scripts/fuzz.sh); the Debian packaging tools
+# (scripts/package.sh). scdoc (above) builds the manual pages.
 heavy_pkgs=(python3-torch python3-sklearn python3-prometheus-client python3-matplotlib gnuplot-nox
-	clang-14 libclang-rt-14-dev)
+	clang-14 libclang-rt-14-dev debhelper dh-python)
 
 summary=()
 
