@@ -19,7 +19,7 @@
 static const char *const top_keys[] = {
 	"ports", "main_lcore", "data_lcores", "udp_port", "hugepages", "memory_mb",
 	"mbufs", "burst", "slot_memory", "policy", "watch_policy", "eal_args",
-	"tx_scheduler", "tx_rate_mbps", NULL,
+	"tx_scheduler", "tx_rate_mbps", "capture", NULL,
 };
 
 static const char *const tx_sched_names[] = { "priority", "fifo", "off" };
@@ -373,6 +373,10 @@ config_read(struct cp_json_ctx *c, const json_t *root, const char *path,
 				 (unsigned)udp_port, (unsigned)udp_port + cfg->n_data_lcores - 1);
 	cfg->udp_port = (uint16_t)udp_port;
 	cp_json_get_bool(c, root, "hugepages", false, &cfg->hugepages);
+	if (cp_json_get_bool(c, root, "capture", false, &cfg->capture) == CP_JSON_OK &&
+	    cfg->capture && !cfg->hugepages)
+		cp_json_error_at(c, "/capture", CP_JSON_AT_VALUE, "needs \"hugepages\": true "
+				 "(a capture process shares the gateway's hugepage memory)");
 	if (cp_json_get_uint(c, root, "memory_mb", false, 64, 1u << 20, &memory_mb) == CP_JSON_BAD)
 		budget_known = false;
 	cfg->memory_mb = (uint32_t)memory_mb;

@@ -45,6 +45,7 @@ struct cp_gw_config {
 	unsigned data_lcores[CP_LCORES_MAX];
 	uint16_t udp_port;          /* base UDP port; shard k listens on udp_port + k */
 	bool hugepages;             /* false: run the EAL with --no-huge */
+	bool capture;               /* keep hugepage files so that dpdk-dumpcap can attach */
 	uint32_t memory_mb;         /* EAL memory (-m) */
 	uint32_t mbufs;             /* packet mbufs per data lcore */
 	uint32_t burst;             /* RX/TX burst size, 1..256; default 32 */

@@ -47,8 +47,12 @@ int gw_eal_args_build(const struct cp_gw_config *cfg, const char *file_prefix,
 	rc |= push(out, file_prefix);
 	snprintf(buf, sizeof(buf), "%u", cfg->memory_mb);
 	if (cfg->hugepages) {
-		/* Unlinked at once: nothing is left in hugetlbfs, even after a crash. */
-		rc |= push(out, "--huge-unlink");
+		/* Unlinked at once: nothing is left in hugetlbfs, even after a
+		 * crash. A capture process (a DPDK secondary) must map the
+		 * files, so with capture on they stay until a clean exit; the
+		 * next start with the same prefix clears what a crash left. */
+		if (!cfg->capture)
+			rc |= push(out, "--huge-unlink");
 	} else {
 		rc |= push(out, "--no-huge");
 	}
@@ -177,4 +181,42 @@ int gw_eal_runtime_dir_remove(const char *dir)
 	if (rmdir(dir) != 0 && rc == 0)
 		rc = -errno;
 	return rc;
+}
+
+int gw_eal_hugepage_files_remove(const char *file_prefix)
+{
+	char line[PATH_MAX + 128], dir[1024], fs[64], path[PATH_MAX], stem[128];
+	struct dirent *e;
+	size_t n;
+	FILE *m;
+	DIR *d;
+	int removed = 0, rc = 0;
+
+	n = (size_t)snprintf(stem, sizeof(stem), "%smap_", file_prefix);
+	if (file_prefix[0] == '\0' || n >= sizeof(stem))
+		return -EINVAL;
+	m = fopen("/proc/mounts", "r");
+	if (m == NULL)
+		return -errno;
+	while (fgets(line, sizeof(line), m) != NULL) {
+		/* "device mountpoint fstype ...": mount points with spaces are
+		 * written with octal escapes, and DPDK would not use them. */
+		if (sscanf(line, "%*s %1023s %63s", dir, fs) != 2 || strcmp(fs, "hugetlbfs") != 0)
+			continue;
+		d = opendir(dir);
+		if (d == NULL)
+			continue;
+		while ((e = readdir(d)) != NULL) {
+			if (strncmp(e->d_name, stem, n) != 0)
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			if (unlink(path) == 0)
+				removed++;
+			else if (rc == 0)
+				rc = -errno;
+		}
+		closedir(d);
+	}
+	fclose(m);
+	return rc != 0 ? rc : removed;
 }

@@ -42,4 +42,10 @@ void gw_eal_explain_failure(const struct cp_gw_config *cfg, int rte_err);
  * there (--huge-unlink). Returns 0 or a negative errno. */
 int gw_eal_runtime_dir_remove(const char *dir);
 
+/* After rte_eal_cleanup() of a gateway with "capture" on (no --huge-unlink):
+ * remove its hugepage files, FILE_PREFIX "map_*" in every hugetlbfs mount
+ * (/proc/mounts), which the EAL leaves behind. Returns how many were
+ * removed, or a negative errno (the first failure). */
+int gw_eal_hugepage_files_remove(const char *file_prefix);
+
 #endif /* GW_EAL_H */

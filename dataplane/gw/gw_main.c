@@ -10,6 +10,12 @@
  * SIGTERM and SIGHUP are blocked in every thread before the EAL starts its
  * threads; the main thread takes them synchronously with sigtimedwait(), so
  * reloads and shutdown run in ordinary context, never in a signal handler.
+ *
+ * Under a service manager ($NOTIFY_SOCKET, gw_notify.h) it reports READY=1
+ * once the ports are up and the lcores run, RELOADING=1/READY=1 around each
+ * reload and STOPPING=1. Packet capture: rte_pdump_init() lets dpdk-dumpcap
+ * (a secondary process with the same --file-prefix) copy the ports' RX and
+ * TX; with no capture running it costs the data path nothing.
  */
 #include <errno.h>
 #include <limits.h>
@@ -23,12 +29,14 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_pdump.h>
 
 #include "cp_config.h"
 #include "cp_policy.h"
 #include "gw.h"
 #include "gw_ctl.h"
 #include "gw_eal.h"
+#include "gw_notify.h"
 #include "kn_sum.h"
 
 struct gw_opts {
@@ -52,7 +60,9 @@ static void usage(FILE *f)
 		"                          telemetry: dpdk-telemetry.py -f NAME\n"
 		"      --stats-interval S  print counters every S seconds\n"
 		"      --print-eal         print the EAL arguments and exit\n"
-		"Signals: SIGHUP reloads the policy; SIGINT/SIGTERM stop cleanly.\n");
+		"Signals: SIGHUP reloads the policy; SIGINT/SIGTERM stop cleanly.\n"
+		"Under a service manager ($NOTIFY_SOCKET): READY=1 once serving, RELOADING=1\n"
+		"and READY=1 around reloads, STOPPING=1.\n");
 }
 
 static int opts_parse(int argc, char **argv, struct gw_opts *o)
@@ -126,10 +136,12 @@ static void policy_reload(struct gw *gw, const char *path, const struct cp_gw_co
 	int rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	gw_notify_status("RELOADING=1", "reloading the policy");
 	if (policy_load(path, cfg, &p) != 0) {
 		fprintf(stderr, "daitn-gw: reload of %s refused; the running policy stays\n", path);
 		snprintf(err, sizeof(err), "%.200s does not load (see the gateway's log)", path);
 		gw_reload_refused(gw, err);
+		gw_notify_status("READY=1", "reload refused: the running policy stays");
 		return;
 	}
 	rc = gw_policy_apply(gw, p, err, sizeof(err));
@@ -138,8 +150,10 @@ static void policy_reload(struct gw *gw, const char *path, const struct cp_gw_co
 		fprintf(stderr, "daitn-gw: reload of %s refused: %s; the running policy stays\n",
 			path, err);
 		cp_policy_free(p);
+		gw_notify_status("READY=1", "reload refused: the running policy stays");
 		return;
 	}
+	gw_notify_status("READY=1", "reloaded");
 	printf("daitn-gw: reloaded %s: policy version %llu, %u jobs, %.1f ms\n", path,
 	       (unsigned long long)p->version, p->n_jobs,
 	       (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
@@ -249,6 +263,10 @@ int main(int argc, char **argv)
 		goto free_policy;
 	}
 	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
+	/* Capture is a convenience: without it the gateway still serves. */
+	if (rte_pdump_init() != 0)
+		fprintf(stderr, "daitn-gw: packet capture unavailable (rte_pdump_init: %s)\n",
+			rte_strerror(rte_errno));
 	rc = kn_init(KN_ISA_AUTO);
 	if (rc != 0) {
 		fprintf(stderr, "daitn-gw: kernels: %s (DAITN_KERNELS=%s)\n", strerror(-rc),
@@ -275,6 +293,10 @@ int main(int argc, char **argv)
 	       "telemetry: dpdk-telemetry.py -f %s\n", gw_lcore_count(gw),
 	       gw_lcore_count(gw) > 1 ? "s" : "", kn_ops_get()->name, cfg.udp_port,
 	       cfg.udp_port + gw_lcore_count(gw) - 1, o.file_prefix);
+	snprintf(err, sizeof(err), "running: %u data lcore%s, UDP ports %u..%u, file prefix %s",
+		 gw_lcore_count(gw), gw_lcore_count(gw) > 1 ? "s" : "", cfg.udp_port,
+		 cfg.udp_port + gw_lcore_count(gw) - 1, o.file_prefix);
+	gw_notify_status("READY=1", err);
 
 	/* The control loop (gw_ctl.h): signals, the policy file watch,
 	 * daitnctl reload, liveness; the plain signal loop if it cannot start. */
@@ -285,6 +307,7 @@ int main(int argc, char **argv)
 	else
 		run(gw, &o, policy_path, &cfg, &sigs);
 	gw_ctl_destroy(ctl);
+	gw_notify_status("STOPPING=1", "stopping");
 	status = 0;
 	gw_stop(gw);
 ports_stop:
@@ -293,8 +316,11 @@ ports_stop:
 destroy:
 	gw_destroy(gw);
 eal_cleanup:
+	rte_pdump_uninit();
 	rte_eal_cleanup();
 	gw_eal_runtime_dir_remove(runtime_dir);
+	if (cfg.capture && cfg.hugepages)
+		gw_eal_hugepage_files_remove(o.file_prefix);
 free_policy:
 	if (policy != NULL)
 		cp_policy_free(policy);

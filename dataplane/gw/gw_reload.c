@@ -34,6 +34,7 @@
 #include "cp_policy.h"
 #include "gw_cp.h"
 #include "gw_ctl.h"
+#include "gw_notify.h"
 
 #define GW_CTL_LCORE_WAIT_NS 1000000000ull     /* lcores switch within a poll */
 #define GW_CTL_DEBOUNCE_MS 2
@@ -296,11 +297,16 @@ static void
 reload(struct gw_ctl *c, enum gw_reload_trigger trigger, uint64_t t0)
 {
 	struct gw_reload_status r;
+	char msg[GW_RELOAD_TEXT + 32];
 
+	gw_notify_status("RELOADING=1", "reloading the policy");
 	gw_ctl_reload_file(c->gw, c->path, &c->lim, trigger, t0, &r);
 	printf("daitn-gw: reload (%s) of %s: %s: %s\n", gw_reload_trigger_name(trigger), c->path,
 	       gw_reload_result_name(r.result), r.message);
 	status_store(c, &r);
+	/* Refused or not, the gateway serves (the old policy stays). */
+	snprintf(msg, sizeof(msg), "reload %s: %s", gw_reload_result_name(r.result), r.message);
+	gw_notify_status("READY=1", msg);
 }
 
 static void

@@ -36,7 +36,7 @@ static int
 suite_fini(void)
 {
 	char path[PATH_MAX];
-	static const char *files[] = { "sub/gw.json", "gw.json", "bad.json" };
+	static const char *files[] = { "sub/gw.json", "gw.json", "bad.json", "capture.json" };
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", tmp_dir, files[i]);
@@ -115,6 +115,7 @@ test_defaults_fill_what_a_minimal_config_leaves_out(void)
 	CU_ASSERT_EQUAL(cfg->data_lcores[0], 1);
 	CU_ASSERT_EQUAL(cfg->udp_port, 47000);
 	CU_ASSERT_TRUE(cfg->hugepages);
+	CU_ASSERT_FALSE(cfg->capture);
 	CU_ASSERT_EQUAL(cfg->memory_mb, 512);
 	CU_ASSERT_EQUAL(cfg->mbufs, 16383);
 	CU_ASSERT_EQUAL(cfg->burst, 32);
@@ -209,6 +210,26 @@ test_every_field_of_a_full_config_is_read(void)
 }
 
 static void
+test_capture_is_read(void)
+{
+	struct cp_gw_config *cfg = malloc(sizeof(*cfg));
+	struct cp_diags d = { 0 };
+	char path[PATH_MAX];
+
+	CU_ASSERT_FATAL(cfg != NULL);
+	snprintf(path, sizeof(path), "%s/capture.json", tmp_dir);
+	write_file(path, "{ \"ports\": [ { \"name\": \"p0\", \"vdev\": \"net_null0\","
+			 " \"ip\": \"10.77.0.1\" } ], \"data_lcores\": [1], \"policy\": \"p.json\","
+			 " \"capture\": true }");
+	CU_ASSERT_EQUAL(cp_config_load(path, cfg, &d), 0);
+	CU_ASSERT_EQUAL(d.n, 0);
+	CU_ASSERT_TRUE(cfg->hugepages);
+	CU_ASSERT_TRUE(cfg->capture);
+	cp_diags_free(&d);
+	free(cfg);
+}
+
+static void
 test_unicast_excludes_this_loopback_and_multicast(void)
 {
 	CU_ASSERT_FALSE(cp_config_ip_unicast(0x00000000u));
@@ -231,6 +252,7 @@ static CU_TestInfo tests[] = {
 	{ "policy_path_is_taken_from_the_config_folder",
 	  test_policy_path_is_taken_from_the_config_folder },
 	{ "every_field_of_a_full_config_is_read", test_every_field_of_a_full_config_is_read },
+	{ "capture_is_read", test_capture_is_read },
 	{ "unicast_excludes_this_loopback_and_multicast",
 	  test_unicast_excludes_this_loopback_and_multicast },
 	CU_TEST_INFO_NULL,
