@@ -185,14 +185,16 @@ main(int argc, char **argv)
 		.shards = 1, .timeout_ms = 1000, .seed = 1, .session_base = 1 };
 	struct infer_stage_opts so = { .model = -1 };
 	static struct dp_auth_key key;
-	bool stage, have_bind = false, have_gw = false, have_model = false;
+	bool stage, help, have_bind = false, have_gw = false, have_model = false;
 	uint64_t v;
 	double d;
 	int c;
 
-	if (argc < 2 || (strcmp(argv[1], "stage") && strcmp(argv[1], "requester"))) {
-		usage(argc >= 2 && !strcmp(argv[1], "--help") ? stdout : stderr);
-		return argc >= 2 && !strcmp(argv[1], "--help") ? 0 : 2;
+	help = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+			     !strcmp(argv[1], "help"));
+	if (argc < 2 || help || (strcmp(argv[1], "stage") && strcmp(argv[1], "requester"))) {
+		usage(help ? stdout : stderr);
+		return help ? 0 : 2;
 	}
 	stage = !strcmp(argv[1], "stage");
 	ro.gateway.sin_port = htons(DP_PROTO_UDP_PORT_DEFAULT);

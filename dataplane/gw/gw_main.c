@@ -54,11 +54,13 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: daitn-gw -c CONFIG [--policy FILE] [--file-prefix NAME]\n"
 		"                [--stats-interval SEC] [--print-eal] [-- EAL-ARGS...]\n"
+		"       daitn-gw -h | --help\n"
 		"  -c, --config FILE       gateway configuration (ports, lcores, memory)\n"
 		"  -p, --policy FILE       job policy (default: the config's \"policy\")\n"
 		"      --file-prefix NAME  DPDK file prefix (default $DAITN_FILE_PREFIX or daitn-PID);\n"
 		"                          telemetry: dpdk-telemetry.py -f NAME\n"
-		"      --stats-interval S  print counters every S seconds\n"
+		"      --stats-interval SEC\n"
+		"                          print counters every SEC seconds (0: at exit only)\n"
 		"      --print-eal         print the EAL arguments and exit\n"
 		"Signals: SIGHUP reloads the policy; SIGINT/SIGTERM stop cleanly.\n"
 		"Under a service manager ($NOTIFY_SOCKET): READY=1 once serving, RELOADING=1\n"
@@ -84,7 +86,21 @@ static int opts_parse(int argc, char **argv, struct gw_opts *o)
 		case 'c': o->config = optarg; break;
 		case 'p': o->policy = optarg; break;
 		case 'f': o->file_prefix = optarg; break;
-		case 's': o->stats_interval = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 's': {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' || optarg[0] == '-' ||
+			    v > 86400) {
+				fprintf(stderr, "daitn-gw: --stats-interval %s: want whole seconds, "
+					"0 (at exit only) to 86400\n", optarg);
+				return -EINVAL;
+			}
+			o->stats_interval = (unsigned)v;
+			break;
+		}
 		case 'e': o->print_eal = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -EINVAL;
