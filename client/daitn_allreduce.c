@@ -307,7 +307,7 @@ result_rx(void *arg, const uint8_t *data, uint32_t len, const struct sockaddr_in
 	 * only with their tags. */
 	if (src->sin_addr.s_addr != d->io.gw.sin_addr.s_addr ||
 	    (uint16_t)(ntohs(src->sin_port) - d->io.port_base) >= d->io.n_shards ||
-	    dp_proto_hdr_check(data, len, &h) != DP_DROP_NONE || h.job != d->job_id ||
+	    dp_proto_hdr_check(data, len, &h) != DP_PROTO_CHECK_OK || h.job != d->job_id ||
 	    h.rank != d->rank) {
 		d->ignored++;
 		return;

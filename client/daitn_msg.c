@@ -60,7 +60,7 @@ daitn_msg_ctrl_parse(const uint8_t *data, uint32_t len, uint16_t job, uint16_t r
 {
 	struct dp_proto_hdr h;
 
-	if (dp_proto_hdr_check(data, len, &h) != DP_DROP_NONE)
+	if (dp_proto_hdr_check(data, len, &h) != DP_PROTO_CHECK_OK)
 		return 0;
 	if (h.type != DP_MSG_HELLO_ACK && h.type != DP_MSG_ERROR && h.type != DP_MSG_HELLO_WAIT)
 		return 0;

@@ -4,7 +4,7 @@
 # UBSan in build-fuzz (beside DTN_BUILD), one per parser that takes bytes
 # from the network or from files:
 #
-#   fuzz_proto      the wire decoders (dataplane/proto)
+#   fuzz_proto      the wire decoders (proto/)
 #   fuzz_gw_frame   the gateway's frame parser and pipeline (real EAL, net_ring)
 #   fuzz_client_rx  libdaitn's receive path (results, errors, HELLO answers)
 #   fuzz_policy     the policy parser, plain and through the parse cache

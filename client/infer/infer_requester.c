@@ -155,7 +155,7 @@ on_message(struct run *r, const uint8_t *buf, size_t len, uint64_t now)
 	struct req *q;
 	size_t off;
 
-	if (dp_proto_infer_check(buf, len, &h) != DP_DROP_NONE || h.model != o->model ||
+	if (dp_proto_infer_check(buf, len, &h) != DP_PROTO_CHECK_OK || h.model != o->model ||
 	    h.type == DP_MSG_INFER_ACT) {
 		r->malformed++;
 		return;

@@ -32,7 +32,7 @@ struct stage_stats {
 	uint64_t bad_payload;   /* not a whole number of float32 */
 	uint64_t beats;         /* BEATs sent */
 	uint64_t auth_failed;   /* without the model's tag (or with one, unkeyed) */
-	uint64_t drops[DP_DROP_MAX];
+	uint64_t drops[DP_PROTO_CHECKS];
 };
 
 static uint8_t bufs[INFER_BATCH][BUF_SIZE];
@@ -42,12 +42,12 @@ static bool
 stage_one(const struct infer_stage_opts *o, struct stage_stats *st, uint8_t *buf, size_t len)
 {
 	struct dp_infer_hdr h;
-	enum dp_drop d;
+	enum dp_proto_check d;
 	size_t off;
 
 	st->received++;
 	d = dp_proto_infer_check(buf, len, &h);
-	if (d != DP_DROP_NONE) {
+	if (d != DP_PROTO_CHECK_OK) {
 		st->drops[d]++;
 		return false;
 	}
@@ -123,7 +123,7 @@ stage_report(const struct infer_stage_opts *o, const struct stage_stats *st)
 	uint64_t malformed = 0;
 	unsigned i;
 
-	for (i = 0; i < DP_DROP_MAX; i++)
+	for (i = 0; i < DP_PROTO_CHECKS; i++)
 		malformed += st->drops[i];
 	printf("stage port=%u received=%llu forwarded=%llu send_failed=%llu malformed=%llu "
 	       "wrong_type=%llu wrong_model=%llu bad_stage=%llu bad_payload=%llu beats=%llu "
@@ -134,9 +134,9 @@ stage_report(const struct infer_stage_opts *o, const struct stage_stats *st)
 	       (unsigned long long)st->wrong_model, (unsigned long long)st->bad_stage,
 	       (unsigned long long)st->bad_payload, (unsigned long long)st->beats,
 	       (unsigned long long)st->auth_failed);
-	for (i = 0; i < DP_DROP_MAX; i++)
+	for (i = 0; i < DP_PROTO_CHECKS; i++)
 		if (st->drops[i] != 0)
-			printf("stage malformed %s=%llu\n", dp_drop_name((enum dp_drop)i),
+			printf("stage malformed %s=%llu\n", dp_proto_check_name((enum dp_proto_check)i),
 			       (unsigned long long)st->drops[i]);
 	fflush(stdout);
 }

@@ -246,7 +246,7 @@ gw_infer_pkt(struct gw_lcore *lc, const struct gw_tables *t, struct rte_mbuf *m,
 
 	if (unlikely(t == NULL || it == NULL))
 		return DP_DROP_INFER_UNKNOWN_MODEL;
-	fate = dp_proto_infer_check(udp + 1, udp_payload_len, &h);
+	fate = dp_drop_of_check(dp_proto_infer_check(udp + 1, udp_payload_len, &h));
 	if (unlikely(fate != DP_DROP_NONE))
 		return fate;
 	/* A keyed model's messages count only with its tag (docs/protocol.md

@@ -356,7 +356,7 @@ static enum dp_drop pkt_one(struct gw_lcore *lc, const struct gw_tables *t,
 		return gw_infer_pkt(lc, t, m, ip, udp, udp_len - sizeof(*udp), port, consumed);
 	if (likely(grad_check_fast((const uint8_t *)(udp + 1), udp_len - sizeof(*udp), &h)))
 		return pkt_grad(lc, t, m, ip, udp, &h, port, consumed);
-	fate = dp_proto_hdr_check(udp + 1, udp_len - sizeof(*udp), &h);
+	fate = dp_drop_of_check(dp_proto_hdr_check(udp + 1, udp_len - sizeof(*udp), &h));
 	if (unlikely(fate != DP_DROP_NONE))
 		return fate;
 	if (h.type == DP_MSG_GRAD)

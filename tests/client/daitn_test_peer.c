@@ -298,7 +298,7 @@ on_datagram(struct tpeer *p, unsigned shard, const uint8_t *buf, uint32_t len,
 	struct dp_proto_hdr h;
 	bool copy;
 
-	if (dp_proto_hdr_check(buf, len, &h) != DP_DROP_NONE) {
+	if (dp_proto_hdr_check(buf, len, &h) != DP_PROTO_CHECK_OK) {
 		p->bad++;
 		return;
 	}

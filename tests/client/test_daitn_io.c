@@ -86,7 +86,7 @@ drain_check(int fd, const uint8_t *src, const uint32_t *expect_ids, unsigned n_e
 		if (k >= n_expect)
 			continue;
 		id = expect_ids[k];
-		if (dp_proto_hdr_check(buf, (size_t)n, &h) == DP_DROP_NONE && h.offset == id &&
+		if (dp_proto_hdr_check(buf, (size_t)n, &h) == DP_PROTO_CHECK_OK && h.offset == id &&
 		    h.slot == (uint16_t)id && h.round == 5 && (uint32_t)n == DP_PROTO_HDR_SIZE + sizes[k] &&
 		    memcmp(buf + DP_PROTO_HDR_SIZE, src + (size_t)id * SEG_PAYLOAD, sizes[k]) == 0)
 			good++;

@@ -133,7 +133,7 @@ test_silent_gateway_times_out_within_the_bound(void)
 		struct dp_proto_hdr h;
 
 		hellos++;
-		if (dp_proto_hdr_check(buf, (size_t)n, &h) == DP_DROP_NONE && h.type == DP_MSG_HELLO &&
+		if (dp_proto_hdr_check(buf, (size_t)n, &h) == DP_PROTO_CHECK_OK && h.type == DP_MSG_HELLO &&
 		    h.job == 7 && h.rank == 1 && h.dtype == 0 && h.count == 0 && h.slot == 0 &&
 		    h.offset == 0 && (good == 0 || h.round == round0)) {
 			round0 = h.round;

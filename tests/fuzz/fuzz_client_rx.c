@@ -99,7 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			/* Accepted: a well-formed RESULT for us, from a shard port. */
 			assert(c.done == done_before + 1);
 			assert(ntohs(src.sin_port) - 9u < 2u);
-			assert(dp_proto_hdr_check(dg, len, &h) == DP_DROP_NONE);
+			assert(dp_proto_hdr_check(dg, len, &h) == DP_PROTO_CHECK_OK);
 			assert(h.type == DP_MSG_RESULT && h.job == 7 && h.rank == 1 &&
 			       h.round == 1000 && h.dtype == DP_DTYPE_F32);
 			assert(h.offset % 256 == 0 && h.offset + h.count <= N_ELEMS);

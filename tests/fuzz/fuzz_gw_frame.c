@@ -60,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (tu_out[i].ethertype == 0x0800 &&
 		    (tu_out[i].sport == TU_UDP_BASE || tu_out[i].sport == TU_UDP_BASE + 1) &&
 		    tu_out[i].len >= 64 && tu_out[i].frame[45] < 16)
-			assert(tu_out[i].check == DP_DROP_NONE);
+			assert(tu_out[i].check == DP_PROTO_CHECK_OK);
 	}
 	/* Every mbuf went back to the pool (none leaked by a fate). */
 	assert(rte_mempool_in_use_count(tu.pool) == 0);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * libFuzzer target: the wire decoders (dataplane/proto), as the gateway and
+ * libFuzzer target: the wire decoders (proto/), as the gateway and
  * libdaitn apply them to every received UDP payload. The input is one UDP
  * payload. Checks, beyond the sanitizers: a header accepted by
  * dp_proto_hdr_check() has the payload length its type and count imply and
@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (p == NULL)
 		return 0;
 	memcpy(p, data, size);
-	if (dp_proto_hdr_check(p, size, &h) == DP_DROP_NONE) {
+	if (dp_proto_hdr_check(p, size, &h) == DP_PROTO_CHECK_OK) {
 		uint8_t back[DP_PROTO_HDR_SIZE];
 
 		assert(size_ok(&h, size));
@@ -89,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		(void)dp_proto_tag_cmp(h.round, h.offset, 0, 0);
 	}
-	if (dp_proto_infer_check(p, size, &ih) == DP_DROP_NONE && ih.type == DP_MSG_INFER_ERROR) {
+	if (dp_proto_infer_check(p, size, &ih) == DP_PROTO_CHECK_OK && ih.type == DP_MSG_INFER_ERROR) {
 		struct dp_infer_error e;
 
 		if (dp_proto_infer_error_read(p + DP_INFER_HDR_SIZE, size - DP_INFER_HDR_SIZE, &e) == 0)

@@ -252,7 +252,7 @@ static void out_parse(struct tu_out *o, unsigned queue, struct rte_mbuf *m)
 	memcpy(o->frame, eth, RTE_MIN(o->len, sizeof(o->frame)));
 	o->eth = *eth;
 	o->ethertype = rte_be_to_cpu_16(eth->ether_type);
-	o->check = DP_DROP_MAX;
+	o->check = DP_PROTO_CHECKS;
 	if (o->ethertype != RTE_ETHER_TYPE_IPV4)
 		return;
 	ip = (const struct rte_ipv4_hdr *)(eth + 1);
@@ -267,7 +267,7 @@ static void out_parse(struct tu_out *o, unsigned queue, struct rte_mbuf *m)
 	o->dport = rte_be_to_cpu_16(udp->dst_port);
 	udp_len = rte_be_to_cpu_16(udp->dgram_len) - sizeof(*udp);
 	o->check = dp_proto_hdr_check(udp + 1, udp_len, &o->h);
-	if (o->check == DP_DROP_NONE) {
+	if (o->check == DP_PROTO_CHECK_OK) {
 		o->payload_size = udp_len - DP_PROTO_HDR_SIZE;
 		memcpy(o->payload, (const uint8_t *)(udp + 1) + DP_PROTO_HDR_SIZE, o->payload_size);
 	}

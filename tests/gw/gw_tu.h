@@ -69,7 +69,7 @@ struct tu_out {
 	uint32_t src_ip, dst_ip;             /* host order */
 	uint16_t sport, dport;
 	bool ip_csum_ok;
-	enum dp_drop check;                  /* dp_proto_hdr_check() of the UDP payload */
+	enum dp_proto_check check;           /* dp_proto_hdr_check() of the UDP payload */
 	struct dp_proto_hdr h;
 	uint8_t payload[DP_PROTO_CHUNK_SIZE_MAX];
 	size_t payload_size;

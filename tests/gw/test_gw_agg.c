@@ -37,7 +37,7 @@ static void expect_results(unsigned n, unsigned n_workers, uint16_t job, uint16_
 		const struct tu_out *o = &tu_out[i];
 		uint16_t r = o->h.rank;
 
-		CU_ASSERT_EQUAL_FATAL(o->check, DP_DROP_NONE);
+		CU_ASSERT_EQUAL_FATAL(o->check, DP_PROTO_CHECK_OK);
 		CU_ASSERT_EQUAL(o->h.type, DP_MSG_RESULT);
 		CU_ASSERT_EQUAL(o->h.job, job);
 		CU_ASSERT_EQUAL(o->h.slot, slot);
@@ -176,7 +176,7 @@ static void test_duplicates_retransmissions_and_stale_copies(void)
 	/* The duplicate is answered with WAITING: counted, 1 of 4 ranks in
 	 * when it came, ranks 1, 2, 3 missing; no larger than the GRAD. */
 	CU_ASSERT_EQUAL_FATAL(tu_collect(), 1);
-	CU_ASSERT_EQUAL(tu_out[0].check, DP_DROP_NONE);
+	CU_ASSERT_EQUAL(tu_out[0].check, DP_PROTO_CHECK_OK);
 	CU_ASSERT_EQUAL(tu_out[0].h.type, DP_MSG_WAITING);
 	CU_ASSERT_EQUAL(tu_out[0].h.rank, 0);
 	CU_ASSERT_EQUAL(tu_out[0].h.round, round);

@@ -144,7 +144,7 @@ static uint64_t join(uint32_t n)
 	for (uint16_t r = 0; r < 4; r++) {
 		send_poll(build(DP_MSG_HELLO, r, 0, n + r, tu_hello_pad, DP_PROTO_HELLO_PAD, 0, 1), 0);
 		CU_ASSERT_EQUAL_FATAL(tu_collect(), 1);
-		CU_ASSERT_EQUAL(tu_out[0].check, DP_DROP_NONE);
+		CU_ASSERT_EQUAL(tu_out[0].check, DP_PROTO_CHECK_OK);
 		CU_ASSERT_TRUE(out_tag_ok(&tu_out[0], 0));
 		CU_ASSERT_EQUAL(tu_out[0].h.type, r == 3 ? DP_MSG_HELLO_ACK : DP_MSG_HELLO_WAIT);
 		if (r == 3)
@@ -199,7 +199,7 @@ static void test_grads_need_the_key_and_the_runs_salt(void)
 	for (unsigned i = 0; i < n; i++) {
 		const struct tu_out *o = &tu_out[i];
 
-		if (o->check != DP_DROP_NONE || o->h.type != DP_MSG_RESULT)
+		if (o->check != DP_PROTO_CHECK_OK || o->h.type != DP_MSG_RESULT)
 			continue;
 		results++;
 		CU_ASSERT_TRUE(out_tag_ok(o, salt));

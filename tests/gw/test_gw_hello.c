@@ -33,7 +33,7 @@ static const struct tu_out *hello(uint16_t job, uint16_t rank, uint8_t dtype, ui
 	CU_ASSERT_EQUAL(tu_fate_delta(&before, want), 1);
 	if (tu_collect() != 1)
 		return NULL;
-	CU_ASSERT_EQUAL(tu_out[0].check, DP_DROP_NONE);
+	CU_ASSERT_EQUAL(tu_out[0].check, DP_PROTO_CHECK_OK);
 	CU_ASSERT_EQUAL(tu_out[0].h.job, job);
 	CU_ASSERT_EQUAL(tu_out[0].h.rank, rank);
 	CU_ASSERT_EQUAL(tu_out[0].h.round, nonce);
@@ -238,7 +238,7 @@ static void test_one_rank_restarted_ends_the_run_for_all(void)
 	tu_grad(1, 0, 20, 0, DP_DTYPE_F32, 1, 0, base, &one);
 	tu_poll();
 	CU_ASSERT_EQUAL_FATAL(tu_collect(), 1);
-	CU_ASSERT_EQUAL(tu_out[0].check, DP_DROP_NONE);
+	CU_ASSERT_EQUAL(tu_out[0].check, DP_PROTO_CHECK_OK);
 	CU_ASSERT_EQUAL(tu_out[0].h.type, DP_MSG_ERROR);
 	CU_ASSERT_EQUAL(tu_out[0].payload_size, 4);
 	dp_proto_error_read(tu_out[0].payload, tu_out[0].payload_size, &err);

@@ -239,7 +239,7 @@ static void test_arp_binds_once_and_counts_claims(void)
 	}
 	n = tu_collect();
 	for (unsigned i = 0; i < n; i++) {
-		if (tu_out[i].check != DP_DROP_NONE || tu_out[i].h.type != DP_MSG_RESULT)
+		if (tu_out[i].check != DP_PROTO_CHECK_OK || tu_out[i].h.type != DP_MSG_RESULT)
 			continue;
 		results++;
 		CU_ASSERT_TRUE(rte_is_same_ether_addr(&tu_out[i].eth.dst_addr,

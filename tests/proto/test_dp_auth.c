@@ -16,7 +16,6 @@
 #include <CUnit/Basic.h>
 
 #include "dp_auth.h"
-#include "dp_drop.h"
 #include "dp_proto.h"
 
 static struct dp_auth_key key_of(enum dp_auth_cover cover)
@@ -156,18 +155,18 @@ static void test_header_check_counts_the_tag(void)
 	}, out;
 
 	dp_proto_hdr_write(buf, &h);
-	CU_ASSERT_EQUAL(dp_proto_hdr_check(buf, DP_PROTO_HDR_SIZE + 16 + 8, &out), DP_DROP_NONE);
+	CU_ASSERT_EQUAL(dp_proto_hdr_check(buf, DP_PROTO_HDR_SIZE + 16 + 8, &out), DP_PROTO_CHECK_OK);
 	CU_ASSERT_EQUAL(dp_proto_payload_off(&out), DP_PROTO_HDR_SIZE + DP_PROTO_TAG_SIZE);
 	CU_ASSERT_EQUAL(dp_proto_hdr_check(buf, DP_PROTO_HDR_SIZE + 16, &out),
-			DP_DROP_PROTO_LENGTH_MISMATCH);
+			DP_PROTO_CHECK_LENGTH_MISMATCH);
 	h.type = DP_MSG_HELLO_ACK;
 	h.count = 0;
 	dp_proto_hdr_write(buf, &h);
-	CU_ASSERT_EQUAL(dp_proto_hdr_check(buf, DP_PROTO_HDR_SIZE + 20 + 16, &out), DP_DROP_NONE);
+	CU_ASSERT_EQUAL(dp_proto_hdr_check(buf, DP_PROTO_HDR_SIZE + 20 + 16, &out), DP_PROTO_CHECK_OK);
 	h.flags = 0x20;
 	dp_proto_hdr_write(buf, &h);
 	CU_ASSERT_EQUAL(dp_proto_hdr_check(buf, DP_PROTO_HDR_SIZE + 20, &out),
-			DP_DROP_PROTO_BAD_FLAGS);
+			DP_PROTO_CHECK_BAD_FLAGS);
 }
 
 int main(void)

@@ -11,13 +11,13 @@
 
 #include "dp_proto.h"
 
-static uint64_t counters[DP_DROP_MAX];
+static uint64_t counters[DP_PROTO_CHECKS];
 
 /* Run the check on an exact-size heap copy and count the fate. */
-static enum dp_drop check_exact(const uint8_t *frame, size_t len, struct dp_proto_hdr *out)
+static enum dp_proto_check check_exact(const uint8_t *frame, size_t len, struct dp_proto_hdr *out)
 {
 	uint8_t *copy = malloc(len ? len : 1);
-	enum dp_drop d;
+	enum dp_proto_check d;
 
 	memcpy(copy, frame, len);
 	d = dp_proto_hdr_check(copy, len, out);
@@ -62,9 +62,9 @@ static void test_short_header_is_dropped(void)
 
 	build(buf, DP_MSG_HELLO, 0, 0);
 	for (size_t len = 0; len < DP_PROTO_HDR_SIZE; len++)
-		CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_DROP_PROTO_SHORT);
-	CU_ASSERT_EQUAL(counters[DP_DROP_PROTO_SHORT], DP_PROTO_HDR_SIZE);
-	CU_ASSERT_EQUAL(counters[DP_DROP_NONE], 0);
+		CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_PROTO_CHECK_SHORT);
+	CU_ASSERT_EQUAL(counters[DP_PROTO_CHECK_SHORT], DP_PROTO_HDR_SIZE);
+	CU_ASSERT_EQUAL(counters[DP_PROTO_CHECK_OK], 0);
 }
 
 static void test_bad_magic_is_dropped(void)
@@ -74,15 +74,15 @@ static void test_bad_magic_is_dropped(void)
 	size_t len = build(buf, DP_MSG_GRAD, DP_DTYPE_F32, 16);
 
 	buf[0] ^= 0x01;
-	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_DROP_PROTO_BAD_MAGIC);
+	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_PROTO_CHECK_BAD_MAGIC);
 	buf[0] ^= 0x01;
 	buf[1] = 0x00;
-	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_DROP_PROTO_BAD_MAGIC);
+	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_PROTO_CHECK_BAD_MAGIC);
 	/* A byte-swapped magic is not accepted either. */
 	buf[0] = 0x17;
 	buf[1] = 0xda;
-	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_DROP_PROTO_BAD_MAGIC);
-	CU_ASSERT_EQUAL(counters[DP_DROP_PROTO_BAD_MAGIC], 3);
+	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_PROTO_CHECK_BAD_MAGIC);
+	CU_ASSERT_EQUAL(counters[DP_PROTO_CHECK_BAD_MAGIC], 3);
 }
 
 static void test_bad_version_is_dropped(void)
@@ -92,12 +92,12 @@ static void test_bad_version_is_dropped(void)
 	size_t len = build(buf, DP_MSG_GRAD, DP_DTYPE_F32, 16);
 
 	buf[2] = 0;
-	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_DROP_PROTO_BAD_VERSION);
+	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_PROTO_CHECK_BAD_VERSION);
 	buf[2] = 1;     /* version 1 had no runs (docs/protocol.md section 9) */
-	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_DROP_PROTO_BAD_VERSION);
+	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_PROTO_CHECK_BAD_VERSION);
 	buf[2] = 3;
-	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_DROP_PROTO_BAD_VERSION);
-	CU_ASSERT_EQUAL(counters[DP_DROP_PROTO_BAD_VERSION], 3);
+	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_PROTO_CHECK_BAD_VERSION);
+	CU_ASSERT_EQUAL(counters[DP_PROTO_CHECK_BAD_VERSION], 3);
 }
 
 static void test_bad_type_is_dropped(void)
@@ -109,9 +109,9 @@ static void test_bad_type_is_dropped(void)
 
 	for (size_t i = 0; i < sizeof(bad); i++) {
 		buf[3] = bad[i];
-		CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_DROP_PROTO_BAD_TYPE);
+		CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_PROTO_CHECK_BAD_TYPE);
 	}
-	CU_ASSERT_EQUAL(counters[DP_DROP_PROTO_BAD_TYPE], sizeof(bad));
+	CU_ASSERT_EQUAL(counters[DP_PROTO_CHECK_BAD_TYPE], sizeof(bad));
 }
 
 static void test_bad_dtype_is_dropped(void)
@@ -121,14 +121,14 @@ static void test_bad_dtype_is_dropped(void)
 	size_t len = build(buf, DP_MSG_GRAD, DP_DTYPE_F32, 16);
 
 	buf[10] = 0;   /* a GRAD must say its type */
-	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_DROP_PROTO_BAD_DTYPE);
+	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_PROTO_CHECK_BAD_DTYPE);
 	buf[10] = 5;
-	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_DROP_PROTO_BAD_DTYPE);
+	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_PROTO_CHECK_BAD_DTYPE);
 	len = build(buf, DP_MSG_HELLO, 9, 0);
-	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_DROP_PROTO_BAD_DTYPE);
+	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_PROTO_CHECK_BAD_DTYPE);
 	len = build(buf, DP_MSG_HELLO_ACK, 0, 0);
-	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_DROP_PROTO_BAD_DTYPE);
-	CU_ASSERT_EQUAL(counters[DP_DROP_PROTO_BAD_DTYPE], 4);
+	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_PROTO_CHECK_BAD_DTYPE);
+	CU_ASSERT_EQUAL(counters[DP_PROTO_CHECK_BAD_DTYPE], 4);
 }
 
 static void test_reserved_flags_are_dropped(void)
@@ -140,9 +140,9 @@ static void test_reserved_flags_are_dropped(void)
 	/* Bit 4 is DP_PROTO_FLAG_AUTH (test_dp_auth.c); 5..7 are reserved. */
 	for (unsigned bit = 5; bit < 8; bit++) {
 		buf[11] = (uint8_t)(1u << bit);
-		CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_DROP_PROTO_BAD_FLAGS);
+		CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_PROTO_CHECK_BAD_FLAGS);
 	}
-	CU_ASSERT_EQUAL(counters[DP_DROP_PROTO_BAD_FLAGS], 3);
+	CU_ASSERT_EQUAL(counters[DP_PROTO_CHECK_BAD_FLAGS], 3);
 }
 
 static void test_bad_count_is_dropped(void)
@@ -152,21 +152,21 @@ static void test_bad_count_is_dropped(void)
 	size_t len;
 
 	len = build(buf, DP_MSG_GRAD, DP_DTYPE_F32, 0);
-	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_DROP_PROTO_BAD_COUNT);
+	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_PROTO_CHECK_BAD_COUNT);
 	/* One element over the largest chunk, with the payload really there. */
 	len = build(buf, DP_MSG_GRAD, DP_DTYPE_BF16, DP_PROTO_CHUNK_SIZE_MAX / 2);
 	buf[12] = (DP_PROTO_CHUNK_SIZE_MAX / 2 + 1) >> 8;
 	buf[13] = (DP_PROTO_CHUNK_SIZE_MAX / 2 + 1) & 0xff;
-	CU_ASSERT_EQUAL(check_exact(buf, len + 2, &h), DP_DROP_PROTO_BAD_COUNT);
+	CU_ASSERT_EQUAL(check_exact(buf, len + 2, &h), DP_PROTO_CHECK_BAD_COUNT);
 	/* 0xffff elements claimed in a short datagram: refused on count, not read. */
 	len = build(buf, DP_MSG_RESULT, DP_DTYPE_F32, 4);
 	buf[12] = buf[13] = 0xff;
-	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_DROP_PROTO_BAD_COUNT);
+	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_PROTO_CHECK_BAD_COUNT);
 	len = build(buf, DP_MSG_HELLO, 0, 1);
-	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_DROP_PROTO_BAD_COUNT);
+	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_PROTO_CHECK_BAD_COUNT);
 	len = build(buf, DP_MSG_ERROR, 0, 2);
-	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_DROP_PROTO_BAD_COUNT);
-	CU_ASSERT_EQUAL(counters[DP_DROP_PROTO_BAD_COUNT], 5);
+	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_PROTO_CHECK_BAD_COUNT);
+	CU_ASSERT_EQUAL(counters[DP_PROTO_CHECK_BAD_COUNT], 5);
 }
 
 static void test_length_mismatch_is_dropped(void)
@@ -176,28 +176,28 @@ static void test_length_mismatch_is_dropped(void)
 	size_t len;
 
 	len = build(buf, DP_MSG_GRAD, DP_DTYPE_F32, 256);
-	CU_ASSERT_EQUAL(check_exact(buf, len - 1, &h), DP_DROP_PROTO_LENGTH_MISMATCH);
-	CU_ASSERT_EQUAL(check_exact(buf, len + 1, &h), DP_DROP_PROTO_LENGTH_MISMATCH);
-	CU_ASSERT_EQUAL(check_exact(buf, DP_PROTO_HDR_SIZE, &h), DP_DROP_PROTO_LENGTH_MISMATCH);
+	CU_ASSERT_EQUAL(check_exact(buf, len - 1, &h), DP_PROTO_CHECK_LENGTH_MISMATCH);
+	CU_ASSERT_EQUAL(check_exact(buf, len + 1, &h), DP_PROTO_CHECK_LENGTH_MISMATCH);
+	CU_ASSERT_EQUAL(check_exact(buf, DP_PROTO_HDR_SIZE, &h), DP_PROTO_CHECK_LENGTH_MISMATCH);
 	len = build(buf, DP_MSG_HELLO, 0, 0);
 	CU_ASSERT_EQUAL(len, DP_PROTO_HDR_SIZE + DP_PROTO_HELLO_PAD);
-	CU_ASSERT_EQUAL(check_exact(buf, len + 1, &h), DP_DROP_PROTO_LENGTH_MISMATCH);
+	CU_ASSERT_EQUAL(check_exact(buf, len + 1, &h), DP_PROTO_CHECK_LENGTH_MISMATCH);
 	/* A HELLO without its padding could draw a larger answer: refused. */
-	CU_ASSERT_EQUAL(check_exact(buf, DP_PROTO_HDR_SIZE, &h), DP_DROP_PROTO_LENGTH_MISMATCH);
+	CU_ASSERT_EQUAL(check_exact(buf, DP_PROTO_HDR_SIZE, &h), DP_PROTO_CHECK_LENGTH_MISMATCH);
 	len = build(buf, DP_MSG_LEAVE, 0, 0);
-	CU_ASSERT_EQUAL(check_exact(buf, len - 1, &h), DP_DROP_PROTO_LENGTH_MISMATCH);
+	CU_ASSERT_EQUAL(check_exact(buf, len - 1, &h), DP_PROTO_CHECK_LENGTH_MISMATCH);
 	len = build(buf, DP_MSG_HELLO_ACK, DP_DTYPE_I32, 0);
-	CU_ASSERT_EQUAL(check_exact(buf, len - 4, &h), DP_DROP_PROTO_LENGTH_MISMATCH);
+	CU_ASSERT_EQUAL(check_exact(buf, len - 4, &h), DP_PROTO_CHECK_LENGTH_MISMATCH);
 	/* An ERROR may be cut to any prefix holding its code (the answer to a
 	 * small GRAD), never longer than the whole. */
 	len = build(buf, DP_MSG_ERROR, 0, 0);
-	CU_ASSERT_EQUAL(check_exact(buf, len + 1, &h), DP_DROP_PROTO_LENGTH_MISMATCH);
-	CU_ASSERT_EQUAL(check_exact(buf, DP_PROTO_HDR_SIZE + 1, &h), DP_DROP_PROTO_LENGTH_MISMATCH);
-	CU_ASSERT_EQUAL(counters[DP_DROP_PROTO_LENGTH_MISMATCH], 9);
-	CU_ASSERT_EQUAL(counters[DP_DROP_NONE], 0);
+	CU_ASSERT_EQUAL(check_exact(buf, len + 1, &h), DP_PROTO_CHECK_LENGTH_MISMATCH);
+	CU_ASSERT_EQUAL(check_exact(buf, DP_PROTO_HDR_SIZE + 1, &h), DP_PROTO_CHECK_LENGTH_MISMATCH);
+	CU_ASSERT_EQUAL(counters[DP_PROTO_CHECK_LENGTH_MISMATCH], 9);
+	CU_ASSERT_EQUAL(counters[DP_PROTO_CHECK_OK], 0);
 	CU_ASSERT_EQUAL(dp_proto_hdr_check(buf, DP_PROTO_HDR_SIZE + DP_PROTO_ERROR_MIN, &h),
-			DP_DROP_NONE);
-	CU_ASSERT_EQUAL(dp_proto_hdr_check(buf, len - 1, &h), DP_DROP_NONE);
+			DP_PROTO_CHECK_OK);
+	CU_ASSERT_EQUAL(dp_proto_hdr_check(buf, len - 1, &h), DP_PROTO_CHECK_OK);
 }
 
 static void test_valid_messages_pass_with_host_order_fields(void)
@@ -208,7 +208,7 @@ static void test_valid_messages_pass_with_host_order_fields(void)
 
 	len = build(buf, DP_MSG_GRAD, DP_DTYPE_F32, 256);
 	CU_ASSERT_EQUAL(len, DP_PROTO_HDR_SIZE + 1024);
-	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_DROP_NONE);
+	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_PROTO_CHECK_OK);
 	CU_ASSERT_EQUAL(h.magic, DP_PROTO_MAGIC);
 	CU_ASSERT_EQUAL(h.type, DP_MSG_GRAD);
 	CU_ASSERT_EQUAL(h.job, 7);
@@ -228,18 +228,18 @@ static void test_valid_messages_pass_with_host_order_fields(void)
 	CU_ASSERT_EQUAL(buf[21], 0x63);
 
 	len = build(buf, DP_MSG_GRAD, DP_DTYPE_F16, DP_PROTO_CHUNK_SIZE_MAX / 2);
-	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_DROP_NONE);
+	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_PROTO_CHECK_OK);
 	len = build(buf, DP_MSG_RESULT, DP_DTYPE_I32, 1);
-	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_DROP_NONE);
+	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_PROTO_CHECK_OK);
 	len = build(buf, DP_MSG_HELLO, 0, 0);
-	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_DROP_NONE);
+	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_PROTO_CHECK_OK);
 	len = build(buf, DP_MSG_HELLO, DP_DTYPE_BF16, 0);
-	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_DROP_NONE);
+	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_PROTO_CHECK_OK);
 	len = build(buf, DP_MSG_HELLO_ACK, DP_DTYPE_BF16, 0);
-	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_DROP_NONE);
+	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_PROTO_CHECK_OK);
 	len = build(buf, DP_MSG_ERROR, 0, 0);
-	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_DROP_NONE);
-	CU_ASSERT_EQUAL(counters[DP_DROP_NONE], 7);
+	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_PROTO_CHECK_OK);
+	CU_ASSERT_EQUAL(counters[DP_PROTO_CHECK_OK], 7);
 }
 
 static void test_tag_order_is_serial_on_rounds(void)
@@ -274,12 +274,12 @@ static void test_dtype_helpers_and_fate_names(void)
 		CU_ASSERT_EQUAL(dp_proto_dtype_parse(dp_proto_dtype_name(t)), t);
 		CU_ASSERT_EQUAL(dp_proto_dtype_size(t), t <= DP_DTYPE_I32 ? 4 : 2);
 	}
-	CU_ASSERT_STRING_EQUAL(dp_drop_name(DP_DROP_PROTO_BAD_MAGIC), "proto_bad_magic");
-	CU_ASSERT_STRING_EQUAL(dp_drop_name(DP_DROP_MAX), "invalid");
-	for (int a = 0; a < DP_DROP_MAX; a++) {
-		CU_ASSERT_PTR_NOT_NULL_FATAL(dp_drop_name(a));
-		for (int b = a + 1; b < DP_DROP_MAX; b++)
-			CU_ASSERT(strcmp(dp_drop_name(a), dp_drop_name(b)) != 0);
+	CU_ASSERT_STRING_EQUAL(dp_proto_check_name(DP_PROTO_CHECK_BAD_MAGIC), "bad_magic");
+	CU_ASSERT_STRING_EQUAL(dp_proto_check_name(DP_PROTO_CHECKS), "invalid");
+	for (int a = 0; a < DP_PROTO_CHECKS; a++) {
+		CU_ASSERT_PTR_NOT_NULL_FATAL(dp_proto_check_name(a));
+		for (int b = a + 1; b < DP_PROTO_CHECKS; b++)
+			CU_ASSERT(strcmp(dp_proto_check_name(a), dp_proto_check_name(b)) != 0);
 	}
 	CU_ASSERT_STRING_EQUAL(dp_proto_msg_name(DP_MSG_HELLO_ACK), "hello_ack");
 	CU_ASSERT_PTR_NULL(dp_proto_msg_name(0));
@@ -338,14 +338,14 @@ static void test_join_wait_round_trips_and_checks(void)
 	dp_proto_join_wait_write(buf + DP_PROTO_HDR_SIZE, &w);
 	CU_ASSERT_EQUAL(buf[DP_PROTO_HDR_SIZE + 4], 0x01);   /* 257, big-endian */
 	CU_ASSERT_EQUAL(buf[DP_PROTO_HDR_SIZE + 5], 0x01);
-	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_DROP_NONE);
+	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_PROTO_CHECK_OK);
 	CU_ASSERT_EQUAL(h.type, DP_MSG_HELLO_WAIT);
 	dp_proto_join_wait_read(buf + DP_PROTO_HDR_SIZE, &back);
 	CU_ASSERT(memcmp(&back, &w, sizeof(w)) == 0);
 	/* Its payload has one size; a count is refused. */
-	CU_ASSERT_EQUAL(check_exact(buf, len - 1, &h), DP_DROP_PROTO_LENGTH_MISMATCH);
+	CU_ASSERT_EQUAL(check_exact(buf, len - 1, &h), DP_PROTO_CHECK_LENGTH_MISMATCH);
 	buf[13] = 1;
-	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_DROP_PROTO_BAD_COUNT);
+	CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_PROTO_CHECK_BAD_COUNT);
 	CU_ASSERT_STRING_EQUAL(dp_proto_msg_name(DP_MSG_HELLO_WAIT), "hello_wait");
 }
 

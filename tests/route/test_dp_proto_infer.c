@@ -13,13 +13,13 @@
 #include "dp_proto.h"
 #include "dp_proto_infer.h"
 
-static uint64_t counters[DP_DROP_MAX];
+static uint64_t counters[DP_PROTO_CHECKS];
 
-static enum dp_drop
+static enum dp_proto_check
 check_exact(const uint8_t *buf, size_t len, struct dp_infer_hdr *out)
 {
 	uint8_t *copy = malloc(len ? len : 1);
-	enum dp_drop d;
+	enum dp_proto_check d;
 
 	memcpy(copy, buf, len);
 	d = dp_proto_infer_check(copy, len, out);
@@ -57,9 +57,9 @@ test_short_header_is_dropped(void)
 
 	build(buf, &proto_hdr, 8);
 	for (len = 0; len < DP_INFER_HDR_SIZE; len++)
-		CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_DROP_PROTO_SHORT);
-	CU_ASSERT_EQUAL(counters[DP_DROP_PROTO_SHORT], DP_INFER_HDR_SIZE);
-	CU_ASSERT_EQUAL(counters[DP_DROP_NONE], 0);
+		CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_PROTO_CHECK_SHORT);
+	CU_ASSERT_EQUAL(counters[DP_PROTO_CHECK_SHORT], DP_INFER_HDR_SIZE);
+	CU_ASSERT_EQUAL(counters[DP_PROTO_CHECK_OK], 0);
 }
 
 static void
@@ -71,13 +71,13 @@ test_bad_magic_and_version_are_dropped(void)
 
 	h.magic = 0x17da;
 	len = build(buf, &h, 16);
-	CU_ASSERT_EQUAL(check_exact(buf, len, &out), DP_DROP_PROTO_BAD_MAGIC);
+	CU_ASSERT_EQUAL(check_exact(buf, len, &out), DP_PROTO_CHECK_BAD_MAGIC);
 	h = proto_hdr;
 	h.version = DP_PROTO_VERSION + 1;
 	len = build(buf, &h, 16);
-	CU_ASSERT_EQUAL(check_exact(buf, len, &out), DP_DROP_PROTO_BAD_VERSION);
-	CU_ASSERT_EQUAL(counters[DP_DROP_PROTO_BAD_MAGIC], 1);
-	CU_ASSERT_EQUAL(counters[DP_DROP_PROTO_BAD_VERSION], 1);
+	CU_ASSERT_EQUAL(check_exact(buf, len, &out), DP_PROTO_CHECK_BAD_VERSION);
+	CU_ASSERT_EQUAL(counters[DP_PROTO_CHECK_BAD_MAGIC], 1);
+	CU_ASSERT_EQUAL(counters[DP_PROTO_CHECK_BAD_VERSION], 1);
 }
 
 static void
@@ -91,9 +91,9 @@ test_unassigned_and_training_types_are_dropped(void)
 	for (i = 0; i < sizeof(types); i++) {
 		h.type = types[i];
 		len = build(buf, &h, 16);
-		CU_ASSERT_EQUAL(check_exact(buf, len, &out), DP_DROP_PROTO_BAD_TYPE);
+		CU_ASSERT_EQUAL(check_exact(buf, len, &out), DP_PROTO_CHECK_BAD_TYPE);
 	}
-	CU_ASSERT_EQUAL(counters[DP_DROP_PROTO_BAD_TYPE], sizeof(types));
+	CU_ASSERT_EQUAL(counters[DP_PROTO_CHECK_BAD_TYPE], sizeof(types));
 	CU_ASSERT_TRUE(dp_proto_infer_is_infer(16));
 	CU_ASSERT_TRUE(dp_proto_infer_is_infer(31));
 	CU_ASSERT_FALSE(dp_proto_infer_is_infer(15));
@@ -110,16 +110,16 @@ test_reserved_flags_are_dropped(void)
 	/* Bit 4 is DP_INFER_FLAG_AUTH: a tag follows, counted in the length. */
 	for (bit = 5; bit < 8; bit++) {
 		h.flags = (uint8_t)(1u << bit);
-		CU_ASSERT_EQUAL(check_exact(buf, build(buf, &h, 16), &out), DP_DROP_PROTO_BAD_FLAGS);
+		CU_ASSERT_EQUAL(check_exact(buf, build(buf, &h, 16), &out), DP_PROTO_CHECK_BAD_FLAGS);
 	}
-	CU_ASSERT_EQUAL(counters[DP_DROP_PROTO_BAD_FLAGS], 3);
+	CU_ASSERT_EQUAL(counters[DP_PROTO_CHECK_BAD_FLAGS], 3);
 	h.flags = DP_INFER_FLAG_AUTH;
-	CU_ASSERT_EQUAL(dp_proto_infer_check(buf, build(buf, &h, 16), &out), DP_DROP_NONE);
+	CU_ASSERT_EQUAL(dp_proto_infer_check(buf, build(buf, &h, 16), &out), DP_PROTO_CHECK_OK);
 	CU_ASSERT_EQUAL(dp_proto_infer_payload_off(&out), DP_INFER_HDR_SIZE + 8);
 	h.type = DP_MSG_INFER_BEAT;
 	CU_ASSERT_EQUAL(dp_proto_infer_check(buf, build(buf, &h, 0), &out),
-			DP_DROP_PROTO_LENGTH_MISMATCH);
-	CU_ASSERT_EQUAL(dp_proto_infer_check(buf, build(buf, &h, 8), &out), DP_DROP_NONE);
+			DP_PROTO_CHECK_LENGTH_MISMATCH);
+	CU_ASSERT_EQUAL(dp_proto_infer_check(buf, build(buf, &h, 8), &out), DP_PROTO_CHECK_OK);
 }
 
 static void
@@ -130,13 +130,13 @@ test_bad_fragment_numbers_are_dropped(void)
 
 	h.n_frags = 0;
 	h.frag = 0;
-	CU_ASSERT_EQUAL(check_exact(buf, build(buf, &h, 16), &out), DP_DROP_PROTO_BAD_COUNT);
+	CU_ASSERT_EQUAL(check_exact(buf, build(buf, &h, 16), &out), DP_PROTO_CHECK_BAD_COUNT);
 	h.n_frags = 4;
 	h.frag = 4;
-	CU_ASSERT_EQUAL(check_exact(buf, build(buf, &h, 16), &out), DP_DROP_PROTO_BAD_COUNT);
+	CU_ASSERT_EQUAL(check_exact(buf, build(buf, &h, 16), &out), DP_PROTO_CHECK_BAD_COUNT);
 	h.frag = 255;
-	CU_ASSERT_EQUAL(check_exact(buf, build(buf, &h, 16), &out), DP_DROP_PROTO_BAD_COUNT);
-	CU_ASSERT_EQUAL(counters[DP_DROP_PROTO_BAD_COUNT], 3);
+	CU_ASSERT_EQUAL(check_exact(buf, build(buf, &h, 16), &out), DP_PROTO_CHECK_BAD_COUNT);
+	CU_ASSERT_EQUAL(counters[DP_PROTO_CHECK_BAD_COUNT], 3);
 }
 
 static void
@@ -146,26 +146,26 @@ test_payload_length_rules_are_enforced(void)
 	struct dp_infer_hdr h = proto_hdr, out;
 
 	/* ACT and RESULT: 1 .. 8192 bytes. */
-	CU_ASSERT_EQUAL(check_exact(buf, build(buf, &h, 0), &out), DP_DROP_PROTO_LENGTH_MISMATCH);
+	CU_ASSERT_EQUAL(check_exact(buf, build(buf, &h, 0), &out), DP_PROTO_CHECK_LENGTH_MISMATCH);
 	CU_ASSERT_EQUAL(check_exact(buf, build(buf, &h, DP_INFER_PAYLOAD_MAX + 1), &out),
-			DP_DROP_PROTO_LENGTH_MISMATCH);
+			DP_PROTO_CHECK_LENGTH_MISMATCH);
 	h.type = DP_MSG_INFER_RESULT;
-	CU_ASSERT_EQUAL(check_exact(buf, build(buf, &h, 0), &out), DP_DROP_PROTO_LENGTH_MISMATCH);
+	CU_ASSERT_EQUAL(check_exact(buf, build(buf, &h, 0), &out), DP_PROTO_CHECK_LENGTH_MISMATCH);
 	/* ERROR: exactly 64. */
 	h.type = DP_MSG_INFER_ERROR;
-	CU_ASSERT_EQUAL(check_exact(buf, build(buf, &h, 63), &out), DP_DROP_PROTO_LENGTH_MISMATCH);
-	CU_ASSERT_EQUAL(check_exact(buf, build(buf, &h, 65), &out), DP_DROP_PROTO_LENGTH_MISMATCH);
+	CU_ASSERT_EQUAL(check_exact(buf, build(buf, &h, 63), &out), DP_PROTO_CHECK_LENGTH_MISMATCH);
+	CU_ASSERT_EQUAL(check_exact(buf, build(buf, &h, 65), &out), DP_PROTO_CHECK_LENGTH_MISMATCH);
 	/* BEAT: no payload at all. */
 	h.type = DP_MSG_INFER_BEAT;
-	CU_ASSERT_EQUAL(check_exact(buf, build(buf, &h, 1), &out), DP_DROP_PROTO_LENGTH_MISMATCH);
-	CU_ASSERT_EQUAL(check_exact(buf, build(buf, &h, 0), &out), DP_DROP_NONE);
-	CU_ASSERT_EQUAL(counters[DP_DROP_PROTO_LENGTH_MISMATCH], 6);
+	CU_ASSERT_EQUAL(check_exact(buf, build(buf, &h, 1), &out), DP_PROTO_CHECK_LENGTH_MISMATCH);
+	CU_ASSERT_EQUAL(check_exact(buf, build(buf, &h, 0), &out), DP_PROTO_CHECK_OK);
+	CU_ASSERT_EQUAL(counters[DP_PROTO_CHECK_LENGTH_MISMATCH], 6);
 	h.type = DP_MSG_INFER_ERROR;
-	CU_ASSERT_EQUAL(check_exact(buf, build(buf, &h, 64), &out), DP_DROP_NONE);
+	CU_ASSERT_EQUAL(check_exact(buf, build(buf, &h, 64), &out), DP_PROTO_CHECK_OK);
 	h.type = DP_MSG_INFER_ACT;
-	CU_ASSERT_EQUAL(check_exact(buf, build(buf, &h, 1), &out), DP_DROP_NONE);
-	CU_ASSERT_EQUAL(check_exact(buf, build(buf, &h, DP_INFER_PAYLOAD_MAX), &out), DP_DROP_NONE);
-	CU_ASSERT_EQUAL(counters[DP_DROP_NONE], 4);
+	CU_ASSERT_EQUAL(check_exact(buf, build(buf, &h, 1), &out), DP_PROTO_CHECK_OK);
+	CU_ASSERT_EQUAL(check_exact(buf, build(buf, &h, DP_INFER_PAYLOAD_MAX), &out), DP_PROTO_CHECK_OK);
+	CU_ASSERT_EQUAL(counters[DP_PROTO_CHECK_OK], 4);
 }
 
 static void
@@ -190,7 +190,7 @@ test_valid_header_round_trips_big_endian(void)
 	CU_ASSERT_EQUAL(buf[16], 0x0a);
 	CU_ASSERT_EQUAL(buf[19], 0x05);
 	CU_ASSERT_EQUAL(buf[20], 47123 >> 8);
-	CU_ASSERT_EQUAL(check_exact(buf, len, &out), DP_DROP_NONE);
+	CU_ASSERT_EQUAL(check_exact(buf, len, &out), DP_PROTO_CHECK_OK);
 	CU_ASSERT_EQUAL(memcmp(&out, &proto_hdr, sizeof(out)), 0);
 	/* The payload starts on a cache line in a frame: 14+20+8+22 = 64. */
 	CU_ASSERT_EQUAL(DP_PROTO_L2_L4_SIZE + DP_INFER_HDR_SIZE, 64);

@@ -95,7 +95,7 @@ static int join(int fd, const struct opts *o, uint32_t *round)
 		if (poll(&p, 1, 200) <= 0)
 			continue;
 		n = recv(fd, buf, sizeof(buf), 0);
-		if (n > 0 && dp_proto_hdr_check(buf, (size_t)n, &a) == DP_DROP_NONE &&
+		if (n > 0 && dp_proto_hdr_check(buf, (size_t)n, &a) == DP_PROTO_CHECK_OK &&
 		    a.type == DP_MSG_HELLO_ACK && a.round == h.round) {
 			struct dp_proto_job_info ji;
 

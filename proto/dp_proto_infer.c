@@ -41,23 +41,23 @@ wr32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
-enum dp_drop
+enum dp_proto_check
 dp_proto_infer_check(const void *udp_payload, size_t len, struct dp_infer_hdr *out)
 {
 	const uint8_t *p = udp_payload;
 	size_t payload;
 
 	if (len < DP_INFER_HDR_SIZE)
-		return DP_DROP_PROTO_SHORT;
+		return DP_PROTO_CHECK_SHORT;
 	out->magic = rd16(p);
 	out->version = p[2];
 	out->type = p[3];
 	if (out->magic != DP_PROTO_MAGIC)
-		return DP_DROP_PROTO_BAD_MAGIC;
+		return DP_PROTO_CHECK_BAD_MAGIC;
 	if (out->version != DP_PROTO_VERSION)
-		return DP_DROP_PROTO_BAD_VERSION;
+		return DP_PROTO_CHECK_BAD_VERSION;
 	if (out->type < DP_MSG_INFER_ACT || out->type > DP_MSG_INFER_BEAT)
-		return DP_DROP_PROTO_BAD_TYPE;
+		return DP_PROTO_CHECK_BAD_TYPE;
 	out->model = rd16(p + 4);
 	out->stage = p[6];
 	out->flags = p[7];
@@ -68,22 +68,22 @@ dp_proto_infer_check(const void *udp_payload, size_t len, struct dp_infer_hdr *o
 	out->reply_ip = rd32(p + 16);
 	out->reply_port = rd16(p + 20);
 	if (out->flags & DP_INFER_FLAG_RESERVED_MASK)
-		return DP_DROP_PROTO_BAD_FLAGS;
+		return DP_PROTO_CHECK_BAD_FLAGS;
 	if (out->n_frags == 0 || out->frag >= out->n_frags)
-		return DP_DROP_PROTO_BAD_COUNT;
+		return DP_PROTO_CHECK_BAD_COUNT;
 	if (len < dp_proto_infer_payload_off(out))
-		return DP_DROP_PROTO_LENGTH_MISMATCH;
+		return DP_PROTO_CHECK_LENGTH_MISMATCH;
 	payload = len - dp_proto_infer_payload_off(out);
 	if (out->type == DP_MSG_INFER_ERROR) {
 		if (payload != sizeof(struct dp_infer_error))
-			return DP_DROP_PROTO_LENGTH_MISMATCH;
+			return DP_PROTO_CHECK_LENGTH_MISMATCH;
 	} else if (out->type == DP_MSG_INFER_BEAT) {
 		if (payload != 0)
-			return DP_DROP_PROTO_LENGTH_MISMATCH;
+			return DP_PROTO_CHECK_LENGTH_MISMATCH;
 	} else if (payload == 0 || payload > DP_INFER_PAYLOAD_MAX) {
-		return DP_DROP_PROTO_LENGTH_MISMATCH;
+		return DP_PROTO_CHECK_LENGTH_MISMATCH;
 	}
-	return DP_DROP_NONE;
+	return DP_PROTO_CHECK_OK;
 }
 
 void

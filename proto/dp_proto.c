@@ -10,17 +10,17 @@
 
 #include "dp_proto.h"
 
-#define DP_DROP_NAME_(name, str) [DP_DROP_##name] = str,
-static const char *const dp_drop_names[DP_DROP_MAX] = {
-	DP_FATES(DP_DROP_NAME_)
+#define DP_PROTO_CHECK_NAME_(name, str) [DP_PROTO_CHECK_##name] = str,
+static const char *const dp_proto_check_names[DP_PROTO_CHECKS] = {
+	DP_PROTO_CHECK_LIST(DP_PROTO_CHECK_NAME_)
 };
-#undef DP_DROP_NAME_
+#undef DP_PROTO_CHECK_NAME_
 
-const char *dp_drop_name(enum dp_drop d)
+const char *dp_proto_check_name(enum dp_proto_check c)
 {
-	if ((unsigned)d >= DP_DROP_MAX)
+	if ((unsigned)c >= DP_PROTO_CHECKS)
 		return "invalid";
-	return dp_drop_names[d];
+	return dp_proto_check_names[c];
 }
 
 static const struct {
@@ -105,7 +105,7 @@ enum {
 	OFF_OFFSET = 14, OFF_ROUND = 18,
 };
 
-enum dp_drop dp_proto_hdr_check(const void *udp_payload, size_t len,
+enum dp_proto_check dp_proto_hdr_check(const void *udp_payload, size_t len,
 				struct dp_proto_hdr *out)
 {
 	const uint8_t *p = udp_payload;
@@ -113,16 +113,16 @@ enum dp_drop dp_proto_hdr_check(const void *udp_payload, size_t len,
 	size_t esize;
 
 	if (len < DP_PROTO_HDR_SIZE)
-		return DP_DROP_PROTO_SHORT;
+		return DP_PROTO_CHECK_SHORT;
 	out->magic = be16_get(p + OFF_MAGIC);
 	if (out->magic != DP_PROTO_MAGIC)
-		return DP_DROP_PROTO_BAD_MAGIC;
+		return DP_PROTO_CHECK_BAD_MAGIC;
 	out->version = p[OFF_VERSION];
 	if (out->version != DP_PROTO_VERSION)
-		return DP_DROP_PROTO_BAD_VERSION;
+		return DP_PROTO_CHECK_BAD_VERSION;
 	out->type = p[OFF_TYPE];
 	if (out->type < DP_MSG_GRAD || out->type > DP_MSG_WAITING)
-		return DP_DROP_PROTO_BAD_TYPE;
+		return DP_PROTO_CHECK_BAD_TYPE;
 
 	out->dtype = p[OFF_DTYPE];
 	esize = dp_proto_dtype_size(out->dtype);
@@ -133,11 +133,11 @@ enum dp_drop dp_proto_hdr_check(const void *udp_payload, size_t len,
 				out->type == DP_MSG_HELLO_WAIT || out->type == DP_MSG_LEAVE;
 
 		if (!(optional && out->dtype == 0))
-			return DP_DROP_PROTO_BAD_DTYPE;
+			return DP_PROTO_CHECK_BAD_DTYPE;
 	}
 	out->flags = p[OFF_FLAGS];
 	if (out->flags & DP_PROTO_FLAG_RESERVED_MASK)
-		return DP_DROP_PROTO_BAD_FLAGS;
+		return DP_PROTO_CHECK_BAD_FLAGS;
 
 	out->count = be16_get(p + OFF_COUNT);
 	switch (out->type) {
@@ -145,7 +145,7 @@ enum dp_drop dp_proto_hdr_check(const void *udp_payload, size_t len,
 	case DP_MSG_RESULT:
 		payload_size = (size_t)out->count * esize;
 		if (out->count == 0 || payload_size > DP_PROTO_CHUNK_SIZE_MAX)
-			return DP_DROP_PROTO_BAD_COUNT;
+			return DP_PROTO_CHECK_BAD_COUNT;
 		break;
 	case DP_MSG_HELLO:
 	case DP_MSG_LEAVE:
@@ -181,21 +181,21 @@ enum dp_drop dp_proto_hdr_check(const void *udp_payload, size_t len,
 		payload_size = sizeof(struct dp_proto_error);
 no_count:
 		if (out->count != 0)
-			return DP_DROP_PROTO_BAD_COUNT;
+			return DP_PROTO_CHECK_BAD_COUNT;
 		break;
 	}
 	if (out->flags & DP_PROTO_FLAG_AUTH)
 		payload_size += DP_PROTO_TAG_SIZE +
 				(out->type == DP_MSG_HELLO_ACK ? DP_PROTO_SALT_SIZE : 0);
 	if (len != DP_PROTO_HDR_SIZE + payload_size)
-		return DP_DROP_PROTO_LENGTH_MISMATCH;
+		return DP_PROTO_CHECK_LENGTH_MISMATCH;
 
 	out->job = be16_get(p + OFF_JOB);
 	out->rank = be16_get(p + OFF_RANK);
 	out->slot = be16_get(p + OFF_SLOT);
 	out->offset = be32_get(p + OFF_OFFSET);
 	out->round = be32_get(p + OFF_ROUND);
-	return DP_DROP_NONE;
+	return DP_PROTO_CHECK_OK;
 }
 
 void dp_proto_hdr_write(void *dst, const struct dp_proto_hdr *hdr)

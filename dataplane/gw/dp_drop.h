@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * dp_drop: the one list of packet fates the gateway counts.
+ * dp_drop: the one list of packet fates the gateway counts (the gateway's
+ * alone: the wire codec has its own verdicts, dp_proto_check, which
+ * dp_drop_of_check() turns into the PROTO_* reasons here).
  *
  * Every received packet ends in exactly one fate: a success fate (the first
  * block) or a drop reason. Counters are indexed by enum dp_drop; names are the
@@ -8,6 +10,8 @@
  */
 #ifndef DP_DROP_H
 #define DP_DROP_H
+
+#include "dp_proto.h"
 
 #define DP_FATES(X)                                                          \
 	X(NONE, "none")                       /* not a fate: parse success */ \
@@ -84,7 +88,17 @@ enum dp_drop {
 };
 #undef DP_DROP_ENUM_
 
-/* The fate's name as printed by telemetry ("aggregated", "proto_bad_magic"). */
+/* The fate's name as printed by telemetry ("aggregated", "proto_bad_magic").
+ * Any thread. */
 const char *dp_drop_name(enum dp_drop d);
+
+/* The codec's verdict as a fate: OK is DP_DROP_NONE, each failure its
+ * PROTO_* reason (the two lists keep the same order: checked at build). */
+static inline enum dp_drop
+dp_drop_of_check(enum dp_proto_check c)
+{
+	return c == DP_PROTO_CHECK_OK ? DP_DROP_NONE
+				      : (enum dp_drop)(DP_DROP_PROTO_SHORT + (c - DP_PROTO_CHECK_SHORT));
+}
 
 #endif /* DP_DROP_H */

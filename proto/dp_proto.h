@@ -23,8 +23,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dp_drop.h"
-
 #define DP_PROTO_MAGIC 0xDA17u
 #define DP_PROTO_VERSION 2u
 #define DP_PROTO_UDP_PORT_DEFAULT 47000u
@@ -177,35 +175,62 @@ const char *dp_proto_dtype_name(uint8_t dtype);
 uint8_t dp_proto_dtype_parse(const char *name);
 
 /*
+ * Why a datagram is not a well-formed daitn message: the codec's verdicts,
+ * in the order the checks run. What a receiver does with them (the
+ * gateway counts each under a drop reason of its own, dp_drop.h) is its
+ * business.
+ */
+#define DP_PROTO_CHECK_LIST(X)                                               \
+	X(OK, "ok")                                                           \
+	X(SHORT, "short")                   /* shorter than the header */    \
+	X(BAD_MAGIC, "bad_magic")                                             \
+	X(BAD_VERSION, "bad_version")                                         \
+	X(BAD_TYPE, "bad_type")                                               \
+	X(BAD_DTYPE, "bad_dtype")                                             \
+	X(BAD_FLAGS, "bad_flags")           /* reserved bits set */          \
+	X(BAD_COUNT, "bad_count")           /* zero, or over a chunk */      \
+	X(LENGTH_MISMATCH, "length_mismatch") /* payload size not the header's */
+
+#define DP_PROTO_CHECK_ENUM_(name, str) DP_PROTO_CHECK_##name,
+enum dp_proto_check {
+	DP_PROTO_CHECK_LIST(DP_PROTO_CHECK_ENUM_)
+	DP_PROTO_CHECKS
+};
+#undef DP_PROTO_CHECK_ENUM_
+
+/* The verdict's name ("ok", "bad_magic"), or "invalid". */
+const char *dp_proto_check_name(enum dp_proto_check c);
+
+/*
  * Check a daitn header and its payload length, as received.
  * udp_payload points at the header, len is the UDP payload length in bytes.
- * On success returns DP_DROP_NONE and fills *out with the header fields in
- * host byte order; otherwise returns the drop reason (DP_DROP_PROTO_*) and
- * *out is undefined. Never reads beyond len bytes.
+ * On success returns DP_PROTO_CHECK_OK (0) and fills *out with the header
+ * fields in host byte order; otherwise returns the verdict
+ * (DP_PROTO_CHECK_*) and *out is undefined. Never reads beyond len bytes.
  *
- * Checks, in this order (the first failing one is the reason):
- *   len < 22                         PROTO_SHORT
- *   magic != DP_PROTO_MAGIC          PROTO_BAD_MAGIC
- *   version != DP_PROTO_VERSION      PROTO_BAD_VERSION
- *   type not GRAD..WAITING           PROTO_BAD_TYPE
+ * Checks, in this order (the first failing one is the verdict):
+ *   len < 22                         SHORT
+ *   magic != DP_PROTO_MAGIC          BAD_MAGIC
+ *   version != DP_PROTO_VERSION      BAD_VERSION
+ *   type not GRAD..WAITING           BAD_TYPE
  *   dtype unknown (GRAD, RESULT, HELLO_ACK), or neither 0 nor known
- *   (HELLO, ERROR)                   PROTO_BAD_DTYPE
- *   reserved flag bits set           PROTO_BAD_FLAGS
+ *   (HELLO, ERROR)                   BAD_DTYPE
+ *   reserved flag bits set           BAD_FLAGS
  *   GRAD/RESULT: count 0 or count*size > DP_PROTO_CHUNK_SIZE_MAX;
- *   other types: count != 0          PROTO_BAD_COUNT
+ *   other types: count != 0          BAD_COUNT
  *   len != 22 + payload size (count*size for GRAD/RESULT, DP_PROTO_HELLO_PAD
  *   for HELLO and LEAVE,
  *   sizeof job_info for HELLO_ACK, DP_PROTO_ERROR_MIN .. sizeof error
  *   for ERROR, sizeof join_wait for HELLO_WAIT), plus the tag's 8 bytes
  *   with the AUTH flag
  *   (and the salt's 8 in a HELLO_ACK)
- *                                    PROTO_LENGTH_MISMATCH
+ *                                    LENGTH_MISMATCH
  * The tag itself is checked by whoever holds the job's key (dp_auth.h).
  * Job-dependent checks (rank, slot range, the job's dtype and chunk size)
  * are the gateway's.
  */
-enum dp_drop dp_proto_hdr_check(const void *udp_payload, size_t len,
-				struct dp_proto_hdr *out);
+enum dp_proto_check dp_proto_hdr_check(const void *udp_payload, size_t len,
+				       struct dp_proto_hdr *out);
 
 /* Where a message's payload starts: after the header, and its tag if any. */
 static inline size_t dp_proto_payload_off(const struct dp_proto_hdr *h)

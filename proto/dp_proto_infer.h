@@ -37,7 +37,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dp_drop.h"
 
 #define DP_INFER_HDR_SIZE 22u
 
@@ -109,23 +108,24 @@ dp_proto_infer_is_infer(uint8_t type)
 
 /*
  * Check an inference message as received: udp_payload points at the header,
- * len is the UDP payload length in bytes. On success returns DP_DROP_NONE and
- * fills *out with the header in host byte order; otherwise returns the drop
- * reason and *out is undefined. Never reads beyond len bytes.
- *   PROTO_SHORT            len < 22
- *   PROTO_BAD_MAGIC / PROTO_BAD_VERSION
- *   PROTO_BAD_TYPE         not ACT, RESULT, ERROR or BEAT (20..31 unassigned)
- *   PROTO_BAD_FLAGS        reserved flag bits set
- *   PROTO_BAD_COUNT        n_frags == 0 or frag >= n_frags
- *   PROTO_LENGTH_MISMATCH  ACT/RESULT payload empty or over 8 KiB;
+ * len is the UDP payload length in bytes. On success returns
+ * DP_PROTO_CHECK_OK (0) and fills *out with the header in host byte order;
+ * otherwise returns the verdict (dp_proto.h) and *out is undefined. Never
+ * reads beyond len bytes.
+ *   SHORT                  len < 22
+ *   BAD_MAGIC / BAD_VERSION
+ *   BAD_TYPE               not ACT, RESULT, ERROR or BEAT (20..31 unassigned)
+ *   BAD_FLAGS              reserved flag bits set
+ *   BAD_COUNT              n_frags == 0 or frag >= n_frags
+ *   LENGTH_MISMATCH        ACT/RESULT payload empty or over 8 KiB;
  *                          ERROR payload not exactly 64 bytes; BEAT payload
  *                          not empty (the payload follows the tag, with the
  *                          AUTH flag)
  * Whether the type is acceptable from this sender (a RESULT sent to the
  * gateway, say) is the caller's decision.
  */
-enum dp_drop dp_proto_infer_check(const void *udp_payload, size_t len,
-				  struct dp_infer_hdr *out);
+enum dp_proto_check dp_proto_infer_check(const void *udp_payload, size_t len,
+					 struct dp_infer_hdr *out);
 
 /* Write hdr (host byte order) to dst in wire format. dst needs 22 bytes. */
 void dp_proto_infer_write(void *dst, const struct dp_infer_hdr *hdr);
