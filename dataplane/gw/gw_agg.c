@@ -340,7 +340,7 @@ enum dp_drop gw_agg_grad(struct gw_lcore *lc, const struct gw_job *job,
 		/* A retransmission of a counted chunk: its rank waits for the
 		 * others. Say so, and for whom, so that it does not take a
 		 * live gateway for a dead one (docs/protocol.md, WAITING). */
-		gw_hello_waiting(lc, job, m, h, s, port, consumed);
+		gw_reply_waiting(lc, job, m, h, s, port, consumed);
 		return DP_DROP_DUPLICATE;
 	case DP_SLOT_STALE:
 		return DP_DROP_STALE;

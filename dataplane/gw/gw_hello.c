@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * HELLO -> HELLO_ACK, HELLO_WAIT or ERROR, answered in place in the received
- * mbuf; and the ERROR that tells a worker its run is over.
+ * mbuf (gw_reply.c turns it around).
  *
  * Runs (docs/protocol.md, section 6). A run is the set of one process per
  * rank, each named by the nonce in its HELLO's round field. HELLOs gather
@@ -173,131 +173,6 @@ static bool hello_join(const struct gw *gw, const struct gw_job *job, uint16_t r
 	return false;
 }
 
-/* Where an answer's payload goes in the frame: after the header, and the
- * tag when the answer is signed with the job's key. */
-static inline uint8_t *reply_payload(struct rte_mbuf *m, const struct gw_job *signer)
-{
-	return rte_pktmbuf_mtod_offset(m, uint8_t *, DP_PROTO_FRAME_HDR_SIZE +
-				       (signer != NULL ? DP_PROTO_TAG_SIZE : 0));
-}
-
-/* Turn the frame in m around: it goes back to its sender from the port it
- * came in on, as a daitn message rh with `payload` bytes already written at
- * reply_payload(m, signer). A signer (a keyed job) tags it under context. */
-static void reply_send(struct gw_lcore *lc, struct rte_mbuf *m, unsigned port,
-		       struct dp_proto_hdr *rh, uint16_t payload, const struct gw_job *signer,
-		       uint64_t context)
-{
-	const struct gw_port *gp = &lc->gw->ports[port];
-	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
-	uint8_t *dh = (uint8_t *)(udp + 1);
-	uint16_t sport;
-
-	if (signer != NULL)
-		rh->flags |= DP_PROTO_FLAG_AUTH;
-	dp_proto_hdr_write(dh, rh);
-	if (signer != NULL) {
-		dp_auth_tag_write(dh + DP_PROTO_HDR_SIZE,
-				  dp_auth_tag(&signer->key, context, dh, dh + DP_PROTO_HDR_SIZE +
-					      DP_PROTO_TAG_SIZE, payload));
-		payload += DP_PROTO_TAG_SIZE;
-	}
-	eth->dst_addr = eth->src_addr;
-	eth->src_addr = gp->mac;
-	ip->dst_addr = ip->src_addr;
-	ip->src_addr = gp->ip_be;
-	ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + sizeof(*udp) +
-						       DP_PROTO_HDR_SIZE + payload));
-	ip->packet_id = 0;
-	ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
-	ip->time_to_live = 64;
-	ip->hdr_checksum = 0;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	sport = udp->src_port;
-	udp->src_port = udp->dst_port;
-	udp->dst_port = sport;
-	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*udp) + DP_PROTO_HDR_SIZE + payload));
-	udp->dgram_cksum = 0;
-	m->data_len = (uint16_t)(DP_PROTO_L2_L4_SIZE + DP_PROTO_HDR_SIZE + payload);
-	m->pkt_len = m->data_len;
-	m->ol_flags = 0;
-	gw_tx_enqueue(lc, port, m);
-}
-
-/* An answer's header: the request's job, rank, offset and round echoed. */
-static struct dp_proto_hdr reply_hdr(const struct dp_proto_hdr *h, uint8_t type, uint8_t dtype)
-{
-	struct dp_proto_hdr rh = *h;
-
-	rh.type = type;
-	rh.dtype = dtype;
-	rh.slot = 0;
-	rh.flags = 0;
-	rh.count = 0;
-	return rh;
-}
-
-void gw_hello_run_ended(struct gw_lcore *lc, const struct gw_job *job, struct rte_mbuf *m,
-			const struct dp_proto_hdr *h, unsigned port, bool *consumed)
-{
-	struct dp_proto_hdr rh = reply_hdr(h, DP_MSG_ERROR, 0);
-	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
-								 sizeof(struct rte_ether_hdr));
-	const struct gw_job *signer = job->keyed ? job : NULL;
-	uint8_t e[sizeof(struct dp_proto_error)];
-	uint16_t n = (uint16_t)RTE_MIN((size_t)h->count * job->k->esize, sizeof(e));
-	char text[48];
-
-	/* No larger than what it answers (no amplification): the ERROR is cut
-	 * to the GRAD's payload size (at least its code), in the GRAD's own
-	 * segment, and within the reply rate limits; only then is the text
-	 * written. */
-	if (m->nb_segs != 1 || n < DP_PROTO_ERROR_MIN ||
-	    !gw_cp_reply_ok(lc, ip->src_addr, ((const struct rte_udp_hdr *)(ip + 1))->src_port))
-		return;
-	snprintf(text, sizeof(text), "job %u: no run on; rejoin with HELLO", h->job);
-	dp_proto_error_write(e, DP_ERR_RUN_ENDED, text);
-	memcpy(reply_payload(m, signer), e, n);
-	/* Tagged under the run's salt, as its GRADs were: an ERROR recorded
-	 * now is worthless in any other run. */
-	reply_send(lc, m, port, &rh, n, signer,
-		   signer != NULL ? atomic_load_explicit(&job->inst->salt, memory_order_relaxed) : 0);
-	*consumed = true;
-}
-
-void gw_hello_waiting(struct gw_lcore *lc, const struct gw_job *job, struct rte_mbuf *m,
-		      const struct dp_proto_hdr *h, const struct dp_slot_set *s, unsigned port,
-		      bool *consumed)
-{
-	struct dp_proto_hdr rh = reply_hdr(h, DP_MSG_WAITING, h->dtype);
-	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
-								 sizeof(struct rte_ether_hdr));
-	const struct gw_job *signer = job->keyed ? job : NULL;
-	struct dp_proto_join_wait w = { .n_workers = job->n_workers, .n_joined = s->seen };
-	uint8_t buf[sizeof(w)];
-	uint16_t n = (uint16_t)RTE_MIN((size_t)h->count * job->k->esize, sizeof(buf));
-	unsigned listed = 0;
-
-	/* No larger than the GRAD, within the reply limits: a rank resends
-	 * every few milliseconds while it waits, and so can a flood. */
-	if (m->nb_segs != 1 || n < DP_PROTO_WAITING_MIN ||
-	    !gw_cp_reply_ok(lc, ip->src_addr, ((const struct rte_udp_hdr *)(ip + 1))->src_port))
-		return;
-	rh.slot = h->slot;
-	for (uint16_t r = 0; r < job->n_workers && listed < DP_PROTO_WAIT_LIST; r++)
-		if (!(s->bitmap[r / 64] & (1ull << (r % 64))))
-			w.missing[listed++] = r;
-	while (listed < DP_PROTO_WAIT_LIST)
-		w.missing[listed++] = DP_PROTO_RANK_NONE;
-	dp_proto_join_wait_write(buf, &w);
-	memcpy(reply_payload(m, signer), buf, n);
-	reply_send(lc, m, port, &rh, n, signer,
-		   signer != NULL ? atomic_load_explicit(&job->inst->salt, memory_order_relaxed) : 0);
-	gw_cnt_add(&lc->cnt.ev[GW_EV_WAITING_SENT], 1);
-	*consumed = true;
-}
 
 /* The checks of a HELLO or LEAVE against the job (docs/protocol.md section 3):
  * DP_DROP_NONE, or the reason. */
@@ -469,19 +344,19 @@ enum dp_drop gw_hello(struct gw_lcore *lc, const struct gw_tables *t, struct rte
 				.policy_version = (uint32_t)t->version, .round_base = base,
 			};
 
-			rh = reply_hdr(h, DP_MSG_HELLO_ACK, job->dtype);
-			dp_proto_job_info_write(reply_payload(m, signer), &ji);
+			rh = gw_reply_hdr(h, DP_MSG_HELLO_ACK, job->dtype);
+			dp_proto_job_info_write(gw_reply_payload(m, signer), &ji);
 			payload = sizeof(ji);
 			if (signer != NULL) {
 				/* The run's salt: its GRADs' and RESULTs' context. */
-				dp_auth_tag_write(reply_payload(m, signer) + sizeof(ji),
+				dp_auth_tag_write(gw_reply_payload(m, signer) + sizeof(ji),
 						  atomic_load_explicit(&job->inst->salt,
 								       memory_order_relaxed));
 				payload += DP_PROTO_SALT_SIZE;
 			}
 		} else {
-			rh = reply_hdr(h, DP_MSG_HELLO_WAIT, job->dtype);
-			dp_proto_join_wait_write(reply_payload(m, signer), &wait);
+			rh = gw_reply_hdr(h, DP_MSG_HELLO_WAIT, job->dtype);
+			dp_proto_join_wait_write(gw_reply_payload(m, signer), &wait);
 			payload = sizeof(wait);
 		}
 	} else {
@@ -492,9 +367,9 @@ enum dp_drop gw_hello(struct gw_lcore *lc, const struct gw_tables *t, struct rte
 			return fate;
 		refusal_text(text, sizeof(text), fate, t, job, h, ip->src_addr, udp->src_port);
 		signer = NULL;
-		rh = reply_hdr(h, DP_MSG_ERROR, 0);
-		dp_proto_error_write(reply_payload(m, NULL), code, text);
-		reply_send(lc, m, port, &rh, sizeof(struct dp_proto_error), NULL, 0);
+		rh = gw_reply_hdr(h, DP_MSG_ERROR, 0);
+		dp_proto_error_write(gw_reply_payload(m, NULL), code, text);
+		gw_reply_send(lc, m, port, &rh, sizeof(struct dp_proto_error), NULL, 0);
 		*consumed = true;
 		return fate;
 	}
@@ -502,7 +377,7 @@ enum dp_drop gw_hello(struct gw_lcore *lc, const struct gw_tables *t, struct rte
 	 * authenticated at all). */
 	if (!gw_cp_reply_ok(lc, ip->src_addr, udp->src_port))
 		return fate;
-	reply_send(lc, m, port, &rh, payload, signer, 0);
+	gw_reply_send(lc, m, port, &rh, payload, signer, 0);
 	*consumed = true;
 	return fate;
 }

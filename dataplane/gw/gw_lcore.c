@@ -5,7 +5,7 @@
  * Each data lcore k owns shard k: RX/TX queue k of every port, its mempools,
  * its handoff ring and the slots of every job whose index i has i % n = k.
  * One loop iteration: RX burst per port -> gw_pkt_burst() -> same for the
- * handoff ring -> flush buffered TX -> quiescent state. Everything the loop
+ * handoff ring -> flush buffered TX (gw_tx.c) -> quiescent state. Everything the loop
  * touches is either lcore-private or read-only under RCU, so there are no
  * locks and no atomic read-modify-writes on the fast path.
  */
@@ -25,19 +25,6 @@
 
 #include "gw_cp.h"
 #include "gw_priv.h"
-
-RTE_LOG_REGISTER_DEFAULT(gw_logtype, INFO);
-
-static const char *const gw_event_names[GW_EV_MAX] = {
-#define GW_EV_NAME_(name, str) [GW_EV_##name] = str,
-	GW_EVENTS(GW_EV_NAME_)
-#undef GW_EV_NAME_
-};
-
-const char *gw_event_name(enum gw_event e)
-{
-	return (unsigned)e < GW_EV_MAX ? gw_event_names[e] : "invalid";
-}
 
 /* RX mbufs must hold a whole frame of the largest MTU in one segment. Above
  * 1500, the room is rounded up to whole KiB with 160 bytes to spare:
@@ -246,44 +233,6 @@ struct gw_lcore *gw_lcore_get(struct gw *gw, unsigned shard)
 	return shard < gw->n_lcores ? gw->lcores[shard] : NULL;
 }
 
-static void tx_flush_port(struct gw_lcore *lc, unsigned p)
-{
-	struct gw_txbuf *tb = &lc->tx[p];
-	uint16_t port_id = lc->gw->ports[p].id;
-	uint16_t sent = 0;
-
-	/* A few retries ride out a momentarily full descriptor ring; beyond
-	 * that the copy is dropped and counted (the worker retransmits). */
-	for (int tries = 0; tries < 4 && sent < tb->n; tries++)
-		sent += rte_eth_tx_burst(port_id, (uint16_t)lc->shard, tb->m + sent,
-					 (uint16_t)(tb->n - sent));
-	gw_cnt_add(&lc->cnt.ev[GW_EV_TX], sent);
-	if (unlikely(sent < tb->n)) {
-		gw_cnt_add(&lc->cnt.fate[DP_DROP_TX_FULL], tb->n - sent);
-		rte_pktmbuf_free_bulk(tb->m + sent, tb->n - sent);
-	}
-	tb->n = 0;
-}
-
-void gw_tx_enqueue(struct gw_lcore *lc, unsigned port, struct rte_mbuf *m)
-{
-	struct gw_txbuf *tb = &lc->tx[port];
-
-	if (likely(gw_sched_enqueue(lc, port, m)))
-		return;
-	if (unlikely(tb->n == GW_TXBUF_SIZE))
-		tx_flush_port(lc, port);
-	tb->m[tb->n++] = m;
-}
-
-void gw_tx_flush(struct gw_lcore *lc)
-{
-	gw_sched_flush(lc);
-	for (unsigned p = 0; p < lc->gw->n_ports; p++)
-		if (lc->tx[p].n != 0)
-			tx_flush_port(lc, p);
-}
-
 unsigned gw_lcore_poll(struct gw_lcore *lc)
 {
 	struct gw *gw = lc->gw;
@@ -357,46 +306,4 @@ void gw_stop(struct gw *gw)
 	for (unsigned k = 0; k < gw->n_lcores; k++)
 		rte_eal_wait_lcore(gw->lcores[k]->lcore_id);
 	gw->launched = false;
-}
-
-void gw_stats_read(const struct gw *gw, int shard, struct gw_stats *out)
-{
-	memset(out, 0, sizeof(*out));
-	for (unsigned k = 0; k < gw->n_lcores; k++) {
-		const struct gw_stats *c = &gw->lcores[k]->cnt;
-
-		if (shard >= 0 && (unsigned)shard != k)
-			continue;
-		for (unsigned i = 0; i < DP_DROP_MAX; i++)
-			out->fate[i] += gw_cnt_read(&c->fate[i]);
-		for (unsigned i = 0; i < GW_EV_MAX; i++)
-			out->ev[i] += gw_cnt_read(&c->ev[i]);
-	}
-}
-
-static void stats_print_one(const struct gw_stats *s, const char *title, FILE *out)
-{
-	fprintf(out, "  %s:", title);
-	for (unsigned i = 0; i < GW_EV_MAX; i++)
-		if (i != GW_EV_POLLS && s->ev[i] != 0)
-			fprintf(out, " %s=%" PRIu64, gw_event_name(i), s->ev[i]);
-	for (unsigned i = 1; i < DP_DROP_MAX; i++)
-		if (s->fate[i] != 0)
-			fprintf(out, " %s=%" PRIu64, dp_drop_name(i), s->fate[i]);
-	fputc('\n', out);
-}
-
-void gw_stats_print(const struct gw *gw, FILE *out)
-{
-	struct gw_stats s;
-	char title[32];
-
-	fprintf(out, "daitn-gw counters (non-zero):\n");
-	for (unsigned k = 0; k < gw->n_lcores; k++) {
-		gw_stats_read(gw, (int)k, &s);
-		snprintf(title, sizeof(title), "shard %u (lcore %u)", k, gw->lcores[k]->lcore_id);
-		stats_print_one(&s, title, out);
-	}
-	gw_stats_read(gw, -1, &s);
-	stats_print_one(&s, "total", out);
 }

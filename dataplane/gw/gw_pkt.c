@@ -260,7 +260,7 @@ static enum dp_drop pkt_grad(struct gw_lcore *lc, const struct gw_tables *t,
 			if (fate != DP_DROP_NONE)
 				goto job_fate;
 		}
-		gw_hello_run_ended(lc, job, m, h, port, consumed);
+		gw_reply_run_ended(lc, job, m, h, port, consumed);
 		fate = DP_DROP_RUN_NONE;
 		goto job_fate;
 	}

@@ -399,13 +399,29 @@ enum dp_drop gw_agg_grad(struct gw_lcore *lc, const struct gw_job *job,
 			 const struct dp_proto_hdr *h, uint32_t local, const uint8_t *payload,
 			 struct rte_mbuf *m, unsigned port, bool *consumed);
 
-/* gw_hello.c: answer the GRAD in m (header h, a retransmission of a chunk
+/* gw_reply.c: where an answer's payload goes in the frame m: after the
+ * header, and the tag when the answer is signed with a keyed job's key. */
+uint8_t *gw_reply_payload(struct rte_mbuf *m, const struct gw_job *signer);
+
+/* gw_reply.c: turn the frame in m around: it goes back to its sender from
+ * the port it came in on, as the daitn message rh with `payload` bytes
+ * already written at gw_reply_payload(m, signer); a signer tags it under
+ * context. Queued for TX. */
+void gw_reply_send(struct gw_lcore *lc, struct rte_mbuf *m, unsigned port,
+		   struct dp_proto_hdr *rh, uint16_t payload, const struct gw_job *signer,
+		   uint64_t context);
+
+/* gw_reply.c: an answer's header: the request's job, rank, offset and round
+ * echoed, with type and dtype. */
+struct dp_proto_hdr gw_reply_hdr(const struct dp_proto_hdr *h, uint8_t type, uint8_t dtype);
+
+/* gw_reply.c: answer the GRAD in m (header h, a retransmission of a chunk
  * set s already counted, the use incomplete) with WAITING: how many ranks
  * contributed and the first missing ones, cut to the GRAD's payload size,
  * within the reply rate limits; tagged under the run's salt for a keyed job.
  * *consumed says whether m was queued for TX. */
 struct dp_slot_set;
-void gw_hello_waiting(struct gw_lcore *lc, const struct gw_job *job, struct rte_mbuf *m,
+void gw_reply_waiting(struct gw_lcore *lc, const struct gw_job *job, struct rte_mbuf *m,
 		      const struct dp_proto_hdr *h, const struct dp_slot_set *s, unsigned port,
 		      bool *consumed);
 
@@ -424,14 +440,14 @@ enum dp_drop gw_hello(struct gw_lcore *lc, const struct gw_tables *t, struct rte
 enum dp_drop gw_hello_leave(struct gw_lcore *lc, const struct gw_tables *t,
 			    const struct rte_mbuf *m, const struct dp_proto_hdr *h, unsigned port);
 
-/* gw_hello.c: answer the GRAD in m (header h, from an admitted rank of a job
+/* gw_reply.c: answer the GRAD in m (header h, from an admitted rank of a job
  * with no run on) with ERROR run_ended, in place, cut to the GRAD's payload
  * size (never larger than the GRAD), within the reply rate limits; *consumed
  * says whether m was queued for TX. */
-void gw_hello_run_ended(struct gw_lcore *lc, const struct gw_job *job, struct rte_mbuf *m,
+void gw_reply_run_ended(struct gw_lcore *lc, const struct gw_job *job, struct rte_mbuf *m,
 			const struct dp_proto_hdr *h, unsigned port, bool *consumed);
 
-/* gw_lcore.c: queue m for TX on port index `port` (flushes when full). */
+/* gw_tx.c: queue m for TX on port index `port` (flushes when full). */
 void gw_tx_enqueue(struct gw_lcore *lc, unsigned port, struct rte_mbuf *m);
 void gw_tx_flush(struct gw_lcore *lc);
 
