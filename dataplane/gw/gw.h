@@ -141,7 +141,9 @@ int gw_job_stats_read(struct gw *gw, uint16_t id, struct gw_stats *out);
 /* Print the counters (non-zero ones, per lcore and total) for people. */
 void gw_stats_print(const struct gw *gw, FILE *out);
 
-/* Register the /daitn/ telemetry commands. Returns 0 or a negative errno. */
+/* Register the /daitn/ info, stats, jobs and job telemetry commands (the
+ * app registers the inference and control-plane views beside them, gw_infer.h
+ * and gw_ctl.h). Returns 0 or a negative errno. */
 int gw_telemetry_register(struct gw *gw);
 
 #endif /* GW_H */

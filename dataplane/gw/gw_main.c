@@ -36,6 +36,7 @@
 #include "gw.h"
 #include "gw_ctl.h"
 #include "gw_eal.h"
+#include "gw_infer.h"
 #include "gw_notify.h"
 #include "kn_sum.h"
 
@@ -300,7 +301,9 @@ int main(int argc, char **argv)
 		goto ports_stop;
 	}
 	policy = NULL;      /* the gateway owns it now */
-	if (gw_telemetry_register(gw) != 0)
+	/* The app registers every telemetry view, so that no room registers
+	 * itself from inside another (docs/architecture.md). */
+	if (gw_telemetry_register(gw) != 0 || gw_infer_telemetry_register(gw) != 0)
 		fprintf(stderr, "daitn-gw: telemetry commands not registered; counters are "
 			"printed at exit only\n");
 	if (gw_launch(gw) != 0)
@@ -318,6 +321,8 @@ int main(int argc, char **argv)
 	 * daitnctl reload, liveness; the plain signal loop if it cannot start. */
 	ctl = gw_ctl_create(gw, &(struct gw_ctl_conf){ .policy_path = policy_path, .cfg = &cfg,
 		.sigs = sigs, .stats_interval = o.stats_interval }, start_ns);
+	if (ctl != NULL && gw_telemetry_cp_register(gw, ctl) != 0)
+		fprintf(stderr, "daitn-gw: control-plane telemetry commands not registered\n");
 	if (ctl != NULL)
 		gw_ctl_run(ctl);
 	else

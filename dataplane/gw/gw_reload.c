@@ -640,8 +640,6 @@ gw_ctl_create(struct gw *gw, const struct gw_ctl_conf *conf, uint64_t start_ns)
 	cache_warm(c);
 	record_start(c, start_ns);
 	gw->cp->ctl = c;
-	if (gw_telemetry_cp_register(gw, c) != 0)
-		fprintf(stderr, "daitn-gw: control-plane telemetry commands not registered\n");
 	return c;
 
 close_fds:

@@ -225,7 +225,5 @@ int gw_telemetry_register(struct gw *gw)
 	if (rc == 0)
 		rc = rte_telemetry_register_cmd("/daitn/job", tel_job,
 						"One job: parameters, round state, fates. Parameter: job id");
-	if (rc == 0)
-		rc = gw_infer_telemetry_register(gw);
 	return rc;
 }
