@@ -25,15 +25,9 @@
 #include <rte_random.h>
 #include <rte_udp.h>
 
+#include "cp_json.h"
 #include "gw_cp.h"
 #include "gw_priv.h"
-
-static void ip_format(uint32_t ip_be, char *buf, size_t size)
-{
-	const uint8_t *b = (const uint8_t *)&ip_be;
-
-	snprintf(buf, size, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
-}
 
 /*
  * The next run's round_base: past the previous run's base and every round a
@@ -260,7 +254,7 @@ static void refusal_text(char *text, size_t size, enum dp_drop fate, const struc
 			 job->n_workers - 1u, h->rank);
 		break;
 	case DP_DROP_SOURCE_NOT_ADMITTED:
-		ip_format(src_be, a1, sizeof(a1));
+		cp_json_ipv4_format(rte_be_to_cpu_32(src_be), a1, sizeof(a1));
 		snprintf(text, size, "rank %u is not admitted from %s:%u", h->rank, a1,
 			 rte_be_to_cpu_16(sport_be));
 		break;

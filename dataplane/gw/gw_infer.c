@@ -21,13 +21,6 @@
 #include "gw_cp.h"
 #include "gw_infer_priv.h"
 
-static inline void
-cnt_add(struct gw_infer_lc *il, enum gw_infer_cnt c)
-{
-	__atomic_store_n(&il->cnt[c], __atomic_load_n(&il->cnt[c], __ATOMIC_RELAXED) + 1,
-			 __ATOMIC_RELAXED);
-}
-
 void
 gw_infer_lcore_sync(struct gw_lcore *lc, const struct gw_tables *t)
 {
@@ -112,7 +105,7 @@ infer_send(struct gw_lcore *lc, const struct gw_infer_tables *it, struct rte_mbu
 		memcpy(eth->dst_addr.addr_bytes, &w, RTE_ETHER_ADDR_LEN);
 	} else {
 		/* Never to broadcast: activations are for their node only. */
-		cnt_add(lc->infer, GW_INFER_MAC_UNKNOWN);
+		gw_cnt_add(&lc->infer->cnt[GW_INFER_MAC_UNKNOWN], 1);
 		return false;
 	}
 	eth->src_addr = lc->gw->ports[out].mac;
@@ -171,7 +164,7 @@ infer_error(struct gw_lcore *lc, const struct gw_infer_tables *it, struct rte_mb
 	if (!infer_send(lc, it, m, h, sizeof(struct dp_infer_error), reply_ip, reply_port,
 			node_of_ip(it, reply_ip), in_port, h->stage == 0, mk))
 		return fate;
-	cnt_add(lc->infer, GW_INFER_ERRORS_SENT);
+	gw_cnt_add(&lc->infer->cnt[GW_INFER_ERRORS_SENT], 1);
 	*consumed = true;
 	return fate;
 }

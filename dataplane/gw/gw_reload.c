@@ -97,19 +97,13 @@ gw_ctl_watching(const struct gw_ctl *c)
 	return c->ifd >= 0;
 }
 
-static uint64_t
-mono_ns(void)
+uint64_t
+gw_ctl_now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t
-gw_ctl_now_ns(void)
-{
-	return mono_ns();
 }
 
 static int64_t
@@ -176,13 +170,13 @@ lcores_wait(struct gw *gw, uint64_t gen, bool *late)
 
 	*late = false;
 	if (!gw->launched)
-		return mono_ns();
+		return gw_ctl_now_ns();
 	for (unsigned k = 0; k < gw->n_lcores; k++)
 		notes[k] = &gw->lcores[k]->cp->note;
 	if (dp_live_lcore_wait(notes, gw->n_lcores, gen, GW_CTL_LCORE_WAIT_NS, &latest) != 0)
 		*late = true;
 	tsc = gw_now(gw);
-	now = mono_ns();
+	now = gw_ctl_now_ns();
 	if (*late || latest == 0 || latest > tsc)
 		return now;
 	return now - (uint64_t)((double)(tsc - latest) * 1e9 / (double)gw->cp->hz);
@@ -219,12 +213,12 @@ gw_ctl_reload_file(struct gw *gw, const char *path, const struct cp_limits *lim,
 	int rc;
 
 	/* Wall-clock time of the trigger, not of now. */
-	r.at_ms -= (int64_t)((mono_ns() - t0) / 1000000);
+	r.at_ms -= (int64_t)((gw_ctl_now_ns() - t0) / 1000000);
 	r.version = cur != NULL ? cur->version : 0;
 	r.gen = cur != NULL ? cur->gen : 0;
-	t1 = mono_ns();
+	t1 = gw_ctl_now_ns();
 	rc = cp_json_file_read(path, &text, &len);
-	t2 = mono_ns();
+	t2 = gw_ctl_now_ns();
 	r.read_ns = t2 - t1;
 	if (rc != 0) {
 		r.result = GW_RELOAD_UNREADABLE;
@@ -239,7 +233,7 @@ gw_ctl_reload_file(struct gw *gw, const char *path, const struct cp_limits *lim,
 	 * the few jobs or models that changed go through jansson again. */
 	rc = cp_policy_parse_cached(text, len, path, lim, gw->cp->jcache, &p, &diags);
 	free(text);
-	t3 = mono_ns();
+	t3 = gw_ctl_now_ns();
 	r.parse_ns = t3 - t2;
 	if (rc != 0) {
 		r.result = rc == -EINVAL ? GW_RELOAD_INVALID : GW_RELOAD_UNREADABLE;
@@ -262,7 +256,7 @@ gw_ctl_reload_file(struct gw *gw, const char *path, const struct cp_limits *lim,
 	r.tenants = p->n_tenants;
 	jobs_diff(cur != NULL ? cur->policy : NULL, p, &r);
 	rc = gw_policy_apply(gw, p, err, sizeof(err));
-	r.apply_ns = mono_ns() - t3;
+	r.apply_ns = gw_ctl_now_ns() - t3;
 	if (rc != 0) {
 		cp_policy_free(p);
 		r.result = GW_RELOAD_REFUSED;
@@ -281,7 +275,7 @@ done:
 	/* A refused reload is done when it is refused; an applied one when the
 	 * last lcore runs it (freeing the old version comes after, off the
 	 * clock of anything that matters). */
-	r.done_mono_ns = switched != 0 ? switched : mono_ns();
+	r.done_mono_ns = switched != 0 ? switched : gw_ctl_now_ns();
 	r.total_ns = r.done_mono_ns - t0;
 	if (r.result == GW_RELOAD_OK)
 		snprintf(r.message, sizeof(r.message), "policy version %" PRIu64 ": %u jobs (%u kept, "
@@ -314,7 +308,7 @@ record_start(struct gw_ctl *c, uint64_t t0)
 {
 	const struct gw_tables *t = c->gw->tables;
 	struct gw_reload_status r = { .trigger = GW_RELOAD_START, .result = GW_RELOAD_OK,
-		.at_ms = wall_ms() - (int64_t)((mono_ns() - t0) / 1000000) };
+		.at_ms = wall_ms() - (int64_t)((gw_ctl_now_ns() - t0) / 1000000) };
 
 	if (t != NULL) {
 		r.version = r.file_version = t->version;
@@ -324,7 +318,7 @@ record_start(struct gw_ctl *c, uint64_t t0)
 		r.nodes = t->policy->n_nodes;
 		r.tenants = t->policy->n_tenants;
 	}
-	r.done_mono_ns = mono_ns();
+	r.done_mono_ns = gw_ctl_now_ns();
 	r.total_ns = r.done_mono_ns - t0;
 	snprintf(r.message, sizeof(r.message), "policy version %" PRIu64 " loaded at start-up",
 		 r.version);
@@ -358,7 +352,7 @@ gw_ctl_request_reload(struct gw_ctl *c, unsigned timeout_ms, struct gw_reload_st
 	}
 	pthread_mutex_lock(&c->lock);
 	if (c->req_seq == c->served_seq)
-		c->req_first_ns = mono_ns();
+		c->req_first_ns = gw_ctl_now_ns();
 	mine = ++c->req_seq;
 	pthread_mutex_unlock(&c->lock);
 	if (write(c->efd, &one, sizeof(one)) != sizeof(one))
@@ -396,7 +390,7 @@ serve_requests(struct gw_ctl *c)
 	pthread_mutex_lock(&c->lock);
 	c->served_seq = upto;
 	if (c->req_seq != upto)
-		c->req_first_ns = mono_ns();
+		c->req_first_ns = gw_ctl_now_ns();
 	pthread_cond_broadcast(&c->done);
 	pthread_mutex_unlock(&c->lock);
 }
@@ -451,7 +445,7 @@ live_period_ns(const struct gw *gw)
 int
 gw_ctl_run(struct gw_ctl *c)
 {
-	uint64_t now = mono_ns(), next_live = now, next_house = now + GW_CTL_HOUSEKEEPING_NS;
+	uint64_t now = gw_ctl_now_ns(), next_live = now, next_house = now + GW_CTL_HOUSEKEEPING_NS;
 	uint64_t next_stats = now + c->stats_interval * 1000000000ull;
 	uint64_t pending = 0, pending_first = 0;    /* inotify: reload at, burst start */
 
@@ -468,7 +462,7 @@ gw_ctl_run(struct gw_ctl *c)
 			next = next_stats;
 		if (pending != 0 && pending < next)
 			next = pending;
-		now = mono_ns();
+		now = gw_ctl_now_ns();
 		timeout_ms = next > now ? (int)((next - now + 999999) / 1000000) : 0;
 		if (poll(fds, c->ifd >= 0 ? 3 : 2, timeout_ms) < 0 && errno != EINTR) {
 			GW_LOG(ERR, "poll: %s\n", strerror(errno));
@@ -484,13 +478,13 @@ gw_ctl_run(struct gw_ctl *c)
 					return (int)si.ssi_signo;
 				}
 				if (si.ssi_signo == SIGHUP)
-					reload(c, GW_RELOAD_SIGHUP, mono_ns());
+					reload(c, GW_RELOAD_SIGHUP, gw_ctl_now_ns());
 			}
 		}
 		if (fds[1].revents & POLLIN)
 			serve_requests(c);
 		if (c->ifd >= 0 && (fds[2].revents & POLLIN) && inotify_drain(c)) {
-			now = mono_ns();
+			now = gw_ctl_now_ns();
 			if (pending == 0)
 				pending_first = now;
 			/* Quiet period: a writer's rename and attribute change (or
@@ -499,7 +493,7 @@ gw_ctl_run(struct gw_ctl *c)
 			if (pending > pending_first + GW_CTL_DEBOUNCE_MAX * c->debounce_ns)
 				pending = pending_first + GW_CTL_DEBOUNCE_MAX * c->debounce_ns;
 		}
-		now = mono_ns();
+		now = gw_ctl_now_ns();
 		if (pending != 0 && now >= pending) {
 			pending = 0;
 			reload(c, GW_RELOAD_INOTIFY, pending_first);

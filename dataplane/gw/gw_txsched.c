@@ -18,13 +18,6 @@
 
 #define FLUSH_BURSTS 8          /* per port and poll: RX is not starved */
 
-static inline void
-cnt_add(struct gw_infer_lc *il, enum gw_infer_cnt c, uint64_t n)
-{
-	__atomic_store_n(&il->cnt[c], __atomic_load_n(&il->cnt[c], __ATOMIC_RELAXED) + n,
-			 __ATOMIC_RELAXED);
-}
-
 /* Leaf and band of a frame the gateway built (Ethernet | IPv4 without
  * options | UDP | daitn header, all in the first segment). */
 static inline void
@@ -76,7 +69,7 @@ stage_flush(struct gw_infer_lc *il, unsigned p)
 	k = dp_sched_enqueue(il->sched[p], in, n, dropped);
 	if (unlikely(k != 0)) {
 		rte_pktmbuf_free_bulk((struct rte_mbuf **)dropped, k);
-		cnt_add(il, GW_INFER_TX_SCHED_DROPS, k);
+		gw_cnt_add(&il->cnt[GW_INFER_TX_SCHED_DROPS], k);
 	}
 	il->n_stage[p] = 0;
 }
@@ -154,7 +147,7 @@ direct_send(struct gw_lcore *lc, struct gw_infer_lc *il, unsigned p, uint64_t no
 	k = dp_sched_enqueue(il->sched[p], in + sent, n - sent, dropped);
 	if (unlikely(k != 0)) {
 		rte_pktmbuf_free_bulk((struct rte_mbuf **)dropped, k);
-		cnt_add(il, GW_INFER_TX_SCHED_DROPS, k);
+		gw_cnt_add(&il->cnt[GW_INFER_TX_SCHED_DROPS], k);
 	}
 }
 
@@ -196,7 +189,7 @@ port_flush(struct gw_lcore *lc, struct gw_infer_lc *il, unsigned p, uint64_t now
 		if (sent < n) {
 			memcpy(il->pending[p], pkts + sent, (n - sent) * sizeof(pkts[0]));
 			il->n_pending[p] = (uint16_t)(n - sent);
-			cnt_add(il, GW_INFER_TX_PENDING, n - sent);
+			gw_cnt_add(&il->cnt[GW_INFER_TX_PENDING], n - sent);
 			return;
 		}
 	}
@@ -246,8 +239,8 @@ gw_sched_adopt(struct gw_lcore *lc, const struct gw_infer_tables *it)
 				rte_pktmbuf_free_bulk((struct rte_mbuf **)il->move_drops, n);
 				lost += n;
 			} while (dp_sched_backlog(il->sched[p]) != 0);
-			cnt_add(il, GW_INFER_SCHED_MOVED, before - lost);
-			cnt_add(il, GW_INFER_SCHED_MOVE_DROPS, lost);
+			gw_cnt_add(&il->cnt[GW_INFER_SCHED_MOVED], before - lost);
+			gw_cnt_add(&il->cnt[GW_INFER_SCHED_MOVE_DROPS], lost);
 		}
 	}
 	for (p = 0; p < lc->gw->n_ports; p++)

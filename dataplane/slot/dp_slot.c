@@ -150,22 +150,3 @@ void dp_slot_cancel(const struct dp_slot_table *t, struct dp_slot_set *s, uint16
 	s->seen--;
 	s->state = s->seen == 0 ? DP_SLOT_EMPTY : DP_SLOT_ACTIVE;
 }
-
-const char *dp_slot_action_name(enum dp_slot_action a)
-{
-	static const char *const names[DP_SLOT_ACTION_MAX] = {
-		[DP_SLOT_LOAD] = "load",
-		[DP_SLOT_ADD] = "add",
-		[DP_SLOT_LOAD_COMPLETE] = "load_complete",
-		[DP_SLOT_ADD_COMPLETE] = "add_complete",
-		[DP_SLOT_DUPLICATE] = "duplicate",
-		[DP_SLOT_RESEND] = "resend",
-		[DP_SLOT_STALE] = "stale",
-		[DP_SLOT_COUNT_MISMATCH] = "count_mismatch",
-		[DP_SLOT_BAD_RANK] = "bad_rank",
-	};
-
-	if ((unsigned)a >= DP_SLOT_ACTION_MAX)
-		return "invalid";
-	return names[a];
-}

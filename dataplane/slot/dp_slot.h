@@ -127,7 +127,4 @@ static inline bool dp_slot_has_rank(const struct dp_slot_set *s, uint16_t rank)
 	return (s->bitmap[rank >> 6] >> (rank & 63)) & 1;
 }
 
-/* Name of an action ("load", "add_complete", ...), for logs and tests. */
-const char *dp_slot_action_name(enum dp_slot_action a);
-
 #endif /* DP_SLOT_H */
