@@ -34,7 +34,13 @@ usage(FILE *f)
 "\n"
 "  --gateway IP[:PORT]  gateway address (port default 47000)\n"
 "  --bind IP:PORT       this rank's address and port from the job policy\n"
+"  --job N              the job's id in the gateway's policy\n"
+"  --rank R             this worker's rank, 0 .. workers-1\n"
 "  --workers N          fail unless the job has N workers\n"
+"  --count ELEMS        elements per round (default 262144)\n"
+"  --rounds K           allreduce rounds (default 10)\n"
+"  --seed S             the inputs' seed (default 1): every rank of a run\n"
+"                       must use the same\n"
 "  --dtype TYPE         float32 (default), int32, bfloat16, float16, or\n"
 "                       float32-on-int32 (float data, fixed point on an int32 job)\n"
 "  --pattern exact      (default) sums exactly representable in the type:\n"
@@ -43,7 +49,8 @@ usage(FILE *f)
 "       float32:  |got - S| <= N * 2^-23 * sum|x|\n"
 "       bfloat16, float16 (binary32 accumulation, one rounding at the end):\n"
 "                 |got - S| <= g + u*(|S| + g) + t, g = N * 2^-23 * sum|x|,\n"
-"                 u = 2^-8 (bfloat16) or 2^-11 (float16), t = 2^-25 (float16)\n"
+"                 u = 2^-8 (bfloat16) or 2^-11 (float16),\n"
+"                 t = 2^-134 (bfloat16) or 2^-25 (float16)\n"
 "       int32:    bit-exact (full-range values; the sum wraps modulo 2^32)\n"
 "       float32-on-int32: bit-exact against the fixed-point reference\n"
 "                 (each value rounded to k * 2^-frac_bits, integers summed);\n"
@@ -53,6 +60,10 @@ usage(FILE *f)
 "  --hello-timeout-ms MS  give up joining after MS without an answer (2000)\n"
 "  --join-timeout-ms MS give up after MS waiting for the other ranks to join\n"
 "                       (default 60000): a run starts when every rank joined\n"
+"  --rto-us US          first retransmission timeout (default 10000; it adapts\n"
+"                       to the measured round trip, docs/protocol.md section 5)\n"
+"  --window W           chunks in flight at most (default: the job's slots)\n"
+"  --quiet              no per-round lines\n"
 "  --json               print per-round and final results as JSON lines on stdout\n"
 "  --peer-timeout-ms MS give up after MS while the gateway says it waits for\n"
 "                       other ranks (default 1800000: a slow rank is not a dead\n"
@@ -127,7 +138,7 @@ opts_parse(int argc, char **argv, struct wk_opts *o)
 	o->rounds = 10;
 	o->seed = 1;
 	o->gw_port = DP_PROTO_UDP_PORT_DEFAULT;
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'g':
 			if (parse_addr(optarg, o->gw_addr, &o->gw_port, 0) < 0)
