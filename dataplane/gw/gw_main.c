@@ -158,7 +158,7 @@ static void policy_reload(struct gw *gw, const char *path, const struct cp_gw_co
 		fprintf(stderr, "daitn-gw: reload of %s refused; the running policy stays\n", path);
 		snprintf(err, sizeof(err), "%.200s does not load (see the gateway's log)", path);
 		gw_reload_refused(gw, err);
-		gw_notify_status("READY=1", "reload refused: the running policy stays");
+		gw_notify_status("READY=1", "reload invalid: the running policy stays");
 		return;
 	}
 	rc = gw_policy_apply(gw, p, err, sizeof(err));
@@ -170,7 +170,7 @@ static void policy_reload(struct gw *gw, const char *path, const struct cp_gw_co
 		gw_notify_status("READY=1", "reload refused: the running policy stays");
 		return;
 	}
-	gw_notify_status("READY=1", "reloaded");
+	gw_notify_status("READY=1", "reload ok");
 	printf("daitn-gw: reloaded %s: policy version %llu, %u jobs, %.1f ms\n", path,
 	       (unsigned long long)p->version, p->n_jobs,
 	       (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
@@ -280,8 +280,9 @@ int main(int argc, char **argv)
 		goto free_policy;
 	}
 	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
-	/* Capture is a convenience: without it the gateway still serves. */
-	if (rte_pdump_init() != 0)
+	/* Capture is a convenience: without it the gateway still serves. It
+	 * needs the hugepage files a secondary process maps ("capture"). */
+	if (cfg.capture && rte_pdump_init() != 0)
 		fprintf(stderr, "daitn-gw: packet capture unavailable (rte_pdump_init: %s)\n",
 			rte_strerror(rte_errno));
 	rc = kn_init(KN_ISA_AUTO);
@@ -312,10 +313,6 @@ int main(int argc, char **argv)
 	       "telemetry: dpdk-telemetry.py -f %s\n", gw_lcore_count(gw),
 	       gw_lcore_count(gw) > 1 ? "s" : "", kn_ops_get()->name, cfg.udp_port,
 	       cfg.udp_port + gw_lcore_count(gw) - 1, o.file_prefix);
-	snprintf(err, sizeof(err), "running: %u data lcore%s, UDP ports %u..%u, file prefix %s",
-		 gw_lcore_count(gw), gw_lcore_count(gw) > 1 ? "s" : "", cfg.udp_port,
-		 cfg.udp_port + gw_lcore_count(gw) - 1, o.file_prefix);
-	gw_notify_status("READY=1", err);
 
 	/* The control loop (gw_ctl.h): signals, the policy file watch,
 	 * daitnctl reload, liveness; the plain signal loop if it cannot start. */
@@ -323,12 +320,21 @@ int main(int argc, char **argv)
 		.sigs = sigs, .stats_interval = o.stats_interval }, start_ns);
 	if (ctl != NULL && gw_telemetry_cp_register(gw, ctl) != 0)
 		fprintf(stderr, "daitn-gw: control-plane telemetry commands not registered\n");
+	/* Ready once everything a manager's next command may use answers:
+	 * ports, lcores, every telemetry view, the policy file watch. */
+	snprintf(err, sizeof(err), "running: %u data lcore%s, UDP ports %u..%u, file prefix %s",
+		 gw_lcore_count(gw), gw_lcore_count(gw) > 1 ? "s" : "", cfg.udp_port,
+		 cfg.udp_port + gw_lcore_count(gw) - 1, o.file_prefix);
+	gw_notify_status("READY=1", err);
 	if (ctl != NULL)
 		gw_ctl_run(ctl);
 	else
 		run(gw, &o, policy_path, &cfg, &sigs);
 	gw_ctl_destroy(ctl);
 	gw_notify_status("STOPPING=1", "stopping");
+	/* No capture may start while the ports close. */
+	if (cfg.capture)
+		rte_pdump_uninit();
 	status = 0;
 	gw_stop(gw);
 ports_stop:
@@ -337,11 +343,14 @@ ports_stop:
 destroy:
 	gw_destroy(gw);
 eal_cleanup:
-	rte_pdump_uninit();
 	rte_eal_cleanup();
 	gw_eal_runtime_dir_remove(runtime_dir);
-	if (cfg.capture && cfg.hugepages)
-		gw_eal_hugepage_files_remove(o.file_prefix);
+	if (cfg.capture) {
+		rc = gw_eal_hugepage_files_remove(o.file_prefix);
+		if (rc < 0)
+			fprintf(stderr, "daitn-gw: hugepage files %smap_* not all removed: %s\n",
+				o.file_prefix, strerror(-rc));
+	}
 free_policy:
 	if (policy != NULL)
 		cp_policy_free(policy);

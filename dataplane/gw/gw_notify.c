@@ -21,12 +21,15 @@ gw_notify_send(const char *state)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	socklen_t salen;
 	size_t n;
-	int fd, rc = 1;
+	int fd, rc = 0;
 
 	if (name == NULL || name[0] == '\0')
 		return 0;
 	n = strlen(name);
-	if ((name[0] != '/' && name[0] != '@') || n >= sizeof(sa.sun_path))
+	/* A path needs its NUL inside sun_path; an abstract name does not,
+	 * but has at least one byte after the '@'. */
+	if (name[0] == '/' ? n >= sizeof(sa.sun_path)
+			   : name[0] != '@' || n < 2 || n > sizeof(sa.sun_path))
 		return -EINVAL;
 	memcpy(sa.sun_path, name, n);
 	/* An abstract name: a leading NUL, not NUL-terminated. */
@@ -36,7 +39,10 @@ gw_notify_send(const char *state)
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa, salen) < 0)
+	/* Never wait for a manager that does not read: the control loop must
+	 * not stall (a full queue is a failure, logged once). */
+	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL | MSG_DONTWAIT, (struct sockaddr *)&sa,
+		   salen) < 0)
 		rc = -errno;
 	close(fd);
 	return rc;

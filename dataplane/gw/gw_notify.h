@@ -6,21 +6,21 @@
  * When $NOTIFY_SOCKET names a Unix datagram socket (a path, or an abstract
  * name written with a leading '@'), each call sends one datagram of
  * newline-separated VARIABLE=VALUE assignments to it; daitn-gw sends
- * READY=1 once its ports are up and its lcores run, RELOADING=1 then READY=1
- * around every policy reload, and STOPPING=1 when it stops, each with a
- * STATUS= line for people (docs/operations.md). Without $NOTIFY_SOCKET a
- * call does nothing.
+ * READY=1 once its ports, lcores, telemetry and control loop run,
+ * RELOADING=1 then READY=1 around every policy reload, and STOPPING=1 when
+ * it stops, each with a STATUS= line for people (docs/telemetry.md). Without
+ * $NOTIFY_SOCKET a call does nothing.
  *
  * Threads: the main thread (the control loop) only; not async-signal-safe.
  */
 #ifndef GW_NOTIFY_H
 #define GW_NOTIFY_H
 
-/* Send STATE ("READY=1\nSTATUS=...") to $NOTIFY_SOCKET.
- * Returns 1 when sent, 0 when $NOTIFY_SOCKET is unset or empty, -EINVAL when
- * it is not a usable socket name (not absolute, not '@', or too long), or the
- * negative errno of socket()/sendto(). The caller logs a failure once; the
- * gateway runs on without a manager's view. */
+/* Send STATE ("READY=1\nSTATUS=...") to $NOTIFY_SOCKET, without waiting.
+ * Returns 0 when sent or when $NOTIFY_SOCKET is unset or empty, -EINVAL when
+ * it is not a usable socket name (not absolute, a bare '@', or too long), or
+ * the negative errno of socket()/sendto() (-EAGAIN: the manager's queue is
+ * full). The gateway runs on without a manager's view. */
 int gw_notify_send(const char *state);
 
 /* Like gw_notify_send(), with STATUS=TEXT appended (TEXT on one line:

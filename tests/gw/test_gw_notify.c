@@ -3,7 +3,8 @@
  * Suite gw_notify: the service manager's readiness protocol (sd_notify(3)):
  * nothing without $NOTIFY_SOCKET, a clear error for a name that is not a
  * socket, one datagram per call to a path or an abstract socket, STATUS on
- * one line, MONOTONIC_USEC with RELOADING=1. No EAL.
+ * one line, MONOTONIC_USEC with RELOADING=1, and never a wait on a manager
+ * that does not read. No EAL.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -63,6 +64,9 @@ test_bad_socket_names_are_refused(void)
 	longname[sizeof(longname) - 1] = '\0';
 	CU_ASSERT_EQUAL(setenv("NOTIFY_SOCKET", longname, 1), 0);
 	CU_ASSERT_EQUAL(gw_notify_send("READY=1"), -EINVAL);
+	/* A bare '@' names no abstract socket. */
+	CU_ASSERT_EQUAL(setenv("NOTIFY_SOCKET", "@", 1), 0);
+	CU_ASSERT_EQUAL(gw_notify_send("READY=1"), -EINVAL);
 	/* A path where no one listens: the error of sendto(), passed up. */
 	CU_ASSERT_EQUAL(setenv("NOTIFY_SOCKET", "/nonexistent-daitn-dir/notify", 1), 0);
 	CU_ASSERT_EQUAL(gw_notify_send("READY=1"), -ENOENT);
@@ -88,14 +92,14 @@ test_path_socket_gets_one_datagram_per_call(void)
 	fd = listener(path);
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT_EQUAL(setenv("NOTIFY_SOCKET", path, 1), 0);
-	CU_ASSERT_EQUAL(gw_notify_status("READY=1", "running:\ntwo lines"), 1);
+	CU_ASSERT_EQUAL(gw_notify_status("READY=1", "running:\ntwo lines"), 0);
 	CU_ASSERT(take(fd, buf, sizeof(buf)) > 0);
 	CU_ASSERT_STRING_EQUAL(buf, "READY=1\nSTATUS=running: two lines");
-	CU_ASSERT_EQUAL(gw_notify_status("RELOADING=1", "reloading"), 1);
+	CU_ASSERT_EQUAL(gw_notify_status("RELOADING=1", "reloading"), 0);
 	CU_ASSERT(take(fd, buf, sizeof(buf)) > 0);
 	CU_ASSERT_EQUAL(strncmp(buf, "RELOADING=1\nSTATUS=reloading\nMONOTONIC_USEC=", 44), 0);
 	CU_ASSERT(strlen(buf) > 44);
-	CU_ASSERT_EQUAL(gw_notify_send("STOPPING=1"), 1);
+	CU_ASSERT_EQUAL(gw_notify_send("STOPPING=1"), 0);
 	CU_ASSERT(take(fd, buf, sizeof(buf)) > 0);
 	CU_ASSERT_STRING_EQUAL(buf, "STOPPING=1");
 	CU_ASSERT(take(fd, buf, sizeof(buf)) < 0);  /* one datagram each */
@@ -116,7 +120,7 @@ test_long_status_is_cut_with_a_marker(void)
 	CU_ASSERT_EQUAL(setenv("NOTIFY_SOCKET", path, 1), 0);
 	memset(text, 'x', sizeof(text) - 1);
 	text[sizeof(text) - 1] = '\0';
-	CU_ASSERT_EQUAL(gw_notify_status("READY=1", text), 1);
+	CU_ASSERT_EQUAL(gw_notify_status("READY=1", text), 0);
 	CU_ASSERT(take(fd, buf, sizeof(buf)) > 0);
 	CU_ASSERT(strlen(buf) < 400);
 	CU_ASSERT(strcmp(buf + strlen(buf) - 4, "x...") == 0);
@@ -134,9 +138,28 @@ test_abstract_socket_is_reached(void)
 	fd = listener(name);
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT_EQUAL(setenv("NOTIFY_SOCKET", name, 1), 0);
-	CU_ASSERT_EQUAL(gw_notify_send("READY=1"), 1);
+	CU_ASSERT_EQUAL(gw_notify_send("READY=1"), 0);
 	CU_ASSERT(take(fd, buf, sizeof(buf)) > 0);
 	CU_ASSERT_STRING_EQUAL(buf, "READY=1");
+	close(fd);
+}
+
+static void
+test_a_manager_that_does_not_read_never_stalls_the_sender(void)
+{
+	char name[64];
+	int fd, rc = 0, sent;
+
+	snprintf(name, sizeof(name), "@test_gw_notify_full.%d", (int)getpid());
+	fd = listener(name);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(setenv("NOTIFY_SOCKET", name, 1), 0);
+	/* Nobody reads: the queue fills, and then each send fails at once
+	 * instead of waiting (a hang here is the failure). */
+	for (sent = 0; sent < 100000 && rc == 0; sent++)
+		rc = gw_notify_send("STATUS=filling the queue");
+	CU_ASSERT_EQUAL(rc, -EAGAIN);
+	CU_ASSERT(sent > 1);
 	close(fd);
 }
 
@@ -146,6 +169,8 @@ static CU_TestInfo tests[] = {
 	{ "path_socket_gets_one_datagram_per_call", test_path_socket_gets_one_datagram_per_call },
 	{ "long_status_is_cut_with_a_marker", test_long_status_is_cut_with_a_marker },
 	{ "abstract_socket_is_reached", test_abstract_socket_is_reached },
+	{ "a_manager_that_does_not_read_never_stalls_the_sender",
+	  test_a_manager_that_does_not_read_never_stalls_the_sender },
 	CU_TEST_INFO_NULL,
 };
 

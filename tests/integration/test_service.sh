@@ -3,8 +3,9 @@
 # test_service: daitn-gw under a service manager's readiness protocol
 # (sd_notify(3); this machine has no systemd as PID 1, so the test is the
 # manager): a Unix datagram socket of its own in $NOTIFY_SOCKET receives
-#   READY=1 once the gateway's ports are up and its lcores run (a job then
-#   runs at once), never before;
+#   READY=1 once the gateway's ports are up, its lcores run and its control
+#   plane answers (/daitn/status at once; a job then runs at once), never
+#   before;
 #   RELOADING=1 then READY=1 around a SIGHUP reload, and around a reload of a
 #   broken policy file (refused: the old policy serves, the job still runs);
 #   STOPPING=1 on SIGINT.
@@ -18,20 +19,40 @@ SOCK="$DTN_TMP/notify.sock" MSGS="$DTN_TMP/notify.log"
 POLICY="$DTN_TMP/policy.json"
 cp "$DTN_ROOT/configs/policy-demo.json" "$POLICY"
 
-# The manager: one line per datagram, newlines shown as '|'. Bounded.
-"$DTN_PY" - "$SOCK" "$MSGS" <<'EOF_PY' &
-import socket, sys, time
+# The manager: one line per datagram, newlines shown as '|'; at the first
+# READY=1 it asks the gateway's telemetry for /daitn/status (what
+# `daitnctl status` reads, registered with the control loop) and notes
+# whether it answered. Bounded.
+"$DTN_PY" - "$SOCK" "$MSGS" "/var/run/dpdk/${DTN_P}gw/dpdk_telemetry.v2" <<'EOF_PY' &
+import json, socket, sys, time
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sys.argv[1])
 s.settimeout(1.0)
 end = time.monotonic() + 240
+
+def status_answers(path):
+    try:
+        t = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        t.settimeout(5)
+        t.connect(path)
+        t.recv(16384)                       # the greeting
+        t.send(b"/daitn/status")
+        return json.loads(t.recv(1 << 20)).get("/daitn/status") is not None
+    except (OSError, ValueError):
+        return False
+
+ready = 0
 with open(sys.argv[2], "a") as f:
     while time.monotonic() < end:
         try:
-            m = s.recv(4096)
+            m = s.recv(4096).decode("utf-8", "replace")
         except socket.timeout:
             continue
-        f.write(m.decode("utf-8", "replace").replace("\n", "|") + "\n")
+        line = m.replace("\n", "|")
+        if m.startswith("READY=1") and ready == 0:
+            line += "|status=" + ("answered" if status_answers(sys.argv[3]) else "none")
+        ready += m.startswith("READY=1")
+        f.write(line + "\n")
         f.flush()
 EOF_PY
 LISTENER=$!
@@ -56,8 +77,8 @@ unset NOTIFY_SOCKET
 msgs_wait '^READY=1' 1 30 || true
 it_check "[[ \$(grep -c . '$MSGS') -ge 1 && \$(head -n 1 '$MSGS') == READY=1\|STATUS=running:* ]]" \
 	"the first notification is READY=1 with the gateway's status: $(head -n 1 "$MSGS")"
-it_check "grep -q 'daitn-gw: running with' '$DTN_GW_LOG'" \
-	"READY=1 came after the ports were up and the lcores ran (the log says so first)"
+it_check "[[ \$(head -n 1 '$MSGS') == *\|status=answered ]]" \
+	"at READY=1 the control plane's telemetry already answers (/daitn/status)"
 it_check "it_run_job 1 float32 exact 3 4096" "job 1 runs right after READY=1 (every element verified)"
 
 kill -HUP "$DTN_GW_PID"
