@@ -47,6 +47,9 @@ for tool in git meson dpkg-buildpackage dh dh_python3; do
 	command -v "$tool" >/dev/null ||
 		dtn_die "$tool is missing: bash scripts/setup.sh installs the packaging tools (debhelper, dh-python)"
 done
+# git refuses a repository owned by another user ("dubious ownership"), as a
+# clone tested as root may be: this one is the tree we were asked to package.
+git() { command git -c safe.directory="$DTN_ROOT" "$@"; }
 git rev-parse --git-dir >/dev/null 2>&1 || dtn_die "$DTN_ROOT is not a git repository: package.sh takes the files git knows"
 
 t0=$(dtn_now)
@@ -100,8 +103,8 @@ opts="${DEB_BUILD_OPTIONS:-}"
 if ! (cd "$src" && env -u PYTHONPATH PATH=/usr/sbin:/usr/bin:/sbin:/bin DEB_BUILD_OPTIONS="$opts" \
 	nice -n 10 dpkg-buildpackage -us -uc -b) >"$tmp/build.log" 2>&1; then
 	tail -n 40 "$tmp/build.log" >&2
-	trap - EXIT
-	dtn_die "dpkg-buildpackage failed (last lines above; whole log and tree kept in $tmp)"
+	[[ $keep -eq 1 ]] && dtn_die "dpkg-buildpackage failed (last lines above; whole log and tree in $tmp)"
+	dtn_die "dpkg-buildpackage failed (last lines above; --keep keeps the tree and its build.log)"
 fi
 
 mkdir -p "$out"

@@ -21,6 +21,13 @@
 #                                       worker namespace r+1 holds rank r's address
 #   dtn_job_start LOGDIR ARGS...        one daitn-worker per rank, PIDs in
 #                                       DTN_JOB_PIDS, logs LOGDIR/rankR.log
+#   dtn_gw_config_capture CONFIG        set "capture": true in a gateway config
+#   dtn_dumpcap_start CONFIG FRAMES PCAP LOG
+#                                       dpdk-dumpcap on the config's first port,
+#                                       in the gateway namespace, until FRAMES
+#                                       frames (bounded: 120 s); returns once it
+#                                       captures (PID in DTN_DUMPCAP_PID), 1 if
+#                                       it did not start within 60 s
 #
 # The programs come from DTN_BUILD (default build/).
 
@@ -208,5 +215,40 @@ dtn_job_start() {
 		dtn_worker_start $((r + 1)) "$logdir/rank$r.log" --gateway "$DTN_GW_IP" \
 			--bind "${DTN_JOB_IPS[$r]}:${DTN_JOB_PORTS[$r]}" --job "$DTN_JOB_ID" --rank "$r" "$@"
 		DTN_JOB_PIDS+=("$DTN_LAST_PID")
+	done
+}
+
+dtn_gw_config_capture() {
+	"$DTN_PY" - "$1" <<'EOF_PY' || dtn_die "cannot set capture in $1"
+import json, sys
+with open(sys.argv[1]) as f:
+    c = json.load(f)
+c["capture"] = True
+with open(sys.argv[1], "w") as f:
+    json.dump(c, f, indent=2)
+EOF_PY
+}
+
+dtn_dumpcap_start() {
+	local cfg=$1 frames=$2 pcap=$3 log=$4 port deadline
+	port=$("$DTN_PY" -c 'import json, re, sys
+print(re.match(r"[^,]*", json.load(open(sys.argv[1]))["ports"][0]["vdev"]).group(0))' "$cfg")
+	# In the gateway's namespace: the pcapng interface name is looked up by
+	# the port's kernel interface index there. Without address-space
+	# randomisation: a secondary process maps the gateway's memory at the
+	# same addresses, which a randomised layout may already hold. -p:
+	# promiscuous mode cannot change from a secondary process (af_packet).
+	timeout -k 5 120 ip netns exec "$(dtn_ns_gw)" setarch "$(uname -m)" -R \
+		dpdk-dumpcap --file-prefix="$DTN_GW_PREFIX" -i "$port" -p -c "$frames" -w "$pcap" \
+		>"$log" 2>&1 &
+	DTN_DUMPCAP_PID=$!
+	DTN_PIDS+=("$DTN_DUMPCAP_PID")
+	deadline=$(( $(date +%s) + 60 ))
+	until grep -q "^Packets captured:" "$log"; do
+		if ! kill -0 "$DTN_DUMPCAP_PID" 2>/dev/null || (( $(date +%s) >= deadline )); then
+			dtn_pid_stop "$DTN_DUMPCAP_PID" INT 5 || true
+			return 1
+		fi
+		sleep 0.1
 	done
 }

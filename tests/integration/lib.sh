@@ -70,7 +70,7 @@ it_gateway_up() {
 	dtn_trap_install
 	dtn_job_load "$policy"
 	dtn_topo_create "${IT_WORKERS:-$DTN_JOB_N}"
-	dtn_tmp_create
+	[[ -n "${DTN_TMP:-}" ]] || dtn_tmp_create
 	dtn_gw_config_make "$IT_GW_CONFIG" "$DTN_TMP/gateway.json"
 	dtn_gw_start "$DTN_TMP/gateway.json" "$policy"
 	dtn_gw_wait_ready 30 || { it_log "FAIL: the gateway did not come up"; exit 1; }

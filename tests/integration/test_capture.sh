@@ -10,44 +10,26 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 it_prereqs
-DUMPCAP=$(command -v dpdk-dumpcap || true)
-[[ -n "$DUMPCAP" ]] || it_skip "dpdk-dumpcap is not installed (dpdk package)"
+command -v dpdk-dumpcap >/dev/null || it_skip "dpdk-dumpcap is not installed (dpdk package)"
 (( $(dtn_hugepages_free) >= 128 )) || it_skip "no free hugepages: dpdk-dumpcap needs a gateway on hugepages"
 FRAMES=400
 # The demo gateway with "capture": true (its hugepage files stay mapped for
 # the capture process instead of being unlinked at once).
 dtn_tmp_create
 IT_GW_CONFIG="$DTN_TMP/gateway-capture.json"
-"$DTN_PY" - "$DTN_ROOT/configs/gateway-demo.json" "$IT_GW_CONFIG" <<'EOF_PY'
-import json, os, sys
-c = json.load(open(sys.argv[1]))
-c["capture"] = True
-c["policy"] = os.path.join(os.path.dirname(os.path.abspath(sys.argv[1])), c["policy"])
-json.dump(c, open(sys.argv[2], "w"), indent=2)
-EOF_PY
+cp "$DTN_ROOT/configs/gateway-demo.json" "$IT_GW_CONFIG"
+sed -i "s|\"policy-demo.json\"|\"$DTN_ROOT/configs/policy-demo.json\"|" "$IT_GW_CONFIG"
+dtn_gw_config_capture "$IT_GW_CONFIG"
 it_gateway_up
-PORT=$("$DTN_PY" -c 'import json, sys, re
-print(re.match(r"[^,]*", json.load(open(sys.argv[1]))["ports"][0]["vdev"]).group(0))' "$DTN_TMP/gateway.json")
 PCAP="$DTN_TMP/capture.pcapng"
-
-# In the gateway's namespace: the pcapng interface name is the kernel
-# interface's, looked up by its index there.
-timeout -k 5 120 ip netns exec "$(dtn_ns_gw)" "$DUMPCAP" --file-prefix="$DTN_GW_PREFIX" -i "$PORT" -p -c $FRAMES -w "$PCAP" \
-	>"$DTN_TMP/dumpcap.log" 2>&1 &
-CAP=$!
-dtn_on_exit "kill $CAP 2>/dev/null || true"
-deadline=$(( $(date +%s) + 60 ))
-until grep -q "^Packets captured:" "$DTN_TMP/dumpcap.log"; do
-	if ! kill -0 $CAP 2>/dev/null || (( $(date +%s) >= deadline )); then
-		it_log "FAIL: dpdk-dumpcap did not start capturing; its log:"
-		sed 's/^/    /' "$DTN_TMP/dumpcap.log"
-		exit 1
-	fi
-	sleep 0.1
-done
+if ! dtn_dumpcap_start "$DTN_TMP/gateway.json" $FRAMES "$PCAP" "$DTN_TMP/dumpcap.log"; then
+	it_log "FAIL: dpdk-dumpcap did not start capturing; its log:"
+	sed 's/^/    /' "$DTN_TMP/dumpcap.log"
+	exit 1
+fi
 it_check "it_run_job 1 float32 exact 20 4096" "job 1 runs while dpdk-dumpcap captures (every element verified)"
 rc=0
-wait $CAP || rc=$?
+dtn_wait_all 60 "$DTN_DUMPCAP_PID" || rc=${DTN_WAIT_RC[0]}
 it_check "[[ $rc -eq 0 ]]" "dpdk-dumpcap stopped after $FRAMES frames (exit $rc): $(tail -n 1 "$DTN_TMP/dumpcap.log")"
 
 # Read the pcapng back: the interface's name, then every frame.
