@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * dp_proto: wire protocol v1 helpers. Pure functions; the gateway calls
+ * dp_proto: wire protocol v2 helpers. Pure functions; the gateway calls
  * dp_proto_hdr_check() once per received datagram, so it reads the header
  * with byte loads (no alignment assumptions, no reads past len) and decides
  * with a handful of compares.

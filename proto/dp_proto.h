@@ -180,16 +180,23 @@ uint8_t dp_proto_dtype_parse(const char *name);
  * gateway counts each under a drop reason of its own, dp_drop.h) is its
  * business.
  */
+#define DP_PROTO_CHECK_FAILURES(Y, X)                                        \
+	Y(X, SHORT, "short")                /* shorter than the header */    \
+	Y(X, BAD_MAGIC, "bad_magic")                                          \
+	Y(X, BAD_VERSION, "bad_version")                                      \
+	Y(X, BAD_TYPE, "bad_type")                                            \
+	Y(X, BAD_DTYPE, "bad_dtype")                                          \
+	Y(X, BAD_FLAGS, "bad_flags")        /* reserved bits set */          \
+	Y(X, BAD_COUNT, "bad_count")        /* zero, or over a chunk */      \
+	Y(X, LENGTH_MISMATCH, "length_mismatch") /* payload size not the header's */
+
+/* The list with OK first, as X(NAME, "name"). A receiver that keeps its own
+ * list of reasons (the gateway's dp_drop.h) expands the failures into it
+ * with DP_PROTO_CHECK_FAILURES(ITS_MACRO, X), so the two never drift. */
+#define DP_PROTO_CHECK_ITEM_(X, name, str) X(name, str)
 #define DP_PROTO_CHECK_LIST(X)                                               \
 	X(OK, "ok")                                                           \
-	X(SHORT, "short")                   /* shorter than the header */    \
-	X(BAD_MAGIC, "bad_magic")                                             \
-	X(BAD_VERSION, "bad_version")                                         \
-	X(BAD_TYPE, "bad_type")                                               \
-	X(BAD_DTYPE, "bad_dtype")                                             \
-	X(BAD_FLAGS, "bad_flags")           /* reserved bits set */          \
-	X(BAD_COUNT, "bad_count")           /* zero, or over a chunk */      \
-	X(LENGTH_MISMATCH, "length_mismatch") /* payload size not the header's */
+	DP_PROTO_CHECK_FAILURES(DP_PROTO_CHECK_ITEM_, X)
 
 #define DP_PROTO_CHECK_ENUM_(name, str) DP_PROTO_CHECK_##name,
 enum dp_proto_check {

@@ -37,7 +37,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-
 #define DP_INFER_HDR_SIZE 22u
 
 /* Payload bytes per message: 1 .. 8 KiB (one fragment; same bound as a chunk). */

@@ -13,6 +13,9 @@
 
 #include "dp_proto.h"
 
+/* A codec verdict as a fate: PROTO_SHORT, "proto_short", ... */
+#define DP_DROP_PROTO_(X, name, str) X(PROTO_##name, "proto_" str)
+
 #define DP_FATES(X)                                                          \
 	X(NONE, "none")                       /* not a fate: parse success */ \
 	X(AGGREGATED, "aggregated")           /* added into a slot */         \
@@ -33,15 +36,9 @@
 	X(UDP_BAD_LENGTH, "udp_bad_length")                                   \
 	X(UDP_BAD_CHECKSUM, "udp_bad_checksum") /* flagged by the NIC */     \
 	X(UDP_WRONG_PORT, "udp_wrong_port")                                   \
-	/* drop reasons: daitn header (dp_proto_hdr_check) */                 \
-	X(PROTO_SHORT, "proto_short")         /* shorter than the daitn header */ \
-	X(PROTO_BAD_MAGIC, "proto_bad_magic")                                 \
-	X(PROTO_BAD_VERSION, "proto_bad_version")                             \
-	X(PROTO_BAD_TYPE, "proto_bad_type")                                   \
-	X(PROTO_BAD_DTYPE, "proto_bad_dtype")                                 \
-	X(PROTO_BAD_FLAGS, "proto_bad_flags") /* reserved bits set */         \
-	X(PROTO_BAD_COUNT, "proto_bad_count") /* zero, or over a chunk */     \
-	X(PROTO_LENGTH_MISMATCH, "proto_length_mismatch") /* count*size != payload */ \
+	/* drop reasons: the codec's verdicts on the daitn header, in its      \
+	 * order (proto_short, proto_bad_magic, ...: dp_proto.h) */            \
+	DP_PROTO_CHECK_FAILURES(DP_DROP_PROTO_, X)                             \
 	/* drop reasons: job, admission, slots */                             \
 	X(JOB_UNKNOWN, "job_unknown")                                         \
 	X(RANK_INVALID, "rank_invalid")       /* rank >= job's workers */      \
@@ -93,7 +90,7 @@ enum dp_drop {
 const char *dp_drop_name(enum dp_drop d);
 
 /* The codec's verdict as a fate: OK is DP_DROP_NONE, each failure its
- * PROTO_* reason (the two lists keep the same order: checked at build). */
+ * PROTO_* reason (one list, expanded in the same order). */
 static inline enum dp_drop
 dp_drop_of_check(enum dp_proto_check c)
 {
