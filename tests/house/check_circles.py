@@ -1,14 +1,16 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: BSD-3-Clause
-"""check_circles.py BUILD_DIR: fail if two source files of the project call
-each other, directly or round a longer circle (docs/architecture.md: one way
-through the house, a room uses the rooms below it).
+"""check_circles.py BUILD_DIR SOURCE_DIR: fail if two source files of the
+project call each other, directly or round a longer circle, or two folders
+do (docs/architecture.md: one way through the house, a room uses the rooms
+below it, never one above).
 
 The graph is read from the object files of the build, not from the sources:
 file A uses file B when A's object has an undefined symbol that B's object
-defines (nm). The test and fuzz programs (tests/) are left out: they stand
-above everything. Every strongly connected set of two or more files is a
-circle; each is printed with the calls that tie it.
+defines (nm); folder X uses folder Y when a file of X uses a file of Y. The
+test and fuzz programs (tests/) are left out: they stand above everything.
+Every strongly connected set of two or more files, or folders, is a circle;
+each is printed with the calls that tie it.
 
 Exit 0: no circle; 1: circles (listed); 77: no object files (not built).
 """
@@ -18,41 +20,29 @@ import os
 import subprocess
 import sys
 
-def name(obj):
-    """gw_agg.c.o in .../daitn_gw_core.a.p/ -> gw_agg.c"""
-    return os.path.basename(obj)[:-2]
 
-def main():
-    build = sys.argv[1]
-    objs = [o for o in glob.glob(os.path.join(build, "**", "*.o"), recursive=True)
-            if "tests" not in os.path.relpath(o, build).split(os.sep)]
-    if not objs:
-        print(f"check_circles: no object files under {build}")
-        return 77
-    defined, wanted = {}, collections.defaultdict(set)
-    for o in objs:
-        out = subprocess.run(["nm", o], capture_output=True, text=True, check=True).stdout
-        for line in out.splitlines():
-            f = line.split()
-            if len(f) == 3 and f[1] in "TDBRC":
-                defined.setdefault(f[2], o)
-            elif len(f) == 2 and f[0] == "U":
-                wanted[o].add(f[1])
-    uses = collections.defaultdict(dict)         # a -> {b: first symbol}
-    for o, syms in wanted.items():
-        for s in sorted(syms):
-            d = defined.get(s)
-            if d is not None and d != o:
-                uses[o].setdefault(d, s)
+def source_of(obj, build, src):
+    """The source file (relative to src) an object was compiled from:
+    meson writes dir/target.p/sub_name.c.o for src/dir/sub/name.c."""
+    tdir = os.path.dirname(os.path.relpath(os.path.dirname(obj), build))
+    flat = os.path.basename(obj)[:-2]           # sub_name.c
+    parts = flat.split("_")
+    for i in range(len(parts)):
+        cand = os.path.join(tdir, *parts[:i], "_".join(parts[i:]))
+        if os.path.isfile(os.path.join(src, cand)):
+            return cand
+    return os.path.join(tdir, flat)
 
-    # Tarjan's strongly connected components, iteratively.
+
+def circles(nodes, uses):
+    """Strongly connected sets of two or more nodes (Tarjan, iterative)."""
     index, low, stack, on, comps, counter = {}, {}, [], set(), [], 0
-    for root in objs:
+    for root in nodes:
         if root in index:
             continue
-        work = [(root, iter(uses[root]))]
         index[root] = low[root] = counter; counter += 1
         stack.append(root); on.add(root)
+        work = [(root, iter(sorted(uses[root])))]
         while work:
             v, it = work[-1]
             w = next(it, None)
@@ -60,7 +50,7 @@ def main():
                 if w not in index:
                     index[w] = low[w] = counter; counter += 1
                     stack.append(w); on.add(w)
-                    work.append((w, iter(uses[w])))
+                    work.append((w, iter(sorted(uses[w]))))
                 elif w in on:
                     low[v] = min(low[v], index[w])
                 continue
@@ -74,16 +64,53 @@ def main():
                     if w == v:
                         break
                 if len(comp) > 1:
-                    comps.append(comp)
-    for comp in comps:
-        members = set(comp)
-        print("circle: " + " <-> ".join(sorted(name(o) for o in comp)))
-        for a in sorted(comp, key=name):
-            for b, s in sorted(uses[a].items(), key=lambda kv: name(kv[0])):
-                if b in members:
-                    print(f"    {name(a)} -> {name(b)} ({s})")
-    print(f"check_circles: {len(objs)} object files, {len(comps)} circle(s)")
-    return 1 if comps else 0
+                    comps.append(sorted(comp))
+    return comps
+
+
+def main():
+    build, src = sys.argv[1], sys.argv[2]
+    objs = [o for o in glob.glob(os.path.join(build, "**", "*.o"), recursive=True)
+            if "tests" not in os.path.relpath(o, build).split(os.sep)]
+    if not objs:
+        print(f"check_circles: no object files under {build}")
+        return 77
+    defined, wanted, file_of = {}, collections.defaultdict(set), {}
+    for o in objs:
+        file_of[o] = source_of(o, build, src)
+        out = subprocess.run(["nm", o], capture_output=True, text=True, check=True).stdout
+        for line in out.splitlines():
+            f = line.split()
+            if len(f) == 3 and f[1] in "TDBRC":
+                defined.setdefault(f[2], file_of[o])
+            elif len(f) == 2 and f[0] == "U":
+                wanted[file_of[o]].add(f[1])
+    # file -> {file: a symbol}, folder -> {folder: "file -> file (symbol)"}
+    files = sorted(set(file_of.values()))
+    fuses, duses = collections.defaultdict(dict), collections.defaultdict(dict)
+    for a in files:
+        for s in sorted(wanted[a]):
+            b = defined.get(s)
+            if b is None or b == a:
+                continue
+            fuses[a].setdefault(b, s)
+            da, db = os.path.dirname(a), os.path.dirname(b)
+            if da != db:
+                duses[da].setdefault(db, f"{a} -> {b} ({s})")
+    n = 0
+    for what, nodes, uses in (("files", files, fuses),
+                              ("folders", sorted(set(map(os.path.dirname, files))), duses)):
+        for comp in circles(nodes, uses):
+            n += 1
+            print(f"circle of {what}: " + " <-> ".join(comp))
+            for a in comp:
+                for b, why in sorted(uses[a].items()):
+                    if b in comp:
+                        print(f"    {a} -> {b}: {why}")
+    print(f"check_circles: {len(files)} source files in "
+          f"{len(set(map(os.path.dirname, files)))} folders, {n} circle(s)")
+    return 1 if n else 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

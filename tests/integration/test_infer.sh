@@ -33,7 +33,7 @@ it_prereqs
 INFER_BIN="$DTN_BUILD/client/infer/daitn-infer"
 [[ -x "$INFER_BIN" ]] || it_skip "daitn-infer is not built ($INFER_BIN)"
 grep -qa infer_forwarded "$DTN_GW_BIN" ||
-	it_skip "this daitn-gw has no inference path (dataplane/gw/gw_infer.c not linked in)"
+	it_skip "this daitn-gw has no inference path (dataplane/gw/pipeline/gw_infer.c not linked in)"
 
 dtn_trap_install
 dtn_topo_create 7
