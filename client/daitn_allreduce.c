@@ -418,6 +418,7 @@ timers_run(struct ar_call *c)
 			s->deadline_ns = c->now + rto_after(c, shift);
 			chunk_queue(c, i);
 			d->stats.retransmits++;
+			d->held_resends += s->counted;
 			sent++;
 		} else if (s->deadline_ns <= c->now) {
 			/* Over this scan's budget: first in line for the next. */

@@ -146,6 +146,8 @@ struct daitn {
 	void *scratch;              /* int32 staging for float32 data on int32 jobs */
 	size_t scratch_size;        /* bytes */
 	struct daitn_stats stats;
+	uint64_t held_resends;      /* of those retransmits, chunks the gateway said
+				       it counted (WAITING): at the ceiling only */
 	uint64_t ignored;           /* see struct daitn_stats_ext */
 	bool keyed;                 /* the job has a key: everything is tagged */
 	struct dp_auth_key key;     /* cover as the gateway's HELLO_ACK said */
