@@ -10,7 +10,7 @@
 #include "dp_proto_infer.h"
 #include "dp_route.h"
 #include "dp_sched.h"
-#include "dp_sched_policy.h"
+#include "dp_sched_plan.h"
 #include "gw_priv.h"
 
 #define GW_INFER_PENDING GW_BURST_MAX   /* a whole refused burst fits */

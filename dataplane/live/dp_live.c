@@ -8,6 +8,7 @@
  * version's lcore arrays.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,11 +122,11 @@ carry(struct dp_live *lv, const struct dp_live *prev)
 }
 
 struct dp_live *
-dp_live_create(const struct cp_policy *p, uint64_t hz, const struct dp_live *prev)
+dp_live_create(const struct dp_live_spec *p, uint64_t hz, const struct dp_live *prev)
 {
 	struct dp_live *lv;
 
-	if (p == NULL || hz == 0) {
+	if (p == NULL || hz == 0 || (p->n_nodes != 0 && p->nodes == NULL)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -134,15 +135,16 @@ dp_live_create(const struct cp_policy *p, uint64_t hz, const struct dp_live *pre
 		return NULL;
 	lv->n_nodes = p->n_nodes;
 	lv->hz = hz;
-	lv->timeout = (uint64_t)p->node_timeout_ms * (hz / 1000) +
-		      (uint64_t)p->node_timeout_ms * (hz % 1000) / 1000;
+	lv->timeout = (uint64_t)p->timeout_ms * (hz / 1000) +
+		      (uint64_t)p->timeout_ms * (hz % 1000) / 1000;
 	lv->nodes = calloc(p->n_nodes + 1, sizeof(*lv->nodes));
 	lv->up = calloc(words(p->n_nodes), sizeof(*lv->up));
 	lv->by_id = malloc((p->n_nodes + 1) * sizeof(*lv->by_id));
 	if (lv->nodes == NULL || lv->up == NULL || lv->by_id == NULL)
 		goto nomem;
 	for (uint32_t i = 0; i < p->n_nodes; i++) {
-		memcpy(lv->nodes[i].id, p->nodes[i].id, sizeof(lv->nodes[i].id));
+		snprintf(lv->nodes[i].id, sizeof(lv->nodes[i].id), "%s",
+			 p->nodes[i].id != NULL ? p->nodes[i].id : "");
 		lv->nodes[i].ip = p->nodes[i].ip;
 		lv->nodes[i].roles = p->nodes[i].roles;
 		lv->by_id[i] = i;

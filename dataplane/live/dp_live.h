@@ -34,7 +34,21 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cp_policy.h"
+#define DP_LIVE_ID_MAX 48     /* bytes of a node id, NUL included */
+
+/* What a liveness view is built from (control/plan makes it from a policy:
+ * cp_plan_live). Node i of the spec is node i of the view. */
+struct dp_live_node_spec {
+	const char *id;         /* unique; cut to DP_LIVE_ID_MAX - 1 bytes */
+	uint32_t ip;            /* host order */
+	uint32_t roles;         /* role bits, reported as they are */
+};
+
+struct dp_live_spec {
+	uint32_t n_nodes;
+	const struct dp_live_node_spec *nodes;
+	uint32_t timeout_ms;    /* silent longer than this: down */
+};
 
 /* What one lcore counted for one node. 32 bytes, two per cache line. */
 struct dp_live_cnt {
@@ -62,9 +76,9 @@ enum dp_live_state {
 };
 
 struct dp_live_node {
-	char id[CP_ID_MAX];
+	char id[DP_LIVE_ID_MAX];
 	uint32_t ip;            /* host order */
-	uint32_t roles;         /* enum cp_role bits */
+	uint32_t roles;         /* role bits from the spec */
 	enum dp_live_state state;
 	uint64_t pkts;          /* totals since the gateway first had the node */
 	uint64_t bytes;
@@ -93,13 +107,13 @@ struct dp_live {
 };
 
 /*
- * A liveness view for policy p (its nodes and node_timeout_ms), on a clock of
- * hz ticks per second. With prev (the running version, or NULL), records of
- * nodes with the same id are carried over, with their totals, last sighting
- * and state. The up bitmap starts from the carried states (new nodes: down).
- * Control thread. Returns NULL with errno EINVAL (no policy, hz 0) or ENOMEM.
+ * A liveness view of spec's nodes, on a clock of hz ticks per second. With
+ * prev (the running version, or NULL), records of nodes with the same id are
+ * carried over, with their totals, last sighting and state. The up bitmap
+ * starts from the carried states (new nodes: down). The spec is not kept.
+ * Control thread. Returns NULL with errno EINVAL (no spec, hz 0) or ENOMEM.
  */
-struct dp_live *dp_live_create(const struct cp_policy *p, uint64_t hz,
+struct dp_live *dp_live_create(const struct dp_live_spec *spec, uint64_t hz,
 			       const struct dp_live *prev);
 
 void dp_live_free(struct dp_live *lv);

@@ -4,7 +4,8 @@
  *
  * Two objects:
  *
- * struct dp_route_table - built whole from an immutable struct cp_policy by
+ * struct dp_route_table - built whole from a struct dp_route_spec (the
+ *   planning step makes it from a policy: cp_plan_route in control/plan) by
  *   dp_route_table_build() on a control thread (it allocates), published to the
  *   lcores with rcu_assign_pointer and freed with dp_route_table_free() after a
  *   grace period. It maps model id -> model, (model, stage) -> replica list,
@@ -42,7 +43,41 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cp_policy.h"
+/* What a table is built from: the models' placements. Node indices are the
+ * caller's numbering of nodes (0 .. n_nodes-1), the same that liveness and
+ * load use. */
+struct dp_route_replica_spec {
+	uint32_t node;          /* node index */
+	uint32_t ip;
+	uint16_t port;
+	uint32_t weight;        /* >= 1 */
+};
+
+struct dp_route_stage_spec {
+	uint16_t n_replicas;
+	const struct dp_route_replica_spec *replicas;
+};
+
+struct dp_route_model_spec {
+	uint16_t id;
+	uint32_t tenant;            /* reported with the model, not interpreted */
+	uint32_t class_idx;         /* idem */
+	uint16_t n_stages;
+	const struct dp_route_stage_spec *stages;   /* stage s forwards to s+1 */
+	bool reply_to_requester;    /* else reply_ip:reply_port */
+	uint32_t reply_ip;
+	uint16_t reply_port;
+	uint32_t n_requesters;
+	const uint32_t *requesters; /* node indices admitted to send requests */
+};
+
+struct dp_route_spec {
+	uint64_t version;           /* reported by the table */
+	uint32_t n_nodes;
+	const uint32_t *node_ip;    /* [n_nodes] */
+	uint32_t n_models;
+	const struct dp_route_model_spec *models;
+};
 
 /* Stage numbers are 8 bits on the wire and stage == n_stages marks a final
  * output, so a model has at most 254 stages. */
@@ -119,12 +154,12 @@ struct dp_route_table {
 };
 
 /*
- * Build the table for policy p with pick state for n_lcores lcores (1 ..
- * DP_ROUTE_LCORES_MAX). Control thread only. Returns the table, or NULL with
+ * Build the table for spec p (not kept) with pick state for n_lcores lcores
+ * (1 .. DP_ROUTE_LCORES_MAX). Control thread only. Returns the table, or NULL with
  * errno: EINVAL (n_lcores out of range, a model with no or too many stages, a
  * stage without replicas, a zero weight), ENOMEM.
  */
-struct dp_route_table *dp_route_table_build(const struct cp_policy *p, unsigned n_lcores);
+struct dp_route_table *dp_route_table_build(const struct dp_route_spec *p, unsigned n_lcores);
 
 /* Free a table no lcore can still read (after the RCU grace period). NULL ok. */
 void dp_route_table_free(struct dp_route_table *t);

@@ -83,19 +83,19 @@ pick_alloc(uint32_t n_replicas, uint32_t n_nodes)
 }
 
 static int
-table_count(const struct cp_policy *p, struct dp_route_table *t)
+table_count(const struct dp_route_spec *p, struct dp_route_table *t)
 {
 	uint32_t i, s, r;
 
 	for (i = 0; i < p->n_models; i++) {
-		const struct cp_model *m = &p->models[i];
+		const struct dp_route_model_spec *m = &p->models[i];
 
 		if (m->n_stages == 0 || m->n_stages > DP_ROUTE_STAGES_MAX)
 			return -EINVAL;
 		t->n_stages += m->n_stages;
 		t->n_srcs += m->n_requesters;
 		for (s = 0; s < m->n_stages; s++) {
-			const struct cp_stage *st = &m->stages[s];
+			const struct dp_route_stage_spec *st = &m->stages[s];
 
 			uint64_t sum = 0;
 
@@ -118,10 +118,10 @@ table_count(const struct cp_policy *p, struct dp_route_table *t)
 }
 
 static void
-table_fill_model(struct dp_route_table *t, const struct cp_policy *p, uint32_t i,
+table_fill_model(struct dp_route_table *t, const struct dp_route_spec *p, uint32_t i,
 		 uint32_t *stage_at, uint32_t *rep_at, uint32_t *src_at)
 {
-	const struct cp_model *cm = &p->models[i];
+	const struct dp_route_model_spec *cm = &p->models[i];
 	struct dp_route_model *m = &t->models[i];
 	uint32_t s, r, h;
 
@@ -138,7 +138,7 @@ table_fill_model(struct dp_route_table *t, const struct cp_policy *p, uint32_t i
 	for (r = 0; r < cm->n_requesters; r++) {
 		uint32_t node = cm->requesters[r];
 
-		t->srcs[*src_at + r].ip = node < p->n_nodes ? p->nodes[node].ip : 0;
+		t->srcs[*src_at + r].ip = node < p->n_nodes ? p->node_ip[node] : 0;
 		t->srcs[*src_at + r].port = 0;
 		t->srcs[*src_at + r].node = node;
 	}
@@ -146,14 +146,14 @@ table_fill_model(struct dp_route_table *t, const struct cp_policy *p, uint32_t i
 	*src_at += m->n_req;
 
 	for (s = 0; s < cm->n_stages; s++) {
-		const struct cp_stage *cs = &cm->stages[s];
+		const struct dp_route_stage_spec *cs = &cm->stages[s];
 		struct dp_route_stage *st = &t->stages[*stage_at + s];
 
 		st->first = *rep_at;
 		st->n_replicas = cs->n_replicas;
 		st->first_src = *src_at;
 		for (r = 0; r < cs->n_replicas; r++) {
-			const struct cp_replica *cr = &cs->replicas[r];
+			const struct dp_route_replica_spec *cr = &cs->replicas[r];
 			struct dp_route_replica *rp = &t->replicas[*rep_at + r];
 
 			rp->ip = cr->ip;
@@ -180,7 +180,7 @@ table_fill_model(struct dp_route_table *t, const struct cp_policy *p, uint32_t i
 }
 
 struct dp_route_table *
-dp_route_table_build(const struct cp_policy *p, unsigned n_lcores)
+dp_route_table_build(const struct dp_route_spec *p, unsigned n_lcores)
 {
 	struct dp_route_table *t;
 	uint32_t i, size, stage_at = 0, rep_at = 0, src_at = 0;

@@ -1,33 +1,31 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * dp_sched_policy: the scheduler layout a policy asks for (a "plan"), and the
- * leaf correspondence between two plans for a reload.
- *
- * Classes: policy class i becomes scheduler class i (priority, weight, rate
- * cap rate_bps/8 bytes per second, queue_len per leaf); a policy with no
- * classes at all has the three standard ones (control 0, inference 1,
- * training 2). A policy without a control class gets one appended: priority
- * 0, weight 1, uncapped. A job or model whose class index is invalid or of
- * the wrong kind (only in policies built by hand: the validator refuses
- * them) goes to the first class of the right kind; an invalid tenant to none.
- * Leaves: one default leaf per class (traffic without a job or model: ARP,
- * ICMP, HELLO, ERROR), then one per training job (its class, weight, tenant),
- * then one per model (its inference class, weight 1, tenant).
- * Tenants: the policy tenant's rate_pps/burst as a packet bucket.
+ * dp_sched_plan: a scheduler layout (a "plan": classes, leaves, tenants, and
+ * which leaf serves which job and model), and the leaf correspondence
+ * between two plans for a reload. control/plan builds one from a policy
+ * (cp_plan_sched, which says the layout).
  *
  * Built on a control thread (allocates); the plan is immutable afterwards and
  * may be read by lcores while it is published with the scheduler it built.
  */
-#ifndef DP_SCHED_POLICY_H
-#define DP_SCHED_POLICY_H
+#ifndef DP_SCHED_PLAN_H
+#define DP_SCHED_PLAN_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cp_policy.h"
 #include "dp_sched.h"
 
 #define DP_SCHED_QUEUE_LEN_DEFAULT 1024u
+#define DP_SCHED_CLASS_ID_MAX 48u       /* bytes of a class id, NUL included */
+
+/* What a class carries: the data path picks the default leaves of training
+ * and inference by it, and a reload maps a vanished class by it. */
+enum dp_sched_kind {
+	DP_SCHED_KIND_CONTROL = 0,
+	DP_SCHED_KIND_INFERENCE,
+	DP_SCHED_KIND_TRAINING,
+};
 
 struct dp_sched_plan {
 	struct dp_sched_conf conf;      /* pass to dp_sched_create() */
@@ -40,17 +38,15 @@ struct dp_sched_plan {
 	uint32_t n_models;
 	uint32_t *model_leaf;           /* [n_models], by policy model index */
 	uint16_t *model_id;             /* [n_models] */
-	char (*class_id)[CP_ID_MAX];    /* [conf.n_classes]; "" for the added one */
-	uint8_t *class_kind;            /* [conf.n_classes] enum cp_class_kind */
+	char (*class_id)[DP_SCHED_CLASS_ID_MAX];    /* [conf.n_classes]; "" for an added one */
+	uint8_t *class_kind;            /* [conf.n_classes] enum dp_sched_kind */
 };
 
-/*
- * Build the plan for p. quantum: DRR bytes per weight unit (0 = default).
- * Returns 0 and *out, -EINVAL with a sentence in err (more classes than the
- * scheduler has), or -ENOMEM.
- */
-int dp_sched_plan_build(const struct cp_policy *p, uint32_t quantum, struct dp_sched_plan **out,
-			char *err, size_t err_size);
+/* An empty plan with room for n_classes classes, their default leaves plus
+ * one leaf per job and model, and n_tenants tenant buckets; NULL if out of
+ * memory. The builder fills it (and its counts). */
+struct dp_sched_plan *dp_sched_plan_alloc(uint32_t n_classes, uint32_t n_jobs, uint32_t n_models,
+					  uint32_t n_tenants);
 
 void dp_sched_plan_free(struct dp_sched_plan *pl);
 
@@ -66,4 +62,4 @@ void dp_sched_plan_free(struct dp_sched_plan *pl);
 void dp_sched_plan_leaf_map(const struct dp_sched_plan *old, const struct dp_sched_plan *new_plan,
 			    uint32_t *map);
 
-#endif /* DP_SCHED_POLICY_H */
+#endif /* DP_SCHED_PLAN_H */

@@ -13,6 +13,7 @@
 #include <CUnit/Basic.h>
 
 #include "cp_policy.h"
+#include "cp_plan.h"
 #include "dp_live.h"
 #include "dp_route.h"
 
@@ -48,12 +49,12 @@ test_bad_arguments_are_refused(void)
 	struct dp_live *lv;
 
 	errno = 0;
-	CU_ASSERT_PTR_NULL(dp_live_create(NULL, HZ, NULL));
+	CU_ASSERT_PTR_NULL(cp_plan_live_create(NULL, HZ, NULL));
 	CU_ASSERT_EQUAL(errno, EINVAL);
 	errno = 0;
-	CU_ASSERT_PTR_NULL(dp_live_create(p, 0, NULL));
+	CU_ASSERT_PTR_NULL(cp_plan_live_create(p, 0, NULL));
 	CU_ASSERT_EQUAL(errno, EINVAL);
-	lv = dp_live_create(p, HZ, NULL);
+	lv = cp_plan_live_create(p, HZ, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(lv);
 	/* Harvest only from the version it was created from. */
 	CU_ASSERT_EQUAL(dp_live_harvest(lv, lv, NULL, 0), -EINVAL);
@@ -72,7 +73,7 @@ test_never_seen_node_is_down(void)
 {
 	static const char *const ids[] = { "a", "b" };
 	struct cp_policy *p = policy(ids, 2, 100);
-	struct dp_live *lv = dp_live_create(p, HZ, NULL);
+	struct dp_live *lv = cp_plan_live_create(p, HZ, NULL);
 	struct dp_live_cnt c0[2] = { 0 }, c1[2] = { 0 };
 	struct dp_live_cnt *cnt[2] = { c0, c1 };
 
@@ -92,7 +93,7 @@ test_node_goes_down_after_timeout_and_comes_back(void)
 {
 	static const char *const ids[] = { "a", "b" };
 	struct cp_policy *p = policy(ids, 2, 100);
-	struct dp_live *lv = dp_live_create(p, HZ, NULL);
+	struct dp_live *lv = cp_plan_live_create(p, HZ, NULL);
 	struct dp_live_cnt c0[2] = { 0 }, c1[2] = { 0 };
 	struct dp_live_cnt *cnt[2] = { c0, c1 };
 	uint64_t t = 10 * HZ;
@@ -136,7 +137,7 @@ test_rates_follow_the_counters(void)
 {
 	static const char *const ids[] = { "a" };
 	struct cp_policy *p = policy(ids, 1, 3000);
-	struct dp_live *lv = dp_live_create(p, HZ, NULL);
+	struct dp_live *lv = cp_plan_live_create(p, HZ, NULL);
 	struct dp_live_cnt c0[1] = { 0 }, c1[1] = { 0 };
 	struct dp_live_cnt *cnt[2] = { c0, c1 };
 	uint64_t t = HZ;
@@ -179,7 +180,7 @@ test_bitmap_is_what_the_inference_path_reads(void)
 		ids[i] = names[i];
 	}
 	p = policy(ids, N, 100);
-	lv = dp_live_create(p, HZ, NULL);
+	lv = cp_plan_live_create(p, HZ, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(lv);
 	for (int i = 0; i < N; i += 3)
 		dp_live_cnt_hit(&c0[i], 64, HZ);
@@ -201,7 +202,7 @@ test_records_carry_over_by_id_and_harvest(void)
 	static const char *const ids1[] = { "a", "b", "gone" };
 	static const char *const ids2[] = { "new", "b", "a" };
 	struct cp_policy *p1 = policy(ids1, 3, 100), *p2 = policy(ids2, 3, 100);
-	struct dp_live *v1 = dp_live_create(p1, HZ, NULL), *v2;
+	struct dp_live *v1 = cp_plan_live_create(p1, HZ, NULL), *v2;
 	struct dp_live_cnt o0[3] = { 0 }, n0[3] = { 0 };
 	struct dp_live_cnt *ocnt[1] = { o0 }, *ncnt[1] = { n0 };
 	uint64_t t = HZ;
@@ -215,7 +216,7 @@ test_records_carry_over_by_id_and_harvest(void)
 	dp_live_cnt_hit(&o0[0], 10, t + 2 * MS);
 	dp_live_cnt_hit(&o0[1], 10, t + 2 * MS);   /* b */
 
-	v2 = dp_live_create(p2, HZ, v1);
+	v2 = cp_plan_live_create(p2, HZ, v1);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(v2);
 	CU_ASSERT_EQUAL(dp_live_find(v2, "a"), 2);
 	CU_ASSERT_EQUAL(dp_live_find(v2, "new"), 0);

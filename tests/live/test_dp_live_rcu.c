@@ -40,6 +40,7 @@
 #include "cp_policy.h"
 #include "dp_live.h"
 #include "dp_live_lcore.h"
+#include "cp_plan.h"
 #include "dp_route.h"
 
 #define READERS 3
@@ -198,8 +199,8 @@ ver_build(uint64_t gen, const struct ver *prev)
 		return NULL;
 	v->gen = gen;
 	v->p = policy_make(gen);
-	v->rt = v->p != NULL ? dp_route_table_build(v->p, READERS) : NULL;
-	v->live = v->p != NULL ? dp_live_create(v->p, HZ, prev ? prev->live : NULL) : NULL;
+	v->rt = v->p != NULL ? cp_plan_route_table(v->p, READERS) : NULL;
+	v->live = v->p != NULL ? cp_plan_live_create(v->p, HZ, prev ? prev->live : NULL) : NULL;
 	ok = v->p != NULL && v->rt != NULL && v->live != NULL;
 	for (unsigned k = 0; k < READERS; k++) {
 		v->cnt[k] = calloc(N_NODES, sizeof(struct dp_live_cnt));

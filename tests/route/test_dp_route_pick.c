@@ -15,6 +15,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "cp_plan.h"
 #include "dp_route.h"
 #include "route_test_policy.h"
 
@@ -40,7 +41,7 @@ static void
 build(void)
 {
 	dp_route_table_free(tbl);
-	tbl = dp_route_table_build(&tp.p, 2);
+	tbl = cp_plan_route_table(&tp.p, 2);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(tbl);
 }
 

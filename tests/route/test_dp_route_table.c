@@ -10,6 +10,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "cp_plan.h"
 #include "dp_route.h"
 #include "route_test_policy.h"
 
@@ -24,13 +25,13 @@ test_bad_arguments_are_refused(void)
 	m = tp_model(&tp, 1, 1);
 	tp_replica(&tp, m, 0, 1, 1);
 	errno = 0;
-	CU_ASSERT_PTR_NULL(dp_route_table_build(NULL, 1));
+	CU_ASSERT_PTR_NULL(cp_plan_route_table(NULL, 1));
 	CU_ASSERT_EQUAL(errno, EINVAL);
 	errno = 0;
-	CU_ASSERT_PTR_NULL(dp_route_table_build(&tp.p, 0));
+	CU_ASSERT_PTR_NULL(cp_plan_route_table(&tp.p, 0));
 	CU_ASSERT_EQUAL(errno, EINVAL);
 	errno = 0;
-	CU_ASSERT_PTR_NULL(dp_route_table_build(&tp.p, DP_ROUTE_LCORES_MAX + 1));
+	CU_ASSERT_PTR_NULL(cp_plan_route_table(&tp.p, DP_ROUTE_LCORES_MAX + 1));
 	CU_ASSERT_EQUAL(errno, EINVAL);
 }
 
@@ -45,32 +46,32 @@ test_malformed_placements_are_refused(void)
 	m = tp_model(&tp, 1, 2);
 	tp_replica(&tp, m, 0, 1, 1);
 	errno = 0;
-	CU_ASSERT_PTR_NULL(dp_route_table_build(&tp.p, 1));
+	CU_ASSERT_PTR_NULL(cp_plan_route_table(&tp.p, 1));
 	CU_ASSERT_EQUAL(errno, EINVAL);
 	/* A zero weight. */
 	tp_replica(&tp, m, 1, 2, 0);
 	errno = 0;
-	CU_ASSERT_PTR_NULL(dp_route_table_build(&tp.p, 1));
+	CU_ASSERT_PTR_NULL(cp_plan_route_table(&tp.p, 1));
 	CU_ASSERT_EQUAL(errno, EINVAL);
 	/* No stages, or more than the wire can number. */
 	tp.reps[0][1][0].weight = 1;
 	m->n_stages = 0;
 	errno = 0;
-	CU_ASSERT_PTR_NULL(dp_route_table_build(&tp.p, 1));
+	CU_ASSERT_PTR_NULL(cp_plan_route_table(&tp.p, 1));
 	CU_ASSERT_EQUAL(errno, EINVAL);
 	m->n_stages = DP_ROUTE_STAGES_MAX + 1;
 	errno = 0;
-	CU_ASSERT_PTR_NULL(dp_route_table_build(&tp.p, 1));
+	CU_ASSERT_PTR_NULL(cp_plan_route_table(&tp.p, 1));
 	CU_ASSERT_EQUAL(errno, EINVAL);
 	/* Weights whose sum leaves 31 bits. */
 	m->n_stages = 2;
 	tp.reps[0][0][0].weight = 0x7fffffffu;
 	tp_replica(&tp, m, 0, 3, 2);
 	errno = 0;
-	CU_ASSERT_PTR_NULL(dp_route_table_build(&tp.p, 1));
+	CU_ASSERT_PTR_NULL(cp_plan_route_table(&tp.p, 1));
 	CU_ASSERT_EQUAL(errno, EINVAL);
 	tp.reps[0][0][0].weight = 1;
-	t = dp_route_table_build(&tp.p, 1);
+	t = cp_plan_route_table(&tp.p, 1);
 	CU_ASSERT_PTR_NOT_NULL(t);
 	dp_route_table_free(t);
 }
@@ -81,7 +82,7 @@ test_empty_policy_builds_and_finds_nothing(void)
 	struct dp_route_table *t;
 
 	tp_init(&tp, 0);
-	t = dp_route_table_build(&tp.p, 2);
+	t = cp_plan_route_table(&tp.p, 2);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
 	CU_ASSERT_PTR_NULL(dp_route_model_find(t, 0));
 	CU_ASSERT_PTR_NULL(dp_route_model_find(t, 1));
@@ -114,7 +115,7 @@ test_placement_lookup_returns_policy_replicas(void)
 	m->reply_to_requester = false;
 	m->reply_ip = tp_ip(9);
 	m->reply_port = 5555;
-	t = dp_route_table_build(&tp.p, 3);
+	t = cp_plan_route_table(&tp.p, 3);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
 	CU_ASSERT_EQUAL(t->n_models, 2);
 	CU_ASSERT_EQUAL(t->n_stages, 4);
@@ -158,7 +159,7 @@ test_placement_lookup_returns_policy_replicas(void)
 	CU_ASSERT_EQUAL(md->reply_port, 5555);
 
 	/* Every build gets a new generation. */
-	t2 = dp_route_table_build(&tp.p, 1);
+	t2 = cp_plan_route_table(&tp.p, 1);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t2);
 	CU_ASSERT_NOT_EQUAL(t->gen, t2->gen);
 	dp_route_table_free(t2);
@@ -192,7 +193,7 @@ test_lookup_scales_to_thousands_of_models(void)
 	}
 	tp.p.n_models = N;
 	tp.p.models = models;
-	t = dp_route_table_build(&tp.p, 1);
+	t = cp_plan_route_table(&tp.p, 1);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
 	for (i = 0; i < 65536; i++) {
 		const struct dp_route_model *md = dp_route_model_find(t, (uint16_t)i);

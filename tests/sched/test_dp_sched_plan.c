@@ -11,7 +11,7 @@
 
 #include <CUnit/Basic.h>
 
-#include "dp_sched_policy.h"
+#include "cp_plan.h"
 #include "route_test_policy.h"
 #include "sched_test_util.h"
 
@@ -64,7 +64,7 @@ test_too_many_classes_is_refused_with_a_reason(void)
 	tp.p.n_classes = DP_SCHED_CLASSES_MAX;   /* + the implicit control class */
 	tp.p.n_jobs = 0;
 	tp.p.n_models = 0;
-	CU_ASSERT_EQUAL(dp_sched_plan_build(&tp.p, 0, &pl, err, sizeof(err)), -EINVAL);
+	CU_ASSERT_EQUAL(cp_plan_sched(&tp.p, 0, &pl, err, sizeof(err)), -EINVAL);
 	CU_ASSERT_PTR_NULL(pl);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "traffic classes"));
 }
@@ -81,13 +81,13 @@ test_hand_built_policy_gets_default_classes(void)
 	policy_init();
 	jobs[1].class_idx = 7;
 	jobs[2].tenant = 9;
-	CU_ASSERT_EQUAL_FATAL(dp_sched_plan_build(&tp.p, 0, &pl, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(cp_plan_sched(&tp.p, 0, &pl, err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(pl->conf.leaves[pl->job_leaf[1]].cls, 2);
 	CU_ASSERT_EQUAL(pl->conf.leaves[pl->job_leaf[2]].tenant, DP_SCHED_NONE);
 	dp_sched_plan_free(pl);
 	tp.p.n_classes = 0;
 	tp.p.classes = NULL;
-	CU_ASSERT_EQUAL_FATAL(dp_sched_plan_build(&tp.p, 0, &pl, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(cp_plan_sched(&tp.p, 0, &pl, err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(pl->conf.n_classes, 3);
 	CU_ASSERT_EQUAL(pl->control_leaf, 0);
 	CU_ASSERT_EQUAL(pl->conf.classes[2].priority, 2);
@@ -106,7 +106,7 @@ test_plan_follows_policy_classes_jobs_models_tenants(void)
 	char err[200] = "";
 
 	policy_init();
-	CU_ASSERT_EQUAL_FATAL(dp_sched_plan_build(&tp.p, 0, &pl, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(cp_plan_sched(&tp.p, 0, &pl, err, sizeof(err)), 0);
 	c = &pl->conf;
 	CU_ASSERT_EQUAL(c->n_classes, 3);
 	CU_ASSERT_EQUAL(c->classes[2].priority, 2);
@@ -136,7 +136,7 @@ test_plan_follows_policy_classes_jobs_models_tenants(void)
 	policy_init();
 	tp.classes[0].kind = CP_CLASS_INFERENCE;
 	tp.classes[0].priority = 1;
-	CU_ASSERT_EQUAL_FATAL(dp_sched_plan_build(&tp.p, 0, &pl, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(cp_plan_sched(&tp.p, 0, &pl, err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(pl->conf.n_classes, 4);
 	CU_ASSERT_EQUAL(pl->control_leaf, 3);
 	CU_ASSERT_EQUAL(pl->conf.classes[3].priority, 0);
@@ -159,14 +159,14 @@ test_reload_moves_backlog_without_loss(void)
 	char err[200];
 
 	policy_init();
-	CU_ASSERT_EQUAL_FATAL(dp_sched_plan_build(&tp.p, 0, &a, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(cp_plan_sched(&tp.p, 0, &a, err, sizeof(err)), 0);
 	jobs[1].id = 30;
 	jobs[1].weight = 4;
 	jobs[1].tenant = 1;
 	jobs[2].id = 40;
 	tp.models[0].id = 2;
 	tp.p.n_models = 1;
-	CU_ASSERT_EQUAL_FATAL(dp_sched_plan_build(&tp.p, 0, &b, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(cp_plan_sched(&tp.p, 0, &b, err, sizeof(err)), 0);
 	dp_sched_plan_leaf_map(a, b, map);
 	CU_ASSERT_EQUAL(map[a->job_leaf[0]], b->job_leaf[0]);     /* job 10 */
 	CU_ASSERT_EQUAL(map[a->job_leaf[1]], b->class_leaf[2]);   /* job 20 gone */

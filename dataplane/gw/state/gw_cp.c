@@ -17,6 +17,7 @@
 
 #include <rte_malloc.h>
 
+#include "cp_plan.h"
 #include "gw_cp.h"
 
 int
@@ -176,8 +177,8 @@ gw_cp_tables_build(struct gw *gw, struct gw_tables *t, const struct gw_tables *o
 		if (ct->cnt[k] == NULL)
 			goto nomem;
 	}
-	ct->live = dp_live_create(p, gw->cp->hz,
-				  old != NULL && old->cp != NULL ? old->cp->live : NULL);
+	ct->live = cp_plan_live_create(p, gw->cp->hz,
+				       old != NULL && old->cp != NULL ? old->cp->live : NULL);
 	if (ct->live == NULL)
 		goto nomem;
 	return 0;

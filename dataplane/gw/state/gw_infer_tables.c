@@ -21,6 +21,7 @@
 #include <rte_errno.h>
 #include <rte_mbuf_dyn.h>
 
+#include "cp_plan.h"
 #include "gw_infer_priv.h"
 
 static const char *const cnt_names[GW_INFER_CNT_MAX] = {
@@ -186,7 +187,7 @@ ip_cmp(const void *a, const void *b)
 
 /* The first class of a kind in the plan, as its default leaf. */
 static uint32_t
-kind_leaf(const struct dp_sched_plan *pl, enum cp_class_kind kind)
+kind_leaf(const struct dp_sched_plan *pl, enum dp_sched_kind kind)
 {
 	uint32_t i;
 
@@ -279,7 +280,7 @@ gw_infer_tables_build(struct gw *gw, struct gw_tables *t, const struct gw_tables
 	t->infer = it;          /* freed by gw_tables_free() on any failure */
 	it->gen = t->gen;
 	it->fifo = gw->infer->fifo;
-	it->route = dp_route_table_build(p, gw->n_lcores);
+	it->route = cp_plan_route_table(p, gw->n_lcores);
 	if (it->route == NULL) {
 		if (errno == ENOMEM)
 			goto nomem;
@@ -287,7 +288,7 @@ gw_infer_tables_build(struct gw *gw, struct gw_tables *t, const struct gw_tables
 			 "without replicas or a zero weight");
 		return -EINVAL;
 	}
-	rc = dp_sched_plan_build(p, 0, &it->plan, err, err_size);
+	rc = cp_plan_sched(p, 0, &it->plan, err, err_size);
 	if (rc < 0)
 		return rc;
 	it->job_leaf = malloc(GW_INFER_IDS * sizeof(*it->job_leaf));
@@ -309,8 +310,8 @@ gw_infer_tables_build(struct gw *gw, struct gw_tables *t, const struct gw_tables
 	for (i = 0; i < it->plan->n_models; i++)
 		it->model_leaf[it->plan->model_id[i]] = it->plan->model_leaf[i];
 	it->control_leaf = it->plan->control_leaf;
-	it->training_leaf = kind_leaf(it->plan, CP_CLASS_TRAINING);
-	it->inference_leaf = kind_leaf(it->plan, CP_CLASS_INFERENCE);
+	it->training_leaf = kind_leaf(it->plan, DP_SCHED_KIND_TRAINING);
+	it->inference_leaf = kind_leaf(it->plan, DP_SCHED_KIND_INFERENCE);
 	for (i = 0; i < p->n_nodes; i++) {
 		it->by_ip[i] = (struct gw_infer_node_ip){ .ip = p->nodes[i].ip, .node = i };
 		it->neigh[i] = t->node_neigh[i];
