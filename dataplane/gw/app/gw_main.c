@@ -149,10 +149,9 @@ static void policy_reload(struct gw *gw, const char *path, const struct cp_gw_co
 {
 	struct cp_policy *p;
 	char err[256];
-	struct timespec t0, t1;
+	uint64_t t0 = gw_ctl_now_ns();
 	int rc;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	gw_notify_status("RELOADING=1", "reloading the policy");
 	if (policy_load(path, cfg, &p) != 0) {
 		fprintf(stderr, "daitn-gw: reload of %s refused; the running policy stays\n", path);
@@ -162,7 +161,6 @@ static void policy_reload(struct gw *gw, const char *path, const struct cp_gw_co
 		return;
 	}
 	rc = gw_policy_apply(gw, p, err, sizeof(err));
-	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (rc != 0) {
 		fprintf(stderr, "daitn-gw: reload of %s refused: %s; the running policy stays\n",
 			path, err);
@@ -172,8 +170,7 @@ static void policy_reload(struct gw *gw, const char *path, const struct cp_gw_co
 	}
 	gw_notify_status("READY=1", "reload ok");
 	printf("daitn-gw: reloaded %s: policy version %llu, %u jobs, %.1f ms\n", path,
-	       (unsigned long long)p->version, p->n_jobs,
-	       (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	       (unsigned long long)p->version, p->n_jobs, (double)(gw_ctl_now_ns() - t0) / 1e6);
 }
 
 /* Wait for signals until SIGINT/SIGTERM; SIGHUP reloads. */

@@ -12,6 +12,7 @@
  */
 #include <stdio.h>
 
+#include "cp_json.h"
 #include "gw_cp.h"
 #include "gw_infer_priv.h"
 
@@ -24,8 +25,7 @@ log_changes(const struct gw *gw, const struct dp_live *lv, uint64_t now)
 
 		if (n->since != now)
 			continue;
-		snprintf(ip, sizeof(ip), "%u.%u.%u.%u", n->ip >> 24, (n->ip >> 16) & 0xff,
-			 (n->ip >> 8) & 0xff, n->ip & 0xff);
+		cp_json_ipv4_format(n->ip, ip, sizeof(ip));
 		if (n->state == DP_LIVE_DOWN)
 			printf("daitn-gw: node %s (%s) down: silent for %.1f s (timeout %.1f s)\n",
 			       n->id, ip, (double)(now - n->last_seen) / (double)gw->cp->hz,
