@@ -16,9 +16,9 @@
 # files (build*/, out/) never go in. The tree is copied to a temporary
 # directory, scripts/package/debian/ becomes its debian/, a debian/changelog
 # is written there with meson.build's project version, and
-# dpkg-buildpackage -us -uc -b builds it under nice (the test suites are
-# compiled but not run: they need root and namespaces; tests/packaging/run.sh
-# tests the installed packages instead).
+# dpkg-buildpackage -us -uc -b builds it under nice (DAITN_PACKAGE_NICE,
+# default 10). The test suites are compiled but not run: they need root and
+# namespaces; tests/packaging/run.sh tests the installed packages instead.
 #
 # Packages: daitn (programs, units, /etc/daitn examples, man1), libdaitn0,
 # libdaitn-dev, python3-daitn, and the -dbgsym package of each binary one;
@@ -28,7 +28,7 @@ set -euo pipefail
 DTN_LOG_TAG=package
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-out="$DTN_ROOT/out" from_head=0 jobs=$(nproc) keep=0
+out="$DTN_ROOT/out" from_head=0 jobs=$(nproc) keep=0 niceness=${DAITN_PACKAGE_NICE:-10}
 while [[ $# -gt 0 ]]; do
 	case "$1" in
 	--out) out=$2; shift ;;
@@ -41,6 +41,7 @@ while [[ $# -gt 0 ]]; do
 	shift
 done
 [[ "$jobs" =~ ^[1-9][0-9]*$ ]] || dtn_die "--jobs: expected a positive number, got '$jobs'"
+[[ "$niceness" =~ ^-?[0-9]+$ ]] || dtn_die "DAITN_PACKAGE_NICE: expected a niceness, got '$niceness'"
 out=$(realpath -m -- "$out")     # relative to where it was called from
 cd "$DTN_ROOT"
 for tool in git meson dpkg-buildpackage dh dh_python3; do
@@ -101,7 +102,7 @@ dtn_log "building daitn $version from $what ($jobs jobs, log: $tmp/build.log)"
 opts="${DEB_BUILD_OPTIONS:-}"
 [[ "$opts" == *parallel=* ]] || opts="${opts:+$opts }parallel=$jobs"
 if ! (cd "$src" && env -u PYTHONPATH PATH=/usr/sbin:/usr/bin:/sbin:/bin DEB_BUILD_OPTIONS="$opts" \
-	nice -n 10 dpkg-buildpackage -us -uc -b) >"$tmp/build.log" 2>&1; then
+	nice -n "$niceness" dpkg-buildpackage -us -uc -b) >"$tmp/build.log" 2>&1; then
 	tail -n 40 "$tmp/build.log" >&2
 	[[ $keep -eq 1 ]] && dtn_die "dpkg-buildpackage failed (last lines above; whole log and tree in $tmp)"
 	dtn_die "dpkg-buildpackage failed (last lines above; --keep keeps the tree and its build.log)"

@@ -227,7 +227,8 @@ if [[ $do_integ -eq 1 ]]; then
 		part_begin "tests/$area ($runner)"
 		log=$(mktemp)
 		# Each runner bounds its own tests; this outer bound only catches a hang.
-		DTN_BUILD="$DTN_BUILD" timeout -k 60 $((3 * integ_bound)) bash "$runner" </dev/null 2>&1 | tee "$log"
+		DTN_BUILD="$DTN_BUILD" DTN_TIME_MULT=$t_mult timeout -k 60 $((3 * integ_bound)) \
+			bash "$runner" </dev/null 2>&1 | tee "$log"
 		rc=${PIPESTATUS[0]}
 		line=$(grep -E '^[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' "$log" | tail -n1)
 		if [[ -n "$line" ]]; then
