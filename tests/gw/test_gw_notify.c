@@ -17,6 +17,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "../tu_main.h"
+
 #include "gw_notify.h"
 
 /* A datagram socket bound to NAME ('@' for abstract), or -1. */
@@ -177,21 +179,5 @@ static CU_TestInfo tests[] = {
 int
 main(void)
 {
-	CU_SuiteInfo suites[] = {
-		{ "gw_notify", NULL, NULL, NULL, NULL, tests },
-		CU_SUITE_INFO_NULL,
-	};
-	unsigned failures;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	if (CU_register_suites(suites) != CUE_SUCCESS) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures != 0;
+	return tu_main("gw_notify", tests);
 }
