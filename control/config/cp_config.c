@@ -19,7 +19,8 @@
 static const char *const top_keys[] = {
 	"ports", "main_lcore", "data_lcores", "udp_port", "hugepages", "memory_mb",
 	"mbufs", "burst", "slot_memory", "policy", "watch_policy", "eal_args",
-	"tx_scheduler", "tx_rate_mbps", "capture", NULL,
+	"tx_scheduler", "tx_rate_mbps", "capture", "idle_poll", "idle_after_polls",
+	"idle_sleep_max_us", NULL,
 };
 
 static const char *const tx_sched_names[] = { "priority", "fifo", "off" };
@@ -350,6 +351,29 @@ tx_read(struct cp_json_ctx *c, const json_t *root, struct cp_gw_config *cfg)
 	cfg->tx_rate_mbps = (uint32_t)mbps;
 }
 
+/* How a data lcore polls when no packet comes: "busy" (every iteration, a
+ * core at 100%) or "adaptive" (after idle_after_polls empty polls it sleeps,
+ * 1 us doubling up to idle_sleep_max_us, and polls at full rate again from
+ * the first packet). */
+static void
+idle_read(struct cp_json_ctx *c, const json_t *root, struct cp_gw_config *cfg)
+{
+	const char *mode = NULL;
+	uint64_t after = 1024, max_us = 250;
+
+	if (cp_json_get_string(c, root, "idle_poll", false, 16, &mode) == CP_JSON_OK) {
+		if (strcmp(mode, "adaptive") == 0)
+			cfg->idle_adaptive = true;
+		else if (strcmp(mode, "busy") != 0)
+			cp_json_error_at(c, "/idle_poll", CP_JSON_AT_VALUE,
+					 "\"%s\": expected \"busy\" or \"adaptive\"", mode);
+	}
+	cp_json_get_uint(c, root, "idle_after_polls", false, 1, 10000000, &after);
+	cp_json_get_uint(c, root, "idle_sleep_max_us", false, 1, 100000, &max_us);
+	cfg->idle_after_polls = (uint32_t)after;
+	cfg->idle_sleep_max_us = (uint32_t)max_us;
+}
+
 static void
 config_read(struct cp_json_ctx *c, const json_t *root, const char *path,
 	    struct cp_gw_config *cfg)
@@ -395,6 +419,7 @@ config_read(struct cp_json_ctx *c, const json_t *root, const char *path,
 	cp_json_get_bool(c, root, "watch_policy", false, &cfg->watch_policy);
 	eal_args_read(c, root, cfg);
 	tx_read(c, root, cfg);
+	idle_read(c, root, cfg);
 }
 
 int

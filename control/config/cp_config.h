@@ -56,6 +56,9 @@ struct cp_gw_config {
 	char eal_args[CP_EAL_ARGS_MAX][128];  /* passed to the EAL verbatim */
 	enum cp_tx_sched tx_scheduler;  /* default priority */
 	uint32_t tx_rate_mbps;      /* egress cap per (data lcore, port); 0 = none */
+	bool idle_adaptive;         /* "idle_poll": "adaptive" (default "busy") */
+	uint32_t idle_after_polls;  /* empty polls before the first sleep */
+	uint32_t idle_sleep_max_us; /* sleeps double from 1 us up to this */
 };
 
 /* True if ip (host byte order) may be a host's address: not in 0/8, 127/8

@@ -43,7 +43,8 @@
 	X(POLLS, "polls")               /* loop iterations */ \
 	X(REPLIES_LIMITED, "replies_limited") /* answers withheld: reply rate limits */ \
 	X(ARP_ASKED, "arp_asked")       /* ARP requests sent for policy nodes */ \
-	X(WAITING_SENT, "waiting_sent") /* WAITING answers to retransmitted chunks */
+	X(WAITING_SENT, "waiting_sent") /* WAITING answers to retransmitted chunks */ \
+	X(IDLE_SLEEPS, "idle_sleeps")   /* adaptive polling: sleeps between empty polls */
 
 #define GW_EV_ENUM_(name, str) GW_EV_##name,
 enum gw_event {

@@ -270,6 +270,8 @@ struct gw_lcore {
 	unsigned shard;                 /* = RX/TX queue index */
 	unsigned lcore_id;
 	uint16_t burst;
+	uint32_t idle_after;            /* empty polls before sleeping; 0: busy polling */
+	uint32_t idle_max_ns;           /* longest sleep between empty polls */
 	struct rte_mempool *rx_pool;    /* RX queues of this shard */
 	struct rte_mempool *hdr_pool;   /* 64-byte result headers */
 	struct rte_mempool *ext_pool;   /* zero-room mbufs for external buffers */

@@ -116,6 +116,9 @@ test_defaults_fill_what_a_minimal_config_leaves_out(void)
 	CU_ASSERT_EQUAL(cfg->udp_port, 47000);
 	CU_ASSERT_TRUE(cfg->hugepages);
 	CU_ASSERT_FALSE(cfg->capture);
+	CU_ASSERT_FALSE(cfg->idle_adaptive);
+	CU_ASSERT_EQUAL(cfg->idle_after_polls, 1024);
+	CU_ASSERT_EQUAL(cfg->idle_sleep_max_us, 250);
 	CU_ASSERT_EQUAL(cfg->memory_mb, 512);
 	CU_ASSERT_EQUAL(cfg->mbufs, 16383);
 	CU_ASSERT_EQUAL(cfg->burst, 32);
@@ -220,11 +223,15 @@ test_capture_is_read(void)
 	snprintf(path, sizeof(path), "%s/capture.json", tmp_dir);
 	write_file(path, "{ \"ports\": [ { \"name\": \"p0\", \"vdev\": \"net_null0\","
 			 " \"ip\": \"10.77.0.1\" } ], \"data_lcores\": [1], \"policy\": \"p.json\","
-			 " \"capture\": true }");
+			 " \"capture\": true, \"idle_poll\": \"adaptive\", \"idle_after_polls\": 8,"
+			 " \"idle_sleep_max_us\": 100 }");
 	CU_ASSERT_EQUAL(cp_config_load(path, cfg, &d), 0);
 	CU_ASSERT_EQUAL(d.n, 0);
 	CU_ASSERT_TRUE(cfg->hugepages);
 	CU_ASSERT_TRUE(cfg->capture);
+	CU_ASSERT_TRUE(cfg->idle_adaptive);
+	CU_ASSERT_EQUAL(cfg->idle_after_polls, 8);
+	CU_ASSERT_EQUAL(cfg->idle_sleep_max_us, 100);
 	cp_diags_free(&d);
 	free(cfg);
 }
@@ -252,7 +259,7 @@ static CU_TestInfo tests[] = {
 	{ "policy_path_is_taken_from_the_config_folder",
 	  test_policy_path_is_taken_from_the_config_folder },
 	{ "every_field_of_a_full_config_is_read", test_every_field_of_a_full_config_is_read },
-	{ "capture_is_read", test_capture_is_read },
+	{ "capture_and_idle_polling_are_read", test_capture_is_read },
 	{ "unicast_excludes_this_loopback_and_multicast",
 	  test_unicast_excludes_this_loopback_and_multicast },
 	CU_TEST_INFO_NULL,

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <time.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -87,6 +88,10 @@ static struct gw_lcore *lcore_create(struct gw *gw, unsigned shard, unsigned lco
 	lc->shard = shard;
 	lc->lcore_id = lcore_id;
 	lc->burst = (uint16_t)RTE_MIN(cfg->burst ? cfg->burst : 32u, (unsigned)GW_BURST_MAX);
+	if (cfg->idle_adaptive) {
+		lc->idle_after = cfg->idle_after_polls ? cfg->idle_after_polls : 1024u;
+		lc->idle_max_ns = (cfg->idle_sleep_max_us ? cfg->idle_sleep_max_us : 250u) * 1000u;
+	}
 	lc->slot_capacity = cfg->slot_memory;
 	lc->rx_pool = pool_create("rx", shard, cfg->mbufs, rx_data_room(cfg), socket);
 	if (lc->rx_pool == NULL)
@@ -267,9 +272,31 @@ int gw_lcore_main(void *arg)
 	struct gw_lcore *lc = arg;
 	struct gw *gw = lc->gw;
 
+	uint32_t empty = 0, sleep_ns = 1000;
+
 	rcu_register_thread();
+	/* Sleeps of microseconds: without this the kernel may add its default
+	 * 50 us of timer slack to each. */
+	if (lc->idle_after != 0)
+		prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
 	while (!atomic_load_explicit(&gw->stop, memory_order_relaxed)) {
-		gw_lcore_poll(lc);
+		if (gw_lcore_poll(lc) != 0 || lc->idle_after == 0) {
+			empty = 0;
+			sleep_ns = 1000;
+		} else if (++empty >= lc->idle_after) {
+			/* Adaptive polling: nothing came for a while, so sleep,
+			 * longer each empty poll up to the bound; the first
+			 * packet brings back full-rate polling. Offline while
+			 * asleep, so no grace period waits for this lcore. */
+			struct timespec ts = { .tv_nsec = sleep_ns };
+
+			rcu_thread_offline();
+			nanosleep(&ts, NULL);
+			rcu_thread_online();
+			gw_cnt_add(&lc->cnt.ev[GW_EV_IDLE_SLEEPS], 1);
+			if (sleep_ns < lc->idle_max_ns)
+				sleep_ns = sleep_ns * 2 < lc->idle_max_ns ? sleep_ns * 2 : lc->idle_max_ns;
+		}
 		rcu_quiescent_state();
 	}
 	/* Unregistering takes the thread offline, so a grace period never
