@@ -9,6 +9,7 @@
 #   bash scripts/bench-train.sh [--quick] [--workers "2 4"] [--links "veth 100mbit"]
 #                               [--models cnn,lstm,transformer] [--reps R]
 #                               [--epochs E] [--steps S] [--out DIR] [--pin CPUS]
+#                               [--idle-poll busy|adaptive]
 #
 #   --quick     one repetition, 2 epochs of 4 steps (about 2 minutes; the
 #               default, 2 repetitions of 3 epochs of 8 steps, about 6)
@@ -18,6 +19,8 @@
 #   --pin CPUS  taskset list for every rank (default: "0" on a 2-core machine,
 #               so the gateway's data lcore 1 is the switch; "" = unpinned)
 #   --out DIR   results folder (default out/bench-train-DATE)
+#   --idle-poll the gateway's idle polling (default busy; adaptive frees its
+#               core while no traffic comes: try it with --pin "")
 #
 # Writes DIR/train.csv (one row per phase), DIR/train.png (s/epoch per model,
 # backend, N and link) and DIR/summary.txt, and prints the summary: daitn's
@@ -42,6 +45,7 @@ while [[ $# -gt 0 ]]; do
 	--steps) steps=$2; shift ;;
 	--out) out=$2; shift ;;
 	--pin) pin=$2; shift ;;
+	--idle-poll) export EDGE_IDLE_POLL=$2; shift ;;
 	-h|--help) sed -n '3,26p' "$0"; exit 0 ;;
 	*) dtn_die "unknown option '$1' (see --help)" ;;
 	esac

@@ -29,8 +29,9 @@
 #
 # Tunables (environment): EDGE_CHUNK (payload bytes per chunk; default: the
 # largest multiple of 64 that fits the MTU), EDGE_SLOT_MEMORY (per job, default
-# 4MiB), EDGE_LCORES ("main,data": default "0,1"), EDGE_WORKER_CPUS (taskset
-# list for the ranks; default: unpinned), DTN_MTU (default 1500).
+# 4MiB), EDGE_LCORES ("main,data": default "0,1"), EDGE_IDLE_POLL (the
+# gateway's "idle_poll": busy, the default, or adaptive), EDGE_WORKER_CPUS
+# (taskset list for the ranks; default: unpinned), DTN_MTU (default 1500).
 
 [[ -n "${DTN_EDGE_SOURCED:-}" ]] && return 0
 DTN_EDGE_SOURCED=1
@@ -149,6 +150,7 @@ edge_gw_config_write() {
   "hugepages": $huge,
   "memory_mb": 256,
   "slot_memory": "64MiB",
+  "idle_poll": "${EDGE_IDLE_POLL:-busy}",
   "policy": "$policy"
 }
 EOF
