@@ -1,18 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Shared by the CUnit test executables: run one suite of tests, verbosely;
- * the exit status is 1 if any assertion or test failed. */
+/* Shared by the CUnit test executables: run one suite (with its set-up and
+ * clean-up functions, if any) verbosely; the exit status is 1 if any
+ * assertion, test or suite set-up failed. */
 #ifndef TU_MAIN_H
 #define TU_MAIN_H
 
 #include <CUnit/Basic.h>
 
 static inline int
-tu_main(const char *suite, CU_TestInfo *tests)
+tu_run(CU_SuiteInfo suite)
 {
-	CU_SuiteInfo suites[] = {
-		{ (char *)suite, NULL, NULL, NULL, NULL, tests },
-		CU_SUITE_INFO_NULL,
-	};
+	CU_SuiteInfo suites[] = { suite, CU_SUITE_INFO_NULL };
 	unsigned failures;
 
 	if (CU_initialize_registry() != CUE_SUCCESS)
@@ -23,9 +21,17 @@ tu_main(const char *suite, CU_TestInfo *tests)
 	}
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed() +
+		   CU_get_number_of_suites_failed();
 	CU_cleanup_registry();
 	return failures != 0;
+}
+
+/* The common case: no suite or test set-up. */
+static inline int
+tu_main(const char *suite, CU_TestInfo *tests)
+{
+	return tu_run((CU_SuiteInfo){ (char *)suite, NULL, NULL, NULL, NULL, tests });
 }
 
 #endif /* TU_MAIN_H */

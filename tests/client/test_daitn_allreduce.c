@@ -424,15 +424,21 @@ test_rtt_sample_includes_the_wait(void)
 	free(p);
 }
 
+struct gone_later_arg {
+	struct daitn *d;
+	int rc;                 /* daitn_peer_gone()'s, checked by the main thread */
+};
+
 static void *
 gone_later(void *arg)
 {
+	struct gone_later_arg *g = arg;
 	struct timespec ts = { 0, 200 * 1000000 };
 
 	/* Not a sleep before an assertion: the call under test must outlive
 	 * this delay and notice the news whenever it comes. */
 	nanosleep(&ts, NULL);
-	CU_ASSERT_EQUAL(daitn_peer_gone(arg, 0), 0);
+	g->rc = daitn_peer_gone(g->d, 0);
 	return NULL;
 }
 
@@ -450,6 +456,7 @@ test_gone_peer_ends_the_wait_only_when_waited_for(void)
 	};
 	struct daitn *d = NULL;
 	float buf[256] = { 0 };
+	struct gone_later_arg gone = { .rc = -1 };
 	pthread_t th;
 	uint64_t t0;
 
@@ -460,9 +467,11 @@ test_gone_peer_ends_the_wait_only_when_waited_for(void)
 	CU_ASSERT_EQUAL(daitn_peer_gone(d, 4), -EINVAL);
 	/* Told from another thread while the call waits. */
 	t0 = daitn_now_ns();
-	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, gone_later, d), 0);
+	gone.d = d;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, gone_later, &gone), 0);
 	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, 256, DAITN_FLOAT32), -ECONNABORTED);
 	pthread_join(th, NULL);
+	CU_ASSERT_EQUAL(gone.rc, 0);
 	CU_ASSERT(daitn_now_ns() - t0 < 30000ull * 1000000u); /* not the peer timeout */
 	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(d), "rank 0 is gone"));
 	daitn_close(d);

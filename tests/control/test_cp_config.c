@@ -268,26 +268,10 @@ static CU_TestInfo tests[] = {
 int
 main(int argc, char **argv)
 {
-	CU_SuiteInfo suites[] = {
-		{ "cp_config", suite_init, suite_fini, NULL, NULL, tests },
-		CU_SUITE_INFO_NULL,
-	};
-	unsigned failures;
-
 	if (argc != 3) {
 		fprintf(stderr, "usage: %s CASES_DIR CONFIGS_DIR\n", argv[0]);
 		return 2;
 	}
 	cases_dir = argv[1];
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	if (CU_register_suites(suites) != CUE_SUCCESS) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failures != 0;
+	return tu_run((CU_SuiteInfo){ "cp_config", suite_init, suite_fini, NULL, NULL, tests });
 }

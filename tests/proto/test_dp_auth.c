@@ -15,6 +15,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "../tu_main.h"
+
 #include "dp_auth.h"
 #include "dp_proto.h"
 
@@ -180,16 +182,5 @@ int main(void)
 		{ "header_check_counts_the_tag", test_header_check_counts_the_tag },
 		CU_TEST_INFO_NULL,
 	};
-	static CU_SuiteInfo suites[] = { { "dp_auth", NULL, NULL, NULL, NULL, tests },
-					 CU_SUITE_INFO_NULL };
-	unsigned failed;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_register_suites(suites);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return tu_main("dp_auth", tests);
 }

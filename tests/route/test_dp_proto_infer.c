@@ -10,6 +10,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "../tu_main.h"
+
 #include "dp_proto.h"
 #include "dp_proto_infer.h"
 
@@ -237,21 +239,5 @@ static CU_TestInfo tests[] = {
 int
 main(void)
 {
-	CU_SuiteInfo suites[] = {
-		{ "dp_proto_infer", NULL, NULL, reset, NULL, tests },
-		CU_SUITE_INFO_NULL,
-	};
-	unsigned failures;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	if (CU_register_suites(suites) != CUE_SUCCESS) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures != 0;
+	return tu_run((CU_SuiteInfo){ "dp_proto_infer", NULL, NULL, reset, NULL, tests });
 }

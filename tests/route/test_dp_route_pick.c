@@ -15,6 +15,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "../tu_main.h"
+
 #include "cp_plan.h"
 #include "dp_route.h"
 #include "route_test_policy.h"
@@ -516,21 +518,5 @@ static CU_TestInfo tests[] = {
 int
 main(void)
 {
-	CU_SuiteInfo suites[] = {
-		{ "dp_route_pick", NULL, cleanup, NULL, NULL, tests },
-		CU_SUITE_INFO_NULL,
-	};
-	unsigned failures;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	if (CU_register_suites(suites) != CUE_SUCCESS) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures != 0;
+	return tu_run((CU_SuiteInfo){ "dp_route_pick", NULL, cleanup, NULL, NULL, tests });
 }

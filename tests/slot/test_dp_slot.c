@@ -12,6 +12,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "../tu_main.h"
+
 #include "dp_slot.h"
 
 static uint64_t actions[DP_SLOT_ACTION_MAX];
@@ -414,23 +416,8 @@ static CU_TestInfo tests[] = {
 	CU_TEST_INFO_NULL,
 };
 
-int main(void)
+int
+main(void)
 {
-	CU_SuiteInfo suites[] = {
-		{ "dp_slot", NULL, NULL, reset, NULL, tests },
-		CU_SUITE_INFO_NULL,
-	};
-	unsigned failures;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	if (CU_register_suites(suites) != CUE_SUCCESS) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures != 0;
+	return tu_run((CU_SuiteInfo){ "dp_slot", NULL, NULL, reset, NULL, tests });
 }
