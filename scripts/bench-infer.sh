@@ -60,9 +60,8 @@ grep -qa infer_forwarded "$DTN_GW_BIN" || dtn_die "$DTN_GW_BIN has no inference 
 pin=(taskset -c 0)
 rt=()
 command -v chrt >/dev/null 2>&1 && rt=(chrt -f 20)
-load=$(cut -d' ' -f1 /proc/loadavg)
-awk -v l="$load" 'BEGIN { exit !(l > 1.0) }' &&
-	dtn_warn "load average $load before the run: other work shares the cores, figures will be noisy"
+dtn_load_check
+load=$DTN_LOAD
 
 dtn_trap_install
 DTN_WORKER_IPS=(10.77.0.11 10.77.0.12 10.77.0.13 10.77.0.14 10.77.0.15 10.77.0.16 10.77.0.17)

@@ -71,10 +71,8 @@ csv="$out/train.csv"
 rm -f "$csv"
 dtn_trap_install
 t_start=$(dtn_now)
-load=$(cut -d' ' -f1 /proc/loadavg)
-if awk -v l="$load" 'BEGIN { exit !(l > 1.0) }'; then
-	dtn_warn "load average $load before the run: other work shares the cores, figures will be noisy"
-fi
+dtn_load_check
+load=$DTN_LOAD
 
 edge_up "$max_n" 0 0
 dtn_tmp_create

@@ -3,8 +3,9 @@
 #
 # Provides: DTN_ROOT (repository root), DTN_PY (/usr/bin/python3: torch and
 # the Debian Python packages only import there), dtn_log/dtn_warn/dtn_die,
-# dtn_as_root (runs a command as root: directly, or through sudo), and
-# dtn_hugepages_free (free 2 MB hugepages, 0 when none are usable).
+# dtn_as_root (runs a command as root: directly, or through sudo),
+# dtn_hugepages_free (free 2 MB hugepages, 0 when none are usable) and
+# dtn_load_check (warn a benchmark that other work shares the cores).
 
 [[ -n "${DTN_COMMON_SOURCED:-}" ]] && return 0
 DTN_COMMON_SOURCED=1
@@ -48,6 +49,14 @@ dtn_hugepages_free() {
 
 # Seconds since the epoch with nanoseconds, for timings.
 dtn_now() { date +%s.%N; }
+# dtn_load_check: the 1-minute load average, in DTN_LOAD, with a warning when
+# other work already shares the cores (a benchmark's figures will be noisy).
+dtn_load_check() {
+	DTN_LOAD=$(cut -d' ' -f1 /proc/loadavg)
+	if awk -v l="$DTN_LOAD" 'BEGIN { exit !(l > 1.0) }'; then
+		dtn_warn "load average $DTN_LOAD before the run: other work shares the cores, figures will be noisy"
+	fi
+}
 dtn_elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 
 # Exit hooks: scripts register clean-up with dtn_on_exit and call dtn_trap_install
