@@ -84,6 +84,7 @@ struct cp_job {
 	uint16_t chunk_size;    /* payload bytes per chunk */
 	uint64_t slot_memory;   /* bytes of slot memory for this job (quota) */
 	uint8_t frac_bits;      /* fixed-point fraction bits for int32 jobs */
+	bool deterministic;     /* float results folded in rank order (docs/protocol.md) */
 	bool keyed;             /* "key_file": messages carry tags (dp_auth.h) */
 	uint8_t auth_cover;     /* enum dp_auth_cover ("auth_covers") */
 	uint8_t key[16];        /* the key file's key (DP_AUTH_KEY_SIZE) */

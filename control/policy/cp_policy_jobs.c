@@ -13,7 +13,7 @@
 
 static const char *const job_keys[] = {
 	"id", "tenant", "class", "weight", "dtype", "chunk_size", "slot_memory",
-	"frac_bits", "workers", "key_file", "auth_covers", NULL,
+	"frac_bits", "workers", "key_file", "auth_covers", "deterministic", NULL,
 };
 static const char *const worker_keys[] = { "rank", "node", "port", NULL };
 
@@ -246,6 +246,9 @@ job_read(struct pol_build *b, const json_t *obj, size_t i)
 		cp_json_get_uint(c, obj, "frac_bits", false, 0, FRAC_BITS_MAX, &frac);
 	}
 	j->frac_bits = (uint8_t)frac;
+	/* An int32 sum wraps modulo 2^32 and is the same in any order: the
+	 * key is accepted there and changes nothing. */
+	cp_json_get_bool(c, obj, "deterministic", false, &j->deterministic);
 
 	if (cp_json_get_size(c, obj, "slot_memory", true, 1, JOB_SLOT_MEMORY_MAX,
 			     &j->slot_memory) == CP_JSON_OK) {

@@ -76,7 +76,9 @@
 	/* authenticated jobs (appended; docs/security.md section 2) */        \
 	X(AUTH_MISSING, "auth_missing")       /* a keyed job's message without a tag */ \
 	X(AUTH_BAD, "auth_bad")               /* tag wrong, or on a job without a key */ \
-	X(AUTH_REPLAY, "auth_replay")         /* HELLO with a nonce the rank used before */
+	X(AUTH_REPLAY, "auth_replay")         /* HELLO with a nonce the rank used before */ \
+	/* deterministic jobs */                                              \
+	X(HOLD_FULL, "hold_full")             /* early contribution, hold budget spent */
 
 #define DP_DROP_ENUM_(name, str) DP_DROP_##name,
 enum dp_drop {

@@ -150,6 +150,14 @@ struct gw_job_lc {
 	_Atomic uint32_t done_any;      /* any: done_round is valid */
 	uint64_t fate[DP_DROP_MAX];     /* this job's fates on this lcore */
 	uint64_t abandoned;
+	/* Deterministic jobs (gw_job.ordered): per set, n_workers entries by
+	 * rank, the contributions that arrived before a lower rank's and wait
+	 * for their turn in the rank-order fold (data_off at the payload);
+	 * NULL otherwise. The set's `aux` is its fold cursor: the lowest rank
+	 * not yet folded into the accumulator. */
+	struct rte_mbuf **held;
+	uint64_t held_total;            /* contributions held so far (telemetry) */
+	struct gw_lcore *lc;            /* the owner, whose hold budget they use */
 	uint64_t charge;                /* bytes charged to the lcore's slot memory */
 	void *mem;                      /* the rte_malloc block holding all of it */
 };
@@ -237,6 +245,7 @@ struct gw_job {
 	struct gw_addr *workers;        /* by rank */
 	struct gw_job_inst *inst;
 	bool keyed;                     /* messages carry tags (dp_auth.h) */
+	bool ordered;                   /* "deterministic" float job: fold in rank order */
 	struct dp_auth_key key;
 };
 
@@ -282,6 +291,13 @@ struct gw_lcore {
 	struct rte_ring *handoff;       /* MP/SC: packets for this shard */
 	struct gw_infer_lc *infer;      /* inference and TX scheduling (gw_infer.h) */
 	struct gw_cp_lc *cp;            /* version note, token buckets (gw_cp.h) */
+	/* Contributions of deterministic jobs held for their rank's turn:
+	 * held counts them, held_gone those freed with a retired job
+	 * instance (by the main thread); held_max bounds the difference so
+	 * that holds never drain the RX pools. */
+	uint32_t held;
+	_Atomic uint32_t held_gone;     /* main adds, the lcore reads */
+	uint32_t held_max;
 	uint64_t slot_capacity;         /* main: bytes of slot memory */
 	uint64_t slot_committed;        /* main: bytes charged by the current tables */
 	struct gw_stats cnt __rte_cache_aligned;

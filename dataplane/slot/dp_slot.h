@@ -41,7 +41,8 @@ struct dp_slot_set {
 	uint16_t seen;           /* contributions counted in the current use */
 	uint8_t state;           /* enum dp_slot_state */
 	uint8_t hint;            /* the caller's (layer-priority hint); never touched here */
-	uint8_t reserved[2];
+	uint16_t aux;            /* the caller's (the gateway: rank-order fold cursor);
+				    never touched here */
 	void *user;              /* the caller's buffer handle; never touched here */
 	uint64_t bitmap[];       /* bit r = rank r contributed */
 };

@@ -31,10 +31,14 @@ struct tu_out tu_out[TU_OUT_MAX];
 static char policy_buf[64 * 1024];
 bool tu_policy_pin = true;
 
-/* Jobs 1..4: 4 workers, one per dtype. Job 5: float32, 256 workers. */
+/* Jobs 1..4: 4 workers, one per dtype. Job 5: float32, 256 workers.
+ * Jobs 6..8: deterministic float32, bfloat16, float16, 4 workers. */
 const char *tu_policy_make(unsigned version, unsigned job3_kib, bool job4)
 {
-	static const char *const dtypes[] = { "float32", "int32", "bfloat16", "float16" };
+	static const char *const dtypes[] = {
+		"", "float32", "int32", "bfloat16", "float16", "float32", "float32", "bfloat16",
+		"float16",
+	};
 	size_t o = 0, n = sizeof(policy_buf);
 
 	o += (size_t)snprintf(policy_buf + o, n - o, "{ \"version\": %u, \"nodes\": [", version);
@@ -52,16 +56,17 @@ const char *tu_policy_make(unsigned version, unsigned job3_kib, bool job4)
 				      ip & 255, mac);
 	}
 	o += (size_t)snprintf(policy_buf + o, n - o, "], \"jobs\": [");
-	for (unsigned j = 1; j <= 5; j++) {
-		unsigned nw = j == 5 ? 256 : 4;
+	for (unsigned j = 1; j <= TU_JOBS; j++) {
+		unsigned nw = tu_job_workers((uint16_t)j);
 
 		if (j == 4 && !job4)
 			continue;
 		o += (size_t)snprintf(policy_buf + o, n - o,
 				      "%s{\"id\": %u, \"dtype\": \"%s\", \"chunk_size\": 1024, "
-				      "\"slot_memory\": \"%uKiB\",%s \"workers\": [",
-				      j > 1 ? "," : "", j, dtypes[j == 5 ? 0 : j - 1],
-				      j == 3 ? job3_kib : 256u, j == 2 ? " \"frac_bits\": 16," : "");
+				      "\"slot_memory\": \"%uKiB\",%s%s \"workers\": [",
+				      j > 1 ? "," : "", j, dtypes[j], j == 3 ? job3_kib : 256u,
+				      j == 2 ? " \"frac_bits\": 16," : "",
+				      j >= 6 ? " \"deterministic\": true," : "");
 		for (unsigned w = 0; w < nw; w++)
 			o += (size_t)snprintf(policy_buf + o, n - o,
 					      "%s{\"rank\": %u, \"node\": \"n%u\", \"port\": %u}",
@@ -368,8 +373,8 @@ int tu_setup(void)
 	if (tu_policy_apply(tu_policy_make(7, 256, true)) != 0)
 		return 1;
 	/* Every job's first run, from round 0, for the suites that send GRADs. */
-	for (uint16_t job = 1; job <= 5; job++)
-		if (tu_join(job, job == 5 ? 256 : 4, 1000u * job) != 0)
+	for (uint16_t job = 1; job <= TU_JOBS; job++)
+		if (tu_join(job, tu_job_workers(job), 1000u * job) != 0)
 			return 1;
 	return 0;
 }

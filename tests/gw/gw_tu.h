@@ -9,8 +9,9 @@
  * Workers: rank w of job j is 10.9.0.(11+w), UDP port 47100+j, MAC
  * 02:00:00:00:00:(w+1), pinned by the policy. The gateway is 10.9.0.1, UDP ports 47000..47001.
  * Jobs: 1 float32, 2 int32 (frac_bits 16), 3 bfloat16, 4 float16, each with
- * 4 workers and 1 KiB chunks; 5 float32 with 256 workers. The set-up joins
- * every job (tu_join), so each has a run from round 0.
+ * 4 workers and 1 KiB chunks; 5 float32 with 256 workers; 6 float32,
+ * 7 bfloat16, 8 float16, deterministic, 4 workers. The set-up joins every
+ * job (tu_join), so each has a run from round 0.
  *
  * The gateway's clock is the fixture's: time passes only when a test says
  * so (tu_clock_advance_ms), never by sleeping.
@@ -35,6 +36,13 @@
 #define TU_UDP_BASE 47000
 #define TU_SHARDS 2
 #define TU_OUT_MAX 600
+#define TU_JOBS 8
+
+/* Ranks of job 1 .. TU_JOBS. */
+static inline uint16_t tu_job_workers(uint16_t job)
+{
+	return job == 5 ? 256 : 4;
+}
 
 struct tu_gw {
 	struct cp_gw_config cfg;

@@ -12,6 +12,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "gw_priv.h"
 #include "gw_tu.h"
 #include "kn_sum.h"
 
@@ -22,7 +23,7 @@
 /* Each job's next round: its run started at 0 (the fixture joined it), and
  * a worker sends round r + 1 only after round r completed (round_ahead), so
  * each test completes the round it takes. */
-static uint32_t next_round[8];
+static uint32_t next_round[TU_JOBS + 1];
 
 /* Check that tu_out[0..n) are one RESULT per rank of job with this tag and
  * payload `want` (size bytes). */
@@ -307,6 +308,189 @@ static void test_job_of_256_workers_fans_out_to_all(void)
 	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_AGGREGATED), 255);
 }
 
+/*
+ * Deterministic jobs (6 float32, 7 bfloat16, 8 float16): whatever order the
+ * ranks' chunks arrive in, the result is their fold in rank order
+ * (docs/protocol.md, section 5, "Deterministic jobs").
+ */
+static uint16_t det_job(uint8_t dtype)
+{
+	return dtype == DP_DTYPE_F32 ? 6 : dtype == DP_DTYPE_BF16 ? 7 : 8;
+}
+
+/* Inputs whose sum depends on the order of the adds: a spread of
+ * magnitudes, and in element 0 1e8, 1, -1e8, 1, whose fold in rank order
+ * is 1 and in the order 3, 1, 0, 2 is 0. in holds NW x n elements of dtype
+ * (4 or 2 bytes each); want gets the rank-order fold. */
+static void det_inputs(uint8_t dtype, unsigned n, void *in, void *want)
+{
+	unsigned seed = 7u + dtype;
+
+	for (unsigned e = 0; e < n; e++) {
+		float acc = 0;
+
+		for (unsigned w = 0; w < NW; w++) {
+			float v = ((float)rand_r(&seed) / (float)RAND_MAX - 0.5f) *
+				  ldexpf(1.0f, rand_r(&seed) % 40 - 20);
+
+			if (e == 0)
+				v = w == 0 ? 1e8f : w == 2 ? -1e8f : 1.0f;
+			if (dtype == DP_DTYPE_F32) {
+				((float *)in)[w * n + e] = v;
+				acc = w == 0 ? v : acc + v;
+			} else {
+				uint16_t h = dtype == DP_DTYPE_BF16 ? kn_f32_to_bf16(v) : kn_f32_to_f16(v);
+				float x = dtype == DP_DTYPE_BF16 ? kn_bf16_to_f32(h) : kn_f16_to_f32(h);
+
+				((uint16_t *)in)[w * n + e] = h;
+				acc = w == 0 ? x : acc + x;
+			}
+		}
+		if (dtype == DP_DTYPE_F32)
+			((float *)want)[e] = acc;
+		else
+			((uint16_t *)want)[e] = dtype == DP_DTYPE_BF16 ? kn_f32_to_bf16(acc)
+								    : kn_f32_to_f16(acc);
+	}
+}
+
+static unsigned lc_held(unsigned shard)
+{
+	const struct gw_lcore *lc = tu.gw->lcores[shard];
+
+	return lc->held - atomic_load(&lc->held_gone);
+}
+
+static void test_deterministic_sum_is_the_rank_order_fold_in_any_arrival_order(void)
+{
+	static const unsigned orders[][NW] = {
+		{ 3, 1, 0, 2 }, { 2, 3, 1, 0 }, { 0, 1, 2, 3 }, { 1, 3, 2, 0 }, { 3, 2, 1, 0 },
+	};
+	static const uint8_t dtypes[] = { DP_DTYPE_F32, DP_DTYPE_BF16, DP_DTYPE_F16 };
+	static uint8_t in[NW * 1024], want[1024];
+	unsigned in_use = rte_mempool_in_use_count(tu.pool);
+
+	for (unsigned t = 0; t < 3; t++) {
+		uint8_t dtype = dtypes[t];
+		uint16_t job = det_job(dtype);
+		size_t esize = dp_proto_dtype_size(dtype);
+		unsigned n = (unsigned)(1024 / esize);
+
+		det_inputs(dtype, n, in, want);
+		for (unsigned o = 0; o < sizeof(orders) / sizeof(orders[0]); o++) {
+			uint32_t round = next_round[job]++;
+			uint16_t index = (uint16_t)(o % 4);
+			struct gw_stats before;
+
+			tu_snap(&before);
+			for (unsigned i = 0; i < NW; i++) {
+				unsigned w = orders[o][i];
+
+				tu_grad(job, (uint16_t)w, index, 0, dtype, (uint16_t)n, 0, round,
+					in + (size_t)w * n * esize);
+				tu_poll();
+				if (i < NW - 1)
+					CU_ASSERT_EQUAL(tu_collect(), 0);
+			}
+			expect_results(tu_collect(), NW, job, dp_proto_slot_make(index, 0), round, 0,
+				       (uint16_t)n, want, n * esize);
+			CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_AGGREGATED), NW - 1);
+			CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_COMPLETED), 1);
+			CU_ASSERT_EQUAL(lc_held(index % TU_SHARDS), 0);
+		}
+	}
+	/* Every held contribution went back to its pool. */
+	CU_ASSERT_EQUAL(rte_mempool_in_use_count(tu.pool), in_use);
+}
+
+/* The same inputs on an ordinary float32 job: the arrival order shows in
+ * the result (so the test above could fail). */
+static void test_ordinary_sum_depends_on_the_arrival_order(void)
+{
+	static float in[NW][ELEMS_32], want[ELEMS_32], got[2][ELEMS_32];
+	static const unsigned orders[2][NW] = { { 0, 1, 2, 3 }, { 3, 1, 0, 2 } };
+
+	det_inputs(DP_DTYPE_F32, ELEMS_32, in, want);
+	for (unsigned o = 0; o < 2; o++) {
+		uint32_t round = next_round[1]++;
+
+		for (unsigned i = 0; i < NW; i++)
+			tu_grad(1, (uint16_t)orders[o][i], 2, 0, DP_DTYPE_F32, ELEMS_32, 0, round,
+				in[orders[o][i]]);
+		tu_poll();
+		CU_ASSERT_EQUAL_FATAL(tu_collect(), NW);
+		memcpy(got[o], tu_out[0].payload, sizeof(got[o]));
+	}
+	CU_ASSERT(memcmp(got[0], want, sizeof(want)) == 0);
+	CU_ASSERT_EQUAL(got[0][0], 1.0f);
+	CU_ASSERT_EQUAL(got[1][0], 0.0f);
+	CU_ASSERT(memcmp(got[0], got[1], sizeof(want)) != 0);
+}
+
+/* Duplicates of a held chunk, the hold budget spent, and a use abandoned
+ * with chunks still held: nothing leaks, nothing counts twice. */
+static void test_deterministic_holds_duplicates_budget_and_abandonment(void)
+{
+	static float in[NW][ELEMS_32], want[ELEMS_32];
+	struct gw_lcore *lc = tu.gw->lcores[1];
+	uint32_t max = lc->held_max, round = next_round[6]++;
+	unsigned in_use = rte_mempool_in_use_count(tu.pool);
+	struct gw_stats before;
+
+	det_inputs(DP_DTYPE_F32, ELEMS_32, in, want);
+	tu_snap(&before);
+	/* Slot 5 lives on shard 1. Rank 3 is held; its retransmission is a
+	 * duplicate, answered with WAITING. */
+	lc->held_max = 1;
+	tu_grad(6, 3, 5, 1, DP_DTYPE_F32, ELEMS_32, 0, round, in[3]);
+	tu_grad(6, 3, 5, 1, DP_DTYPE_F32, ELEMS_32, 0, round, in[3]);
+	tu_poll();
+	CU_ASSERT_EQUAL_FATAL(tu_collect(), 1);
+	CU_ASSERT_EQUAL(tu_out[0].h.type, DP_MSG_WAITING);
+	CU_ASSERT_EQUAL(lc_held(1), 1);
+	/* Rank 2 would be held too: over the budget, dropped uncounted. */
+	tu_grad(6, 2, 5, 1, DP_DTYPE_F32, ELEMS_32, 0, round, in[2]);
+	tu_poll();
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_HOLD_FULL), 1);
+	CU_ASSERT_EQUAL(lc_held(1), 1);
+	/* Ranks 0 and 1 fold at once; the retransmitted rank 2 lets rank 3 go. */
+	tu_grad(6, 0, 5, 1, DP_DTYPE_F32, ELEMS_32, 0, round, in[0]);
+	tu_grad(6, 1, 5, 1, DP_DTYPE_F32, ELEMS_32, 0, round, in[1]);
+	tu_poll();
+	CU_ASSERT_EQUAL(tu_collect(), 0);
+	CU_ASSERT_EQUAL(lc_held(1), 1);
+	tu_grad(6, 2, 5, 1, DP_DTYPE_F32, ELEMS_32, 0, round, in[2]);
+	tu_poll();
+	expect_results(tu_collect(), NW, 6, dp_proto_slot_make(5, 1), round, 0, ELEMS_32, want,
+		       sizeof(want));
+	CU_ASSERT_EQUAL(lc_held(1), 0);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_DUPLICATE), 1);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_AGGREGATED), NW - 1);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_COMPLETED), 1);
+	lc->held_max = max;
+
+	/* Round r + 1: ranks 2 and 3 reach slot 7 and wait for rank 0, which
+	 * never comes; round r + 2 takes the set over and the held chunks go. */
+	round = next_round[6]++;
+	tu_grad(6, 2, 7, 1, DP_DTYPE_F32, ELEMS_32, 0, round, in[2]);
+	tu_grad(6, 3, 7, 1, DP_DTYPE_F32, ELEMS_32, 0, round, in[3]);
+	for (unsigned w = 0; w < NW; w++)         /* completes round r + 1 elsewhere */
+		tu_grad(6, (uint16_t)w, 5, 0, DP_DTYPE_F32, ELEMS_32, 0, round, in[w]);
+	tu_poll();
+	CU_ASSERT_EQUAL(tu_collect(), NW);
+	CU_ASSERT_EQUAL(lc_held(1), 2);
+	round = next_round[6]++;
+	tu_snap(&before);
+	for (unsigned w = NW; w-- > 0;)
+		tu_grad(6, (uint16_t)w, 7, 1, DP_DTYPE_F32, ELEMS_32, 0, round, in[w]);
+	tu_poll();
+	expect_results(tu_collect(), NW, 6, dp_proto_slot_make(7, 1), round, 0, ELEMS_32, want,
+		       sizeof(want));
+	CU_ASSERT_EQUAL(tu_ev_delta(&before, GW_EV_SLOTS_ABANDONED), 1);
+	CU_ASSERT_EQUAL(lc_held(1), 0);
+	CU_ASSERT_EQUAL(rte_mempool_in_use_count(tu.pool), in_use);
+}
+
 static CU_TestInfo tests[] = {
 	{ "float32_sum_is_bit_exact_for_every_worker", test_float32_sum_is_bit_exact_for_every_worker },
 	{ "int32_sum_wraps_exactly", test_int32_sum_wraps_exactly },
@@ -316,6 +500,11 @@ static CU_TestInfo tests[] = {
 	{ "foreign_shard_packets_are_handed_over", test_foreign_shard_packets_are_handed_over },
 	{ "reuse_while_tx_holds_the_result", test_reuse_while_tx_holds_the_result },
 	{ "job_of_256_workers_fans_out_to_all", test_job_of_256_workers_fans_out_to_all },
+	{ "deterministic_sum_is_the_rank_order_fold_in_any_arrival_order",
+	  test_deterministic_sum_is_the_rank_order_fold_in_any_arrival_order },
+	{ "ordinary_sum_depends_on_the_arrival_order", test_ordinary_sum_depends_on_the_arrival_order },
+	{ "deterministic_holds_duplicates_budget_and_abandonment",
+	  test_deterministic_holds_duplicates_budget_and_abandonment },
 	CU_TEST_INFO_NULL,
 };
 

@@ -296,8 +296,8 @@ static void test_spoofed_beat_keeps_no_node_alive(void)
 	CU_ASSERT_NOT_EQUAL(tu.gw->tables->infer->last_seen[0], seen);
 
 	restore_pins();
-	for (uint16_t job = 1; job <= 5; job++)
-		CU_ASSERT_NOT_EQUAL(tu_join(job, job == 5 ? 256 : 4, 70000u + 1000u * job),
+	for (uint16_t job = 1; job <= TU_JOBS; job++)
+		CU_ASSERT_NOT_EQUAL(tu_join(job, tu_job_workers(job), 70000u + 1000u * job),
 				    UINT32_MAX);
 }
 

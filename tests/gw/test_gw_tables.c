@@ -166,8 +166,8 @@ static void test_reload_tables_carry_node_liveness_before_the_switch(void)
 	free(nt.node_neigh);
 	cp_policy_free(nt.policy);
 	CU_ASSERT_EQUAL(tu_policy_apply(tu_policy_make(7, 256, true)), 0);
-	for (uint16_t job = 1; job <= 5; job++)
-		tu_join(job, job == 5 ? 256 : 4, 9000u + 1000u * job);
+	for (uint16_t job = 1; job <= TU_JOBS; job++)
+		tu_join(job, tu_job_workers(job), 9000u + 1000u * job);
 }
 
 static CU_TestInfo tests[] = {

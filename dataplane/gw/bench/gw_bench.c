@@ -14,7 +14,7 @@
  * no slots, no TX) gives the baseline.
  *
  *   daitn-gw-bench [EAL args] -- [--seconds S] [--workers N] [--window SLOTS]
- *                                [--burst B]
+ *                                [--burst B] [--auth-compare | --det-compare]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -47,7 +47,10 @@ struct bench_opts {
 	unsigned workers;
 	unsigned window;             /* slot indices the generator cycles over */
 	unsigned burst;              /* frames the generator enqueues per iteration */
-	bool auth_compare;           /* jobs 1..3 without a key, header and payload tags */
+	enum { CMP_NONE, CMP_AUTH, CMP_DET } compare;
+	/* CMP_AUTH: jobs 1..3 without a key, header and payload tags;
+	 * CMP_DET: job 1 ordinary, jobs 2 and 3 deterministic, job 3's ranks
+	 * arriving highest first (every chunk but the last held). */
 };
 
 struct phase {
@@ -62,8 +65,13 @@ static struct gw_bench_gen_tmpl tmpl[3];
 static struct dp_auth_key keys[3];
 
 #define BENCH_MODES 3
-static const char *const mode_names[BENCH_MODES] = {
-	"no key", "key, tags cover headers", "key, tags cover payloads",
+static const char *const mode_names[2][BENCH_MODES] = {
+	{ "no key", "key, tags cover headers", "key, tags cover payloads" },
+	{ "ordinary", "rank-order fold, in order", "rank-order fold, reversed" },
+};
+static const char *const mode_heads[2][BENCH_MODES] = {
+	{ "no key", "header tags", "payload tags" },
+	{ "ordinary", "det. in order", "det. reversed" },
 };
 
 static int opts_parse(int argc, char **argv, struct bench_opts *o)
@@ -76,6 +84,7 @@ static int opts_parse(int argc, char **argv, struct bench_opts *o)
 		{ "ideal-seconds", required_argument, NULL, 'i' },
 		{ "samples", required_argument, NULL, 'k' },
 		{ "auth-compare", no_argument, NULL, 'a' },
+		{ "det-compare", no_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -90,7 +99,8 @@ static int opts_parse(int argc, char **argv, struct bench_opts *o)
 		case 'b': o->burst = (unsigned)atoi(optarg); break;
 		case 'i': o->ideal_seconds = atof(optarg); break;
 		case 'k': o->samples = (unsigned)atoi(optarg); break;
-		case 'a': o->auth_compare = true; break;
+		case 'a': o->compare = CMP_AUTH; break;
+		case 'd': o->compare = CMP_DET; break;
 		default: return -EINVAL;
 		}
 	}
@@ -106,12 +116,13 @@ static int opts_parse(int argc, char **argv, struct bench_opts *o)
 	return 0;
 }
 
-/* Job 1 of `workers` workers (10.8.1.w, pinned MACs); with n_jobs 3 also
- * jobs 2 and 3 on the next UDP ports, keyed (keys[1], keys[2]: the key is
- * set on the parsed policy, as a key_file would). */
+/* Job 1 of `workers` workers (10.8.1.w, pinned MACs); with a comparison
+ * also jobs 2 and 3 on the next UDP ports: keyed (keys[1], keys[2]: the key
+ * is set on the parsed policy, as a key_file would) or deterministic. */
 static int policy_apply(struct gw *gw, const struct cp_gw_config *cfg, unsigned workers,
-			unsigned n_jobs)
+			int compare)
 {
+	unsigned n_jobs = compare == CMP_NONE ? 1 : 3;
 	char json[32768], err[256];
 	size_t o = 0;
 	struct cp_diags diags = { 0 };
@@ -145,6 +156,10 @@ static int policy_apply(struct gw *gw, const struct cp_gw_config *cfg, unsigned 
 	for (unsigned j = 1; j < n_jobs; j++) {
 		uint8_t kb[DP_AUTH_KEY_SIZE];
 
+		if (compare == CMP_DET) {
+			p->jobs[j].deterministic = true;
+			continue;
+		}
 		for (unsigned i = 0; i < sizeof(kb); i++)
 			kb[i] = (uint8_t)(0x40 + 16 * j + i);
 		p->jobs[j].keyed = true;
@@ -375,13 +390,18 @@ static int bench_run(struct gw *gw, const struct bench_opts *o)
 }
 
 /*
- * --auth-compare: the pipeline on job 1 (no key), job 2 (tags cover headers)
- * and job 3 (tags cover payloads too), one sample of each in turn so that
- * drift and noise hit all three alike; the ratios are per round of samples.
- * The generator tags every frame (its cycles are not the pipeline's).
+ * A comparison of three jobs, one sample of each in turn so that drift and
+ * noise hit all three alike; the ratios are per round of samples.
+ * --auth-compare: job 1 (no key), job 2 (tags cover headers) and job 3
+ * (tags cover payloads too); the generator tags every frame (its cycles are
+ * not the pipeline's). --det-compare: job 1 ordinary, job 2 deterministic
+ * with each chunk's ranks arriving lowest first (nothing waits), job 3
+ * deterministic with them arriving highest first (all but the last wait).
  */
-static int bench_auth_compare(struct gw *gw, const struct bench_opts *o)
+static int bench_compare(struct gw *gw, const struct bench_opts *o)
 {
+	bool auth = o->compare == CMP_AUTH;
+	const char *const *names = mode_names[!auth], *const *heads = mode_heads[!auth];
 	struct gw_lcore *lc = gw_lcore_get(gw, 0);
 	struct gw_bench_gen g[BENCH_MODES];
 	struct gw_bench_sink sk = { .tx = bp.tx, .workers = o->workers };
@@ -393,9 +413,9 @@ static int bench_auth_compare(struct gw *gw, const struct bench_opts *o)
 
 	so.ideal_seconds = 0;
 	for (unsigned m = 0; m < BENCH_MODES; m++) {
-		g[m] = (struct gw_bench_gen){ .pool = m ? bp.pool_tagged : bp.pool, .rx = bp.rx,
-			.tmpl = &tmpl[m], .key = m ? &keys[m] : NULL, .workers = o->workers,
-			.window = o->window };
+		g[m] = (struct gw_bench_gen){ .pool = auth && m ? bp.pool_tagged : bp.pool,
+			.rx = bp.rx, .tmpl = &tmpl[m], .key = auth && m ? &keys[m] : NULL,
+			.workers = o->workers, .window = o->window, .descending = !auth && m == 2 };
 		if (gw_bench_join(gw, &bp, &tmpl[m], o->workers, g[m].key, &g[m].lap,
 				  &g[m].salt) != 0) {
 			fprintf(stderr, "daitn-gw-bench: the workers could not join job %u\n", m + 1);
@@ -408,12 +428,11 @@ static int bench_auth_compare(struct gw *gw, const struct bench_opts *o)
 				return 1;
 		}
 	}
-	printf("daitn-gw-bench --auth-compare: %u workers, 1 KiB float32 chunks, window %u slots, "
-	       "burst %u, kernels %s, TSC %.2f GHz, %u rounds of %.1f s per mode\n", o->workers,
-	       o->window, o->burst, kn_ops_get()->name, (double)rte_get_tsc_hz() / 1e9, o->samples,
-	       o->seconds);
-	printf("  sample  %14s  %14s  %14s  (pipeline-only Mpps)\n", "no key", "header tags",
-	       "payload tags");
+	printf("daitn-gw-bench --%s-compare: %u workers, 1 KiB float32 chunks, window %u slots, "
+	       "burst %u, kernels %s, TSC %.2f GHz, %u rounds of %.1f s per mode\n",
+	       auth ? "auth" : "det", o->workers, o->window, o->burst, kn_ops_get()->name,
+	       (double)rte_get_tsc_hz() / 1e9, o->samples, o->seconds);
+	printf("  sample  %14s  %14s  %14s  (pipeline-only Mpps)\n", heads[0], heads[1], heads[2]);
 	gw_stats_read(gw, 0, &st0);
 	for (unsigned k = 0; k < o->samples; k++) {
 		for (unsigned m = 0; m < BENCH_MODES; m++) {
@@ -433,10 +452,10 @@ static int bench_auth_compare(struct gw *gw, const struct bench_opts *o)
 
 		memcpy(r, ratio[m], o->samples * sizeof(double));
 		qsort(r, o->samples, sizeof(double), cmp_double);
-		summary(mode_names[m], mp[m], o->samples, NULL);
-		printf("  %-38s %.1f cycles per input packet, %.3fx the no-key Mpps (median of "
+		summary(names[m], mp[m], o->samples, NULL);
+		printf("  %-38s %.1f cycles per input packet, %.3fx the %s Mpps (median of "
 		       "the per-round ratios)\n", "", pk[m] ? (double)cyc[m] / (double)pk[m] : 0.0,
-		       r[o->samples / 2]);
+		       r[o->samples / 2], names[0]);
 	}
 	for (unsigned i = 0; i < DP_DROP_MAX; i++) {
 		uint64_t d = st1.fate[i] - st0.fate[i];
@@ -458,7 +477,7 @@ static int bench_lcore(void *arg)
 	struct bench_arg *a = arg;
 
 	rcu_register_thread();
-	a->rc = a->o->auth_compare ? bench_auth_compare(a->gw, a->o) : bench_run(a->gw, a->o);
+	a->rc = a->o->compare != CMP_NONE ? bench_compare(a->gw, a->o) : bench_run(a->gw, a->o);
 	rcu_unregister_thread();
 	return 0;
 }
@@ -514,8 +533,8 @@ int main(int argc, char **argv)
 		goto eal;
 	}
 	cfg.burst = o.burst;
-	cfg.slot_memory = (o.auth_compare ? 64u : 32u) << 20;
-	if (o.auth_compare && gw_bench_port_add_tagged("bench", &bp) != 0) {
+	cfg.slot_memory = (o.compare != CMP_NONE ? 64u : 32u) << 20;
+	if (o.compare == CMP_AUTH && gw_bench_port_add_tagged("bench", &bp) != 0) {
 		fprintf(stderr, "daitn-gw-bench: tagged pool: %s\n", rte_strerror(rte_errno));
 		goto eal;
 	}
@@ -525,8 +544,8 @@ int main(int argc, char **argv)
 	rte_eth_macaddr_get(port, &mac);
 	for (unsigned m = 0; m < BENCH_MODES; m++)
 		gw_bench_gen_tmpl_build(&tmpl[m], o.workers, &mac, (uint16_t)(m + 1),
-					m ? DP_PROTO_TAG_SIZE : 0);
-	if (policy_apply(gw, &cfg, o.workers, o.auth_compare ? BENCH_MODES : 1) == 0)
+					o.compare == CMP_AUTH && m ? DP_PROTO_TAG_SIZE : 0);
+	if (policy_apply(gw, &cfg, o.workers, o.compare) == 0)
 		rc = bench_on_data_lcore(gw, &o, cfg.data_lcores[0]);
 	gw_ports_stop(gw);
 destroy:

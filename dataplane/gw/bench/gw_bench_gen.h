@@ -77,6 +77,7 @@ struct gw_bench_gen {
 	const struct dp_auth_key *key;          /* NULL: the job has none */
 	uint64_t salt;
 	unsigned workers, window, slot, worker;
+	bool descending;             /* each chunk's ranks highest first, else lowest */
 	uint32_t lap;
 	uint64_t sent;               /* frames enqueued */
 };
@@ -130,16 +131,17 @@ gw_bench_gen_burst(struct gw_bench_gen *g, unsigned n)
 		return 0;
 	for (unsigned i = 0; i < n; i++) {
 		uint8_t *f = rte_pktmbuf_mtod(m[i], uint8_t *);
+		unsigned rank = g->descending ? g->workers - 1 - g->worker : g->worker;
 		struct dp_proto_hdr h = {
 			.magic = DP_PROTO_MAGIC, .version = DP_PROTO_VERSION, .type = DP_MSG_GRAD,
-			.job = g->tmpl->job, .rank = (uint16_t)g->worker,
+			.job = g->tmpl->job, .rank = (uint16_t)rank,
 			.slot = dp_proto_slot_make((uint16_t)g->slot, g->lap & 1),
 			.dtype = DP_DTYPE_F32, .flags = g->key != NULL ? DP_PROTO_FLAG_AUTH : 0,
 			.count = GW_BENCH_ELEMS, .offset = g->slot * GW_BENCH_ELEMS, .round = g->lap,
 		};
 		uint8_t *dh = f + DP_PROTO_L2_L4_SIZE;
 
-		memcpy(f, g->tmpl->hdr[g->worker], DP_PROTO_L2_L4_SIZE);
+		memcpy(f, g->tmpl->hdr[rank], DP_PROTO_L2_L4_SIZE);
 		dp_proto_hdr_write(dh, &h);
 		if (g->key != NULL)
 			dp_auth_tag_write(dh + DP_PROTO_HDR_SIZE,

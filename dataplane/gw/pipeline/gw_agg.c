@@ -278,6 +278,74 @@ static inline void agg_note(struct gw_job_lc *jl, uint32_t round)
 	}
 }
 
+/*
+ * Deterministic jobs: the accumulator is the fold of the contributions in
+ * ascending rank order (docs/protocol.md, section 5, "Deterministic jobs"), whatever order
+ * they arrive in. A contribution whose rank is the set's cursor (aux, the
+ * lowest rank not folded yet) is folded at once, and so are the held ones
+ * that follow it without a gap; any other is held, zero-copy, until its
+ * turn. The rank that completes a use is always the cursor's (every lower
+ * rank has arrived, so all of them are folded), so a complete use holds
+ * nothing.
+ */
+static inline struct rte_mbuf **held_of(const struct gw_job *job, const struct gw_job_lc *jl,
+					uint32_t local, uint16_t slot)
+{
+	return &jl->held[((size_t)local * 2 + dp_proto_slot_set(slot)) * job->n_workers];
+}
+
+/* Free what an abandoned use of the set still held. */
+static void held_drop(struct gw_lcore *lc, const struct gw_job *job, struct rte_mbuf **held)
+{
+	for (uint16_t r = 0; r < job->n_workers; r++)
+		if (held[r] != NULL) {
+			rte_pktmbuf_free(held[r]);
+			held[r] = NULL;
+			lc->held--;
+		}
+}
+
+static inline void fold_one(const struct gw_job *job, struct dp_slot_set *s, void *acc,
+			    const void *src)
+{
+	if (s->aux == 0)
+		acc_load(job, acc, src, s->count);
+	else
+		acc_add(job, acc, src, s->count);
+	s->aux++;
+}
+
+/* Take rank's contribution into s in rank order; false if it must be held
+ * and the lcore's hold budget is spent (the caller cancels it). */
+static bool fold_ordered(struct gw_lcore *lc, const struct gw_job *job, struct gw_job_lc *jl,
+			 struct dp_slot_set *s, struct rte_mbuf **held, uint16_t rank,
+			 const uint8_t *payload, struct rte_mbuf *m, bool *consumed)
+{
+	void *acc = ((struct gw_buf *)s->user)->data;
+
+	if (rank != s->aux) {
+		if (unlikely(lc->held - atomic_load_explicit(&lc->held_gone, memory_order_relaxed) >=
+			     lc->held_max))
+			return false;
+		rte_pktmbuf_adj(m, (uint16_t)(payload - rte_pktmbuf_mtod(m, const uint8_t *)));
+		held[rank] = m;
+		lc->held++;
+		gw_cnt_add(&jl->held_total, 1);
+		*consumed = true;
+		return true;
+	}
+	fold_one(job, s, acc, payload);
+	while (s->aux < job->n_workers && held[s->aux] != NULL) {
+		struct rte_mbuf *h = held[s->aux];
+
+		held[s->aux] = NULL;
+		fold_one(job, s, acc, rte_pktmbuf_mtod(h, const void *));
+		rte_pktmbuf_free(h);
+		lc->held--;
+	}
+	return true;
+}
+
 enum dp_drop gw_agg_grad(struct gw_lcore *lc, const struct gw_job *job,
 			 const struct dp_proto_hdr *h, uint32_t local, const uint8_t *payload,
 			 struct rte_mbuf *m, unsigned port, bool *consumed)
@@ -312,27 +380,27 @@ enum dp_drop gw_agg_grad(struct gw_lcore *lc, const struct gw_job *job,
 			}
 			s->user = b;
 		}
-		acc_load(job, b->data, payload, h->count);
 		/* Results leave in the TX band of the chunk's layer (P3-style):
 		 * the first contribution's hint, as every rank sends the same. */
 		s->hint = h->flags & DP_PROTO_FLAG_PRIO_MASK;
 		agg_note(jl, h->round);
-		if (a == DP_SLOT_LOAD)
-			return DP_DROP_AGGREGATED;
-		acc_finish(job, b->data, h->count);
-		agg_done(jl, h->round);
-		agg_send(lc, job, jl, s, b, h->slot, -1);
-		return DP_DROP_COMPLETED;
+		if (job->ordered) {
+			struct rte_mbuf **held = held_of(job, jl, local, h->slot);
+
+			if (unlikely(ev & DP_SLOT_EV_ABANDONED))
+				held_drop(lc, job, held);
+			s->aux = 0;
+			goto ordered;
+		}
+		acc_load(job, b->data, payload, h->count);
+		break;
 	case DP_SLOT_ADD:
 	case DP_SLOT_ADD_COMPLETE:
 		b = s->user;
+		if (job->ordered)
+			goto ordered;
 		acc_add(job, b->data, payload, h->count);
-		if (a == DP_SLOT_ADD)
-			return DP_DROP_AGGREGATED;
-		acc_finish(job, b->data, h->count);
-		agg_done(jl, h->round);
-		agg_send(lc, job, jl, s, b, h->slot, -1);
-		return DP_DROP_COMPLETED;
+		break;
 	case DP_SLOT_RESEND:
 		agg_send(lc, job, jl, s, s->user, h->slot, h->rank);
 		return DP_DROP_RESULT_RESENT;
@@ -349,4 +417,18 @@ enum dp_drop gw_agg_grad(struct gw_lcore *lc, const struct gw_job *job,
 	default:
 		return DP_DROP_RANK_INVALID;
 	}
+	goto counted;
+ordered:
+	if (unlikely(!fold_ordered(lc, job, jl, s, held_of(job, jl, local, h->slot), h->rank,
+				   payload, m, consumed))) {
+		dp_slot_cancel(&jl->slots, s, h->rank);
+		return DP_DROP_HOLD_FULL;
+	}
+counted:
+	if (a == DP_SLOT_LOAD || a == DP_SLOT_ADD)
+		return DP_DROP_AGGREGATED;
+	acc_finish(job, b->data, h->count);
+	agg_done(jl, h->round);
+	agg_send(lc, job, jl, s, b, h->slot, -1);
+	return DP_DROP_COMPLETED;
 }

@@ -93,6 +93,10 @@ static struct gw_lcore *lcore_create(struct gw *gw, unsigned shard, unsigned lco
 		lc->idle_max_ns = (cfg->idle_sleep_max_us ? cfg->idle_sleep_max_us : 250u) * 1000u;
 	}
 	lc->slot_capacity = cfg->slot_memory;
+	/* Held contributions come from any shard's RX pool (handoff): together
+	 * the lcores may hold half of one pool, so RX always finds mbufs for
+	 * the contributions that let the held ones go. */
+	lc->held_max = RTE_MAX(cfg->mbufs / (2u * RTE_MAX(cfg->n_data_lcores, 1u)), 1u);
 	lc->rx_pool = pool_create("rx", shard, cfg->mbufs, rx_data_room(cfg), socket);
 	if (lc->rx_pool == NULL)
 		goto fail;

@@ -39,26 +39,44 @@ static uint32_t buf_stride(uint32_t acc_size)
 	return rte_align32pow2(RTE_MAX(acc_size, 64u));
 }
 
+/* Main thread, after the grace period: the contributions the instance still
+ * held go back to their pools, and out of their lcore's hold budget. */
 static void job_lc_free(struct gw_job_lc *jl)
 {
+	uint32_t n = 0;
+
 	if (jl == NULL)
 		return;
+	if (jl->held != NULL) {
+		size_t entries = (size_t)2 * jl->n_local * jl->slots.n_workers;
+
+		for (size_t i = 0; i < entries; i++)
+			if (jl->held[i] != NULL) {
+				rte_pktmbuf_free(jl->held[i]);
+				n++;
+			}
+		atomic_fetch_add_explicit(&jl->lc->held_gone, n, memory_order_relaxed);
+	}
 	rte_free(jl->mem);
 	rte_free(jl);
 }
 
 /* Per-lcore state of a job with n_local slot indices on this shard. */
 static struct gw_job_lc *job_lc_create(const struct cp_job *j, uint32_t n_local,
-				       uint32_t acc_size, int socket)
+				       uint32_t acc_size, struct gw_lcore *lc)
 {
+	int socket = (int)rte_lcore_to_socket_id(lc->lcore_id);
+	/* Only float sums depend on the order of the adds. */
+	bool ordered = j->deterministic && j->dtype != DP_DTYPE_I32;
+	size_t held = ordered ? (size_t)2 * n_local * j->n_workers * sizeof(struct rte_mbuf *) : 0;
 	size_t tbl = RTE_ALIGN_CEIL(dp_slot_table_mem_size(n_local, j->n_workers), 64);
 	uint32_t n_bufs = 2 * n_local + GW_SPARE_BUFS, stride = buf_stride(acc_size);
 	size_t o_bufs = tbl;
 	size_t o_free = RTE_ALIGN_CEIL(o_bufs + n_bufs * sizeof(struct gw_buf), 64);
 	size_t o_busy = o_free + n_bufs * sizeof(struct gw_buf *);
 	size_t o_peers = RTE_ALIGN_CEIL(o_busy + n_bufs * sizeof(struct gw_buf *), 64);
-	size_t o_data = RTE_ALIGN_CEIL(o_peers + (size_t)j->n_workers * sizeof(struct gw_peer),
-				       stride > 64 ? stride : 64);
+	size_t o_held = o_peers + (size_t)j->n_workers * sizeof(struct gw_peer);
+	size_t o_data = RTE_ALIGN_CEIL(o_held + held, stride > 64 ? stride : 64);
 	size_t total = o_data + (size_t)n_bufs * stride;
 	struct gw_job_lc *jl;
 	uint8_t *mem;
@@ -79,6 +97,8 @@ static struct gw_job_lc *job_lc_create(const struct cp_job *j, uint32_t n_local,
 	jl->free_bufs = (struct gw_buf **)(mem + o_free);
 	jl->busy = (struct gw_buf **)(mem + o_busy);
 	jl->peers = (struct gw_peer *)(mem + o_peers);
+	jl->held = ordered ? (struct rte_mbuf **)(mem + o_held) : NULL;
+	jl->lc = lc;
 	for (uint32_t i = 0; i < n_bufs; i++) {
 		struct gw_buf *b = &jl->bufs[i];
 
@@ -137,8 +157,7 @@ static struct gw_job_inst *inst_create(struct gw *gw, const struct cp_job *j, ui
 	for (unsigned k = 0; k < gw->n_lcores; k++) {
 		uint32_t n_local = (n_slots - k + gw->n_lcores - 1) / gw->n_lcores;
 
-		in->lc[k] = job_lc_create(j, n_local, acc_size,
-					  (int)rte_lcore_to_socket_id(gw->lcores[k]->lcore_id));
+		in->lc[k] = job_lc_create(j, n_local, acc_size, gw->lcores[k]);
 		if (in->lc[k] == NULL)
 			goto fail;
 		in->n_lc = k + 1;
@@ -245,6 +264,7 @@ static int tables_build(struct gw *gw, struct gw_tables *t, const struct gw_tabl
 		j->acc_size = (uint32_t)(cj->chunk_size / esize) * 4u;
 		j->k = &gw->kern[cj->dtype];
 		j->keyed = cj->keyed;
+		j->ordered = cj->deterministic && cj->dtype != DP_DTYPE_I32;
 		if (cj->keyed)
 			dp_auth_key_set(&j->key, cj->key, (enum dp_auth_cover)cj->auth_cover);
 		j->workers = malloc(cj->n_workers * sizeof(*j->workers));

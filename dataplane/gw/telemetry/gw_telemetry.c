@@ -149,7 +149,7 @@ static int tel_job(const char *cmd, const char *params, struct rte_tel_data *d)
 	struct rte_tel_data *fates;
 	const struct gw_job *j;
 	unsigned long id;
-	uint64_t f[DP_DROP_MAX] = { 0 }, abandoned = 0, run;
+	uint64_t f[DP_DROP_MAX] = { 0 }, abandoned = 0, held = 0, run;
 	uint32_t joined;
 	unsigned active = 0, complete = 0;
 
@@ -172,6 +172,7 @@ static int tel_job(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "workers", j->n_workers);
 	rte_tel_data_add_dict_u64(d, "chunk_size", j->chunk_size);
 	rte_tel_data_add_dict_u64(d, "slots", j->n_slots);
+	rte_tel_data_add_dict_u64(d, "deterministic", j->inst->cfg.deterministic);
 	rte_tel_data_add_dict_u64(d, "slot_memory_used", 2ull * j->n_slots * j->acc_size);
 	run = atomic_load(&j->inst->run);
 	rte_tel_data_add_dict_u64(d, "run", gw_run_id(run));
@@ -187,6 +188,7 @@ static int tel_job(const char *cmd, const char *params, struct rte_tel_data *d)
 		for (unsigned i = 0; i < DP_DROP_MAX; i++)
 			f[i] += gw_cnt_read(&jl->fate[i]);
 		abandoned += gw_cnt_read(&jl->abandoned);
+		held += gw_cnt_read(&jl->held_total);
 		/* Racy snapshot of lcore-owned state: a gauge, not a count. */
 		for (uint32_t s = 0; s < jl->n_local * 2; s++) {
 			const struct dp_slot_set *set = dp_slot_set_get(&jl->slots, s / 2, s & 1);
@@ -200,6 +202,9 @@ static int tel_job(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "sets_active", active);
 	rte_tel_data_add_dict_u64(d, "sets_complete", complete);
 	rte_tel_data_add_dict_u64(d, "slots_abandoned", abandoned);
+	/* Deterministic jobs: contributions that came before a lower rank's
+	 * and waited for their turn in the fold. */
+	rte_tel_data_add_dict_u64(d, "held_for_order", held);
 	rte_tel_data_start_dict(fates);
 	for (unsigned i = 1; i < DP_DROP_MAX; i++)
 		if (f[i] != 0)
