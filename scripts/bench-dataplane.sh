@@ -5,7 +5,7 @@
 #
 #   bash scripts/bench-dataplane.sh [--build-dir DIR] [--cpu N] [--seconds S]
 #                                   [--samples K] [--workers N] [--window SLOTS]
-#                                   [--burst B] [--no-huge] [--no-auth]
+#                                   [--burst B] [--no-huge] [--no-auth] [--no-det]
 #
 # daitn-gw-bench runs everything on one lcore, run to completion: an in-process
 # generator enqueues the 1 KiB float32 chunks of N workers (default 8) into the
@@ -30,6 +30,14 @@
 # beside the no-key figure of the same round. Target (issue 10): at most 15%
 # fewer Mpps with a key.
 #
+# Then (unless --no-det) the cost of deterministic jobs (docs/protocol.md,
+# section 5, "Deterministic jobs"), in the same run: daitn-gw-bench
+# --det-compare measures an ordinary float32 job, a deterministic one whose
+# chunks arrive in rank order (nothing waits: the best case) and one whose
+# chunks arrive highest rank first (every chunk but the last is held: the
+# worst case), each beside the ordinary figure of the same round. Target
+# (issue 14): at least 0.5x the ordinary sum.
+#
 # Hugepages are used when at least 128 free 2 MB pages are mounted; otherwise
 # the run falls back to --no-huge and says so (reserve them with:
 #   echo 512 > /proc/sys/vm/nr_hugepages; mount -t hugetlbfs nodev /dev/hugepages).
@@ -42,6 +50,7 @@ build_dir="$DTN_BUILD"
 cpu=""
 huge=1
 auth=1
+det=1
 bench_args=()
 while [[ $# -gt 0 ]]; do
 	case "$1" in
@@ -50,7 +59,8 @@ while [[ $# -gt 0 ]]; do
 	--seconds|--samples|--workers|--window|--burst) bench_args+=("$1" "$2"); shift ;;
 	--no-huge) huge=0 ;;
 	--no-auth) auth=0 ;;
-	-h|--help) sed -n '3,37p' "$0"; exit 0 ;;
+	--no-det) det=0 ;;
+	-h|--help) sed -n '3,46p' "$0"; exit 0 ;;
 	*) dtn_die "unknown option '$1' (see --help)" ;;
 	esac
 	shift
@@ -94,6 +104,11 @@ run_bench() {
 	[[ $rc -eq 0 ]] || dtn_die "daitn-gw-bench failed (exit $rc)"
 }
 run_bench
-[[ $auth -eq 1 ]] || exit 0
-echo
-run_bench --auth-compare
+if [[ $auth -eq 1 ]]; then
+	echo
+	run_bench --auth-compare
+fi
+if [[ $det -eq 1 ]]; then
+	echo
+	run_bench --det-compare
+fi
