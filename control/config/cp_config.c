@@ -18,7 +18,7 @@
 
 static const char *const top_keys[] = {
 	"ports", "main_lcore", "data_lcores", "udp_port", "hugepages", "memory_mb",
-	"mbufs", "burst", "slot_memory", "policy", "watch_policy", "eal_args",
+	"mbufs", "burst", "slot_memory", "policy", "watch_policy", "eal_args", "data_cpus",
 	"tx_scheduler", "tx_rate_mbps", "capture", "idle_poll", "idle_after_polls",
 	"idle_sleep_max_us", NULL,
 };
@@ -239,6 +239,40 @@ lcores_read(struct cp_json_ctx *c, const json_t *root, struct cp_gw_config *cfg)
 	cp_json_pop(c, mark);
 }
 
+/* "data_cpus": one CPU per data lcore, in the order of "data_lcores".
+ * Several lcores may share a CPU (a test on a small machine, or gateways
+ * with adaptive idle polling): EAL --lcores maps them. */
+static void
+data_cpus_read(struct cp_json_ctx *c, const json_t *root, struct cp_gw_config *cfg)
+{
+	json_t *arr = NULL, *v;
+	size_t i, mark;
+
+	if (cp_json_get_array(c, root, "data_cpus", false, 1, CP_LCORES_MAX, &arr) != CP_JSON_OK)
+		return;
+	mark = cp_json_push_key(c, "data_cpus");
+	if (json_array_size(arr) != cfg->n_data_lcores)
+		cp_json_error(c, "has %zu CPUs for %u data lcores: give one per data lcore, "
+			      "in the order of \"data_lcores\"", json_array_size(arr),
+			      cfg->n_data_lcores);
+	json_array_foreach(arr, i, v) {
+		size_t m = cp_json_push_index(c, i);
+		json_int_t cpu = json_is_integer(v) ? json_integer_value(v) : -1;
+
+		if (cpu < 0 || cpu > (json_int_t)CP_LCORE_ID_MAX) {
+			char d[64];
+
+			cp_json_error(c, "expected a CPU number 0 .. %u, got %s", CP_LCORE_ID_MAX,
+				      cp_json_describe(v, d, sizeof(d)));
+		} else if (i < CP_LCORES_MAX) {
+			cfg->data_cpus[i] = (unsigned)cpu;
+		}
+		cp_json_pop(c, m);
+	}
+	cfg->has_data_cpus = true;
+	cp_json_pop(c, mark);
+}
+
 static void
 eal_args_read(struct cp_json_ctx *c, const json_t *root, struct cp_gw_config *cfg)
 {
@@ -417,6 +451,7 @@ config_read(struct cp_json_ctx *c, const json_t *root, const char *path,
 	if (cp_json_get_string(c, root, "policy", true, PATH_MAX - 1, &policy) == CP_JSON_OK)
 		policy_path_resolve(c, path, policy, cfg);
 	cp_json_get_bool(c, root, "watch_policy", false, &cfg->watch_policy);
+	data_cpus_read(c, root, cfg);
 	eal_args_read(c, root, cfg);
 	tx_read(c, root, cfg);
 	idle_read(c, root, cfg);

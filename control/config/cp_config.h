@@ -43,6 +43,10 @@ struct cp_gw_config {
 	unsigned main_lcore;        /* control thread; default 0 */
 	unsigned n_data_lcores;     /* >= 1 */
 	unsigned data_lcores[CP_LCORES_MAX];
+	/* "data_cpus": the CPU of each data lcore (EAL --lcores LCORE@CPU);
+	 * without it each lcore runs on the CPU of its own number. */
+	bool has_data_cpus;
+	unsigned data_cpus[CP_LCORES_MAX];
 	uint16_t udp_port;          /* base UDP port; shard k listens on udp_port + k */
 	bool hugepages;             /* false: run the EAL with --no-huge */
 	bool capture;               /* keep hugepage files so that dpdk-dumpcap can attach */

@@ -35,10 +35,21 @@ int gw_eal_args_build(const struct cp_gw_config *cfg, const char *file_prefix,
 
 	memset(out, 0, sizeof(*out));
 	rc |= push(out, "daitn-gw");
-	off = (size_t)snprintf(buf, sizeof(buf), "%u", cfg->main_lcore);
-	for (unsigned k = 0; k < cfg->n_data_lcores && off < sizeof(buf); k++)
-		off += (size_t)snprintf(buf + off, sizeof(buf) - off, ",%u", cfg->data_lcores[k]);
-	rc |= push(out, "-l");
+	if (cfg->has_data_cpus) {
+		off = (size_t)snprintf(buf, sizeof(buf), "%u@%u", cfg->main_lcore, cfg->main_lcore);
+		for (unsigned k = 0; k < cfg->n_data_lcores && off < sizeof(buf); k++)
+			off += (size_t)snprintf(buf + off, sizeof(buf) - off, ",%u@%u",
+						cfg->data_lcores[k], cfg->data_cpus[k]);
+		rc |= push(out, "--lcores");
+	} else {
+		off = (size_t)snprintf(buf, sizeof(buf), "%u", cfg->main_lcore);
+		for (unsigned k = 0; k < cfg->n_data_lcores && off < sizeof(buf); k++)
+			off += (size_t)snprintf(buf + off, sizeof(buf) - off, ",%u",
+						cfg->data_lcores[k]);
+		rc |= push(out, "-l");
+	}
+	if (off >= sizeof(buf))
+		rc |= -E2BIG;
 	rc |= push(out, buf);
 	snprintf(buf, sizeof(buf), "%u", cfg->main_lcore);
 	rc |= push(out, "--main-lcore");
