@@ -25,7 +25,7 @@ usage(FILE *f)
 "                    [--hello-timeout-ms MS] [--join-timeout-ms MS]\n"
 "                    [--rto-us US] [--window W] [--until-file PATH]\n"
 "                    [--key-file PATH] [--peer-timeout-ms MS] [--pause ROUND:MS]\n"
-"                    [--quiet] [--json]\n"
+"                    [--quiet] [--json] [--digest] [--order-exact]\n"
 "\n"
 "Joins job N on the gateway as rank R, runs K allreduce rounds (default 10) of\n"
 "ELEMS elements (default 262144) and checks every element of every round.\n"
@@ -65,6 +65,12 @@ usage(FILE *f)
 "  --window W           chunks in flight at most (default: the job's slots)\n"
 "  --quiet              no per-round lines\n"
 "  --json               print per-round and final results as JSON lines on stdout\n"
+"  --digest             print \"digest round K sha256 HEX\" per round: the SHA-256\n"
+"                       of the result as received (with --json a \"sha256\" field\n"
+"                       in the round's object); printed even with --quiet\n"
+"  --order-exact        a deterministic job: float results must be bit-exact\n"
+"                       against the rank-order fold (binary32 adds of ranks\n"
+"                       0, 1, ..., N-1; 16-bit types rounded once at the end)\n"
 "  --peer-timeout-ms MS give up after MS while the gateway says it waits for\n"
 "                       other ranks (default 1800000: a slow rank is not a dead\n"
 "                       gateway; --timeout-ms bounds a silent gateway)\n"
@@ -127,7 +133,8 @@ opts_parse(int argc, char **argv, struct wk_opts *o)
 		{ "rto-us", 1, 0, 'R' }, { "window", 1, 0, 'W' }, { "quiet", 0, 0, 'q' },
 		{ "json", 0, 0, 'J' }, { "join-timeout-ms", 1, 0, 'T' }, { "help", 0, 0, 'h' },
 		{ "until-file", 1, 0, 'U' }, { "key-file", 1, 0, 'K' },
-		{ "peer-timeout-ms", 1, 0, 'P' }, { "pause", 1, 0, 'X' }, { 0, 0, 0, 0 },
+		{ "peer-timeout-ms", 1, 0, 'P' }, { "pause", 1, 0, 'X' }, { "digest", 0, 0, 'D' },
+		{ "order-exact", 0, 0, 'O' }, { 0, 0, 0, 0 },
 	};
 	unsigned long long v;
 	int c, t;
@@ -220,6 +227,12 @@ opts_parse(int argc, char **argv, struct wk_opts *o)
 		}
 		case 'J':
 			o->json = 1;
+			break;
+		case 'D':
+			o->digest = 1;
+			break;
+		case 'O':
+			o->order_exact = 1;
 			break;
 		case 'h':
 			usage(stdout);

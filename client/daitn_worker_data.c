@@ -20,6 +20,16 @@
  *   int32 and float32-on-int32: bit-exact (integer sums are exact; the
  *   fixed-point reference converts each rank's value with kn_fixed_from_f32
  *   and sums the integers).
+ *
+ * order_exact (a deterministic gateway job): float types in both patterns
+ * must equal the rank-order fold bit for bit: acc = x_0, then acc = acc + x_r
+ * for r = 1 .. N-1, each a binary32 addition rounded to nearest even, 16-bit
+ * inputs widened exactly first and the result narrowed once with the same
+ * kn_f32_to_bf16 / kn_f32_to_f16 as the gateway's reference kernels (NaN
+ * quietened, denormals kept, overflow to Inf). On x86-64 float adds are SSE
+ * binary32 adds; each sum is also assigned to a float, which C11 (c_std=c11:
+ * GCC's -fexcess-precision=standard) rounds to binary32 on targets with
+ * excess precision too. No -ffast-math: it would let the compiler reassociate.
  */
 #include <math.h>
 #include <string.h>
@@ -195,6 +205,61 @@ f32_bits(float f)
 	return b;
 }
 
+/* Rank's contribution to element i as the gateway adds it: the value it
+ * sends, a 16-bit one widened (exactly) to binary32. */
+static float
+contribution(const struct wk_gen *g, unsigned rank, uint32_t round, size_t i)
+{
+	float f = (float)value(g, rank, round, i);
+
+	if (g->type == WK_BF16)
+		return kn_bf16_to_f32(kn_f32_to_bf16(f));
+	if (g->type == WK_F16)
+		return kn_f16_to_f32(kn_f32_to_f16(f));
+	return f;
+}
+
+/* The binary32 rank-order fold of element i (order_exact). */
+static float
+rank_order_fold(const struct wk_gen *g, uint32_t round, size_t i)
+{
+	float acc = contribution(g, 0, round, i);
+
+	for (unsigned r = 1; r < g->n_workers; r++)
+		acc = acc + contribution(g, r, round, i);
+	return acc;
+}
+
+/* order_exact, float types: the bits of the rank-order fold, nothing else. */
+static size_t
+check_fold(const struct wk_gen *g, uint32_t round, const void *got, size_t i, size_t n_bad,
+	   struct wk_mismatch *mm)
+{
+	float e = rank_order_fold(g, round, i), gf;
+	uint32_t gb, eb;
+	double ed, gd;
+
+	if (g->type == WK_F32) {
+		memcpy(&gf, (const float *)got + i, sizeof(gf));
+		gb = f32_bits(gf);
+		eb = f32_bits(e);
+		gd = gf;
+		ed = e;
+	} else {
+		uint16_t h = ((const uint16_t *)got)[i];
+
+		gb = h;
+		eb = g->type == WK_BF16 ? kn_f32_to_bf16(e) : kn_f32_to_f16(e);
+		gd = g->type == WK_BF16 ? kn_bf16_to_f32(h) : kn_f16_to_f32(h);
+		ed = g->type == WK_BF16 ? kn_bf16_to_f32((uint16_t)eb) : kn_f16_to_f32((uint16_t)eb);
+	}
+	if (gb != eb) {
+		n_bad++;
+		note(mm, n_bad, i, ed, gd, eb, gb, 0.0);
+	}
+	return n_bad;
+}
+
 /* Expected bits (or reference and bound) of element i. */
 static size_t
 check_one(const struct wk_gen *g, uint32_t round, const void *got, size_t i, size_t n_bad,
@@ -235,6 +300,8 @@ check_one(const struct wk_gen *g, uint32_t round, const void *got, size_t i, siz
 		}
 		return n_bad;
 	}
+	if (g->order_exact)
+		return check_fold(g, round, got, i, n_bad, mm);
 	for (r = 0; r < n; r++) {
 		double v = value(g, r, round, i);
 

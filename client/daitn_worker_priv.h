@@ -10,6 +10,7 @@
 #define DAITN_WORKER_PRIV_H
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,12 @@ struct wk_gen {
 	uint64_t seed;
 	unsigned n_workers;
 	unsigned frac_bits;      /* WK_F32_ON_I32 */
+	/* Float types (float32, bfloat16, float16), both patterns: the result
+	 * must be bit-exact against the rank-order fold, the contributions
+	 * (16-bit ones widened exactly) added in binary32 in ascending rank
+	 * order starting from rank 0's value, 16-bit types narrowed once at
+	 * the end. int32 and float32-on-int32 are bit-exact either way. */
+	bool order_exact;
 };
 
 /* The first element that failed, for the report. */
@@ -63,6 +70,8 @@ struct wk_opts {
 	unsigned long long seed;
 	unsigned long rounds, timeout_ms, hello_timeout_ms, join_timeout_ms, rto_us, window;
 	int quiet, json;
+	int digest;                  /* --digest: a SHA-256 of each round's result */
+	int order_exact;             /* --order-exact: wk_gen.order_exact */
 	const char *until_file;      /* --until-file: run until it exists */
 	const char *key_file;        /* --key-file: the job's key */
 	unsigned long peer_timeout_ms; /* --peer-timeout-ms */
@@ -85,9 +94,10 @@ size_t wk_type_size(enum wk_type t);
 /* Fill buf with rank's input for round. */
 void wk_fill(const struct wk_gen *g, unsigned rank, uint32_t round, void *buf, size_t count);
 
-/* Check got (the allreduce result) against the sum of all ranks' inputs.
- * Returns the number of failing elements (first one in *mm); *worst is the
- * largest |error| / bound seen (0 for bit-exact checks). */
+/* Check got (the allreduce result) against the sum of all ranks' inputs
+ * (against the rank-order fold if g->order_exact). Returns the number of
+ * failing elements (first one in *mm); *worst is the largest |error| / bound
+ * seen (0 for bit-exact checks). */
 size_t wk_check(const struct wk_gen *g, uint32_t round, const void *got, size_t count,
 		struct wk_mismatch *mm, double *worst);
 

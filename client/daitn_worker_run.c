@@ -12,6 +12,7 @@
 
 #include "daitn_worker_priv.h"
 #include "dp_proto.h"
+#include "wk_sha256.h"
 
 struct wk_rate {
 	double seconds;
@@ -91,6 +92,22 @@ print_json_final(const struct wk_opts *o, const struct daitn *d, unsigned long o
 	fflush(stdout);
 }
 
+/* --digest: the SHA-256 of the result buffer, size bytes as the library
+ * returned them: the caller's elements (float32 for float32-on-int32), in
+ * host order, which is the wire's little-endian on every host we target
+ * (docs/protocol.md). */
+static void
+result_digest(const void *buf, size_t size, char hex[WK_SHA256_HEX_SIZE])
+{
+	uint8_t md[WK_SHA256_SIZE];
+	struct wk_sha256 c;
+
+	wk_sha256_init(&c);
+	wk_sha256_update(&c, buf, size);
+	wk_sha256_final(&c, md);
+	wk_sha256_hex(md, hex);
+}
+
 /*
  * --until-file: every WK_VOTE_EVERY rounds the ranks agree whether to stop,
  * with a one-element allreduce of the job's type: each contributes 1 if the
@@ -126,6 +143,7 @@ wk_run(const struct wk_opts *o, struct daitn *d)
 	struct wk_gen g = {
 		.type = o->type, .pattern = o->pattern, .seed = o->seed,
 		.n_workers = ji->n_workers, .frac_bits = ji->frac_bits,
+		.order_exact = o->order_exact != 0,
 	};
 	size_t es = wk_type_size(o->type), wire_es = dp_proto_dtype_size((uint8_t)ji->dtype);
 	size_t chunk_elems = ji->chunk_size / wire_es;
@@ -144,6 +162,7 @@ wk_run(const struct wk_opts *o, struct daitn *d)
 		return EXIT_GATEWAY;
 	}
 	for (k = 0; k < o->rounds; k++) {
+		char hex[WK_SHA256_HEX_SIZE] = "";
 		double t0, t1, worst;
 		bool stop = false;
 		int rc;
@@ -172,21 +191,30 @@ wk_run(const struct wk_opts *o, struct daitn *d)
 			code = EXIT_MISMATCH;
 			break;
 		}
-		if (o->quiet)
-			;       /* no per-round line; the stop vote below still runs */
-		else if (o->json)
+		if (o->digest)
+			result_digest(buf, o->count * es, hex);
+		/* --quiet drops the per-round lines but not the digests that
+		 * --digest asks for, nor the stop vote below. */
+		if (o->json && !o->quiet)
 			printf("{\"rank\":%ld,\"round\":%lu,\"ok\":true,\"seconds\":%.6f,"
 			       "\"elems_per_s\":%.0f,\"gbit_s\":%.3f,\"chunks_per_s\":%.0f,"
-			       "\"worst_error_ratio\":%.3g}\n", o->rank, k, r.seconds, r.elems_per_s,
-			       r.gbit_s, r.chunks_per_s, worst);
-		else
+			       "\"worst_error_ratio\":%.3g%s%s%s}\n", o->rank, k, r.seconds,
+			       r.elems_per_s, r.gbit_s, r.chunks_per_s, worst,
+			       o->digest ? ",\"sha256\":\"" : "", hex, o->digest ? "\"" : "");
+		else if (o->json && o->digest)
+			printf("{\"rank\":%ld,\"round\":%lu,\"ok\":true,\"sha256\":\"%s\"}\n",
+			       o->rank, k, hex);
+		if (!o->json && !o->quiet) {
 			printf("daitn-worker: rank %ld: round %lu: OK %zu %s in %.3f ms: %.2f Melem/s, "
 			       "%.3f Gbit/s payload, %.0f chunks/s\n", o->rank, k, o->count,
 			       wk_type_name(o->type), r.seconds * 1e3, r.elems_per_s / 1e6, r.gbit_s,
 			       r.chunks_per_s);
-		if (!o->quiet && !o->json && o->pattern == WK_RANDOM && worst > 0)
-			printf("daitn-worker: rank %ld: round %lu: largest error %.3g of the bound\n",
-			       o->rank, k, worst);
+			if (o->pattern == WK_RANDOM && worst > 0)
+				printf("daitn-worker: rank %ld: round %lu: largest error %.3g of the "
+				       "bound\n", o->rank, k, worst);
+		}
+		if (!o->json && o->digest)
+			printf("digest round %lu sha256 %s\n", k, hex);
 		if (o->until_file != NULL && (k + 1) % WK_VOTE_EVERY == 0) {
 			votes++;
 			if (stop_vote(o, d, &stop) < 0) {

@@ -8,6 +8,8 @@
  * so the command's generation, check and reporting run for real. With mult 2
  * the peer's answers are wrong and the command must say where. The peer is
  * not a gateway; multi-worker runs against daitn-gw are integration tests.
+ * On a one-worker job the rank-order fold is the contribution itself, so
+ * --order-exact must pass there too, and --digest must repeat across runs.
  */
 #include <CUnit/Basic.h>
 #include <fcntl.h>
@@ -78,6 +80,7 @@ test_usage_errors_exit_2(void)
 	const char *no_port[] = { "--gateway", "127.0.0.1", "--bind", "127.0.0.1", "--job", "1",
 				  "--rank", "0", NULL };
 	const char *zero_count[] = { "--count", "0", NULL };
+	const char *digest_arg[] = { "--digest=yes", NULL };
 
 	CU_ASSERT_EQUAL(run_worker(none), 2);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "are required"));
@@ -89,6 +92,8 @@ test_usage_errors_exit_2(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "--bind: expected IPv4:PORT"));
 	CU_ASSERT_EQUAL(run_worker(zero_count), 2);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "--count"));
+	CU_ASSERT_EQUAL(run_worker(digest_arg), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "digest"));
 }
 
 static void
@@ -105,17 +110,23 @@ test_absent_gateway_exits_3_fast(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "unreachable"));
 }
 
-/* Run the command against a one-worker peer of dtype; returns the status. */
+/* Run the command against a one-worker peer of dtype, with up to four extra
+ * arguments (extra ends with NULL); returns the status. */
 static int
-run_on_peer(uint8_t dtype, int mult, const char *type, const char *pattern, const char *extra)
+run_on_peer_v(uint8_t dtype, int mult, const char *type, const char *pattern,
+	      const char *const *extra)
 {
 	struct tpeer *p = tutil_peer(dtype, 1024, 64, 2);
 	char gw[32], bind[32];
-	const char *args[] = { "--gateway", gw, "--bind", bind, "--job", "7", "--rank", "0",
-			       "--dtype", type, "--pattern", pattern, "--count", "70000",
-			       "--rounds", "3", "--timeout-ms", "3000", extra, NULL };
+	const char *args[24] = { "--gateway", gw, "--bind", bind, "--job", "7", "--rank", "0",
+				 "--dtype", type, "--pattern", pattern, "--count", "70000",
+				 "--rounds", "3", "--timeout-ms", "3000" };
+	unsigned n = 18;
 	int rc;
 
+	while (*extra != NULL && n < 22)
+		args[n++] = *extra++;
+	args[n] = NULL;
 	p->job.n_workers = 1;
 	p->mult = mult;
 	if (tpeer_start(p) != 0) {
@@ -128,6 +139,138 @@ run_on_peer(uint8_t dtype, int mult, const char *type, const char *pattern, cons
 	tpeer_stop(p);
 	free(p);
 	return rc;
+}
+
+static int
+run_on_peer2(uint8_t dtype, int mult, const char *type, const char *pattern, const char *extra,
+	     const char *extra2)
+{
+	const char *extras[] = { extra, extra2, NULL };
+
+	return run_on_peer_v(dtype, mult, type, pattern, extra != NULL ? extras : extras + 2);
+}
+
+static int
+run_on_peer(uint8_t dtype, int mult, const char *type, const char *pattern, const char *extra)
+{
+	return run_on_peer2(dtype, mult, type, pattern, extra, NULL);
+}
+
+/* The "digest round K sha256 HEX" lines of out_buf, in order, into lines;
+ * returns how many, 0 if one is malformed (HEX not 64 lowercase digits). */
+static unsigned
+digest_lines(char *lines, size_t size)
+{
+	const char *p = out_buf, *h;
+	unsigned n = 0;
+	size_t len = 0;
+
+	lines[0] = '\0';
+	while ((p = strstr(p, "digest round ")) != NULL) {
+		const char *eol = strchr(p, '\n');
+
+		h = strstr(p, " sha256 ");
+		if (eol == NULL || h == NULL || h > eol || eol - (h + 8) != 64 ||
+		    strspn(h + 8, "0123456789abcdef") != 64 || len + (size_t)(eol - p) + 2 > size)
+			return 0;
+		memcpy(lines + len, p, (size_t)(eol - p) + 1);
+		len += (size_t)(eol - p) + 1;
+		lines[len] = '\0';
+		n++;
+		p = eol;
+	}
+	return n;
+}
+
+/* --digest: one line per round, also with --quiet; the same job and seed give
+ * the same lines, another seed other ones. */
+static void
+test_digest_lines_repeat_across_runs_even_when_quiet(void)
+{
+	char first[1024], again[1024];
+
+	CU_ASSERT_EQUAL(run_on_peer(DP_DTYPE_F32, 1, "float32", "random", "--digest"), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "round 2: OK 70000"));
+	CU_ASSERT_EQUAL(digest_lines(first, sizeof(first)), 3);
+	CU_ASSERT_EQUAL(strncmp(first, "digest round 0 sha256 ", 22), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(first, "\ndigest round 2 sha256 "));
+	CU_ASSERT_EQUAL(run_on_peer2(DP_DTYPE_F32, 1, "float32", "random", "--quiet", "--digest"), 0);
+	CU_ASSERT_PTR_NULL(strstr(out_buf, "round 2: OK"));
+	CU_ASSERT_EQUAL(digest_lines(again, sizeof(again)), 3);
+	CU_ASSERT_STRING_EQUAL(first, again);
+	CU_ASSERT_EQUAL(run_on_peer2(DP_DTYPE_F32, 1, "float32", "random", "--digest", "--seed=2"), 0);
+	CU_ASSERT_EQUAL(digest_lines(again, sizeof(again)), 3);
+	CU_ASSERT_STRING_NOT_EQUAL(first, again);
+	CU_ASSERT_EQUAL(run_on_peer2(DP_DTYPE_BF16, 1, "bfloat16", "random", "--digest", "--quiet"), 0);
+	CU_ASSERT_EQUAL(digest_lines(again, sizeof(again)), 3);
+}
+
+/* --json --digest: the round's object carries "sha256", the same digest as
+ * the text line, and there is no text line; without --digest no "sha256". */
+static void
+test_digest_in_json_round_objects(void)
+{
+	char text[1024], want[128];
+	const char *h;
+
+	CU_ASSERT_EQUAL(run_on_peer(DP_DTYPE_F16, 1, "float16", "exact", "--digest"), 0);
+	CU_ASSERT_EQUAL_FATAL(digest_lines(text, sizeof(text)), 3);
+	h = strstr(text, "digest round 2 sha256 ");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+	snprintf(want, sizeof(want), ",\"sha256\":\"%.64s\"}\n", h + 22);
+	CU_ASSERT_EQUAL(run_on_peer2(DP_DTYPE_F16, 1, "float16", "exact", "--json", "--digest"), 0);
+	CU_ASSERT_PTR_NULL(strstr(out_buf, "digest round"));
+	h = strstr(out_buf, "{\"rank\":0,\"round\":2,\"ok\":true,\"seconds\":");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+	CU_ASSERT_PTR_NOT_NULL(strstr(h, want));
+	CU_ASSERT(strstr(h, want) < strchr(h, '\n'));
+	CU_ASSERT_EQUAL(run_on_peer2(DP_DTYPE_F16, 1, "float16", "exact", "--json", "--quiet"), 0);
+	CU_ASSERT_PTR_NULL(strstr(out_buf, "sha256"));
+}
+
+/* --json --quiet --digest: one {"rank","round","ok","sha256"} object a round,
+ * with the digest of the text line. */
+static void
+test_digest_with_json_and_quiet(void)
+{
+	const char *quiet_json_digest[] = { "--json", "--quiet", "--digest", NULL };
+	char want[160];
+	const char *h;
+
+	CU_ASSERT_EQUAL(run_on_peer(DP_DTYPE_I32, 1, "int32", "random", "--digest"), 0);
+	h = strstr(out_buf, "digest round 1 sha256 ");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+	snprintf(want, sizeof(want), "{\"rank\":0,\"round\":1,\"ok\":true,\"sha256\":\"%.64s\"}\n",
+		 h + 22);
+	CU_ASSERT_EQUAL(run_on_peer_v(DP_DTYPE_I32, 1, "int32", "random", quiet_json_digest), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, want));
+	CU_ASSERT_PTR_NULL(strstr(out_buf, "digest round"));
+	CU_ASSERT_PTR_NULL(strstr(out_buf, "\"round\":1,\"ok\":true,\"seconds\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "\"rounds_ok\":3,\"ok\":true"));
+}
+
+/* --order-exact on a one-worker job: the fold is rank 0's value itself, so
+ * correct answers pass for every float type and pattern, and doubled ones
+ * fail with a bit-exact (allowed error 0) report. */
+static void
+test_order_exact_on_a_one_worker_job(void)
+{
+	static const struct { uint8_t dtype; const char *name; } types[] = {
+		{ DP_DTYPE_F32, "float32" }, { DP_DTYPE_BF16, "bfloat16" }, { DP_DTYPE_F16, "float16" },
+		{ DP_DTYPE_I32, "int32" }, { DP_DTYPE_I32, "float32-on-int32" },
+	};
+
+	CU_ASSERT_EQUAL(run_on_peer(DP_DTYPE_F32, 2, "float32", "random", "--order-exact"), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "round 0: MISMATCH at index "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "allowed error 0 "));
+	for (unsigned t = 0; t < 5; t++) {
+		CU_ASSERT_EQUAL(run_on_peer2(types[t].dtype, 1, types[t].name, "random",
+					     "--order-exact", "--quiet"), 0);
+		CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "3 rounds OK"));
+		CU_ASSERT_EQUAL(run_on_peer(types[t].dtype, 1, types[t].name, "exact",
+					    "--order-exact"), 0);
+		CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "round 2: OK 70000"));
+	}
 }
 
 static void
@@ -218,6 +361,11 @@ main(int argc, char **argv)
 		{ "every_type_and_pattern_passes_on_a_one_worker_job",
 		  test_every_type_and_pattern_passes_on_a_one_worker_job },
 		{ "json_output_is_one_object_per_line", test_json_output_is_one_object_per_line },
+		{ "digest_lines_repeat_across_runs_even_when_quiet",
+		  test_digest_lines_repeat_across_runs_even_when_quiet },
+		{ "digest_in_json_round_objects", test_digest_in_json_round_objects },
+		{ "digest_with_json_and_quiet", test_digest_with_json_and_quiet },
+		{ "order_exact_on_a_one_worker_job", test_order_exact_on_a_one_worker_job },
 		CU_TEST_INFO_NULL,
 	};
 

@@ -7,7 +7,9 @@
  * accumulation, 16-bit types rounded once at the end, int32 wrap-around) in
  * several arrival orders: exact patterns must give bit-identical results in
  * every order and pass the check; random ones must pass within the bound;
- * a corrupted element must be caught at its index.
+ * a corrupted element must be caught at its index. With order_exact a float
+ * result must be the forward (rank-order) aggregate to the bit. Also the
+ * SHA-256 of --digest against the FIPS 180-4 / NIST known answers.
  */
 #include <CUnit/Basic.h>
 #include <math.h>
@@ -18,6 +20,7 @@
 #include "daitn_worker_priv.h"
 #include "kn_fixed.h"
 #include "kn_sum.h"
+#include "wk_sha256.h"
 
 #define COUNT 1500
 
@@ -198,6 +201,183 @@ test_random_patterns_pass_within_the_bound(void)
 			check_case(types[t], WK_RANDOM, ns[k], ns[k] > 8 ? 300 : COUNT);
 }
 
+static void
+sha256_hex_of(const void *data, size_t size, char hex[WK_SHA256_HEX_SIZE])
+{
+	uint8_t md[WK_SHA256_SIZE];
+	struct wk_sha256 c;
+
+	wk_sha256_init(&c);
+	wk_sha256_update(&c, data, size);
+	wk_sha256_final(&c, md);
+	wk_sha256_hex(md, hex);
+}
+
+static void
+test_sha256_known_answers(void)
+{
+	static const char m448[] = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	char hex[WK_SHA256_HEX_SIZE];
+
+	sha256_hex_of("", 0, hex);
+	CU_ASSERT_STRING_EQUAL(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	sha256_hex_of(NULL, 0, hex);
+	CU_ASSERT_STRING_EQUAL(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	sha256_hex_of("abc", 3, hex);
+	CU_ASSERT_STRING_EQUAL(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	sha256_hex_of(m448, strlen(m448), hex);
+	CU_ASSERT_STRING_EQUAL(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+
+/* One million 'a' in pieces that start and end everywhere in a block, with
+ * empty updates between them; and all at once. */
+static void
+test_sha256_million_a_in_uneven_pieces(void)
+{
+	static const size_t pieces[] = { 1, 63, 64, 65, 0, 127, 128, 129, 55, 56, 57, 3, 1000 };
+	static const char want[] =
+		"cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
+	char *a = malloc(1000000), hex[WK_SHA256_HEX_SIZE];
+	uint8_t md[WK_SHA256_SIZE];
+	struct wk_sha256 c;
+	size_t done = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	memset(a, 'a', 1000000);
+	wk_sha256_init(&c);
+	for (unsigned k = 0; done < 1000000; k++) {
+		size_t n = pieces[k % (sizeof(pieces) / sizeof(pieces[0]))];
+
+		if (n > 1000000 - done)
+			n = 1000000 - done;
+		wk_sha256_update(&c, a + done, n);
+		done += n;
+	}
+	wk_sha256_final(&c, md);
+	wk_sha256_hex(md, hex);
+	CU_ASSERT_STRING_EQUAL(hex, want);
+	sha256_hex_of(a, 1000000, hex);
+	CU_ASSERT_STRING_EQUAL(hex, want);
+	free(a);
+}
+
+static size_t
+count_differing(const void *a, const void *b, size_t count, size_t es)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < count; i++)
+		n += memcmp((const uint8_t *)a + i * es, (const uint8_t *)b + i * es, es) != 0;
+	return n;
+}
+
+/* With order_exact, a float result one ulp away from the rank-order fold
+ * fails, in both patterns, and any other order passes only where it gives
+ * the same bits as the fold. */
+static void
+test_order_exact_rejects_one_ulp_and_other_orders(void)
+{
+	static const enum wk_type types[] = { WK_F32, WK_BF16, WK_F16 };
+	static const enum wk_pattern patterns[] = { WK_EXACT, WK_RANDOM };
+	static const unsigned ns[] = { 1, 4, 7 };
+
+	for (unsigned t = 0; t < 3; t++)
+		for (unsigned p = 0; p < 2; p++)
+			for (unsigned k = 0; k < 3; k++) {
+				struct wk_gen g = { .type = types[t], .pattern = patterns[p], .seed = 9,
+						    .n_workers = ns[k], .order_exact = true };
+				size_t es = wk_type_size(g.type);
+				uint8_t *a = malloc(COUNT * es), *b = malloc(COUNT * es);
+				struct wk_mismatch mm;
+				uint32_t bits = 0;
+				double worst;
+
+				aggregate(&g, 5, a, COUNT, FORWARD);
+				CU_ASSERT_EQUAL(wk_check(&g, 5, a, COUNT, &mm, &worst), 0);
+				CU_ASSERT_EQUAL(worst, 0.0);
+				aggregate(&g, 5, b, COUNT, REVERSE);
+				CU_ASSERT_EQUAL(wk_check(&g, 5, b, COUNT, &mm, &worst),
+						count_differing(a, b, COUNT, es));
+				aggregate(&g, 5, b, COUNT, INTERLEAVED);
+				CU_ASSERT_EQUAL(wk_check(&g, 5, b, COUNT, &mm, &worst),
+						count_differing(a, b, COUNT, es));
+				/* One ulp up in magnitude: the next bit pattern. */
+				memcpy(&bits, a + 17 * es, es);
+				if (es == 2)
+					((uint16_t *)a)[17]++;
+				else
+					((uint32_t *)a)[17]++;
+				CU_ASSERT_EQUAL(wk_check(&g, 5, a, COUNT, &mm, &worst), 1);
+				CU_ASSERT_EQUAL(mm.index, 17);
+				CU_ASSERT_EQUAL(mm.expected_bits, bits);
+				CU_ASSERT_EQUAL(mm.got_bits, bits + 1);
+				CU_ASSERT_EQUAL(mm.bound, 0.0);
+				free(a);
+				free(b);
+			}
+}
+
+/* Random float32 on 4 ranks: find (deterministically) an element where the
+ * ascending and the descending folds differ. Both pass the bounded check;
+ * with order_exact only the ascending one does, failing exactly where they
+ * differ. (16-bit types almost never show the order: their inputs have 8 or
+ * 11 significant bits, so binary32 partial sums are nearly always exact, and
+ * the final narrowing hides the rest; none in 2^20 elements on 4 ranks.) */
+static void
+test_order_exact_tells_ascending_from_descending_ranks(void)
+{
+	struct wk_gen g = { .type = WK_F32, .pattern = WK_RANDOM, .n_workers = 4 };
+	float *asc = malloc(COUNT * sizeof(float)), *desc = malloc(COUNT * sizeof(float));
+	size_t first = COUNT, n_diff = 0;
+	struct wk_mismatch mm;
+	double worst;
+
+	for (g.seed = 1; g.seed <= 64 && first == COUNT; g.seed++) {
+		aggregate(&g, 0, asc, COUNT, FORWARD);
+		aggregate(&g, 0, desc, COUNT, REVERSE);
+		for (size_t i = 0; i < COUNT && first == COUNT; i++)
+			if (memcmp(&asc[i], &desc[i], sizeof(float)) != 0)
+				first = i;
+	}
+	CU_ASSERT_FATAL(first < COUNT);
+	g.seed--;
+	n_diff = count_differing(asc, desc, COUNT, sizeof(float));
+	CU_ASSERT_EQUAL(wk_check(&g, 0, asc, COUNT, &mm, &worst), 0);
+	CU_ASSERT_EQUAL(wk_check(&g, 0, desc, COUNT, &mm, &worst), 0);
+	g.order_exact = true;
+	CU_ASSERT_EQUAL(wk_check(&g, 0, asc, COUNT, &mm, &worst), 0);
+	CU_ASSERT_EQUAL(wk_check(&g, 0, desc, COUNT, &mm, &worst), n_diff);
+	CU_ASSERT_EQUAL(mm.index, first);
+	CU_ASSERT_EQUAL(mm.expected, asc[first]);
+	CU_ASSERT_EQUAL(mm.got, desc[first]);
+	free(asc);
+	free(desc);
+}
+
+/* int32 and float32-on-int32 were bit-exact already: order_exact changes
+ * nothing for them (every order passes, a corrupted element fails). */
+static void
+test_order_exact_leaves_integer_checks_alone(void)
+{
+	static const enum wk_type types[] = { WK_I32, WK_F32_ON_I32 };
+
+	for (unsigned t = 0; t < 2; t++) {
+		struct wk_gen g = { .type = types[t], .pattern = WK_RANDOM, .seed = 9, .n_workers = 4,
+				    .frac_bits = 12, .order_exact = true };
+		uint32_t a[COUNT], b[COUNT];
+		struct wk_mismatch mm;
+		double worst;
+
+		aggregate(&g, 5, a, COUNT, FORWARD);
+		aggregate(&g, 5, b, COUNT, REVERSE);
+		CU_ASSERT_EQUAL(wk_check(&g, 5, a, COUNT, &mm, &worst), 0);
+		CU_ASSERT_EQUAL(wk_check(&g, 5, b, COUNT, &mm, &worst), 0);
+		a[17]++;
+		CU_ASSERT_EQUAL(wk_check(&g, 5, a, COUNT, &mm, &worst), 1);
+		CU_ASSERT_EQUAL(mm.index, 17);
+	}
+}
+
 int
 main(void)
 {
@@ -210,6 +390,14 @@ main(void)
 		  test_exact_16_bit_patterns_hold_beyond_256_workers },
 		{ "random_patterns_pass_within_the_bound",
 		  test_random_patterns_pass_within_the_bound },
+		{ "order_exact_rejects_one_ulp_and_other_orders",
+		  test_order_exact_rejects_one_ulp_and_other_orders },
+		{ "order_exact_tells_ascending_from_descending_ranks",
+		  test_order_exact_tells_ascending_from_descending_ranks },
+		{ "order_exact_leaves_integer_checks_alone",
+		  test_order_exact_leaves_integer_checks_alone },
+		{ "sha256_known_answers", test_sha256_known_answers },
+		{ "sha256_million_a_in_uneven_pieces", test_sha256_million_a_in_uneven_pieces },
 		CU_TEST_INFO_NULL,
 	};
 
