@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-"usage: daitn-worker --gateway IP[:PORT] --bind IP:PORT --job N --rank R\n"
+"usage: daitn-worker --gateway IP[:PORT] --bind IP:PORT --job N (--rank R | --ranks A-B)\n"
 "                    [--workers N] [--count ELEMS] [--dtype TYPE] [--rounds K]\n"
 "                    [--pattern exact|random] [--seed S] [--timeout-ms MS]\n"
 "                    [--hello-timeout-ms MS] [--join-timeout-ms MS]\n"
@@ -35,7 +36,10 @@ usage(FILE *f)
 "  --gateway IP[:PORT]  gateway address (port default 47000)\n"
 "  --bind IP:PORT       this rank's address and port from the job policy\n"
 "  --job N              the job's id in the gateway's policy\n"
-"  --rank R             this worker's rank, 0 .. workers-1\n"
+"  --rank R             this worker's rank, 0 .. workers-1\n""  --ranks A-B          ranks A to B in this process, a thread and a socket each:\n"
+"                       rank A binds --bind's port, rank A+i that port + i\n"
+"                       (exit code: 1 if any rank saw a wrong sum, else the\n"
+"                       first other failure's)\n"
 "  --workers N          fail unless the job has N workers\n"
 "  --count ELEMS        elements per round (default 262144)\n"
 "  --rounds K           allreduce rounds (default 10)\n"
@@ -134,13 +138,13 @@ opts_parse(int argc, char **argv, struct wk_opts *o)
 		{ "json", 0, 0, 'J' }, { "join-timeout-ms", 1, 0, 'T' }, { "help", 0, 0, 'h' },
 		{ "until-file", 1, 0, 'U' }, { "key-file", 1, 0, 'K' },
 		{ "peer-timeout-ms", 1, 0, 'P' }, { "pause", 1, 0, 'X' }, { "digest", 0, 0, 'D' },
-		{ "order-exact", 0, 0, 'O' }, { 0, 0, 0, 0 },
+		{ "order-exact", 0, 0, 'O' }, { "ranks", 1, 0, 'A' }, { 0, 0, 0, 0 },
 	};
 	unsigned long long v;
 	int c, t;
 
 	memset(o, 0, sizeof(*o));
-	o->job = o->rank = o->workers = -1;
+	o->job = o->rank = o->workers = o->rank_last = -1;
 	o->count = 262144;
 	o->rounds = 10;
 	o->seed = 1;
@@ -231,6 +235,18 @@ opts_parse(int argc, char **argv, struct wk_opts *o)
 		case 'D':
 			o->digest = 1;
 			break;
+		case 'A': {
+			unsigned long a, b;
+			int n = -1;
+
+			if (sscanf(optarg, "%lu-%lu%n", &a, &b, &n) != 2 || optarg[n] != '\0' ||
+			    a > b || b >= DP_PROTO_WORKERS_MAX)
+				USAGE_ERR("--ranks: expected A-B with A <= B < %u, got \"%s\"",
+					  DP_PROTO_WORKERS_MAX, optarg);
+			o->rank = (long)a;
+			o->rank_last = (long)b;
+			break;
+		}
 		case 'O':
 			o->order_exact = 1;
 			break;
@@ -245,62 +261,125 @@ opts_parse(int argc, char **argv, struct wk_opts *o)
 	if (optind != argc)
 		USAGE_ERR("unexpected argument \"%s\"", argv[optind]);
 	if (o->gw_addr[0] == '\0' || o->bind_addr[0] == '\0' || o->job < 0 || o->rank < 0)
-		USAGE_ERR("--gateway, --bind, --job and --rank are required");
+		USAGE_ERR("--gateway, --bind, --job and --rank (or --ranks) are required");
+	if (o->rank_last >= 0 && o->bind_port + (o->rank_last - o->rank) > 65535)
+		USAGE_ERR("--ranks %ld-%ld from port %u runs past port 65535", o->rank, o->rank_last,
+			  o->bind_port);
 	return 0;
+}
+
+/* One rank: join, check the job, run, leave. Returns its exit code. Any
+ * thread: every rank has its own handle. */
+static int
+rank_run(const struct wk_opts *o)
+{
+	struct daitn_config cfg;
+	const struct daitn_job_info *ji;
+	struct daitn *d = NULL;
+	enum daitn_dtype want;
+	int rc;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.gateway = o->gw_addr;
+	cfg.gateway_port = o->gw_port;
+	cfg.bind_addr = o->bind_addr;
+	cfg.bind_port = o->bind_port;
+	cfg.job = (uint16_t)o->job;
+	cfg.rank = (uint16_t)o->rank;
+	cfg.timeout_ms = (uint32_t)o->timeout_ms;
+	cfg.hello_timeout_ms = (uint32_t)o->hello_timeout_ms;
+	cfg.join_timeout_ms = (uint32_t)o->join_timeout_ms;
+	cfg.key_file = o->key_file;
+	cfg.peer_timeout_ms = (uint32_t)o->peer_timeout_ms;
+	cfg.rto_us = (uint32_t)o->rto_us;
+	cfg.window = (uint32_t)o->window;
+	rc = daitn_open(&cfg, &d);
+	if (rc == -EINVAL) {
+		fprintf(stderr, "daitn-worker: rank %ld: %s\n", o->rank, daitn_last_error(NULL));
+		return EXIT_USAGE;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "daitn-worker: rank %ld: %s\n", o->rank, daitn_last_error(NULL));
+		return EXIT_GATEWAY;
+	}
+	ji = daitn_job(d);
+	want = o->type == WK_F32_ON_I32 ? DAITN_INT32 : o->type == WK_I32 ? DAITN_INT32 :
+	       o->type == WK_BF16 ? DAITN_BFLOAT16 :
+	       o->type == WK_F16 ? DAITN_FLOAT16 : DAITN_FLOAT32;
+	if (ji->dtype != want) {
+		fprintf(stderr, "daitn-worker: rank %ld: job %ld is %s; --dtype %s does not fit it\n",
+			o->rank, o->job, dp_proto_dtype_name((uint8_t)ji->dtype), wk_type_name(o->type));
+		daitn_close(d);
+		return EXIT_USAGE;
+	}
+	if (o->workers >= 0 && o->workers != ji->n_workers) {
+		fprintf(stderr, "daitn-worker: rank %ld: job %ld has %u workers, not %ld (--workers)\n",
+			o->rank, o->job, ji->n_workers, o->workers);
+		daitn_close(d);
+		return EXIT_USAGE;
+	}
+	rc = wk_run(o, d);
+	daitn_close(d);
+	return rc;
+}
+
+struct rank_thread {
+	pthread_t tid;
+	struct wk_opts o;
+	int rc;
+};
+
+static void *
+rank_thread_main(void *arg)
+{
+	struct rank_thread *t = arg;
+
+	t->rc = rank_run(&t->o);
+	return NULL;
+}
+
+/* --ranks A-B: a thread per rank. A wrong sum anywhere is the exit code
+ * that matters most; otherwise the first rank's failure. */
+static int
+ranks_run(const struct wk_opts *o)
+{
+	unsigned n = (unsigned)(o->rank_last - o->rank + 1), started = 0;
+	struct rank_thread *t = calloc(n, sizeof(*t));
+	int rc = 0;
+
+	if (t == NULL) {
+		fprintf(stderr, "daitn-worker: out of memory for %u ranks\n", n);
+		return EXIT_GATEWAY;
+	}
+	for (; started < n; started++) {
+		t[started].o = *o;
+		t[started].o.rank = o->rank + (long)started;
+		t[started].o.rank_last = -1;
+		t[started].o.bind_port = (uint16_t)(o->bind_port + started);
+		if (pthread_create(&t[started].tid, NULL, rank_thread_main, &t[started]) != 0) {
+			fprintf(stderr, "daitn-worker: cannot start the thread of rank %ld\n",
+				t[started].o.rank);
+			rc = EXIT_GATEWAY;
+			break;
+		}
+	}
+	for (unsigned i = 0; i < started; i++) {
+		pthread_join(t[i].tid, NULL);
+		if (t[i].rc == EXIT_MISMATCH || rc == 0)
+			rc = rc == EXIT_MISMATCH ? rc : t[i].rc;
+	}
+	free(t);
+	return rc;
 }
 
 int
 main(int argc, char **argv)
 {
-	struct daitn_config cfg;
-	const struct daitn_job_info *ji;
-	struct daitn *d = NULL;
 	struct wk_opts o;
-	enum daitn_dtype want;
 	int rc;
 
 	rc = opts_parse(argc, argv, &o);
 	if (rc != 0)
 		return rc;
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.gateway = o.gw_addr;
-	cfg.gateway_port = o.gw_port;
-	cfg.bind_addr = o.bind_addr;
-	cfg.bind_port = o.bind_port;
-	cfg.job = (uint16_t)o.job;
-	cfg.rank = (uint16_t)o.rank;
-	cfg.timeout_ms = (uint32_t)o.timeout_ms;
-	cfg.hello_timeout_ms = (uint32_t)o.hello_timeout_ms;
-	cfg.join_timeout_ms = (uint32_t)o.join_timeout_ms;
-	cfg.key_file = o.key_file;
-	cfg.peer_timeout_ms = (uint32_t)o.peer_timeout_ms;
-	cfg.rto_us = (uint32_t)o.rto_us;
-	cfg.window = (uint32_t)o.window;
-	rc = daitn_open(&cfg, &d);
-	if (rc == -EINVAL) {
-		fprintf(stderr, "daitn-worker: rank %ld: %s\n", o.rank, daitn_last_error(NULL));
-		return EXIT_USAGE;
-	}
-	if (rc < 0) {
-		fprintf(stderr, "daitn-worker: rank %ld: %s\n", o.rank, daitn_last_error(NULL));
-		return EXIT_GATEWAY;
-	}
-	ji = daitn_job(d);
-	want = o.type == WK_F32_ON_I32 ? DAITN_INT32 : o.type == WK_I32 ? DAITN_INT32 :
-	       o.type == WK_BF16 ? DAITN_BFLOAT16 : o.type == WK_F16 ? DAITN_FLOAT16 : DAITN_FLOAT32;
-	if (ji->dtype != want) {
-		fprintf(stderr, "daitn-worker: rank %ld: job %ld is %s; --dtype %s does not fit it\n",
-			o.rank, o.job, dp_proto_dtype_name((uint8_t)ji->dtype), wk_type_name(o.type));
-		daitn_close(d);
-		return EXIT_USAGE;
-	}
-	if (o.workers >= 0 && o.workers != ji->n_workers) {
-		fprintf(stderr, "daitn-worker: rank %ld: job %ld has %u workers, not %ld (--workers)\n",
-			o.rank, o.job, ji->n_workers, o.workers);
-		daitn_close(d);
-		return EXIT_USAGE;
-	}
-	rc = wk_run(&o, d);
-	daitn_close(d);
-	return rc;
+	return o.rank_last >= 0 ? ranks_run(&o) : rank_run(&o);
 }

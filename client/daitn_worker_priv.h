@@ -64,6 +64,7 @@ struct wk_opts {
 	char bind_addr[INET_ADDRSTRLEN];
 	uint16_t bind_port;
 	long job, rank, workers;     /* workers < 0: not checked */
+	long rank_last;              /* --ranks A-B: B (rank is A); else -1 */
 	size_t count;                /* elements */
 	enum wk_type type;
 	enum wk_pattern pattern;

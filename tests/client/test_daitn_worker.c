@@ -81,6 +81,10 @@ test_usage_errors_exit_2(void)
 				  "--rank", "0", NULL };
 	const char *zero_count[] = { "--count", "0", NULL };
 	const char *digest_arg[] = { "--digest=yes", NULL };
+	const char *ranks_down[] = { "--ranks", "5-3", NULL };
+	const char *ranks_big[] = { "--ranks", "0-1024", NULL };
+	const char *ranks_port[] = { "--gateway", "127.0.0.1", "--bind", "127.0.0.1:65500",
+				     "--job", "1", "--ranks", "0-63", NULL };
 
 	CU_ASSERT_EQUAL(run_worker(none), 2);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "are required"));
@@ -94,6 +98,12 @@ test_usage_errors_exit_2(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "--count"));
 	CU_ASSERT_EQUAL(run_worker(digest_arg), 2);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "digest"));
+	CU_ASSERT_EQUAL(run_worker(ranks_down), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "--ranks: expected A-B"));
+	CU_ASSERT_EQUAL(run_worker(ranks_big), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "--ranks: expected A-B"));
+	CU_ASSERT_EQUAL(run_worker(ranks_port), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "past port 65535"));
 }
 
 static void
