@@ -137,7 +137,7 @@ daitn_msg_ack_auth(const uint8_t *data, uint64_t *salt, bool *header_only)
 	struct dp_proto_job_info ji;
 
 	dp_proto_job_info_read(data + DAITN_HDR_MAX, &ji);
-	*header_only = (ji.auth & DP_PROTO_AUTH_HEADER_ONLY) != 0;
+	*header_only = (ji.flags & DP_PROTO_JOB_AUTH_HEADER_ONLY) != 0;
 	*salt = dp_auth_tag_read(data + DAITN_HDR_MAX + sizeof(ji));
 }
 

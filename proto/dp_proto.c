@@ -136,7 +136,9 @@ enum dp_proto_check dp_proto_hdr_check(const void *udp_payload, size_t len,
 			return DP_PROTO_CHECK_BAD_DTYPE;
 	}
 	out->flags = p[OFF_FLAGS];
-	if (out->flags & DP_PROTO_FLAG_RESERVED_MASK)
+	if ((out->flags & DP_PROTO_FLAG_RESERVED_MASK) ||
+	    ((out->flags & DP_PROTO_FLAG_RANKS) && out->type != DP_MSG_GRAD &&
+	     out->type != DP_MSG_RESULT))
 		return DP_PROTO_CHECK_BAD_FLAGS;
 
 	out->count = be16_get(p + OFF_COUNT);
@@ -187,6 +189,18 @@ no_count:
 	if (out->flags & DP_PROTO_FLAG_AUTH)
 		payload_size += DP_PROTO_TAG_SIZE +
 				(out->type == DP_MSG_HELLO_ACK ? DP_PROTO_SALT_SIZE : 0);
+	if (out->flags & DP_PROTO_FLAG_RANKS) {
+		/* The trailer after the elements says its own size. */
+		size_t at = DP_PROTO_HDR_SIZE + payload_size;
+		uint16_t nw;
+
+		if (len < at + DP_PROTO_RANKS_HDR)
+			return DP_PROTO_CHECK_LENGTH_MISMATCH;
+		nw = be16_get(p + at);
+		if (nw == 0 || nw > DP_PROTO_WORKERS_MAX)
+			return DP_PROTO_CHECK_LENGTH_MISMATCH;
+		payload_size += dp_proto_ranks_size(nw);
+	}
 	if (len != DP_PROTO_HDR_SIZE + payload_size)
 		return DP_PROTO_CHECK_LENGTH_MISMATCH;
 
@@ -224,7 +238,7 @@ int dp_proto_tag_cmp(uint32_t round_a, uint32_t offset_a,
 /* Offsets in the HELLO_ACK payload. */
 enum {
 	JI_N_WORKERS = 0, JI_CHUNK_SIZE = 2, JI_N_SLOTS = 4, JI_PORT_BASE = 6,
-	JI_N_SHARDS = 8, JI_DTYPE = 9, JI_FRAC_BITS = 10, JI_AUTH = 11,
+	JI_N_SHARDS = 8, JI_DTYPE = 9, JI_FRAC_BITS = 10, JI_FLAGS = 11,
 	JI_POLICY_VERSION = 12, JI_ROUND_BASE = 16,
 };
 
@@ -239,7 +253,7 @@ void dp_proto_job_info_write(void *dst, const struct dp_proto_job_info *ji)
 	p[JI_N_SHARDS] = ji->n_shards;
 	p[JI_DTYPE] = ji->dtype;
 	p[JI_FRAC_BITS] = ji->frac_bits;
-	p[JI_AUTH] = ji->auth;
+	p[JI_FLAGS] = ji->flags;
 	be32_put(p + JI_POLICY_VERSION, ji->policy_version);
 	be32_put(p + JI_ROUND_BASE, ji->round_base);
 }
@@ -255,9 +269,28 @@ void dp_proto_job_info_read(const void *src, struct dp_proto_job_info *ji)
 	ji->n_shards = p[JI_N_SHARDS];
 	ji->dtype = p[JI_DTYPE];
 	ji->frac_bits = p[JI_FRAC_BITS];
-	ji->auth = p[JI_AUTH];
+	ji->flags = p[JI_FLAGS];
 	ji->policy_version = be32_get(p + JI_POLICY_VERSION);
 	ji->round_base = be32_get(p + JI_ROUND_BASE);
+}
+
+void dp_proto_ranks_write(void *dst, uint16_t n_workers, uint16_t n_in, const uint64_t *bitmap)
+{
+	uint8_t *p = dst;
+
+	be16_put(p, n_workers);
+	be16_put(p + 2, n_in);
+	for (size_t i = 0; i < ((size_t)n_workers + 7) / 8; i++)
+		p[DP_PROTO_RANKS_HDR + i] = bitmap != NULL ? (uint8_t)(bitmap[i / 8] >> (8 * (i % 8)))
+							   : 0;
+}
+
+void dp_proto_ranks_read(const void *src, uint16_t *n_workers, uint16_t *n_in)
+{
+	const uint8_t *p = src;
+
+	*n_workers = be16_get(p);
+	*n_in = be16_get(p + 2);
 }
 
 void dp_proto_join_wait_write(void *dst, const struct dp_proto_join_wait *w)

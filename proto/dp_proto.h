@@ -53,10 +53,13 @@
 
 /* flags: bits 0..3 carry a layer-priority hint (0 = none, 1 = most urgent);
  * bit 4 says an 8-byte tag follows the header (an authenticated job's
- * message, section 11 of docs/protocol.md; dp_auth.h). */
+ * message, section 11 of docs/protocol.md; dp_auth.h); bit 5, on GRAD and
+ * RESULT only, says the ranks trailer follows the elements (a partial job's
+ * message, docs/protocol.md section 5, "Partial rounds"). */
 #define DP_PROTO_FLAG_PRIO_MASK 0x0fu
 #define DP_PROTO_FLAG_AUTH 0x10u
-#define DP_PROTO_FLAG_RESERVED_MASK 0xe0u
+#define DP_PROTO_FLAG_RANKS 0x20u
+#define DP_PROTO_FLAG_RESERVED_MASK 0xc0u
 #define DP_PROTO_TAG_SIZE 8u
 /* An authenticated HELLO_ACK's payload: job_info, then the run's salt
  * (8 bytes, little-endian), the context of its GRAD and RESULT tags. */
@@ -109,7 +112,7 @@ struct dp_proto_job_info {
 	uint8_t n_shards;
 	uint8_t dtype;
 	uint8_t frac_bits;       /* int32 jobs: fixed-point fraction bits */
-	uint8_t auth;            /* DP_PROTO_AUTH_*; 0 in an unauthenticated ACK */
+	uint8_t flags;           /* DP_PROTO_JOB_* */
 	uint32_t policy_version;
 	/* The round of the run's first allreduce. Every worker of a run gets
 	 * the same value; a new run gets a round newer than any the gateway
@@ -119,8 +122,38 @@ struct dp_proto_job_info {
 
 _Static_assert(sizeof(struct dp_proto_job_info) == 20, "HELLO_ACK payload size");
 
-/* job_info.auth: the job's GRAD and RESULT tags cover the header only. */
-#define DP_PROTO_AUTH_HEADER_ONLY 0x01u
+/* job_info.flags: the job's GRAD and RESULT tags cover the header only
+ * (never set in an unauthenticated ACK); the job is partial: its uses may
+ * close before every rank contributed, and its GRADs and RESULTs carry the
+ * ranks trailer (DP_PROTO_FLAG_RANKS). */
+#define DP_PROTO_JOB_AUTH_HEADER_ONLY 0x01u
+#define DP_PROTO_JOB_PARTIAL 0x02u
+
+/*
+ * The ranks trailer of a partial job's GRAD (room: n_in 0, bitmap zeros)
+ * and RESULT (the ranks in the sum), after the elements and covered by the
+ * tag: n_workers and n_in (big-endian), then a bitmap of (n_workers + 7) / 8
+ * bytes, rank r in bit r % 8 of byte r / 8.
+ */
+#define DP_PROTO_RANKS_HDR 4u
+static inline size_t dp_proto_ranks_size(uint16_t n_workers)
+{
+	return DP_PROTO_RANKS_HDR + ((size_t)n_workers + 7) / 8;
+}
+
+/* Write a trailer for n_workers ranks to dst (dp_proto_ranks_size() bytes):
+ * n_in and the ranks set in bitmap (words of 64 ranks, as dp_slot keeps
+ * them), or zeros for a NULL bitmap (a GRAD's room). */
+void dp_proto_ranks_write(void *dst, uint16_t n_workers, uint16_t n_in, const uint64_t *bitmap);
+
+/* A trailer's counts; its bitmap follows at src + DP_PROTO_RANKS_HDR. */
+void dp_proto_ranks_read(const void *src, uint16_t *n_workers, uint16_t *n_in);
+
+/* True if rank r is set in the trailer at src. */
+static inline bool dp_proto_ranks_has(const void *src, uint16_t r)
+{
+	return (((const uint8_t *)src)[DP_PROTO_RANKS_HDR + r / 8] >> (r % 8)) & 1;
+}
 
 enum dp_proto_err {
 	DP_ERR_UNKNOWN_JOB = 1,   /* no such job in the running policy */
@@ -129,6 +162,8 @@ enum dp_proto_err {
 	DP_ERR_OVERLOADED = 4,    /* rate-limited or out of slot memory */
 	DP_ERR_RUN_ENDED = 5,     /* GRAD of a run that is over (a rank rejoined,
 				     the gateway restarted or the job changed) */
+	DP_ERR_ROUND_CLOSED = 6,  /* a partial job's late GRAD whose set moved
+				     on; header offset: the set's round now */
 };
 
 /* HELLO_WAIT payload (big-endian fields): the HELLO was accepted, and the
@@ -222,7 +257,8 @@ const char *dp_proto_check_name(enum dp_proto_check c);
  *   type not GRAD..WAITING           BAD_TYPE
  *   dtype unknown (GRAD, RESULT, HELLO_ACK), or neither 0 nor known
  *   (HELLO, ERROR)                   BAD_DTYPE
- *   reserved flag bits set           BAD_FLAGS
+ *   reserved flag bits set, or RANKS on another type than GRAD and RESULT
+ *                                    BAD_FLAGS
  *   GRAD/RESULT: count 0 or count*size > DP_PROTO_CHUNK_SIZE_MAX;
  *   other types: count != 0          BAD_COUNT
  *   len != 22 + payload size (count*size for GRAD/RESULT, DP_PROTO_HELLO_PAD
@@ -230,7 +266,8 @@ const char *dp_proto_check_name(enum dp_proto_check c);
  *   sizeof job_info for HELLO_ACK, DP_PROTO_ERROR_MIN .. sizeof error
  *   for ERROR, sizeof join_wait for HELLO_WAIT), plus the tag's 8 bytes
  *   with the AUTH flag
- *   (and the salt's 8 in a HELLO_ACK)
+ *   (and the salt's 8 in a HELLO_ACK), plus with RANKS the trailer, sized
+ *   by its n_workers (1 .. DP_PROTO_WORKERS_MAX; the payload's end)
  *                                    LENGTH_MISMATCH
  * The tag itself is checked by whoever holds the job's key (dp_auth.h).
  * Job-dependent checks (rank, slot range, the job's dtype and chunk size)

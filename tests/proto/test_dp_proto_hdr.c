@@ -139,12 +139,13 @@ static void test_reserved_flags_are_dropped(void)
 	struct dp_proto_hdr h;
 	size_t len = build(buf, DP_MSG_GRAD, DP_DTYPE_F32, 16);
 
-	/* Bit 4 is DP_PROTO_FLAG_AUTH (test_dp_auth.c); 5..7 are reserved. */
-	for (unsigned bit = 5; bit < 8; bit++) {
+	/* Bit 4 is DP_PROTO_FLAG_AUTH (test_dp_auth.c), bit 5 RANKS (the
+	 * trailer's tests); 6 and 7 are reserved. */
+	for (unsigned bit = 6; bit < 8; bit++) {
 		buf[11] = (uint8_t)(1u << bit);
 		CU_ASSERT_EQUAL(check_exact(buf, len, &h), DP_PROTO_CHECK_BAD_FLAGS);
 	}
-	CU_ASSERT_EQUAL(counters[DP_PROTO_CHECK_BAD_FLAGS], 3);
+	CU_ASSERT_EQUAL(counters[DP_PROTO_CHECK_BAD_FLAGS], 2);
 }
 
 static void test_bad_count_is_dropped(void)
@@ -291,7 +292,7 @@ static void test_job_info_and_error_round_trip(void)
 {
 	struct dp_proto_job_info ji = {
 		.n_workers = 300, .chunk_size = 1024, .n_slots = 512, .udp_port_base = 47000,
-		.n_shards = 2, .dtype = DP_DTYPE_BF16, .frac_bits = 0, .auth = DP_PROTO_AUTH_HEADER_ONLY,
+		.n_shards = 2, .dtype = DP_DTYPE_BF16, .frac_bits = 0, .flags = DP_PROTO_JOB_AUTH_HEADER_ONLY,
 		.policy_version = 0x01020304, .round_base = 0xa0b0c0d0,
 	};
 	struct dp_proto_job_info back;
@@ -302,7 +303,7 @@ static void test_job_info_and_error_round_trip(void)
 	dp_proto_job_info_write(wire, &ji);
 	CU_ASSERT_EQUAL(wire[0], 0x01);   /* 300 = 0x012c */
 	CU_ASSERT_EQUAL(wire[1], 0x2c);
-	CU_ASSERT_EQUAL(wire[11], DP_PROTO_AUTH_HEADER_ONLY);
+	CU_ASSERT_EQUAL(wire[11], DP_PROTO_JOB_AUTH_HEADER_ONLY);
 	CU_ASSERT_EQUAL(wire[16], 0xa0);
 	dp_proto_job_info_read(wire, &back);
 	CU_ASSERT_EQUAL(back.n_workers, 300);
@@ -367,7 +368,58 @@ static void test_text_is_cut_at_a_character_with_a_marker(void)
 	CU_ASSERT_STRING_EQUAL(out, "abc...");  /* not "abc\xc3..." */
 }
 
+/* A partial job's trailer: its n_workers sizes it; only GRAD and RESULT
+ * may carry it; the bitmap keeps each rank's bit where the text says. */
+static void test_ranks_trailer(void)
+{
+	uint8_t buf[2048];
+	uint64_t bm[4] = { 0 };
+	struct dp_proto_hdr h;
+	uint16_t nw, n_in;
+	size_t len = build(buf, DP_MSG_RESULT, DP_DTYPE_F32, 16), tr;
+
+	buf[11] |= DP_PROTO_FLAG_RANKS;
+	/* No trailer at all, then one too short to say its size. */
+	CU_ASSERT_EQUAL(dp_proto_hdr_check(buf, len, &h), DP_PROTO_CHECK_LENGTH_MISMATCH);
+	CU_ASSERT_EQUAL(dp_proto_hdr_check(buf, len + 3, &h), DP_PROTO_CHECK_LENGTH_MISMATCH);
+	bm[0] = 1ull << 0 | 1ull << 9 | 1ull << 63;
+	bm[1] = 1ull << 0;                 /* rank 64 */
+	bm[3] = 1ull << 7;                 /* rank 199 */
+	dp_proto_ranks_write(buf + len, 200, 5, bm);
+	tr = dp_proto_ranks_size(200);
+	CU_ASSERT_EQUAL(tr, 4 + 25);
+	CU_ASSERT_EQUAL(dp_proto_hdr_check(buf, len + tr, &h), DP_PROTO_CHECK_OK);
+	CU_ASSERT_EQUAL(dp_proto_hdr_check(buf, len + tr - 1, &h), DP_PROTO_CHECK_LENGTH_MISMATCH);
+	CU_ASSERT_EQUAL(dp_proto_hdr_check(buf, len + tr + 1, &h), DP_PROTO_CHECK_LENGTH_MISMATCH);
+	dp_proto_ranks_read(buf + len, &nw, &n_in);
+	CU_ASSERT_EQUAL(nw, 200);
+	CU_ASSERT_EQUAL(n_in, 5);
+	for (uint16_t r = 0; r < 200; r++)
+		CU_ASSERT_EQUAL(dp_proto_ranks_has(buf + len, r),
+				r == 0 || r == 9 || r == 63 || r == 64 || r == 199);
+	CU_ASSERT_EQUAL(buf[len + 4 + 1], 0x02);          /* rank 9: byte 1, bit 1 */
+	/* n_workers 0 or past the most a job has. */
+	buf[len] = 0;
+	buf[len + 1] = 0;
+	CU_ASSERT_EQUAL(dp_proto_hdr_check(buf, len + 4, &h), DP_PROTO_CHECK_LENGTH_MISMATCH);
+	dp_proto_ranks_write(buf + len, DP_PROTO_WORKERS_MAX + 1, 0, NULL);
+	CU_ASSERT_EQUAL(dp_proto_hdr_check(buf, len + dp_proto_ranks_size(DP_PROTO_WORKERS_MAX + 1),
+					   &h), DP_PROTO_CHECK_LENGTH_MISMATCH);
+	/* A GRAD's room: zeros after the counts. */
+	len = build(buf, DP_MSG_GRAD, DP_DTYPE_BF16, 3);
+	buf[11] |= DP_PROTO_FLAG_RANKS;
+	dp_proto_ranks_write(buf + len, 4, 0, NULL);
+	CU_ASSERT_EQUAL(dp_proto_hdr_check(buf, len + dp_proto_ranks_size(4), &h),
+			DP_PROTO_CHECK_OK);
+	CU_ASSERT_EQUAL(buf[len + 4], 0);
+	/* Any other type with the flag. */
+	len = build(buf, DP_MSG_HELLO, 0, 0);
+	buf[11] |= DP_PROTO_FLAG_RANKS;
+	CU_ASSERT_EQUAL(dp_proto_hdr_check(buf, len, &h), DP_PROTO_CHECK_BAD_FLAGS);
+}
+
 static CU_TestInfo tests[] = {
+	{ "ranks_trailer", test_ranks_trailer },
 	{ "short_header_is_dropped", test_short_header_is_dropped },
 	{ "bad_magic_is_dropped", test_bad_magic_is_dropped },
 	{ "bad_version_is_dropped", test_bad_version_is_dropped },
