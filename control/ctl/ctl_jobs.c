@@ -27,11 +27,12 @@ ctl_jobs_main(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	if (!t.json)
-		printf("%5s %-12s %-8s %7s %6s %6s %6s %10s %10s %8s %8s %8s %8s %8s\n", "job",
-		       "tenant", "dtype", "workers", "slots", "active", "done", "aggregated",
-		       "completed", "resent", "dup", "stale", "limited", "dropped");
+		printf("%5s %-12s %-8s %7s %6s %6s %6s %10s %10s %8s %8s %8s %8s %8s %8s %8s "
+		       "%9s\n", "job", "tenant", "dtype", "workers", "slots", "active", "done",
+		       "aggregated", "completed", "resent", "dup", "stale", "limited", "dropped",
+		       "late", "early", "straggler");
 	do {
-		char cmd[64], b[12][16];
+		char cmd[64], b[12][16], who[24];
 		json_t *root, *o;
 
 		snprintf(cmd, sizeof(cmd), "/daitn/job_stats,%lld", next);
@@ -40,8 +41,14 @@ ctl_jobs_main(int argc, char **argv)
 			ctl_tel_close(&t);
 			return CTL_EXIT_UNREACHABLE;
 		}
-		for (size_t i = 0; !t.json && i < ctl_tel_arr_len(o, "id"); i++, shown++)
-			printf("%5lld %-12s %-8s %7lld %6lld %6lld %6lld %10s %10s %8s %8s %8s %8s %8s\n",
+		for (size_t i = 0; !t.json && i < ctl_tel_arr_len(o, "id"); i++, shown++) {
+			/* Which rank came last most often: the straggler. */
+			if (ctl_tel_arr_int(o, "straggler_last", i) > 0)
+				snprintf(who, sizeof(who), "%lld", ctl_tel_arr_int(o, "straggler", i));
+			else
+				snprintf(who, sizeof(who), "-");
+			printf("%5lld %-12s %-8s %7lld %6lld %6lld %6lld %10s %10s %8s %8s %8s %8s %8s "
+			       "%8s %8s %9s\n",
 			       ctl_tel_arr_int(o, "id", i), ctl_tel_arr_str(o, "tenant", i),
 			       ctl_tel_arr_str(o, "dtype", i), ctl_tel_arr_int(o, "workers", i),
 			       ctl_tel_arr_int(o, "slots", i), ctl_tel_arr_int(o, "sets_active", i),
@@ -52,7 +59,10 @@ ctl_jobs_main(int argc, char **argv)
 			       ctl_tel_human(ctl_tel_arr_int(o, "duplicate", i), b[3], 16),
 			       ctl_tel_human(ctl_tel_arr_int(o, "stale", i), b[4], 16),
 			       ctl_tel_human(ctl_tel_arr_int(o, "rate_limited", i), b[5], 16),
-			       ctl_tel_human(ctl_tel_arr_int(o, "dropped", i), b[6], 16));
+			       ctl_tel_human(ctl_tel_arr_int(o, "dropped", i), b[6], 16),
+			       ctl_tel_human(ctl_tel_arr_int(o, "late", i), b[7], 16),
+			       ctl_tel_human(ctl_tel_arr_int(o, "closed_early", i), b[8], 16), who);
+		}
 		next = json_object_get(o, "next") != NULL ? ctl_tel_int(o, "next") : -1;
 		json_decref(root);
 	} while (next >= 0);

@@ -265,7 +265,9 @@ class Collector:
                            ("duplicate", "Duplicate contributions ignored"),
                            ("stale", "Contributions older than the slot's use"),
                            ("rate_limited", "Dropped over the tenant's rate"),
-                           ("dropped", "Dropped, all reasons")):
+                           ("dropped", "Dropped, all reasons"),
+                           ("late", "Contributions after their use closed (partial jobs)"),
+                           ("closed_early", "Uses closed by a quorum or a deadline")):
             c = CounterMetricFamily(f"daitn_job_{key}", help_, labels=labels)
             for r in rows(d, "id"):
                 c.add_metric([str(r["id"]), r["tenant"], r["dtype"]], r[key])
@@ -277,6 +279,13 @@ class Collector:
             for r in rows(d, "id"):
                 g.add_metric([str(r["id"]), r["tenant"], r["dtype"]], r[key])
             yield g
+        g = GaugeMetricFamily("daitn_job_straggler_rank",
+                              "The rank that completed the most uses, coming last",
+                              labels=labels)
+        for r in rows(d, "id"):
+            if r.get("straggler_last", 0) > 0:
+                g.add_metric([str(r["id"]), r["tenant"], r["dtype"]], r["straggler"])
+        yield g
 
 
 def socket_path(a):

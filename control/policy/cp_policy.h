@@ -85,6 +85,14 @@ struct cp_job {
 	uint64_t slot_memory;   /* bytes of slot memory for this job (quota) */
 	uint8_t frac_bits;      /* fixed-point fraction bits for int32 jobs */
 	bool deterministic;     /* float results folded in rank order (docs/protocol.md) */
+	/* "completion" (docs/protocol.md section 5, "Partial rounds"): with
+	 * partial set, a use also closes at quorum contributions (0: no
+	 * quorum) or, deadline_ms after its first (0: no deadline), with at
+	 * least min_ranks. */
+	bool partial;
+	uint16_t quorum;
+	uint16_t min_ranks;
+	uint32_t deadline_ms;
 	bool keyed;             /* "key_file": messages carry tags (dp_auth.h) */
 	uint8_t auth_cover;     /* enum dp_auth_cover ("auth_covers") */
 	uint8_t key[16];        /* the key file's key (DP_AUTH_KEY_SIZE) */

@@ -13,9 +13,11 @@
 
 static const char *const job_keys[] = {
 	"id", "tenant", "class", "weight", "dtype", "chunk_size", "slot_memory",
-	"frac_bits", "workers", "key_file", "auth_covers", "deterministic", NULL,
+	"frac_bits", "workers", "key_file", "auth_covers", "deterministic", "completion", NULL,
 };
 static const char *const worker_keys[] = { "rank", "node", "port", NULL };
+static const char *const completion_keys[] = { "quorum", "deadline_ms", "min_ranks", NULL };
+#define DEADLINE_MS_MAX 3600000u
 
 #define JOB_SLOT_MEMORY_MAX (UINT64_C(1) << 40)
 #define FRAC_BITS_MAX 30u
@@ -181,6 +183,52 @@ job_key_read(struct pol_build *b, const json_t *obj, struct cp_job *j)
 	}
 }
 
+/* "completion": a quorum, a deadline (with the fewest ranks it may close
+ * with), or both (docs/protocol.md section 5, "Partial rounds"). Read after
+ * the workers, whose number bounds them. over: the frame bytes a chunk
+ * adds to the MTU it needs without the ranks trailer. */
+static void
+job_completion_read(struct pol_build *b, const json_t *obj, struct cp_job *j, uint64_t over)
+{
+	struct cp_json_ctx *c = &b->c;
+	json_t *co = json_object_get(obj, "completion");
+	uint64_t quorum = 0, deadline = 0, min = 1, nw = j->n_workers ? j->n_workers : 1;
+	size_t m;
+
+	if (co == NULL)
+		return;
+	m = cp_json_push_key(c, "completion");
+	if (!cp_json_want_object(c, co)) {
+		cp_json_pop(c, m);
+		return;
+	}
+	cp_json_keys_check(c, co, completion_keys);
+	cp_json_get_uint(c, co, "quorum", false, 1, nw, &quorum);
+	cp_json_get_uint(c, co, "deadline_ms", false, 1, DEADLINE_MS_MAX, &deadline);
+	if (json_object_get(co, "min_ranks") != NULL && deadline == 0) {
+		size_t k = cp_json_push_key(c, "min_ranks");
+
+		cp_json_error(c, "only a \"deadline_ms\" closes with the fewest ranks; give one");
+		cp_json_pop(c, k);
+	}
+	cp_json_get_uint(c, co, "min_ranks", false, 1, nw, &min);
+	if (quorum == 0 && deadline == 0 && json_object_get(co, "quorum") == NULL &&
+	    json_object_get(co, "deadline_ms") == NULL)
+		cp_json_error(c, "give a \"quorum\", a \"deadline_ms\" or both (without either "
+			      "every round waits for all ranks: leave \"completion\" out)");
+	j->partial = true;
+	j->quorum = (uint16_t)quorum;
+	j->deadline_ms = (uint32_t)deadline;
+	j->min_ranks = (uint16_t)min;
+	if (b->lim->mtu != 0 && j->n_workers != 0 &&
+	    j->chunk_size + over + dp_proto_ranks_size(j->n_workers) > b->lim->mtu)
+		cp_json_error(c, "a partial job's messages carry %zu bytes of ranks: its %u-byte "
+			      "chunks need an MTU of %" PRIu64 ", more than the gateway's %u",
+			      dp_proto_ranks_size(j->n_workers), j->chunk_size,
+			      j->chunk_size + over + dp_proto_ranks_size(j->n_workers), b->lim->mtu);
+	cp_json_pop(c, m);
+}
+
 static void
 job_read(struct pol_build *b, const json_t *obj, size_t i)
 {
@@ -257,6 +305,7 @@ job_read(struct pol_build *b, const json_t *obj, size_t i)
 		b->job_mem_ok[i] = j->tenant != UINT32_MAX && (!shape_ok || job_slots_check(b, j));
 	}
 	workers_read(b, obj, j);
+	job_completion_read(b, obj, j, over);
 }
 
 void

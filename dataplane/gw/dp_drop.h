@@ -78,7 +78,10 @@
 	X(AUTH_BAD, "auth_bad")               /* tag wrong, or on a job without a key */ \
 	X(AUTH_REPLAY, "auth_replay")         /* HELLO with a nonce the rank used before */ \
 	/* deterministic jobs */                                              \
-	X(HOLD_FULL, "hold_full")             /* early contribution, hold budget spent */
+	X(HOLD_FULL, "hold_full")             /* early contribution, hold budget spent */ \
+	/* partial jobs (docs/protocol.md section 5, "Partial rounds") */        \
+	X(LATE, "late")                       /* use closed without it: result or ERROR 6 sent */ \
+	X(RANKS_MISMATCH, "ranks_mismatch")   /* ranks trailer missing, unexpected or mis-sized */
 
 #define DP_DROP_ENUM_(name, str) DP_DROP_##name,
 enum dp_drop {

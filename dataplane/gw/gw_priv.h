@@ -117,7 +117,7 @@ struct gw_port {
 /* One accumulator / result buffer. The slot set holds one reference; each
  * RESULT copy in flight holds one more (external-buffer mbufs). */
 struct gw_buf {
-	uint8_t *data;                  /* acc_size bytes, 64-byte aligned */
+	uint8_t *data;                  /* buf_size bytes, 64-byte aligned */
 	rte_iova_t iova;
 	struct rte_mbuf_ext_shared_info shinfo;
 };
@@ -157,6 +157,15 @@ struct gw_job_lc {
 	 * not yet folded into the accumulator. */
 	struct rte_mbuf **held;
 	uint64_t held_total;            /* contributions held so far (telemetry) */
+	/* Partial jobs (telemetry): uses closed early by their quorum or
+	 * their deadline, contributions that came after their use closed. */
+	uint64_t closed_quorum;
+	uint64_t closed_deadline;
+	uint64_t late;
+	/* Per rank (n_workers each): uses it completed (it came last), and
+	 * uses that closed without it. */
+	uint64_t *last;
+	uint64_t *missing;
 	struct gw_lcore *lc;            /* the owner, whose hold budget they use */
 	uint64_t charge;                /* bytes charged to the lcore's slot memory */
 	void *mem;                      /* the rte_malloc block holding all of it */
@@ -240,7 +249,13 @@ struct gw_job {
 	uint16_t chunk_size;            /* payload bytes */
 	uint16_t n_workers;
 	uint32_t n_slots;
-	uint32_t acc_size;              /* bytes per accumulator */
+	uint32_t acc_size;              /* bytes per accumulator (slot memory) */
+	uint32_t buf_size;              /* ... and after it a partial job's trailer */
+	bool partial;                   /* closes early (docs/protocol.md section 5) */
+	uint16_t min_ranks;             /* a deadline closes a use with at least these */
+	uint16_t ranks_size;            /* the ranks trailer's bytes, 0 if not partial */
+	uint64_t deadline;              /* gw_now() cycles after a use's first
+					   contribution that it may close; 0: never */
 	const struct gw_kern *k;
 	struct gw_addr *workers;        /* by rank */
 	struct gw_job_inst *inst;
@@ -261,6 +276,13 @@ struct gw_tables {
 	struct gw_job *jobs;
 	struct gw_job **pages[GW_PAGES];    /* job id >> 8 -> 256 entries, or NULL */
 };
+
+/* Bytes after a GRAD's or RESULT's header and tag: its count elements,
+ * and a partial job's ranks trailer. */
+static inline uint32_t gw_job_payload_bytes(const struct gw_job *job, uint16_t count)
+{
+	return (uint32_t)count * job->k->esize + job->ranks_size;
+}
 
 static inline const struct gw_job *gw_tables_job(const struct gw_tables *t, uint16_t id)
 {
@@ -458,12 +480,15 @@ enum dp_drop gw_hello(struct gw_lcore *lc, const struct gw_tables *t, struct rte
 enum dp_drop gw_hello_leave(struct gw_lcore *lc, const struct gw_tables *t,
 			    const struct rte_mbuf *m, const struct dp_proto_hdr *h, unsigned port);
 
-/* gw_reply.c: answer the GRAD in m (header h, from an admitted rank of a job
- * with no run on) with ERROR run_ended, in place, cut to the GRAD's payload
- * size (never larger than the GRAD), within the reply rate limits; *consumed
- * says whether m was queued for TX. */
-void gw_reply_run_ended(struct gw_lcore *lc, const struct gw_job *job, struct rte_mbuf *m,
-			const struct dp_proto_hdr *h, unsigned port, bool *consumed);
+/* gw_reply.c: answer the GRAD in m (header h, from an admitted rank) with
+ * ERROR code: DP_ERR_RUN_ENDED (its job has no run on) or
+ * DP_ERR_ROUND_CLOSED (a partial job's use closed without it and its set
+ * is at round_now; the header's offset says so). In place, cut to the
+ * GRAD's payload size (never larger than the GRAD), within the reply rate
+ * limits; *consumed says whether m was queued for TX. */
+void gw_reply_grad_error(struct gw_lcore *lc, const struct gw_job *job, struct rte_mbuf *m,
+			 const struct dp_proto_hdr *h, uint16_t code, uint32_t round_now,
+			 unsigned port, bool *consumed);
 
 /* gw_tx.c: queue m for TX on port index `port` (flushes when full). */
 void gw_tx_enqueue(struct gw_lcore *lc, unsigned port, struct rte_mbuf *m);

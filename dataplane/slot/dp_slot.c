@@ -2,7 +2,7 @@
 /*
  * dp_slot: slot state machine. The decision runs once per contribution on the
  * lcore that owns the table, so it touches one set (its header and one bitmap
- * word) and never scans: completion is "seen == n_workers", which holds
+ * word) and never scans: completion is "seen == quorum", which holds
  * because a rank's bit is only ever set once per use.
  */
 #include <errno.h>
@@ -37,6 +37,7 @@ int dp_slot_table_init(struct dp_slot_table *t, void *mem,
 	memset(mem, 0, size);
 	t->n_slots = n_slots;
 	t->n_workers = n_workers;
+	t->quorum = n_workers;
 	t->words = (uint16_t)((n_workers + 63) / 64);
 	t->stride = set_stride(n_workers);
 	t->owned = false;
@@ -119,7 +120,7 @@ enum dp_slot_action dp_slot_contribute(const struct dp_slot_table *t, struct dp_
 			*events = DP_SLOT_EV_REUSED |
 				  (s->state == DP_SLOT_ACTIVE ? DP_SLOT_EV_ABANDONED : 0);
 		use_start(t, s, rank, round, offset, count);
-		if (t->n_workers == 1) {
+		if (t->quorum == 1) {
 			s->state = DP_SLOT_COMPLETE;
 			return DP_SLOT_LOAD_COMPLETE;
 		}
@@ -134,8 +135,10 @@ enum dp_slot_action dp_slot_contribute(const struct dp_slot_table *t, struct dp_
 	bit = 1ull << (rank & 63);
 	if (*word & bit)
 		return s->state == DP_SLOT_COMPLETE ? DP_SLOT_RESEND : DP_SLOT_DUPLICATE;
+	if (s->state == DP_SLOT_COMPLETE)
+		return DP_SLOT_LATE;        /* closed early, without this rank */
 	*word |= bit;
-	if (++s->seen == t->n_workers) {
+	if (++s->seen == t->quorum) {
 		s->state = DP_SLOT_COMPLETE;
 		return DP_SLOT_ADD_COMPLETE;
 	}
@@ -149,4 +152,20 @@ void dp_slot_cancel(const struct dp_slot_table *t, struct dp_slot_set *s, uint16
 	s->bitmap[rank >> 6] &= ~(1ull << (rank & 63));
 	s->seen--;
 	s->state = s->seen == 0 ? DP_SLOT_EMPTY : DP_SLOT_ACTIVE;
+}
+
+int dp_slot_table_quorum_set(struct dp_slot_table *t, uint16_t quorum)
+{
+	if (quorum == 0 || quorum > t->n_workers)
+		return -EINVAL;
+	t->quorum = quorum;
+	return 0;
+}
+
+bool dp_slot_close(struct dp_slot_set *s, uint16_t min)
+{
+	if (s->state != DP_SLOT_ACTIVE || s->seen < min)
+		return false;
+	s->state = DP_SLOT_COMPLETE;
+	return true;
 }

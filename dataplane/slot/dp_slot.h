@@ -30,7 +30,8 @@
 enum dp_slot_state {
 	DP_SLOT_EMPTY = 0,   /* never used, or its only contribution was cancelled */
 	DP_SLOT_ACTIVE,      /* collecting contributions */
-	DP_SLOT_COMPLETE,    /* all n_workers contributed; the result is kept */
+	DP_SLOT_COMPLETE,    /* the quorum (all n_workers by default) contributed,
+				or the caller closed it; the result is kept */
 };
 
 /* One set. The bitmap (words of 64 ranks) follows the struct in memory. */
@@ -44,12 +45,16 @@ struct dp_slot_set {
 	uint16_t aux;            /* the caller's (the gateway: rank-order fold cursor);
 				    never touched here */
 	void *user;              /* the caller's buffer handle; never touched here */
+	uint64_t opened;         /* the caller's (the gateway: when the use began,
+				    for deadlines); never touched here */
 	uint64_t bitmap[];       /* bit r = rank r contributed */
 };
 
 struct dp_slot_table {
 	uint32_t n_slots;        /* slot indices */
 	uint16_t n_workers;      /* ranks 0 .. n_workers-1 */
+	uint16_t quorum;         /* contributions that complete a use (n_workers
+				    unless dp_slot_table_quorum_set()) */
 	uint16_t words;          /* bitmap words per set */
 	uint32_t stride;         /* bytes per set, a multiple of 64 */
 	bool owned;              /* memory from dp_slot_table_create() */
@@ -60,10 +65,12 @@ struct dp_slot_table {
 enum dp_slot_action {
 	DP_SLOT_LOAD = 0,        /* first contribution of a new use: load it */
 	DP_SLOT_ADD,             /* add it into the accumulator */
-	DP_SLOT_LOAD_COMPLETE,   /* load it; the use is complete (n_workers == 1) */
+	DP_SLOT_LOAD_COMPLETE,   /* load it; the use is complete (a quorum of 1) */
 	DP_SLOT_ADD_COMPLETE,    /* add it; the use is complete: fan the result out */
 	DP_SLOT_DUPLICATE,       /* already counted in this incomplete use: drop */
 	DP_SLOT_RESEND,          /* use complete: send the stored result to this rank */
+	DP_SLOT_LATE,            /* use complete without this rank (a quorum, or
+				    closed): not added; send it the result */
 	DP_SLOT_STALE,           /* older than the set's current use: drop */
 	DP_SLOT_COUNT_MISMATCH,  /* count differs from the use's: drop */
 	DP_SLOT_BAD_RANK,        /* rank >= n_workers: drop */
@@ -105,8 +112,8 @@ dp_slot_set_get(const struct dp_slot_table *t, uint32_t index, unsigned set)
  * `rank` to set s of table t, and update s:
  *   - LOAD / LOAD_COMPLETE: s now holds a new use with this tag and count,
  *     rank's bit set, seen = 1; *events may carry REUSED / ABANDONED.
- *   - ADD / ADD_COMPLETE: rank's bit set, seen incremented; on COMPLETE the
- *     state is DP_SLOT_COMPLETE.
+ *   - ADD / ADD_COMPLETE: rank's bit set, seen incremented; on COMPLETE (the
+ *     quorum reached) the state is DP_SLOT_COMPLETE.
  *   - every other action leaves s unchanged. For the current tag, a count
  *     other than the use's is COUNT_MISMATCH before anything else: a
  *     RESEND answers only a request of the result's own size.
@@ -116,6 +123,17 @@ dp_slot_set_get(const struct dp_slot_table *t, uint32_t index, unsigned set)
 enum dp_slot_action dp_slot_contribute(const struct dp_slot_table *t, struct dp_slot_set *s,
 				       uint16_t rank, uint32_t round, uint32_t offset,
 				       uint16_t count, unsigned *events);
+
+/* Complete uses at `quorum` contributions instead of n_workers (a partial
+ * job, docs/protocol.md section 5, "Partial rounds"): a rank that comes
+ * after is DP_SLOT_LATE. Returns 0, or -EINVAL unless 1 <= quorum <=
+ * n_workers. Before the table is used. */
+int dp_slot_table_quorum_set(struct dp_slot_table *t, uint16_t quorum);
+
+/* Close s's use now (a deadline passed), if it is collecting and has at
+ * least min contributions: it becomes complete with the ranks it has.
+ * Returns true if it did. */
+bool dp_slot_close(struct dp_slot_set *s, uint16_t min);
 
 /* Undo the load or add that dp_slot_contribute() just returned for rank on s:
  * the rank's bit is cleared and the use is no longer complete; a use left with

@@ -37,7 +37,14 @@ const char *tu_policy_make(unsigned version, unsigned job3_kib, bool job4)
 {
 	static const char *const dtypes[] = {
 		"", "float32", "int32", "bfloat16", "float16", "float32", "float32", "bfloat16",
-		"float16",
+		"float16", "float32", "float32", "float32",
+	};
+	static const char *const extra[] = {
+		"", "", " \"frac_bits\": 16,", "", "", "", " \"deterministic\": true,",
+		" \"deterministic\": true,", " \"deterministic\": true,",
+		" \"completion\": {\"quorum\": 3},",
+		" \"completion\": {\"deadline_ms\": 50, \"min_ranks\": 2},",
+		" \"deterministic\": true, \"completion\": {\"quorum\": 3},",
 	};
 	size_t o = 0, n = sizeof(policy_buf);
 
@@ -63,10 +70,9 @@ const char *tu_policy_make(unsigned version, unsigned job3_kib, bool job4)
 			continue;
 		o += (size_t)snprintf(policy_buf + o, n - o,
 				      "%s{\"id\": %u, \"dtype\": \"%s\", \"chunk_size\": 1024, "
-				      "\"slot_memory\": \"%uKiB\",%s%s \"workers\": [",
+				      "\"slot_memory\": \"%uKiB\",%s \"workers\": [",
 				      j > 1 ? "," : "", j, dtypes[j], j == 3 ? job3_kib : 256u,
-				      j == 2 ? " \"frac_bits\": 16," : "",
-				      j >= 6 ? " \"deterministic\": true," : "");
+				      extra[j]);
 		for (unsigned w = 0; w < nw; w++)
 			o += (size_t)snprintf(policy_buf + o, n - o,
 					      "%s{\"rank\": %u, \"node\": \"n%u\", \"port\": %u}",
@@ -173,10 +179,20 @@ void tu_inject(unsigned queue, struct rte_mbuf *m)
 void tu_grad(uint16_t job, uint16_t rank, uint16_t index, unsigned set, uint8_t dtype,
 	     uint16_t count, uint32_t offset, uint32_t round, const void *payload)
 {
+	static uint8_t buf[DP_PROTO_CHUNK_SIZE_MAX + 256];
+	size_t size = count * dp_proto_dtype_size(dtype);
 	struct tu_pkt p;
 
+	if (tu_job_partial(job)) {
+		memcpy(buf, payload, size);
+		dp_proto_ranks_write(buf + size, tu_job_workers(job), 0, NULL);
+		payload = buf;
+		size += dp_proto_ranks_size(tu_job_workers(job));
+	}
 	tu_pkt_daitn(&p, DP_MSG_GRAD, job, rank, dp_proto_slot_make(index, set), dtype, count,
-		     offset, round, payload, count * dp_proto_dtype_size(dtype));
+		     offset, round, payload, size);
+	if (tu_job_partial(job))
+		p.h.flags = DP_PROTO_FLAG_RANKS;
 	tu_inject(index % TU_SHARDS, tu_build(&p));
 }
 
@@ -421,7 +437,9 @@ int main(void)
 		return 1;
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
+	/* A suite whose set-up failed ran no test: that fails too. */
+	failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed() +
+		   CU_get_number_of_suites_failed();
 	CU_cleanup_registry();
 	tu_teardown();
 	return failures != 0;

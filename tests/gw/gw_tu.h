@@ -10,8 +10,10 @@
  * 02:00:00:00:00:(w+1), pinned by the policy. The gateway is 10.9.0.1, UDP ports 47000..47001.
  * Jobs: 1 float32, 2 int32 (frac_bits 16), 3 bfloat16, 4 float16, each with
  * 4 workers and 1 KiB chunks; 5 float32 with 256 workers; 6 float32,
- * 7 bfloat16, 8 float16, deterministic, 4 workers. The set-up joins every
- * job (tu_join), so each has a run from round 0.
+ * 7 bfloat16, 8 float16, deterministic, 4 workers; partial float32 jobs of
+ * 4 workers: 9 with a quorum of 3, 10 with a 50 ms deadline and at least 2
+ * ranks, 11 deterministic with a quorum of 3. The set-up joins every job
+ * (tu_join), so each has a run from round 0.
  *
  * The gateway's clock is the fixture's: time passes only when a test says
  * so (tu_clock_advance_ms), never by sleeping.
@@ -36,12 +38,18 @@
 #define TU_UDP_BASE 47000
 #define TU_SHARDS 2
 #define TU_OUT_MAX 600
-#define TU_JOBS 8
+#define TU_JOBS 11
 
 /* Ranks of job 1 .. TU_JOBS. */
 static inline uint16_t tu_job_workers(uint16_t job)
 {
 	return job == 5 ? 256 : 4;
+}
+
+/* Jobs 9 .. 11 are partial: their GRADs carry the ranks trailer. */
+static inline bool tu_job_partial(uint16_t job)
+{
+	return job >= 9 && job <= TU_JOBS;
 }
 
 struct tu_gw {
@@ -79,7 +87,7 @@ struct tu_out {
 	bool ip_csum_ok;
 	enum dp_proto_check check;           /* dp_proto_hdr_check() of the UDP payload */
 	struct dp_proto_hdr h;
-	uint8_t payload[DP_PROTO_CHUNK_SIZE_MAX];
+	uint8_t payload[DP_PROTO_CHUNK_SIZE_MAX + 256];   /* room for a ranks trailer */
 	size_t payload_size;
 	uint8_t frame[256];                  /* first bytes of the frame */
 	size_t len;
@@ -97,7 +105,8 @@ struct rte_mbuf *tu_build(const struct tu_pkt *p);
 /* Put m on RX queue `queue` of the gateway's port. */
 void tu_inject(unsigned queue, struct rte_mbuf *m);
 
-/* Send a GRAD to its shard's port and queue (slot index % 2). */
+/* Send a GRAD to its shard's port and queue (slot index % 2); a partial
+ * job's with the ranks trailer's room. */
 void tu_grad(uint16_t job, uint16_t rank, uint16_t index, unsigned set, uint8_t dtype,
 	     uint16_t count, uint32_t offset, uint32_t round, const void *payload);
 

@@ -491,6 +491,225 @@ static void test_deterministic_holds_duplicates_budget_and_abandonment(void)
 	CU_ASSERT_EQUAL(rte_mempool_in_use_count(tu.pool), in_use);
 }
 
+/*
+ * Partial jobs (docs/protocol.md section 5, "Partial rounds"): 9 closes at
+ * a quorum of 3 of 4, 10 at a 50 ms deadline with at least 2 ranks, 11 is
+ * deterministic with a quorum of 3.
+ */
+
+/* want = the float32 sum of the ranks in `in_mask` (bit r: rank r) in rank
+ * order, then the trailer; returns its size. */
+static size_t partial_want(uint8_t *want, const float in[][ELEMS_32], unsigned in_mask)
+{
+	uint64_t bm = in_mask;
+	unsigned n_in = 0;
+	float *w = (float *)(void *)want;
+
+	for (unsigned e = 0; e < ELEMS_32; e++) {
+		bool first = true;
+
+		for (unsigned r = 0; r < NW; r++) {
+			if (!(in_mask >> r & 1))
+				continue;
+			w[e] = first ? in[r][e] : w[e] + in[r][e];
+			first = false;
+		}
+	}
+	for (unsigned r = 0; r < NW; r++)
+		n_in += in_mask >> r & 1;
+	dp_proto_ranks_write(want + sizeof(float) * ELEMS_32, NW, (uint16_t)n_in, &bm);
+	return sizeof(float) * ELEMS_32 + dp_proto_ranks_size(NW);
+}
+
+/* Inputs whose sums are exact in any order (integers). */
+static void exact_inputs(float in[][ELEMS_32])
+{
+	for (unsigned r = 0; r < NW; r++)
+		for (unsigned e = 0; e < ELEMS_32; e++)
+			in[r][e] = (float)(r * 1000 + e);
+}
+
+static struct gw_job_lc *job_lc(uint16_t job, unsigned shard)
+{
+	return gw_tables_job(tu.gw->tables, job)->inst->lc[shard];
+}
+
+static void grads(uint16_t job, const unsigned *ranks, unsigned n, uint16_t index, unsigned set,
+		  uint32_t round, const float in[][ELEMS_32])
+{
+	for (unsigned i = 0; i < n; i++)
+		tu_grad(job, (uint16_t)ranks[i], index, set, DP_DTYPE_F32, ELEMS_32, 0, round,
+			in[ranks[i]]);
+	tu_poll();
+}
+
+static void test_quorum_closes_at_three_and_the_fourth_is_late(void)
+{
+	static float in[NW][ELEMS_32];
+	static uint8_t want[8192];
+	static const unsigned first[] = { 3, 1, 0 }, second[] = { 0, 2, 3 }, third[] = { 0, 1, 2 };
+	uint32_t r0 = next_round[9]++, r1 = next_round[9]++, r2 = next_round[9]++;
+	struct gw_job_lc *jl = job_lc(9, 0);
+	struct gw_stats before;
+	size_t size;
+
+	exact_inputs(in);
+	/* Round r0 on slot 2, set 0: ranks 3, 1, 0 close it and every rank
+	 * gets the result; rank 2 then comes late and gets it again alone,
+	 * not added. */
+	tu_snap(&before);
+	grads(9, first, 3, 2, 0, r0, in);
+	size = partial_want(want, in, 0xb);
+	expect_results(tu_collect(), NW, 9, dp_proto_slot_make(2, 0), r0, 0, ELEMS_32, want, size);
+	CU_ASSERT(tu_out[0].h.flags & DP_PROTO_FLAG_RANKS);
+	tu_grad(9, 2, 2, 0, DP_DTYPE_F32, ELEMS_32, 0, r0, in[2]);
+	tu_poll();
+	CU_ASSERT_EQUAL_FATAL(tu_collect(), 1);
+	CU_ASSERT_EQUAL(tu_out[0].h.rank, 2);
+	CU_ASSERT(memcmp(tu_out[0].payload, want, size) == 0);
+	CU_ASSERT_FALSE(dp_proto_ranks_has(tu_out[0].payload + 4 * ELEMS_32, 2));
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_COMPLETED), 1);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_LATE), 1);
+	/* Round r1 on set 1: ranks 0, 2, 3; every rank gets the result. */
+	tu_snap(&before);
+	grads(9, second, 3, 2, 1, r1, in);
+	size = partial_want(want, in, 0xd);
+	expect_results(tu_collect(), NW, 9, dp_proto_slot_make(2, 1), r1, 0, ELEMS_32, want, size);
+	tu_grad(9, 1, 2, 1, DP_DTYPE_F32, ELEMS_32, 0, r1, in[1]);
+	tu_poll();
+	CU_ASSERT_EQUAL_FATAL(tu_collect(), 1);
+	CU_ASSERT(memcmp(tu_out[0].payload, want, size) == 0);
+	/* Round r2 takes set 0 over: a GRAD of r0 now is answered with
+	 * ERROR 6, no larger than it, saying where the job is. */
+	grads(9, third, 3, 2, 0, r2, in);
+	CU_ASSERT_EQUAL(tu_collect(), NW);
+	tu_grad(9, 3, 2, 0, DP_DTYPE_F32, ELEMS_32, 0, r0, in[3]);
+	tu_poll();
+	CU_ASSERT_EQUAL_FATAL(tu_collect(), 1);
+	CU_ASSERT_EQUAL(tu_out[0].h.type, DP_MSG_ERROR);
+	CU_ASSERT_EQUAL(tu_out[0].h.round, r0);
+	CU_ASSERT_EQUAL(tu_out[0].h.offset, r2);
+	CU_ASSERT_EQUAL(tu_out[0].payload[1], DP_ERR_ROUND_CLOSED);
+	CU_ASSERT(tu_out[0].payload_size <= size);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_LATE), 2);
+	CU_ASSERT_EQUAL(gw_cnt_read(&jl->closed_quorum), 3);
+	CU_ASSERT_EQUAL(gw_cnt_read(&jl->missing[2]), 1);
+	CU_ASSERT_EQUAL(gw_cnt_read(&jl->missing[1]), 1);
+	CU_ASSERT_EQUAL(gw_cnt_read(&jl->missing[3]), 1);
+	CU_ASSERT_EQUAL(gw_cnt_read(&jl->late), 3);
+	CU_ASSERT_EQUAL(gw_cnt_read(&jl->last[0]) + gw_cnt_read(&jl->last[2]) +
+			gw_cnt_read(&jl->last[3]), 3);
+}
+
+/* A GRAD of a partial job must carry the trailer sized to it; no other
+ * job's may. */
+static void test_ranks_trailer_must_match_the_job(void)
+{
+	static float in[ELEMS_32];
+	static uint8_t buf[8192];
+	struct gw_stats before;
+	struct tu_pkt p;
+	uint32_t round = next_round[9];
+
+	tu_snap(&before);
+	tu_pkt_daitn(&p, DP_MSG_GRAD, 9, 0, dp_proto_slot_make(4, 0), DP_DTYPE_F32, ELEMS_32, 0,
+		     round, in, sizeof(in));                 /* partial, no trailer */
+	tu_inject(0, tu_build(&p));
+	memcpy(buf, in, sizeof(in));
+	dp_proto_ranks_write(buf + sizeof(in), 5, 0, NULL);    /* 5 ranks, the job has 4 */
+	tu_pkt_daitn(&p, DP_MSG_GRAD, 9, 0, dp_proto_slot_make(4, 0), DP_DTYPE_F32, ELEMS_32, 0,
+		     round, buf, sizeof(in) + dp_proto_ranks_size(5));
+	p.h.flags = DP_PROTO_FLAG_RANKS;
+	tu_inject(0, tu_build(&p));
+	dp_proto_ranks_write(buf + sizeof(in), 4, 0, NULL);    /* job 1 is not partial */
+	tu_pkt_daitn(&p, DP_MSG_GRAD, 1, 0, dp_proto_slot_make(4, 0), DP_DTYPE_F32, ELEMS_32, 0,
+		     next_round[1], buf, sizeof(in) + dp_proto_ranks_size(4));
+	p.h.flags = DP_PROTO_FLAG_RANKS;
+	tu_inject(0, tu_build(&p));
+	tu_poll();
+	CU_ASSERT_EQUAL(tu_collect(), 0);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_RANKS_MISMATCH), 3);
+}
+
+static void test_deadline_closes_at_the_next_grad_with_enough_ranks(void)
+{
+	static float in[NW][ELEMS_32];
+	static uint8_t want[8192];
+	static const unsigned all[] = { 0, 1, 2, 3 };
+	uint32_t r0 = next_round[10]++, r1 = next_round[10]++, r2 = next_round[10]++;
+	struct gw_job_lc *jl = job_lc(10, 0);
+	struct gw_stats before;
+	size_t size;
+
+	exact_inputs(in);
+	/* Every rank in time: the use completes whole. */
+	grads(10, all, NW, 4, 0, r0, in);
+	size = partial_want(want, in, 0xf);
+	expect_results(tu_collect(), NW, 10, dp_proto_slot_make(4, 0), r0, 0, ELEMS_32, want, size);
+	/* Ranks 0 and 1 within 50 ms: nothing; rank 2 after it closes the use
+	 * with three; rank 3 is late. */
+	tu_snap(&before);
+	tu_grad(10, 0, 4, 1, DP_DTYPE_F32, ELEMS_32, 0, r1, in[0]);
+	tu_poll();                   /* the gateway's clock reads at the poll */
+	tu_clock_advance_ms(30);
+	tu_grad(10, 1, 4, 1, DP_DTYPE_F32, ELEMS_32, 0, r1, in[1]);
+	tu_poll();
+	CU_ASSERT_EQUAL(tu_collect(), 0);
+	tu_clock_advance_ms(30);
+	tu_grad(10, 2, 4, 1, DP_DTYPE_F32, ELEMS_32, 0, r1, in[2]);
+	tu_poll();
+	size = partial_want(want, in, 0x7);
+	expect_results(tu_collect(), NW, 10, dp_proto_slot_make(4, 1), r1, 0, ELEMS_32, want, size);
+	tu_grad(10, 3, 4, 1, DP_DTYPE_F32, ELEMS_32, 0, r1, in[3]);
+	tu_poll();
+	CU_ASSERT_EQUAL(tu_collect(), 1);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_LATE), 1);
+	/* One rank is not enough, however old the use: its retransmission
+	 * gets WAITING; the second rank's GRAD closes it. */
+	tu_grad(10, 0, 4, 0, DP_DTYPE_F32, ELEMS_32, 0, r2, in[0]);
+	tu_poll();
+	tu_clock_advance_ms(100);
+	tu_grad(10, 0, 4, 0, DP_DTYPE_F32, ELEMS_32, 0, r2, in[0]);
+	tu_poll();
+	CU_ASSERT_EQUAL_FATAL(tu_collect(), 1);
+	CU_ASSERT_EQUAL(tu_out[0].h.type, DP_MSG_WAITING);
+	tu_grad(10, 3, 4, 0, DP_DTYPE_F32, ELEMS_32, 0, r2, in[3]);
+	tu_poll();
+	size = partial_want(want, in, 0x9);
+	expect_results(tu_collect(), NW, 10, dp_proto_slot_make(4, 0), r2, 0, ELEMS_32, want, size);
+	CU_ASSERT_EQUAL(gw_cnt_read(&jl->closed_deadline), 2);
+	CU_ASSERT_EQUAL(gw_cnt_read(&jl->closed_quorum), 0);
+	CU_ASSERT_EQUAL(gw_cnt_read(&jl->missing[3]), 1);
+	CU_ASSERT_EQUAL(gw_cnt_read(&jl->missing[2]), 1);
+	CU_ASSERT_EQUAL(gw_cnt_read(&jl->missing[1]), 1);
+	CU_ASSERT_EQUAL(gw_cnt_read(&jl->missing[0]), 0);
+}
+
+/* Deterministic with a quorum: rank 0 never comes; ranks 3, 1, 2 are held
+ * and folded 1, 2, 3 when the quorum closes the use. */
+static void test_deterministic_quorum_folds_the_present_ranks_in_order(void)
+{
+	static float in[NW][ELEMS_32];
+	static uint8_t want[8192];
+	static const unsigned order[] = { 3, 1, 2 };
+	uint32_t round = next_round[11]++;
+	unsigned in_use = rte_mempool_in_use_count(tu.pool);
+	size_t size;
+
+	det_inputs(DP_DTYPE_F32, ELEMS_32, in, want);
+	for (unsigned w = 0; w < NW; w++)       /* every rank known on shard 1 */
+		tu_grad(11, (uint16_t)w, 1, 0, DP_DTYPE_F32, ELEMS_32, 0, round, in[w]);
+	tu_poll();
+	CU_ASSERT_EQUAL(tu_collect(), NW);      /* three copies, then one late */
+	round = next_round[11]++;
+	grads(11, order, 3, 1, 1, round, in);
+	size = partial_want(want, in, 0xe);
+	expect_results(tu_collect(), NW, 11, dp_proto_slot_make(1, 1), round, 0, ELEMS_32, want,
+		       size);
+	CU_ASSERT_EQUAL(lc_held(1), 0);
+	CU_ASSERT_EQUAL(rte_mempool_in_use_count(tu.pool), in_use);
+}
+
 static CU_TestInfo tests[] = {
 	{ "float32_sum_is_bit_exact_for_every_worker", test_float32_sum_is_bit_exact_for_every_worker },
 	{ "int32_sum_wraps_exactly", test_int32_sum_wraps_exactly },
@@ -505,6 +724,13 @@ static CU_TestInfo tests[] = {
 	{ "ordinary_sum_depends_on_the_arrival_order", test_ordinary_sum_depends_on_the_arrival_order },
 	{ "deterministic_holds_duplicates_budget_and_abandonment",
 	  test_deterministic_holds_duplicates_budget_and_abandonment },
+	{ "quorum_closes_at_three_and_the_fourth_is_late",
+	  test_quorum_closes_at_three_and_the_fourth_is_late },
+	{ "ranks_trailer_must_match_the_job", test_ranks_trailer_must_match_the_job },
+	{ "deadline_closes_at_the_next_grad_with_enough_ranks",
+	  test_deadline_closes_at_the_next_grad_with_enough_ranks },
+	{ "deterministic_quorum_folds_the_present_ranks_in_order",
+	  test_deterministic_quorum_folds_the_present_ranks_in_order },
 	CU_TEST_INFO_NULL,
 };
 

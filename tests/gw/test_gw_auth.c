@@ -7,7 +7,7 @@
  * the same for every rank; every run has its own salt; a replayed HELLO of an
  * earlier process cannot end a run.
  *
- * Job 6 (float32, 4 workers n0..n3, port 47106) is added to the fixture's
+ * Job 12 (float32, 4 workers n0..n3, port 47112) is added to the fixture's
  * policy with a key file in a temporary folder; the last test puts the
  * fixture's policy back.
  */
@@ -24,7 +24,8 @@
 #include "gw_infer_priv.h"
 #include "gw_tu.h"
 
-#define JOB 6
+#define JOB 12   /* after the fixture's jobs 1 .. TU_JOBS */
+_Static_assert(JOB > TU_JOBS, "a job of its own, not one of the fixture's");
 static char dir[] = "/tmp/gw_authXXXXXX";
 static char key_path[64];
 static struct dp_auth_key key;
@@ -68,7 +69,7 @@ static int suite_init(void)
 
 	if (mkdtemp(dir) == NULL)
 		return 1;
-	snprintf(key_path, sizeof(key_path), "%s/job6.key", dir);
+	snprintf(key_path, sizeof(key_path), "%s/job12.key", dir);
 	f = fopen(key_path, "w");
 	if (f == NULL)
 		return 1;
@@ -88,7 +89,7 @@ static int suite_fini(void)
 	return 0;
 }
 
-/* Build a message of job 6 from rank; tag: 0 none, 1 right, 2 wrong key. */
+/* Build a message of job 12 from rank; tag: 0 none, 1 right, 2 wrong key. */
 static struct rte_mbuf *build(uint8_t type, uint16_t rank, uint16_t slot, uint32_t round,
 			      const void *payload, size_t size, uint64_t salt, int tag)
 {
@@ -136,7 +137,7 @@ static bool out_tag_ok(const struct tu_out *o, uint64_t context)
 			     o->payload_size - DP_PROTO_TAG_SIZE);
 }
 
-/* Join job 6 with tagged HELLOs (nonces n .. n+3): the run's salt. */
+/* Join job 12 with tagged HELLOs (nonces n .. n+3): the run's salt. */
 static uint64_t join(uint32_t n)
 {
 	uint64_t salt = 0;

@@ -26,7 +26,7 @@ static void test_policy_over_slot_memory_is_refused(void)
 	/* Built by hand: the validator would refuse it before the gateway. */
 	memset(&p, 0, sizeof(p));
 	memset(&job, 0, sizeof(job));
-	job.id = 9;
+	job.id = 42;
 	job.dtype = DP_DTYPE_F32;
 	job.chunk_size = 1024;
 	job.slot_memory = 64ull << 20;     /* 8x the gateway's 2 x 4 MiB */
@@ -45,7 +45,7 @@ static void test_policy_over_slot_memory_is_refused(void)
 	struct gw_stats js;
 
 	CU_ASSERT_EQUAL(gw_job_stats_read(tu.gw, 1, &js), 0);
-	CU_ASSERT_EQUAL(gw_job_stats_read(tu.gw, 9, &js), -ENOENT);
+	CU_ASSERT_EQUAL(gw_job_stats_read(tu.gw, 42, &js), -ENOENT);
 }
 
 static void test_reload_keeps_unchanged_jobs_in_flight(void)

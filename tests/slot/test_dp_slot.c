@@ -399,6 +399,59 @@ static void test_lossy_protocol_sums_every_chunk_exactly_once(void)
 	dp_slot_table_free(t);
 }
 
+/* A quorum of 3 of 5: the third contribution completes the use; a rank in
+ * it gets the result again, a rank left out is late, never added. */
+static void test_quorum_completes_early_and_the_rest_is_late(void)
+{
+	struct dp_slot_table *t = dp_slot_table_create(2, 5);
+	struct dp_slot_set *s = dp_slot_set_get(t, 1, 1);
+
+	CU_ASSERT_EQUAL(dp_slot_table_quorum_set(t, 0), -EINVAL);
+	CU_ASSERT_EQUAL(dp_slot_table_quorum_set(t, 6), -EINVAL);
+	CU_ASSERT_EQUAL(dp_slot_table_quorum_set(t, 3), 0);
+	CU_ASSERT_EQUAL(contrib(t, 1, 1, 4, 7, 0, 8, NULL), DP_SLOT_LOAD);
+	CU_ASSERT_EQUAL(contrib(t, 1, 1, 0, 7, 0, 8, NULL), DP_SLOT_ADD);
+	CU_ASSERT_EQUAL(contrib(t, 1, 1, 2, 7, 0, 8, NULL), DP_SLOT_ADD_COMPLETE);
+	CU_ASSERT_EQUAL(s->state, DP_SLOT_COMPLETE);
+	CU_ASSERT_EQUAL(contrib(t, 1, 1, 1, 7, 0, 8, NULL), DP_SLOT_LATE);
+	CU_ASSERT_EQUAL(contrib(t, 1, 1, 3, 7, 0, 8, NULL), DP_SLOT_LATE);
+	CU_ASSERT_EQUAL(contrib(t, 1, 1, 2, 7, 0, 8, NULL), DP_SLOT_RESEND);
+	CU_ASSERT_EQUAL(contrib(t, 1, 1, 3, 7, 0, 4, NULL), DP_SLOT_COUNT_MISMATCH);
+	CU_ASSERT_EQUAL(s->seen, 3);
+	CU_ASSERT_FALSE(dp_slot_has_rank(s, 1));
+	CU_ASSERT_FALSE(dp_slot_has_rank(s, 3));
+	CU_ASSERT_TRUE(dp_slot_has_rank(s, 4));
+	/* A quorum of 1 completes on the load. */
+	CU_ASSERT_EQUAL(dp_slot_table_quorum_set(t, 1), 0);
+	CU_ASSERT_EQUAL(contrib(t, 0, 0, 3, 7, 0, 8, NULL), DP_SLOT_LOAD_COMPLETE);
+	CU_ASSERT_EQUAL(contrib(t, 0, 0, 1, 7, 0, 8, NULL), DP_SLOT_LATE);
+	dp_slot_table_free(t);
+}
+
+/* A deadline closes a collecting use only with enough contributions, and
+ * only once; late ranks come after. */
+static void test_close_needs_the_minimum_and_a_collecting_use(void)
+{
+	struct dp_slot_table *t = dp_slot_table_create(1, 4);
+	struct dp_slot_set *s = dp_slot_set_get(t, 0, 0);
+
+	CU_ASSERT_FALSE(dp_slot_close(s, 1));                /* empty */
+	CU_ASSERT_EQUAL(contrib(t, 0, 0, 2, 1, 0, 8, NULL), DP_SLOT_LOAD);
+	CU_ASSERT_FALSE(dp_slot_close(s, 2));
+	CU_ASSERT_EQUAL(s->state, DP_SLOT_ACTIVE);
+	CU_ASSERT_EQUAL(contrib(t, 0, 0, 0, 1, 0, 8, NULL), DP_SLOT_ADD);
+	CU_ASSERT_TRUE(dp_slot_close(s, 2));
+	CU_ASSERT_EQUAL(s->state, DP_SLOT_COMPLETE);
+	CU_ASSERT_FALSE(dp_slot_close(s, 2));                /* already */
+	CU_ASSERT_EQUAL(contrib(t, 0, 0, 1, 1, 0, 8, NULL), DP_SLOT_LATE);
+	CU_ASSERT_EQUAL(contrib(t, 0, 0, 0, 1, 0, 8, NULL), DP_SLOT_RESEND);
+	CU_ASSERT_EQUAL(s->seen, 2);
+	/* The next use starts afresh. */
+	CU_ASSERT_EQUAL(contrib(t, 0, 0, 1, 2, 0, 8, NULL), DP_SLOT_LOAD);
+	CU_ASSERT_EQUAL(s->seen, 1);
+	dp_slot_table_free(t);
+}
+
 static CU_TestInfo tests[] = {
 	{ "table_rejects_bad_arguments", test_table_rejects_bad_arguments },
 	{ "rank_beyond_job_is_refused", test_rank_beyond_job_is_refused },
@@ -413,6 +466,8 @@ static CU_TestInfo tests[] = {
 	{ "job_of_256_workers_completes_once", test_job_of_256_workers_completes_once },
 	{ "job_of_1024_workers_completes_once", test_job_of_1024_workers_completes_once },
 	{ "lossy_protocol_sums_every_chunk_exactly_once", test_lossy_protocol_sums_every_chunk_exactly_once },
+	{ "quorum_completes_early_and_the_rest_is_late", test_quorum_completes_early_and_the_rest_is_late },
+	{ "close_needs_the_minimum_and_a_collecting_use", test_close_needs_the_minimum_and_a_collecting_use },
 	CU_TEST_INFO_NULL,
 };
 

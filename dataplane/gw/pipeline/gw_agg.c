@@ -155,7 +155,7 @@ static void agg_send(struct gw_lcore *lc, const struct gw_job *job, struct gw_jo
 {
 	struct rte_mbuf *hm[FANOUT_BATCH], *em[FANOUT_BATCH];
 	uint8_t tail[TAIL_SIZE];
-	uint32_t bytes = (uint32_t)s->count * job->k->esize;
+	uint32_t bytes = gw_job_payload_bytes(job, s->count);
 	uint16_t hdr_size = GW_HDR_SIZE + (job->keyed ? DP_PROTO_TAG_SIZE : 0);
 	uint16_t ip_len = (uint16_t)(hdr_size - RTE_ETHER_HDR_LEN + bytes);
 	uint16_t ip_len_be = rte_cpu_to_be_16(ip_len);
@@ -164,7 +164,8 @@ static void agg_send(struct gw_lcore *lc, const struct gw_job *job, struct gw_jo
 	struct dp_proto_hdr rh = {
 		.magic = DP_PROTO_MAGIC, .version = DP_PROTO_VERSION, .type = DP_MSG_RESULT,
 		.job = job->id, .slot = slot, .dtype = job->dtype,
-		.flags = (uint8_t)(s->hint | (job->keyed ? DP_PROTO_FLAG_AUTH : 0)),
+		.flags = (uint8_t)(s->hint | (job->keyed ? DP_PROTO_FLAG_AUTH : 0) |
+				   (job->partial ? DP_PROTO_FLAG_RANKS : 0)),
 		.count = s->count, .offset = s->offset, .round = s->round,
 	};
 	uint8_t full[DP_PROTO_HDR_SIZE], tag[DP_PROTO_TAG_SIZE];
@@ -207,7 +208,7 @@ static void agg_send(struct gw_lcore *lc, const struct gw_job *job, struct gw_jo
 			udp->dgram_len = udp_len_be;
 
 			e->ol_flags = 0;
-			rte_pktmbuf_attach_extbuf(e, b->data, b->iova, (uint16_t)job->acc_size,
+			rte_pktmbuf_attach_extbuf(e, b->data, b->iova, (uint16_t)job->buf_size,
 						  &b->shinfo);
 			e->data_len = (uint16_t)bytes;
 			e->pkt_len = bytes;
@@ -306,13 +307,12 @@ static void held_drop(struct gw_lcore *lc, const struct gw_job *job, struct rte_
 }
 
 static inline void fold_one(const struct gw_job *job, struct dp_slot_set *s, void *acc,
-			    const void *src)
+			    const void *src, bool first)
 {
-	if (s->aux == 0)
+	if (first)
 		acc_load(job, acc, src, s->count);
 	else
 		acc_add(job, acc, src, s->count);
-	s->aux++;
 }
 
 /* Take rank's contribution into s in rank order; false if it must be held
@@ -334,16 +334,64 @@ static bool fold_ordered(struct gw_lcore *lc, const struct gw_job *job, struct g
 		*consumed = true;
 		return true;
 	}
-	fold_one(job, s, acc, payload);
+	fold_one(job, s, acc, payload, s->aux == 0);
+	s->aux++;
 	while (s->aux < job->n_workers && held[s->aux] != NULL) {
 		struct rte_mbuf *h = held[s->aux];
 
 		held[s->aux] = NULL;
-		fold_one(job, s, acc, rte_pktmbuf_mtod(h, const void *));
+		fold_one(job, s, acc, rte_pktmbuf_mtod(h, const void *), false);
+		rte_pktmbuf_free(h);
+		lc->held--;
+		s->aux++;
+	}
+	return true;
+}
+
+/* A use that closed before every rank came (a partial job): fold what is
+ * held past the gaps, in rank order. The first contribution folded is
+ * loaded: with rank 0 absent nothing was folded yet. */
+static void fold_rest(struct gw_lcore *lc, const struct gw_job *job, struct dp_slot_set *s,
+		      struct rte_mbuf **held)
+{
+	void *acc = ((struct gw_buf *)s->user)->data;
+	bool first = s->aux == 0;
+
+	for (uint16_t r = s->aux; r < job->n_workers; r++) {
+		struct rte_mbuf *h = held[r];
+
+		if (h == NULL)
+			continue;
+		held[r] = NULL;
+		fold_one(job, s, acc, rte_pktmbuf_mtod(h, const void *), first);
+		first = false;
 		rte_pktmbuf_free(h);
 		lc->held--;
 	}
-	return true;
+	s->aux = job->n_workers;
+}
+
+/* A partial job's use that has waited its deadline closes now, with the
+ * ranks it has, if they are enough (docs/protocol.md section 5). */
+static inline bool deadline_close(struct gw_lcore *lc, const struct gw_job *job,
+				  struct dp_slot_set *s)
+{
+	return job->deadline != 0 && s->state == DP_SLOT_ACTIVE &&
+	       gw_now(lc->gw) - s->opened >= job->deadline && dp_slot_close(s, job->min_ranks);
+}
+
+/* Who the closed use left out: counted per rank; the trailer that says who
+ * is in goes after the result. */
+static void partial_finish(const struct gw_job *job, struct gw_job_lc *jl,
+			   const struct dp_slot_set *s, uint8_t *result_end, bool by_deadline)
+{
+	dp_proto_ranks_write(result_end, job->n_workers, s->seen, s->bitmap);
+	if (s->seen == job->n_workers)
+		return;
+	gw_cnt_add(by_deadline ? &jl->closed_deadline : &jl->closed_quorum, 1);
+	for (uint16_t r = 0; r < job->n_workers; r++)
+		if (!dp_slot_has_rank(s, r))
+			gw_cnt_add(&jl->missing[r], 1);
 }
 
 enum dp_drop gw_agg_grad(struct gw_lcore *lc, const struct gw_job *job,
@@ -353,6 +401,7 @@ enum dp_drop gw_agg_grad(struct gw_lcore *lc, const struct gw_job *job,
 	struct gw_job_lc *jl = job->inst->lc[lc->shard];
 	struct dp_slot_set *s = dp_slot_set_get(&jl->slots, local, dp_proto_slot_set(h->slot));
 	enum dp_slot_action a;
+	bool by_deadline = false;
 	struct gw_buf *b;
 	unsigned ev;
 
@@ -384,6 +433,8 @@ enum dp_drop gw_agg_grad(struct gw_lcore *lc, const struct gw_job *job,
 		 * the first contribution's hint, as every rank sends the same. */
 		s->hint = h->flags & DP_PROTO_FLAG_PRIO_MASK;
 		agg_note(jl, h->round);
+		if (job->deadline != 0)
+			s->opened = gw_now(lc->gw);
 		if (job->ordered) {
 			struct rte_mbuf **held = held_of(job, jl, local, h->slot);
 
@@ -404,13 +455,33 @@ enum dp_drop gw_agg_grad(struct gw_lcore *lc, const struct gw_job *job,
 	case DP_SLOT_RESEND:
 		agg_send(lc, job, jl, s, s->user, h->slot, h->rank);
 		return DP_DROP_RESULT_RESENT;
+	case DP_SLOT_LATE:
+		/* Closed without it (a partial job): never added; it gets the
+		 * result, whose trailer says it is not in. */
+		gw_cnt_add(&jl->late, 1);
+		agg_send(lc, job, jl, s, s->user, h->slot, h->rank);
+		return DP_DROP_LATE;
 	case DP_SLOT_DUPLICATE:
+		/* A retransmission is also when a deadline is looked at. */
+		if (deadline_close(lc, job, s)) {
+			b = s->user;
+			by_deadline = true;
+			goto complete;
+		}
 		/* A retransmission of a counted chunk: its rank waits for the
 		 * others. Say so, and for whom, so that it does not take a
 		 * live gateway for a dead one (docs/protocol.md, WAITING). */
 		gw_reply_waiting(lc, job, m, h, s, port, consumed);
 		return DP_DROP_DUPLICATE;
 	case DP_SLOT_STALE:
+		if (job->partial) {
+			/* Its use closed without it and the set moved on: tell
+			 * it where the job is (ERROR 6), never add it. */
+			gw_cnt_add(&jl->late, 1);
+			gw_reply_grad_error(lc, job, m, h, DP_ERR_ROUND_CLOSED, s->round, port,
+					    consumed);
+			return DP_DROP_LATE;
+		}
 		return DP_DROP_STALE;
 	case DP_SLOT_COUNT_MISMATCH:
 		return DP_DROP_COUNT_MISMATCH;
@@ -425,9 +496,20 @@ ordered:
 		return DP_DROP_HOLD_FULL;
 	}
 counted:
-	if (a == DP_SLOT_LOAD || a == DP_SLOT_ADD)
-		return DP_DROP_AGGREGATED;
-	acc_finish(job, b->data, h->count);
+	if (a == DP_SLOT_LOAD || a == DP_SLOT_ADD) {
+		if (!deadline_close(lc, job, s))
+			return DP_DROP_AGGREGATED;
+		by_deadline = true;
+	} else {
+		gw_cnt_add(&jl->last[h->rank], 1);
+	}
+complete:
+	/* Only a partial job's use closes with gaps (ranks never folded). */
+	if (job->ordered && s->aux < job->n_workers)
+		fold_rest(lc, job, s, held_of(job, jl, local, h->slot));
+	acc_finish(job, b->data, s->count);
+	if (job->partial)
+		partial_finish(job, jl, s, b->data + (size_t)s->count * job->k->esize, by_deadline);
 	agg_done(jl, h->round);
 	agg_send(lc, job, jl, s, b, h->slot, -1);
 	return DP_DROP_COMPLETED;

@@ -333,8 +333,10 @@ enum dp_drop gw_hello(struct gw_lcore *lc, const struct gw_tables *t, struct rte
 				.n_slots = (uint16_t)RTE_MIN(job->n_slots, (uint32_t)UINT16_MAX),
 				.udp_port_base = gw->udp_base, .n_shards = (uint8_t)gw->n_lcores,
 				.dtype = job->dtype, .frac_bits = job->frac_bits,
-				.auth = signer != NULL && job->key.cover == DP_AUTH_COVER_HEADER ?
-					DP_PROTO_AUTH_HEADER_ONLY : 0,
+				.flags = (uint8_t)((signer != NULL &&
+						    job->key.cover == DP_AUTH_COVER_HEADER ?
+						    DP_PROTO_JOB_AUTH_HEADER_ONLY : 0) |
+						   (job->partial ? DP_PROTO_JOB_PARTIAL : 0)),
 				.policy_version = (uint32_t)t->version, .round_base = base,
 			};
 

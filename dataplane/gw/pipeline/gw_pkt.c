@@ -191,7 +191,7 @@ static enum dp_drop grad_auth(const struct gw_job *job, const struct dp_proto_hd
 		return DP_DROP_AUTH_MISSING;
 	if (!dp_auth_check(&job->key, atomic_load_explicit(&job->inst->salt, memory_order_relaxed),
 			   hdr, (const uint8_t *)hdr + DP_PROTO_HDR_SIZE, payload,
-			   (size_t)h->count * job->k->esize))
+			   gw_job_payload_bytes(job, h->count)))
 		return DP_DROP_AUTH_BAD;
 	return DP_DROP_NONE;
 }
@@ -235,6 +235,7 @@ static enum dp_drop pkt_grad(struct gw_lcore *lc, const struct gw_tables *t,
 		fate = DP_DROP_CHUNK_TOO_LARGE;
 		goto job_fate;
 	}
+
 	idx = dp_proto_slot_index(h->slot);
 	if (unlikely(idx >= job->n_slots)) {
 		fate = DP_DROP_SLOT_OUT_OF_RANGE;
@@ -252,6 +253,21 @@ static enum dp_drop pkt_grad(struct gw_lcore *lc, const struct gw_tables *t,
 	 * section 6). A worker of a run that is over is told so. */
 	run = atomic_load_explicit(&job->inst->run, memory_order_acquire);
 	payload = (const uint8_t *)(udp + 1) + dp_proto_payload_off(h);
+	/* A partial job's GRADs carry room for the ranks trailer, sized to
+	 * the job; no other job's do (docs/protocol.md section 5). */
+	if (unlikely(((h->flags & DP_PROTO_FLAG_RANKS) != 0) != job->partial)) {
+		fate = DP_DROP_RANKS_MISMATCH;
+		goto job_fate;
+	}
+	if (job->partial) {
+		uint16_t nw, n_in;
+
+		dp_proto_ranks_read(payload + (size_t)h->count * job->k->esize, &nw, &n_in);
+		if (unlikely(nw != job->n_workers)) {
+			fate = DP_DROP_RANKS_MISMATCH;
+			goto job_fate;
+		}
+	}
 	if (unlikely(!gw_run_on(run))) {
 		/* A keyed job tells only a worker of its last run, whose GRAD
 		 * checks under that run's salt (kept until the next run). */
@@ -260,7 +276,7 @@ static enum dp_drop pkt_grad(struct gw_lcore *lc, const struct gw_tables *t,
 			if (fate != DP_DROP_NONE)
 				goto job_fate;
 		}
-		gw_reply_run_ended(lc, job, m, h, port, consumed);
+		gw_reply_grad_error(lc, job, m, h, DP_ERR_RUN_ENDED, 0, port, consumed);
 		fate = DP_DROP_RUN_NONE;
 		goto job_fate;
 	}

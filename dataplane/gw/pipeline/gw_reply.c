@@ -3,7 +3,8 @@
  * Small answers sent back in the frame that asked (gw_priv.h): the frame is
  * turned around to its sender, its daitn header rewritten and, for a keyed
  * job, tagged. The join answers (gw_hello.c) and the answers to GRADs that
- * cannot be aggregated (ERROR run_ended, WAITING) are built here or on it.
+ * cannot be aggregated (ERROR run_ended or round_closed, WAITING) are built
+ * here or on it.
  */
 #include <stdio.h>
 #include <string.h>
@@ -74,15 +75,16 @@ struct dp_proto_hdr gw_reply_hdr(const struct dp_proto_hdr *h, uint8_t type, uin
 	return rh;
 }
 
-void gw_reply_run_ended(struct gw_lcore *lc, const struct gw_job *job, struct rte_mbuf *m,
-			const struct dp_proto_hdr *h, unsigned port, bool *consumed)
+void gw_reply_grad_error(struct gw_lcore *lc, const struct gw_job *job, struct rte_mbuf *m,
+			 const struct dp_proto_hdr *h, uint16_t code, uint32_t round_now,
+			 unsigned port, bool *consumed)
 {
 	struct dp_proto_hdr rh = gw_reply_hdr(h, DP_MSG_ERROR, 0);
 	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
 								 sizeof(struct rte_ether_hdr));
 	const struct gw_job *signer = job->keyed ? job : NULL;
 	uint8_t e[sizeof(struct dp_proto_error)];
-	uint16_t n = (uint16_t)RTE_MIN((size_t)h->count * job->k->esize, sizeof(e));
+	uint16_t n = (uint16_t)RTE_MIN((size_t)gw_job_payload_bytes(job, h->count), sizeof(e));
 	char text[48];
 
 	/* No larger than what it answers (no amplification): the ERROR is cut
@@ -92,8 +94,15 @@ void gw_reply_run_ended(struct gw_lcore *lc, const struct gw_job *job, struct rt
 	if (m->nb_segs != 1 || n < DP_PROTO_ERROR_MIN ||
 	    !gw_cp_reply_ok(lc, ip->src_addr, ((const struct rte_udp_hdr *)(ip + 1))->src_port))
 		return;
-	snprintf(text, sizeof(text), "job %u: no run on; rejoin with HELLO", h->job);
-	dp_proto_error_write(e, DP_ERR_RUN_ENDED, text);
+	if (code == DP_ERR_ROUND_CLOSED) {
+		/* Where the job is now: the worker's next call goes there. */
+		rh.offset = round_now;
+		snprintf(text, sizeof(text), "job %u: round %u closed without you; now %u",
+			 h->job, h->round, round_now);
+	} else {
+		snprintf(text, sizeof(text), "job %u: no run on; rejoin with HELLO", h->job);
+	}
+	dp_proto_error_write(e, code, text);
 	memcpy(gw_reply_payload(m, signer), e, n);
 	/* Tagged under the run's salt, as its GRADs were: an ERROR recorded
 	 * now is worthless in any other run. */

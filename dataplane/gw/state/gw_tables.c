@@ -63,20 +63,25 @@ static void job_lc_free(struct gw_job_lc *jl)
 
 /* Per-lcore state of a job with n_local slot indices on this shard. */
 static struct gw_job_lc *job_lc_create(const struct cp_job *j, uint32_t n_local,
-				       uint32_t acc_size, struct gw_lcore *lc)
+				       uint32_t acc_size, uint32_t buf_size, struct gw_lcore *lc)
 {
 	int socket = (int)rte_lcore_to_socket_id(lc->lcore_id);
 	/* Only float sums depend on the order of the adds. */
 	bool ordered = j->deterministic && j->dtype != DP_DTYPE_I32;
 	size_t held = ordered ? (size_t)2 * n_local * j->n_workers * sizeof(struct rte_mbuf *) : 0;
 	size_t tbl = RTE_ALIGN_CEIL(dp_slot_table_mem_size(n_local, j->n_workers), 64);
-	uint32_t n_bufs = 2 * n_local + GW_SPARE_BUFS, stride = buf_stride(acc_size);
+	uint32_t n_bufs = 2 * n_local + GW_SPARE_BUFS, stride = buf_stride(buf_size);
 	size_t o_bufs = tbl;
 	size_t o_free = RTE_ALIGN_CEIL(o_bufs + n_bufs * sizeof(struct gw_buf), 64);
 	size_t o_busy = o_free + n_bufs * sizeof(struct gw_buf *);
 	size_t o_peers = RTE_ALIGN_CEIL(o_busy + n_bufs * sizeof(struct gw_buf *), 64);
 	size_t o_held = o_peers + (size_t)j->n_workers * sizeof(struct gw_peer);
-	size_t o_data = RTE_ALIGN_CEIL(o_held + held, stride > 64 ? stride : 64);
+	size_t o_ranks = o_held + held;
+	/* Buffers aligned to their stride where it is a power of two (IOVA as
+	 * PA: no buffer crosses a page), to a cache line otherwise. */
+	size_t align = rte_is_power_of_2(stride) ? RTE_MAX(stride, 64u) : 64;
+	size_t o_data = RTE_ALIGN_CEIL(o_ranks + 2 * (size_t)j->n_workers * sizeof(uint64_t),
+				       align);
 	size_t total = o_data + (size_t)n_bufs * stride;
 	struct gw_job_lc *jl;
 	uint8_t *mem;
@@ -84,7 +89,7 @@ static struct gw_job_lc *job_lc_create(const struct cp_job *j, uint32_t n_local,
 	jl = rte_zmalloc_socket("gw_job_lc", sizeof(*jl), RTE_CACHE_LINE_SIZE, socket);
 	if (jl == NULL)
 		return NULL;
-	mem = rte_zmalloc_socket("gw_job_mem", total, RTE_MAX(stride, 64u), socket);
+	mem = rte_zmalloc_socket("gw_job_mem", total, align, socket);
 	if (mem == NULL) {
 		rte_free(jl);
 		return NULL;
@@ -98,6 +103,10 @@ static struct gw_job_lc *job_lc_create(const struct cp_job *j, uint32_t n_local,
 	jl->busy = (struct gw_buf **)(mem + o_busy);
 	jl->peers = (struct gw_peer *)(mem + o_peers);
 	jl->held = ordered ? (struct rte_mbuf **)(mem + o_held) : NULL;
+	jl->last = (uint64_t *)(void *)(mem + o_ranks);
+	jl->missing = jl->last + j->n_workers;
+	if (j->partial && j->quorum != 0)
+		dp_slot_table_quorum_set(&jl->slots, j->quorum);
 	jl->lc = lc;
 	for (uint32_t i = 0; i < n_bufs; i++) {
 		struct gw_buf *b = &jl->bufs[i];
@@ -130,7 +139,7 @@ static void inst_free(struct gw_job_inst *in)
 }
 
 static struct gw_job_inst *inst_create(struct gw *gw, const struct cp_job *j, uint32_t n_slots,
-				       uint32_t acc_size)
+				       uint32_t acc_size, uint32_t buf_size)
 {
 	struct gw_job_inst *in = calloc(1, sizeof(*in) + gw->n_lcores * sizeof(in->lc[0]));
 
@@ -157,7 +166,7 @@ static struct gw_job_inst *inst_create(struct gw *gw, const struct cp_job *j, ui
 	for (unsigned k = 0; k < gw->n_lcores; k++) {
 		uint32_t n_local = (n_slots - k + gw->n_lcores - 1) / gw->n_lcores;
 
-		in->lc[k] = job_lc_create(j, n_local, acc_size, gw->lcores[k]);
+		in->lc[k] = job_lc_create(j, n_local, acc_size, buf_size, gw->lcores[k]);
 		if (in->lc[k] == NULL)
 			goto fail;
 		in->n_lc = k + 1;
@@ -262,6 +271,11 @@ static int tables_build(struct gw *gw, struct gw_tables *t, const struct gw_tabl
 		j->n_workers = cj->n_workers;
 		j->n_slots = n_slots;
 		j->acc_size = (uint32_t)(cj->chunk_size / esize) * 4u;
+		j->partial = cj->partial;
+		j->ranks_size = cj->partial ? (uint16_t)dp_proto_ranks_size(cj->n_workers) : 0;
+		j->buf_size = j->acc_size + j->ranks_size;
+		j->min_ranks = cj->min_ranks ? cj->min_ranks : 1;
+		j->deadline = cj->partial ? cj->deadline_ms * (rte_get_tsc_hz() / 1000) : 0;
 		j->k = &gw->kern[cj->dtype];
 		j->keyed = cj->keyed;
 		j->ordered = cj->deterministic && cj->dtype != DP_DTYPE_I32;
@@ -278,7 +292,7 @@ static int tables_build(struct gw *gw, struct gw_tables *t, const struct gw_tabl
 		}
 		j->inst = inst_find(old, cj);
 		if (j->inst == NULL) {
-			j->inst = inst_create(gw, cj, n_slots, j->acc_size);
+			j->inst = inst_create(gw, cj, n_slots, j->acc_size, j->buf_size);
 			if (j->inst == NULL)
 				goto nomem;
 		} else if (j->inst->gen == t->gen) {

@@ -150,6 +150,8 @@ static int tel_job(const char *cmd, const char *params, struct rte_tel_data *d)
 	const struct gw_job *j;
 	unsigned long id;
 	uint64_t f[DP_DROP_MAX] = { 0 }, abandoned = 0, held = 0, run;
+	uint64_t closed_q = 0, closed_d = 0, late = 0;
+	struct rte_tel_data *last = NULL, *missing = NULL;
 	uint32_t joined;
 	unsigned active = 0, complete = 0;
 
@@ -157,13 +159,21 @@ static int tel_job(const char *cmd, const char *params, struct rte_tel_data *d)
 	if (gw_tel_param_uint(params, UINT16_MAX, &id) != 0)
 		return -EINVAL;
 	fates = rte_tel_data_alloc();
-	if (fates == NULL)
+	last = rte_tel_data_alloc();
+	missing = rte_tel_data_alloc();
+	if (fates == NULL || last == NULL || missing == NULL) {
+		rte_tel_data_free(fates);
+		rte_tel_data_free(last);
+		rte_tel_data_free(missing);
 		return -ENOMEM;
+	}
 	pthread_mutex_lock(&gw->ctl_lock);
 	j = gw->tables != NULL ? gw_tables_job(gw->tables, (uint16_t)id) : NULL;
 	if (j == NULL) {
 		pthread_mutex_unlock(&gw->ctl_lock);
 		rte_tel_data_free(fates);
+		rte_tel_data_free(last);
+		rte_tel_data_free(missing);
 		return -ENOENT;
 	}
 	rte_tel_data_start_dict(d);
@@ -173,6 +183,11 @@ static int tel_job(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "chunk_size", j->chunk_size);
 	rte_tel_data_add_dict_u64(d, "slots", j->n_slots);
 	rte_tel_data_add_dict_u64(d, "deterministic", j->inst->cfg.deterministic);
+	if (j->partial) {
+		rte_tel_data_add_dict_u64(d, "quorum", j->inst->cfg.quorum);
+		rte_tel_data_add_dict_u64(d, "deadline_ms", j->inst->cfg.deadline_ms);
+		rte_tel_data_add_dict_u64(d, "min_ranks", j->min_ranks);
+	}
 	rte_tel_data_add_dict_u64(d, "slot_memory_used", 2ull * j->n_slots * j->acc_size);
 	run = atomic_load(&j->inst->run);
 	rte_tel_data_add_dict_u64(d, "run", gw_run_id(run));
@@ -189,6 +204,9 @@ static int tel_job(const char *cmd, const char *params, struct rte_tel_data *d)
 			f[i] += gw_cnt_read(&jl->fate[i]);
 		abandoned += gw_cnt_read(&jl->abandoned);
 		held += gw_cnt_read(&jl->held_total);
+		closed_q += gw_cnt_read(&jl->closed_quorum);
+		closed_d += gw_cnt_read(&jl->closed_deadline);
+		late += gw_cnt_read(&jl->late);
 		/* Racy snapshot of lcore-owned state: a gauge, not a count. */
 		for (uint32_t s = 0; s < jl->n_local * 2; s++) {
 			const struct dp_slot_set *set = dp_slot_set_get(&jl->slots, s / 2, s & 1);
@@ -198,6 +216,21 @@ static int tel_job(const char *cmd, const char *params, struct rte_tel_data *d)
 			complete += st == DP_SLOT_COMPLETE;
 		}
 	}
+	/* Per rank, the first 512 (a telemetry array's most): uses it
+	 * completed, coming last (the straggler shows here), and uses that
+	 * closed without it (partial jobs). */
+	rte_tel_data_start_array(last, RTE_TEL_U64_VAL);
+	rte_tel_data_start_array(missing, RTE_TEL_U64_VAL);
+	for (uint16_t r = 0; r < j->n_workers && r < RTE_TEL_MAX_ARRAY_ENTRIES; r++) {
+		uint64_t nl = 0, nm = 0;
+
+		for (unsigned k = 0; k < j->inst->n_lc; k++) {
+			nl += gw_cnt_read(&j->inst->lc[k]->last[r]);
+			nm += gw_cnt_read(&j->inst->lc[k]->missing[r]);
+		}
+		rte_tel_data_add_array_u64(last, nl);
+		rte_tel_data_add_array_u64(missing, nm);
+	}
 	pthread_mutex_unlock(&gw->ctl_lock);
 	rte_tel_data_add_dict_u64(d, "sets_active", active);
 	rte_tel_data_add_dict_u64(d, "sets_complete", complete);
@@ -205,6 +238,11 @@ static int tel_job(const char *cmd, const char *params, struct rte_tel_data *d)
 	/* Deterministic jobs: contributions that came before a lower rank's
 	 * and waited for their turn in the fold. */
 	rte_tel_data_add_dict_u64(d, "held_for_order", held);
+	rte_tel_data_add_dict_u64(d, "closed_quorum", closed_q);
+	rte_tel_data_add_dict_u64(d, "closed_deadline", closed_d);
+	rte_tel_data_add_dict_u64(d, "late", late);
+	rte_tel_data_add_dict_container(d, "rank_last", last, 0);
+	rte_tel_data_add_dict_container(d, "rank_missing", missing, 0);
 	rte_tel_data_start_dict(fates);
 	for (unsigned i = 1; i < DP_DROP_MAX; i++)
 		if (f[i] != 0)

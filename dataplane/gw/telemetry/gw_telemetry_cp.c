@@ -477,7 +477,8 @@ tel_job_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	static const char *const names[] = { "id", "tenant", "dtype", "workers", "slots",
 		"sets_active", "sets_complete", "aggregated", "completed", "result_resent",
-		"duplicate", "stale", "rate_limited", "dropped" };
+		"duplicate", "stale", "rate_limited", "dropped", "late", "closed_early",
+		"straggler", "straggler_last" };
 	enum { N = sizeof(names) / sizeof(names[0]), N_STR = 3 };
 	struct rte_tel_data *a[N];
 	struct gw *gw = tel_gw;
@@ -500,6 +501,7 @@ tel_job_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	for (i = 0; t != NULL && i < t->n_jobs; i++) {
 		const struct gw_job *j = &t->jobs[i];
 		uint64_t f[DP_DROP_MAX] = { 0 }, row[N], active = 0, complete = 0, dropped = 0;
+		uint64_t early = 0, slowest = 0, slowest_n = 0;
 
 		if (j->id < from)
 			continue;
@@ -514,6 +516,7 @@ tel_job_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 
 			for (unsigned x = 0; x < DP_DROP_MAX; x++)
 				f[x] += gw_cnt_read(&jl->fate[x]);
+			early += gw_cnt_read(&jl->closed_quorum) + gw_cnt_read(&jl->closed_deadline);
 			/* A racy snapshot of lcore-owned state: a gauge. */
 			for (uint32_t s = 0; s < jl->n_local * 2; s++) {
 				const struct dp_slot_set *set = dp_slot_set_get(&jl->slots, s / 2, s & 1);
@@ -526,6 +529,18 @@ tel_job_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 		for (unsigned x = 0; x < DP_DROP_MAX; x++)
 			if (fate_is_drop(x))
 				dropped += f[x];
+		/* The straggler: the rank that completed the most uses, coming
+		 * last (ties: the lowest rank). */
+		for (uint16_t r = 0; r < j->n_workers; r++) {
+			uint64_t n = 0;
+
+			for (unsigned k = 0; k < j->inst->n_lc; k++)
+				n += gw_cnt_read(&j->inst->lc[k]->last[r]);
+			if (n > slowest_n) {
+				slowest_n = n;
+				slowest = r;
+			}
+		}
 		row[0] = j->id;
 		row[3] = j->n_workers;
 		row[4] = j->n_slots;
@@ -538,6 +553,10 @@ tel_job_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 		row[11] = f[DP_DROP_STALE];
 		row[12] = f[DP_DROP_RATE_LIMITED];
 		row[13] = dropped;
+		row[14] = f[DP_DROP_LATE];
+		row[15] = early;
+		row[16] = slowest;
+		row[17] = slowest_n;
 		rte_tel_data_add_array_u64(a[0], row[0]);
 		rte_tel_data_add_array_string(a[1], t->policy->tenants[t->policy->jobs[i].tenant].id);
 		rte_tel_data_add_array_string(a[2], dp_proto_dtype_name(j->dtype));
