@@ -3,7 +3,8 @@
  * Ports: one RX and one TX queue per data lcore (queue k belongs to shard
  * k), and steering of shard k's UDP port to queue k.
  *
- * Steering: on PMDs that take rte_flow rules (most PCI NICs, net_tap) a rule
+ * Steering: on PMDs that take rte_flow rules (most PCI NICs; net_tap where
+ * the kernel has sch_multiq, cls_flower and act_skbedit) a rule
  * "IPv4/UDP dst port udp_port+k -> queue k" per shard puts every packet on
  * its owner's queue. Where the PMD has no rte_flow (net_af_packet spreads by
  * its own fanout hash, net_ring has one ring per queue) packets may arrive
@@ -25,10 +26,15 @@
 
 #include "gw_priv.h"
 
-/* True if the vdev spec names an iface= that this namespace lacks. */
+/* True if the vdev spec names an existing interface to attach to (iface=,
+ * not net_tap's, which names the interface the PMD creates) that this
+ * namespace lacks. */
 static bool iface_missing(const char *spec, char *ifname, size_t size)
 {
 	const char *at = strstr(spec, "iface=");
+
+	if (strncmp(spec, "net_tap", 7) == 0)
+		return false;
 	char path[128];
 	size_t n;
 
@@ -159,8 +165,8 @@ static int port_setup(struct gw *gw, unsigned i)
 	if (info.max_rx_queues < nq || info.max_tx_queues < nq) {
 		fprintf(stderr, "daitn-gw: port %s (%s) has at most %u RX and %u TX queues; the "
 			"gateway needs one per data lcore (%u): give the vdev more queues "
-			"(net_af_packet: qpairs=%u, net_tap: queues=%u) or use fewer data lcores\n",
-			pc->name, pc->device, info.max_rx_queues, info.max_tx_queues, nq, nq, nq);
+			"(net_af_packet: qpairs=%u) or use fewer data lcores\n",
+			pc->name, pc->device, info.max_rx_queues, info.max_tx_queues, nq, nq);
 		return -EINVAL;
 	}
 	memset(&conf, 0, sizeof(conf));
