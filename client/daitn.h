@@ -78,6 +78,12 @@ struct daitn_job_info {
 	/* Added after v0.1 (appended): the round number of this run's first
 	 * allreduce, from the gateway (docs/protocol.md section 6). */
 	uint32_t round_base;
+	/* Appended after v0.2: 1 for a partial job, whose rounds may close
+	 * before every rank contributed (a quorum or a deadline in its policy;
+	 * docs/protocol.md section 5, "Partial rounds"). A result then sums the
+	 * ranks that daitn_result_ranks() names, chunk by chunk; a call must fit
+	 * the job's slots; a call that missed its round fails with -ESTALE. */
+	uint8_t partial;
 };
 
 struct daitn_stats {
@@ -130,15 +136,41 @@ int daitn_open(const struct daitn_config *cfg, struct daitn **out);
  * dtype may differ from the job's wire type only as float32 data on an int32
  * job (converted to fixed point and back; -ERANGE if a value is too large).
  * Every worker must call with the same count and dtype, in the same order.
- * Returns 0, -EINVAL, -ERANGE, -ETIMEDOUT, or a negative errno.
- * -EINVAL and -ERANGE are found before anything is sent: buf is untouched and
- * the handle stays usable. Any failure after sending started (-ETIMEDOUT, an
+ * Returns 0, -EINVAL, -ERANGE, -EMSGSIZE, -ESTALE, -ETIMEDOUT, or a negative
+ * errno. -EINVAL, -ERANGE and, on a partial job, -EMSGSIZE for a call of more
+ * chunks than the job has slots (ceil(count / (chunk_size / element size)) >
+ * n_slots) are found before anything is sent: buf is untouched and the
+ * handle stays usable.
+ * A partial job (daitn_job()->partial) may close a round without this rank
+ * (a quorum or a deadline): the call then either succeeds with the others'
+ * sum (daitn_result_ranks() tells), or, once the job has moved on, fails
+ * with -ESTALE: buf is partly summed, nothing else is wrong, and the next
+ * call takes part in the job's current round (daitn_next_round()).
+ * Any other failure after sending started (-ETIMEDOUT, an
  * ERROR from the gateway as -ECONNREFUSED, -ECONNRESET when the gateway says
  * this run is over, -ECONNABORTED when a rank the gateway waits for is gone
  * (daitn_peer_gone), a socket error) leaves buf partly
  * summed and the handle out of step with the other workers: later calls
  * return -EPIPE; close it. count == 0 is a no-op. */
 int daitn_allreduce(struct daitn *d, void *buf, size_t count, enum daitn_dtype dtype);
+
+/* A partial job: after a successful daitn_allreduce(), which ranks chunk
+ * `chunk` (0-based; element chunk * (chunk_size / element size) on) of its
+ * result holds: *n_in of them, and *bitmap points at (n_workers + 7) / 8
+ * bytes where rank r is bit r % 8 of byte r / 8. A rank's own bit is clear
+ * when its round closed without it (the result is the others' sum). Valid
+ * until the next call on d; n_in or bitmap may be NULL. Returns 0, -EINVAL
+ * (d is NULL), -ENOENT (the job is not partial, or the last call did not
+ * succeed), or -ERANGE (chunk is not one of that call's chunks). */
+int daitn_result_ranks(const struct daitn *d, uint64_t chunk, uint16_t *n_in,
+		       const uint8_t **bitmap);
+
+/* The index of d's next allreduce among the run's rounds: that call uses
+ * round round_base + the index (modulo 2^32). It counts the calls that sent
+ * anything (0 before the first) and, on a partial job, jumps forward when a
+ * call fails with -ESTALE: the rounds the job closed without this rank are
+ * skipped. 0 if d is NULL. */
+uint32_t daitn_next_round(const struct daitn *d);
 
 /* Tell d that rank's process is known to be gone (its peers saw its
  * connections close, e.g. those of the framework's own process group).

@@ -44,6 +44,20 @@
  * timer scan retransmits at most cwnd expired chunks; the rest wait for the
  * next scan. The state is the handle's, so a later call starts where the
  * last one ended.
+ *
+ * Partial jobs (docs/protocol.md section 5, "Partial rounds"): a use may
+ * close before every rank contributed, so a RESULT no longer proves that
+ * every rank has the result of the use before it on the other set, and
+ * flipping sets per use would let a rank that was left out drift from the
+ * others. Instead a call fits the slots (chunk k on slot k, checked before
+ * anything is sent) and every chunk of round R uses set R & 1: a rank that
+ * skips rounds finds its slots where the others are. Each GRAD carries the
+ * ranks trailer (room: n_in 0), each RESULT says in its trailer which ranks
+ * it sums; one that does not fit the job is ignored like any malformed
+ * answer. A GRAD that comes after its use closed and the set moved on draws
+ * ERROR 6 with the job's current round: the call fails with -ESTALE and the
+ * handle's round counter jumps there (forward only), so every later call
+ * follows the others.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -90,6 +104,7 @@ struct ar_call {
 	uint64_t start_rto_ns;      /* ... and its least before the first RESULT */
 	uint64_t start_ns;          /* first send */
 	int error;                  /* set by the receive handler (ERROR message) */
+	uint32_t job_round;         /* ERROR 6: the round the job is at */
 	int io_error;               /* first send error inside the handler */
 };
 
@@ -106,6 +121,17 @@ chunk_queue(struct ar_call *c, uint32_t slot_idx)
 
 	daitn_msg_hdr(hdr, DP_MSG_GRAD, d->job_id, d->rank, slot, c->dtype, s->count,
 		      s->offset, c->round);
+	if (d->partial)
+		hdr[offsetof(struct dp_proto_hdr, flags)] |= DP_PROTO_FLAG_RANKS;
+	if (d->staged) {
+		/* The tag covers elements and trailer as one run of bytes. */
+		uint8_t *st = d->stage + (size_t)slot_idx * (d->job.chunk_size + d->ranks_size);
+
+		memcpy(st, payload, size);
+		memcpy(st + size, d->grad_trailer, d->ranks_size);
+		payload = st;
+		size += d->ranks_size;
+	}
 	if (d->keyed) {
 		hdr[offsetof(struct dp_proto_hdr, flags)] |= DP_PROTO_FLAG_AUTH;
 		dp_auth_tag_write(hdr + DP_PROTO_HDR_SIZE,
@@ -140,7 +166,11 @@ static void
 window_fill(struct ar_call *c)
 {
 	struct daitn *d = c->d;
-	uint32_t limit = d->cwnd < (double)d->window ? (uint32_t)d->cwnd : d->window;
+	/* A partial job's uses close by quorum or deadline, each chunk on
+	 * its own slot: all of a call is in flight at once, or a round would
+	 * take (chunks / window) deadlines (docs/protocol.md section 5). */
+	uint32_t limit = d->partial ? d->window :
+			 d->cwnd < (double)d->window ? (uint32_t)d->cwnd : d->window;
 
 	while (c->next < c->n_chunks && c->outstanding < limit) {
 		uint32_t idx = (uint32_t)(c->next % d->job.n_slots);
@@ -150,8 +180,12 @@ window_fill(struct ar_call *c)
 		if (s->busy)
 			break;
 		s->busy = true;
-		s->cur_set = s->set;
-		s->set ^= 1u;
+		if (d->partial) {
+			s->cur_set = c->round & 1u;
+		} else {
+			s->cur_set = s->set;
+			s->set ^= 1u;
+		}
 		s->tries = 0;
 		s->counted = false;
 		s->offset = (uint32_t)off;
@@ -294,6 +328,66 @@ waiting_gone_check(struct ar_call *c)
 	}
 }
 
+/* A partial job's RESULT trailer (its codec-checked size is the rest of
+ * the datagram): the job's n_workers, 1 <= n_in <= n_workers, n_in bits
+ * set, and none past the last rank. */
+static bool
+ranks_valid(const struct daitn *d, const uint8_t *t, size_t size)
+{
+	const uint8_t *map = t + DP_PROTO_RANKS_HDR;
+	uint16_t nw, n_in;
+	unsigned bits = 0;
+	size_t i, n;
+
+	if (size != d->ranks_size)
+		return false;
+	dp_proto_ranks_read(t, &nw, &n_in);
+	if (nw != d->job.n_workers || n_in == 0 || n_in > nw)
+		return false;
+	n = ((size_t)nw + 7) / 8;
+	for (i = 0; i < n; i++)
+		bits += (unsigned)__builtin_popcount(map[i]);
+	if (nw % 8 != 0 && (map[n - 1] >> (nw % 8)) != 0)
+		return false;
+	return bits == n_in;
+}
+
+/* An ERROR that echoes this call's round, from a shard port. */
+static void
+error_rx(struct ar_call *c, const uint8_t *data, uint32_t len, const struct dp_proto_hdr *h)
+{
+	struct daitn *d = c->d;
+	char text[64];
+	uint16_t code;
+
+	daitn_msg_error_decode(data, len, &code, text, sizeof(text));
+	if (code == DP_ERR_RUN_ENDED) {
+		daitn_err(d, 0, "daitn_allreduce: round %u: job %u's run is over at the "
+			  "gateway (another process joined as one of its ranks, or the "
+			  "gateway restarted or reset the job): %s", c->round, d->job_id,
+			  text[0] ? text : "(no text)");
+		c->error = -ECONNRESET;
+		return;
+	}
+	if (code == DP_ERR_ROUND_CLOSED && d->partial) {
+		/* Header offset: the round the GRAD's set holds now. */
+		c->job_round = h->offset;
+		if (dp_proto_tag_cmp(h->offset, 0, c->round, 0) > 0)
+			daitn_err(d, 0, "daitn_allreduce: round %u closed without this rank; the job "
+				  "is at round %u", c->round, h->offset);
+		else
+			daitn_err(d, 0, "daitn_allreduce: round %u closed without this rank; the job "
+				  "is at round %u (not newer: the next call uses round %u)",
+				  c->round, h->offset, c->round + 1);
+		c->error = -ESTALE;
+		return;
+	}
+	daitn_err(d, 0, "daitn_allreduce: round %u: the gateway refused job %u rank %u: "
+		  "%s (code %u): %s", c->round, d->job_id, d->rank,
+		  daitn_msg_err_name(code), code, text[0] ? text : "(no text)");
+	c->error = -ECONNREFUSED;
+}
+
 static void
 result_rx(void *arg, const uint8_t *data, uint32_t len, const struct sockaddr_in *src)
 {
@@ -301,8 +395,13 @@ result_rx(void *arg, const uint8_t *data, uint32_t len, const struct sockaddr_in
 	struct daitn *d = c->d;
 	struct dp_proto_hdr h;
 	struct daitn_slot *s;
+	const uint8_t *trailer = NULL;
+	size_t elems;
 	uint32_t idx;
 
+	/* The call is over (an ERROR): the rest of the batch is not read. */
+	if (c->error != 0)
+		return;
 	/* Only the gateway's shard ports send results and errors; with a key,
 	 * only with their tags. */
 	if (src->sin_addr.s_addr != d->io.gw.sin_addr.s_addr ||
@@ -319,27 +418,12 @@ result_rx(void *arg, const uint8_t *data, uint32_t len, const struct sockaddr_in
 		return;
 	}
 	if (h.type == DP_MSG_ERROR) {
-		char text[64];
-		uint16_t code;
-
 		/* An ERROR answers one of this call's GRADs, whose round it echoes. */
 		if (h.round != c->round) {
 			d->ignored++;
 			return;
 		}
-		daitn_msg_error_decode(data, len, &code, text, sizeof(text));
-		if (code == DP_ERR_RUN_ENDED) {
-			daitn_err(d, 0, "daitn_allreduce: round %u: job %u's run is over at the "
-				  "gateway (another process joined as one of its ranks, or the "
-				  "gateway restarted or reset the job): %s", c->round, d->job_id,
-				  text[0] ? text : "(no text)");
-			c->error = -ECONNRESET;
-			return;
-		}
-		daitn_err(d, 0, "daitn_allreduce: round %u: the gateway refused job %u rank %u: "
-			  "%s (code %u): %s", c->round, d->job_id, d->rank,
-			  daitn_msg_err_name(code), code, text[0] ? text : "(no text)");
-		c->error = -ECONNREFUSED;
+		error_rx(c, data, len, &h);
 		return;
 	}
 	if (h.type == DP_MSG_WAITING) {
@@ -360,6 +444,20 @@ result_rx(void *arg, const uint8_t *data, uint32_t len, const struct sockaddr_in
 		d->ignored++;
 		return;
 	}
+	/* A partial job's RESULTs, and only those, carry a trailer that fits
+	 * the job. */
+	if (((h.flags & DP_PROTO_FLAG_RANKS) != 0) != d->partial) {
+		d->ignored++;
+		return;
+	}
+	elems = dp_proto_payload_off(&h) + (size_t)h.count * c->es;
+	if (d->partial) {
+		trailer = data + elems;
+		if (!ranks_valid(d, trailer, len - elems)) {
+			d->ignored++;
+			return;
+		}
+	}
 	idx = h.slot & DP_PROTO_SLOT_INDEX_MASK;
 	if (idx >= d->job.n_slots) {
 		d->ignored++;
@@ -377,6 +475,9 @@ result_rx(void *arg, const uint8_t *data, uint32_t len, const struct sockaddr_in
 	}
 	memcpy(c->base + (size_t)s->offset * c->es, data + dp_proto_payload_off(&h),
 	       (size_t)h.count * c->es);
+	/* Chunk k of a partial call is on slot k. */
+	if (trailer != NULL)
+		memcpy(d->ranks + (size_t)idx * d->ranks_size, trailer, d->ranks_size);
 	if (c->done == 0)
 		estimate(&d->start_srtt_ns, &d->start_rttvar_ns, c->now - c->start_ns);
 	if (s->tries == 0 || s->counted)
@@ -401,7 +502,9 @@ timers_run(struct ar_call *c)
 	for (i = 0; i < d->job.n_slots && !expired; i++)
 		expired = d->slots[i].busy && !d->slots[i].counted &&
 			  d->slots[i].deadline_ns <= c->now;
-	if (expired)
+	/* A partial job's chunks wait for a deadline or stragglers by
+	 * design: their timeouts are no congestion signal. */
+	if (expired && !d->partial)
 		cwnd_cut(c);
 	budget = d->cwnd > 1.0 ? (uint32_t)d->cwnd : 1u;
 	for (i = 0; i < d->job.n_slots; i++) {
@@ -640,6 +743,59 @@ fixed_prepare(struct daitn *d, const float *buf, size_t count)
 	return 0;
 }
 
+/* A partial job: the call must fit the slots (chunk k on slot k), and the
+ * per-chunk trailers and (keyed) the staging room are grown here, before
+ * anything is sent, never per packet. */
+static int
+partial_prepare(struct daitn *d, size_t count, uint64_t n_chunks, uint32_t chunk_elems)
+{
+	size_t need;
+
+	if (n_chunks > d->job.n_slots)
+		return daitn_err(d, -EMSGSIZE, "daitn_allreduce: job %u is partial: a call must fit "
+				 "its %u slots, and %zu elements make %llu chunks of %u; split the "
+				 "tensor into calls of at most %llu elements", d->job_id,
+				 d->job.n_slots, count, (unsigned long long)n_chunks, chunk_elems,
+				 (unsigned long long)d->job.n_slots * chunk_elems);
+	need = (size_t)n_chunks * d->ranks_size;
+	if (need > d->ranks_cap) {
+		void *p = realloc(d->ranks, need);
+
+		if (p == NULL)
+			return daitn_err(d, -ENOMEM, "daitn_allreduce: out of memory for %llu "
+					 "chunks' ranks", (unsigned long long)n_chunks);
+		d->ranks = p;
+		d->ranks_cap = need;
+	}
+	need = (size_t)n_chunks * (d->job.chunk_size + d->ranks_size);
+	if (d->staged && need > d->stage_size) {
+		void *p = realloc(d->stage, need);
+
+		if (p == NULL)
+			return daitn_err(d, -ENOMEM, "daitn_allreduce: out of memory for %llu "
+					 "chunks' staging", (unsigned long long)n_chunks);
+		d->stage = p;
+		d->stage_size = need;
+	}
+	return 0;
+}
+
+/* -ESTALE: the job closed this call's round without this rank and moved on
+ * to round job_round. Nothing is out of step: drop what is queued and the
+ * slots' uses, and let the next call take part in the job's round (never
+ * an older one than this call's next). */
+static void
+stale_recover(struct ar_call *c)
+{
+	struct daitn *d = c->d;
+
+	daitn_io_discard(&d->io);
+	for (uint32_t i = 0; i < d->job.n_slots; i++)
+		d->slots[i].busy = false;
+	if (dp_proto_tag_cmp(c->job_round, 0, c->round, 0) > 0)
+		d->round = c->job_round;
+}
+
 int
 daitn_allreduce(struct daitn *d, void *buf, size_t count, enum daitn_dtype dtype)
 {
@@ -650,31 +806,44 @@ daitn_allreduce(struct daitn *d, void *buf, size_t count, enum daitn_dtype dtype
 	if (d == NULL)
 		return -EINVAL;
 	daitn_err_clear(d);
+	d->ranks_ok = false;
+	d->ranks_chunks = 0;
 	rc = args_check(d, buf, count, dtype);
 	if (rc < 0)
 		return rc;
-	if (count == 0)
+	memset(&c, 0, sizeof(c));
+	c.dtype = (uint8_t)d->job.dtype;
+	c.es = dp_proto_dtype_size(c.dtype);
+	c.chunk_elems = (uint32_t)(d->job.chunk_size / c.es);
+	c.n_chunks = (count + c.chunk_elems - 1) / c.chunk_elems;
+	if (d->partial) {
+		rc = partial_prepare(d, count, c.n_chunks, c.chunk_elems);
+		if (rc < 0)
+			return rc;
+	}
+	if (count == 0) {
+		d->ranks_ok = true;
 		return 0;
+	}
 	fixed = dtype == DAITN_FLOAT32 && d->job.dtype == DAITN_INT32;
 	if (fixed) {
 		rc = fixed_prepare(d, buf, count);
 		if (rc < 0)
 			return rc;
 	}
-	memset(&c, 0, sizeof(c));
 	c.d = d;
 	c.base = fixed ? d->scratch : buf;
-	c.dtype = (uint8_t)d->job.dtype;
-	c.es = dp_proto_dtype_size(c.dtype);
-	c.chunk_elems = (uint32_t)(d->job.chunk_size / c.es);
 	c.count = count;
-	c.n_chunks = (count + c.chunk_elems - 1) / c.chunk_elems;
 	c.round = d->round++;
 	c.rto_ns = (uint64_t)d->rto_us * 1000u;
 	if (d->srtt_ns + 4 * d->rttvar_ns > c.rto_ns)
 		c.rto_ns = d->srtt_ns + 4 * d->rttvar_ns;
 	c.start_rto_ns = d->start_srtt_ns + 4 * d->start_rttvar_ns;
 	rc = engine_run(&c);
+	if (rc == -ESTALE) {
+		stale_recover(&c);
+		return rc;
+	}
 	if (rc < 0) {
 		d->failed = true;
 		return rc;
@@ -682,7 +851,36 @@ daitn_allreduce(struct daitn *d, void *buf, size_t count, enum daitn_dtype dtype
 	if (fixed)
 		kn_fixed_to_f32(buf, d->scratch, count, d->job.frac_bits);
 	d->stats.allreduces++;
+	d->ranks_chunks = c.n_chunks;
+	d->ranks_ok = true;
 	return 0;
+}
+
+int
+daitn_result_ranks(const struct daitn *d, uint64_t chunk, uint16_t *n_in, const uint8_t **bitmap)
+{
+	const uint8_t *t;
+	uint16_t nw, ni;
+
+	if (d == NULL)
+		return -EINVAL;
+	if (!d->partial || !d->ranks_ok)
+		return -ENOENT;
+	if (chunk >= d->ranks_chunks)
+		return -ERANGE;
+	t = d->ranks + (size_t)chunk * d->ranks_size;
+	dp_proto_ranks_read(t, &nw, &ni);
+	if (n_in != NULL)
+		*n_in = ni;
+	if (bitmap != NULL)
+		*bitmap = t + DP_PROTO_RANKS_HDR;
+	return 0;
+}
+
+uint32_t
+daitn_next_round(const struct daitn *d)
+{
+	return d != NULL ? d->round - d->job.round_base : 0;
 }
 
 int

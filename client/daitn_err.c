@@ -62,7 +62,11 @@ daitn_strerror(int err)
 	case EPIPE:
 		return "the handle failed earlier; close it and open a new one";
 	case EMSGSIZE:
-		return "a chunk does not fit the path MTU";
+		return "a chunk does not fit the path MTU, or a partial job's call has more "
+		       "chunks than the job has slots";
+	case ESTALE:
+		return "a partial job's round closed without this rank; the next call joins "
+		       "the job's current round";
 	default:
 		return strerrordesc_np(err) != NULL ? strerrordesc_np(err) : "unknown error";
 	}

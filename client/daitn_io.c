@@ -9,7 +9,8 @@
  * Datagrams for different shard ports are separate messages of one sendmmsg.
  * Each datagram is two iovecs, the 22-byte header kept in the queue and the
  * payload straight from the caller's tensor, so the payload is copied once,
- * by the kernel.
+ * by the kernel; a partial job's GRADs have a third, the ranks trailer that
+ * is the same in all of them (one buffer of the handle).
  *
  * Why GRO: with UDP_GRO the kernel may hand one coalesced buffer of many
  * RESULTs (with a gso_size cmsg) instead of one per recvmmsg entry.
@@ -73,7 +74,7 @@ daitn_io_init(struct daitn_io *io, int fd, const struct sockaddr_in *gw,
 	      uint16_t port_base, uint8_t n_shards, uint32_t seg_size)
 {
 	struct timeval sndtimeo = { .tv_sec = 0, .tv_usec = 100000 };
-	uint32_t i, n_iov = 2 * DAITN_TX_QUEUE_MAX;
+	uint32_t i, n_iov = 3 * DAITN_TX_QUEUE_MAX;
 	int one = 1, v = 0;
 	socklen_t vlen = sizeof(v);
 
@@ -83,6 +84,7 @@ daitn_io_init(struct daitn_io *io, int fd, const struct sockaddr_in *gw,
 	io->port_base = port_base;
 	io->n_shards = n_shards;
 	io->hdr_size = DP_PROTO_HDR_SIZE;
+	io->iov_per = 2;
 	io->seg_size = seg_size;
 	io->gso_segs = DAITN_UDP_PAYLOAD_MAX / seg_size;
 	if (io->gso_segs > DAITN_GSO_SEGS_MAX)
@@ -151,6 +153,24 @@ daitn_io_fini(struct daitn_io *io)
 	io->fd = -1;
 }
 
+void
+daitn_io_trailer_set(struct daitn_io *io, const void *trailer, uint32_t size)
+{
+	io->tx_trailer = size != 0 ? trailer : NULL;
+	io->tx_trailer_size = io->tx_trailer != NULL ? size : 0;
+	io->iov_per = io->tx_trailer != NULL ? 3 : 2;
+}
+
+void
+daitn_io_discard(struct daitn_io *io)
+{
+	for (uint32_t s = 0; s < io->n_shards; s++) {
+		io->shard_head[s] = NONE;
+		io->shard_tail[s] = NONE;
+	}
+	io->txq_n = 0;
+}
+
 int
 daitn_io_queue(struct daitn_io *io, uint16_t shard, const void *hdr,
 	       const void *payload, uint32_t payload_size)
@@ -187,25 +207,29 @@ static uint32_t
 tx_build(struct daitn_io *io, const uint32_t *order, uint32_t from, uint32_t n,
 	 uint32_t *run_start, uint32_t *run_len)
 {
-	uint32_t k, m = 0, segs = 0;
+	uint32_t k, m = 0, segs = 0, per = io->iov_per;
 	struct msghdr *mh = NULL;
 	bool last_full = false;
 	uint16_t prev_shard = 0;
 
 	for (k = from; k < n; k++) {
 		const struct daitn_tx_chunk *c = &io->txq[order[k]];
-		uint32_t size = io->hdr_size + c->payload_size;
-		struct iovec *iov = &io->tx_iov[2 * k];
+		uint32_t size = io->hdr_size + c->payload_size + io->tx_trailer_size;
+		struct iovec *iov = &io->tx_iov[per * k];
 
 		iov[0].iov_base = (void *)c->hdr;
 		iov[0].iov_len = io->hdr_size;
 		iov[1].iov_base = (void *)c->payload;
 		iov[1].iov_len = c->payload_size;
+		if (per == 3) {
+			iov[2].iov_base = (void *)io->tx_trailer;
+			iov[2].iov_len = io->tx_trailer_size;
+		}
 		/* GSO cuts at seg_size: only a run of full datagrams may be
 		 * followed by another one, and a short one ends the run. */
 		if (mh != NULL && io->gso && c->shard == prev_shard && last_full &&
 		    segs < io->gso_segs) {
-			mh->msg_iovlen += 2;
+			mh->msg_iovlen += per;
 			segs++;
 			run_len[m - 1] = segs;
 		} else {
@@ -214,7 +238,7 @@ tx_build(struct daitn_io *io, const uint32_t *order, uint32_t from, uint32_t n,
 			mh->msg_name = &io->tx_dst[c->shard];
 			mh->msg_namelen = sizeof(struct sockaddr_in);
 			mh->msg_iov = iov;
-			mh->msg_iovlen = 2;
+			mh->msg_iovlen = per;
 			run_start[m] = k;
 			run_len[m] = 1;
 			segs = 1;

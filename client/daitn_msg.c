@@ -127,6 +127,7 @@ daitn_msg_ack_decode(const uint8_t *data, uint32_t len, uint16_t rank,
 	info->frac_bits = ji.dtype == DP_DTYPE_I32 ? ji.frac_bits : 0;
 	info->policy_version = ji.policy_version;
 	info->round_base = ji.round_base;
+	info->partial = (ji.flags & DP_PROTO_JOB_PARTIAL) != 0;
 	*port_base = ji.udp_port_base;
 	return 0;
 }
@@ -176,6 +177,8 @@ daitn_msg_err_name(uint16_t code)
 		return "overloaded";
 	case DP_ERR_RUN_ENDED:
 		return "run ended";
+	case DP_ERR_ROUND_CLOSED:
+		return "round closed";
 	default:
 		return "unknown error code";
 	}

@@ -404,10 +404,17 @@ daitn_open(const struct daitn_config *cfg, struct daitn **out)
 		rc = daitn_err(NULL, -ENOMEM, "daitn_open: out of memory");
 		goto free_slots;
 	}
+	if (st.info.partial) {
+		d->partial = true;
+		d->ranks_size = (uint16_t)dp_proto_ranks_size(st.info.n_workers);
+		dp_proto_ranks_write(d->grad_trailer, st.info.n_workers, 0, NULL);
+	}
 	data_gw = gw;
 	data_gw.sin_port = htons(st.port_base);
+	/* A full datagram, GRAD or RESULT: header [tag], chunk [trailer]. */
 	rc = daitn_io_init(&d->io, fd, &data_gw, st.port_base, st.info.n_shards,
-			   (st.key != NULL ? DAITN_HDR_MAX : DP_PROTO_HDR_SIZE) + st.info.chunk_size);
+			   (st.key != NULL ? DAITN_HDR_MAX : DP_PROTO_HDR_SIZE) + st.info.chunk_size +
+			   d->ranks_size);
 	if (rc < 0) {
 		daitn_err(NULL, rc, "daitn_open: out of memory for socket buffers");
 		goto free_gone;
@@ -419,6 +426,11 @@ daitn_open(const struct daitn_config *cfg, struct daitn **out)
 		d->salt = st.salt;
 		d->io.hdr_size = DAITN_HDR_MAX;
 	}
+	/* The trailer goes out as a third iovec, unless the tag hashes it with
+	 * the elements (one contiguous run): then GRADs are staged. */
+	d->staged = d->partial && d->keyed && d->key.cover == DP_AUTH_COVER_PAYLOAD;
+	if (d->partial && !d->staged)
+		daitn_io_trailer_set(&d->io, d->grad_trailer, d->ranks_size);
 	memset(&key, 0, sizeof(key));
 	*out = d;
 	return 0;
@@ -445,6 +457,8 @@ daitn_close(struct daitn *d)
 	free(d->slots);
 	free(d->gone);
 	free(d->scratch);
+	free(d->stage);
+	free(d->ranks);
 	free(d);
 }
 

@@ -70,6 +70,7 @@ struct daitn_io {
 	uint8_t n_shards;
 	uint8_t hdr_size;           /* bytes of each queued header: 22, or 30 tagged */
 	bool gso;                   /* UDP_SEGMENT in use */
+	uint8_t iov_per;            /* iovecs per datagram: 2, or 3 with a trailer */
 	bool gro;                   /* UDP_GRO enabled on the socket */
 	uint32_t seg_size;          /* bytes of a full datagram (hdr + chunk) */
 	uint32_t gso_segs;          /* datagrams per GSO send */
@@ -81,7 +82,11 @@ struct daitn_io {
 	uint32_t *shard_head;       /* per shard: first queued chunk (or UINT32_MAX) */
 	uint32_t *shard_tail;
 	struct mmsghdr *tx_msgs;    /* DAITN_TX_QUEUE_MAX */
-	struct iovec *tx_iov;       /* 2 per chunk */
+	struct iovec *tx_iov;       /* 3 per chunk */
+	/* Bytes sent after every queued payload (a partial job's GRAD trailer,
+	 * the same in every GRAD): referenced, set with daitn_io_trailer_set(). */
+	const void *tx_trailer;
+	uint32_t tx_trailer_size;
 	struct sockaddr_in *tx_dst; /* per shard */
 	uint8_t *tx_cmsg;           /* one UDP_SEGMENT cmsg per message */
 
@@ -139,9 +144,30 @@ struct daitn {
 	double ssthresh;            /* slow start below this */
 	uint64_t recover_ns;        /* no further window cut before this time */
 	uint32_t window;            /* min(config window, n_slots) */
-	uint32_t round;             /* the next call's round number (starts at round_base) */
+	uint32_t round;             /* the next call's round number (starts at round_base;
+				       an ERROR 6 moves it on to the job's round) */
 	bool failed;                /* an allreduce failed mid-flight; the slot sets
 				       may no longer agree with the other workers */
+	/* A partial job (docs/protocol.md section 5, "Partial rounds"): every
+	 * GRAD and RESULT carries the ranks trailer, chunk k uses slot k and
+	 * set round & 1, a call fits the slots. */
+	bool partial;
+	uint16_t ranks_size;        /* bytes of a trailer: dp_proto_ranks_size(n_workers) */
+	uint8_t grad_trailer[DP_PROTO_RANKS_HDR + DP_PROTO_WORKERS_MAX / 8];
+				    /* a GRAD's: n_workers, n_in 0, zeros */
+	/* A keyed job whose tags cover the payload hashes elements and trailer
+	 * as one run of bytes (dp_auth_tag), so its GRADs are staged: per slot
+	 * chunk_size + ranks_size bytes, grown at a call's start. */
+	uint8_t *stage;
+	size_t stage_size;          /* bytes */
+	bool staged;                /* GRADs go out of stage (else the io appends
+				       grad_trailer) */
+	/* The trailers of the last call's RESULTs, chunk by chunk (ranks_size
+	 * each), grown at a call's start; valid when ranks_ok. */
+	uint8_t *ranks;
+	size_t ranks_cap;           /* bytes */
+	uint64_t ranks_chunks;      /* chunks of the last call */
+	bool ranks_ok;              /* the last call succeeded */
 	struct daitn_slot *slots;   /* n_slots */
 	void *scratch;              /* int32 staging for float32 data on int32 jobs */
 	size_t scratch_size;        /* bytes */
@@ -183,6 +209,14 @@ void daitn_io_fini(struct daitn_io *io);
  * Returns 0 or a negative errno from the flush. */
 int daitn_io_queue(struct daitn_io *io, uint16_t shard, const void *hdr,
 		   const void *payload, uint32_t payload_size);
+
+/* Append the trailer (size bytes at trailer, referenced until the io is
+ * finished; NULL/0: none) to every datagram queued from now on. seg_size
+ * must already count it. */
+void daitn_io_trailer_set(struct daitn_io *io, const void *trailer, uint32_t size);
+
+/* Forget what is queued without sending it (a call that ends early). */
+void daitn_io_discard(struct daitn_io *io);
 
 /* Send everything queued: one GSO message per shard (and per gso_segs
  * datagrams), all in as few sendmmsg calls as possible; plain datagrams if

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@ usage(FILE *f)
 "                    [--hello-timeout-ms MS] [--join-timeout-ms MS]\n"
 "                    [--rto-us US] [--window W] [--until-file PATH]\n"
 "                    [--key-file PATH] [--peer-timeout-ms MS] [--pause ROUND:MS]\n"
+"                    [--compute-ms MS] [--slow RANK:FACTOR]\n"
 "                    [--quiet] [--json] [--digest] [--order-exact]\n"
 "\n"
 "Joins job N on the gateway as rank R, runs K allreduce rounds (default 10) of\n"
@@ -79,13 +81,25 @@ usage(FILE *f)
 "                       other ranks (default 1800000: a slow rank is not a dead\n"
 "                       gateway; --timeout-ms bounds a silent gateway)\n"
 "  --pause ROUND:MS     sleep MS before round ROUND (a rank that checkpoints)\n"
+"  --compute-ms MS      \"compute\" (sleep) MS before every round, as a device\n"
+"                       would (default 0; 20 with --slow)\n"
+"  --slow RANK:FACTOR   rank RANK computes FACTOR (1 to 1000, e.g. 2.5) times\n"
+"                       as long: a slower device. On a partial job (a quorum or\n"
+"                       a deadline in its policy) its rounds may close without\n"
+"                       it: such a round is reported as missed, not as a\n"
+"                       failure, and the rank goes on at the job's round\n"
 "  --key-file PATH      the job's key (its policy's key_file): tag every message\n"
 "                       and take only tagged answers (docs/security.md)\n"
 "  --until-file PATH    run up to K rounds, stopping once PATH exists: every 8\n"
 "                       rounds the ranks vote (a one-element allreduce), so all\n"
 "                       stop after the same round\n"
 "\n"
-"Exit: 0 all rounds OK, 1 mismatch, 2 usage, 3 gateway error or timeout.\n");
+"On a partial job a result sums the ranks that its chunk's trailer names, and\n"
+"each chunk is checked against the sum (or, with --order-exact, the fold) of\n"
+"those ranks; the random bounds count them instead of N.\n"
+"\n"
+"Exit: 0 all rounds OK (or missed on a partial job), 1 mismatch, 2 usage,\n"
+"3 gateway error or timeout.\n");
 }
 
 static int
@@ -120,7 +134,7 @@ parse_ul(const char *arg, unsigned long long max, unsigned long long *out)
 
 	errno = 0;
 	*out = strtoull(arg, &end, 0);
-	return (errno != 0 || *end != '\0' || arg[0] == '-' || *out > max) ? -1 : 0;
+	return (errno != 0 || end == arg || *end != '\0' || arg[0] == '-' || *out > max) ? -1 : 0;
 }
 
 #define USAGE_ERR(...) do { fprintf(stderr, "daitn-worker: " __VA_ARGS__); \
@@ -138,10 +152,11 @@ opts_parse(int argc, char **argv, struct wk_opts *o)
 		{ "json", 0, 0, 'J' }, { "join-timeout-ms", 1, 0, 'T' }, { "help", 0, 0, 'h' },
 		{ "until-file", 1, 0, 'U' }, { "key-file", 1, 0, 'K' },
 		{ "peer-timeout-ms", 1, 0, 'P' }, { "pause", 1, 0, 'X' }, { "digest", 0, 0, 'D' },
-		{ "order-exact", 0, 0, 'O' }, { "ranks", 1, 0, 'A' }, { 0, 0, 0, 0 },
+		{ "order-exact", 0, 0, 'O' }, { "ranks", 1, 0, 'A' }, { "slow", 1, 0, 'S' },
+		{ "compute-ms", 1, 0, 'C' }, { 0, 0, 0, 0 },
 	};
 	unsigned long long v;
-	int c, t;
+	int c, t, compute_set = 0;
 
 	memset(o, 0, sizeof(*o));
 	o->job = o->rank = o->workers = o->rank_last = -1;
@@ -250,6 +265,30 @@ opts_parse(int argc, char **argv, struct wk_opts *o)
 		case 'O':
 			o->order_exact = 1;
 			break;
+		case 'C':
+			if (parse_ul(optarg, 3600000, &v) < 0)
+				USAGE_ERR("--compute-ms: expected 0 .. 3600000, got \"%s\"", optarg);
+			o->compute_ms = (unsigned long)v;
+			compute_set = 1;
+			break;
+		case 'S': {
+			unsigned long r;
+			double f;
+			int n = -1;
+
+			if (o->slow)
+				USAGE_ERR("--slow: given twice; one rank may be slow");
+			if (sscanf(optarg, "%lu:%lf%n", &r, &f, &n) != 2 || optarg[n] != '\0' ||
+			    optarg[0] == '-' || r >= DP_PROTO_WORKERS_MAX || !isfinite(f) ||
+			    f < 1.0 || f > 1000.0)
+				USAGE_ERR("--slow: expected RANK:FACTOR, RANK below %u and FACTOR a number "
+					  "from 1 to 1000 (e.g. 2.5), got \"%s\"", DP_PROTO_WORKERS_MAX,
+					  optarg);
+			o->slow = 1;
+			o->slow_rank = (long)r;
+			o->slow_factor = f;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -260,6 +299,8 @@ opts_parse(int argc, char **argv, struct wk_opts *o)
 	}
 	if (optind != argc)
 		USAGE_ERR("unexpected argument \"%s\"", argv[optind]);
+	if (o->slow && !compute_set)
+		o->compute_ms = 20;
 	if (o->gw_addr[0] == '\0' || o->bind_addr[0] == '\0' || o->job < 0 || o->rank < 0)
 		USAGE_ERR("--gateway, --bind, --job and --rank (or --ranks) are required");
 	if (o->rank_last >= 0 && o->bind_port + (o->rank_last - o->rank) > 65535)

@@ -21,6 +21,12 @@
  *   fixed-point reference converts each rank's value with kn_fixed_from_f32
  *   and sums the integers).
  *
+ * A partial job's result sums only some ranks, chunk by chunk: the
+ * reference then sums those (in the fold, the first of them loaded and the
+ * others added in ascending order) and the random bounds use their count
+ * n_in for N. An exact pattern stays exact: a subset's partial sums are
+ * bounded like the whole's.
+ *
  * order_exact (a deterministic gateway job): float types in both patterns
  * must equal the rank-order fold bit for bit: acc = x_0, then acc = acc + x_r
  * for r = 1 .. N-1, each a binary32 addition rounded to nearest even, 16-bit
@@ -219,23 +225,37 @@ contribution(const struct wk_gen *g, unsigned rank, uint32_t round, size_t i)
 	return f;
 }
 
-/* The binary32 rank-order fold of element i (order_exact). */
-static float
-rank_order_fold(const struct wk_gen *g, uint32_t round, size_t i)
+/* Is rank in the result (mask NULL: every rank is)? */
+static inline bool
+has(const uint8_t *mask, unsigned r)
 {
-	float acc = contribution(g, 0, round, i);
+	return mask == NULL || ((mask[r / 8] >> (r % 8)) & 1u) != 0;
+}
 
-	for (unsigned r = 1; r < g->n_workers; r++)
-		acc = acc + contribution(g, r, round, i);
+/* The binary32 rank-order fold of element i over the ranks in mask
+ * (order_exact): the first one loaded, the others added in ascending
+ * order; 0 if there is none. */
+static float
+rank_order_fold(const struct wk_gen *g, uint32_t round, size_t i, const uint8_t *mask)
+{
+	float acc = 0.0f;
+	bool first = true;
+
+	for (unsigned r = 0; r < g->n_workers; r++) {
+		if (!has(mask, r))
+			continue;
+		acc = first ? contribution(g, r, round, i) : acc + contribution(g, r, round, i);
+		first = false;
+	}
 	return acc;
 }
 
 /* order_exact, float types: the bits of the rank-order fold, nothing else. */
 static size_t
-check_fold(const struct wk_gen *g, uint32_t round, const void *got, size_t i, size_t n_bad,
-	   struct wk_mismatch *mm)
+check_fold(const struct wk_gen *g, uint32_t round, const void *got, size_t i,
+	   const uint8_t *mask, size_t n_bad, struct wk_mismatch *mm)
 {
-	float e = rank_order_fold(g, round, i), gf;
+	float e = rank_order_fold(g, round, i, mask), gf;
 	uint32_t gb, eb;
 	double ed, gd;
 
@@ -262,10 +282,10 @@ check_fold(const struct wk_gen *g, uint32_t round, const void *got, size_t i, si
 
 /* Expected bits (or reference and bound) of element i. */
 static size_t
-check_one(const struct wk_gen *g, uint32_t round, const void *got, size_t i, size_t n_bad,
-	  struct wk_mismatch *mm, double *worst)
+check_one(const struct wk_gen *g, uint32_t round, const void *got, size_t i,
+	  const uint8_t *mask, size_t n_bad, struct wk_mismatch *mm, double *worst)
 {
-	unsigned n = g->n_workers, r;
+	unsigned n = g->n_workers, n_in = 0, r;
 	double s = 0.0, abs_sum = 0.0, gd, bound;
 	uint32_t gb, eb;
 
@@ -273,7 +293,8 @@ check_one(const struct wk_gen *g, uint32_t round, const void *got, size_t i, siz
 		uint32_t sum = 0;
 
 		for (r = 0; r < n; r++)
-			sum += (uint32_t)value_i32(g, r, round, i);
+			if (has(mask, r))
+				sum += (uint32_t)value_i32(g, r, round, i);
 		gb = ((const uint32_t *)got)[i];
 		if (gb != sum) {
 			n_bad++;
@@ -287,6 +308,9 @@ check_one(const struct wk_gen *g, uint32_t round, const void *got, size_t i, siz
 		float x, e;
 
 		for (r = 0; r < n; r++) {
+			if (!has(mask, r))
+				continue;
+			/* Converted as the library does, for the job's N. */
 			x = (float)value(g, r, round, i);
 			kn_fixed_from_f32(&ki, &x, 1, g->frac_bits, n, NULL);
 			k += ki;
@@ -301,12 +325,16 @@ check_one(const struct wk_gen *g, uint32_t round, const void *got, size_t i, siz
 		return n_bad;
 	}
 	if (g->order_exact)
-		return check_fold(g, round, got, i, n_bad, mm);
+		return check_fold(g, round, got, i, mask, n_bad, mm);
 	for (r = 0; r < n; r++) {
-		double v = value(g, r, round, i);
+		double v;
 
+		if (!has(mask, r))
+			continue;
+		v = value(g, r, round, i);
 		s += v;
 		abs_sum += fabs(v);
+		n_in++;
 	}
 	if (g->type == WK_F32) {
 		gd = ((const float *)got)[i];
@@ -326,7 +354,7 @@ check_one(const struct wk_gen *g, uint32_t round, const void *got, size_t i, siz
 		}
 		return n_bad;
 	}
-	bound = n * 0x1p-23 * abs_sum;
+	bound = n_in * 0x1p-23 * abs_sum;
 	if (g->type != WK_F32) {
 		double u = g->type == WK_BF16 ? 0x1p-8 : 0x1p-11;
 		double t = g->type == WK_BF16 ? 0x1p-134 : 0x1p-25;
@@ -344,14 +372,19 @@ check_one(const struct wk_gen *g, uint32_t round, const void *got, size_t i, siz
 
 size_t
 wk_check(const struct wk_gen *g, uint32_t round, const void *got, size_t count,
-	 struct wk_mismatch *mm, double *worst)
+	 const struct wk_ranks *ranks, struct wk_mismatch *mm, double *worst)
 {
 	size_t n_bad = 0;
 
 	*worst = 0.0;
 	memset(mm, 0, sizeof(*mm));
-	for (size_t i = 0; i < count; i++)
-		n_bad = check_one(g, round, got, i, n_bad, mm, worst);
+	for (size_t i = 0; i < count; i++) {
+		const uint8_t *mask = NULL;
+
+		if (ranks != NULL && ranks->chunk_elems != 0 && i / ranks->chunk_elems < ranks->n_chunks)
+			mask = ranks->maps[i / ranks->chunk_elems];
+		n_bad = check_one(g, round, got, i, mask, n_bad, mm, worst);
+	}
 	mm->n_bad = n_bad;
 	return n_bad;
 }

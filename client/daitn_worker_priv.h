@@ -78,6 +78,10 @@ struct wk_opts {
 	unsigned long peer_timeout_ms; /* --peer-timeout-ms */
 	int pause;                   /* --pause ROUND:MS given */
 	unsigned long pause_round, pause_ms;
+	int slow;                    /* --slow RANK:FACTOR given */
+	long slow_rank;
+	double slow_factor;          /* 1 .. 1000 */
+	unsigned long compute_ms;    /* --compute-ms: "compute" before each round */
 };
 
 /* --until-file: rounds between two stop votes. */
@@ -95,11 +99,24 @@ size_t wk_type_size(enum wk_type t);
 /* Fill buf with rank's input for round. */
 void wk_fill(const struct wk_gen *g, unsigned rank, uint32_t round, void *buf, size_t count);
 
-/* Check got (the allreduce result) against the sum of all ranks' inputs
- * (against the rank-order fold if g->order_exact). Returns the number of
- * failing elements (first one in *mm); *worst is the largest |error| / bound
- * seen (0 for bit-exact checks). */
+/* Which ranks a result sums, chunk by chunk (a partial job's result:
+ * daitn_result_ranks()): element i is in chunk i / chunk_elems, whose sum
+ * holds the ranks set in maps[chunk] (rank r: bit r % 8 of byte r / 8); a
+ * NULL map, or a chunk past n_chunks, holds every rank. */
+struct wk_ranks {
+	size_t chunk_elems;
+	size_t n_chunks;
+	const uint8_t *const *maps;
+};
+
+/* Check got (the allreduce result) against the sum of the ranks' inputs,
+ * all of them or, with ranks, those its chunk holds (against the rank-order
+ * fold of those if g->order_exact: the first present rank's value, then the
+ * others added in ascending rank order; the random bounds count them, not
+ * N). ranks may be NULL. Returns the number of failing elements (first one
+ * in *mm); *worst is the largest |error| / bound seen (0 for bit-exact
+ * checks). */
 size_t wk_check(const struct wk_gen *g, uint32_t round, const void *got, size_t count,
-		struct wk_mismatch *mm, double *worst);
+		const struct wk_ranks *ranks, struct wk_mismatch *mm, double *worst);
 
 #endif /* DAITN_WORKER_PRIV_H */

@@ -70,6 +70,7 @@ class JobInfo(ctypes.Structure):
         ("frac_bits", ctypes.c_uint8),
         ("policy_version", ctypes.c_uint32),
         ("round_base", ctypes.c_uint32),     # appended after v0.1
+        ("partial", ctypes.c_uint8),         # appended: rounds close early
     ]
 
 

@@ -20,7 +20,8 @@
 #endif
 
 #define BATCH 64
-#define BUF_SIZE (DP_PROTO_HDR_SIZE + DP_PROTO_CHUNK_SIZE_MAX)
+#define BUF_SIZE (DP_PROTO_HDR_SIZE + DP_PROTO_TAG_SIZE + DP_PROTO_CHUNK_SIZE_MAX + \
+		  DP_PROTO_RANKS_HDR + DP_PROTO_WORKERS_MAX / 8)
 
 int
 tpeer_udp_socket(uint16_t *port)
@@ -190,6 +191,71 @@ batch_flush(struct tpeer *p, int fd, struct out_batch *b)
 	b->n = 0;
 }
 
+/* A partial job's RESULT r whose elements end at out + end: write the
+ * trailer (bad: one TPEER_BAD_* or 0), the header and the tag. Returns the
+ * datagram's length. */
+static uint32_t
+result_ranks_finish(const struct tpeer *p, uint8_t *out, const struct dp_proto_hdr *r,
+		    size_t end, unsigned bad)
+{
+	struct dp_proto_hdr w = *r;
+	size_t off = dp_proto_payload_off(r), len = end;
+	uint16_t nw = p->job.n_workers, n_in;
+	uint64_t bits = p->ranks_bits[dp_proto_slot_index(r->slot) % 4];
+
+	if (bits == 0)
+		bits = nw >= 64 ? ~0ull : (1ull << nw) - 1;
+	n_in = (uint16_t)__builtin_popcountll(bits);
+	if (bad == TPEER_BAD_NWORKERS)
+		nw++;
+	else if (bad == TPEER_BAD_N_IN_ZERO)
+		bits = n_in = 0;
+	else if (bad == TPEER_BAD_N_IN_COUNT)
+		n_in++;
+	else if (bad == TPEER_BAD_PAD_BIT) {
+		bits |= 1ull << p->job.n_workers;
+		n_in++;
+	}
+	if (bad == TPEER_BAD_NO_FLAG) {
+		w.flags &= (uint8_t)~DP_PROTO_FLAG_RANKS;
+	} else {
+		w.flags |= DP_PROTO_FLAG_RANKS;
+		dp_proto_ranks_write(out + len, nw, n_in, &bits);
+		len += dp_proto_ranks_size(nw);
+	}
+	dp_proto_hdr_write(out, &w);
+	if (p->key != NULL)
+		dp_auth_tag_write(out + DP_PROTO_HDR_SIZE,
+				  dp_auth_tag(p->key, p->salt, out, out + off, len - off));
+	return (uint32_t)len;
+}
+
+/* The bad_ranks RESULTs: the elements + 1000 (f32), each trailer wrong. */
+static void
+send_bad_ranks(struct tpeer *p, int fd, const struct sockaddr_in *to, const uint8_t *out,
+	       const struct dp_proto_hdr *r, size_t end)
+{
+	size_t off = dp_proto_payload_off(r);
+
+	for (unsigned bad = 1; bad <= TPEER_BAD_NO_FLAG; bad <<= 1) {
+		uint8_t wrong[BUF_SIZE];
+		uint32_t n;
+
+		if (!(p->bad_ranks & bad))
+			continue;
+		memcpy(wrong, out, end);
+		for (size_t i = 0; r->dtype == DP_DTYPE_F32 && i < r->count; i++) {
+			float f;
+
+			memcpy(&f, wrong + off + i * 4, 4);
+			f += 1000.0f;
+			memcpy(wrong + off + i * 4, &f, 4);
+		}
+		n = result_ranks_finish(p, wrong, r, end, bad);
+		(void)sendto(fd, wrong, n, 0, (const struct sockaddr *)to, sizeof(*to));
+	}
+}
+
 static void
 send_result(struct tpeer *p, int fd, const struct sockaddr_in *to, const uint8_t *grad,
 	    uint32_t len, const struct dp_proto_hdr *h, struct out_batch *b)
@@ -197,6 +263,7 @@ send_result(struct tpeer *p, int fd, const struct sockaddr_in *to, const uint8_t
 	uint8_t out[BUF_SIZE];
 	struct dp_proto_hdr r = *h;
 	size_t es = dp_proto_dtype_size(h->dtype), off = dp_proto_payload_off(h);
+	size_t end = off + (size_t)h->count * es;
 
 	r.type = DP_MSG_RESULT;
 	memcpy(out, grad, len);
@@ -247,10 +314,15 @@ send_result(struct tpeer *p, int fd, const struct sockaddr_in *to, const uint8_t
 			dp_auth_tag_write(forged + DP_PROTO_HDR_SIZE, 0x0123456789abcdefull);
 		(void)sendto(fd, forged, len, 0, (const struct sockaddr *)to, sizeof(*to));
 	}
-	dp_proto_hdr_write(out, &r);
-	if (p->key != NULL)
-		dp_auth_tag_write(out + DP_PROTO_HDR_SIZE,
-				  dp_auth_tag(p->key, p->salt, out, out + off, len - off));
+	if (p->partial_results) {
+		send_bad_ranks(p, fd, to, out, &r, end);
+		len = result_ranks_finish(p, out, &r, end, 0);
+	} else {
+		dp_proto_hdr_write(out, &r);
+		if (p->key != NULL)
+			dp_auth_tag_write(out + DP_PROTO_HDR_SIZE,
+					  dp_auth_tag(p->key, p->salt, out, out + off, len - off));
+	}
 	if (p->gso_results) {
 		/* All but the last datagram of a GSO send must be full-size. */
 		if (b->n > 0 && (b->n == BATCH || (b->n + 1) * b->iov[0].iov_len > 65507 ||
@@ -291,6 +363,30 @@ is_copy(const struct tpeer *p, const struct dp_proto_hdr *h)
 	return false;
 }
 
+/* ERROR 6 (round closed) for the GRAD h, echoing round, offset close_to,
+ * cut to the GRAD's payload size as the gateway does. */
+static void
+send_closed(struct tpeer *p, int fd, const struct sockaddr_in *to, const struct dp_proto_hdr *h,
+	    uint32_t grad_len, uint32_t round)
+{
+	uint8_t out[DP_PROTO_HDR_SIZE + DP_PROTO_TAG_SIZE + sizeof(struct dp_proto_error)];
+	struct dp_proto_hdr e = {
+		.magic = DP_PROTO_MAGIC, .version = DP_PROTO_VERSION, .type = DP_MSG_ERROR,
+		.job = h->job, .rank = h->rank, .round = round, .offset = p->close_to,
+		.flags = p->key != NULL ? DP_PROTO_FLAG_AUTH : 0,
+	};
+	size_t off = dp_proto_payload_off(&e), n = grad_len - dp_proto_payload_off(h);
+
+	if (n > sizeof(struct dp_proto_error))
+		n = sizeof(struct dp_proto_error);
+	dp_proto_error_write(out + off, DP_ERR_ROUND_CLOSED, "round closed without rank");
+	dp_proto_hdr_write(out, &e);
+	if (p->key != NULL)
+		dp_auth_tag_write(out + DP_PROTO_HDR_SIZE,
+				  dp_auth_tag(p->key, p->salt, out, out + off, n));
+	(void)sendto(fd, out, off + n, 0, (const struct sockaddr *)to, sizeof(*to));
+}
+
 static void
 on_datagram(struct tpeer *p, unsigned shard, const uint8_t *buf, uint32_t len,
 	    const struct sockaddr_in *src, struct out_batch *b)
@@ -321,6 +417,18 @@ on_datagram(struct tpeer *p, unsigned shard, const uint8_t *buf, uint32_t len,
 		r->port = (uint16_t)(p->job.udp_port_base + shard);
 		r->len = len;
 		r->retransmission = copy;
+		r->ranks = (h.flags & DP_PROTO_FLAG_RANKS) != 0;
+		if (r->ranks) {
+			size_t end = dp_proto_payload_off(&h) + (size_t)h.count *
+							       dp_proto_dtype_size(h.dtype);
+			const uint8_t *t = buf + end;
+
+			dp_proto_ranks_read(t, &r->ranks_nw, &r->ranks_n_in);
+			r->ranks_after_elems = end + dp_proto_ranks_size(r->ranks_nw) == len;
+			r->ranks_zero = true;
+			for (size_t i = 0; i < ((size_t)r->ranks_nw + 7) / 8; i++)
+				r->ranks_zero = r->ranks_zero && t[DP_PROTO_RANKS_HDR + i] == 0;
+		}
 		r->tag_ok = p->key != NULL && (h.flags & DP_PROTO_FLAG_AUTH) &&
 			    dp_auth_check(p->key, p->salt, buf, buf + DP_PROTO_HDR_SIZE,
 					  buf + dp_proto_payload_off(&h), len - dp_proto_payload_off(&h));
@@ -329,6 +437,13 @@ on_datagram(struct tpeer *p, unsigned shard, const uint8_t *buf, uint32_t len,
 	}
 	if (p->silent_grads)
 		return;
+	if (p->close_enabled && h.round == p->close_round) {
+		if (p->close_other_first)
+			send_closed(p, p->fds[shard], src, &h, len, h.round + 7);
+		send_closed(p, p->fds[shard], src, &h, len, h.round);
+		p->closed_sent++;
+		return;
+	}
 	if (p->waiting_grads) {
 		/* The gateway's answer to a counted chunk whose slot waits: a
 		 * 20-byte WAITING, rank 0 missing. */

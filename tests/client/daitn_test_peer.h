@@ -39,11 +39,23 @@ enum tpeer_hello {
 				       first wait_hellos HELLOs, then an ACK */
 };
 
+/* Malformed ranks trailers sent before a partial job's RESULT (bits of
+ * tpeer.bad_ranks), each with wrong elements (+1000) and a good tag. */
+#define TPEER_BAD_NWORKERS 0x01u    /* n_workers the job's + 1 */
+#define TPEER_BAD_N_IN_ZERO 0x02u   /* n_in 0, no bit set */
+#define TPEER_BAD_N_IN_COUNT 0x04u  /* n_in one more than the bits set */
+#define TPEER_BAD_PAD_BIT 0x08u     /* a bit past the last rank (n_in counts it) */
+#define TPEER_BAD_NO_FLAG 0x10u     /* no RANKS flag and no trailer */
+
 /* One GRAD as received. */
 struct tpeer_rec {
 	struct dp_proto_hdr h;
 	uint16_t port;              /* the peer port it arrived on */
 	uint32_t len;               /* UDP payload bytes */
+	bool ranks;                 /* it had the RANKS flag: its trailer's fields */
+	uint16_t ranks_nw, ranks_n_in;
+	bool ranks_zero;            /* the trailer's bitmap is all zeros */
+	bool ranks_after_elems;     /* the trailer starts right after the elements */
 	uint32_t in_flight;         /* first transmissions not yet answered, this one included */
 	bool retransmission;        /* a copy of an earlier GRAD (same slot, set, tag) */
 	bool tag_ok;                /* with a key: its tag checked under key and salt */
@@ -73,6 +85,19 @@ struct tpeer {
 	uint64_t salt;
 	bool forge_before;          /* before each RESULT, a forged one: every value
 				       + 1e6, and (with a key) a tag made without it */
+	/* A partial job (set DP_PROTO_JOB_PARTIAL in job.flags too): RESULTs
+	 * carry the ranks trailer, the job's n_workers and the ranks in
+	 * ranks_bits[slot index % 4] (0: every rank), n_in their count. */
+	bool partial_results;
+	uint64_t ranks_bits[4];
+	unsigned bad_ranks;         /* TPEER_BAD_*: sent before each RESULT */
+	/* GRADs of round close_round draw ERROR 6 (round closed) with header
+	 * offset close_to, cut to the GRAD's payload size; with
+	 * close_other_first, an ERROR 6 that echoes round + 7 goes first. */
+	bool close_enabled;
+	uint32_t close_round;
+	uint32_t close_to;
+	bool close_other_first;
 
 	/* state, owned by the peer thread until tpeer_stop() */
 	int fds[TPEER_SHARDS_MAX];
@@ -86,6 +111,7 @@ struct tpeer {
 	unsigned results_lost;      /* RESULTs dropped by loss_pct */
 	uint64_t rng;               /* loss_pct's generator state */
 	unsigned results_sent;      /* genuine RESULTs (without dup/stale extras) */
+	unsigned closed_sent;       /* ERROR 6 answers (without the other-round ones) */
 	unsigned gso_sends;         /* sendmsg calls that carried several RESULTs */
 	unsigned send_errors;       /* GSO sends the kernel refused */
 	unsigned bad;               /* datagrams that failed dp_proto_hdr_check */

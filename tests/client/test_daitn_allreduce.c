@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Suite daitn_allreduce: the client's window, slot/set/round assignment,
- * stale and duplicate results, retransmission and timeout.
+ * stale and duplicate results, retransmission and timeout, and partial
+ * jobs (the ranks trailer, set = round & 1, ERROR 6).
  *
  * The RESULTs come from the test peer (daitn_test_peer.h), a minimal message
  * source that returns each contribution times 2 (as if two identical workers
@@ -499,6 +500,323 @@ test_gone_peer_ends_the_wait_only_when_waited_for(void)
 	free(p);
 }
 
+/* ---- partial jobs (docs/protocol.md section 5, "Partial rounds") ---- */
+
+/* A peer for a partial job of 4 workers: slots of 16 floats, its RESULTs
+ * with the ranks trailer. */
+static struct tpeer *
+partial_peer(uint16_t n_slots, uint8_t n_shards)
+{
+	struct tpeer *p = tutil_peer(DP_DTYPE_F32, 64, n_slots, n_shards);
+
+	p->job.flags = DP_PROTO_JOB_PARTIAL;
+	p->partial_results = true;
+	return p;
+}
+
+/* A call of more chunks than slots fails before anything is sent, naming
+ * the counts; the handle stays usable and the call takes no round. */
+static void
+test_partial_call_over_the_slots_fails_before_sending(void)
+{
+	struct tpeer *p = partial_peer(4, 2);
+	struct daitn *d = NULL;
+	float *buf = ramp(16 * 4 + 1);
+
+	CU_ASSERT_EQUAL_FATAL(tutil_join(p, 0, 200000, 2000, &d), 0);
+	CU_ASSERT_EQUAL(daitn_job(d)->partial, 1);
+	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, 16 * 4 + 1, DAITN_FLOAT32), -EMSGSIZE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(d), "65 elements make 5 chunks of 16"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(d), "its 4 slots"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(d), "at most 64 elements"));
+	CU_ASSERT_EQUAL(daitn_result_ranks(d, 0, NULL, NULL), -ENOENT);
+	CU_ASSERT_EQUAL(daitn_next_round(d), 0);
+	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, 16 * 4, DAITN_FLOAT32), 0);
+	CU_ASSERT(doubled(buf, 16 * 4));
+	CU_ASSERT_EQUAL(daitn_next_round(d), 1);
+	daitn_close(d);
+	tpeer_stop(p);
+	CU_ASSERT_EQUAL(p->grads, 4);
+	CU_ASSERT_EQUAL(p->n_recs, 4);
+	for (unsigned i = 0; i < p->n_recs; i++)
+		CU_ASSERT_EQUAL(p->recs[i].h.round, 1000);
+	free(buf);
+	free(p);
+}
+
+/* Every GRAD carries the RANKS flag and a zero trailer for the job's 4
+ * ranks right after its elements; chunk k uses slot k and set round & 1 (not
+ * the alternating sets of other jobs), whatever the count; every RESULT's
+ * ranks are kept per chunk, also when this rank (1) is not among them. */
+static void
+test_partial_grads_carry_the_trailer_and_set_round_parity(void)
+{
+	static const size_t counts[] = { 16 * 3 + 5, 16, 16 * 4, 16 * 2 };
+	struct tpeer *p = partial_peer(4, 2);
+	struct daitn *d = NULL;
+	struct daitn_stats st;
+	const uint8_t *map = NULL;
+	uint16_t n_in = 0;
+	unsigned i, wrong = 0;
+
+	p->ranks_bits[0] = 0xf;
+	p->ranks_bits[1] = 0xd;         /* rank 1, this one, left out */
+	p->ranks_bits[2] = 0x3;
+	p->ranks_bits[3] = 0x2;
+	CU_ASSERT_EQUAL_FATAL(tutil_join(p, 0, 200000, 2000, &d), 0);
+	CU_ASSERT_EQUAL(daitn_result_ranks(d, 0, &n_in, &map), -ENOENT);   /* no call yet */
+	for (unsigned c = 0; c < 4; c++) {
+		float *buf = ramp(counts[c]);
+		uint64_t chunks = (counts[c] + 15) / 16;
+
+		CU_ASSERT_EQUAL(daitn_next_round(d), c);
+		CU_ASSERT_EQUAL(daitn_allreduce(d, buf, counts[c], DAITN_FLOAT32), 0);
+		CU_ASSERT(doubled(buf, counts[c]));
+		for (uint64_t k = 0; k < chunks; k++) {
+			CU_ASSERT_EQUAL(daitn_result_ranks(d, k, &n_in, &map), 0);
+			CU_ASSERT_EQUAL(n_in, __builtin_popcountll(p->ranks_bits[k]));
+			CU_ASSERT_PTR_NOT_NULL_FATAL(map);
+			CU_ASSERT_EQUAL(map[0], p->ranks_bits[k]);
+		}
+		CU_ASSERT_EQUAL(daitn_result_ranks(d, chunks, &n_in, &map), -ERANGE);
+		free(buf);
+	}
+	CU_ASSERT_EQUAL(daitn_result_ranks(d, 0, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(daitn_next_round(d), 4);
+	daitn_stats_get(d, &st);
+	daitn_close(d);
+	tpeer_stop(p);
+	CU_ASSERT_EQUAL(st.retransmits, 0);
+	CU_ASSERT_EQUAL(p->n_recs, 4 + 1 + 4 + 2);
+	for (i = 0; i < p->n_recs; i++) {
+		const struct tpeer_rec *r = &p->recs[i];
+		uint32_t k = r->h.offset / 16;
+
+		if (!r->ranks || r->ranks_nw != 4 || r->ranks_n_in != 0 || !r->ranks_zero ||
+		    !r->ranks_after_elems || r->len != DP_PROTO_HDR_SIZE + 4u * r->h.count + 5u ||
+		    dp_proto_slot_index(r->h.slot) != k ||
+		    dp_proto_slot_set(r->h.slot) != (r->h.round & 1u) ||
+		    (uint32_t)(r->port - p->job.udp_port_base) != k % 2)
+			wrong++;
+	}
+	CU_ASSERT_EQUAL(wrong, 0);
+	free(p);
+}
+
+/* GSO sends whole datagrams, trailer included: 64 chunks in flight, none
+ * cut wrong. */
+static void
+test_partial_grads_batch_with_their_trailers(void)
+{
+	struct tpeer *p = tutil_peer(DP_DTYPE_F32, 1024, 64, 2);
+	struct daitn_stats_ext ext;
+	struct daitn_stats st;
+	unsigned wrong = 0;
+
+	p->job.flags = DP_PROTO_JOB_PARTIAL;
+	p->partial_results = true;
+	allreduce_rounds(p, 0, 200000, 3000, 256 * 64 - 7, 2, &st, &ext);
+	CU_ASSERT_EQUAL(st.results, 128);
+	CU_ASSERT_EQUAL(p->bad, 0);
+	CU_ASSERT_EQUAL(p->grads, ext.datagrams_sent);
+	for (unsigned i = 0; i < p->n_recs; i++)
+		wrong += !p->recs[i].ranks || !p->recs[i].ranks_after_elems;
+	CU_ASSERT_EQUAL(wrong, 0);
+	free(p);
+}
+
+/* RESULTs whose trailer does not fit the job (another n_workers, n_in 0,
+ * n_in not the bits set, a bit past the last rank, no trailer at all) are
+ * ignored and counted, wrong elements and all; the good one after them
+ * completes the call. */
+static void
+test_partial_results_with_bad_trailers_are_ignored(void)
+{
+	struct tpeer *p = partial_peer(8, 2);
+	struct daitn_stats_ext ext;
+	struct daitn_stats st;
+
+	p->bad_ranks = TPEER_BAD_NWORKERS | TPEER_BAD_N_IN_ZERO | TPEER_BAD_N_IN_COUNT |
+		       TPEER_BAD_PAD_BIT | TPEER_BAD_NO_FLAG;
+	/* Three of four ranks: n_in one more (4) is still in range, and so is
+	 * the count with a padding bit, so only the bits can tell. */
+	p->ranks_bits[0] = 0x7;
+	p->ranks_bits[1] = 0xb;
+	p->ranks_bits[2] = 0xd;
+	p->ranks_bits[3] = 0xe;
+	allreduce_rounds(p, 0, 500000, 3000, 16 * 8, 3, &st, &ext);
+	CU_ASSERT_EQUAL(st.results, 24);
+	CU_ASSERT_EQUAL(st.retransmits, 0);
+	CU_ASSERT(ext.ignored >= 24 * 5);
+	free(p);
+}
+
+/* A job that is not partial takes no RESULT with a trailer. */
+static void
+test_ranks_trailer_on_another_job_is_ignored(void)
+{
+	struct tpeer *p = tutil_peer(DP_DTYPE_F32, 64, 4, 1);
+	struct daitn_stats_ext ext;
+	struct daitn *d = NULL;
+	float *buf = ramp(32);
+
+	p->partial_results = true;      /* but the HELLO_ACK does not say partial */
+	CU_ASSERT_EQUAL_FATAL(tutil_join(p, 0, 20000, 300, &d), 0);
+	CU_ASSERT_EQUAL(daitn_job(d)->partial, 0);
+	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, 32, DAITN_FLOAT32), -ETIMEDOUT);
+	CU_ASSERT_EQUAL(daitn_result_ranks(d, 0, NULL, NULL), -ENOENT);
+	daitn_stats_ext_get(d, &ext);
+	CU_ASSERT(ext.ignored >= 2);
+	daitn_close(d);
+	tpeer_stop(p);
+	CU_ASSERT(p->n_recs >= 2 && !p->recs[0].ranks);
+	free(buf);
+	free(p);
+}
+
+/* ERROR 6 for this call's round (after one echoing another round, which
+ * is not taken) fails the call with -ESTALE naming both rounds; the handle
+ * stays usable and its next call is the job's round, the ones between
+ * skipped. An ERROR 6 with an older round fails the call the same way but
+ * never moves the counter back; on a job that is not partial it is a
+ * refusal like any other ERROR. */
+static void
+test_round_closed_fails_the_call_and_moves_the_round_on(void)
+{
+	struct tpeer *p = partial_peer(4, 2);
+	struct daitn *d = NULL;
+	float *buf = ramp(64);
+	unsigned i, after = 0, between = 0;
+
+	p->close_enabled = true;
+	p->close_round = 1001;
+	p->close_to = 1005;
+	p->close_other_first = true;
+	CU_ASSERT_EQUAL_FATAL(tutil_join(p, 0, 200000, 2000, &d), 0);
+	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, 64, DAITN_FLOAT32), 0);
+	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, 64, DAITN_FLOAT32), -ESTALE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(d),
+				      "round 1001 closed without this rank; the job is at round 1005"));
+	CU_ASSERT_EQUAL(daitn_result_ranks(d, 0, NULL, NULL), -ENOENT);
+	CU_ASSERT_EQUAL(daitn_next_round(d), 5);
+	free(buf);
+	buf = ramp(64);
+	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, 64, DAITN_FLOAT32), 0);
+	CU_ASSERT(doubled(buf, 64));
+	CU_ASSERT_EQUAL(daitn_result_ranks(d, 3, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(daitn_next_round(d), 6);
+	daitn_close(d);
+	tpeer_stop(p);
+	CU_ASSERT(p->closed_sent >= 1);
+	for (i = 0; i < p->n_recs; i++) {
+		after += p->recs[i].h.round == 1005;
+		between += p->recs[i].h.round > 1001 && p->recs[i].h.round < 1005;
+	}
+	CU_ASSERT_EQUAL(after, 4);
+	CU_ASSERT_EQUAL(between, 0);
+	free(p);
+
+	/* An older round: no jump back. */
+	p = partial_peer(4, 2);
+	p->close_enabled = true;
+	p->close_round = 1000;
+	p->close_to = 990;
+	CU_ASSERT_EQUAL_FATAL(tutil_join(p, 0, 200000, 2000, &d), 0);
+	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, 64, DAITN_FLOAT32), -ESTALE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(d), "not newer: the next call uses round 1001"));
+	CU_ASSERT_EQUAL(daitn_next_round(d), 1);
+	free(buf);
+	buf = ramp(64);
+	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, 64, DAITN_FLOAT32), 0);
+	CU_ASSERT(doubled(buf, 64));
+	daitn_close(d);
+	tpeer_stop(p);
+	free(p);
+
+	/* Not a partial job: a refusal, and the handle is done. */
+	p = tutil_peer(DP_DTYPE_F32, 64, 4, 2);
+	p->close_enabled = true;
+	p->close_round = 1000;
+	p->close_to = 1005;
+	CU_ASSERT_EQUAL_FATAL(tutil_join(p, 0, 200000, 2000, &d), 0);
+	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, 64, DAITN_FLOAT32), -ECONNREFUSED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(d), "round closed (code 6)"));
+	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, 64, DAITN_FLOAT32), -EPIPE);
+	daitn_close(d);
+	tpeer_stop(p);
+	free(p);
+	free(buf);
+}
+
+/* A keyed partial job: the GRAD's tag covers elements and trailer (the
+ * peer checks it over both), the RESULT's too; with a header-only cover
+ * the trailer rides as it is. */
+static void
+test_keyed_partial_tags_cover_the_trailer(void)
+{
+	static const uint8_t kb[DP_AUTH_KEY_SIZE] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
+		14, 15, 16 };
+	char dir[] = "/tmp/daitn_keyXXXXXX", path[64];
+	FILE *f;
+
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/job.key", dir);
+	f = fopen(path, "w");
+	CU_ASSERT_FATAL(f != NULL);
+	for (unsigned i = 0; i < sizeof(kb); i++)
+		fprintf(f, "%02x", kb[i]);
+	fclose(f);
+	CU_ASSERT_EQUAL(chmod(path, 0600), 0);
+	for (int header_only = 0; header_only < 2; header_only++) {
+		struct tpeer *p = tutil_peer(DP_DTYPE_F32, 256, 16, 2);
+		struct daitn_config c = {
+			.gateway = "127.0.0.1", .bind_addr = "127.0.0.1",
+			.bind_port = tutil_free_port(), .job = 7, .rank = 1,
+			.hello_timeout_ms = 2000, .timeout_ms = 3000, .key_file = path,
+		};
+		const size_t n = 64 * 16 - 3;
+		struct daitn_stats_ext ext;
+		struct dp_auth_key k;
+		struct daitn *d = NULL;
+		unsigned tagged = 0, trailed = 0;
+
+		dp_auth_key_set(&k, kb, header_only ? DP_AUTH_COVER_HEADER : DP_AUTH_COVER_PAYLOAD);
+		p->key = &k;
+		p->salt = 0x0badcafeull;
+		p->job.flags = DP_PROTO_JOB_PARTIAL | (header_only ? DP_PROTO_JOB_AUTH_HEADER_ONLY : 0);
+		p->partial_results = true;
+		p->ranks_bits[2] = 0x9;
+		CU_ASSERT_EQUAL_FATAL(tpeer_start(p), 0);
+		c.gateway_port = p->job.udp_port_base;
+		CU_ASSERT_EQUAL_FATAL(daitn_open(&c, &d), 0);
+		for (int round = 0; round < 2; round++) {
+			float *buf = ramp(n);
+			uint16_t n_in = 0;
+
+			CU_ASSERT_EQUAL(daitn_allreduce(d, buf, n, DAITN_FLOAT32), 0);
+			CU_ASSERT(doubled(buf, n));
+			CU_ASSERT_EQUAL(daitn_result_ranks(d, 2, &n_in, NULL), 0);
+			CU_ASSERT_EQUAL(n_in, 2);
+			free(buf);
+		}
+		daitn_stats_ext_get(d, &ext);
+		daitn_close(d);
+		tpeer_stop(p);
+		CU_ASSERT_EQUAL(ext.ignored, 0);
+		CU_ASSERT_EQUAL(p->n_recs, 32);
+		for (unsigned i = 0; i < p->n_recs; i++) {
+			tagged += p->recs[i].tag_ok;
+			trailed += p->recs[i].ranks && p->recs[i].ranks_zero &&
+				   p->recs[i].ranks_after_elems && p->recs[i].ranks_nw == 4;
+		}
+		CU_ASSERT_EQUAL(tagged, p->n_recs);
+		CU_ASSERT_EQUAL(trailed, p->n_recs);
+		free(p);
+	}
+	unlink(path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -522,6 +840,19 @@ main(void)
 		{ "gso_batches_many_chunks_per_send_call",
 		  test_gso_batches_many_chunks_per_send_call },
 		{ "gro_coalesced_results_are_split", test_gro_coalesced_results_are_split },
+		{ "partial_call_over_the_slots_fails_before_sending",
+		  test_partial_call_over_the_slots_fails_before_sending },
+		{ "ranks_trailer_on_another_job_is_ignored",
+		  test_ranks_trailer_on_another_job_is_ignored },
+		{ "partial_results_with_bad_trailers_are_ignored",
+		  test_partial_results_with_bad_trailers_are_ignored },
+		{ "round_closed_fails_the_call_and_moves_the_round_on",
+		  test_round_closed_fails_the_call_and_moves_the_round_on },
+		{ "partial_grads_carry_the_trailer_and_set_round_parity",
+		  test_partial_grads_carry_the_trailer_and_set_round_parity },
+		{ "partial_grads_batch_with_their_trailers",
+		  test_partial_grads_batch_with_their_trailers },
+		{ "keyed_partial_tags_cover_the_trailer", test_keyed_partial_tags_cover_the_trailer },
 		CU_TEST_INFO_NULL,
 	};
 

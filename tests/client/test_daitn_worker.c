@@ -10,6 +10,8 @@
  * not a gateway; multi-worker runs against daitn-gw are integration tests.
  * On a one-worker job the rank-order fold is the contribution itself, so
  * --order-exact must pass there too, and --digest must repeat across runs.
+ * A partial job's peer returns rank 0's contribution with a trailer naming
+ * rank 0 alone, which is then the correct sum of a 2-rank job too.
  */
 #include <CUnit/Basic.h>
 #include <fcntl.h>
@@ -358,6 +360,185 @@ test_json_output_is_one_object_per_line(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "3 rounds OK"));
 }
 
+/* --slow RANK:FACTOR and --compute-ms MS: malformed values, a factor out
+ * of 1 .. 1000, a rank past the protocol's, --slow twice. */
+static void
+test_slow_and_compute_ms_usage_errors(void)
+{
+	static const char *const slow_bad[] = { "3", "1:0.5", "1:1001", "x:2", "1:2x", "1024:2",
+						"-1:2", "1:", ":2", "1:nan", "1:inf" };
+	const char *twice[] = { "--slow", "1:2", "--slow", "2:3", NULL };
+	const char *compute_bad[] = { "-5", "3600001", "abc", "" };
+
+	for (unsigned i = 0; i < sizeof(slow_bad) / sizeof(slow_bad[0]); i++) {
+		const char *args[] = { "--slow", slow_bad[i], NULL };
+
+		CU_ASSERT_EQUAL(run_worker(args), 2);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "--slow: expected RANK:FACTOR"));
+	}
+	CU_ASSERT_EQUAL(run_worker(twice), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "--slow: given twice"));
+	for (unsigned i = 0; i < sizeof(compute_bad) / sizeof(compute_bad[0]); i++) {
+		const char *args[] = { "--compute-ms", compute_bad[i], NULL };
+
+		CU_ASSERT_EQUAL(run_worker(args), 2);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "--compute-ms: expected 0 .. 3600000"));
+	}
+}
+
+/* The slow rank computes FACTOR x --compute-ms before each round; another
+ * rank's factor does not slow this one; --slow alone means 20 ms. */
+static void
+test_slow_rank_computes_longer(void)
+{
+	const char *slow0[] = { "--slow", "0:2.5", "--compute-ms", "20", "--quiet", NULL };
+	const char *slow1[] = { "--slow", "1:1000", "--compute-ms", "2", "--quiet", NULL };
+	const char *slow_only[] = { "--slow", "0:1", "--quiet", NULL };
+	uint64_t t0;
+
+	t0 = daitn_now_ns();
+	CU_ASSERT_EQUAL(run_on_peer_v(DP_DTYPE_F32, 1, "float32", "exact", slow0), 0);
+	CU_ASSERT((daitn_now_ns() - t0) / 1000000u >= 3 * 50);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "3 rounds OK"));
+	t0 = daitn_now_ns();
+	CU_ASSERT_EQUAL(run_on_peer_v(DP_DTYPE_F32, 1, "float32", "exact", slow1), 0);
+	CU_ASSERT((daitn_now_ns() - t0) / 1000000u < 3000);        /* not 3 x 2 s */
+	t0 = daitn_now_ns();
+	CU_ASSERT_EQUAL(run_on_peer_v(DP_DTYPE_F32, 1, "float32", "exact", slow_only), 0);
+	CU_ASSERT((daitn_now_ns() - t0) / 1000000u >= 3 * 20);
+}
+
+/* Run the command as rank 0 against a partial job of n_workers ranks whose
+ * RESULTs hold the ranks in bits (the peer returns rank 0's contribution,
+ * correct when bits is 0x1 or the job has one rank): 16 slots of 256
+ * floats, --count 4000, 5 rounds. close_round != 0: the GRADs of that round
+ * draw ERROR 6 saying the job is at round close_to (rounds relative to the
+ * run's first). extra ends with NULL. */
+static int
+run_on_partial_peer(uint16_t n_workers, uint64_t bits, uint32_t close_round, uint32_t close_to,
+		    const char *const *extra)
+{
+	struct tpeer *p = tutil_peer(DP_DTYPE_F32, 1024, 16, 2);
+	char gw[32], bind[32];
+	const char *args[24] = { "--gateway", gw, "--bind", bind, "--job", "7", "--rank", "0",
+				 "--count", "4000", "--rounds", "5", "--timeout-ms", "3000" };
+	unsigned n = 14;
+	int rc;
+
+	while (*extra != NULL && n < 22)
+		args[n++] = *extra++;
+	args[n] = NULL;
+	p->job.n_workers = n_workers;
+	p->job.flags = DP_PROTO_JOB_PARTIAL;
+	p->mult = 1;
+	p->partial_results = true;
+	for (unsigned i = 0; i < 4; i++)
+		p->ranks_bits[i] = bits;
+	if (close_round != 0) {
+		p->close_enabled = true;
+		p->close_round = p->job.round_base + close_round;
+		p->close_to = p->job.round_base + close_to;
+	}
+	if (tpeer_start(p) != 0) {
+		free(p);
+		return -1;
+	}
+	snprintf(gw, sizeof(gw), "127.0.0.1:%u", p->job.udp_port_base);
+	snprintf(bind, sizeof(bind), "127.0.0.1:%u", tutil_free_port());
+	rc = run_worker(args);
+	tpeer_stop(p);
+	free(p);
+	return rc;
+}
+
+/* On a partial job each chunk is checked against the ranks its trailer
+ * names: on a 2-rank job, results of rank 0 alone pass (the sum of both
+ * would not), also bit for bit against the fold; --json reports the fewest
+ * ranks of a chunk. */
+static void
+test_partial_job_checks_the_ranks_of_each_chunk(void)
+{
+	const char *json[] = { "--json", NULL };
+	const char *fold[] = { "--order-exact", "--pattern", "random", NULL };
+	const char *none[] = { NULL };
+
+	CU_ASSERT_EQUAL(run_on_partial_peer(2, 0x1, 0, 0, none), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "daitn-worker: rank 0: 5 rounds OK\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "round 4: 1 of 2 ranks in the smallest chunk\n"));
+	CU_ASSERT_EQUAL(run_on_partial_peer(2, 0x1, 0, 0, fold), 0);
+	CU_ASSERT_EQUAL(run_on_partial_peer(2, 0x1, 0, 0, json), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "{\"rank\":0,\"round\":4,\"ok\":true,"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, ",\"n_in_min\":1,\"with_rank\":true}"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "\"rounds_missed\":0,\"rounds_without_rank\":0,"
+				      "\"n_in_min\":1,"));
+	/* Both ranks claimed: the sum of both is expected, rank 0's alone is wrong. */
+	CU_ASSERT_EQUAL(run_on_partial_peer(2, 0x3, 0, 0, none), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "round 0: MISMATCH"));
+}
+
+/* A round that closed without this rank (ERROR 6) is missed, not failed:
+ * the rank goes on with the job's round, its inputs those of that round,
+ * and ends after the same round as the others, with exit 0. */
+static void
+test_round_closed_is_a_missed_round_not_a_failure(void)
+{
+	const char *digest[] = { "--digest", NULL };
+	const char *json[] = { "--json", NULL };
+	char lines[1024];
+
+	CU_ASSERT_EQUAL(run_on_partial_peer(1, 0, 1, 3, digest), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "daitn-worker: rank 0: round 1: missed (closed "
+				      "without this rank; the job is at round 3)\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "round 3: OK 4000"));
+	CU_ASSERT_PTR_NULL(strstr(out_buf, "round 2: OK"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "daitn-worker: rank 0: 5 rounds, 3 OK, 2 missed "
+				      "(closed without this rank)\n"));
+	CU_ASSERT_EQUAL(digest_lines(lines, sizeof(lines)), 3);
+	CU_ASSERT_PTR_NOT_NULL(strstr(lines, "digest round 4 sha256 "));
+	CU_ASSERT_EQUAL(run_on_partial_peer(1, 0, 1, 3, json), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "{\"rank\":0,\"round\":1,\"missed\":true,"
+				      "\"job_round\":3}\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "\"rounds_ok\":3,\"ok\":true"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "\"rounds_missed\":2,"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "5 rounds, 3 OK, 2 missed"));
+	/* The job moved past the last round: the rank stops there too. */
+	CU_ASSERT_EQUAL(run_on_partial_peer(1, 0, 4, 9, digest), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "5 rounds, 4 OK, 1 missed"));
+}
+
+/* With --until-file the schedule has a stop vote after every 8 rounds
+ * (call 8 is the first vote, call 9 round 8): a rank moved on to call 8
+ * votes next, as the others do, then runs rounds 8 on. */
+static void
+test_round_closed_lands_on_the_schedule_with_votes(void)
+{
+	const char *until[] = { "--until-file", "/nonexistent/daitn-stop", "--rounds", "12",
+				"--quiet", NULL };
+
+	CU_ASSERT_EQUAL(run_on_partial_peer(1, 0, 2, 8, until), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "round 2: missed (closed without this rank; the "
+				      "job is at round 8)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "12 rounds, 6 OK, 6 missed (closed without this "
+				      "rank) (stopped by /nonexistent/daitn-stop; 1 stop votes)\n"));
+	/* Past the vote: call 10 is round 9. */
+	CU_ASSERT_EQUAL(run_on_partial_peer(1, 0, 2, 10, until), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "the job is at round 9)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "12 rounds, 5 OK, 7 missed (closed without this "
+				      "rank) (stopped by /nonexistent/daitn-stop; 0 stop votes)\n"));
+}
+
+/* A partial job's round must fit its slots: a --count over them is a usage
+ * error that names the largest count. */
+static void
+test_partial_count_over_the_slots_exits_2(void)
+{
+	const char *big[] = { "--count", "5000", NULL };
+
+	CU_ASSERT_EQUAL(run_on_partial_peer(1, 0, 0, 0, big), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "job 7 is partial"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "at most 4096 elements"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -376,6 +557,15 @@ main(int argc, char **argv)
 		{ "digest_in_json_round_objects", test_digest_in_json_round_objects },
 		{ "digest_with_json_and_quiet", test_digest_with_json_and_quiet },
 		{ "order_exact_on_a_one_worker_job", test_order_exact_on_a_one_worker_job },
+		{ "slow_and_compute_ms_usage_errors", test_slow_and_compute_ms_usage_errors },
+		{ "slow_rank_computes_longer", test_slow_rank_computes_longer },
+		{ "partial_count_over_the_slots_exits_2", test_partial_count_over_the_slots_exits_2 },
+		{ "partial_job_checks_the_ranks_of_each_chunk",
+		  test_partial_job_checks_the_ranks_of_each_chunk },
+		{ "round_closed_is_a_missed_round_not_a_failure",
+		  test_round_closed_is_a_missed_round_not_a_failure },
+		{ "round_closed_lands_on_the_schedule_with_votes",
+		  test_round_closed_lands_on_the_schedule_with_votes },
 		CU_TEST_INFO_NULL,
 	};
 

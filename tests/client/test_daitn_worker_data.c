@@ -36,9 +36,11 @@ rank_at(unsigned k, unsigned n, enum order o)
 	return k % 2 == 0 ? k / 2 : n - 1 - k / 2; /* 0, n-1, 1, n-2, ... */
 }
 
-/* The aggregate of all ranks' round-r inputs, as the gateway computes it. */
+/* The aggregate of the round-r inputs of the ranks in mask (bit r: rank r;
+ * ranks past 63 always), as the gateway computes it. */
 static void
-aggregate(const struct wk_gen *g, uint32_t round, void *out, size_t count, enum order o)
+aggregate_ranks(const struct wk_gen *g, uint32_t round, void *out, size_t count, enum order o,
+		uint64_t mask)
 {
 	size_t es = wk_type_size(g->type);
 	uint8_t *in = malloc(count * es);
@@ -47,7 +49,11 @@ aggregate(const struct wk_gen *g, uint32_t round, void *out, size_t count, enum 
 	unsigned out_of_range = 0;
 
 	for (unsigned k = 0; k < g->n_workers; k++) {
-		wk_fill(g, rank_at(k, g->n_workers, o), round, in, count);
+		unsigned r = rank_at(k, g->n_workers, o);
+
+		if (r < 64 && !((mask >> r) & 1u))
+			continue;
+		wk_fill(g, r, round, in, count);
 		for (size_t i = 0; i < count; i++) {
 			switch (g->type) {
 			case WK_I32:
@@ -103,6 +109,13 @@ aggregate(const struct wk_gen *g, uint32_t round, void *out, size_t count, enum 
 	free(iacc);
 }
 
+/* The aggregate of all ranks' round-r inputs. */
+static void
+aggregate(const struct wk_gen *g, uint32_t round, void *out, size_t count, enum order o)
+{
+	aggregate_ranks(g, round, out, count, o, ~0ull);
+}
+
 static void
 corrupt(const struct wk_gen *g, void *buf, size_t i)
 {
@@ -137,14 +150,14 @@ check_case(enum wk_type t, enum wk_pattern p, unsigned n, size_t count)
 		CU_ASSERT_EQUAL(memcmp(a, b, count * es), 0);
 		CU_ASSERT_EQUAL(memcmp(a, c, count * es), 0);
 	}
-	CU_ASSERT_EQUAL(wk_check(&g, 5, a, count, &mm, &worst), 0);
+	CU_ASSERT_EQUAL(wk_check(&g, 5, a, count, NULL, &mm, &worst), 0);
 	CU_ASSERT(worst <= 1.0);
-	CU_ASSERT_EQUAL(wk_check(&g, 5, b, count, &mm, &worst), 0);
-	CU_ASSERT_EQUAL(wk_check(&g, 5, c, count, &mm, &worst), 0);
+	CU_ASSERT_EQUAL(wk_check(&g, 5, b, count, NULL, &mm, &worst), 0);
+	CU_ASSERT_EQUAL(wk_check(&g, 5, c, count, NULL, &mm, &worst), 0);
 	/* Another round's data does not pass for this round. */
-	CU_ASSERT(wk_check(&g, 6, a, count, &mm, &worst) > count / 4);
+	CU_ASSERT(wk_check(&g, 6, a, count, NULL, &mm, &worst) > count / 4);
 	corrupt(&g, a, 17);
-	CU_ASSERT_EQUAL(wk_check(&g, 5, a, count, &mm, &worst), 1);
+	CU_ASSERT_EQUAL(wk_check(&g, 5, a, count, NULL, &mm, &worst), 1);
 	CU_ASSERT_EQUAL(mm.index, 17);
 	CU_ASSERT_EQUAL(mm.n_bad, 1);
 	free(a);
@@ -293,13 +306,13 @@ test_order_exact_rejects_one_ulp_and_other_orders(void)
 				double worst;
 
 				aggregate(&g, 5, a, COUNT, FORWARD);
-				CU_ASSERT_EQUAL(wk_check(&g, 5, a, COUNT, &mm, &worst), 0);
+				CU_ASSERT_EQUAL(wk_check(&g, 5, a, COUNT, NULL, &mm, &worst), 0);
 				CU_ASSERT_EQUAL(worst, 0.0);
 				aggregate(&g, 5, b, COUNT, REVERSE);
-				CU_ASSERT_EQUAL(wk_check(&g, 5, b, COUNT, &mm, &worst),
+				CU_ASSERT_EQUAL(wk_check(&g, 5, b, COUNT, NULL, &mm, &worst),
 						count_differing(a, b, COUNT, es));
 				aggregate(&g, 5, b, COUNT, INTERLEAVED);
-				CU_ASSERT_EQUAL(wk_check(&g, 5, b, COUNT, &mm, &worst),
+				CU_ASSERT_EQUAL(wk_check(&g, 5, b, COUNT, NULL, &mm, &worst),
 						count_differing(a, b, COUNT, es));
 				/* One ulp up in magnitude: the next bit pattern. */
 				memcpy(&bits, a + 17 * es, es);
@@ -307,7 +320,7 @@ test_order_exact_rejects_one_ulp_and_other_orders(void)
 					((uint16_t *)a)[17]++;
 				else
 					((uint32_t *)a)[17]++;
-				CU_ASSERT_EQUAL(wk_check(&g, 5, a, COUNT, &mm, &worst), 1);
+				CU_ASSERT_EQUAL(wk_check(&g, 5, a, COUNT, NULL, &mm, &worst), 1);
 				CU_ASSERT_EQUAL(mm.index, 17);
 				CU_ASSERT_EQUAL(mm.expected_bits, bits);
 				CU_ASSERT_EQUAL(mm.got_bits, bits + 1);
@@ -342,11 +355,11 @@ test_order_exact_tells_ascending_from_descending_ranks(void)
 	CU_ASSERT_FATAL(first < COUNT);
 	g.seed--;
 	n_diff = count_differing(asc, desc, COUNT, sizeof(float));
-	CU_ASSERT_EQUAL(wk_check(&g, 0, asc, COUNT, &mm, &worst), 0);
-	CU_ASSERT_EQUAL(wk_check(&g, 0, desc, COUNT, &mm, &worst), 0);
+	CU_ASSERT_EQUAL(wk_check(&g, 0, asc, COUNT, NULL, &mm, &worst), 0);
+	CU_ASSERT_EQUAL(wk_check(&g, 0, desc, COUNT, NULL, &mm, &worst), 0);
 	g.order_exact = true;
-	CU_ASSERT_EQUAL(wk_check(&g, 0, asc, COUNT, &mm, &worst), 0);
-	CU_ASSERT_EQUAL(wk_check(&g, 0, desc, COUNT, &mm, &worst), n_diff);
+	CU_ASSERT_EQUAL(wk_check(&g, 0, asc, COUNT, NULL, &mm, &worst), 0);
+	CU_ASSERT_EQUAL(wk_check(&g, 0, desc, COUNT, NULL, &mm, &worst), n_diff);
 	CU_ASSERT_EQUAL(mm.index, first);
 	CU_ASSERT_EQUAL(mm.expected, asc[first]);
 	CU_ASSERT_EQUAL(mm.got, desc[first]);
@@ -370,12 +383,62 @@ test_order_exact_leaves_integer_checks_alone(void)
 
 		aggregate(&g, 5, a, COUNT, FORWARD);
 		aggregate(&g, 5, b, COUNT, REVERSE);
-		CU_ASSERT_EQUAL(wk_check(&g, 5, a, COUNT, &mm, &worst), 0);
-		CU_ASSERT_EQUAL(wk_check(&g, 5, b, COUNT, &mm, &worst), 0);
+		CU_ASSERT_EQUAL(wk_check(&g, 5, a, COUNT, NULL, &mm, &worst), 0);
+		CU_ASSERT_EQUAL(wk_check(&g, 5, b, COUNT, NULL, &mm, &worst), 0);
 		a[17]++;
-		CU_ASSERT_EQUAL(wk_check(&g, 5, a, COUNT, &mm, &worst), 1);
+		CU_ASSERT_EQUAL(wk_check(&g, 5, a, COUNT, NULL, &mm, &worst), 1);
 		CU_ASSERT_EQUAL(mm.index, 17);
 	}
+}
+
+/* A partial job's result, chunk by chunk: chunk 0 of all 4 ranks, chunk 1
+ * without rank 2, chunk 2 of rank 1 alone (the first present rank is not
+ * rank 0). With the chunks' masks it passes for every type and pattern,
+ * also against the fold (order_exact); against all ranks it fails, and the
+ * all-ranks result fails against the masks, only in the masked chunks. */
+static void
+test_masked_chunks_sum_only_their_ranks(void)
+{
+	static const enum wk_type types[] = { WK_F32, WK_I32, WK_BF16, WK_F16, WK_F32_ON_I32 };
+	static const uint8_t no2[1] = { 0x0b }, only1[1] = { 0x02 };
+	const uint8_t *const maps[3] = { NULL, no2, only1 };
+	const struct wk_ranks ranks = { .chunk_elems = COUNT / 3, .n_chunks = 3, .maps = maps };
+
+	for (unsigned t = 0; t < 5; t++)
+		for (unsigned p = 0; p < 2; p++)
+			for (int ox = 0; ox < 2; ox++) {
+				struct wk_gen g = { .type = types[t], .pattern = p ? WK_RANDOM : WK_EXACT,
+						    .seed = 9, .n_workers = 4, .frac_bits = 12,
+						    .order_exact = ox != 0 };
+				size_t es = wk_type_size(g.type), third = COUNT / 3 * es;
+				uint8_t *full = malloc(COUNT * es), *got = malloc(COUNT * es);
+				uint8_t *part = malloc(COUNT * es);
+				struct wk_mismatch mm;
+				double worst;
+				size_t bad;
+
+				aggregate(&g, 5, full, COUNT, FORWARD);
+				memcpy(got, full, third);
+				aggregate_ranks(&g, 5, part, COUNT, FORWARD, 0x0b);
+				memcpy(got + third, part + third, third);
+				aggregate_ranks(&g, 5, part, COUNT, FORWARD, 0x02);
+				memcpy(got + 2 * third, part + 2 * third, third);
+				CU_ASSERT_EQUAL(wk_check(&g, 5, got, COUNT, &ranks, &mm, &worst), 0);
+				CU_ASSERT(worst <= 1.0);
+				bad = wk_check(&g, 5, got, COUNT, NULL, &mm, &worst);
+				CU_ASSERT(bad > COUNT / 3);
+				CU_ASSERT(mm.index >= COUNT / 3);
+				bad = wk_check(&g, 5, full, COUNT, &ranks, &mm, &worst);
+				CU_ASSERT(bad > COUNT / 3);
+				CU_ASSERT(mm.index >= COUNT / 3);
+				/* A wrong element inside the masked chunk is still found. */
+				corrupt(&g, got, COUNT / 3 + 17);
+				CU_ASSERT_EQUAL(wk_check(&g, 5, got, COUNT, &ranks, &mm, &worst), 1);
+				CU_ASSERT_EQUAL(mm.index, COUNT / 3 + 17);
+				free(full);
+				free(got);
+				free(part);
+			}
 }
 
 int
@@ -396,6 +459,7 @@ main(void)
 		  test_order_exact_tells_ascending_from_descending_ranks },
 		{ "order_exact_leaves_integer_checks_alone",
 		  test_order_exact_leaves_integer_checks_alone },
+		{ "masked_chunks_sum_only_their_ranks", test_masked_chunks_sum_only_their_ranks },
 		{ "sha256_known_answers", test_sha256_known_answers },
 		{ "sha256_million_a_in_uneven_pieces", test_sha256_million_a_in_uneven_pieces },
 		CU_TEST_INFO_NULL,
