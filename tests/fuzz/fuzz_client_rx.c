@@ -10,7 +10,10 @@
  * shard ports, for this job, rank and round, on the slot, set, offset and
  * count it is outstanding on, and only once; nothing outside the tensor is
  * written; the HELLO decoders (daitn_open.c's, through daitn_msg.c) take the
- * same datagrams.
+ * same datagrams. An input whose first byte is odd runs the call on a
+ * partial job instead (docs/protocol.md section 5, "Partial rounds": 16
+ * chunks on 16 slots, set = round mod 2): a chunk is then accepted only with
+ * a ranks trailer that names 1 to 4 ranks and nothing past rank 3.
  */
 #include "../../client/daitn_allreduce.c"
 
@@ -21,10 +24,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define N_ELEMS (16 * 256)
 #define GUARD 64
 
-static struct daitn d;
+static struct daitn handles[2];   /* ordinary, partial */
 static float *tensor;      /* N_ELEMS + guards on both sides */
 
-static void handle_init(void)
+static void handle_init(struct daitn *d, bool partial)
 {
 	struct sockaddr_in local = { .sin_family = AF_INET,
 				     .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -33,19 +36,27 @@ static void handle_init(void)
 
 	assert(fd >= 0 && bind(fd, (struct sockaddr *)&local, sizeof(local)) == 0);
 	gw.sin_port = htons(9);     /* discard: nothing listens, sends are harmless */
-	d.job = (struct daitn_job_info){ .n_workers = 4, .chunk_size = 1024, .n_slots = 8,
+	d->job = (struct daitn_job_info){ .n_workers = 4, .chunk_size = 1024, .n_slots = 8,
 					 .n_shards = 2, .dtype = DAITN_FLOAT32 };
-	d.job_id = 7;
-	d.rank = 1;
-	d.rto_us = 2000;
-	d.timeout_ms = 5000;
-	d.window = 8;
-	d.cwnd = 8;
-	d.ssthresh = 8;
-	d.slots = calloc(8, sizeof(*d.slots));
-	tensor = calloc(N_ELEMS + 2 * GUARD, sizeof(float));
-	assert(d.slots != NULL && tensor != NULL);
-	assert(daitn_io_init(&d.io, fd, &gw, 9, 2, DP_PROTO_HDR_SIZE + 1024) == 0);
+	d->job_id = 7;
+	d->rank = 1;
+	d->rto_us = 2000;
+	d->timeout_ms = 5000;
+	d->window = 8;
+	d->cwnd = 8;
+	d->ssthresh = 8;
+	if (partial) {
+		d->job.n_slots = 16;
+		d->window = 16;
+		d->partial = true;
+		d->ranks_size = (uint16_t)dp_proto_ranks_size(4);
+		dp_proto_ranks_write(d->grad_trailer, 4, 0, NULL);
+	}
+	d->slots = calloc(d->job.n_slots, sizeof(*d->slots));
+	assert(d->slots != NULL);
+	assert(daitn_io_init(&d->io, fd, &gw, 9, 2, DP_PROTO_HDR_SIZE + 1024 + d->ranks_size) == 0);
+	if (partial)
+		daitn_io_trailer_set(&d->io, d->grad_trailer, d->ranks_size);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -54,12 +65,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t done_before;
 	size_t i = 0;
 
-	if (tensor == NULL)
-		handle_init();
-	memset(d.slots, 0, 8 * sizeof(*d.slots));
+	if (tensor == NULL) {
+		tensor = calloc(N_ELEMS + 2 * GUARD, sizeof(float));
+		assert(tensor != NULL);
+		handle_init(&handles[0], false);
+		handle_init(&handles[1], true);
+	}
+	struct daitn *d = &handles[size > 0 && (data[0] & 1)];
+
+	memset(d->slots, 0, d->job.n_slots * sizeof(*d->slots));
 	memset(tensor, 0, (N_ELEMS + 2 * GUARD) * sizeof(float));
 	memset(&c, 0, sizeof(c));
-	c.d = &d;
+	c.d = d;
 	c.base = (uint8_t *)(tensor + GUARD);
 	c.dtype = DP_DTYPE_F32;
 	c.es = 4;
@@ -69,8 +86,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.round = 1000;
 	c.rto_ns = 2000000;
 	c.now = 1;
+	if (d->partial)
+		assert(partial_prepare(d, N_ELEMS, c.n_chunks, c.chunk_elems) == 0);
 	window_fill(&c);
-	(void)daitn_io_flush(&d.io);   /* to 127.0.0.1:9/10, where nothing listens */
+	(void)daitn_io_flush(&d->io);   /* to 127.0.0.1:9/10, where nothing listens */
 	while (i + 3 <= size) {
 		struct sockaddr_in src = { .sin_family = AF_INET,
 					   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -92,7 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		i += len;
 		done_before = c.done;
 		result_rx(&c, dg, len, &src);
-		(void)daitn_io_flush(&d.io);
+		(void)daitn_io_flush(&d->io);
 		if (c.done != done_before) {
 			struct dp_proto_hdr h;
 
@@ -103,6 +122,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			assert(h.type == DP_MSG_RESULT && h.job == 7 && h.rank == 1 &&
 			       h.round == 1000 && h.dtype == DP_DTYPE_F32);
 			assert(h.offset % 256 == 0 && h.offset + h.count <= N_ELEMS);
+			/* A partial job's RESULT, and only it, names its ranks. */
+			assert(((h.flags & DP_PROTO_FLAG_RANKS) != 0) == d->partial);
+			if (d->partial) {
+				uint16_t nw, n_in;
+
+				dp_proto_ranks_read(dg + len - d->ranks_size, &nw, &n_in);
+				assert(nw == 4 && n_in >= 1 && n_in <= 4);
+			}
 		}
 		if (daitn_msg_ctrl_parse(dg, len, 7, 1, &round) == DP_MSG_HELLO_ACK)
 			(void)daitn_msg_ack_decode(dg, len, 1, &ji, &port_base, why, sizeof(why));

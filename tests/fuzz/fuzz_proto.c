@@ -42,7 +42,7 @@ static size_t payload_size(const struct dp_proto_hdr *h)
 /* The size dp_proto_hdr_check() may accept for h: the header, the tag with
  * the AUTH flag (and a HELLO_ACK's salt), then the payload; an ERROR's
  * payload may be any prefix of at least its code. */
-static bool size_ok(const struct dp_proto_hdr *h, size_t size)
+static bool size_ok(const uint8_t *msg, const struct dp_proto_hdr *h, size_t size)
 {
 	size_t off = dp_proto_payload_off(h), pl = payload_size(h);
 
@@ -52,6 +52,18 @@ static bool size_ok(const struct dp_proto_hdr *h, size_t size)
 		return size >= off + DP_PROTO_WAITING_MIN && size <= off + pl;
 	if (h->type == DP_MSG_HELLO_ACK && (h->flags & DP_PROTO_FLAG_AUTH))
 		pl += DP_PROTO_SALT_SIZE;
+	if (h->flags & DP_PROTO_FLAG_RANKS) {
+		/* Only GRAD and RESULT; the trailer's n_workers sizes it. */
+		uint16_t nw, n_in;
+
+		if ((h->type != DP_MSG_GRAD && h->type != DP_MSG_RESULT) ||
+		    size < off + pl + DP_PROTO_RANKS_HDR)
+			return false;
+		dp_proto_ranks_read(msg + off + pl, &nw, &n_in);
+		if (nw == 0 || nw > DP_PROTO_WORKERS_MAX)
+			return false;
+		pl += dp_proto_ranks_size(nw);
+	}
 	return size == off + pl;
 }
 
@@ -68,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (dp_proto_hdr_check(p, size, &h) == DP_PROTO_CHECK_OK) {
 		uint8_t back[DP_PROTO_HDR_SIZE];
 
-		assert(size_ok(&h, size));
+		assert(size_ok(p, &h, size));
 		dp_proto_hdr_write(back, &h);
 		assert(memcmp(back, p, DP_PROTO_HDR_SIZE) == 0);
 		assert(dp_proto_msg_name(h.type) != NULL);

@@ -81,6 +81,29 @@ CLIENT = {
 }
 
 
+# The partial job (an odd first byte: the first datagram from port base + 1):
+# 16 chunks on 16 slots, set = round mod 2 = 0; RESULTs carry the ranks
+# trailer of 4 ranks (docs/protocol.md section 5, "Partial rounds").
+RANKS = 0x20
+
+
+def partial_result(slot, offset, n_in=3, bitmap=0b1011, nw=4):
+    r = result(slot, offset)
+    r = r[:11] + bytes([RANKS]) + r[12:]
+    return r + struct.pack(">HHB", nw, n_in, bitmap)
+
+
+CLIENT["partial_results"] = b"".join(dgram(k % 2, partial_result(k, 256 * k))
+                                     for k in (1, 0, 2, 3, 5, 4))
+CLIENT["partial_bad_trailers"] = (dgram(1, partial_result(1, 256, n_in=0, bitmap=0)) +
+                                  dgram(1, partial_result(3, 768, n_in=2)) +
+                                  dgram(1, partial_result(5, 1280, nw=5)) +
+                                  dgram(1, partial_result(7, 1792, bitmap=0b11011)) +
+                                  dgram(1, result(9, 2304)))
+CLIENT["partial_round_closed"] = dgram(1, hdr(ERROR, 7, 1, offset=1003, rnd=1000) +
+                                       struct.pack(">HH60s", 6, 0, b"round closed"))
+
+
 def eth(payload, ethertype=0x0800, src=b"\x02\x00\x00\x00\x00\x01"):
     return b"\xff" * 6 + src + struct.pack(">H", ethertype) + payload
 
@@ -113,6 +136,12 @@ for job, dt in ((1, 1), (2, 2), (3, 3), (4, 4)):
 GW["hello"] = b"\x00" + udp_frame(1, 1, 47101, 47000, hdr(HELLO, 1, 1, rnd=77) + bytes(PAD))
 GW["leave"] = b"\x00" + udp_frame(1, 1, 47101, 47000, hdr(LEAVE, 1, 1, rnd=77) + bytes(PAD))
 GW["grad_shard1"] = b"\x01" + udp_frame(2, 1, 47101, 47001, grad(1, 2, 1, 1, 256, 0, 3))
+# The fixture's deterministic job 6 and partial job 9 (a GRAD with the ranks
+# trailer's room: n_workers 4, n_in 0, an empty bitmap).
+GW["grad_det"] = b"\x00" + udp_frame(1, 6, 47106, 47000, grad(6, 1, 0, 1, 256, 0, 3))
+_g = grad(9, 2, 0, 1, 256, 0, 3)
+GW["grad_partial"] = b"\x00" + udp_frame(2, 9, 47109, 47000, _g[:11] + b"\x20" + _g[12:] +
+                                        struct.pack(">HHB", 4, 0, 0))
 GW["arp"] = b"\x00" + eth(struct.pack(">HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1,
                                       b"\x02\x00\x00\x00\x00\x01", bytes([10, 9, 0, 11]),
                                       bytes(6), bytes([10, 9, 0, 1])), 0x0806)
