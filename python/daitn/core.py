@@ -144,6 +144,9 @@ class Context:
             "n_shards": ji.n_shards, "dtype": _lib.DTYPE_NAMES.get(ji.dtype, str(ji.dtype)),
             "dtype_code": ji.dtype, "frac_bits": ji.frac_bits,
             "policy_version": ji.policy_version, "round_base": ji.round_base,
+            # A partial job (quorum or deadline rounds, docs/protocol.md
+            # section 5): a result may leave ranks out.
+            "partial": bool(ji.partial),
         }
 
     def allreduce(self, x, dtype=None):

@@ -102,9 +102,10 @@ STATUS_DISABLED = 1003
 STATUS_WORLD_MISMATCH = 1004
 STATUS_INTERNAL = 1005
 STATUS_CONFIG = 1006
+STATUS_PARTIAL_JOB = 1007
 # Failures a re-probe cannot mend.
 _PERMANENT = (STATUS_NO_LIBRARY, STATUS_NOT_CONFIGURED, STATUS_DISABLED, STATUS_WORLD_MISMATCH,
-              STATUS_INTERNAL, STATUS_CONFIG, errno.EINVAL)
+              STATUS_INTERNAL, STATUS_CONFIG, STATUS_PARTIAL_JOB, errno.EINVAL)
 PROBE_CHECK_EVERY = 16        # gloo buckets between two "is a probe due?" agreements
 PROBE_MAX_MS = 600000
 PROBE_JOIN_MS = 10000         # ranks probe together: a join needs no more
@@ -116,6 +117,7 @@ _STATUS_NAMES = {
     STATUS_WORLD_MISMATCH: "job size differs from the world size",
     STATUS_INTERNAL: "internal error",
     STATUS_CONFIG: "invalid DAITN_* setting",
+    STATUS_PARTIAL_JOB: "the job closes rounds early (quorum or deadline)",
 }
 
 
@@ -391,6 +393,13 @@ class DaitnHookState:
             return STATUS_WORLD_MISMATCH, (
                 "job %d has %d workers in the gateway's policy but the DDP world has %d ranks"
                 % (job, self.job["n_workers"], self.world_size))
+        if self.job.get("partial"):
+            # DDP averages every rank's gradient in every bucket; a result
+            # that leaves ranks out is not that.
+            return STATUS_PARTIAL_JOB, (
+                "job %d closes rounds at a quorum or a deadline (its policy's "
+                "\"completion\"); the DDP hook needs every rank in every bucket: give it "
+                "a job without \"completion\"" % job)
         return STATUS_OK, None
 
     def _peer_gone(self, peer):

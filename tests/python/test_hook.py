@@ -12,7 +12,8 @@ cannot sum bfloat16); float16 is averaged divided first, as PyTorch does, so
 40000 from each of two ranks is 40000, not inf; the CPU bfloat16 wrapper
 carries a float32 model's buckets on a bfloat16 job; bfloat16 and float16
 jobs fall back mid-run when the gateway goes silent and return to it once it
-answers again (re-probe).
+answers again (re-probe); a partial job (quorum or deadline rounds) is
+refused for good.
 Exit 0 pass, 1 fail, 77 skipped (libdaitn.so or torch missing).
 """
 
@@ -111,6 +112,18 @@ def test_bf16_wrapper_carries_a_float32_model_on_cpu():
             assert torch.equal(p.grad, want), (p.grad.flatten()[:4], want.flatten()[:4])
         assert st.stats["buckets_daitn"] >= 1 and st.mode == "daitn", st.stats
         st.shutdown()
+
+
+def test_a_partial_job_is_refused_for_good():
+    # A job whose rounds close at a quorum or a deadline may leave ranks out
+    # of a bucket: DDP's average is not that. gloo, with the reason, and no
+    # re-probe (nothing a later try could mend).
+    with WirePeer("double", partial=True) as peer:
+        st = dhook.DaitnHookState(gateway="127.0.0.1:%d" % peer.port, job=1,
+                                  bind_addr="127.0.0.1", bind_port=local_port(),
+                                  timeout_ms=2000, hello_timeout_ms=2000, reprobe_ms=100)
+        assert st.mode == "gloo" and "completion" in st.fallback_reason, st.fallback_reason
+        assert st._probe_at is None, st._probe_at
 
 
 def test_bf16_and_fp16_jobs_fall_back_mid_run_and_come_back():

@@ -12,6 +12,7 @@ or DPDK, and see exactly what the binding put on the wire. Behaviours:
             must resend: its call blocks until this thread answers);
   "refuse"  HELLO -> ERROR code 1 with a text;
   "silent"  nothing is answered.
+partial=True marks the job partial in HELLO_ACK (docs/protocol.md section 5).
 Every GRAD header seen is recorded in .grads (type, dtype, count, offset, ...).
 """
 
@@ -27,6 +28,7 @@ ERR = struct.Struct(">HH60s")            # dp_proto_error, 64 bytes
 MAGIC, VERSION = 0xDA17, 2
 GRAD, RESULT, HELLO, HELLO_ACK, ERROR = 1, 2, 3, 4, 5
 F32, I32, BF16, F16 = 1, 2, 3, 4
+JOB_PARTIAL = 0x02                       # job_info.flags: rounds close early
 
 
 def doubled(payload, dtype):
@@ -44,8 +46,9 @@ def doubled(payload, dtype):
 
 
 class WirePeer:
-    def __init__(self, mode, dtype=F32, chunk_size=1024, n_slots=16, frac_bits=16):
-        self.mode, self.dtype = mode, dtype
+    def __init__(self, mode, dtype=F32, chunk_size=1024, n_slots=16, frac_bits=16,
+                 partial=False):
+        self.mode, self.dtype, self.partial = mode, dtype, partial
         self.chunk_size, self.n_slots, self.frac_bits = chunk_size, n_slots, frac_bits
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
@@ -83,7 +86,7 @@ class WirePeer:
                     msg = HDR.pack(MAGIC, VERSION, HELLO_ACK, job, rank, 0, self.dtype, 0, 0,
                                    offset, rnd) + \
                         ACK.pack(1, self.chunk_size, self.n_slots, self.port, 1, self.dtype,
-                                 self.frac_bits, 0, 7, 1000)
+                                 self.frac_bits, JOB_PARTIAL if self.partial else 0, 7, 1000)
                 self.sock.sendto(msg, src)
             elif typ == GRAD:
                 self.grads.append(dict(job=job, rank=rank, slot=slot, dtype=dtype, count=count,
