@@ -12,6 +12,9 @@
 
 #include <CUnit/Basic.h>
 
+#include <rte_ip.h>
+#include <rte_udp.h>
+
 #include "gw_priv.h"
 #include "gw_tu.h"
 #include "kn_sum.h"
@@ -629,6 +632,33 @@ static void test_ranks_trailer_must_match_the_job(void)
 	tu_poll();
 	CU_ASSERT_EQUAL(tu_collect(), 0);
 	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_RANKS_MISMATCH), 3);
+	/* The flag with no trailer, the frame padded past the datagram with
+	 * what a trailer would be: the datagram's own length rules, so the
+	 * padding is never read as one (and nothing answers). */
+	{
+		struct rte_mbuf *m;
+		struct rte_ipv4_hdr *ip;
+		struct rte_udp_hdr *udp;
+
+		tu_snap(&before);
+		tu_pkt_daitn(&p, DP_MSG_GRAD, 9, 0, dp_proto_slot_make(4, 0), DP_DTYPE_F32, ELEMS_32,
+			     0, round, buf, sizeof(in) + dp_proto_ranks_size(4));
+		p.h.flags = DP_PROTO_FLAG_RANKS;
+		m = tu_build(&p);
+		ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+		udp = (struct rte_udp_hdr *)(ip + 1);
+		ip->total_length = rte_cpu_to_be_16(rte_be_to_cpu_16(ip->total_length) -
+						    (uint16_t)dp_proto_ranks_size(4));
+		ip->hdr_checksum = 0;
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+		udp->dgram_len = rte_cpu_to_be_16(rte_be_to_cpu_16(udp->dgram_len) -
+						  (uint16_t)dp_proto_ranks_size(4));
+		tu_inject(0, m);
+		tu_poll();
+		CU_ASSERT_EQUAL(tu_collect(), 0);
+		CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_PROTO_LENGTH_MISMATCH), 1);
+		CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_AGGREGATED), 0);
+	}
 }
 
 static void test_deadline_closes_at_the_next_grad_with_enough_ranks(void)

@@ -65,8 +65,10 @@ static inline bool grad_check_fast(const uint8_t *p, size_t len, struct dp_proto
 		return false;
 	h->dtype = p[10];
 	h->flags = p[11];
+	/* A ranks trailer (a partial job's GRAD) sizes itself: the codec
+	 * checks that length. */
 	if ((unsigned)h->dtype - DP_DTYPE_F32 > DP_DTYPE_F16 - DP_DTYPE_F32 ||
-	    (h->flags & DP_PROTO_FLAG_RESERVED_MASK) != 0)
+	    (h->flags & (DP_PROTO_FLAG_RESERVED_MASK | DP_PROTO_FLAG_RANKS)) != 0)
 		return false;
 	esize = h->dtype <= DP_DTYPE_I32 ? 4 : 2;
 	h->count = be16_at(p + 12);
