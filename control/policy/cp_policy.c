@@ -47,9 +47,20 @@ cp_job_slot_size(const struct cp_job *j)
 {
 	size_t esize = dp_proto_dtype_size(j->dtype);
 
+	uint64_t size;
+
 	if (esize == 0)
 		return 0;
-	return 2u * (uint64_t)(j->chunk_size / esize) * 4u;
+	/* Two sets, each a binary32 accumulator of a chunk's elements; per
+	 * set, a deterministic float job's pointer per rank to the chunks
+	 * that wait for their turn, and a partial job's ranks trailer after
+	 * the result. */
+	size = 2u * (uint64_t)(j->chunk_size / esize) * 4u;
+	if (j->deterministic && j->dtype != DP_DTYPE_I32)
+		size += 2u * (uint64_t)j->n_workers * 8u;
+	if (j->partial)
+		size += 2u * dp_proto_ranks_size(j->n_workers);
+	return size;
 }
 
 uint32_t

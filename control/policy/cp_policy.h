@@ -199,6 +199,8 @@ const struct cp_model *cp_policy_model_find(const struct cp_policy *p, uint16_t 
  * slots / n_shards of them. A valid policy gives every job at least one slot
  * per shard. n_shards 0 counts as 1. Any thread.
  */
+/* Bytes one slot index of j costs: its two sets' accumulators, and for a
+ * deterministic float job the holds, for a partial job the trailers. */
 uint64_t cp_job_slot_size(const struct cp_job *j);
 uint32_t cp_job_slots(const struct cp_job *j, unsigned n_shards);
 

@@ -237,7 +237,7 @@ job_read(struct pol_build *b, const json_t *obj, size_t i)
 	uint64_t id = 0, weight = 1, chunk = DP_PROTO_CHUNK_SIZE_DEFAULT, frac = 0, over;
 	const char *dtype = "float32";
 	bool shape_ok = true, frac_given;
-	int rc;
+	int rc, mem_rc;
 
 	cp_json_keys_check(c, obj, job_keys);
 	cp_json_get_uint(c, obj, "id", true, 1, CP_JOBS_MAX, &id);
@@ -298,14 +298,16 @@ job_read(struct pol_build *b, const json_t *obj, size_t i)
 	 * key is accepted there and changes nothing. */
 	cp_json_get_bool(c, obj, "deterministic", false, &j->deterministic);
 
-	if (cp_json_get_size(c, obj, "slot_memory", true, 1, JOB_SLOT_MEMORY_MAX,
-			     &j->slot_memory) == CP_JSON_OK) {
-		/* A quota already reported as unusable would only repeat itself
-		 * in the sums. */
-		b->job_mem_ok[i] = j->tenant != UINT32_MAX && (!shape_ok || job_slots_check(b, j));
-	}
+	mem_rc = cp_json_get_size(c, obj, "slot_memory", true, 1, JOB_SLOT_MEMORY_MAX,
+				  &j->slot_memory);
 	workers_read(b, obj, j);
 	job_completion_read(b, obj, j, over);
+	/* Checked once the workers and the completion are known: they shape a
+	 * slot's cost (a deterministic job's holds and a partial job's
+	 * trailer are per rank). A quota already reported as unusable would
+	 * only repeat itself in the sums. */
+	if (mem_rc == CP_JSON_OK)
+		b->job_mem_ok[i] = j->tenant != UINT32_MAX && (!shape_ok || job_slots_check(b, j));
 }
 
 void

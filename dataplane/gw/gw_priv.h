@@ -157,6 +157,7 @@ struct gw_job_lc {
 	 * not yet folded into the accumulator. */
 	struct rte_mbuf **held;
 	uint64_t held_total;            /* contributions held so far (telemetry) */
+	uint32_t held_run;              /* the run they belong to: its id + 1, 0 none */
 	/* Partial jobs (telemetry): uses closed early by their quorum or
 	 * their deadline, contributions that came after their use closed. */
 	uint64_t closed_quorum;
@@ -464,6 +465,12 @@ struct dp_slot_set;
 void gw_reply_waiting(struct gw_lcore *lc, const struct gw_job *job, struct rte_mbuf *m,
 		      const struct dp_proto_hdr *h, const struct dp_slot_set *s, unsigned port,
 		      bool *consumed);
+
+/* gw_agg.c: a deterministic job's GRAD of run `run` reached this lcore:
+ * if the lcore last held chunks of another run, they can never be folded
+ * (their uses are over), so they go back to the pools now. */
+void gw_agg_held_run(struct gw_lcore *lc, const struct gw_job *job, struct gw_job_lc *jl,
+		     uint64_t run);
 
 /* gw_agg.c: learn rank's MAC and port from a frame; rebuild its header template. */
 void gw_agg_peer_learn(struct gw_lcore *lc, const struct gw_job *job, struct gw_job_lc *jl,

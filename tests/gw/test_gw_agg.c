@@ -740,6 +740,69 @@ static void test_deterministic_quorum_folds_the_present_ranks_in_order(void)
 	CU_ASSERT_EQUAL(rte_mempool_in_use_count(tu.pool), in_use);
 }
 
+/* A full hold budget must not keep a deterministic quorum job from closing
+ * (the completing chunk is never held), nor make a chunk replace the set's
+ * current use; and a new run frees what the last one held. */
+static void test_deterministic_holds_never_block_a_close_nor_outlive_their_run(void)
+{
+	static float in[NW][ELEMS_32];
+	static uint8_t want[8192];
+	static const unsigned order[] = { 1, 2, 3 }, all[] = { 0, 1, 2, 3 };
+	struct gw_lcore *lc = tu.gw->lcores[1];
+	uint32_t max = lc->held_max, round = next_round[11]++;
+	unsigned in_use = rte_mempool_in_use_count(tu.pool);
+	struct gw_stats before;
+	size_t size;
+
+	exact_inputs(in);
+	/* Job 11, slot 3 (shard 1), rank 0 gone: ranks 1 and 2 fill a budget
+	 * of 2; rank 3's chunk completes the quorum all the same. */
+	lc->held_max = 2;
+	tu_snap(&before);
+	grads(11, order, 3, 3, 0, round, in);
+	size = partial_want(want, in, 0xe);
+	expect_results(tu_collect(), NW, 11, dp_proto_slot_make(3, 0), round, 0, ELEMS_32, want,
+		       size);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_HOLD_FULL), 0);
+	CU_ASSERT_EQUAL(lc_held(1), 0);
+	lc->held_max = max;
+
+	/* Job 6 (all ranks), slot 5 (shard 1): the use of round r completes;
+	 * with the budget spent, rank 2's chunk of a later round is refused
+	 * without replacing it: rank 1 can still fetch round r's result. */
+	round = next_round[6]++;
+	grads(6, all, NW, 5, 0, round, in);
+	CU_ASSERT_EQUAL(tu_collect(), NW);
+	lc->held_max = 0;
+	tu_snap(&before);
+	tu_grad(6, 2, 5, 0, DP_DTYPE_F32, ELEMS_32, 0, round + 1, in[2]);
+	tu_grad(6, 1, 5, 0, DP_DTYPE_F32, ELEMS_32, 0, round, in[1]);
+	tu_poll();
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_HOLD_FULL), 1);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_RESULT_RESENT), 1);
+	CU_ASSERT_EQUAL(tu_collect(), 1);
+	lc->held_max = max;
+
+	/* Ranks 2 and 3 of the next round wait for rank 0 on slot 7; the job
+	 * is rejoined (a new run): its first GRAD on the lcore frees them. */
+	round = next_round[6]++;
+	tu_grad(6, 2, 7, 1, DP_DTYPE_F32, ELEMS_32, 0, round, in[2]);
+	tu_grad(6, 3, 7, 1, DP_DTYPE_F32, ELEMS_32, 0, round, in[3]);
+	tu_poll();
+	CU_ASSERT_EQUAL(lc_held(1), 2);
+	round = tu_join(6, NW, 60000);
+	CU_ASSERT_NOT_EQUAL_FATAL(round, UINT32_MAX);
+	next_round[6] = round + 1;
+	tu_grad(6, 0, 1, 0, DP_DTYPE_F32, ELEMS_32, 0, round, in[0]);
+	tu_poll();
+	CU_ASSERT_EQUAL(lc_held(1), 0);
+	for (unsigned w = 1; w < NW; w++)
+		tu_grad(6, (uint16_t)w, 1, 0, DP_DTYPE_F32, ELEMS_32, 0, round, in[w]);
+	tu_poll();
+	CU_ASSERT_EQUAL(tu_collect(), NW);
+	CU_ASSERT_EQUAL(rte_mempool_in_use_count(tu.pool), in_use);
+}
+
 static CU_TestInfo tests[] = {
 	{ "float32_sum_is_bit_exact_for_every_worker", test_float32_sum_is_bit_exact_for_every_worker },
 	{ "int32_sum_wraps_exactly", test_int32_sum_wraps_exactly },
@@ -761,6 +824,8 @@ static CU_TestInfo tests[] = {
 	  test_deadline_closes_at_the_next_grad_with_enough_ranks },
 	{ "deterministic_quorum_folds_the_present_ranks_in_order",
 	  test_deterministic_quorum_folds_the_present_ranks_in_order },
+	{ "deterministic_holds_never_block_a_close_nor_outlive_their_run",
+	  test_deterministic_holds_never_block_a_close_nor_outlive_their_run },
 	CU_TEST_INFO_NULL,
 };
 

@@ -306,6 +306,18 @@ static void held_drop(struct gw_lcore *lc, const struct gw_job *job, struct rte_
 		}
 }
 
+void gw_agg_held_run(struct gw_lcore *lc, const struct gw_job *job, struct gw_job_lc *jl,
+		     uint64_t run)
+{
+	uint32_t id = gw_run_id(run) + 1;
+
+	if (likely(jl->held_run == id))
+		return;
+	for (uint32_t i = 0; i < jl->n_local * 2; i++)
+		held_drop(lc, job, &jl->held[(size_t)i * job->n_workers]);
+	jl->held_run = id;
+}
+
 static inline void fold_one(const struct gw_job *job, struct dp_slot_set *s, void *acc,
 			    const void *src, bool first)
 {
@@ -313,6 +325,13 @@ static inline void fold_one(const struct gw_job *job, struct dp_slot_set *s, voi
 		acc_load(job, acc, src, s->count);
 	else
 		acc_add(job, acc, src, s->count);
+}
+
+/* The lcore holds all the chunks it may (lcore-owned, any job). */
+static inline bool hold_spent(const struct gw_lcore *lc)
+{
+	return lc->held - atomic_load_explicit(&lc->held_gone, memory_order_relaxed) >=
+	       lc->held_max;
 }
 
 /* Take rank's contribution into s in rank order; false if it must be held
@@ -324,8 +343,7 @@ static bool fold_ordered(struct gw_lcore *lc, const struct gw_job *job, struct g
 	void *acc = ((struct gw_buf *)s->user)->data;
 
 	if (rank != s->aux) {
-		if (unlikely(lc->held - atomic_load_explicit(&lc->held_gone, memory_order_relaxed) >=
-			     lc->held_max))
+		if (unlikely(hold_spent(lc)))
 			return false;
 		rte_pktmbuf_adj(m, (uint16_t)(payload - rte_pktmbuf_mtod(m, const uint8_t *)));
 		held[rank] = m;
@@ -346,6 +364,33 @@ static bool fold_ordered(struct gw_lcore *lc, const struct gw_job *job, struct g
 		s->aux++;
 	}
 	return true;
+}
+
+/* The contribution that completes s's use: never held (a full budget must
+ * not keep a use from completing), folded with what is held, in rank order,
+ * past any gaps (a quorum's absent ranks). */
+static void fold_final(struct gw_lcore *lc, const struct gw_job *job, struct dp_slot_set *s,
+		       struct rte_mbuf **held, uint16_t rank, const uint8_t *payload)
+{
+	void *acc = ((struct gw_buf *)s->user)->data;
+	bool first = s->aux == 0;
+
+	for (uint16_t r = s->aux; r < job->n_workers; r++) {
+		struct rte_mbuf *h = held[r];
+
+		if (r == rank) {
+			fold_one(job, s, acc, payload, first);
+		} else if (h != NULL) {
+			held[r] = NULL;
+			fold_one(job, s, acc, rte_pktmbuf_mtod(h, const void *), first);
+			rte_pktmbuf_free(h);
+			lc->held--;
+		} else {
+			continue;
+		}
+		first = false;
+	}
+	s->aux = job->n_workers;
 }
 
 /* A use that closed before every rank came (a partial job): fold what is
@@ -406,7 +451,17 @@ enum dp_drop gw_agg_grad(struct gw_lcore *lc, const struct gw_job *job,
 	unsigned ev;
 
 	peer_learn(lc, job, jl, h->rank, rte_pktmbuf_mtod(m, const struct rte_ether_hdr *), port);
+	/* A deterministic job's chunk that would start a new use and wait
+	 * there, with no room to hold it: refused before it replaces the
+	 * set's current use (whose result may still be asked for). */
+	if (job->ordered && unlikely(hold_spent(lc)) && h->rank != 0 && jl->slots.quorum > 1 &&
+	    (s->state == DP_SLOT_EMPTY ||
+	     dp_proto_tag_cmp_inline(h->round, h->offset, s->round, s->offset) > 0))
+		return DP_DROP_HOLD_FULL;
 	a = dp_slot_contribute(&jl->slots, s, h->rank, h->round, h->offset, h->count, &ev);
+	/* An abandoned use's held chunks go first, whatever happens next. */
+	if (job->ordered && unlikely(ev & DP_SLOT_EV_ABANDONED))
+		held_drop(lc, job, held_of(job, jl, local, h->slot));
 	switch (a) {
 	case DP_SLOT_LOAD:
 	case DP_SLOT_LOAD_COMPLETE:
@@ -436,10 +491,6 @@ enum dp_drop gw_agg_grad(struct gw_lcore *lc, const struct gw_job *job,
 		if (job->deadline != 0)
 			s->opened = gw_now(lc->gw);
 		if (job->ordered) {
-			struct rte_mbuf **held = held_of(job, jl, local, h->slot);
-
-			if (unlikely(ev & DP_SLOT_EV_ABANDONED))
-				held_drop(lc, job, held);
 			s->aux = 0;
 			goto ordered;
 		}
@@ -490,10 +541,16 @@ enum dp_drop gw_agg_grad(struct gw_lcore *lc, const struct gw_job *job,
 	}
 	goto counted;
 ordered:
-	if (unlikely(!fold_ordered(lc, job, jl, s, held_of(job, jl, local, h->slot), h->rank,
-				   payload, m, consumed))) {
+	if (a == DP_SLOT_LOAD_COMPLETE || a == DP_SLOT_ADD_COMPLETE) {
+		fold_final(lc, job, s, held_of(job, jl, local, h->slot), h->rank, payload);
+	} else if (unlikely(!fold_ordered(lc, job, jl, s, held_of(job, jl, local, h->slot),
+					  h->rank, payload, m, consumed))) {
 		dp_slot_cancel(&jl->slots, s, h->rank);
-		return DP_DROP_HOLD_FULL;
+		/* The use still closes at its deadline, without this chunk. */
+		if (!deadline_close(lc, job, s))
+			return DP_DROP_HOLD_FULL;
+		by_deadline = true;
+		goto complete;
 	}
 counted:
 	if (a == DP_SLOT_LOAD || a == DP_SLOT_ADD) {

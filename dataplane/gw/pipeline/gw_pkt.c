@@ -301,6 +301,8 @@ static enum dp_drop pkt_grad(struct gw_lcore *lc, const struct gw_tables *t,
 		fate = DP_DROP_RATE_LIMITED;
 		goto job_fate;
 	}
+	if (job->ordered)
+		gw_agg_held_run(lc, job, jl, run);
 	fate = gw_agg_grad(lc, job, h, local, payload, m, port, consumed);
 job_fate:
 	gw_cnt_add(&jl->fate[fate], 1);

@@ -85,7 +85,7 @@ void gw_reply_grad_error(struct gw_lcore *lc, const struct gw_job *job, struct r
 	const struct gw_job *signer = job->keyed ? job : NULL;
 	uint8_t e[sizeof(struct dp_proto_error)];
 	uint16_t n = (uint16_t)RTE_MIN((size_t)gw_job_payload_bytes(job, h->count), sizeof(e));
-	char text[48];
+	char text[sizeof(((struct dp_proto_error *)0)->text)];
 
 	/* No larger than what it answers (no amplification): the ERROR is cut
 	 * to the GRAD's payload size (at least its code), in the GRAD's own

@@ -63,7 +63,7 @@ static void job_lc_free(struct gw_job_lc *jl)
 
 /* Per-lcore state of a job with n_local slot indices on this shard. */
 static struct gw_job_lc *job_lc_create(const struct cp_job *j, uint32_t n_local,
-				       uint32_t acc_size, uint32_t buf_size, struct gw_lcore *lc)
+				       uint32_t buf_size, struct gw_lcore *lc)
 {
 	int socket = (int)rte_lcore_to_socket_id(lc->lcore_id);
 	/* Only float sums depend on the order of the adds. */
@@ -119,7 +119,7 @@ static struct gw_job_lc *job_lc_create(const struct cp_job *j, uint32_t n_local,
 		jl->free_bufs[n_bufs - 1 - i] = b;
 	}
 	jl->n_free = n_bufs;
-	jl->charge = 2ull * n_local * acc_size;
+	jl->charge = n_local * cp_job_slot_size(j);
 	return jl;
 }
 
@@ -139,7 +139,7 @@ static void inst_free(struct gw_job_inst *in)
 }
 
 static struct gw_job_inst *inst_create(struct gw *gw, const struct cp_job *j, uint32_t n_slots,
-				       uint32_t acc_size, uint32_t buf_size)
+				       uint32_t buf_size)
 {
 	struct gw_job_inst *in = calloc(1, sizeof(*in) + gw->n_lcores * sizeof(in->lc[0]));
 
@@ -166,7 +166,7 @@ static struct gw_job_inst *inst_create(struct gw *gw, const struct cp_job *j, ui
 	for (unsigned k = 0; k < gw->n_lcores; k++) {
 		uint32_t n_local = (n_slots - k + gw->n_lcores - 1) / gw->n_lcores;
 
-		in->lc[k] = job_lc_create(j, n_local, acc_size, buf_size, gw->lcores[k]);
+		in->lc[k] = job_lc_create(j, n_local, buf_size, gw->lcores[k]);
 		if (in->lc[k] == NULL)
 			goto fail;
 		in->n_lc = k + 1;
@@ -292,7 +292,7 @@ static int tables_build(struct gw *gw, struct gw_tables *t, const struct gw_tabl
 		}
 		j->inst = inst_find(old, cj);
 		if (j->inst == NULL) {
-			j->inst = inst_create(gw, cj, n_slots, j->acc_size, j->buf_size);
+			j->inst = inst_create(gw, cj, n_slots, j->buf_size);
 			if (j->inst == NULL)
 				goto nomem;
 		} else if (j->inst->gen == t->gen) {

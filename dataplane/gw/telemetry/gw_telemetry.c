@@ -188,7 +188,7 @@ static int tel_job(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(d, "deadline_ms", j->inst->cfg.deadline_ms);
 		rte_tel_data_add_dict_u64(d, "min_ranks", j->min_ranks);
 	}
-	rte_tel_data_add_dict_u64(d, "slot_memory_used", 2ull * j->n_slots * j->acc_size);
+	rte_tel_data_add_dict_u64(d, "slot_memory_used", j->n_slots * cp_job_slot_size(&j->inst->cfg));
 	run = atomic_load(&j->inst->run);
 	rte_tel_data_add_dict_u64(d, "run", gw_run_id(run));
 	joined = atomic_load_explicit(&j->inst->join.n_in, memory_order_relaxed);
