@@ -6,6 +6,10 @@
 #                               (adapted to this run) and POLICY (default policy-demo.json)
 #   it_counters                 snapshot /daitn/stats into IT_C (associative array)
 #   it_delta NAME               counter NAME now minus in the last snapshot
+#   it_policy_with OUT JOBS_JSON  the demo policy plus jobs copied from its job 1
+#                               (same nodes): JOBS_JSON is a list of objects, each
+#                               the new job's keys over job 1's and "port" (every
+#                               rank's UDP port)
 #   it_run_job JOB DTYPE PATTERN ROUNDS COUNT [worker args...]
 #                               one daitn-worker per rank of JOB, bounded; checks exit
 #                               status 0 and "ROUNDS rounds OK" from every rank
@@ -105,6 +109,25 @@ it_chunks() {
 	*) esize=4 ;;
 	esac
 	echo $(( (count * esize + DTN_JOB_CHUNK - 1) / DTN_JOB_CHUNK ))
+}
+
+it_policy_with() {
+	"$DTN_PY" - "$IT_POLICY" "$1" "$2" <<'EOF' || { it_log "cannot write the policy $1"; exit 1; }
+import copy, json, sys
+src, out, spec = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+with open(src) as f:
+    p = json.load(f)
+base = next(j for j in p["jobs"] if j["id"] == 1)
+for extra in spec:
+    j = copy.deepcopy(base)
+    port = extra.pop("port")
+    j.update(extra)
+    for w in j["workers"]:
+        w["port"] = port
+    p["jobs"].append(j)
+with open(out, "w") as f:
+    json.dump(p, f, indent=2)
+EOF
 }
 
 it_run_job() {

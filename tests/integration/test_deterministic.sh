@@ -34,21 +34,10 @@ IT_RUN_BOUND=120
 
 dtn_tmp_create
 POLICY="$DTN_TMP/policy-det.json"
-"$DTN_PY" - "$IT_POLICY" "$POLICY" <<'EOF'
-import copy, json, sys
-src, out = sys.argv[1:3]
-with open(src) as f:
-    p = json.load(f)
-base = next(j for j in p["jobs"] if j["id"] == 1)
-for jid, dtype in ((5, "float32"), (6, "bfloat16"), (7, "float16")):
-    j = copy.deepcopy(base)
-    j.update(id=jid, dtype=dtype, deterministic=True)
-    for w in j["workers"]:
-        w["port"] = 47110 + jid
-    p["jobs"].append(j)
-with open(out, "w") as f:
-    json.dump(p, f, indent=2)
-EOF
+it_policy_with "$POLICY" '[
+  {"id": 5, "dtype": "float32", "deterministic": true, "port": 47115},
+  {"id": 6, "dtype": "bfloat16", "deterministic": true, "port": 47116},
+  {"id": 7, "dtype": "float16", "deterministic": true, "port": 47117}]'
 it_gateway_up "$POLICY"
 
 # The same gateway with two data lcores on the one CPU left beside the main

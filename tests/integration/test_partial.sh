@@ -37,23 +37,10 @@ IT_RUN_BOUND=120
 
 dtn_tmp_create
 POLICY="$DTN_TMP/policy-partial.json"
-"$DTN_PY" - "$IT_POLICY" "$POLICY" <<'EOF'
-import copy, json, sys
-src, out = sys.argv[1:3]
-with open(src) as f:
-    p = json.load(f)
-base = next(j for j in p["jobs"] if j["id"] == 1)
-for jid, extra in ((20, {"completion": {"quorum": 3}}),
-                   (21, {"completion": {"deadline_ms": 100, "min_ranks": 2}}),
-                   (22, {"completion": {"quorum": 3}, "deterministic": True})):
-    j = copy.deepcopy(base)
-    j.update(id=jid, **extra)
-    for w in j["workers"]:
-        w["port"] = 47100 + jid
-    p["jobs"].append(j)
-with open(out, "w") as f:
-    json.dump(p, f, indent=2)
-EOF
+it_policy_with "$POLICY" '[
+  {"id": 20, "completion": {"quorum": 3}, "port": 47120},
+  {"id": 21, "completion": {"deadline_ms": 100, "min_ranks": 2}, "port": 47121},
+  {"id": 22, "completion": {"quorum": 3}, "deterministic": true, "port": 47122}]'
 it_gateway_up "$POLICY"
 
 # job_field JOB KEY: a number from /daitn/job,JOB.
