@@ -104,22 +104,6 @@ print_json_final(const struct wk_opts *o, const struct daitn *d, const struct wk
 	fflush(stdout);
 }
 
-/* --digest: the SHA-256 of the result buffer, size bytes as the library
- * returned them: the caller's elements (float32 for float32-on-int32), in
- * host order, which is the wire's little-endian on every host we target
- * (docs/protocol.md). */
-static void
-result_digest(const void *buf, size_t size, char hex[WK_SHA256_HEX_SIZE])
-{
-	uint8_t md[WK_SHA256_SIZE];
-	struct wk_sha256 c;
-
-	wk_sha256_init(&c);
-	wk_sha256_update(&c, buf, size);
-	wk_sha256_final(&c, md);
-	wk_sha256_hex(md, hex);
-}
-
 /*
  * --until-file: every WK_VOTE_EVERY rounds the ranks agree whether to stop,
  * with a one-element allreduce of the job's type: each contributes 1 if the
@@ -342,7 +326,10 @@ wk_run(const struct wk_opts *o, struct daitn *d)
 		t.ok++;
 		t.without += !with_me;
 		if (o->digest)
-			result_digest(buf, o->count * es, hex);
+			/* The result as the library returned it: the
+			 * caller's elements (float32 for float32-on-int32),
+			 * host order = the wire's little-endian here. */
+			wk_sha256_hex_of(buf, o->count * es, hex);
 		/* --quiet drops the per-round lines but not the digests that
 		 * --digest asks for, nor the stop vote. */
 		if (o->json && !o->quiet) {

@@ -163,3 +163,15 @@ wk_sha256_hex(const uint8_t digest[WK_SHA256_SIZE], char hex[WK_SHA256_HEX_SIZE]
 	}
 	hex[2 * WK_SHA256_SIZE] = '\0';
 }
+
+void
+wk_sha256_hex_of(const void *data, size_t size, char hex[WK_SHA256_HEX_SIZE])
+{
+	uint8_t md[WK_SHA256_SIZE];
+	struct wk_sha256 c;
+
+	wk_sha256_init(&c);
+	wk_sha256_update(&c, data, size);
+	wk_sha256_final(&c, md);
+	wk_sha256_hex(md, hex);
+}

@@ -38,4 +38,7 @@ void wk_sha256_final(struct wk_sha256 *c, uint8_t out[WK_SHA256_SIZE]);
 /* Write digest as 64 lowercase hex digits and a NUL to hex. */
 void wk_sha256_hex(const uint8_t digest[WK_SHA256_SIZE], char hex[WK_SHA256_HEX_SIZE]);
 
+/* The lowercase hex SHA-256 of size bytes at data, in one call. */
+void wk_sha256_hex_of(const void *data, size_t size, char hex[WK_SHA256_HEX_SIZE]);
+
 #endif /* WK_SHA256_H */

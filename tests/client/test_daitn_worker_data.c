@@ -214,17 +214,6 @@ test_random_patterns_pass_within_the_bound(void)
 			check_case(types[t], WK_RANDOM, ns[k], ns[k] > 8 ? 300 : COUNT);
 }
 
-static void
-sha256_hex_of(const void *data, size_t size, char hex[WK_SHA256_HEX_SIZE])
-{
-	uint8_t md[WK_SHA256_SIZE];
-	struct wk_sha256 c;
-
-	wk_sha256_init(&c);
-	wk_sha256_update(&c, data, size);
-	wk_sha256_final(&c, md);
-	wk_sha256_hex(md, hex);
-}
 
 static void
 test_sha256_known_answers(void)
@@ -232,13 +221,13 @@ test_sha256_known_answers(void)
 	static const char m448[] = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
 	char hex[WK_SHA256_HEX_SIZE];
 
-	sha256_hex_of("", 0, hex);
+	wk_sha256_hex_of("", 0, hex);
 	CU_ASSERT_STRING_EQUAL(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-	sha256_hex_of(NULL, 0, hex);
+	wk_sha256_hex_of(NULL, 0, hex);
 	CU_ASSERT_STRING_EQUAL(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-	sha256_hex_of("abc", 3, hex);
+	wk_sha256_hex_of("abc", 3, hex);
 	CU_ASSERT_STRING_EQUAL(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-	sha256_hex_of(m448, strlen(m448), hex);
+	wk_sha256_hex_of(m448, strlen(m448), hex);
 	CU_ASSERT_STRING_EQUAL(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 }
 
@@ -269,7 +258,7 @@ test_sha256_million_a_in_uneven_pieces(void)
 	wk_sha256_final(&c, md);
 	wk_sha256_hex(md, hex);
 	CU_ASSERT_STRING_EQUAL(hex, want);
-	sha256_hex_of(a, 1000000, hex);
+	wk_sha256_hex_of(a, 1000000, hex);
 	CU_ASSERT_STRING_EQUAL(hex, want);
 	free(a);
 }
