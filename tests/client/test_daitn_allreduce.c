@@ -128,8 +128,13 @@ test_gso_batches_many_chunks_per_send_call(void)
 	CU_ASSERT_EQUAL(p->grads, ext.datagrams_sent);
 	CU_ASSERT_EQUAL(p->bad, 0);
 	if (ext.flags & DAITN_STATS_GSO) {
-		/* The first window (65 chunks) leaves in one sendmmsg. */
-		CU_ASSERT(st.send_calls * 4 <= st.chunks_sent);
+		/* The first window (the initial congestion window's 32 chunks)
+		 * leaves in one sendmmsg; the other 33 and any retransmission
+		 * follow as results and timers come, in as many calls as the
+		 * peer's timing makes (one each at worst, on a loaded
+		 * machine), never more. */
+		CU_ASSERT(st.send_calls <= 1 + (st.chunks_sent - (uint64_t)DAITN_CWND_INIT) +
+					   st.retransmits);
 		CU_ASSERT(ext.gso_segs >= 2);
 	} else {
 		CU_ASSERT_EQUAL(ext.gso_fallbacks, 0);
