@@ -56,7 +56,7 @@ it_check() {
 }
 
 it_finish() {
-	if ! dtn_gw_stop 10; then
+	if ! dtn_gw_stop "${IT_STOP_BOUND:-10}"; then
 		IT_FAIL=$((IT_FAIL + 1))
 		it_log "FAIL: the gateway did not shut down cleanly (status ${DTN_GW_STOP_RC:-?})"
 		dtn_gw_log_tail 20
