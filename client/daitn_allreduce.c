@@ -743,13 +743,28 @@ fixed_prepare(struct daitn *d, const float *buf, size_t count)
 	return 0;
 }
 
+/* buf (*cap bytes) grown to hold need bytes: itself, a larger block, or NULL
+ * when out of memory (buf is then unchanged). */
+static void *
+buf_grow(void *buf, size_t *cap, size_t need)
+{
+	void *p;
+
+	if (need <= *cap)
+		return buf;
+	p = realloc(buf, need);
+	if (p != NULL)
+		*cap = need;
+	return p;
+}
+
 /* A partial job: the call must fit the slots (chunk k on slot k), and the
  * per-chunk trailers and (keyed) the staging room are grown here, before
  * anything is sent, never per packet. */
 static int
 partial_prepare(struct daitn *d, size_t count, uint64_t n_chunks, uint32_t chunk_elems)
 {
-	size_t need;
+	void *p;
 
 	if (n_chunks > d->job.n_slots)
 		return daitn_err(d, -EMSGSIZE, "daitn_allreduce: job %u is partial: a call must fit "
@@ -757,26 +772,18 @@ partial_prepare(struct daitn *d, size_t count, uint64_t n_chunks, uint32_t chunk
 				 "tensor into calls of at most %llu elements", d->job_id,
 				 d->job.n_slots, count, (unsigned long long)n_chunks, chunk_elems,
 				 (unsigned long long)d->job.n_slots * chunk_elems);
-	need = (size_t)n_chunks * d->ranks_size;
-	if (need > d->ranks_cap) {
-		void *p = realloc(d->ranks, need);
-
-		if (p == NULL)
-			return daitn_err(d, -ENOMEM, "daitn_allreduce: out of memory for %llu "
-					 "chunks' ranks", (unsigned long long)n_chunks);
+	p = buf_grow(d->ranks, &d->ranks_cap, (size_t)n_chunks * d->ranks_size);
+	if (p != NULL)
 		d->ranks = p;
-		d->ranks_cap = need;
+	if (p != NULL && d->staged) {
+		p = buf_grow(d->stage, &d->stage_size,
+			     (size_t)n_chunks * (d->job.chunk_size + d->ranks_size));
+		if (p != NULL)
+			d->stage = p;
 	}
-	need = (size_t)n_chunks * (d->job.chunk_size + d->ranks_size);
-	if (d->staged && need > d->stage_size) {
-		void *p = realloc(d->stage, need);
-
-		if (p == NULL)
-			return daitn_err(d, -ENOMEM, "daitn_allreduce: out of memory for %llu "
-					 "chunks' staging", (unsigned long long)n_chunks);
-		d->stage = p;
-		d->stage_size = need;
-	}
+	if (p == NULL)
+		return daitn_err(d, -ENOMEM, "daitn_allreduce: out of memory for %llu chunks' "
+				 "ranks and staging", (unsigned long long)n_chunks);
 	return 0;
 }
 
