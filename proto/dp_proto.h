@@ -125,9 +125,13 @@ _Static_assert(sizeof(struct dp_proto_job_info) == 20, "HELLO_ACK payload size")
 /* job_info.flags: the job's GRAD and RESULT tags cover the header only
  * (never set in an unauthenticated ACK); the job is partial: its uses may
  * close before every rank contributed, and its GRADs and RESULTs carry the
- * ranks trailer (DP_PROTO_FLAG_RANKS). */
+ * ranks trailer (DP_PROTO_FLAG_RANKS); the job is a federated average: the
+ * last element of every chunk is its contributor's weight and the others
+ * are pre-scaled by it (docs/protocol.md section 5, "Federated averaging";
+ * the gateway sums such chunks like any other). */
 #define DP_PROTO_JOB_AUTH_HEADER_ONLY 0x01u
 #define DP_PROTO_JOB_PARTIAL 0x02u
+#define DP_PROTO_JOB_FEDAVG 0x04u
 
 /*
  * The ranks trailer of a partial job's GRAD (room: n_in 0, bitmap zeros)

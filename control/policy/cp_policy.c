@@ -84,7 +84,8 @@ cp_job_same(const struct cp_job *a, const struct cp_job *b)
 {
 	if (a->id != b->id || a->dtype != b->dtype || a->chunk_size != b->chunk_size ||
 	    a->slot_memory != b->slot_memory || a->frac_bits != b->frac_bits ||
-	    a->deterministic != b->deterministic || a->partial != b->partial ||
+	    a->deterministic != b->deterministic || a->fedavg != b->fedavg ||
+	    a->partial != b->partial ||
 	    a->quorum != b->quorum || a->min_ranks != b->min_ranks ||
 	    a->deadline_ms != b->deadline_ms ||
 	    a->n_workers != b->n_workers || a->keyed != b->keyed ||

@@ -85,6 +85,7 @@ struct cp_job {
 	uint64_t slot_memory;   /* bytes of slot memory for this job (quota) */
 	uint8_t frac_bits;      /* fixed-point fraction bits for int32 jobs */
 	bool deterministic;     /* float results folded in rank order (docs/protocol.md) */
+	bool fedavg;            /* "mode": "fedavg": chunks end in their weight */
 	/* "completion" (docs/protocol.md section 5, "Partial rounds"): with
 	 * partial set, a use also closes at quorum contributions (0: no
 	 * quorum) or, deadline_ms after its first (0: no deadline), with at

@@ -13,7 +13,7 @@
 
 static const char *const job_keys[] = {
 	"id", "tenant", "class", "weight", "dtype", "chunk_size", "slot_memory",
-	"frac_bits", "workers", "key_file", "auth_covers", "deterministic", "completion", NULL,
+	"frac_bits", "workers", "key_file", "auth_covers", "deterministic", "completion", "mode", NULL,
 };
 static const char *const worker_keys[] = { "rank", "node", "port", NULL };
 static const char *const completion_keys[] = { "quorum", "deadline_ms", "min_ranks", NULL };
@@ -229,6 +229,29 @@ job_completion_read(struct pol_build *b, const json_t *obj, struct cp_job *j, ui
 	cp_json_pop(c, m);
 }
 
+/* "mode": "sum" (the default) or "fedavg", a float job whose chunks end
+ * in their contributor's weight (docs/protocol.md section 5, "Federated
+ * averaging"). Read after the dtype. */
+static void
+job_mode_read(struct pol_build *b, const json_t *obj, struct cp_job *j)
+{
+	struct cp_json_ctx *c = &b->c;
+	const char *mode = "sum";
+	size_t m;
+
+	if (cp_json_get_string(c, obj, "mode", false, 16, &mode) != CP_JSON_OK)
+		return;
+	m = cp_json_push_key(c, "mode");
+	if (strcmp(mode, "fedavg") == 0 && j->dtype == DP_DTYPE_I32)
+		cp_json_error(c, "a \"fedavg\" job averages floats: use float32, bfloat16 or "
+			      "float16 (this job is int32)");
+	else if (strcmp(mode, "fedavg") == 0)
+		j->fedavg = true;
+	else if (strcmp(mode, "sum") != 0)
+		cp_json_error(c, "unknown mode \"%s\" (use \"sum\" or \"fedavg\")", mode);
+	cp_json_pop(c, m);
+}
+
 static void
 job_read(struct pol_build *b, const json_t *obj, size_t i)
 {
@@ -297,6 +320,7 @@ job_read(struct pol_build *b, const json_t *obj, size_t i)
 	/* An int32 sum wraps modulo 2^32 and is the same in any order: the
 	 * key is accepted there and changes nothing. */
 	cp_json_get_bool(c, obj, "deterministic", false, &j->deterministic);
+	job_mode_read(b, obj, j);
 
 	mem_rc = cp_json_get_size(c, obj, "slot_memory", true, 1, JOB_SLOT_MEMORY_MAX,
 				  &j->slot_memory);

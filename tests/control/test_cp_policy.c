@@ -373,6 +373,9 @@ test_job_same_ignores_scheduling_fields_only(void)
 	b.deterministic = true;
 	CU_ASSERT_FALSE(cp_job_same(&a, &b));
 	b = a;
+	b.fedavg = true;
+	CU_ASSERT_FALSE(cp_job_same(&a, &b));
+	b = a;
 	b.id = 2;
 	CU_ASSERT_FALSE(cp_job_same(&a, &b));
 }

@@ -336,7 +336,8 @@ enum dp_drop gw_hello(struct gw_lcore *lc, const struct gw_tables *t, struct rte
 				.flags = (uint8_t)((signer != NULL &&
 						    job->key.cover == DP_AUTH_COVER_HEADER ?
 						    DP_PROTO_JOB_AUTH_HEADER_ONLY : 0) |
-						   (job->partial ? DP_PROTO_JOB_PARTIAL : 0)),
+						   (job->partial ? DP_PROTO_JOB_PARTIAL : 0) |
+						   (job->inst->cfg.fedavg ? DP_PROTO_JOB_FEDAVG : 0)),
 				.policy_version = (uint32_t)t->version, .round_base = base,
 			};
 

@@ -183,6 +183,7 @@ static int tel_job(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "chunk_size", j->chunk_size);
 	rte_tel_data_add_dict_u64(d, "slots", j->n_slots);
 	rte_tel_data_add_dict_u64(d, "deterministic", j->inst->cfg.deterministic);
+	rte_tel_data_add_dict_string(d, "mode", j->inst->cfg.fedavg ? "fedavg" : "sum");
 	if (j->partial) {
 		rte_tel_data_add_dict_u64(d, "quorum", j->inst->cfg.quorum);
 		rte_tel_data_add_dict_u64(d, "deadline_ms", j->inst->cfg.deadline_ms);
