@@ -84,6 +84,9 @@ struct daitn_job_info {
 	 * ranks that daitn_result_ranks() names, chunk by chunk; a call must fit
 	 * the job's slots; a call that missed its round fails with -ESTALE. */
 	uint8_t partial;
+	/* Appended after v0.3: 1 for a federated-average job ("mode":
+	 * "fedavg"), which takes daitn_allreduce_weighted() only. */
+	uint8_t fedavg;
 };
 
 struct daitn_stats {
@@ -154,8 +157,36 @@ int daitn_open(const struct daitn_config *cfg, struct daitn **out);
  * return -EPIPE; close it. count == 0 is a no-op. */
 int daitn_allreduce(struct daitn *d, void *buf, size_t count, enum daitn_dtype dtype);
 
-/* A partial job: after a successful daitn_allreduce(), which ranks chunk
- * `chunk` (0-based; element chunk * (chunk_size / element size) on) of its
+/* A federated-average job (daitn_job()->fedavg): replace buf by the mean of
+ * the contributions in the round, each weighted by its rank's weight (for
+ * example its sample count): sum(w_i * x_i) / sum(w_i) over the ranks in
+ * the result, chunk by chunk (on a partial job a chunk's ranks are those
+ * daitn_result_ranks() names, and daitn_result_weight() gives their total
+ * weight). dtype is the job's (float32, bfloat16 or float16); weight must be
+ * positive and finite. Each chunk carries chunk_size / element size - 1
+ * elements and the weight, all in the job's type: a rank sends w * x_i and w
+ * rounded to it, and the gateway sums them as any job's chunks
+ * (docs/protocol.md section 5, "Federated averaging"). The mean is invariant
+ * under a common factor of the weights: scale them so that w * x and the
+ * sums over the ranks fit a float16 job's range. Returns what
+ * daitn_allreduce() does; before anything is sent, also -EINVAL (not a
+ * fedavg job, a bad weight) and -ERANGE (w * x overflows the type: buf is
+ * untouched); after the round, -EOVERFLOW when a chunk's total weight
+ * overflowed the type and -EPROTO when it is not positive (a rank sent
+ * unweighted chunks): buf is untouched, the handle in step. */
+int daitn_allreduce_weighted(struct daitn *d, void *buf, size_t count, enum daitn_dtype dtype,
+			     double weight);
+
+/* After a successful daitn_allreduce_weighted(): the total weight of the
+ * ranks in chunk `chunk` (0-based; element chunk * (chunk_size / element
+ * size - 1) on), as the job's type carried it. Valid until the next call on
+ * d. Returns 0, -EINVAL (d or weight NULL), -ENOENT (the last call was not a
+ * successful weighted one) or -ERANGE (not one of its chunks). */
+int daitn_result_weight(const struct daitn *d, uint64_t chunk, double *weight);
+
+/* A partial job: after a successful daitn_allreduce() (or weighted call),
+ * which ranks chunk `chunk` (0-based; element chunk * (chunk_size / element
+ * size) on, or chunk * (chunk_size / element size - 1) on a fedavg job) of its
  * result holds: *n_in of them, and *bitmap points at (n_workers + 7) / 8
  * bytes where rank r is bit r % 8 of byte r / 8. A rank's own bit is clear
  * when its round closed without it (the result is the others' sum). Valid

@@ -61,12 +61,14 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "daitn_priv.h"
 #include "kn_fixed.h"
+#include "kn_sum.h"
 
 #define BACKOFF_MAX_SHIFT 6u /* 64x */
 #define RX_DRAIN_MAX 64u     /* full receive batches read before the timers run */
@@ -803,21 +805,14 @@ stale_recover(struct ar_call *c)
 		d->round = c->job_round;
 }
 
-int
-daitn_allreduce(struct daitn *d, void *buf, size_t count, enum daitn_dtype dtype)
+/* Run one call of count wire elements at base (buf, or the scratch that
+ * holds its wire form), checked and converted by the caller. */
+static int
+call_run(struct daitn *d, void *base, size_t count)
 {
 	struct ar_call c;
-	bool fixed;
 	int rc;
 
-	if (d == NULL)
-		return -EINVAL;
-	daitn_err_clear(d);
-	d->ranks_ok = false;
-	d->ranks_chunks = 0;
-	rc = args_check(d, buf, count, dtype);
-	if (rc < 0)
-		return rc;
 	memset(&c, 0, sizeof(c));
 	c.dtype = (uint8_t)d->job.dtype;
 	c.es = dp_proto_dtype_size(c.dtype);
@@ -832,14 +827,8 @@ daitn_allreduce(struct daitn *d, void *buf, size_t count, enum daitn_dtype dtype
 		d->ranks_ok = true;
 		return 0;
 	}
-	fixed = dtype == DAITN_FLOAT32 && d->job.dtype == DAITN_INT32;
-	if (fixed) {
-		rc = fixed_prepare(d, buf, count);
-		if (rc < 0)
-			return rc;
-	}
 	c.d = d;
-	c.base = fixed ? d->scratch : buf;
+	c.base = base;
 	c.count = count;
 	c.round = d->round++;
 	c.rto_ns = (uint64_t)d->rto_us * 1000u;
@@ -855,11 +844,230 @@ daitn_allreduce(struct daitn *d, void *buf, size_t count, enum daitn_dtype dtype
 		d->failed = true;
 		return rc;
 	}
-	if (fixed)
-		kn_fixed_to_f32(buf, d->scratch, count, d->job.frac_bits);
 	d->stats.allreduces++;
 	d->ranks_chunks = c.n_chunks;
 	d->ranks_ok = true;
+	return 0;
+}
+
+/* A call starts: nothing of the last call's results is valid any more. */
+static void
+call_begin(struct daitn *d)
+{
+	daitn_err_clear(d);
+	d->ranks_ok = false;
+	d->ranks_chunks = 0;
+	d->weight_chunks = 0;
+}
+
+int
+daitn_allreduce(struct daitn *d, void *buf, size_t count, enum daitn_dtype dtype)
+{
+	bool fixed;
+	int rc;
+
+	if (d == NULL)
+		return -EINVAL;
+	call_begin(d);
+	rc = args_check(d, buf, count, dtype);
+	if (rc < 0)
+		return rc;
+	if (d->job.fedavg)
+		return daitn_err(d, -EINVAL, "daitn_allreduce: job %u is a federated average "
+				 "(\"mode\": \"fedavg\"): its chunks carry weights; call "
+				 "daitn_allreduce_weighted", d->job_id);
+	fixed = dtype == DAITN_FLOAT32 && d->job.dtype == DAITN_INT32;
+	if (fixed && count != 0) {
+		rc = fixed_prepare(d, buf, count);
+		if (rc < 0)
+			return rc;
+	}
+	rc = call_run(d, fixed ? d->scratch : buf, count);
+	if (rc == 0 && fixed && count != 0)
+		kn_fixed_to_f32(buf, d->scratch, count, d->job.frac_bits);
+	return rc;
+}
+
+/* Element i of a float tensor of wire type dtype, widened (exactly). */
+static float
+elem_get(const void *p, size_t i, uint8_t dtype)
+{
+	switch (dtype) {
+	case DP_DTYPE_BF16:
+		return kn_bf16_to_f32(((const uint16_t *)p)[i]);
+	case DP_DTYPE_F16:
+		return kn_f16_to_f32(((const uint16_t *)p)[i]);
+	default:
+		return ((const float *)p)[i];
+	}
+}
+
+/* v rounded to dtype (to nearest, ties to even), widened back. */
+static float
+elem_round(uint8_t dtype, float v)
+{
+	switch (dtype) {
+	case DP_DTYPE_BF16:
+		return kn_bf16_to_f32(kn_f32_to_bf16(v));
+	case DP_DTYPE_F16:
+		return kn_f16_to_f32(kn_f32_to_f16(v));
+	default:
+		return v;
+	}
+}
+
+/* Element i set to v rounded to dtype (to nearest, ties to even); the
+ * value stored, widened, is returned. */
+static float
+elem_put(void *p, size_t i, uint8_t dtype, float v)
+{
+	switch (dtype) {
+	case DP_DTYPE_BF16:
+		((uint16_t *)p)[i] = kn_f32_to_bf16(v);
+		break;
+	case DP_DTYPE_F16:
+		((uint16_t *)p)[i] = kn_f32_to_f16(v);
+		break;
+	default:
+		((float *)p)[i] = v;
+		break;
+	}
+	return elem_get(p, i, dtype);
+}
+
+/* A fedavg call's wire form in the scratch: chunk k holds elements k * per
+ * .. of buf, each times w, then w, all in the job's type (the product of
+ * two values of a 16-bit type is exact in binary32, so each wire element is
+ * rounded once). Fails before anything is sent: -ERANGE when a product
+ * overflows the type, -ENOMEM. */
+static int
+weighted_prepare(struct daitn *d, const void *buf, size_t count, float w, size_t *wire_count)
+{
+	uint8_t dt = (uint8_t)d->job.dtype;
+	size_t es = dp_proto_dtype_size(dt), per = d->job.chunk_size / es - 1;
+	size_t n_chunks = (count + per - 1) / per, wire = count + n_chunks;
+	void *p = buf_grow(d->scratch, &d->scratch_size, wire * es);
+
+	if (p == NULL)
+		return daitn_err(d, -ENOMEM, "daitn_allreduce_weighted: out of memory for a "
+				 "%zu-byte weighted buffer", wire * es);
+	d->scratch = p;
+	for (size_t k = 0, i = 0, o = 0; k < n_chunks; k++) {
+		for (size_t end = i + per < count ? i + per : count; i < end; i++, o++) {
+			float x = elem_get(buf, i, dt), y = elem_put(p, o, dt, x * w);
+
+			if (isinf(y) && !isinf(x))
+				return daitn_err(d, -ERANGE, "daitn_allreduce_weighted: element %zu "
+						 "(%g) times the weight %g overflows %s; scale the "
+						 "weights down (the mean does not change)", i,
+						 (double)x, (double)w, dp_proto_dtype_name(dt));
+		}
+		elem_put(p, o++, dt, w);
+	}
+	*wire_count = wire;
+	return 0;
+}
+
+/* The weighted call's result back into buf: each chunk's sums divided by
+ * its total weight. Every weight is checked before buf is written. */
+static int
+weighted_finish(struct daitn *d, void *buf, size_t count)
+{
+	uint8_t dt = (uint8_t)d->job.dtype;
+	size_t per = d->job.chunk_size / dp_proto_dtype_size(dt) - 1;
+	size_t n_chunks = (count + per - 1) / per;
+	const void *wire = d->scratch;
+
+	for (size_t k = 0; k < n_chunks; k++) {
+		size_t at = k * (per + 1) + (k + 1 < n_chunks ? per : count - k * per);
+		float tw = elem_get(wire, at, dt);
+
+		if (isinf(tw))
+			return daitn_err(d, -EOVERFLOW, "daitn_allreduce_weighted: round %u: the total "
+					 "weight of chunk %zu overflowed %s; scale the weights down "
+					 "(the mean does not change)", d->round - 1, k,
+					 dp_proto_dtype_name(dt));
+		if (!(tw > 0))
+			return daitn_err(d, -EPROTO, "daitn_allreduce_weighted: round %u: chunk %zu "
+					 "came back with total weight %g: a rank of job %u did not "
+					 "send weighted chunks", d->round - 1, k, (double)tw,
+					 d->job_id);
+	}
+	for (size_t k = 0, i = 0, o = 0; k < n_chunks; k++, o++) {
+		size_t end = i + per < count ? i + per : count;
+		float tw = elem_get(wire, o + (end - i), dt);
+
+		for (; i < end; i++, o++)
+			elem_put(buf, i, dt, elem_get(wire, o, dt) / tw);
+	}
+	d->weight_chunks = n_chunks;
+	d->weight_wire = count + n_chunks;
+	return 0;
+}
+
+int
+daitn_allreduce_weighted(struct daitn *d, void *buf, size_t count, enum daitn_dtype dtype,
+			 double weight)
+{
+	size_t wire = 0;
+	float w;
+	int rc;
+
+	if (d == NULL)
+		return -EINVAL;
+	call_begin(d);
+	rc = args_check(d, buf, count, dtype);
+	if (rc < 0)
+		return rc;
+	if (!d->job.fedavg)
+		return daitn_err(d, -EINVAL, "daitn_allreduce_weighted: job %u is not a federated "
+				 "average (its policy has no \"mode\": \"fedavg\"); call "
+				 "daitn_allreduce", d->job_id);
+	/* The weight as the job's type carries it: the elements are scaled by
+	 * the value the gateway adds up. */
+	w = elem_round((uint8_t)d->job.dtype, (float)weight);
+	if (!(isfinite(weight) && weight > 0 && isfinite(w) && w > 0))
+		return daitn_err(d, -EINVAL, "daitn_allreduce_weighted: weight %g is not a positive "
+				 "finite %s", weight, dp_proto_dtype_name((uint8_t)d->job.dtype));
+	if (count == 0)
+		return call_run(d, buf, 0);
+	if (d->partial) {
+		/* The slot limit in the caller's elements (chunks carry one
+		 * fewer than the chunk size). */
+		size_t per = d->job.chunk_size / dp_proto_dtype_size((uint8_t)d->job.dtype) - 1;
+
+		rc = partial_prepare(d, count, (count + per - 1) / per, (uint32_t)per);
+		if (rc < 0)
+			return rc;
+	}
+	rc = weighted_prepare(d, buf, count, w, &wire);
+	if (rc == 0)
+		rc = call_run(d, d->scratch, wire);
+	if (rc == 0) {
+		rc = weighted_finish(d, buf, count);
+		d->ranks_ok = rc == 0;
+	}
+	return rc;
+}
+
+int
+daitn_result_weight(const struct daitn *d, uint64_t chunk, double *weight)
+{
+	uint8_t dt;
+	size_t per;
+
+	if (d == NULL || weight == NULL)
+		return -EINVAL;
+	if (d->weight_chunks == 0)
+		return -ENOENT;
+	if (chunk >= d->weight_chunks)
+		return -ERANGE;
+	dt = (uint8_t)d->job.dtype;
+	per = d->job.chunk_size / dp_proto_dtype_size(dt);
+	/* Every chunk but the last is whole; the last one's weight ends the
+	 * call's wire elements. */
+	*weight = elem_get(d->scratch, chunk + 1 < d->weight_chunks ?
+			   (size_t)(chunk + 1) * per - 1 : d->weight_wire - 1, dt);
 	return 0;
 }
 

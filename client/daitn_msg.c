@@ -128,6 +128,7 @@ daitn_msg_ack_decode(const uint8_t *data, uint32_t len, uint16_t rank,
 	info->policy_version = ji.policy_version;
 	info->round_base = ji.round_base;
 	info->partial = (ji.flags & DP_PROTO_JOB_PARTIAL) != 0;
+	info->fedavg = (ji.flags & DP_PROTO_JOB_FEDAVG) != 0;
 	*port_base = ji.udp_port_base;
 	return 0;
 }

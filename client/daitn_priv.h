@@ -169,8 +169,12 @@ struct daitn {
 	uint64_t ranks_chunks;      /* chunks of the last call */
 	bool ranks_ok;              /* the last call succeeded */
 	struct daitn_slot *slots;   /* n_slots */
-	void *scratch;              /* int32 staging for float32 data on int32 jobs */
+	void *scratch;              /* int32 staging for float32 data on int32 jobs;
+				       a fedavg job's weighted chunks on the wire */
 	size_t scratch_size;        /* bytes */
+	uint64_t weight_chunks;     /* chunks of the last weighted call that
+				       succeeded (their weights in scratch); 0: none */
+	size_t weight_wire;         /* ... and its wire elements */
 	struct daitn_stats stats;
 	uint64_t held_resends;      /* of those retransmits, chunks the gateway said
 				       it counted (WAITING): at the ceiling only */

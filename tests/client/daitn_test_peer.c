@@ -275,6 +275,7 @@ send_result(struct tpeer *p, int fd, const struct sockaddr_in *to, const uint8_t
 
 			memcpy(&f, e, 4);
 			f *= (float)p->mult;
+			f += p->fedavg_w;
 			memcpy(e, &f, 4);
 		} else if (h->dtype == DP_DTYPE_I32) {
 			uint32_t v;

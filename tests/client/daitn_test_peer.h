@@ -70,6 +70,9 @@ struct tpeer {
 	const char *err_text;
 	unsigned wait_hellos;       /* TPEER_HELLO_WAIT: HELLOs answered with a wait */
 	int mult;                   /* RESULT = contribution * mult (f32, i32) */
+	float fedavg_w;             /* != 0, a fedavg f32 job: RESULT also adds a
+				       rank of this weight whose elements are 1
+				       (fedavg_w to each element, its weight last) */
 	uint32_t drop_first_offset; /* drop the first copy of the GRAD at this offset */
 	bool drop_enabled;
 	bool dup_results;           /* send every RESULT twice */

@@ -2,7 +2,8 @@
 /*
  * Suite daitn_allreduce: the client's window, slot/set/round assignment,
  * stale and duplicate results, retransmission and timeout, and partial
- * jobs (the ranks trailer, set = round & 1, ERROR 6).
+ * jobs (the ranks trailer, set = round & 1, ERROR 6), and weighted calls
+ * of fedavg jobs (the wire form, the mean, the weights).
  *
  * The RESULTs come from the test peer (daitn_test_peer.h), a minimal message
  * source that returns each contribution times 2 (as if two identical workers
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "daitn_test_util.h"
+#include "kn_sum.h"
 
 static float *
 ramp(size_t n)
@@ -505,6 +507,143 @@ test_gone_peer_ends_the_wait_only_when_waited_for(void)
 	free(p);
 }
 
+/* ---- fedavg jobs (docs/protocol.md section 5, "Federated averaging") ---- */
+
+/* A fedavg float32 job with 16 elements a chunk; the peer adds a second
+ * rank of weight 3 whose elements are all 1. */
+static struct tpeer *
+fedavg_peer(uint8_t dtype, float other_w)
+{
+	struct tpeer *p = tutil_peer(dtype, 64, 8, 2);
+
+	p->job.flags = DP_PROTO_JOB_FEDAVG;
+	p->mult = 1;
+	p->fedavg_w = other_w;
+	return p;
+}
+
+/* 40 elements make chunks of 15, 15 and 10 elements, each followed by the
+ * weight; the result is (w * x + 3 * 1) / (w + 3), element by element, and
+ * every chunk's total weight is w + 3. */
+static void
+test_weighted_call_sends_weights_and_returns_the_mean(void)
+{
+	struct tpeer *p = fedavg_peer(DP_DTYPE_F32, 3.0f);
+	struct daitn *d = NULL;
+	float *buf = ramp(40);
+	double tw = 0;
+	bool ok = true;
+
+	CU_ASSERT_EQUAL_FATAL(tutil_join(p, 0, 200000, 2000, &d), 0);
+	CU_ASSERT_EQUAL(daitn_job(d)->fedavg, 1);
+	CU_ASSERT_EQUAL(daitn_result_weight(d, 0, &tw), -ENOENT);
+	CU_ASSERT_EQUAL(daitn_allreduce_weighted(d, buf, 40, DAITN_FLOAT32, 0.5), 0);
+	for (size_t i = 0; i < 40; i++)
+		ok &= buf[i] == (0.5f * ((float)i * 0.25f - 100.0f) + 3.0f) / 3.5f;
+	CU_ASSERT(ok);
+	for (uint64_t k = 0; k < 3; k++) {
+		CU_ASSERT_EQUAL(daitn_result_weight(d, k, &tw), 0);
+		CU_ASSERT_EQUAL(tw, 3.5);
+	}
+	CU_ASSERT_EQUAL(daitn_result_weight(d, 3, &tw), -ERANGE);
+	CU_ASSERT_EQUAL(daitn_result_weight(d, 0, NULL), -EINVAL);
+	/* An unweighted call is refused before anything is sent, and the
+	 * weights of the last call are gone with it. */
+	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, 40, DAITN_FLOAT32), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(d), "daitn_allreduce_weighted"));
+	CU_ASSERT_EQUAL(daitn_result_weight(d, 0, &tw), -ENOENT);
+	daitn_close(d);
+	tpeer_stop(p);
+	CU_ASSERT_EQUAL(p->n_recs, 3);
+	/* In any order (two shard ports): offsets 0, 16, 32 on the wire. */
+	for (unsigned i = 0, seen = 0; i < p->n_recs; i++) {
+		const struct dp_proto_hdr *h = &p->recs[i].h;
+
+		CU_ASSERT(h->offset % 16 == 0 && h->offset <= 32 && !(seen & (1u << h->offset / 16)));
+		CU_ASSERT_EQUAL(h->count, h->offset == 32 ? 11 : 16);
+		seen |= 1u << h->offset / 16;
+	}
+	free(buf);
+	free(p);
+}
+
+/* Bad weights, a weighted call on a job that is not fedavg, and a product
+ * that overflows float16 are refused before anything is sent (buf
+ * untouched); the handle stays usable. */
+static void
+test_weighted_call_refuses_bad_weights_before_sending(void)
+{
+	static const double bad[] = { 0.0, -1.0, 1e-30, 1e9, __builtin_nan(""),
+				      __builtin_inf() };
+	struct tpeer *p = fedavg_peer(DP_DTYPE_F16, 0.0f);
+	struct daitn *d = NULL;
+	uint16_t h[20], h0[20];
+
+	for (unsigned i = 0; i < 20; i++)
+		h[i] = kn_f32_to_f16(i == 7 ? 30000.0f : (float)i);
+	memcpy(h0, h, sizeof(h));
+	CU_ASSERT_EQUAL_FATAL(tutil_join(p, 0, 200000, 2000, &d), 0);
+	/* float16: 1e-30 rounds to 0 and 1e9 to infinity. */
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CU_ASSERT_EQUAL(daitn_allreduce_weighted(d, h, 20, DAITN_FLOAT16, bad[i]), -EINVAL);
+	CU_ASSERT_EQUAL(daitn_allreduce_weighted(d, h, 20, DAITN_FLOAT16, 4.0), -ERANGE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(d), "element 7 (30000)"));
+	CU_ASSERT_EQUAL(memcmp(h, h0, sizeof(h)), 0);
+	CU_ASSERT_EQUAL(daitn_next_round(d), 0);
+	/* The peer echoes: the mean of one rank is its tensor. */
+	h[7] = kn_f32_to_f16(3000.0f);
+	memcpy(h0, h, sizeof(h));
+	CU_ASSERT_EQUAL(daitn_allreduce_weighted(d, h, 20, DAITN_FLOAT16, 4.0), 0);
+	CU_ASSERT_EQUAL(memcmp(h, h0, sizeof(h)), 0);
+	daitn_close(d);
+	tpeer_stop(p);
+	CU_ASSERT_EQUAL(p->grads, 1);
+	free(p);
+
+	p = tutil_peer(DP_DTYPE_F32, 64, 8, 2);
+	CU_ASSERT_EQUAL_FATAL(tutil_join(p, 0, 200000, 2000, &d), 0);
+	CU_ASSERT_EQUAL(daitn_job(d)->fedavg, 0);
+	CU_ASSERT_EQUAL(daitn_allreduce_weighted(d, h, 20, DAITN_FLOAT32, 1.0), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(d), "not a federated average"));
+	daitn_close(d);
+	tpeer_stop(p);
+	CU_ASSERT_EQUAL(p->grads, 0);
+	free(p);
+}
+
+/* A bfloat16 weight travels as bfloat16 (1234 -> 1232), and the elements
+ * are scaled by that value; a result whose total weight is not positive
+ * (a rank sent unweighted chunks) fails with -EPROTO, buf untouched. */
+static void
+test_weighted_result_weights_are_checked(void)
+{
+	struct tpeer *p = fedavg_peer(DP_DTYPE_BF16, 0.0f);
+	struct daitn *d = NULL;
+	uint16_t h[4] = { kn_f32_to_bf16(1.0f), kn_f32_to_bf16(-2.0f), kn_f32_to_bf16(0.5f), 0 };
+	float x[4] = { 1.0f, 2.0f, 3.0f, 4.0f };
+	double tw = 0;
+
+	CU_ASSERT_EQUAL_FATAL(tutil_join(p, 0, 200000, 2000, &d), 0);
+	CU_ASSERT_EQUAL(daitn_allreduce_weighted(d, h, 4, DAITN_BFLOAT16, 1234.0), 0);
+	CU_ASSERT_EQUAL(daitn_result_weight(d, 0, &tw), 0);
+	CU_ASSERT_EQUAL(tw, 1232.0);
+	CU_ASSERT_EQUAL(kn_bf16_to_f32(h[1]), -2.0f);
+	daitn_close(d);
+	tpeer_stop(p);
+	free(p);
+
+	p = fedavg_peer(DP_DTYPE_F32, -1.0f);
+	CU_ASSERT_EQUAL_FATAL(tutil_join(p, 0, 200000, 2000, &d), 0);
+	CU_ASSERT_EQUAL(daitn_allreduce_weighted(d, x, 4, DAITN_FLOAT32, 1.0), -EPROTO);
+	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(d), "total weight 0"));
+	CU_ASSERT(x[0] == 1.0f && x[3] == 4.0f);
+	CU_ASSERT_EQUAL(daitn_allreduce_weighted(d, x, 4, DAITN_FLOAT32, 2.0), 0);
+	CU_ASSERT_EQUAL(x[0], (2.0f - 1.0f) / 1.0f);
+	daitn_close(d);
+	tpeer_stop(p);
+	free(p);
+}
+
 /* ---- partial jobs (docs/protocol.md section 5, "Partial rounds") ---- */
 
 /* A peer for a partial job of 4 workers: slots of 16 floats, its RESULTs
@@ -845,6 +984,11 @@ main(void)
 		{ "gso_batches_many_chunks_per_send_call",
 		  test_gso_batches_many_chunks_per_send_call },
 		{ "gro_coalesced_results_are_split", test_gro_coalesced_results_are_split },
+		{ "weighted_call_sends_weights_and_returns_the_mean",
+		  test_weighted_call_sends_weights_and_returns_the_mean },
+		{ "weighted_call_refuses_bad_weights_before_sending",
+		  test_weighted_call_refuses_bad_weights_before_sending },
+		{ "weighted_result_weights_are_checked", test_weighted_result_weights_are_checked },
 		{ "partial_call_over_the_slots_fails_before_sending",
 		  test_partial_call_over_the_slots_fails_before_sending },
 		{ "ranks_trailer_on_another_job_is_ignored",
