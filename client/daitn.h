@@ -203,6 +203,15 @@ int daitn_result_ranks(const struct daitn *d, uint64_t chunk, uint16_t *n_in,
  * skipped. 0 if d is NULL. */
 uint32_t daitn_next_round(const struct daitn *d);
 
+/* A partial job: this rank takes no part in the next n rounds (its device
+ * is away, it has nothing to send): the job closes them without it, by
+ * quorum or deadline, and d's next call uses round daitn_next_round() + n.
+ * The gateway holds that call's chunks back until the job has closed the
+ * rounds before it (docs/protocol.md section 5, "Partial rounds"), and the
+ * call waits for that within timeout_ms. Returns 0, or -EINVAL (d is NULL,
+ * or its job is not partial: its rounds never close without a rank). */
+int daitn_skip_rounds(struct daitn *d, uint32_t n);
+
 /* Tell d that rank's process is known to be gone (its peers saw its
  * connections close, e.g. those of the framework's own process group).
  * Any thread, at any time while d is open, concurrently with an allreduce.

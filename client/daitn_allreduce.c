@@ -1099,6 +1099,18 @@ daitn_next_round(const struct daitn *d)
 }
 
 int
+daitn_skip_rounds(struct daitn *d, uint32_t n)
+{
+	if (d == NULL)
+		return -EINVAL;
+	if (!d->partial)
+		return daitn_err(d, -EINVAL, "daitn_skip_rounds: job %u is not partial: its rounds "
+				 "wait for every rank", d->job_id);
+	d->round += n;
+	return 0;
+}
+
+int
 daitn_peer_gone(struct daitn *d, uint16_t rank)
 {
 	if (d == NULL || rank >= d->job.n_workers)

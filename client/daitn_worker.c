@@ -27,7 +27,7 @@ usage(FILE *f)
 "                    [--hello-timeout-ms MS] [--join-timeout-ms MS]\n"
 "                    [--rto-us US] [--window W] [--until-file PATH]\n"
 "                    [--key-file PATH] [--peer-timeout-ms MS] [--pause ROUND:MS]\n"
-"                    [--compute-ms MS] [--slow RANK:FACTOR]\n"
+"                    [--compute-ms MS] [--slow RANK:FACTOR] [--drop-out RANK:A-B]\n"
 "                    [--quiet] [--json] [--digest] [--order-exact]\n"
 "\n"
 "Joins job N on the gateway as rank R, runs K allreduce rounds (default 10) of\n"
@@ -88,6 +88,10 @@ usage(FILE *f)
 "                       a deadline in its policy) its rounds may close without\n"
 "                       it: such a round is reported as missed, not as a\n"
 "                       failure, and the rank goes on at the job's round\n"
+"  --drop-out RANK:A-B  rank RANK takes no part in rounds A to B (or RANK:A, one\n"
+"                       round): its device is away. Only on a partial job, which\n"
+"                       closes them without it; the others check that their\n"
+"                       results leave it out\n"
 "  --key-file PATH      the job's key (its policy's key_file): tag every message\n"
 "                       and take only tagged answers (docs/security.md)\n"
 "  --until-file PATH    run up to K rounds, stopping once PATH exists: every 8\n"
@@ -97,6 +101,10 @@ usage(FILE *f)
 "On a partial job a result sums the ranks that its chunk's trailer names, and\n"
 "each chunk is checked against the sum (or, with --order-exact, the fold) of\n"
 "those ranks; the random bounds count them instead of N.\n"
+"On a fedavg job (\"mode\": \"fedavg\") rank R's weight in round K is\n"
+"1 + (R + K) mod 4, and every element is checked against the weighted mean\n"
+"of the ranks in its chunk, computed as the wire does: bit-exact for exact\n"
+"patterns and with --order-exact, within the rounding bound otherwise.\n"
 "\n"
 "Exit: 0 all rounds OK (or missed on a partial job), 1 mismatch, 2 usage,\n"
 "3 gateway error or timeout.\n");
@@ -153,7 +161,7 @@ opts_parse(int argc, char **argv, struct wk_opts *o)
 		{ "until-file", 1, 0, 'U' }, { "key-file", 1, 0, 'K' },
 		{ "peer-timeout-ms", 1, 0, 'P' }, { "pause", 1, 0, 'X' }, { "digest", 0, 0, 'D' },
 		{ "order-exact", 0, 0, 'O' }, { "ranks", 1, 0, 'A' }, { "slow", 1, 0, 'S' },
-		{ "compute-ms", 1, 0, 'C' }, { 0, 0, 0, 0 },
+		{ "compute-ms", 1, 0, 'C' }, { "drop-out", 1, 0, 'x' }, { 0, 0, 0, 0 },
 	};
 	unsigned long long v;
 	int c, t, compute_set = 0;
@@ -289,6 +297,29 @@ opts_parse(int argc, char **argv, struct wk_opts *o)
 			o->slow_factor = f;
 			break;
 		}
+		case 'x': {
+			unsigned long r, a, b;
+			int n = -1;
+
+			if (o->drop)
+				USAGE_ERR("--drop-out: given twice; one rank may drop out");
+			if (sscanf(optarg, "%lu:%lu%n", &r, &a, &n) == 2 && optarg[n] == '\0') {
+				b = a;
+			} else if (sscanf(optarg, "%lu:%lu-%lu%n", &r, &a, &b, &n) != 3 ||
+				   optarg[n] != '\0') {
+				n = -1;
+			}
+			if (n < 0 || strchr(optarg, '+') != NULL || optarg[0] == '-' ||
+			    strchr(optarg, ' ') != NULL || r >= DP_PROTO_WORKERS_MAX || b < a ||
+			    b > UINT32_MAX / 2)
+				USAGE_ERR("--drop-out: expected RANK:A-B or RANK:A (rounds A to B, A <= B), "
+					  "RANK below %u, got \"%s\"", DP_PROTO_WORKERS_MAX, optarg);
+			o->drop = 1;
+			o->drop_rank = (long)r;
+			o->drop_first = a;
+			o->drop_last = b;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -301,6 +332,9 @@ opts_parse(int argc, char **argv, struct wk_opts *o)
 		USAGE_ERR("unexpected argument \"%s\"", argv[optind]);
 	if (o->slow && !compute_set)
 		o->compute_ms = 20;
+	if (o->drop && o->until_file != NULL)
+		USAGE_ERR("--drop-out and --until-file: the stop votes would take skipped rounds' "
+			  "places; give one");
 	if (o->gw_addr[0] == '\0' || o->bind_addr[0] == '\0' || o->job < 0 || o->rank < 0)
 		USAGE_ERR("--gateway, --bind, --job and --rank (or --ranks) are required");
 	if (o->rank_last >= 0 && o->bind_port + (o->rank_last - o->rank) > 65535)

@@ -95,7 +95,9 @@ exact_exponent(const struct wk_gen *g, uint32_t round, size_t i)
 static int32_t
 exact_int(const struct wk_gen *g, unsigned rank, uint32_t round, size_t i)
 {
-	uint32_t b = exact_bound(g->type), groups = (g->n_workers + b - 1) / b;
+	/* A fedavg job's sums are of w * x: room for the weights. */
+	uint32_t b = exact_bound(g->type) / (g->fedavg ? WK_WEIGHT_MAX : 1u);
+	uint32_t groups = (g->n_workers + b - 1) / b;
 	uint32_t contributors = (g->n_workers + groups - 1) / groups, a = b / contributors;
 
 	if ((rank + i) % groups != 0)
@@ -280,6 +282,108 @@ check_fold(const struct wk_gen *g, uint32_t round, const void *got, size_t i,
 	return n_bad;
 }
 
+double
+wk_weight(unsigned rank, uint32_t round)
+{
+	return 1.0 + (double)((rank + round) % WK_WEIGHT_MAX);
+}
+
+/* f rounded to the job's float type and widened back. */
+static float
+as_type(const struct wk_gen *g, float f)
+{
+	if (g->type == WK_BF16)
+		return kn_bf16_to_f32(kn_f32_to_bf16(f));
+	if (g->type == WK_F16)
+		return kn_f16_to_f32(kn_f32_to_f16(f));
+	return f;
+}
+
+/* Element i of got, widened, and its bits. */
+static float
+got_elem(const struct wk_gen *g, const void *got, size_t i, uint32_t *bits)
+{
+	float f;
+
+	if (g->type == WK_F32) {
+		memcpy(&f, (const float *)got + i, sizeof(f));
+		*bits = f32_bits(f);
+		return f;
+	}
+	*bits = ((const uint16_t *)got)[i];
+	return g->type == WK_BF16 ? kn_bf16_to_f32((uint16_t)*bits) : kn_f16_to_f32((uint16_t)*bits);
+}
+
+static uint32_t
+type_bits(const struct wk_gen *g, float f)
+{
+	if (g->type == WK_BF16)
+		return kn_f32_to_bf16(f);
+	if (g->type == WK_F16)
+		return kn_f32_to_f16(f);
+	return f32_bits(f);
+}
+
+/* A fedavg job's element i: the weighted mean of the ranks in mask, as the
+ * wire computes it (struct wk_gen.fedavg). Bit-exact for exact patterns and
+ * with order_exact; otherwise within the bound of the sums' rounding, the
+ * division's and the result type's. */
+static size_t
+check_weighted(const struct wk_gen *g, uint32_t round, const void *got, size_t i,
+	       const uint8_t *mask, size_t n_bad, struct wk_mismatch *mm, double *worst)
+{
+	double u = g->type == WK_BF16 ? 0x1p-8 : g->type == WK_F16 ? 0x1p-11 : 0.0;
+	double t = g->type == WK_BF16 ? 0x1p-134 : g->type == WK_F16 ? 0x1p-25 : 0x1p-150;
+	double s = 0.0, a = 0.0, wsum = 0.0, m, gn, gw, en, ew, em, bound, gd;
+	float fn = 0.0f, fw = 0.0f, e;
+	unsigned n_in = 0;
+	uint32_t gb, eb;
+
+	for (unsigned r = 0; r < g->n_workers; r++) {
+		float w = (float)wk_weight(r, round), p;
+
+		if (!has(mask, r))
+			continue;
+		p = as_type(g, w * contribution(g, r, round, i));
+		/* The rank-order fold: the first loaded, the others added. */
+		fn = n_in == 0 ? p : fn + p;
+		fw = n_in == 0 ? w : fw + w;
+		s += p;
+		a += fabs(p);
+		wsum += w;
+		n_in++;
+	}
+	gd = got_elem(g, got, i, &gb);
+	if (g->order_exact || g->pattern == WK_EXACT) {
+		/* Exact patterns: every sum is exact in any order. */
+		if (!g->order_exact) {
+			fn = (float)s;
+			fw = (float)wsum;
+		}
+		e = as_type(g, as_type(g, fn) / as_type(g, fw));
+		eb = type_bits(g, e);
+		if (gb != eb) {
+			n_bad++;
+			note(mm, n_bad, i, e, gd, eb, gb, 0.0);
+		}
+		return n_bad;
+	}
+	m = s / wsum;
+	gn = n_in * 0x1p-23 * a;
+	en = gn + u * (fabs(s) + gn) + t;
+	gw = n_in * 0x1p-23 * wsum;
+	ew = gw + u * (wsum + gw);
+	em = (en + fabs(m) * ew) / (wsum - ew);
+	bound = em + (0x1p-24 + u) * (fabs(m) + em) + t;
+	if (!(fabs(gd - m) <= bound)) {
+		n_bad++;
+		note(mm, n_bad, i, m, gd, type_bits(g, (float)m), gb, bound);
+	} else if (fabs(gd - m) / bound > *worst) {
+		*worst = fabs(gd - m) / bound;
+	}
+	return n_bad;
+}
+
 /* Expected bits (or reference and bound) of element i. */
 static size_t
 check_one(const struct wk_gen *g, uint32_t round, const void *got, size_t i,
@@ -324,6 +428,8 @@ check_one(const struct wk_gen *g, uint32_t round, const void *got, size_t i,
 		}
 		return n_bad;
 	}
+	if (g->fedavg)
+		return check_weighted(g, round, got, i, mask, n_bad, mm, worst);
 	if (g->order_exact)
 		return check_fold(g, round, got, i, mask, n_bad, mm);
 	for (r = 0; r < n; r++) {

@@ -45,7 +45,22 @@ struct wk_gen {
 	 * order starting from rank 0's value, 16-bit types narrowed once at
 	 * the end. int32 and float32-on-int32 are bit-exact either way. */
 	bool order_exact;
+	/* A fedavg job (float types): each rank's weight is wk_weight(); the
+	 * result is the weighted mean of the ranks in a chunk, computed as the
+	 * wire does (docs/protocol.md section 5, "Federated averaging"): each
+	 * w * x rounded to the type, the products and the weights summed in
+	 * binary32 (any order; the rank-order fold with order_exact) and
+	 * rounded to the type, then one binary32 division rounded to the type.
+	 * Exact patterns leave room for the weights: sums stay exact. */
+	bool fedavg;
 };
+
+/* The largest weight wk_weight() gives. */
+#define WK_WEIGHT_MAX 4u
+
+/* Rank's weight in round (a fedavg job): 1 .. WK_WEIGHT_MAX, exact in
+ * every float type, different between ranks and rounds. */
+double wk_weight(unsigned rank, uint32_t round);
 
 /* The first element that failed, for the report. */
 struct wk_mismatch {
@@ -82,6 +97,9 @@ struct wk_opts {
 	long slow_rank;
 	double slow_factor;          /* 1 .. 1000 */
 	unsigned long compute_ms;    /* --compute-ms: "compute" before each round */
+	int drop;                    /* --drop-out RANK:A-B given */
+	long drop_rank;
+	unsigned long drop_first, drop_last;  /* rounds A .. B skipped */
 };
 
 /* --until-file: rounds between two stop votes. */

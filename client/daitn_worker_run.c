@@ -124,7 +124,9 @@ stop_vote(const struct wk_opts *o, struct daitn *d, bool *stop)
 	case DAITN_BFLOAT16: v.h = want ? 0x3f80 : 0; break;   /* 1.0 */
 	default: v.h = want ? 0x3c00 : 0; break;                /* float16 1.0 */
 	}
-	rc = daitn_allreduce(d, &v, 1, ji->dtype);
+	/* A fedavg job's vote is a mean: not 0 when any rank wants to stop. */
+	rc = ji->fedavg ? daitn_allreduce_weighted(d, &v, 1, ji->dtype, 1.0)
+			: daitn_allreduce(d, &v, 1, ji->dtype);
 	if (rc < 0)
 		return rc;
 	*stop = ji->dtype == DAITN_FLOAT32 ? v.f != 0.0f : ji->dtype == DAITN_INT32 ? v.i != 0
@@ -216,10 +218,11 @@ wk_run(const struct wk_opts *o, struct daitn *d)
 	struct wk_gen g = {
 		.type = o->type, .pattern = o->pattern, .seed = o->seed,
 		.n_workers = ji->n_workers, .frac_bits = ji->frac_bits,
-		.order_exact = o->order_exact != 0,
+		.order_exact = o->order_exact != 0, .fedavg = ji->fedavg != 0,
 	};
 	size_t es = wk_type_size(o->type), wire_es = dp_proto_dtype_size((uint8_t)ji->dtype);
-	size_t chunk_elems = ji->chunk_size / wire_es;
+	/* A fedavg job's chunks end in their weight. */
+	size_t chunk_elems = ji->chunk_size / wire_es - (ji->fedavg ? 1 : 0);
 	size_t n_chunks = (o->count + chunk_elems - 1) / chunk_elems;
 	double chunks = (double)n_chunks, total = 0.0;
 	double compute_ms = (double)o->compute_ms *
@@ -234,6 +237,11 @@ wk_run(const struct wk_opts *o, struct daitn *d)
 	void *buf;
 	int code = 0;
 
+	if (ji->fedavg && (o->type == WK_I32 || o->type == WK_F32_ON_I32)) {
+		fprintf(stderr, "daitn-worker: rank %ld: job %ld is a federated average of floats; "
+			"--dtype %s has no weighted mean\n", o->rank, o->job, wk_type_name(o->type));
+		return EXIT_USAGE;
+	}
 	if (ji->partial && n_chunks > ji->n_slots) {
 		fprintf(stderr, "daitn-worker: rank %ld: job %ld is partial: a round must fit its %u "
 			"slots of %zu elements; --count %zu is %zu chunks (at most %zu elements)\n",
@@ -284,13 +292,29 @@ wk_run(const struct wk_opts *o, struct daitn *d)
 		}
 		if (k >= o->rounds)
 			break;
+		if (o->drop && o->drop_rank == o->rank && k >= o->drop_first && k <= o->drop_last) {
+			/* Away for rounds k .. B: the job closes them without
+			 * this rank, whose next call is round B + 1. */
+			rc = daitn_skip_rounds(d, (uint32_t)(o->drop_last - k + 1));
+			if (rc < 0) {
+				fprintf(stderr, "daitn-worker: rank %ld: --drop-out: %s\n", o->rank,
+					daitn_last_error(d));
+				code = EXIT_USAGE;
+				break;
+			}
+			fprintf(o->json ? stderr : stdout, "daitn-worker: rank %ld: rounds %lu-%lu: "
+				"dropped out (--drop-out)\n", o->rank, k, o->drop_last);
+			continue;
+		}
 		wk_fill(&g, (unsigned)o->rank, (uint32_t)k, buf, o->count);
 		if (o->pause && k == o->pause_round)
 			sleep_ms((double)o->pause_ms);
 		/* --compute-ms, times --slow's factor on its rank: a device's work. */
 		sleep_ms(compute_ms);
 		t0 = now_s();
-		rc = daitn_allreduce(d, buf, o->count, dtype);
+		rc = ji->fedavg ? daitn_allreduce_weighted(d, buf, o->count, dtype,
+							   wk_weight((unsigned)o->rank, (uint32_t)k))
+				: daitn_allreduce(d, buf, o->count, dtype);
 		t1 = now_s();
 		if (rc == -ESTALE) {
 			/* Not a failure: a partial job closed the round without

@@ -688,6 +688,40 @@ test_partial_call_over_the_slots_fails_before_sending(void)
 	free(p);
 }
 
+/* daitn_skip_rounds: the next call uses the round n later (set by its
+ * parity); a job that is not partial refuses it. */
+static void
+test_skipped_rounds_move_the_next_call_on(void)
+{
+	struct tpeer *p = partial_peer(4, 2);
+	struct daitn *d = NULL;
+	float *buf = ramp(16);
+
+	CU_ASSERT_EQUAL_FATAL(tutil_join(p, 0, 200000, 2000, &d), 0);
+	CU_ASSERT_EQUAL(daitn_skip_rounds(d, 3), 0);
+	CU_ASSERT_EQUAL(daitn_next_round(d), 3);
+	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, 16, DAITN_FLOAT32), 0);
+	CU_ASSERT(doubled(buf, 16));
+	CU_ASSERT_EQUAL(daitn_next_round(d), 4);
+	daitn_close(d);
+	tpeer_stop(p);
+	CU_ASSERT_EQUAL(p->n_recs, 1);
+	CU_ASSERT_EQUAL(p->recs[0].h.round, 1003);
+	CU_ASSERT_EQUAL(p->recs[0].h.slot & DP_PROTO_SLOT_SET_BIT, DP_PROTO_SLOT_SET_BIT);
+	free(p);
+
+	p = tutil_peer(DP_DTYPE_F32, 64, 4, 2);
+	CU_ASSERT_EQUAL_FATAL(tutil_join(p, 0, 200000, 2000, &d), 0);
+	CU_ASSERT_EQUAL(daitn_skip_rounds(d, 1), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(d), "not partial"));
+	CU_ASSERT_EQUAL(daitn_next_round(d), 0);
+	CU_ASSERT_EQUAL(daitn_skip_rounds(NULL, 1), -EINVAL);
+	daitn_close(d);
+	tpeer_stop(p);
+	free(p);
+	free(buf);
+}
+
 /* Every GRAD carries the RANKS flag and a zero trailer for the job's 4
  * ranks right after its elements; chunk k uses slot k and set round & 1 (not
  * the alternating sets of other jobs), whatever the count; every RESULT's
@@ -989,6 +1023,7 @@ main(void)
 		{ "weighted_call_refuses_bad_weights_before_sending",
 		  test_weighted_call_refuses_bad_weights_before_sending },
 		{ "weighted_result_weights_are_checked", test_weighted_result_weights_are_checked },
+		{ "skipped_rounds_move_the_next_call_on", test_skipped_rounds_move_the_next_call_on },
 		{ "partial_call_over_the_slots_fails_before_sending",
 		  test_partial_call_over_the_slots_fails_before_sending },
 		{ "ranks_trailer_on_another_job_is_ignored",

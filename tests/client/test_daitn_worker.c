@@ -386,6 +386,28 @@ test_slow_and_compute_ms_usage_errors(void)
 	}
 }
 
+/* --drop-out RANK:A-B: malformed values, B before A, a rank past the
+ * protocol's, given twice, with --until-file. */
+static void
+test_drop_out_usage_errors(void)
+{
+	static const char *const bad[] = { "3", "1:", ":2", "1:3-2", "1:2-", "1:-2", "x:2",
+					   "1024:2", "-1:2", "1:2-3x", "1:+2", "1: 2" };
+	const char *twice[] = { "--drop-out", "1:2", "--drop-out", "2:3", NULL };
+	const char *until[] = { "--drop-out", "1:2-4", "--until-file", "/nonexistent", NULL };
+
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *args[] = { "--drop-out", bad[i], NULL };
+
+		CU_ASSERT_EQUAL(run_worker(args), 2);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "--drop-out: expected RANK:A-B"));
+	}
+	CU_ASSERT_EQUAL(run_worker(twice), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "--drop-out: given twice"));
+	CU_ASSERT_EQUAL(run_worker(until), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "--drop-out and --until-file"));
+}
+
 /* The slow rank computes FACTOR x --compute-ms before each round; another
  * rank's factor does not slow this one; --slow alone means 20 ms. */
 static void
@@ -558,6 +580,7 @@ main(int argc, char **argv)
 		{ "digest_with_json_and_quiet", test_digest_with_json_and_quiet },
 		{ "order_exact_on_a_one_worker_job", test_order_exact_on_a_one_worker_job },
 		{ "slow_and_compute_ms_usage_errors", test_slow_and_compute_ms_usage_errors },
+		{ "drop_out_usage_errors", test_drop_out_usage_errors },
 		{ "slow_rank_computes_longer", test_slow_rank_computes_longer },
 		{ "partial_count_over_the_slots_exits_2", test_partial_count_over_the_slots_exits_2 },
 		{ "partial_job_checks_the_ranks_of_each_chunk",

@@ -430,6 +430,95 @@ test_masked_chunks_sum_only_their_ranks(void)
 			}
 }
 
+/* A fedavg job's result as the wire makes it, written here independently
+ * of the checker: each rank's w * x rounded to the type (weights all 1 when
+ * unweighted), products and weights added in order o in binary32, both
+ * rounded to the type, one division rounded to the type. */
+static void
+weighted_mean(const struct wk_gen *g, uint32_t round, void *out, size_t count, enum order o,
+	      bool unweighted)
+{
+	size_t es = wk_type_size(g->type);
+	uint8_t *in = malloc(count * es);
+	float *num = calloc(count, sizeof(float)), den = 0.0f;
+
+	for (unsigned k = 0; k < g->n_workers; k++) {
+		unsigned r = rank_at(k, g->n_workers, o);
+		float w = unweighted ? 1.0f : (float)wk_weight(r, round);
+
+		wk_fill(g, r, round, in, count);
+		for (size_t i = 0; i < count; i++) {
+			if (g->type == WK_BF16)
+				num[i] += kn_bf16_to_f32(kn_f32_to_bf16(
+					w * kn_bf16_to_f32(((uint16_t *)in)[i])));
+			else if (g->type == WK_F16)
+				num[i] += kn_f16_to_f32(kn_f32_to_f16(
+					w * kn_f16_to_f32(((uint16_t *)in)[i])));
+			else
+				num[i] += w * ((float *)in)[i];
+		}
+		den += w;
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (g->type == WK_BF16)
+			((uint16_t *)out)[i] = kn_f32_to_bf16(
+				kn_bf16_to_f32(kn_f32_to_bf16(num[i])) /
+				kn_bf16_to_f32(kn_f32_to_bf16(den)));
+		else if (g->type == WK_F16)
+			((uint16_t *)out)[i] = kn_f32_to_f16(
+				kn_f16_to_f32(kn_f32_to_f16(num[i])) /
+				kn_f16_to_f32(kn_f32_to_f16(den)));
+		else
+			((float *)out)[i] = num[i] / den;
+	}
+	free(in);
+	free(num);
+}
+
+/* The weighted mean passes in every order (bit-exact for exact patterns,
+ * and against the rank-order fold with order_exact); the plain mean, the
+ * sum and a changed element do not. */
+static void
+test_fedavg_checks_the_weighted_mean(void)
+{
+	static const enum wk_type types[] = { WK_F32, WK_BF16, WK_F16 };
+	static const enum order orders[] = { FORWARD, REVERSE, INTERLEAVED };
+
+	for (unsigned t = 0; t < 3; t++)
+		for (unsigned p = 0; p < 2; p++) {
+			struct wk_gen g = { .type = types[t], .pattern = p ? WK_RANDOM : WK_EXACT,
+					    .seed = 9, .n_workers = 5, .fedavg = true };
+			size_t es = wk_type_size(g.type);
+			uint8_t *a = malloc(COUNT * es), *b = malloc(COUNT * es);
+			struct wk_mismatch mm;
+			double worst;
+
+			for (unsigned o = 0; o < 3; o++) {
+				weighted_mean(&g, 5, a, COUNT, orders[o], false);
+				CU_ASSERT_EQUAL(wk_check(&g, 5, a, COUNT, NULL, &mm, &worst), 0);
+				CU_ASSERT(worst <= 1.0);
+			}
+			weighted_mean(&g, 5, a, COUNT, FORWARD, false);
+			g.order_exact = true;
+			CU_ASSERT_EQUAL(wk_check(&g, 5, a, COUNT, NULL, &mm, &worst), 0);
+			g.order_exact = false;
+			weighted_mean(&g, 5, b, COUNT, FORWARD, true);
+			CU_ASSERT(wk_check(&g, 5, b, COUNT, NULL, &mm, &worst) > COUNT / 4);
+			g.fedavg = false;
+			aggregate(&g, 5, b, COUNT, FORWARD);
+			g.fedavg = true;
+			CU_ASSERT(wk_check(&g, 5, b, COUNT, NULL, &mm, &worst) > COUNT / 4);
+			CU_ASSERT(wk_check(&g, 6, a, COUNT, NULL, &mm, &worst) > COUNT / 4);
+			if (g.pattern == WK_EXACT) {
+				corrupt(&g, a, 17);
+				CU_ASSERT_EQUAL(wk_check(&g, 5, a, COUNT, NULL, &mm, &worst), 1);
+				CU_ASSERT_EQUAL(mm.index, 17);
+			}
+			free(a);
+			free(b);
+		}
+}
+
 int
 main(void)
 {
@@ -449,6 +538,7 @@ main(void)
 		{ "order_exact_leaves_integer_checks_alone",
 		  test_order_exact_leaves_integer_checks_alone },
 		{ "masked_chunks_sum_only_their_ranks", test_masked_chunks_sum_only_their_ranks },
+		{ "fedavg_checks_the_weighted_mean", test_fedavg_checks_the_weighted_mean },
 		{ "sha256_known_answers", test_sha256_known_answers },
 		{ "sha256_million_a_in_uneven_pieces", test_sha256_million_a_in_uneven_pieces },
 		CU_TEST_INFO_NULL,

@@ -16,6 +16,10 @@
 #      the job is (ERROR 6) and goes on from there.
 #   3. job 22 as run 1, with --order-exact: the fold of the present ranks in
 #      rank order, bit for bit.
+#   4. job 21, rank 3 10x slower and rank 1 away for rounds 2-4
+#      (--drop-out 1:2-4, daitn_skip_rounds): rank 1 misses those rounds,
+#      its round-5 chunks wait for the job (a set also used by round 3) and
+#      never enter an earlier round.
 # Checks, every run:
 #   - every rank exits 0; every result a rank accepted was checked element by
 #     element against the sum of exactly the ranks its trailer names (so a
@@ -115,4 +119,11 @@ it_check "[[ $cd_ -gt 0 ]]" "deadline: the gateway closed $cd_ uses at their dea
 if run det 22 3 --slow 3:25 -- --compute-ms 20 --order-exact; then res=0; else res=1; fi
 it_check "[[ $res -eq 0 ]]" "deterministic quorum: every accepted result bit-exact against the rank-order fold of the ranks it names"
 it_check "[[ $(job_field 22 closed_quorum) -gt 0 ]]" "deterministic quorum: uses closed at the quorum"
+
+# 4. Deadline, a straggler and a drop-out together.
+if run dropout 21 -1 -- --slow 3:10 --compute-ms 20 --drop-out 1:2-4; then res=0; else res=1; fi
+it_check "[[ $res -eq 0 ]]" "deadline, rank 3 10x slower, rank 1 away for rounds 2-4: every accepted result exactly the sum of the ranks it names"
+missed=$(sed -nE "s/.*rank 1: $ROUNDS rounds, [0-9]+ OK, ([0-9]+) missed.*/\1/p" "$DTN_TMP/dropout/rank1.log" | tail -n 1)
+it_check "grep -q 'rank 1: rounds 2-4: dropped out' '$DTN_TMP/dropout/rank1.log' && [[ ${missed:-0} -ge 3 ]]" \
+	"drop-out: rank 1 skipped rounds 2-4 (${missed:-0} of $ROUNDS missed)"
 it_finish
