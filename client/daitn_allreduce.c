@@ -1005,6 +1005,21 @@ weighted_finish(struct daitn *d, void *buf, size_t count)
 	return 0;
 }
 
+/* The shared checks and the engine name their failures "daitn_allreduce:";
+ * a weighted call's failure names the call that failed. */
+static int
+weighted_err(struct daitn *d, int rc)
+{
+	static const char plain[] = "daitn_allreduce: ";
+	char tail[DAITN_ERR_SIZE];
+
+	if (rc < 0 && strncmp(d->last_error, plain, sizeof(plain) - 1) == 0) {
+		snprintf(tail, sizeof(tail), "%s", d->last_error + sizeof(plain) - 1);
+		daitn_err(d, rc, "daitn_allreduce_weighted: %s", tail);
+	}
+	return rc;
+}
+
 int
 daitn_allreduce_weighted(struct daitn *d, void *buf, size_t count, enum daitn_dtype dtype,
 			 double weight)
@@ -1018,7 +1033,7 @@ daitn_allreduce_weighted(struct daitn *d, void *buf, size_t count, enum daitn_dt
 	call_begin(d);
 	rc = args_check(d, buf, count, dtype);
 	if (rc < 0)
-		return rc;
+		return weighted_err(d, rc);
 	if (!d->job.fedavg)
 		return daitn_err(d, -EINVAL, "daitn_allreduce_weighted: job %u is not a federated "
 				 "average (its policy has no \"mode\": \"fedavg\"); call "
@@ -1030,7 +1045,7 @@ daitn_allreduce_weighted(struct daitn *d, void *buf, size_t count, enum daitn_dt
 		return daitn_err(d, -EINVAL, "daitn_allreduce_weighted: weight %g is not a positive "
 				 "finite %s", weight, dp_proto_dtype_name((uint8_t)d->job.dtype));
 	if (count == 0)
-		return call_run(d, buf, 0);
+		return weighted_err(d, call_run(d, buf, 0));
 	if (d->partial) {
 		/* The slot limit in the caller's elements (chunks carry one
 		 * fewer than the chunk size). */
@@ -1038,7 +1053,7 @@ daitn_allreduce_weighted(struct daitn *d, void *buf, size_t count, enum daitn_dt
 
 		rc = partial_prepare(d, count, (count + per - 1) / per, (uint32_t)per);
 		if (rc < 0)
-			return rc;
+			return weighted_err(d, rc);
 	}
 	rc = weighted_prepare(d, buf, count, w, &wire);
 	if (rc == 0)
@@ -1047,7 +1062,7 @@ daitn_allreduce_weighted(struct daitn *d, void *buf, size_t count, enum daitn_dt
 		rc = weighted_finish(d, buf, count);
 		d->ranks_ok = rc == 0;
 	}
-	return rc;
+	return weighted_err(d, rc);
 }
 
 int

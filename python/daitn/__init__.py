@@ -15,11 +15,11 @@ from ._lib import load as load_library
 from ._lib import path as library_path
 from .core import Context, dtype_code, strerror
 from .errors import (DaitnError, DaitnInvalidError, DaitnRangeError, DaitnRefusedError,
-                     DaitnTimeoutError)
+                     DaitnStaleError, DaitnTimeoutError)
 
 __all__ = [
     "Context", "dtype_code", "strerror", "load_library", "library_path",
     "DaitnError", "DaitnTimeoutError", "DaitnRefusedError", "DaitnInvalidError",
-    "DaitnRangeError", "LibraryNotFound",
+    "DaitnRangeError", "DaitnStaleError", "LibraryNotFound",
     "DAITN_FLOAT32", "DAITN_INT32", "DAITN_BFLOAT16", "DAITN_FLOAT16",
 ]

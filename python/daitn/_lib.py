@@ -71,6 +71,7 @@ class JobInfo(ctypes.Structure):
         ("policy_version", ctypes.c_uint32),
         ("round_base", ctypes.c_uint32),     # appended after v0.1
         ("partial", ctypes.c_uint8),         # appended: rounds close early
+        ("fedavg", ctypes.c_uint8),          # appended: a federated average
     ]
 
 
@@ -147,6 +148,22 @@ def _declare(lib):
     if hasattr(lib, "daitn_peer_gone"):         # added after v0.2
         lib.daitn_peer_gone.argtypes = [handle, ctypes.c_uint16]
         lib.daitn_peer_gone.restype = ctypes.c_int
+    if hasattr(lib, "daitn_next_round"):        # added after v0.2
+        lib.daitn_next_round.argtypes = [handle]
+        lib.daitn_next_round.restype = ctypes.c_uint32
+        lib.daitn_result_ranks.argtypes = [handle, ctypes.c_uint64,
+                                           ctypes.POINTER(ctypes.c_uint16),
+                                           ctypes.POINTER(ctypes.POINTER(ctypes.c_uint8))]
+        lib.daitn_result_ranks.restype = ctypes.c_int
+    if hasattr(lib, "daitn_allreduce_weighted"):  # added after v0.3
+        lib.daitn_allreduce_weighted.argtypes = [handle, ctypes.c_void_p, ctypes.c_size_t,
+                                                 ctypes.c_int, ctypes.c_double]
+        lib.daitn_allreduce_weighted.restype = ctypes.c_int
+        lib.daitn_result_weight.argtypes = [handle, ctypes.c_uint64,
+                                            ctypes.POINTER(ctypes.c_double)]
+        lib.daitn_result_weight.restype = ctypes.c_int
+        lib.daitn_skip_rounds.argtypes = [handle, ctypes.c_uint32]
+        lib.daitn_skip_rounds.restype = ctypes.c_int
     lib.daitn_last_error.argtypes = [handle]
     lib.daitn_last_error.restype = ctypes.c_char_p
     lib.daitn_strerror.argtypes = [ctypes.c_int]

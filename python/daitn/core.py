@@ -147,7 +147,71 @@ class Context:
             # A partial job (quorum or deadline rounds, docs/protocol.md
             # section 5): a result may leave ranks out.
             "partial": bool(ji.partial),
+            # A federated average ("mode": "fedavg"): allreduce_weighted only.
+            "fedavg": bool(ji.fedavg),
         }
+
+    def _call(self, name, fn):
+        """fn() under the lock on an open handle; raises for rc < 0."""
+        with self._lock:
+            if not self._h:
+                raise DaitnError(9, "the context is closed", name)  # EBADF
+            rc = fn()
+            if rc < 0:
+                msg = self._lib.daitn_last_error(self._h).decode(errors="replace")
+                raise from_rc(rc, msg or self._lib.daitn_strerror(rc).decode(), name)
+            return rc
+
+    def _need(self, name):
+        if not hasattr(self._lib, name):
+            raise DaitnError(38, "%s: the loaded libdaitn predates it" % name, name)  # ENOSYS
+
+    def allreduce_weighted(self, x, weight, dtype=None):
+        """A fedavg job: replace x by the mean of the contributions in the
+        round, each weighted by its rank's weight (e.g. its sample count),
+        chunk by chunk over the ranks in it (daitn_allreduce_weighted);
+        returns x. Raises DaitnStaleError when a partial job closed the round
+        without this rank (x is then in an unspecified state; the next call
+        takes part in the job's round), other DaitnError subclasses else."""
+        self._need("daitn_allreduce_weighted")
+        code = dtype_code(x, dtype)
+        ptr, count, restore, keep = _contiguous_view(x)
+        self._call("daitn_allreduce_weighted", lambda: self._lib.daitn_allreduce_weighted(
+            self._h, ptr, count, code, float(weight)))
+        del keep
+        if restore is not None:
+            restore()
+        return x
+
+    def result_ranks(self, chunk):
+        """A partial job, after a successful call: the ranks chunk `chunk` of
+        the result holds, as a sorted list (daitn_result_ranks)."""
+        self._need("daitn_result_ranks")
+        n_in, bm = ctypes.c_uint16(), ctypes.POINTER(ctypes.c_uint8)()
+        self._call("daitn_result_ranks", lambda: self._lib.daitn_result_ranks(
+            self._h, chunk, ctypes.byref(n_in), ctypes.byref(bm)))
+        n = self.job["n_workers"]
+        return [r for r in range(n) if (bm[r // 8] >> (r % 8)) & 1]
+
+    def result_weight(self, chunk):
+        """After a successful allreduce_weighted: the total weight of the ranks
+        in chunk `chunk` (daitn_result_weight)."""
+        self._need("daitn_result_weight")
+        w = ctypes.c_double()
+        self._call("daitn_result_weight", lambda: self._lib.daitn_result_weight(
+            self._h, chunk, ctypes.byref(w)))
+        return w.value
+
+    def next_round(self):
+        """The index of the next call among the run's rounds (daitn_next_round)."""
+        self._need("daitn_next_round")
+        with self._lock:
+            return self._lib.daitn_next_round(self._h) if self._h else 0
+
+    def skip_rounds(self, n):
+        """A partial job: take no part in the next n rounds (daitn_skip_rounds)."""
+        self._need("daitn_skip_rounds")
+        self._call("daitn_skip_rounds", lambda: self._lib.daitn_skip_rounds(self._h, n))
 
     def allreduce(self, x, dtype=None):
         """Sum x over every worker of the job, in place; returns x.

@@ -40,7 +40,13 @@ class DaitnRangeError(DaitnError):
     """-ERANGE: a value is too large for the int32 job's fixed point."""
 
 
+class DaitnStaleError(DaitnError):
+    """-ESTALE: a partial job closed this call's round without this rank;
+    nothing else is wrong, and the next call takes part in the job's round."""
+
+
 _BY_ERRNO = {
+    _errno.ESTALE: DaitnStaleError,
     _errno.ETIMEDOUT: DaitnTimeoutError,
     _errno.ECONNREFUSED: DaitnRefusedError,
     _errno.EINVAL: DaitnInvalidError,

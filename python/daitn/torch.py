@@ -117,7 +117,7 @@ _STATUS_NAMES = {
     STATUS_WORLD_MISMATCH: "job size differs from the world size",
     STATUS_INTERNAL: "internal error",
     STATUS_CONFIG: "invalid DAITN_* setting",
-    STATUS_PARTIAL_JOB: "the job closes rounds early (quorum or deadline)",
+    STATUS_PARTIAL_JOB: "the job closes rounds early (quorum or deadline) or is a fedavg job",
 }
 
 
@@ -393,6 +393,11 @@ class DaitnHookState:
             return STATUS_WORLD_MISMATCH, (
                 "job %d has %d workers in the gateway's policy but the DDP world has %d ranks"
                 % (job, self.job["n_workers"], self.world_size))
+        if self.job.get("fedavg"):
+            return STATUS_PARTIAL_JOB, (
+                "job %d is a federated average (\"mode\": \"fedavg\"): its rounds are "
+                "weighted means of models, not DDP's gradient sums; use "
+                "daitn.torch.average_parameters, or a job without \"mode\"" % job)
         if self.job.get("partial"):
             # DDP averages every rank's gradient in every bucket; a result
             # that leaves ranks out is not that.
@@ -663,3 +668,40 @@ def bf16_compress_wrapper(hook):
             return buf
         return fut.then(decompress)
     return wrapper
+
+
+_TORCH_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def average_parameters(ctx, params, weight):
+    """Federated averaging of a model: replace every tensor of params (e.g.
+    model.parameters(), in the same order on every client) by its mean over
+    the clients in the round, each weighted by its client's weight (e.g. its
+    sample count). ctx is a daitn.Context of a "mode": "fedavg" job.
+
+    The tensors travel as one flat tensor of the job's type (one copy out and
+    one back, in the parameters' own types), in one call, or, on a partial
+    job, in calls that fit its slots: each call is a round, and each chunk of
+    a round averages exactly the clients in it (ctx.result_ranks). Raises
+    daitn.DaitnStaleError when a partial job closed a round without this
+    client: the parameters are then left as they were (the caller keeps its
+    own model), and the next call takes part in the job's round."""
+    import daitn
+    job = ctx.job
+    if not job.get("fedavg"):
+        raise daitn.DaitnInvalidError(errno.EINVAL, "job is not a federated average "
+                                      "(\"mode\": \"fedavg\")", "average_parameters")
+    params = [p for p in params]
+    with torch.no_grad():
+        flat = torch.cat([p.detach().reshape(-1).to(_TORCH_DTYPES[job["dtype"]])
+                          for p in params])
+        per = job["chunk_size"] // flat.element_size() - 1
+        step = job["n_slots"] * per if job.get("partial") else flat.numel()
+        for at in range(0, flat.numel(), step):
+            part = flat[at:at + step]
+            ctx.allreduce_weighted(part, weight)
+        at = 0
+        for p in params:
+            n = p.numel()
+            p.copy_(flat[at:at + n].reshape(p.shape).to(p.dtype))
+            at += n

@@ -547,6 +547,10 @@ test_weighted_call_sends_weights_and_returns_the_mean(void)
 	}
 	CU_ASSERT_EQUAL(daitn_result_weight(d, 3, &tw), -ERANGE);
 	CU_ASSERT_EQUAL(daitn_result_weight(d, 0, NULL), -EINVAL);
+	/* The shared checks' failures name the weighted call. */
+	CU_ASSERT_EQUAL(daitn_allreduce_weighted(d, buf, 40, DAITN_BFLOAT16, 1.0), -EINVAL);
+	CU_ASSERT_EQUAL(strncmp(daitn_last_error(d), "daitn_allreduce_weighted: dtype bfloat16",
+				40), 0);
 	/* An unweighted call is refused before anything is sent, and the
 	 * weights of the last call are gone with it. */
 	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, 40, DAITN_FLOAT32), -EINVAL);
