@@ -13,6 +13,7 @@
 #   it_run_job JOB DTYPE PATTERN ROUNDS COUNT [worker args...]
 #                               one daitn-worker per rank of JOB, bounded; checks exit
 #                               status 0 and "ROUNDS rounds OK" from every rank
+#   it_loss PCT                 every worker link loses PCT% both ways (0: none)
 #   it_check COND MESSAGE       count a check; print PASS/FAIL with the message
 #   it_finish                   print the tally; exit 0 if every check passed, else 1
 #
@@ -109,6 +110,15 @@ it_chunks() {
 	*) esize=4 ;;
 	esac
 	echo $(( (count * esize + DTN_JOB_CHUNK - 1) / DTN_JOB_CHUNK ))
+}
+
+it_loss() {
+	dtn_link_reset_all
+	local i
+	[[ $1 -eq 0 ]] && return 0
+	for (( i = 1; i <= 4; i++ )); do
+		dtn_link_shape "$i" --loss "$1"
+	done
 }
 
 it_policy_with() {

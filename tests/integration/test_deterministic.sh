@@ -98,15 +98,6 @@ digests() {
 	done
 }
 
-loss() {   # loss PCT: every worker link loses PCT% both ways (0: none)
-	dtn_link_reset_all
-	local i
-	[[ $1 -eq 0 ]] && return 0
-	for (( i = 1; i <= 4; i++ )); do
-		dtn_link_shape "$i" --loss "$1"
-	done
-}
-
 # Chunks the gateway now running held for their turn, over jobs 5..7.
 held_sum() {
 	local j n=0
@@ -121,12 +112,12 @@ JOBS=("5 float32" "6 bfloat16" "7 float16" "1 float32")
 for name in "${RUNS[@]}"; do
 	order=up
 	case $name in
-	clean) loss 0 ;;
-	loss1) loss 1 ;;
-	loss10) loss 10 ;;
-	reversed) loss 0; order=down ;;
+	clean) it_loss 0 ;;
+	loss1) it_loss 1 ;;
+	loss10) it_loss 10 ;;
+	reversed) it_loss 0; order=down ;;
 	lcores2)
-		loss 1
+		it_loss 1
 		held1=$(held_sum)
 		dtn_gw_stop 10 || it_check "false" "the one-lcore gateway stopped cleanly"
 		dtn_gw_start "$GW2" "$POLICY"

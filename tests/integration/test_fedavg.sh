@@ -41,15 +41,6 @@ it_policy_with "$POLICY" '[
 IT_POLICY=$POLICY   # it_run_job's jobs
 it_gateway_up "$POLICY"
 
-loss() {   # loss PCT: every worker link loses PCT% both ways (0: none)
-	dtn_link_reset_all
-	local i
-	[[ $1 -eq 0 ]] && return 0
-	for (( i = 1; i <= 4; i++ )); do
-		dtn_link_shape "$i" --loss "$1"
-	done
-}
-
 # 1. Every float type.
 for spec in 30:float32 31:bfloat16 32:float16; do
 	job=${spec%%:*} dtype=${spec#*:}
@@ -57,10 +48,10 @@ for spec in 30:float32 31:bfloat16 32:float16; do
 		it_check "it_run_job $job $dtype $pattern $ROUNDS $COUNT" \
 			"job $job ($dtype, fedavg, $pattern): every element of every rank the weighted mean"
 	done
-	loss 1
+	it_loss 1
 	it_check "it_run_job $job $dtype random $ROUNDS $COUNT" \
 		"job $job ($dtype, fedavg, random, 1% loss): every element of every rank the weighted mean"
-	loss 0
+	it_loss 0
 done
 
 # 2. Deterministic: bit-exact, the same digests with and without loss.
@@ -73,11 +64,11 @@ digests() {   # digests DIR: every rank's digest lines, rank first
 it_check "it_run_job 33 float32 random $ROUNDS $COUNT --order-exact --digest --seed 77" \
 	"job 33 (fedavg, deterministic): bit-exact against the rank-order fold of the weighted chunks"
 clean=$(digests "$IT_LOGDIR")
-loss 10
+it_loss 10
 it_check "it_run_job 33 float32 random $ROUNDS $COUNT --order-exact --digest --seed 77" \
 	"job 33 (fedavg, deterministic, 10% loss): bit-exact against the rank-order fold"
 lossy=$(digests "$IT_LOGDIR")
-loss 0
+it_loss 0
 it_check "[[ -n '$clean' && '$clean' == '$lossy' ]]" \
 	"job 33: the same $(wc -l <<<"$clean") digest lines (4 ranks x $ROUNDS rounds) with and without 10% loss"
 
