@@ -16,6 +16,10 @@
 # Bytes counted: wire payload per second (sum/load: input elements read; store:
 # 16-bit elements written), 1 GB = 10^9 bytes; accumulator traffic is not
 # counted. Target (issue 2): avx512 sum_f32 >= 0.9x memcpy at L1/L2 sizes.
+# sum4_f32 / fold4_f32: a use of four contributions in four buffers, added in
+# arrival order / folded in rank order (a deterministic job's sum); the row
+# "fold4 / sum4" gives their ratio. Target (issue 14): avx512 fold4 >= 0.5x
+# the ordinary sum4 at 1 KiB and 256 KiB.
 # Bounded: the program is killed after 120 s (it normally takes a few seconds).
 set -euo pipefail
 DTN_LOG_TAG=bench-kernels
@@ -29,7 +33,7 @@ while [[ $# -gt 0 ]]; do
 	--build-dir) build_dir="$2"; shift ;;
 	--cpu) cpu="$2"; shift ;;
 	-n) bench_args+=(-n "$2"); shift ;;
-	-h|--help) sed -n '3,18p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,22p' "$0"; exit 0 ;;
 	-*) dtn_die "unknown option '$1' (see --help)" ;;
 	*) bench_args+=("$1") ;;
 	esac

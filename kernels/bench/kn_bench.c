@@ -11,6 +11,11 @@
  * the ratio says what that costs. memcpy copies the same payload bytes from
  * the same source buffer.
  *
+ * sum4_f32 and fold4_f32 time a use of four contributions in four buffers,
+ * added in arrival order and folded in rank order (a deterministic job's
+ * sum): the same kernels, so the fold costs what the sum does; the row
+ * "fold4 / sum4" says by how much, in the same run.
+ *
  * Each figure is the median (and best) over samples of a fixed number of
  * bytes; run it pinned to one CPU (scripts/bench-kernels.sh does).
  */
@@ -29,17 +34,26 @@
 #define SAMPLE_BYTES (16u << 20)
 
 enum op { OP_MEMCPY, OP_SUM_F32, OP_SUM_I32, OP_SUM_BF16, OP_SUM_F16,
-	  OP_LOAD_BF16, OP_LOAD_F16, OP_STORE_BF16, OP_STORE_F16, OP_MAX };
+	  OP_LOAD_BF16, OP_LOAD_F16, OP_STORE_BF16, OP_STORE_F16, OP_SUM4_F32, OP_FOLD4_F32,
+	  OP_MAX };
 
 static const char *const op_names[OP_MAX] = {
 	"memcpy", "sum_f32", "sum_i32", "sum_bf16", "sum_f16",
-	"load_bf16", "load_f16", "store_bf16", "store_f16",
+	"load_bf16", "load_f16", "store_bf16", "store_f16", "sum4_f32", "fold4_f32",
 };
+
+/* Four contributions of a use, each in its own buffer (a deterministic
+ * job's held mbufs): sum4 adds them in arrival order (here 3, 1, 0, 2, the
+ * first one loaded), fold4 in rank order 0, 1, 2, 3 (docs/protocol.md
+ * section 5, "Deterministic jobs"). Bytes counted: all four inputs. */
+#define N_CONTRIB 4
+static const unsigned arrival[N_CONTRIB] = { 3, 1, 0, 2 };
 
 struct bufs {
 	uint8_t *acc; /* accumulator: 2 x payload for 16-bit types */
 	uint8_t *src; /* wire payload (input of sums and loads) */
 	uint8_t *dst; /* memcpy destination and narrowing output */
+	uint8_t *contrib[N_CONTRIB]; /* sum4 / fold4 inputs */
 };
 
 /* Called through a pointer loaded at run time (a relaxed atomic load the
@@ -62,7 +76,8 @@ now_ns(void)
 static size_t
 op_elem_size(enum op op)
 {
-	return op == OP_MEMCPY || op == OP_SUM_F32 || op == OP_SUM_I32 ? 4 : 2;
+	return op == OP_MEMCPY || op == OP_SUM_F32 || op == OP_SUM_I32 || op == OP_SUM4_F32 ||
+	       op == OP_FOLD4_F32 ? 4 : 2;
 }
 
 static void
@@ -80,6 +95,19 @@ op_run(const struct kn_ops *o, enum op op, const struct bufs *b, size_t bytes)
 	case OP_LOAD_F16: o->load_f16((float *)b->acc, (const uint16_t *)b->src, n); break;
 	case OP_STORE_BF16: o->store_bf16((uint16_t *)b->dst, (const float *)b->acc, n); break;
 	case OP_STORE_F16: o->store_f16((uint16_t *)b->dst, (const float *)b->acc, n); break;
+	case OP_SUM4_F32:
+	case OP_FOLD4_F32:
+		/* bytes is the four inputs' total: each is a quarter. */
+		n /= N_CONTRIB;
+		for (unsigned k = 0; k < N_CONTRIB; k++) {
+			const float *c = (const float *)b->contrib[op == OP_SUM4_F32 ? arrival[k] : k];
+
+			if (k == 0)
+				memcpy(b->acc, c, n * sizeof(float));
+			else
+				o->sum_f32((float *)b->acc, c, n);
+		}
+		break;
 	default: abort();
 	}
 }
@@ -204,6 +232,12 @@ main(int argc, char **argv)
 	al.acc = arena;
 	al.src = arena + 640 * 1024 + 1024 + 64;
 	al.dst = arena + 1280 * 1024 + 2048 + 128;
+	/* Up to 256 KiB each, between acc's and src's (acc needs 2 x payload
+	 * for 16-bit types only, not for these float32 rows) and after dst. */
+	al.contrib[0] = al.src;
+	al.contrib[1] = al.src + 320 * 1024 + 192;
+	al.contrib[2] = al.dst;
+	al.contrib[3] = al.dst + 320 * 1024 + 256;
 	un = al;
 	un.acc += 4;
 	un.src += 4;
@@ -217,7 +251,7 @@ main(int argc, char **argv)
 	       "  buffers: %s, 64-byte aligned unless marked +4B (acc, src and dst "
 	       "all 4 bytes past a 64-byte boundary).\n", samples, SAMPLE_BYTES >> 20, kind);
 	for (int si = 0; si < n_sizes; si++) {
-		double mc_med, mc_best, mu_med, mu_best;
+		double mc_med, mc_best, mu_med, mu_best, sum4[8] = { 0 }, fold4[8] = { 0 };
 
 		measure(NULL, OP_MEMCPY, &al, sizes[si], samples, &mc_med, &mc_best);
 		measure(NULL, OP_MEMCPY, &un, sizes[si], samples, &mu_med, &mu_best);
@@ -232,16 +266,27 @@ main(int argc, char **argv)
 			int unal = op == OP_MAX;
 			enum op o = unal ? OP_SUM_F32 : (enum op)op;
 			double base = unal ? mu_med : mc_med;
+			size_t bytes = sizes[si] * (o == OP_SUM4_F32 || o == OP_FOLD4_F32 ?
+						    N_CONTRIB : 1);
 
 			printf("  %-14s", unal ? "sum_f32 +4B" : op_names[o]);
 			for (int v = 0; v < n_vars; v++) {
 				double med, best;
 
-				measure(vars[v], o, unal ? &un : &al, sizes[si], samples,
-					&med, &best);
+				measure(vars[v], o, unal ? &un : &al, bytes, samples, &med, &best);
 				printf(" %5.1f [%5.1f] (%4.2fx)", med, best, med / base);
+				if (o == OP_SUM4_F32)
+					sum4[v] = med;
+				if (o == OP_FOLD4_F32)
+					fold4[v] = med;
 			}
 			printf("\n");
+			if (o == OP_FOLD4_F32) {
+				printf("  %-14s", "fold4 / sum4");
+				for (int v = 0; v < n_vars; v++)
+					printf(" %5.2fx%15s", fold4[v] / sum4[v], "");
+				printf("\n");
+			}
 		}
 	}
 	munmap(arena, ARENA_SIZE);

@@ -121,9 +121,13 @@ it_check "[[ $res -eq 0 ]]" "deterministic quorum: every accepted result bit-exa
 it_check "[[ $(job_field 22 closed_quorum) -gt 0 ]]" "deterministic quorum: uses closed at the quorum"
 
 # 4. Deadline, a straggler and a drop-out together.
+late0=$(job_field 21 late)
 if run dropout 21 -1 -- --slow 3:10 --compute-ms 20 --drop-out 1:2-4; then res=0; else res=1; fi
 it_check "[[ $res -eq 0 ]]" "deadline, rank 3 10x slower, rank 1 away for rounds 2-4: every accepted result exactly the sum of the ranks it names"
 missed=$(sed -nE "s/.*rank 1: $ROUNDS rounds, [0-9]+ OK, ([0-9]+) missed.*/\1/p" "$DTN_TMP/dropout/rank1.log" | tail -n 1)
 it_check "grep -q 'rank 1: rounds 2-4: dropped out' '$DTN_TMP/dropout/rank1.log' && [[ ${missed:-0} -ge 3 ]]" \
 	"drop-out: rank 1 skipped rounds 2-4 (${missed:-0} of $ROUNDS missed)"
+late=$(( $(job_field 21 late) - late0 ))
+it_check "[[ $late -gt 0 ]] || ! left_out dropout 3" \
+	"drop-out run: $late late contributions counted (the straggler's, whenever a round closed without it)"
 it_finish
