@@ -14,6 +14,10 @@
  * partial job instead (docs/protocol.md section 5, "Partial rounds": 16
  * chunks on 16 slots, set = round mod 2): a chunk is then accepted only with
  * a ranks trailer that names 1 to 4 ranks and nothing past rank 3.
+ * Then the tensor, as the results left it, is read as a fedavg call's wire
+ * form (weighted_finish: 4080 elements in 16 chunks of 255 and a weight):
+ * it writes its output only when every chunk's weight is positive and
+ * finite, and then each element is its chunk's sum divided by that weight.
  */
 #include "../../client/daitn_allreduce.c"
 
@@ -23,9 +27,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define N_ELEMS (16 * 256)
 #define GUARD 64
+#define FEDAVG_COUNT (16 * 255)
 
 static struct daitn handles[2];   /* ordinary, partial */
 static float *tensor;      /* N_ELEMS + guards on both sides */
+static float *mean;        /* weighted_finish's output, FEDAVG_COUNT */
+
+/* The tensor as a fedavg job's wire form: the mean, or buf untouched. */
+static void fedavg_check(struct daitn *d)
+{
+	struct daitn f = *d;
+	int rc;
+
+	f.scratch = tensor + GUARD;
+	f.job.fedavg = 1;
+	for (size_t i = 0; i < FEDAVG_COUNT; i++)
+		mean[i] = -7.0f;
+	rc = weighted_finish(&f, mean, FEDAVG_COUNT);
+	assert(rc == 0 || rc == -EOVERFLOW || rc == -EPROTO);
+	for (size_t k = 0; k < 16; k++) {
+		float w = tensor[GUARD + k * 256 + 255];
+
+		assert(rc != 0 || (w > 0 && !isinf(w)));
+		for (size_t j = 0; j < 255; j++) {
+			float want = rc == 0 ? tensor[GUARD + k * 256 + j] / w : -7.0f;
+			float got = mean[k * 255 + j];
+
+			assert(got == want || (isnan(got) && isnan(want)));
+		}
+	}
+	assert(rc == 0 ? f.weight_chunks == 16 : f.weight_chunks == d->weight_chunks);
+}
 
 static void handle_init(struct daitn *d, bool partial)
 {
@@ -67,7 +99,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (tensor == NULL) {
 		tensor = calloc(N_ELEMS + 2 * GUARD, sizeof(float));
-		assert(tensor != NULL);
+		mean = calloc(FEDAVG_COUNT, sizeof(float));
+		assert(tensor != NULL && mean != NULL);
 		handle_init(&handles[0], false);
 		handle_init(&handles[1], true);
 	}
@@ -140,5 +173,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	assert(c.done <= c.n_chunks);
 	for (unsigned g = 0; g < GUARD; g++)
 		assert(tensor[g] == 0.0f && tensor[GUARD + N_ELEMS + g] == 0.0f);
+	fedavg_check(d);
 	return 0;
 }
