@@ -8,10 +8,25 @@
 #include "ctl.h"
 #include "ctl_tel.h"
 
+/* job_stats "kind" bits (docs/telemetry.md). */
+#define KIND_FEDAVG 0x1
+#define KIND_DETERMINISTIC 0x2
+#define KIND_PARTIAL 0x4
+
+/* "sum" or "fedavg", then ",det" and ",part" as they apply. */
+static const char *
+kind_text(long long kind, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s%s", kind & KIND_FEDAVG ? "fedavg" : "sum",
+		 kind & KIND_DETERMINISTIC ? ",det" : "", kind & KIND_PARTIAL ? ",part" : "");
+	return buf;
+}
+
 static const char usage[] =
 	"usage: daitnctl jobs [OPTIONS]\n"
 	"\n"
-	"List the training jobs the gateway runs: tenant, element type, workers,\n"
+	"List the training jobs the gateway runs: tenant, element type, kind (sum or\n"
+	"fedavg; det: deterministic, part: partial rounds), workers,\n"
 	"slots and the sets in use, contributions aggregated, chunks completed,\n"
 	"results resent, duplicates, stale, rate-limited and other drops.\n"
 	"\n";
@@ -27,12 +42,13 @@ ctl_jobs_main(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	if (!t.json)
-		printf("%5s %-12s %-8s %7s %6s %6s %6s %10s %10s %8s %8s %8s %8s %8s %8s %8s "
-		       "%9s\n", "job", "tenant", "dtype", "workers", "slots", "active", "done",
+		printf("%5s %-12s %-8s %-15s %7s %6s %6s %6s %10s %10s %8s %8s %8s %8s %8s %8s "
+		       "%8s %9s\n", "job", "tenant", "dtype", "kind", "workers", "slots", "active",
+		       "done",
 		       "aggregated", "completed", "resent", "dup", "stale", "limited", "dropped",
 		       "late", "early", "straggler");
 	do {
-		char cmd[64], b[12][16], who[24];
+		char cmd[64], b[12][16], who[24], kind[24];
 		json_t *root, *o;
 
 		snprintf(cmd, sizeof(cmd), "/daitn/job_stats,%lld", next);
@@ -47,10 +63,12 @@ ctl_jobs_main(int argc, char **argv)
 				snprintf(who, sizeof(who), "%lld", ctl_tel_arr_int(o, "straggler", i));
 			else
 				snprintf(who, sizeof(who), "-");
-			printf("%5lld %-12s %-8s %7lld %6lld %6lld %6lld %10s %10s %8s %8s %8s %8s %8s "
-			       "%8s %8s %9s\n",
+			printf("%5lld %-12s %-8s %-15s %7lld %6lld %6lld %6lld %10s %10s %8s %8s %8s "
+			       "%8s %8s %8s %8s %9s\n",
 			       ctl_tel_arr_int(o, "id", i), ctl_tel_arr_str(o, "tenant", i),
-			       ctl_tel_arr_str(o, "dtype", i), ctl_tel_arr_int(o, "workers", i),
+			       ctl_tel_arr_str(o, "dtype", i),
+			       kind_text(ctl_tel_arr_int(o, "kind", i), kind, sizeof(kind)),
+			       ctl_tel_arr_int(o, "workers", i),
 			       ctl_tel_arr_int(o, "slots", i), ctl_tel_arr_int(o, "sets_active", i),
 			       ctl_tel_arr_int(o, "sets_complete", i),
 			       ctl_tel_human(ctl_tel_arr_int(o, "aggregated", i), b[0], 16),

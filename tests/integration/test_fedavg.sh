@@ -94,4 +94,11 @@ it_check "grep -q 'rank 1: rounds 2-4: dropped out' '$dir/rank1.log' && [[ ${mis
 	"job 34: rank 1 dropped out of rounds 2-4 (${missed:-0} of 8 rounds missed: those 3, and any a loaded machine made it late for)"
 cd_=$(dtn_gw_counter closed_deadline /daitn/job,34 2>/dev/null || echo -1)
 it_check "[[ $cd_ -gt 0 ]]" "job 34: the gateway closed $cd_ uses at their deadline"
+
+# daitnctl jobs tells the kinds apart.
+jobs=$("$DTN_BUILD/control/ctl/daitnctl" jobs -f "$DTN_GW_PREFIX" 2>&1 || true)
+kind() { awk -v j="$1" '$1 == j { print $4 }' <<<"$jobs"; }
+it_log "daitnctl jobs: 1 $(kind 1), 30 $(kind 30), 33 $(kind 33), 34 $(kind 34)"
+it_check "[[ '$(kind 1)' == sum && '$(kind 30)' == fedavg && '$(kind 33)' == fedavg,det && '$(kind 34)' == fedavg,part ]]" \
+	"daitnctl jobs: kind sum (job 1), fedavg (30), fedavg,det (33), fedavg,part (34)"
 it_finish

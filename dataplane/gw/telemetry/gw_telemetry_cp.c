@@ -472,13 +472,18 @@ tel_nodes(const char *cmd, const char *params, struct rte_tel_data *d)
 	return arrays_attach(d, a, names, N);
 }
 
+/* job_stats "kind" bits (docs/telemetry.md): what daitnctl jobs shows. */
+#define GW_JOB_KIND_FEDAVG 0x1u
+#define GW_JOB_KIND_DETERMINISTIC 0x2u
+#define GW_JOB_KIND_PARTIAL 0x4u
+
 static int
 tel_job_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	static const char *const names[] = { "id", "tenant", "dtype", "workers", "slots",
 		"sets_active", "sets_complete", "aggregated", "completed", "result_resent",
 		"duplicate", "stale", "rate_limited", "dropped", "late", "closed_early",
-		"straggler", "straggler_last" };
+		"straggler", "straggler_last", "kind" };
 	enum { N = sizeof(names) / sizeof(names[0]), N_STR = 3 };
 	struct rte_tel_data *a[N];
 	struct gw *gw = tel_gw;
@@ -557,6 +562,9 @@ tel_job_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 		row[15] = early;
 		row[16] = slowest;
 		row[17] = slowest_n;
+		row[18] = (j->inst->cfg.fedavg ? GW_JOB_KIND_FEDAVG : 0u) |
+			  (j->ordered ? GW_JOB_KIND_DETERMINISTIC : 0u) |
+			  (j->partial ? GW_JOB_KIND_PARTIAL : 0u);
 		rte_tel_data_add_array_u64(a[0], row[0]);
 		rte_tel_data_add_array_string(a[1], t->policy->tenants[t->policy->jobs[i].tenant].id);
 		rte_tel_data_add_array_string(a[2], dp_proto_dtype_name(j->dtype));
