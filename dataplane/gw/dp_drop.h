@@ -81,7 +81,9 @@
 	X(HOLD_FULL, "hold_full")             /* early contribution, hold budget spent */ \
 	/* partial jobs (docs/protocol.md section 5, "Partial rounds") */        \
 	X(LATE, "late")                       /* use closed without it: result or ERROR 6 sent */ \
-	X(RANKS_MISMATCH, "ranks_mismatch")   /* ranks trailer missing, unexpected or mis-sized */
+	X(RANKS_MISMATCH, "ranks_mismatch")   /* ranks trailer missing, unexpected or mis-sized */ \
+	/* fedavg jobs (docs/protocol.md section 5, "Federated averaging") */ \
+	X(WEIGHT_BAD, "weight_bad")           /* last element not a positive finite weight */
 
 #define DP_DROP_ENUM_(name, str) DP_DROP_##name,
 enum dp_drop {

@@ -262,6 +262,7 @@ struct gw_job {
 	struct gw_job_inst *inst;
 	bool keyed;                     /* messages carry tags (dp_auth.h) */
 	bool ordered;                   /* "deterministic" float job: fold in rank order */
+	bool fedavg;                    /* "mode": "fedavg": chunks end in a weight */
 	struct dp_auth_key key;
 };
 

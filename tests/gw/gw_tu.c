@@ -32,12 +32,13 @@ static char policy_buf[64 * 1024];
 bool tu_policy_pin = true;
 
 /* Jobs 1..4: 4 workers, one per dtype. Job 5: float32, 256 workers.
- * Jobs 6..8: deterministic float32, bfloat16, float16, 4 workers. */
+ * Jobs 6..8: deterministic float32, bfloat16, float16, 4 workers. Jobs
+ * 9..11: partial float32. Job 12: fedavg float32. */
 const char *tu_policy_make(unsigned version, unsigned job3_kib, bool job4)
 {
 	static const char *const dtypes[] = {
 		"", "float32", "int32", "bfloat16", "float16", "float32", "float32", "bfloat16",
-		"float16", "float32", "float32", "float32",
+		"float16", "float32", "float32", "float32", "float32",
 	};
 	static const char *const extra[] = {
 		"", "", " \"frac_bits\": 16,", "", "", "", " \"deterministic\": true,",
@@ -45,6 +46,7 @@ const char *tu_policy_make(unsigned version, unsigned job3_kib, bool job4)
 		" \"completion\": {\"quorum\": 3},",
 		" \"completion\": {\"deadline_ms\": 50, \"min_ranks\": 2},",
 		" \"deterministic\": true, \"completion\": {\"quorum\": 3},",
+		" \"mode\": \"fedavg\",",
 	};
 	size_t o = 0, n = sizeof(policy_buf);
 

@@ -38,7 +38,7 @@
 #define TU_UDP_BASE 47000
 #define TU_SHARDS 2
 #define TU_OUT_MAX 600
-#define TU_JOBS 11
+#define TU_JOBS 12
 
 /* Ranks of job 1 .. TU_JOBS. */
 static inline uint16_t tu_job_workers(uint16_t job)
@@ -49,8 +49,11 @@ static inline uint16_t tu_job_workers(uint16_t job)
 /* Jobs 9 .. 11 are partial: their GRADs carry the ranks trailer. */
 static inline bool tu_job_partial(uint16_t job)
 {
-	return job >= 9 && job <= TU_JOBS;
+	return job >= 9 && job <= 11;
 }
+
+/* Job 12 is a float32 fedavg job: its chunks end in a weight. */
+#define TU_JOB_FEDAVG 12
 
 struct tu_gw {
 	struct cp_gw_config cfg;

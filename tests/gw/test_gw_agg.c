@@ -604,6 +604,48 @@ static void test_quorum_closes_at_three_and_the_fourth_is_late(void)
 			gw_cnt_read(&jl->last[3]), 3);
 }
 
+/* A fedavg job's chunk must end in a positive finite weight: zero, a
+ * negative, an infinite or NaN weight, a negative zero and a chunk of the
+ * weight alone are dropped (weight_bad) before they touch a slot; chunks
+ * with good weights (a denormal one too) sum as any job's, weights and all. */
+static void test_fedavg_chunks_need_a_positive_weight(void)
+{
+	static const float bad[] = { 0.0f, -0.0f, -1.0f, __builtin_inff(), -__builtin_inff(),
+				     __builtin_nanf("") };
+	static float in[NW][ELEMS_32], want[ELEMS_32];
+	const uint16_t job = TU_JOB_FEDAVG;
+	struct gw_stats before;
+	uint32_t round = next_round[job]++;
+
+	for (unsigned w = 0; w < NW; w++) {
+		for (unsigned e = 0; e + 1 < ELEMS_32; e++)
+			in[w][e] = (float)(w + 1) * (float)e;
+		in[w][ELEMS_32 - 1] = w == 3 ? 1e-40f : (float)(w + 1);
+	}
+	for (unsigned e = 0; e < ELEMS_32; e++)
+		want[e] = ((in[0][e] + in[1][e]) + in[2][e]) + in[3][e];
+	tu_snap(&before);
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		static float b[ELEMS_32];
+
+		memcpy(b, in[0], sizeof(b));
+		b[ELEMS_32 - 1] = bad[i];
+		tu_grad(job, 0, 5, 0, DP_DTYPE_F32, ELEMS_32, 0, round, b);
+	}
+	tu_grad(job, 0, 5, 0, DP_DTYPE_F32, 1, 0, round, in[0]);   /* the weight alone */
+	tu_poll();
+	CU_ASSERT_EQUAL(tu_collect(), 0);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_WEIGHT_BAD), 7);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_AGGREGATED), 0);
+	for (unsigned w = 0; w < NW; w++)
+		tu_grad(job, (uint16_t)w, 5, 0, DP_DTYPE_F32, ELEMS_32, 0, round, in[w]);
+	tu_poll();
+	expect_results(tu_collect(), NW, job, dp_proto_slot_make(5, 0), round, 0, ELEMS_32,
+		       want, sizeof(want));
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_WEIGHT_BAD), 7);
+	CU_ASSERT_EQUAL(tu_fate_delta(&before, DP_DROP_COMPLETED), 1);
+}
+
 /* A GRAD of a partial job must carry the trailer sized to it; no other
  * job's may. */
 static void test_ranks_trailer_must_match_the_job(void)
@@ -820,6 +862,7 @@ static CU_TestInfo tests[] = {
 	{ "quorum_closes_at_three_and_the_fourth_is_late",
 	  test_quorum_closes_at_three_and_the_fourth_is_late },
 	{ "ranks_trailer_must_match_the_job", test_ranks_trailer_must_match_the_job },
+	{ "fedavg_chunks_need_a_positive_weight", test_fedavg_chunks_need_a_positive_weight },
 	{ "deadline_closes_at_the_next_grad_with_enough_ranks",
 	  test_deadline_closes_at_the_next_grad_with_enough_ranks },
 	{ "deterministic_quorum_folds_the_present_ranks_in_order",

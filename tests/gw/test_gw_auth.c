@@ -24,7 +24,7 @@
 #include "gw_infer_priv.h"
 #include "gw_tu.h"
 
-#define JOB 12   /* after the fixture's jobs 1 .. TU_JOBS */
+#define JOB 13   /* after the fixture's jobs 1 .. TU_JOBS */
 _Static_assert(JOB > TU_JOBS, "a job of its own, not one of the fixture's");
 static char dir[] = "/tmp/gw_authXXXXXX";
 static char key_path[64];

@@ -198,6 +198,31 @@ static enum dp_drop grad_auth(const struct gw_job *job, const struct dp_proto_hd
 	return DP_DROP_NONE;
 }
 
+/* A fedavg job's chunk ends in its contributor's weight (docs/protocol.md
+ * section 5): at least one element before it, and a positive finite value
+ * (sign clear, exponent not all ones, not zero), tested on its bits. A
+ * zero, negative, infinite or NaN weight would make its use's mean
+ * meaningless for every rank. */
+static inline bool weight_ok(const struct gw_job *job, const uint8_t *payload, uint16_t count)
+{
+	const uint8_t *w = payload + (size_t)(count - 1) * job->k->esize;
+
+	if (unlikely(count < 2))
+		return false;
+	if (job->k->esize == 4) {
+		uint32_t b;
+
+		memcpy(&b, w, 4);
+		return (b >> 31) == 0 && (b >> 23) != 0xff && b != 0;
+	}
+	uint16_t b;
+
+	memcpy(&b, w, 2);
+	if (job->dtype == DP_DTYPE_F16)
+		return (b >> 15) == 0 && (b >> 10) != 0x1f && b != 0;
+	return (b >> 15) == 0 && (b >> 7) != 0xff && b != 0;
+}
+
 /* The job-level checks of a GRAD (docs/protocol.md, section 3). */
 static enum dp_drop pkt_grad(struct gw_lcore *lc, const struct gw_tables *t,
 			     struct rte_mbuf *m, const struct rte_ipv4_hdr *ip,
@@ -269,6 +294,10 @@ static enum dp_drop pkt_grad(struct gw_lcore *lc, const struct gw_tables *t,
 			fate = DP_DROP_RANKS_MISMATCH;
 			goto job_fate;
 		}
+	}
+	if (job->fedavg && unlikely(!weight_ok(job, payload, h->count))) {
+		fate = DP_DROP_WEIGHT_BAD;
+		goto job_fate;
 	}
 	if (unlikely(!gw_run_on(run))) {
 		/* A keyed job tells only a worker of its last run, whose GRAD

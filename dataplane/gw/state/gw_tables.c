@@ -279,6 +279,7 @@ static int tables_build(struct gw *gw, struct gw_tables *t, const struct gw_tabl
 		j->k = &gw->kern[cj->dtype];
 		j->keyed = cj->keyed;
 		j->ordered = cj->deterministic && cj->dtype != DP_DTYPE_I32;
+		j->fedavg = cj->fedavg;
 		if (cj->keyed)
 			dp_auth_key_set(&j->key, cj->key, (enum dp_auth_cover)cj->auth_cover);
 		j->workers = malloc(cj->n_workers * sizeof(*j->workers));
