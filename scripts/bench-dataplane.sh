@@ -5,7 +5,7 @@
 #
 #   bash scripts/bench-dataplane.sh [--build-dir DIR] [--cpu N] [--seconds S]
 #                                   [--samples K] [--workers N] [--window SLOTS]
-#                                   [--burst B] [--no-huge] [--no-auth] [--no-det]
+#                                   [--burst B] [--no-huge] [--no-auth] [--no-det] [--no-fedavg]
 #
 # daitn-gw-bench runs everything on one lcore, run to completion: an in-process
 # generator enqueues the 1 KiB float32 chunks of N workers (default 8) into the
@@ -38,6 +38,11 @@
 # worst case), each beside the ordinary figure of the same round. Target
 # (issue 14): at least 0.5x the ordinary sum.
 #
+# Then (unless --no-fedavg) what a fedavg job costs: daitn-gw-bench
+# --fedavg-compare measures an ordinary float32 job, a fedavg one (the same
+# sum, and every chunk's weight checked: weight_bad) and a fedavg job that is
+# also deterministic, each beside the ordinary figure of the same round.
+#
 # Hugepages are used when at least 128 free 2 MB pages are mounted; otherwise
 # the run falls back to --no-huge and says so (reserve them with:
 #   echo 512 > /proc/sys/vm/nr_hugepages; mount -t hugetlbfs nodev /dev/hugepages).
@@ -51,6 +56,7 @@ cpu=""
 huge=1
 auth=1
 det=1
+fedavg=1
 bench_args=()
 while [[ $# -gt 0 ]]; do
 	case "$1" in
@@ -60,7 +66,8 @@ while [[ $# -gt 0 ]]; do
 	--no-huge) huge=0 ;;
 	--no-auth) auth=0 ;;
 	--no-det) det=0 ;;
-	-h|--help) sed -n '3,46p' "$0"; exit 0 ;;
+	--no-fedavg) fedavg=0 ;;
+	-h|--help) sed -n '3,49p' "$0"; exit 0 ;;
 	*) dtn_die "unknown option '$1' (see --help)" ;;
 	esac
 	shift
@@ -111,4 +118,8 @@ fi
 if [[ $det -eq 1 ]]; then
 	echo
 	run_bench --det-compare
+fi
+if [[ $fedavg -eq 1 ]]; then
+	echo
+	run_bench --fedavg-compare
 fi

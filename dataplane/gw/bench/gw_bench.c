@@ -14,7 +14,8 @@
  * no slots, no TX) gives the baseline.
  *
  *   daitn-gw-bench [EAL args] -- [--seconds S] [--workers N] [--window SLOTS]
- *                                [--burst B] [--auth-compare | --det-compare]
+ *                                [--burst B] [--auth-compare | --det-compare |
+ *                                 --fedavg-compare]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -47,10 +48,12 @@ struct bench_opts {
 	unsigned workers;
 	unsigned window;             /* slot indices the generator cycles over */
 	unsigned burst;              /* frames the generator enqueues per iteration */
-	enum { CMP_NONE, CMP_AUTH, CMP_DET } compare;
+	enum { CMP_NONE, CMP_AUTH, CMP_DET, CMP_FEDAVG } compare;
 	/* CMP_AUTH: jobs 1..3 without a key, header and payload tags;
 	 * CMP_DET: job 1 ordinary, jobs 2 and 3 deterministic, job 3's ranks
-	 * arriving highest first (every chunk but the last held). */
+	 * arriving highest first (every chunk but the last held);
+	 * CMP_FEDAVG: job 1 ordinary, job 2 fedavg (each chunk's weight
+	 * checked), job 3 fedavg and deterministic, in rank order. */
 };
 
 struct phase {
@@ -65,14 +68,18 @@ static struct gw_bench_gen_tmpl tmpl[3];
 static struct dp_auth_key keys[3];
 
 #define BENCH_MODES 3
-static const char *const mode_names[2][BENCH_MODES] = {
+/* By compare - 1 (CMP_AUTH, CMP_DET, CMP_FEDAVG). */
+static const char *const mode_names[3][BENCH_MODES] = {
 	{ "no key", "key, tags cover headers", "key, tags cover payloads" },
 	{ "ordinary", "rank-order fold, in order", "rank-order fold, reversed" },
+	{ "ordinary", "fedavg (weights checked)", "fedavg, rank-order fold" },
 };
-static const char *const mode_heads[2][BENCH_MODES] = {
+static const char *const mode_heads[3][BENCH_MODES] = {
 	{ "no key", "header tags", "payload tags" },
 	{ "ordinary", "det. in order", "det. reversed" },
+	{ "ordinary", "fedavg", "fedavg, det." },
 };
+static const char *const compare_names[3] = { "auth", "det", "fedavg" };
 
 static int opts_parse(int argc, char **argv, struct bench_opts *o)
 {
@@ -85,6 +92,7 @@ static int opts_parse(int argc, char **argv, struct bench_opts *o)
 		{ "samples", required_argument, NULL, 'k' },
 		{ "auth-compare", no_argument, NULL, 'a' },
 		{ "det-compare", no_argument, NULL, 'd' },
+		{ "fedavg-compare", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -101,6 +109,7 @@ static int opts_parse(int argc, char **argv, struct bench_opts *o)
 		case 'k': o->samples = (unsigned)atoi(optarg); break;
 		case 'a': o->compare = CMP_AUTH; break;
 		case 'd': o->compare = CMP_DET; break;
+		case 'f': o->compare = CMP_FEDAVG; break;
 		default: return -EINVAL;
 		}
 	}
@@ -158,6 +167,13 @@ static int policy_apply(struct gw *gw, const struct cp_gw_config *cfg, unsigned 
 
 		if (compare == CMP_DET) {
 			p->jobs[j].deterministic = true;
+			continue;
+		}
+		if (compare == CMP_FEDAVG) {
+			/* The generator's payload is all 1.0f: its last element is a
+			 * valid weight. */
+			p->jobs[j].fedavg = true;
+			p->jobs[j].deterministic = j == 2;
 			continue;
 		}
 		for (unsigned i = 0; i < sizeof(kb); i++)
@@ -397,11 +413,14 @@ static int bench_run(struct gw *gw, const struct bench_opts *o)
  * not the pipeline's). --det-compare: job 1 ordinary, job 2 deterministic
  * with each chunk's ranks arriving lowest first (nothing waits), job 3
  * deterministic with them arriving highest first (all but the last wait).
+ * --fedavg-compare: job 1 ordinary, job 2 fedavg, job 3 fedavg and
+ * deterministic (ranks in order).
  */
 static int bench_compare(struct gw *gw, const struct bench_opts *o)
 {
 	bool auth = o->compare == CMP_AUTH;
-	const char *const *names = mode_names[!auth], *const *heads = mode_heads[!auth];
+	const char *const *names = mode_names[o->compare - 1];
+	const char *const *heads = mode_heads[o->compare - 1];
 	struct gw_lcore *lc = gw_lcore_get(gw, 0);
 	struct gw_bench_gen g[BENCH_MODES];
 	struct gw_bench_sink sk = { .tx = bp.tx, .workers = o->workers };
@@ -415,7 +434,8 @@ static int bench_compare(struct gw *gw, const struct bench_opts *o)
 	for (unsigned m = 0; m < BENCH_MODES; m++) {
 		g[m] = (struct gw_bench_gen){ .pool = auth && m ? bp.pool_tagged : bp.pool,
 			.rx = bp.rx, .tmpl = &tmpl[m], .key = auth && m ? &keys[m] : NULL,
-			.workers = o->workers, .window = o->window, .descending = !auth && m == 2 };
+			.workers = o->workers, .window = o->window,
+			.descending = o->compare == CMP_DET && m == 2 };
 		if (gw_bench_join(gw, &bp, &tmpl[m], o->workers, g[m].key, &g[m].lap,
 				  &g[m].salt) != 0) {
 			fprintf(stderr, "daitn-gw-bench: the workers could not join job %u\n", m + 1);
@@ -430,7 +450,7 @@ static int bench_compare(struct gw *gw, const struct bench_opts *o)
 	}
 	printf("daitn-gw-bench --%s-compare: %u workers, 1 KiB float32 chunks, window %u slots, "
 	       "burst %u, kernels %s, TSC %.2f GHz, %u rounds of %.1f s per mode\n",
-	       auth ? "auth" : "det", o->workers, o->window, o->burst, kn_ops_get()->name,
+	       compare_names[o->compare - 1], o->workers, o->window, o->burst, kn_ops_get()->name,
 	       (double)rte_get_tsc_hz() / 1e9, o->samples, o->seconds);
 	printf("  sample  %14s  %14s  %14s  (pipeline-only Mpps)\n", heads[0], heads[1], heads[2]);
 	gw_stats_read(gw, 0, &st0);
