@@ -58,6 +58,13 @@
  * ERROR 6 with the job's current round: the call fails with -ESTALE and the
  * handle's round counter jumps there (forward only), so every later call
  * follows the others.
+ *
+ * Federated averaging (docs/protocol.md section 5, "Federated averaging"):
+ * daitn_allreduce_weighted() writes the call's wire form into the scratch,
+ * chunk_size / element size - 1 elements a chunk, each times the rank's
+ * weight, then the weight, and runs the same engine over it; each chunk of
+ * the result is divided by its own total weight (its last element), so a
+ * partial job's chunks average exactly the ranks in them.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -968,6 +975,16 @@ weighted_prepare(struct daitn *d, const void *buf, size_t count, float w, size_t
 	return 0;
 }
 
+/* A fedavg call of count elements, per a chunk: where chunk k's weight is
+ * on the wire (after its elements; the last chunk may be short). */
+static size_t
+weight_at(size_t per, size_t count, size_t k)
+{
+	size_t n_chunks = (count + per - 1) / per;
+
+	return k * (per + 1) + (k + 1 < n_chunks ? per : count - k * per);
+}
+
 /* The weighted call's result back into buf: each chunk's sums divided by
  * its total weight. Every weight is checked before buf is written. */
 static int
@@ -979,8 +996,7 @@ weighted_finish(struct daitn *d, void *buf, size_t count)
 	const void *wire = d->scratch;
 
 	for (size_t k = 0; k < n_chunks; k++) {
-		size_t at = k * (per + 1) + (k + 1 < n_chunks ? per : count - k * per);
-		float tw = elem_get(wire, at, dt);
+		float tw = elem_get(wire, weight_at(per, count, k), dt);
 
 		if (isinf(tw))
 			return daitn_err(d, -EOVERFLOW, "daitn_allreduce_weighted: round %u: the total "
@@ -995,13 +1011,13 @@ weighted_finish(struct daitn *d, void *buf, size_t count)
 	}
 	for (size_t k = 0, i = 0, o = 0; k < n_chunks; k++, o++) {
 		size_t end = i + per < count ? i + per : count;
-		float tw = elem_get(wire, o + (end - i), dt);
+		float tw = elem_get(wire, weight_at(per, count, k), dt);
 
 		for (; i < end; i++, o++)
 			elem_put(buf, i, dt, elem_get(wire, o, dt) / tw);
 	}
 	d->weight_chunks = n_chunks;
-	d->weight_wire = count + n_chunks;
+	d->weight_count = count;
 	return 0;
 }
 
@@ -1078,11 +1094,8 @@ daitn_result_weight(const struct daitn *d, uint64_t chunk, double *weight)
 	if (chunk >= d->weight_chunks)
 		return -ERANGE;
 	dt = (uint8_t)d->job.dtype;
-	per = d->job.chunk_size / dp_proto_dtype_size(dt);
-	/* Every chunk but the last is whole; the last one's weight ends the
-	 * call's wire elements. */
-	*weight = elem_get(d->scratch, chunk + 1 < d->weight_chunks ?
-			   (size_t)(chunk + 1) * per - 1 : d->weight_wire - 1, dt);
+	per = d->job.chunk_size / dp_proto_dtype_size(dt) - 1;
+	*weight = elem_get(d->scratch, weight_at(per, d->weight_count, chunk), dt);
 	return 0;
 }
 

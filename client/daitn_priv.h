@@ -174,7 +174,7 @@ struct daitn {
 	size_t scratch_size;        /* bytes */
 	uint64_t weight_chunks;     /* chunks of the last weighted call that
 				       succeeded (their weights in scratch); 0: none */
-	size_t weight_wire;         /* ... and its wire elements */
+	size_t weight_count;        /* ... and its elements (the caller's) */
 	struct daitn_stats stats;
 	uint64_t held_resends;      /* of those retransmits, chunks the gateway said
 				       it counted (WAITING): at the ceiling only */
