@@ -222,14 +222,8 @@ class Context:
         """
         code = dtype_code(x, dtype)
         ptr, count, restore, keep = _contiguous_view(x)
-        with self._lock:
-            if not self._h:
-                raise DaitnError(9, "the context is closed", "daitn_allreduce")  # EBADF
-            rc = self._lib.daitn_allreduce(self._h, ptr, count, code)
-            if rc < 0:
-                msg = self._lib.daitn_last_error(self._h).decode(errors="replace")
-                raise from_rc(rc, msg or self._lib.daitn_strerror(rc).decode(),
-                              "daitn_allreduce")
+        self._call("daitn_allreduce",
+                   lambda: self._lib.daitn_allreduce(self._h, ptr, count, code))
         del keep
         if restore is not None:
             restore()
