@@ -1040,7 +1040,7 @@ int
 daitn_allreduce_weighted(struct daitn *d, void *buf, size_t count, enum daitn_dtype dtype,
 			 double weight)
 {
-	size_t wire = 0;
+	size_t wire = 0, per;
 	float w;
 	int rc;
 
@@ -1062,11 +1062,15 @@ daitn_allreduce_weighted(struct daitn *d, void *buf, size_t count, enum daitn_dt
 				 "finite %s", weight, dp_proto_dtype_name((uint8_t)d->job.dtype));
 	if (count == 0)
 		return weighted_err(d, call_run(d, buf, 0));
+	per = d->job.chunk_size / dp_proto_dtype_size((uint8_t)d->job.dtype) - 1;
+	if (count + (count + per - 1) / per > UINT32_MAX)
+		return daitn_err(d, -EINVAL, "daitn_allreduce_weighted: count %zu and its chunks' "
+				 "weights make %zu elements, over the protocol's %u per call; "
+				 "split the tensor", count, count + (count + per - 1) / per,
+				 UINT32_MAX);
 	if (d->partial) {
 		/* The slot limit in the caller's elements (chunks carry one
 		 * fewer than the chunk size). */
-		size_t per = d->job.chunk_size / dp_proto_dtype_size((uint8_t)d->job.dtype) - 1;
-
 		rc = partial_prepare(d, count, (count + per - 1) / per, (uint32_t)per);
 		if (rc < 0)
 			return weighted_err(d, rc);

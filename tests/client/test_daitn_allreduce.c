@@ -590,6 +590,11 @@ test_weighted_call_refuses_bad_weights_before_sending(void)
 	/* float16: 1e-30 rounds to 0 and 1e9 to infinity. */
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		CU_ASSERT_EQUAL(daitn_allreduce_weighted(d, h, 20, DAITN_FLOAT16, bad[i]), -EINVAL);
+	/* A count whose weights push the call past 2^32 - 1 wire elements is
+	 * refused before buf is read (h is far smaller: nothing touches it). */
+	CU_ASSERT_EQUAL(daitn_allreduce_weighted(d, h, UINT32_MAX - 5, DAITN_FLOAT16, 1.0),
+			-EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(d), "over the protocol's"));
 	CU_ASSERT_EQUAL(daitn_allreduce_weighted(d, h, 20, DAITN_FLOAT16, 4.0), -ERANGE);
 	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(d), "element 7 (30000)"));
 	CU_ASSERT_EQUAL(memcmp(h, h0, sizeof(h)), 0);
