@@ -148,7 +148,10 @@ int daitn_open(const struct daitn_config *cfg, struct daitn **out);
  * (a quorum or a deadline): the call then either succeeds with the others'
  * sum (daitn_result_ranks() tells), or, once the job has moved on, fails
  * with -ESTALE: buf is partly summed, nothing else is wrong, and the next
- * call takes part in the job's current round (daitn_next_round()).
+ * call takes part in the job's current round (daitn_next_round()). Rounds
+ * are matched by number only: a program that makes several calls per step
+ * must read daitn_next_round() to know which of its tensors that round is
+ * (daitn-worker does), or keep to one call per step.
  * Any other failure after sending started (-ETIMEDOUT, an
  * ERROR from the gateway as -ECONNREFUSED, -ECONNRESET when the gateway says
  * this run is over, -ECONNABORTED when a rank the gateway waits for is gone
@@ -181,7 +184,8 @@ int daitn_allreduce_weighted(struct daitn *d, void *buf, size_t count, enum dait
  * ranks in chunk `chunk` (0-based; element chunk * (chunk_size / element
  * size - 1) on), as the job's type carried it. Valid until the next call on
  * d. Returns 0, -EINVAL (d or weight NULL), -ENOENT (the last call was not a
- * successful weighted one) or -ERANGE (not one of its chunks). */
+ * successful weighted one, or had no elements) or -ERANGE (not one of its
+ * chunks). */
 int daitn_result_weight(const struct daitn *d, uint64_t chunk, double *weight);
 
 /* A partial job: after a successful daitn_allreduce() (or weighted call),
@@ -209,7 +213,8 @@ uint32_t daitn_next_round(const struct daitn *d);
  * The gateway holds that call's chunks back until the job has closed the
  * rounds before it (docs/protocol.md section 5, "Partial rounds"), and the
  * call waits for that within timeout_ms. Returns 0, or -EINVAL (d is NULL,
- * or its job is not partial: its rounds never close without a rank). */
+ * its job is not partial: its rounds never close without a rank, or n is
+ * 2^30 or more: rounds that far apart are outside the run). */
 int daitn_skip_rounds(struct daitn *d, uint32_t n);
 
 /* Tell d that rank's process is known to be gone (its peers saw its

@@ -944,9 +944,10 @@ elem_put(void *p, size_t i, uint8_t dtype, float v)
 
 /* A fedavg call's wire form in the scratch: chunk k holds elements k * per
  * .. of buf, each times w, then w, all in the job's type (the product of
- * two values of a 16-bit type is exact in binary32, so each wire element is
- * rounded once). Fails before anything is sent: -ERANGE when a product
- * overflows the type, -ENOMEM. */
+ * two float16 values, and of two bfloat16 values away from binary32's
+ * subnormal range, is exact in binary32, so each wire element is rounded
+ * once). Fails before anything is sent: -ERANGE when a product overflows
+ * the type, -ENOMEM. */
 static int
 weighted_prepare(struct daitn *d, const void *buf, size_t count, float w, size_t *wire_count)
 {
@@ -1138,6 +1139,9 @@ daitn_skip_rounds(struct daitn *d, uint32_t n)
 	if (!d->partial)
 		return daitn_err(d, -EINVAL, "daitn_skip_rounds: job %u is not partial: its rounds "
 				 "wait for every rank", d->job_id);
+	if (n >= DAITN_SKIP_MAX)
+		return daitn_err(d, -EINVAL, "daitn_skip_rounds: %u rounds is past the %u a run's "
+				 "rounds can be apart", n, DAITN_SKIP_MAX);
 	d->round += n;
 	return 0;
 }

@@ -119,6 +119,10 @@ daitn_msg_ack_decode(const uint8_t *data, uint32_t len, uint16_t rank,
 		snprintf(err, err_size, "HELLO_ACK: frac_bits %u > 30", ji.frac_bits);
 		return -EPROTO;
 	}
+	if (ji.dtype == DP_DTYPE_I32 && (ji.flags & DP_PROTO_JOB_FEDAVG)) {
+		snprintf(err, err_size, "HELLO_ACK: a fedavg int32 job (fedavg jobs are float)");
+		return -EPROTO;
+	}
 	info->n_workers = ji.n_workers;
 	info->chunk_size = ji.chunk_size;
 	info->n_slots = ji.n_slots;

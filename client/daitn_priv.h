@@ -25,6 +25,9 @@
 #include "dp_proto.h"
 
 #define DAITN_ERR_SIZE 256
+/* daitn_skip_rounds(): fewer than this (the gateway's run window, within
+ * which rounds compare as serial numbers). */
+#define DAITN_SKIP_MAX (1u << 30)
 
 /* Datagrams one GSO send may carry (the kernel's UDP_MAX_SEGMENTS is 64 on
  * older kernels) and the UDP payload bound of one IPv4 datagram. */

@@ -23,7 +23,7 @@ import os
 import threading
 
 from . import _lib
-from .errors import DaitnError, from_rc
+from .errors import DaitnError, DaitnInvalidError, from_rc
 
 # numpy dtype name / torch dtype string -> wire type
 _NUMPY_DTYPES = {
@@ -211,6 +211,9 @@ class Context:
     def skip_rounds(self, n):
         """A partial job: take no part in the next n rounds (daitn_skip_rounds)."""
         self._need("daitn_skip_rounds")
+        if not isinstance(n, int) or not 0 <= n < 2**30:
+            raise DaitnInvalidError(22, "n must be an int from 0 to 2**30 - 1, got %r" % (n,),
+                                    "daitn_skip_rounds")  # EINVAL
         self._call("daitn_skip_rounds", lambda: self._lib.daitn_skip_rounds(self._h, n))
 
     def allreduce(self, x, dtype=None):

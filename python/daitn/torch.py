@@ -679,29 +679,37 @@ def average_parameters(ctx, params, weight):
     the clients in the round, each weighted by its client's weight (e.g. its
     sample count). ctx is a daitn.Context of a "mode": "fedavg" job.
 
-    The tensors travel as one flat tensor of the job's type (one copy out and
-    one back, in the parameters' own types), in one call, or, on a partial
-    job, in calls that fit its slots: each call is a round, and each chunk of
-    a round averages exactly the clients in it (ctx.result_ranks). Raises
-    daitn.DaitnStaleError when a partial job closed a round without this
-    client: the parameters are then left as they were (the caller keeps its
-    own model), and the next call takes part in the job's round."""
+    The tensors travel as one flat CPU tensor of the job's type (one copy out
+    and one back, in the parameters' own types and devices) in one call: one
+    round, each of whose chunks averages exactly the clients in it
+    (ctx.result_ranks). On a partial job the model must fit the job's slots
+    (one call, one round: a client that missed a round must not find another
+    part of the model in the next); a larger one raises DaitnInvalidError
+    naming what fits. Raises daitn.DaitnStaleError when a partial job closed
+    the round without this client: the parameters are then left as they
+    were (the caller keeps its own model), and the next call takes part in
+    the job's round."""
     import daitn
     job = ctx.job
     if not job.get("fedavg"):
         raise daitn.DaitnInvalidError(errno.EINVAL, "job is not a federated average "
                                       "(\"mode\": \"fedavg\")", "average_parameters")
     params = [p for p in params]
+    if not params:
+        return
+    dtype = _TORCH_DTYPES[job["dtype"]]
     with torch.no_grad():
-        flat = torch.cat([p.detach().reshape(-1).to(_TORCH_DTYPES[job["dtype"]])
+        flat = torch.cat([p.detach().reshape(-1).to(device="cpu", dtype=dtype)
                           for p in params])
         per = job["chunk_size"] // flat.element_size() - 1
-        step = job["n_slots"] * per if job.get("partial") else flat.numel()
-        for at in range(0, flat.numel(), step):
-            part = flat[at:at + step]
-            ctx.allreduce_weighted(part, weight)
+        if job.get("partial") and flat.numel() > job["n_slots"] * per:
+            raise daitn.DaitnInvalidError(
+                errno.EINVAL, "a partial job's model must fit one call: %d parameters, "
+                "the job's %d slots hold %d (give it more slot_memory or larger chunks)"
+                % (flat.numel(), job["n_slots"], job["n_slots"] * per), "average_parameters")
+        ctx.allreduce_weighted(flat, weight)
         at = 0
         for p in params:
             n = p.numel()
-            p.copy_(flat[at:at + n].reshape(p.shape).to(p.dtype))
+            p.copy_(flat[at:at + n].reshape(p.shape))
             at += n

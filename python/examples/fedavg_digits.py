@@ -154,9 +154,9 @@ def client(args):
                         int(os.environ["DAITN_PORT"]), bind_addr=os.environ.get("DAITN_BIND"),
                         timeout_ms=args.timeout_ms, join_timeout_ms=60000)
     job = ctx.job
-    if not job["fedavg"]:
-        raise SystemExit("job %d is not a federated average (\"mode\": \"fedavg\")"
-                         % int(os.environ["DAITN_JOB"]))
+    if not job["fedavg"] or job["dtype"] != "float32":
+        raise SystemExit("job %d is not a float32 federated average (\"mode\": \"fedavg\"; "
+                         "the reference computes in float32)" % int(os.environ["DAITN_JOB"]))
     per = job["chunk_size"] // 4 - 1
     n_chunks = (N_PARAMS + per - 1) // per
     model = np.zeros(N_PARAMS, dtype=np.float32)

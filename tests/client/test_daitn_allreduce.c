@@ -641,6 +641,15 @@ test_weighted_result_weights_are_checked(void)
 	tpeer_stop(p);
 	free(p);
 
+	/* A HELLO_ACK that says fedavg on an int32 job is malformed. */
+	p = fedavg_peer(DP_DTYPE_I32, 0.0f);
+	d = NULL;
+	CU_ASSERT_EQUAL(tutil_join(p, 0, 200000, 2000, &d), -EPROTO);
+	CU_ASSERT_PTR_NULL(d);
+	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(NULL), "fedavg int32"));
+	tpeer_stop(p);
+	free(p);
+
 	p = fedavg_peer(DP_DTYPE_F32, -1.0f);
 	CU_ASSERT_EQUAL_FATAL(tutil_join(p, 0, 200000, 2000, &d), 0);
 	CU_ASSERT_EQUAL(daitn_allreduce_weighted(d, x, 4, DAITN_FLOAT32, 1.0), -EPROTO);
@@ -708,6 +717,9 @@ test_skipped_rounds_move_the_next_call_on(void)
 
 	CU_ASSERT_EQUAL_FATAL(tutil_join(p, 0, 200000, 2000, &d), 0);
 	CU_ASSERT_EQUAL(daitn_skip_rounds(d, 3), 0);
+	CU_ASSERT_EQUAL(daitn_next_round(d), 3);
+	/* Rounds 2^30 apart are outside any run: refused, nothing moves. */
+	CU_ASSERT_EQUAL(daitn_skip_rounds(d, 1u << 30), -EINVAL);
 	CU_ASSERT_EQUAL(daitn_next_round(d), 3);
 	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, 16, DAITN_FLOAT32), 0);
 	CU_ASSERT(doubled(buf, 16));

@@ -193,6 +193,31 @@ def test_range_error_leaves_buffer_untouched():
         ctx.close()
 
 
+def test_fedavg_calls_refuse_what_does_not_fit():
+    with WirePeer("double") as peer:
+        ctx = open_ctx(peer)
+        assert ctx.job["fedavg"] is False and ctx.job["partial"] is False
+        # A weighted call on a job that is not fedavg: refused, nothing sent.
+        e = expect_raises(daitn.DaitnInvalidError, ctx.allreduce_weighted,
+                          np.ones(8, np.float32), 2.0)
+        assert "not a federated average" in str(e), str(e)
+        # skip_rounds: checked here before libdaitn sees it (ctypes would
+        # wrap -1 to 2**32 - 1), then refused by it on a job that is not
+        # partial.
+        for bad in (-1, 2**30, 2**32, 1.5, "3"):
+            expect_raises(daitn.DaitnInvalidError, ctx.skip_rounds, bad)
+        e = expect_raises(daitn.DaitnInvalidError, ctx.skip_rounds, 1)
+        assert "not partial" in str(e), str(e)
+        assert ctx.next_round() == 0
+        # average_parameters wants a fedavg job.
+        import daitn.torch as daitn_torch
+        import torch
+        w = torch.ones(4)
+        expect_raises(daitn.DaitnInvalidError, daitn_torch.average_parameters, ctx, [w], 1.0)
+        assert not peer.grads, "nothing may be sent"
+        ctx.close()
+
+
 # -- functional --------------------------------------------------------------
 
 def _check_double(ctx, peer, x, expect, code):

@@ -205,10 +205,11 @@ static enum dp_drop grad_auth(const struct gw_job *job, const struct dp_proto_hd
  * meaningless for every rank. */
 static inline bool weight_ok(const struct gw_job *job, const uint8_t *payload, uint16_t count)
 {
-	const uint8_t *w = payload + (size_t)(count - 1) * job->k->esize;
+	const uint8_t *w;
 
 	if (unlikely(count < 2))
 		return false;
+	w = payload + (size_t)(count - 1) * job->k->esize;
 	if (job->k->esize == 4) {
 		uint32_t b;
 
