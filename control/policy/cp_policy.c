@@ -89,7 +89,9 @@ cp_job_same(const struct cp_job *a, const struct cp_job *b)
 	    a->quorum != b->quorum || a->min_ranks != b->min_ranks ||
 	    a->deadline_ms != b->deadline_ms ||
 	    a->n_workers != b->n_workers || a->keyed != b->keyed ||
-	    a->auth_cover != b->auth_cover || memcmp(a->key, b->key, sizeof(a->key)) != 0)
+	    a->auth_cover != b->auth_cover || memcmp(a->key, b->key, sizeof(a->key)) != 0 ||
+	    a->up != b->up || a->up_ip != b->up_ip || a->up_port != b->up_port ||
+	    a->up_rank != b->up_rank)
 		return false;
 	for (uint16_t r = 0; r < a->n_workers; r++)
 		if (a->workers[r].ip != b->workers[r].ip || a->workers[r].port != b->workers[r].port)

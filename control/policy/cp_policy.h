@@ -42,6 +42,7 @@ enum cp_role {
 	CP_ROLE_WORKER = 1u << 0,     /* training worker */
 	CP_ROLE_STAGE = 1u << 1,      /* hosts inference stages */
 	CP_ROLE_REQUESTER = 1u << 2,  /* sends inference requests */
+	CP_ROLE_GATEWAY = 1u << 3,    /* another daitn gateway of a tree (docs/policy.md) */
 };
 
 struct cp_tenant {
@@ -99,6 +100,14 @@ struct cp_job {
 	uint8_t key[16];        /* the key file's key (DP_AUTH_KEY_SIZE) */
 	uint16_t n_workers;
 	struct cp_worker *workers;  /* indexed by rank, 0 .. n_workers-1 */
+	/* "parent" (a tree: docs/policy.md): this gateway sums its workers'
+	 * contributions and sends each use's sum up as rank up_rank of the
+	 * same job on the gateway at up_ip:up_port (its udp_port_base). */
+	bool up;
+	uint32_t up_node;       /* index into nodes (role "gateway") */
+	uint32_t up_ip;
+	uint16_t up_port;
+	uint16_t up_rank;
 };
 
 struct cp_replica {
@@ -207,9 +216,10 @@ uint32_t cp_job_slots(const struct cp_job *j, unsigned n_shards);
 
 /* True if the two jobs are the same for the data plane (everything that
  * shapes slots and admission is equal), so their in-flight state can be kept
- * across a reload: id, dtype, chunk_size, slot_memory, frac_bits and every
- * rank's ip:port. Tenant, class and weight may differ (they steer scheduling
- * and rates, not slot state); the new policy's values apply. Any thread. */
+ * across a reload: id, dtype, chunk_size, slot_memory, frac_bits, every
+ * rank's ip:port, and the parent (its ip:port and this gateway's rank
+ * there). Tenant, class and weight may differ (they steer scheduling and
+ * rates, not slot state); the new policy's values apply. Any thread. */
 bool cp_job_same(const struct cp_job *a, const struct cp_job *b);
 
 #endif /* CP_POLICY_H */

@@ -13,10 +13,12 @@
 
 static const char *const job_keys[] = {
 	"id", "tenant", "class", "weight", "dtype", "chunk_size", "slot_memory",
-	"frac_bits", "workers", "key_file", "auth_covers", "deterministic", "completion", "mode", NULL,
+	"frac_bits", "workers", "key_file", "auth_covers", "deterministic", "completion", "mode",
+	"parent", NULL,
 };
 static const char *const worker_keys[] = { "rank", "node", "port", NULL };
 static const char *const completion_keys[] = { "quorum", "deadline_ms", "min_ranks", NULL };
+static const char *const parent_keys[] = { "node", "port", "rank", NULL };
 #define DEADLINE_MS_MAX 3600000u
 
 #define JOB_SLOT_MEMORY_MAX (UINT64_C(1) << 40)
@@ -40,7 +42,9 @@ worker_read(struct pol_build *b, const json_t *obj, size_t rank, struct cp_worke
 			      "order, ranks 0 .. n-1", r, rank);
 		cp_json_pop(c, m);
 	}
-	w->node = pol_node_ref(b, obj, "node", CP_ROLE_WORKER);
+	/* A rank on a gateway node is a child gateway of a tree, which sends
+	 * its own workers' sum from its udp_port_base. */
+	w->node = pol_node_ref(b, obj, "node", CP_ROLE_WORKER | CP_ROLE_GATEWAY);
 	if (w->node != UINT32_MAX)
 		w->ip = b->p->nodes[w->node].ip;
 	cp_json_get_uint(c, obj, "port", true, 1, 65535, &port);
@@ -252,6 +256,65 @@ job_mode_read(struct pol_build *b, const json_t *obj, struct cp_job *j)
 	cp_json_pop(c, m);
 }
 
+/* "parent": this gateway is a leaf of a tree (docs/policy.md, "Trees") and
+ * sends each use's sum up as one rank of the same job on the parent. Read
+ * after the workers and the completion: what the parent cannot take apart
+ * is refused here. */
+static void
+job_parent_read(struct pol_build *b, const json_t *obj, struct cp_job *j)
+{
+	struct cp_json_ctx *c = &b->c;
+	json_t *pa = json_object_get(obj, "parent");
+	uint64_t port = 0, rank = 0;
+	char a[16];
+	size_t m, k;
+
+	if (pa == NULL)
+		return;
+	m = cp_json_push_key(c, "parent");
+	if (!cp_json_want_object(c, pa)) {
+		cp_json_pop(c, m);
+		return;
+	}
+	cp_json_keys_check(c, pa, parent_keys);
+	j->up = true;
+	j->up_node = pol_node_ref(b, pa, "node", CP_ROLE_GATEWAY);
+	cp_json_get_uint(c, pa, "port", true, 1, 65535, &port);
+	cp_json_get_uint(c, pa, "rank", true, 0, DP_PROTO_WORKERS_MAX - 1, &rank);
+	j->up_port = (uint16_t)port;
+	j->up_rank = (uint16_t)rank;
+	/* The parent sees this gateway's sum as one rank: whatever needs the
+	 * ranks apart (their salts, which of them a partial sum holds, their
+	 * order) cannot cross it. */
+	if (json_object_get(obj, "key_file") != NULL)
+		cp_json_error(c, "a keyed job cannot span gateways yet: its run's salt is per "
+			      "gateway");
+	if (j->partial)
+		cp_json_error(c, "a partial job (\"completion\") cannot span gateways: the parent "
+			      "could not tell which of this gateway's ranks a sum holds");
+	if (j->deterministic && j->dtype != 0 && j->dtype != DP_DTYPE_I32)
+		cp_json_error(c, "a \"deterministic\" %s job cannot span gateways: the parent "
+			      "would add this gateway's sum as one rank, out of rank order "
+			      "(an int32 job may)", dp_proto_dtype_name(j->dtype));
+	if (j->up_node != UINT32_MAX) {
+		j->up_ip = b->p->nodes[j->up_node].ip;
+		k = cp_json_push_key(c, "node");
+		for (unsigned g = 0; g < b->lim->n_gw_ips; g++)
+			if (j->up_ip == b->lim->gw_ips[g])
+				cp_json_error(c, "the parent is this gateway itself (%s is one of its "
+					      "addresses)", cp_json_ipv4_format(j->up_ip, a, sizeof(a)));
+		for (uint16_t r = 0; r < j->n_workers; r++)
+			if (j->workers[r].node == j->up_node) {
+				cp_json_error(c, "node \"%s\" is also the node of rank %u: a job's "
+					      "parent cannot be one of its workers",
+					      b->p->nodes[j->up_node].id, r);
+				break;
+			}
+		cp_json_pop(c, k);
+	}
+	cp_json_pop(c, m);
+}
+
 static void
 job_read(struct pol_build *b, const json_t *obj, size_t i)
 {
@@ -326,6 +389,7 @@ job_read(struct pol_build *b, const json_t *obj, size_t i)
 				  &j->slot_memory);
 	workers_read(b, obj, j);
 	job_completion_read(b, obj, j, over);
+	job_parent_read(b, obj, j);
 	/* Checked once the workers and the completion are known: they shape a
 	 * slot's cost (a deterministic job's holds and a partial job's
 	 * trailer are per rank). A quota already reported as unusable would

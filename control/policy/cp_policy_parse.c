@@ -182,12 +182,12 @@ roles_read(struct pol_build *b, const json_t *obj, struct cp_node *nd)
 		uint32_t role = 0;
 		char d[64];
 
-		for (uint32_t r = CP_ROLE_WORKER; r <= CP_ROLE_REQUESTER && json_is_string(v); r <<= 1)
+		for (uint32_t r = CP_ROLE_WORKER; r <= CP_ROLE_GATEWAY && json_is_string(v); r <<= 1)
 			if (strcmp(json_string_value(v), pol_role_name(r)) == 0)
 				role = r;
 		if (role == 0)
-			cp_json_error(c, "expected a role (\"worker\", \"stage\" or \"requester\"), got %s",
-				      cp_json_describe(v, d, sizeof(d)));
+			cp_json_error(c, "expected a role (\"worker\", \"stage\", \"requester\" or "
+				      "\"gateway\"), got %s", cp_json_describe(v, d, sizeof(d)));
 		else if (nd->roles & role)
 			cp_json_error(c, "role \"%s\" is listed twice", pol_role_name(role));
 		nd->roles |= role;

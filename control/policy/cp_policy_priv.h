@@ -53,12 +53,12 @@ void pol_names_free(struct pol_names *ix);
  */
 uint32_t pol_tenant_ref(struct pol_build *b, const json_t *obj);
 uint32_t pol_class_ref(struct pol_build *b, const json_t *obj, enum cp_class_kind want);
-/* Resolve member key (a node id) of obj, which must have role (0: any);
- * UINT32_MAX if not. */
+/* Resolve member key (a node id) of obj, which must have one of the roles
+ * in the mask roles (enum cp_role bits; 0: any); UINT32_MAX if not. */
 uint32_t pol_node_ref(struct pol_build *b, const json_t *obj, const char *key,
-		      enum cp_role role);
+		      uint32_t roles);
 /* The same for a node id given as the string value v at the current path. */
-uint32_t pol_node_ref_value(struct pol_build *b, const json_t *v, enum cp_role role);
+uint32_t pol_node_ref_value(struct pol_build *b, const json_t *v, uint32_t roles);
 
 const char *pol_kind_name(enum cp_class_kind k);
 const char *pol_role_name(enum cp_role r);

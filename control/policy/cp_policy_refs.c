@@ -32,6 +32,8 @@ pol_role_name(enum cp_role r)
 		return "stage";
 	case CP_ROLE_REQUESTER:
 		return "requester";
+	case CP_ROLE_GATEWAY:
+		return "gateway";
 	}
 	return "?";
 }
@@ -198,10 +200,10 @@ pol_class_ref(struct pol_build *b, const json_t *obj, enum cp_class_kind want)
 }
 
 static uint32_t
-node_resolve(struct pol_build *b, const char *id, enum cp_role role)
+node_resolve(struct pol_build *b, const char *id, uint32_t want)
 {
 	const struct cp_node *nd;
-	char roles[48] = "";
+	char wanted[64] = "", roles[48] = "";
 	int64_t i = pol_names_find(&b->nodes, id);
 
 	if (i < 0) {
@@ -209,19 +211,23 @@ node_resolve(struct pol_build *b, const char *id, enum cp_role role)
 		return UINT32_MAX;
 	}
 	nd = &b->p->nodes[i];
-	if (role == 0 || (nd->roles & role))
+	if (want == 0 || (nd->roles & want))
 		return (uint32_t)i;
-	for (uint32_t r = CP_ROLE_WORKER; r <= CP_ROLE_REQUESTER; r <<= 1)
+	for (uint32_t r = CP_ROLE_WORKER; r <= CP_ROLE_GATEWAY; r <<= 1) {
+		if (want & r)
+			snprintf(wanted + strlen(wanted), sizeof(wanted) - strlen(wanted),
+				 "%s\"%s\"", wanted[0] != '\0' ? " or " : "", pol_role_name(r));
 		if (nd->roles & r)
 			snprintf(roles + strlen(roles), sizeof(roles) - strlen(roles), "%s%s",
 				 roles[0] != '\0' ? ", " : "", pol_role_name(r));
-	cp_json_error(&b->c, "node \"%s\" lacks the role \"%s\" (its roles: %s)", id,
-		      pol_role_name(role), roles[0] != '\0' ? roles : "none");
+	}
+	cp_json_error(&b->c, "node \"%s\" lacks the role %s (its roles: %s)", id, wanted,
+		      roles[0] != '\0' ? roles : "none");
 	return UINT32_MAX;
 }
 
 uint32_t
-pol_node_ref(struct pol_build *b, const json_t *obj, const char *key, enum cp_role role)
+pol_node_ref(struct pol_build *b, const json_t *obj, const char *key, uint32_t roles)
 {
 	char id[CP_ID_MAX];
 	uint32_t i;
@@ -230,13 +236,13 @@ pol_node_ref(struct pol_build *b, const json_t *obj, const char *key, enum cp_ro
 	if (cp_json_get_id(&b->c, obj, key, true, id, sizeof(id)) != CP_JSON_OK)
 		return UINT32_MAX;
 	m = cp_json_push_key(&b->c, key);
-	i = node_resolve(b, id, role);
+	i = node_resolve(b, id, roles);
 	cp_json_pop(&b->c, m);
 	return i;
 }
 
 uint32_t
-pol_node_ref_value(struct pol_build *b, const json_t *v, enum cp_role role)
+pol_node_ref_value(struct pol_build *b, const json_t *v, uint32_t roles)
 {
 	char d[64];
 
@@ -244,7 +250,7 @@ pol_node_ref_value(struct pol_build *b, const json_t *v, enum cp_role role)
 		cp_json_error(&b->c, "expected a node id, got %s", cp_json_describe(v, d, sizeof(d)));
 		return UINT32_MAX;
 	}
-	return node_resolve(b, json_string_value(v), role);
+	return node_resolve(b, json_string_value(v), roles);
 }
 
 static int

@@ -380,6 +380,64 @@ test_job_same_ignores_scheduling_fields_only(void)
 	CU_ASSERT_FALSE(cp_job_same(&a, &b));
 }
 
+/* A leaf's "parent" is read into up_*, a root lists its children as ranks
+ * on gateway nodes, and a changed parent is a changed job. */
+static void
+test_job_parent_is_read_and_makes_a_changed_job(void)
+{
+	struct cp_diags d = { 0 };
+	struct cp_policy *p;
+	const struct cp_job *j;
+	struct cp_job b;
+	int rc;
+
+	p = parse("{\"version\": 1,"
+		  " \"nodes\": [{\"id\": \"w\", \"ip\": \"10.0.0.1\", \"roles\": [\"worker\"]},"
+		  "  {\"id\": \"up\", \"ip\": \"10.9.0.1\", \"roles\": [\"gateway\"]},"
+		  "  {\"id\": \"kid\", \"ip\": \"10.2.0.1\", \"roles\": [\"stage\", \"gateway\"]}],"
+		  " \"jobs\": [{\"id\": 5, \"slot_memory\": \"4KiB\","
+		  "   \"parent\": {\"rank\": 3, \"node\": \"up\", \"port\": 47001},"
+		  "   \"workers\": [{\"node\": \"w\", \"port\": 9}]},"
+		  "  {\"id\": 6, \"slot_memory\": \"4KiB\","
+		  "   \"workers\": [{\"node\": \"w\", \"port\": 9}, {\"node\": \"kid\", \"port\": 47000}]}]}",
+		  NULL, &d, &rc);
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_FATAL(p != NULL);
+	CU_ASSERT_EQUAL(p->nodes[1].roles, CP_ROLE_GATEWAY);
+	CU_ASSERT_EQUAL(p->nodes[2].roles, CP_ROLE_STAGE | CP_ROLE_GATEWAY);
+	j = cp_policy_job_find(p, 5);
+	CU_ASSERT_FATAL(j != NULL);
+	CU_ASSERT_TRUE(j->up);
+	CU_ASSERT_EQUAL(j->up_node, 1);
+	CU_ASSERT_EQUAL(j->up_ip, 0x0a090001u);
+	CU_ASSERT_EQUAL(j->up_port, 47001);
+	CU_ASSERT_EQUAL(j->up_rank, 3);
+	j = cp_policy_job_find(p, 6);
+	CU_ASSERT_FATAL(j != NULL);
+	CU_ASSERT_FALSE(j->up);
+	CU_ASSERT_EQUAL(j->workers[1].node, 2);
+	CU_ASSERT_EQUAL(j->workers[1].ip, 0x0a020001u);
+	CU_ASSERT_EQUAL(j->workers[1].port, 47000);
+
+	j = cp_policy_job_find(p, 5);
+	b = *j;
+	b.up_node = 7;                          /* node indices may move */
+	CU_ASSERT_TRUE(cp_job_same(j, &b));
+	b = *j;
+	b.up = false;
+	CU_ASSERT_FALSE(cp_job_same(j, &b));
+	b = *j;
+	b.up_ip = 0x0a090002u;
+	CU_ASSERT_FALSE(cp_job_same(j, &b));
+	b = *j;
+	b.up_port = 47000;
+	CU_ASSERT_FALSE(cp_job_same(j, &b));
+	b = *j;
+	b.up_rank = 2;
+	CU_ASSERT_FALSE(cp_job_same(j, &b));
+	cp_policy_free(p);
+}
+
 static void
 test_limits_come_from_the_gateway_config(void)
 {
@@ -505,6 +563,8 @@ static CU_TestInfo tests[] = {
 	{ "slot_formula_two_sets_of_32_bit_accumulators",
 	  test_slot_formula_two_sets_of_32_bit_accumulators },
 	{ "job_same_ignores_scheduling_fields_only", test_job_same_ignores_scheduling_fields_only },
+	{ "job_parent_is_read_and_makes_a_changed_job",
+	  test_job_parent_is_read_and_makes_a_changed_job },
 	{ "limits_come_from_the_gateway_config", test_limits_come_from_the_gateway_config },
 	{ "demo_policy_has_one_job_per_element_type", test_demo_policy_has_one_job_per_element_type },
 	CU_TEST_INFO_NULL,
