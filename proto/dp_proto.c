@@ -303,6 +303,27 @@ void dp_proto_join_wait_write(void *dst, const struct dp_proto_join_wait *w)
 		be16_put(p + 4 + 2 * i, w->missing[i]);
 }
 
+void dp_proto_hello_floor_write(void *pad, uint32_t floor)
+{
+	uint8_t *p = pad;
+
+	p[0] = (uint8_t)(floor >> 24);
+	p[1] = (uint8_t)(floor >> 16);
+	p[2] = (uint8_t)(floor >> 8);
+	p[3] = (uint8_t)floor;
+	p[4] = DP_PROTO_HELLO_FLOOR;
+}
+
+bool dp_proto_hello_floor_read(const void *pad, uint32_t *floor)
+{
+	const uint8_t *p = pad;
+
+	if (p[4] != DP_PROTO_HELLO_FLOOR)
+		return false;
+	*floor = (uint32_t)be16_get(p) << 16 | be16_get(p + 2);
+	return true;
+}
+
 void dp_proto_join_wait_read(const void *src, struct dp_proto_join_wait *w)
 {
 	const uint8_t *p = src;

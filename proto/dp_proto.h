@@ -48,6 +48,18 @@
  * source address gains no amplification). */
 #define DP_PROTO_HELLO_PAD 64u
 
+/* A child gateway's HELLO (a tree, docs/protocol.md section 12) says in its
+ * padding the oldest round its next run may start at: bytes 0..3 the round
+ * (big-endian), byte 4 DP_PROTO_HELLO_FLOOR. A worker's padding (zeros)
+ * says nothing. */
+#define DP_PROTO_HELLO_FLOOR 0x01u
+
+/* Write floor into a HELLO's padding (at least 5 bytes). */
+void dp_proto_hello_floor_write(void *pad, uint32_t floor);
+
+/* True with *floor if the HELLO padding at pad (at least 5 bytes) gives one. */
+bool dp_proto_hello_floor_read(const void *pad, uint32_t *floor);
+
 /* Workers per job: ranks 0 .. DP_PROTO_WORKERS_MAX-1. */
 #define DP_PROTO_WORKERS_MAX 1024u
 

@@ -83,7 +83,12 @@
 	X(LATE, "late")                       /* use closed without it: result or ERROR 6 sent */ \
 	X(RANKS_MISMATCH, "ranks_mismatch")   /* ranks trailer missing, unexpected or mis-sized */ \
 	/* fedavg jobs (docs/protocol.md section 5, "Federated averaging") */ \
-	X(WEIGHT_BAD, "weight_bad")           /* last element not a positive finite weight */
+	X(WEIGHT_BAD, "weight_bad")           /* last element not a positive finite weight */ \
+	/* trees (docs/protocol.md section 7): a leaf's traffic with its parent */ \
+	X(UP_PENDING, "up_pending")           /* retransmission while the sum is up: resent up */ \
+	X(TREE_RESULT, "tree_result")         /* the parent's result: sent to the local ranks */ \
+	X(TREE_RESULT_STALE, "tree_result_stale") /* parent's RESULT no use waits for */ \
+	X(TREE_ANSWER, "tree_answer")         /* the parent's answer to a HELLO or GRAD */
 
 #define DP_DROP_ENUM_(name, str) DP_DROP_##name,
 enum dp_drop {

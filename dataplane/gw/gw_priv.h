@@ -167,6 +167,13 @@ struct gw_job_lc {
 	 * uses that closed without it. */
 	uint64_t *last;
 	uint64_t *missing;
+	/* A tree leaf (gw_job.up, gw_tree.c): uses' sums sent to the parent,
+	 * sent again for a worker's retransmission, and not sent (no mbuf,
+	 * or the parent's address not resolved: the next retransmission
+	 * tries again). */
+	uint64_t up_sent;
+	uint64_t up_resent;
+	uint64_t up_lost;
 	struct gw_lcore *lc;            /* the owner, whose hold budget they use */
 	uint64_t charge;                /* bytes charged to the lcore's slot memory */
 	void *mem;                      /* the rte_malloc block holding all of it */
@@ -214,6 +221,8 @@ struct gw_join {
 	uint32_t *nonce;                /* per rank: its process's HELLO round */
 	uint64_t *heard;                /* per rank: gw_now() of its last HELLO */
 	uint8_t *in;                    /* per rank: 1 when it joined */
+	uint64_t *floor;                /* per rank: a child gateway's floor for the
+					   run's base | GW_JOIN_FLOOR, 0 none */
 	uint64_t swept;                 /* gw_now() of the last sweep of stale joins */
 	_Atomic uint32_t n_in;          /* any (gauge): ranks that joined */
 	uint64_t runs_ended;            /* runs ended by a rank's new process */
@@ -223,6 +232,37 @@ struct gw_join {
 	uint8_t *n_old;                 /* per rank: entries in use */
 };
 #define GW_JOIN_OLD_NONCES 4u
+#define GW_JOIN_FLOOR (1ull << 32)
+
+/*
+ * A tree leaf's standing with its parent gateway (gw_tree.c): this gateway
+ * joins the parent's job as one rank, as a worker process would, and its
+ * local run is that join: the parent's round_base is its workers'. The
+ * nonce names the local run toward the parent; a new local run (a local
+ * rank's new process, or the parent's run ending) takes a new one. Written
+ * by shard 0's lcore (it alone answers HELLOs and receives the parent's
+ * answers); the fields marked "any" are read by every lcore, after the run
+ * word that the ACK's round_base starts.
+ */
+struct gw_up {
+	uint32_t nonce;                 /* this gateway's current process toward the parent */
+	bool acked;                     /* the parent ACKed nonce with base below */
+	uint32_t base;                  /* the parent's round_base for nonce */
+	_Atomic uint16_t p_port;        /* any: the parent's udp_port_base (host order) */
+	_Atomic uint8_t p_shards;       /* any: its data lcores (0: no ACK yet) */
+	uint64_t asked;                 /* gw_now() of the last HELLO sent up */
+	/* Telemetry (relaxed): HELLOs sent up, the parent's answers, and the
+	 * local runs the parent's end of run ended. */
+	uint64_t hellos;
+	uint64_t acks;
+	uint64_t waits;
+	uint64_t refusals;
+	uint64_t runs_ended;
+	uint16_t wait_joined;           /* the parent's last HELLO_WAIT: its ranks in */
+	uint16_t wait_workers;
+	uint16_t refused_code;          /* its last refusal (0: none), and its text */
+	char refused[64];
+};
 
 /* A job's state that survives reloads while cp_job_same() holds. */
 struct gw_job_inst {
@@ -231,6 +271,7 @@ struct gw_job_inst {
 	_Atomic uint64_t run;           /* any: see GW_RUN_ON */
 	_Atomic uint64_t salt;          /* any: the run's tag context (stored before run) */
 	struct gw_join join;
+	struct gw_up up;                /* a tree leaf's (gw_job.up) */
 	uint64_t gen;                   /* newest table generation using it (main) */
 	unsigned n_lc;
 	struct gw_job_lc *lc[];         /* per shard */
@@ -263,6 +304,9 @@ struct gw_job {
 	bool keyed;                     /* messages carry tags (dp_auth.h) */
 	bool ordered;                   /* "deterministic" float job: fold in rank order */
 	bool fedavg;                    /* "mode": "fedavg": chunks end in a weight */
+	bool up;                        /* a tree leaf: sums go to the parent (gw_tree.c) */
+	uint16_t up_rank;               /* this gateway's rank in the parent's job */
+	struct gw_addr up_addr;         /* the parent: ip, udp_port_base, neighbour */
 	struct dp_auth_key key;
 };
 
@@ -472,6 +516,43 @@ void gw_reply_waiting(struct gw_lcore *lc, const struct gw_job *job, struct rte_
  * (their uses are over), so they go back to the pools now. */
 void gw_agg_held_run(struct gw_lcore *lc, const struct gw_job *job, struct gw_job_lc *jl,
 		     uint64_t run);
+
+/* gw_agg.c: a tree leaf's use (slot field h->slot, local index `local`)
+ * whose sum is with the parent gets the parent's RESULT (h, payload of
+ * h->count elements): it becomes the use's result and goes to every local
+ * rank. Returns DP_DROP_TREE_RESULT, or DP_DROP_TREE_RESULT_STALE when no
+ * use of this tag waits for it (a duplicate, or a use that moved on). */
+enum dp_drop gw_agg_result_down(struct gw_lcore *lc, const struct gw_job *job,
+				const struct dp_proto_hdr *h, uint32_t local,
+				const uint8_t *payload);
+
+/* gw_tree.c, any data lcore: send the sum of set s (slot field `slot`, the
+ * use's narrowed result at data) up to the parent as this gateway's
+ * contribution; `again` for a worker's retransmission. Never blocks: a
+ * frame that cannot be built is counted (up_lost) and left to the next
+ * retransmission. */
+void gw_tree_up_send(struct gw_lcore *lc, const struct gw_job *job, struct gw_job_lc *jl,
+		     const struct dp_slot_set *s, const void *data, uint16_t slot, bool again);
+
+/* gw_tree.c, shard 0 (gw_hello.c): every local rank of the tree leaf job
+ * has joined. True with the parent's round_base when the parent has ACKed
+ * this local run; otherwise sends a HELLO up (at most one per 10 ms) that
+ * asks for a base no older than floor (past every round this gateway
+ * holds), and returns false: the workers wait. */
+bool gw_tree_join(struct gw_lcore *lc, const struct gw_job *job, uint32_t floor, uint32_t *base);
+
+/* gw_tree.c, shard 0: the leaf's local run ended (or never started with
+ * this set of processes): the next join up is a new process. */
+void gw_tree_run_ended(const struct gw_job *job);
+
+/* gw_tree.c: a RESULT, HELLO_ACK, HELLO_WAIT, ERROR or WAITING (header h,
+ * checked by the codec) reached this gateway: only a tree leaf's parent
+ * sends those. A RESULT from the parent that fits its job returns
+ * DP_DROP_NONE with its local slot index in *local, for the caller to give
+ * to gw_agg_result_down() (and count); anything else returns its fate,
+ * counted for the job. m is never consumed. */
+enum dp_drop gw_tree_rx(struct gw_lcore *lc, const struct gw_tables *t, const struct rte_mbuf *m,
+			const struct dp_proto_hdr *h, unsigned port, uint32_t *local);
 
 /* gw_agg.c: learn rank's MAC and port from a frame; rebuild its header template. */
 void gw_agg_peer_learn(struct gw_lcore *lc, const struct gw_job *job, struct gw_job_lc *jl,

@@ -490,10 +490,10 @@ enum dp_drop gw_agg_grad(struct gw_lcore *lc, const struct gw_job *job,
 		agg_note(jl, h->round);
 		if (job->deadline != 0)
 			s->opened = gw_now(lc->gw);
-		if (job->ordered) {
-			s->aux = 0;
+		/* The fold cursor (ordered), or "the sum is up" (a tree leaf). */
+		s->aux = 0;
+		if (job->ordered)
 			goto ordered;
-		}
 		acc_load(job, b->data, payload, h->count);
 		break;
 	case DP_SLOT_ADD:
@@ -504,6 +504,15 @@ enum dp_drop gw_agg_grad(struct gw_lcore *lc, const struct gw_job *job,
 		acc_add(job, b->data, payload, h->count);
 		break;
 	case DP_SLOT_RESEND:
+		if (job->up && s->aux != 0) {
+			/* The sum is up and no result came down: the parent
+			 * may have lost it (it answers a duplicate with its
+			 * result). The rank hears that its chunk is counted. */
+			gw_tree_up_send(lc, job, jl, s, ((struct gw_buf *)s->user)->data, h->slot,
+					true);
+			gw_reply_waiting(lc, job, m, h, s, port, consumed);
+			return DP_DROP_UP_PENDING;
+		}
 		agg_send(lc, job, jl, s, s->user, h->slot, h->rank);
 		return DP_DROP_RESULT_RESENT;
 	case DP_SLOT_LATE:
@@ -565,9 +574,35 @@ complete:
 	if (job->ordered && s->aux < job->n_workers)
 		fold_rest(lc, job, s, held_of(job, jl, local, h->slot));
 	acc_finish(job, b->data, s->count);
+	if (job->up) {
+		/* A tree leaf: the local sum is one contribution upstream; the
+		 * use's result is what the parent sends down. */
+		s->aux = 1;
+		gw_tree_up_send(lc, job, jl, s, b->data, h->slot, false);
+		return DP_DROP_COMPLETED;
+	}
 	if (job->partial)
 		partial_finish(job, jl, s, b->data + (size_t)s->count * job->k->esize, by_deadline);
 	agg_done(jl, h->round);
 	agg_send(lc, job, jl, s, b, h->slot, -1);
 	return DP_DROP_COMPLETED;
+}
+
+enum dp_drop gw_agg_result_down(struct gw_lcore *lc, const struct gw_job *job,
+				const struct dp_proto_hdr *h, uint32_t local,
+				const uint8_t *payload)
+{
+	struct gw_job_lc *jl = job->inst->lc[lc->shard];
+	struct dp_slot_set *s = dp_slot_set_get(&jl->slots, local, dp_proto_slot_set(h->slot));
+	struct gw_buf *b = s->user;
+
+	if (s->state != DP_SLOT_COMPLETE || s->aux == 0 || s->round != h->round ||
+	    s->offset != h->offset || s->count != h->count)
+		return DP_DROP_TREE_RESULT_STALE;
+	/* No copy of this use was sent yet, so nothing in TX reads b. */
+	memcpy(b->data, payload, (size_t)h->count * job->k->esize);
+	s->aux = 0;
+	agg_done(jl, h->round);
+	agg_send(lc, job, jl, s, b, h->slot, -1);
+	return DP_DROP_TREE_RESULT;
 }

@@ -55,6 +55,21 @@ static uint32_t run_next_base(const struct gw *gw, const struct gw_job_inst *in,
 	return any ? newest + 2 : 0;
 }
 
+/* A child gateway of a tree keeps the rounds of its earlier runs in its
+ * slots (this gateway may have restarted since, and forgotten them): the
+ * run starts past the floor each one asked for (docs/protocol.md section
+ * 12). */
+static uint32_t run_base_floored(const struct gw_job *job, uint32_t base)
+{
+	const uint64_t *floor = job->inst->join.floor;
+
+	for (uint16_t r = 0; r < job->n_workers; r++)
+		if ((floor[r] & GW_JOIN_FLOOR) &&
+		    dp_proto_tag_cmp((uint32_t)floor[r], 0, base, 0) > 0)
+			base = (uint32_t)floor[r];
+	return base;
+}
+
 /* A rank that has joined keeps asking (libdaitn resends HELLO every 50 ms
  * while it waits); one silent for this long gave up or died, and is no
  * longer counted as joined, so a run never starts with a dead process. */
@@ -115,9 +130,11 @@ static void nonce_retire(struct gw_join *jn, uint16_t rank, uint32_t nonce)
 
 /* Add rank's process (nonce) to the job's run. Returns true with the run's
  * base when the run is on, false with *wait filled while ranks are missing. */
-static bool hello_join(const struct gw *gw, const struct gw_job *job, uint16_t rank,
-		       uint32_t nonce, uint32_t *base, struct dp_proto_join_wait *wait)
+static bool hello_join(struct gw_lcore *lc, const struct gw_job *job, uint16_t rank,
+		       uint32_t nonce, uint64_t floor, uint32_t *base,
+		       struct dp_proto_join_wait *wait)
 {
+	const struct gw *gw = lc->gw;
 	struct gw_job_inst *in = job->inst;
 	struct gw_join *jn = &in->join;
 	uint64_t run = atomic_load_explicit(&in->run, memory_order_relaxed);
@@ -135,6 +152,8 @@ static bool hello_join(const struct gw *gw, const struct gw_job *job, uint16_t r
 		memset(jn->in, 0, job->n_workers);
 		n_in = 0;
 		gw_cnt_add(&jn->runs_ended, 1);
+		if (job->up)
+			gw_tree_run_ended(job);
 	}
 	if (!jn->in[rank]) {
 		jn->in[rank] = 1;
@@ -143,13 +162,19 @@ static bool hello_join(const struct gw *gw, const struct gw_job *job, uint16_t r
 	if (job->keyed && jn->nonce[rank] != nonce && jn->nonce[rank] != 0)
 		nonce_retire(jn, rank, jn->nonce[rank]);
 	jn->nonce[rank] = nonce;
+	jn->floor[rank] = floor;
 	jn->heard[rank] = now;
 	if (n_in == job->n_workers ||
 	    now - jn->swept > rte_get_tsc_hz() / 1000u * JOIN_SWEEP_MS)
 		n_in = join_sweep(job, now, n_in);
 	atomic_store_explicit(&jn->n_in, n_in, memory_order_relaxed);
-	if (n_in == job->n_workers) {
-		*base = run_next_base(gw, in, run);
+	/* A tree leaf's run is its join to the parent's: it starts with the
+	 * parent's round_base, once the parent has ACKed (gw_tree.c). */
+	if (n_in == job->n_workers &&
+	    (!job->up || gw_tree_join(lc, job, run_base_floored(job, run_next_base(gw, in, run)),
+				      base))) {
+		if (!job->up)
+			*base = run_base_floored(job, run_next_base(gw, in, run));
 		id = gw_run_id(run) + 1 > 0x7fffffffu ? 1 : gw_run_id(run) + 1;
 		if (job->keyed)
 			atomic_store_explicit(&in->salt, run_salt(), memory_order_relaxed);
@@ -324,10 +349,14 @@ enum dp_drop gw_hello(struct gw_lcore *lc, const struct gw_tables *t, struct rte
 
 	if (code == 0) {
 		struct dp_proto_join_wait wait;
-		uint32_t base;
+		uint32_t base, floor;
+		/* A child gateway's floor for the run's base (gw_tree.c). */
+		uint64_t fl = dp_proto_hello_floor_read((const uint8_t *)(udp + 1) +
+							dp_proto_payload_off(h), &floor) ?
+			      GW_JOIN_FLOOR | floor : 0;
 
 		gw_agg_peer_learn(lc, job, job->inst->lc[lc->shard], h->rank, eth, port);
-		if (hello_join(gw, job, h->rank, h->round, &base, &wait)) {
+		if (hello_join(lc, job, h->rank, h->round, fl, &base, &wait)) {
 			struct dp_proto_job_info ji = {
 				.n_workers = job->n_workers, .chunk_size = job->chunk_size,
 				.n_slots = (uint16_t)RTE_MIN(job->n_slots, (uint32_t)UINT16_MAX),

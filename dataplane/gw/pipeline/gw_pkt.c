@@ -339,6 +339,26 @@ job_fate:
 	return fate;
 }
 
+/* A message only a tree leaf's parent sends (gw_tree.c): its answers are
+ * taken there; its RESULT goes to the use that waits for it. */
+static enum dp_drop pkt_from_parent(struct gw_lcore *lc, const struct gw_tables *t,
+				    const struct rte_mbuf *m, const struct rte_udp_hdr *udp,
+				    const struct dp_proto_hdr *h, unsigned port)
+{
+	const struct gw_job *job;
+	enum dp_drop fate;
+	uint32_t local;
+
+	fate = gw_tree_rx(lc, t, m, h, port, &local);
+	if (fate != DP_DROP_NONE)
+		return fate;
+	job = gw_tables_job(t, h->job);
+	fate = gw_agg_result_down(lc, job, h, local,
+				  (const uint8_t *)(udp + 1) + dp_proto_payload_off(h));
+	gw_cnt_add(&job->inst->lc[lc->shard]->fate[fate], 1);
+	return fate;
+}
+
 static enum dp_drop pkt_one(struct gw_lcore *lc, const struct gw_tables *t,
 			    struct rte_mbuf *m, unsigned port, bool *consumed)
 {
@@ -390,6 +410,14 @@ static enum dp_drop pkt_one(struct gw_lcore *lc, const struct gw_tables *t,
 	shard = (uint16_t)(rte_be_to_cpu_16(udp->dst_port) - gw->udp_base);
 	if (unlikely(shard >= gw->n_lcores))
 		return DP_DROP_UDP_WRONG_PORT;
+	/* A tree leaf's parent sends RESULTs to udp_port_base, the port the
+	 * leaf sends from (gw_tree.c): they go to the shard of their slot. */
+	if (shard == 0 && gw->n_lcores > 1 && udp_len >= sizeof(*udp) + DP_PROTO_HDR_SIZE &&
+	    unlikely(((const uint8_t *)(udp + 1))[3] == DP_MSG_RESULT)) {
+		uint32_t idx = dp_proto_slot_index(be16_at((const uint8_t *)(udp + 1) + 8));
+
+		shard = idx - rte_reciprocal_divide(idx, gw->shard_recip) * gw->n_lcores;
+	}
 	if (unlikely(shard != lc->shard)) {
 		/* No flow rule put it on its shard's queue (vdevs, RSS): pass
 		 * it to the owner, which counts its fate. Not every PMD
@@ -419,7 +447,8 @@ static enum dp_drop pkt_one(struct gw_lcore *lc, const struct gw_tables *t,
 			return gw_hello_leave(lc, t, m, &h, port);
 		return gw_hello(lc, t, m, &h, port, consumed);
 	}
-	return DP_DROP_UNEXPECTED_MSG;
+	/* Only a parent gateway sends a gateway these (a tree leaf's). */
+	return pkt_from_parent(lc, t, m, udp, &h, port);
 }
 
 void gw_pkt_burst(struct gw_lcore *lc, const struct gw_tables *t,

@@ -16,6 +16,7 @@
 
 #include <rte_byteorder.h>
 #include <rte_malloc.h>
+#include <rte_random.h>
 
 #include <urcu-qsbr.h>
 
@@ -132,6 +133,7 @@ static void inst_free(struct gw_job_inst *in)
 	free(in->join.nonce);
 	free(in->join.heard);
 	free(in->join.in);
+	free(in->join.floor);
 	free(in->join.old_nonce);
 	free(in->join.n_old);
 	free(in->workers);
@@ -156,13 +158,19 @@ static struct gw_job_inst *inst_create(struct gw *gw, const struct cp_job *j, ui
 	in->join.nonce = calloc(j->n_workers, sizeof(*in->join.nonce));
 	in->join.heard = calloc(j->n_workers, sizeof(*in->join.heard));
 	in->join.in = calloc(j->n_workers, sizeof(*in->join.in));
+	in->join.floor = calloc(j->n_workers, sizeof(*in->join.floor));
 	in->join.old_nonce = calloc((size_t)j->n_workers * GW_JOIN_OLD_NONCES,
 				    sizeof(*in->join.old_nonce));
 	in->join.n_old = calloc(j->n_workers, sizeof(*in->join.n_old));
 	if (in->join.nonce == NULL || in->join.heard == NULL || in->join.in == NULL ||
+	    in->join.floor == NULL ||
 	    in->join.old_nonce == NULL || in->join.n_old == NULL)
 		goto fail;
 	atomic_init(&in->join.n_in, 0);
+	/* A tree leaf's first process toward its parent. */
+	do
+		in->up.nonce = (uint32_t)rte_rand();
+	while (in->up.nonce == 0);
 	for (unsigned k = 0; k < gw->n_lcores; k++) {
 		uint32_t n_local = (n_slots - k + gw->n_lcores - 1) / gw->n_lcores;
 
@@ -280,6 +288,13 @@ static int tables_build(struct gw *gw, struct gw_tables *t, const struct gw_tabl
 		j->keyed = cj->keyed;
 		j->ordered = cj->deterministic && cj->dtype != DP_DTYPE_I32;
 		j->fedavg = cj->fedavg;
+		j->up = cj->up;
+		if (cj->up) {
+			j->up_rank = cj->up_rank;
+			j->up_addr.ip_be = rte_cpu_to_be_32(cj->up_ip);
+			j->up_addr.port_be = rte_cpu_to_be_16(cj->up_port);
+			j->up_addr.neigh = t->node_neigh[cj->up_node];
+		}
 		if (cj->keyed)
 			dp_auth_key_set(&j->key, cj->key, (enum dp_auth_cover)cj->auth_cover);
 		j->workers = malloc(cj->n_workers * sizeof(*j->workers));

@@ -13,11 +13,13 @@
  * control lock, so the tables they read cannot be freed under them.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <rte_telemetry.h>
 
+#include "cp_json.h"
 #include "gw_priv.h"
 
 #define GW_TEL_PAGE 200
@@ -104,6 +106,77 @@ static int tel_info(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_array_string(ports, gw->ports[i].cfg->name);
 	rte_tel_data_add_dict_container(d, "ports", ports, 0);
 	return 0;
+}
+
+/*
+ * A job's place in an aggregation tree (docs/telemetry.md): a leaf's parent
+ * and its traffic with it; a job whose ranks include gateways (its
+ * children) names them and the slowest (the child that completed the most
+ * uses, coming last). Nothing for a job on one gateway. ctl_lock held.
+ */
+static void tree_add(struct rte_tel_data *d, const struct gw_job *j, const uint64_t *f)
+{
+	const struct cp_policy *p = tel_gw->tables->policy;
+	const struct gw_up *up = &j->inst->up;
+	struct rte_tel_data *tree;
+	uint64_t sent = 0, resent = 0, lost = 0, slowest_n = 0;
+	unsigned children = 0, slowest = UINT16_MAX;
+	char a[32];
+
+	for (uint16_t r = 0; r < j->n_workers; r++) {
+		uint64_t nl = 0;
+
+		if (!(p->nodes[j->inst->cfg.workers[r].node].roles & CP_ROLE_GATEWAY))
+			continue;
+		children++;
+		for (unsigned k = 0; k < j->inst->n_lc; k++)
+			nl += gw_cnt_read(&j->inst->lc[k]->last[r]);
+		if (slowest == UINT16_MAX || nl > slowest_n) {
+			slowest = r;
+			slowest_n = nl;
+		}
+	}
+	if (!j->up && children == 0)
+		return;
+	tree = rte_tel_data_alloc();
+	if (tree == NULL)
+		return;
+	rte_tel_data_start_dict(tree);
+	rte_tel_data_add_dict_string(tree, "role", j->up ? (children ? "inner" : "leaf") : "root");
+	if (children != 0) {
+		rte_tel_data_add_dict_u64(tree, "children", children);
+		rte_tel_data_add_dict_u64(tree, "slowest_child", slowest);
+		rte_tel_data_add_dict_u64(tree, "slowest_child_last", slowest_n);
+	}
+	if (j->up) {
+		for (unsigned k = 0; k < j->inst->n_lc; k++) {
+			sent += gw_cnt_read(&j->inst->lc[k]->up_sent);
+			resent += gw_cnt_read(&j->inst->lc[k]->up_resent);
+			lost += gw_cnt_read(&j->inst->lc[k]->up_lost);
+		}
+		cp_json_ipv4_format(j->inst->cfg.up_ip, a, sizeof(a));
+		snprintf(a + strlen(a), sizeof(a) - strlen(a), ":%u", j->inst->cfg.up_port);
+		rte_tel_data_add_dict_string(tree, "parent", a);
+		rte_tel_data_add_dict_u64(tree, "parent_rank", j->up_rank);
+		rte_tel_data_add_dict_string(tree, "parent_state", up->acked ? "joined" :
+					     up->refused_code != 0 ? "refused" :
+					     gw_cnt_read(&up->hellos) != 0 ? "joining" : "idle");
+		if (up->refused_code != 0)
+			gw_tel_add_str(tree, "parent_refusal", up->refused);
+		rte_tel_data_add_dict_u64(tree, "parent_joined", up->wait_joined);
+		rte_tel_data_add_dict_u64(tree, "parent_workers", up->wait_workers);
+		rte_tel_data_add_dict_u64(tree, "hellos_up", gw_cnt_read(&up->hellos));
+		rte_tel_data_add_dict_u64(tree, "parent_acks", gw_cnt_read(&up->acks));
+		rte_tel_data_add_dict_u64(tree, "parent_waits", gw_cnt_read(&up->waits));
+		rte_tel_data_add_dict_u64(tree, "parent_refusals", gw_cnt_read(&up->refusals));
+		rte_tel_data_add_dict_u64(tree, "runs_ended_by_parent", gw_cnt_read(&up->runs_ended));
+		rte_tel_data_add_dict_u64(tree, "partials_up", sent);
+		rte_tel_data_add_dict_u64(tree, "partials_resent", resent);
+		rte_tel_data_add_dict_u64(tree, "partials_lost", lost);
+		rte_tel_data_add_dict_u64(tree, "results_down", f[DP_DROP_TREE_RESULT]);
+		rte_tel_data_add_dict_u64(tree, "results_stale", f[DP_DROP_TREE_RESULT_STALE]);
+	}
+	rte_tel_data_add_dict_container(d, "tree", tree, 0);
 }
 
 static int tel_jobs(const char *cmd, const char *params, struct rte_tel_data *d)
@@ -244,6 +317,7 @@ static int tel_job(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "late", late);
 	rte_tel_data_add_dict_container(d, "rank_last", last, 0);
 	rte_tel_data_add_dict_container(d, "rank_missing", missing, 0);
+	tree_add(d, j, f);
 	rte_tel_data_start_dict(fates);
 	for (unsigned i = 1; i < DP_DROP_MAX; i++)
 		if (f[i] != 0)

@@ -396,11 +396,13 @@ tel_tenants(const char *cmd, const char *params, struct rte_tel_data *d)
 static void
 roles_format(uint32_t roles, char *buf, size_t size)
 {
-	snprintf(buf, size, "%s%s%s%s%s", roles & CP_ROLE_WORKER ? "worker" : "",
-		 (roles & CP_ROLE_WORKER) && (roles & ~CP_ROLE_WORKER) ? "," : "",
-		 roles & CP_ROLE_STAGE ? "stage" : "",
-		 (roles & CP_ROLE_STAGE) && (roles & CP_ROLE_REQUESTER) ? "," : "",
-		 roles & CP_ROLE_REQUESTER ? "requester" : "");
+	static const char *const names[] = { "worker", "stage", "requester", "gateway" };
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]) && n < size; i++)
+		if (roles & (1u << i))
+			n += (size_t)snprintf(buf + n, size - n, "%s%s", n != 0 ? "," : "", names[i]);
 }
 
 static int
