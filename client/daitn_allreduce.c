@@ -604,6 +604,15 @@ fail_peers(struct ar_call *c)
 	     i++)
 		n += (size_t)snprintf(ranks + n, n < sizeof(ranks) ? sizeof(ranks) - n : 0, "%s%u",
 				      i ? ", " : "", c->waiting.missing[i]);
+	/* Every rank is in and the chunk still waits: the gateway is a leaf
+	 * of an aggregation tree whose parent has not answered its sum. */
+	if (n == 0 && c->waiting.n_workers != 0xffff && c->waiting.n_joined == c->waiting.n_workers)
+		return daitn_err(d, -ETIMEDOUT,
+				 "daitn_allreduce: round %u: job %u: the gateway has waited %u ms "
+				 "for its parent gateway (every one of its %u ranks contributed to "
+				 "the oldest chunk): a gateway or worker further up the job's "
+				 "aggregation tree is slow, stopped or gone", c->round, d->job_id,
+				 d->peer_timeout_ms, c->waiting.n_workers);
 	return daitn_err(d, -ETIMEDOUT,
 			 "daitn_allreduce: round %u: job %u: the gateway has waited %u ms for "
 			 "rank(s) %s%s (%u of %u contributed to the oldest chunk): those workers "

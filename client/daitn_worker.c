@@ -28,6 +28,7 @@ usage(FILE *f)
 "                    [--rto-us US] [--window W] [--until-file PATH]\n"
 "                    [--key-file PATH] [--peer-timeout-ms MS] [--pause ROUND:MS]\n"
 "                    [--compute-ms MS] [--slow RANK:FACTOR] [--drop-out RANK:A-B]\n"
+"                    [--tree FIRST:N]\n"
 "                    [--quiet] [--json] [--digest] [--order-exact]\n"
 "\n"
 "Joins job N on the gateway as rank R, runs K allreduce rounds (default 10) of\n"
@@ -92,6 +93,10 @@ usage(FILE *f)
 "                       round): its device is away. Only on a partial job, which\n"
 "                       closes them without it; the others check that their\n"
 "                       results leave it out\n"
+"  --tree FIRST:N       the job spans gateways (an aggregation tree) with N\n"
+"                       ranks in all, and this gateway's rank R is rank FIRST + R\n"
+"                       of those: inputs are that rank's, and every result is\n"
+"                       checked as the sum (or mean) of all N ranks' inputs\n"
 "  --key-file PATH      the job's key (its policy's key_file): tag every message\n"
 "                       and take only tagged answers (docs/security.md)\n"
 "  --until-file PATH    run up to K rounds, stopping once PATH exists: every 8\n"
@@ -161,7 +166,8 @@ opts_parse(int argc, char **argv, struct wk_opts *o)
 		{ "until-file", 1, 0, 'U' }, { "key-file", 1, 0, 'K' },
 		{ "peer-timeout-ms", 1, 0, 'P' }, { "pause", 1, 0, 'X' }, { "digest", 0, 0, 'D' },
 		{ "order-exact", 0, 0, 'O' }, { "ranks", 1, 0, 'A' }, { "slow", 1, 0, 'S' },
-		{ "compute-ms", 1, 0, 'C' }, { "drop-out", 1, 0, 'x' }, { 0, 0, 0, 0 },
+		{ "compute-ms", 1, 0, 'C' }, { "drop-out", 1, 0, 'x' }, { "tree", 1, 0, 'G' },
+		{ 0, 0, 0, 0 },
 	};
 	unsigned long long v;
 	int c, t, compute_set = 0;
@@ -320,6 +326,20 @@ opts_parse(int argc, char **argv, struct wk_opts *o)
 			o->drop_last = b;
 			break;
 		}
+		case 'G': {
+			unsigned long first, n;
+			int k = -1;
+
+			if (sscanf(optarg, "%lu:%lu%n", &first, &n, &k) != 2 || optarg[k] != '\0' ||
+			    strchr(optarg, '-') != NULL || strchr(optarg, '+') != NULL ||
+			    strchr(optarg, ' ') != NULL || n == 0 || n > DP_PROTO_WORKERS_MAX ||
+			    first >= n)
+				USAGE_ERR("--tree: expected FIRST:N, 1 <= N <= %u and FIRST < N, got \"%s\"",
+					  DP_PROTO_WORKERS_MAX, optarg);
+			o->tree_first = first;
+			o->tree_n = n;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -337,6 +357,12 @@ opts_parse(int argc, char **argv, struct wk_opts *o)
 			  "places; give one");
 	if (o->gw_addr[0] == '\0' || o->bind_addr[0] == '\0' || o->job < 0 || o->rank < 0)
 		USAGE_ERR("--gateway, --bind, --job and --rank (or --ranks) are required");
+	if (o->tree_n != 0 &&
+	    o->tree_first + (unsigned long)(o->rank_last >= 0 ? o->rank_last : o->rank) >= o->tree_n)
+		USAGE_ERR("--tree %lu:%lu: rank %ld would be rank %lu of the tree's %lu", o->tree_first,
+			  o->tree_n, o->rank_last >= 0 ? o->rank_last : o->rank,
+			  o->tree_first + (unsigned long)(o->rank_last >= 0 ? o->rank_last : o->rank),
+			  o->tree_n);
 	if (o->rank_last >= 0 && o->bind_port + (o->rank_last - o->rank) > 65535)
 		USAGE_ERR("--ranks %ld-%ld from port %u runs past port 65535", o->rank, o->rank_last,
 			  o->bind_port);

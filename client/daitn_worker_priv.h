@@ -100,6 +100,10 @@ struct wk_opts {
 	int drop;                    /* --drop-out RANK:A-B given */
 	long drop_rank;
 	unsigned long drop_first, drop_last;  /* rounds A .. B skipped */
+	/* --tree FIRST:N: the job spans gateways (an aggregation tree) with N
+	 * ranks in all; this process's rank R is rank FIRST + R of those (its
+	 * inputs are that rank's, and results sum all N). tree_n 0: off. */
+	unsigned long tree_first, tree_n;
 };
 
 /* --until-file: rounds between two stop votes. */

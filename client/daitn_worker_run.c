@@ -217,7 +217,8 @@ wk_run(const struct wk_opts *o, struct daitn *d)
 	const struct daitn_job_info *ji = daitn_job(d);
 	struct wk_gen g = {
 		.type = o->type, .pattern = o->pattern, .seed = o->seed,
-		.n_workers = ji->n_workers, .frac_bits = ji->frac_bits,
+		.n_workers = o->tree_n != 0 ? (unsigned)o->tree_n : ji->n_workers,
+		.frac_bits = ji->frac_bits,
 		.order_exact = o->order_exact != 0, .fedavg = ji->fedavg != 0,
 	};
 	size_t es = wk_type_size(o->type), wire_es = dp_proto_dtype_size((uint8_t)ji->dtype);
@@ -230,6 +231,8 @@ wk_run(const struct wk_opts *o, struct daitn *d)
 	enum daitn_dtype dtype = o->type == WK_F32_ON_I32 ? DAITN_FLOAT32 : ji->dtype;
 	struct wk_tally t = { .n_in_min = UINT16_MAX };
 	struct wk_ranks ranks = { .chunk_elems = chunk_elems, .n_chunks = n_chunks };
+	/* Whose inputs this rank sends: its own, or its place in a tree's. */
+	unsigned me = (unsigned)(o->tree_first + (unsigned long)o->rank);
 	struct wk_rate r = { 0 };
 	struct wk_mismatch mm;
 	unsigned long k = 0, votes = 0;
@@ -240,6 +243,11 @@ wk_run(const struct wk_opts *o, struct daitn *d)
 	if (ji->fedavg && (o->type == WK_I32 || o->type == WK_F32_ON_I32)) {
 		fprintf(stderr, "daitn-worker: rank %ld: job %ld is a federated average of floats; "
 			"--dtype %s has no weighted mean\n", o->rank, o->job, wk_type_name(o->type));
+		return EXIT_USAGE;
+	}
+	if (o->tree_n != 0 && ji->partial) {
+		fprintf(stderr, "daitn-worker: rank %ld: --tree: job %ld is partial, and a tree's "
+			"jobs never are\n", o->rank, o->job);
 		return EXIT_USAGE;
 	}
 	if (ji->partial && n_chunks > ji->n_slots) {
@@ -306,14 +314,14 @@ wk_run(const struct wk_opts *o, struct daitn *d)
 				"dropped out (--drop-out)\n", o->rank, k, o->drop_last);
 			continue;
 		}
-		wk_fill(&g, (unsigned)o->rank, (uint32_t)k, buf, o->count);
+		wk_fill(&g, me, (uint32_t)k, buf, o->count);
 		if (o->pause && k == o->pause_round)
 			sleep_ms((double)o->pause_ms);
 		/* --compute-ms, times --slow's factor on its rank: a device's work. */
 		sleep_ms(compute_ms);
 		t0 = now_s();
 		rc = ji->fedavg ? daitn_allreduce_weighted(d, buf, o->count, dtype,
-							   wk_weight((unsigned)o->rank, (uint32_t)k))
+							   wk_weight(me, (uint32_t)k))
 				: daitn_allreduce(d, buf, o->count, dtype);
 		t1 = now_s();
 		if (rc == -ESTALE) {
