@@ -5,6 +5,14 @@
 #   sudo bash scripts/demo.sh [--rounds K] [--count ELEMS] [--dtype TYPE] [--no-setup]
 #                             [--gateway-config FILE] [--policy FILE] [--job ID]
 #                             [--worker-args "ARGS"]   (extra daitn-worker options)
+#                             [--tree]
+#
+# With --tree the job spans gateways (configs/tree/): a root and two leaves,
+# each a daitn-gw in its own namespace, four workers behind each leaf. Each
+# leaf sums its workers and sends the sum up as one rank of the job on the
+# root, which sends the total down; every worker checks every element
+# against the sum of all eight ranks' inputs. --job picks 1 (float32,
+# default), 2 (int32), 3 (bfloat16), 4 (float16) or 5 (fedavg float32).
 #
 # Runs scripts/setup.sh (packages, hugepages, build), then builds a small network
 # of namespaces: a Linux bridge, the gateway's veth (taken over by DPDK's
@@ -25,6 +33,7 @@ dtype=""
 job=""
 worker_args=""
 do_setup=1
+tree=0
 gw_config="$DTN_ROOT/configs/gateway-demo.json"
 policy="$DTN_ROOT/configs/policy-demo.json"
 while [[ $# -gt 0 ]]; do
@@ -37,7 +46,8 @@ while [[ $# -gt 0 ]]; do
 	--policy) policy=$(realpath "$2"); shift ;;
 	--job) job=$2; shift ;;
 	--worker-args) worker_args=$2; shift ;;
-	-h|--help) sed -n '3,18p' "$0"; exit 0 ;;
+	--tree) tree=1 ;;
+	-h|--help) sed -n '3,27p' "$0"; exit 0 ;;
 	*) dtn_die "unknown option '$1' (see --help)" ;;
 	esac
 	shift
@@ -56,8 +66,74 @@ for f in "$gw_config" "$policy"; do
 	[[ -f "$f" ]] || dtn_die "$f is missing"
 done
 
-# The policy is checked the way an operator would, before anything starts.
 ctl="$DTN_BUILD/control/ctl/daitnctl"
+
+# --tree: the same run through a root and two leaves (configs/tree/).
+demo_tree() {
+	local j=${job:-1} i g rc=0 pids=() t0 wall d
+	source "$DTN_ROOT/scripts/lib/tree.sh"
+	[[ "$j" =~ ^[1-5]$ ]] || dtn_die "--tree: --job 1 to 5 (configs/tree/policy-leaf1.json)"
+	[[ -n "$dtype" ]] || dtype=$(case $j in 2) echo int32 ;; 3) echo bfloat16 ;; 4) echo float16 ;; *) echo float32 ;; esac)
+	if [[ -x "$ctl" ]]; then
+		for g in root leaf1 leaf2; do
+			"$ctl" validate --config "$DTN_ROOT/configs/tree/gateway-$g.json" \
+				"$DTN_ROOT/configs/tree/policy-$g.json" ||
+				dtn_die "daitnctl validate refused configs/tree/policy-$g.json (see above)"
+		done
+	fi
+	dtn_trap_install
+	dtn_tmp_create
+	echo
+	dtn_log "job $j through a tree: root ${DTN_TREE_IP[r]}, leaf1 ${DTN_TREE_IP[a]} (workers 1-4), leaf2 ${DTN_TREE_IP[b]} (workers 5-8)"
+	dtn_tree_topo "$DTN_TREE_WORKERS"
+	dtn_tree_configs
+	for g in "${DTN_TREE_GWS[@]}"; do
+		dtn_tree_gw_up "$g" || dtn_die "gateway ${DTN_TREE_NAME[$g]} did not come up"
+		dtn_log "${DTN_TREE_NAME[$g]}: PID ${DTN_TREE_PID[$g]}, log ${DTN_TREE_LOG[$g]}"
+	done
+	dtn_log "running 8 workers: $rounds rounds of $count x $dtype each, pattern exact, every element checked against the sum of all 8"
+	t0=$(dtn_now)
+	for (( i = 1; i <= DTN_TREE_WORKERS; i++ )); do
+		# shellcheck disable=SC2046
+		dtn_worker_start "$i" "$DTN_TMP/w$i.log" $(dtn_tree_worker_args "$i" "$j") \
+			--count "$count" --dtype "$dtype" --rounds "$rounds" --pattern exact \
+			--timeout-ms 10000 $worker_args
+		pids+=("$DTN_LAST_PID")
+	done
+	dtn_wait_all 180 "${pids[@]}" || rc=1
+	wall=$(dtn_elapsed "$t0")
+	echo
+	for (( i = 1; i <= DTN_TREE_WORKERS; i++ )); do
+		printf 'worker %d (10.77.0.%d, %s): exit %s\n' "$i" $((10 + i)) \
+			"$( ((i <= 4)) && echo leaf1 || echo leaf2)" "${DTN_WAIT_RC[$((i - 1))]}"
+		tail -n 1 "$DTN_TMP/w$i.log" | sed 's/^/    /'
+	done
+	echo
+	dtn_log "$wall s wall; the tree as its gateways report it (/daitn/job,$j \"tree\"):"
+	for g in "${DTN_TREE_GWS[@]}"; do
+		d=$(dtn_tree_tel "$g" "/daitn/job,$j" 2>/dev/null) || { rc=1; continue; }
+		"$DTN_PY" -c '
+import json, sys
+t = json.loads(sys.argv[2])["/daitn/job"].get("tree", {})
+print(f"  {sys.argv[1]:6s} " + ", ".join(f"{k} {v}" for k, v in t.items()))' "${DTN_TREE_NAME[$g]}" "$d"
+	done
+	for g in "${DTN_TREE_GWS[@]}"; do
+		dtn_tree_gw_down "$g" || { dtn_warn "${DTN_TREE_NAME[$g]} did not shut down cleanly"; rc=1; }
+	done
+	echo
+	if [[ $rc -eq 0 ]]; then
+		dtn_log "PASS: 8 workers on 2 leaves x $rounds rounds, every element verified; cleaning up"
+	else
+		dtn_log "FAIL: see above; cleaning up"
+	fi
+	return $rc
+}
+if [[ $tree -eq 1 ]]; then
+	demo_tree
+	exit $?
+fi
+
+# The policy is checked the way an operator would, before anything starts.
 if [[ -x "$ctl" ]]; then
 	"$ctl" validate --config "$gw_config" "$policy" ||
 		dtn_die "daitnctl validate refused $policy (see above)"

@@ -25,142 +25,34 @@
 # Exit 0 pass, 1 fail, 77 skip (not root, no namespaces, programs not built).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$DTN_ROOT/scripts/lib/tree.sh"
 it_prereqs
 command -v nft >/dev/null || it_skip "nft is not installed (loss injection)"
 
 ROUNDS=3
 COUNT=30000
 IT_RUN_BOUND=120
-GWS=(r a b)                       # root, leaf 1, leaf 2
-declare -A GW_IP=([r]=10.77.0.1 [a]=10.77.0.2 [b]=10.77.0.3)
-declare -A GW_PID=() GW_LOG=()
-NW=8                              # workers: 1-4 behind leaf a, 5-8 behind leaf b
+NW=$DTN_TREE_WORKERS
 
 dtn_trap_install
 dtn_tmp_create
-dtn_on_exit dtn_topo_teardown
-dtn_topo_switch
-for g in "${GWS[@]}"; do
-	ns="${DTN_P}g$g"
-	dtn_ns_add "$ns"
-	dtn_veth_to_bridge "$ns" "${DTN_P}g$g" "${DTN_P}g${g}b"
-	ip -n "$ns" link set "${DTN_P}g$g" promisc on
-done
-for (( i = 1; i <= NW; i++ )); do
-	dtn_topo_worker "$i"
-done
-
-# The three policies and gateway configs.
-"$DTN_PY" - "$DTN_TMP" "$DTN_P" "$IT_GW_CONFIG" <<'EOF' || { it_log "cannot write the policies"; exit 1; }
-import json, sys
-tmp, p, demo = sys.argv[1:4]
-dtypes = {1: "float32", 2: "int32", 3: "bfloat16", 4: "float16", 5: "float32"}
-def job(i, workers, parent=None, mem="4MiB"):
-    j = {"id": i, "dtype": dtypes.get(i, "float32"), "chunk_size": 1024, "slot_memory": mem,
-         "workers": workers}
-    if i == 5:
-        j["mode"] = "fedavg"
-    if parent is not None:
-        j["parent"] = parent
-    return j
-root = {"version": 1, "node_timeout_ms": 3000,
-        "nodes": [{"id": "leaf1", "ip": "10.77.0.2", "roles": ["gateway"]},
-                  {"id": "leaf2", "ip": "10.77.0.3", "roles": ["gateway"]},
-                  {"id": "w1", "ip": "10.77.0.11", "roles": ["worker"]},
-                  {"id": "w2", "ip": "10.77.0.12", "roles": ["worker"]}],
-        "jobs": [job(i, [{"rank": 0, "node": "leaf1", "port": 47000},
-                         {"rank": 1, "node": "leaf2", "port": 47000}]) for i in range(1, 6)] +
-                [job(6, [{"rank": 0, "node": "w1", "port": 47206},
-                         {"rank": 1, "node": "w2", "port": 47206}]),
-                 job(7, [{"rank": 0, "node": "leaf1", "port": 47000},
-                         {"rank": 1, "node": "leaf2", "port": 47000}])]}
-pols = {"r": root}
-for g, first, rank in (("a", 1, 0), ("b", 5, 1)):
-    nodes = [{"id": "root", "ip": "10.77.0.1", "roles": ["gateway"]}]
-    nodes += [{"id": f"w{first + k}", "ip": f"10.77.0.{10 + first + k}", "roles": ["worker"]}
-              for k in range(4)]
-    pols[g] = {"version": 1, "node_timeout_ms": 3000, "nodes": nodes,
-               "jobs": [job(i, [{"rank": k, "node": f"w{first + k}", "port": 47100 + i}
-                                for k in range(4)],
-                            {"node": "root", "port": 47000, "rank": rank})
-                        for i in range(1, 6)] +
-                       # 128 ranks, 64 on each of two worker nodes (--ranks)
-                       [job(7, [{"rank": k, "node": f"w{first + k // 64}", "port": 48000 + k % 64}
-                                for k in range(128)],
-                            {"node": "root", "port": 47000, "rank": rank})]}
-with open(demo) as f:
-    base = json.load(f)
-ips = {"r": "10.77.0.1", "a": "10.77.0.2", "b": "10.77.0.3"}
-for g, pol in pols.items():
-    with open(f"{tmp}/policy-{g}.json", "w") as f:
-        json.dump(pol, f, indent=2)
-    c = dict(base)
-    c["ports"] = [{"name": "p0", "vdev": f"net_af_packet0,iface={p}g{g}", "ip": ips[g]}]
-    c["policy"] = f"{tmp}/policy-{g}.json"
-    c["hugepages"] = False
-    c["memory_mb"] = 256
-    c["idle_poll"] = "adaptive"
-    c.pop("data_cpus", None)
-    with open(f"{tmp}/gateway-{g}.json", "w") as f:
-        json.dump(c, f, indent=2)
-EOF
-
-tel() { "$DTN_PY" "$DTN_TELEMETRY" --prefix "${DTN_P}gw$1" "${@:2}"; }
-
-gw_up() {
-	local g=$1 deadline
-	GW_LOG[$g]="$DTN_TMP/gw-$g.$(date +%s%N).log"
-	dtn_bg "${DTN_P}g$g" "${GW_LOG[$g]}" "$DTN_GW_BIN" -c "$DTN_TMP/gateway-$g.json" \
-		--file-prefix "${DTN_P}gw$g" --
-	GW_PID[$g]=$DTN_LAST_PID
-	deadline=$(( $(date +%s) + 60 ))
-	until tel "$g" /daitn/stats >/dev/null 2>&1 &&
-	      ip netns exec "${DTN_P}w1" ping -c1 -W1 -q "${GW_IP[$g]}" >/dev/null 2>&1; do
-		if ! kill -0 "${GW_PID[$g]}" 2>/dev/null || (( $(date +%s) >= deadline )); then
-			it_log "gateway $g did not come up; its log ends:"
-			tail -n 20 "${GW_LOG[$g]}" | sed 's/^/    /'
-			return 1
-		fi
-		sleep 0.3
-	done
-}
-
-gw_down() {   # g [signal]; the gateway's exit status
-	local g=$1 rc=0
-	dtn_pid_stop "${GW_PID[$g]}" "${2:-INT}" 30 || rc=$?
-	GW_PID[$g]=""
-	find /dev/hugepages -maxdepth 1 -name "${DTN_P}gw${g}map_*" -delete 2>/dev/null || true
-	rm -rf "/var/run/dpdk/${DTN_P}gw$g"
-	return $rc
-}
-
-stop_all() {
-	local g
-	for g in "${GWS[@]}"; do
-		[[ -n "${GW_PID[$g]:-}" ]] && { gw_down "$g" KILL || true; }
-	done
-	return 0
-}
-dtn_on_exit stop_all
+dtn_tree_topo "$NW"
+# configs/tree, and job 7: 128 ranks behind each leaf (64 on each of two
+# worker nodes, one process each with --ranks) under a root job of 2.
+dtn_tree_configs '
+for name, first, rank in (("leaf1", 1, 0), ("leaf2", 5, 1)):
+    j = {k: v for k, v in pols[name]["jobs"][0].items()}
+    j["id"] = 7
+    j["workers"] = [{"rank": k, "node": f"w{first + k // 64}", "port": 48000 + k % 64}
+                    for k in range(128)]
+    pols[name]["jobs"].append(j)
+r = {k: v for k, v in pols["root"]["jobs"][0].items()}
+r["id"] = 7
+pols["root"]["jobs"].append(r)
+'
 
 # A counter summed over the whole reply (dtn_telemetry.py --sum).
-cnt() { tel "$1" --sum "$2" "${3:-/daitn/stats}" 2>/dev/null || echo -1; }
-
-# The tree's telemetry field of job $2 on gateway $1.
-tree_field() {
-	tel "$1" "/daitn/job,$2" 2>/dev/null | "$DTN_PY" -c '
-import json, sys
-d = json.load(sys.stdin)["/daitn/job"]
-print(d.get("tree", {}).get(sys.argv[1], ""))' "$3"
-}
-
-# Worker i (1-8) of job j: local rank, leaf, tree offset.
-worker_args() {
-	local i=$1 j=$2 leaf first
-	if (( i <= 4 )); then leaf=a first=0; else leaf=b first=4; fi
-	echo "--gateway ${GW_IP[$leaf]} --bind 10.77.0.$((10 + i)):$((47100 + j)) --job $j" \
-	     "--rank $(( (i - 1) % 4 )) --tree $first:$NW"
-}
+cnt() { dtn_tree_tel "$1" --sum "$2" "${3:-/daitn/stats}" 2>/dev/null || echo -1; }
 
 # Run job j on all 8 workers: dtype, rounds, extra args. 0 if every rank
 # exits 0 with "ROUNDS rounds OK".
@@ -171,7 +63,7 @@ run_tree_job() {
 	mkdir -p "$RUN_DIR"
 	for (( i = 1; i <= NW; i++ )); do
 		# shellcheck disable=SC2046
-		dtn_worker_start "$i" "$RUN_DIR/w$i.log" $(worker_args "$i" "$j") --dtype "$dtype" \
+		dtn_worker_start "$i" "$RUN_DIR/w$i.log" $(dtn_tree_worker_args "$i" "$j") --dtype "$dtype" \
 			--count "$COUNT" --rounds "$rounds" --pattern exact --quiet "$@"
 		pids+=("$DTN_LAST_PID")
 	done
@@ -215,22 +107,22 @@ loss_dropped() {   # packets dropped so far on the links named by $1 (grep patte
 		awk -v m="$1" '/counter packets/ && $0 ~ m { for (i = 1; i <= NF; i++) if ($i == "packets") s += $(i + 1) } END { print s + 0 }'
 }
 
-for g in "${GWS[@]}"; do
-	gw_up "$g" || { it_log "FAIL: gateway $g did not start"; exit 1; }
+for g in "${DTN_TREE_GWS[@]}"; do
+	dtn_tree_gw_up "$g" || { it_log "FAIL: gateway $g did not start"; exit 1; }
 done
-it_log "root ${GW_IP[r]}, leaves ${GW_IP[a]} and ${GW_IP[b]}, 4 workers each"
+it_log "root ${DTN_TREE_IP[r]}, leaves ${DTN_TREE_IP[a]} and ${DTN_TREE_IP[b]}, 4 workers each"
 
 # 1. Every dtype, and fedavg, through the tree.
 for spec in "1 float32" "2 int32" "3 bfloat16" "4 float16" "5 float32 fedavg"; do
 	read -r j dtype kind <<<"$spec"
 	c0_r=$(cnt r completed) c0_a=$(cnt a tree_result) c0_b=$(cnt b tree_result)
-	up0=$(tree_field a "$j" partials_up)
+	up0=$(dtn_tree_field a "$j" partials_up)
 	if run_tree_job "$j" "$dtype" "$ROUNDS"; then res=0; else res=1; fi
 	want=$(( ROUNDS * $(chunks_of "${kind:-$dtype}") ))
 	it_check "[[ $res -eq 0 ]]" "job $j ($dtype${kind:+ $kind}): 8 workers on 2 leaves x $ROUNDS rounds x $COUNT elements, every element the sum of all 8 ranks"
 	c_r=$(( $(cnt r completed) - c0_r ))
 	c_a=$(( $(cnt a tree_result) - c0_a )) c_b=$(( $(cnt b tree_result) - c0_b ))
-	up=$(( $(tree_field a "$j" partials_up) - up0 ))
+	up=$(( $(dtn_tree_field a "$j" partials_up) - up0 ))
 	it_check "[[ $c_r -eq $want && $c_a -eq $want && $c_b -eq $want && $up -eq $want ]]" \
 		"job $j: the root completed $c_r chunks, leaf 1 sent $up sums up and fanned out $c_a results, leaf 2 $c_b (want $want each)"
 done
@@ -240,11 +132,11 @@ for pct in 1 10; do
 	loss_set "$pct"
 	for spec in "2 int32" "1 float32"; do
 		read -r j dtype <<<"$spec"
-		d0=$(loss_dropped "g[ab]b") rs0=$(tree_field a "$j" partials_resent)
-		rs0_b=$(tree_field b "$j" partials_resent)
+		d0=$(loss_dropped "g[ab]b") rs0=$(dtn_tree_field a "$j" partials_resent)
+		rs0_b=$(dtn_tree_field b "$j" partials_resent)
 		if run_tree_job "$j" "$dtype" "$ROUNDS" --timeout-ms 20000; then res=0; else res=1; fi
 		d=$(( $(loss_dropped "g[ab]b") - d0 ))
-		rs=$(( $(tree_field a "$j" partials_resent) + $(tree_field b "$j" partials_resent) - rs0 - rs0_b ))
+		rs=$(( $(dtn_tree_field a "$j" partials_resent) + $(dtn_tree_field b "$j" partials_resent) - rs0 - rs0_b ))
 		it_check "[[ $res -eq 0 ]]" "loss $pct% on every link, job $j ($dtype): every element exact"
 		it_check "[[ $d -gt 0 && $rs -gt 0 ]]" "loss $pct%, job $j: the leaves' uplinks dropped $d packets; the leaves resent $rs sums up"
 	done
@@ -253,11 +145,11 @@ loss_set 0
 
 # 3. The root restarts: the leaves keep their rounds; the new root starts
 # its run past their floors.
-gw_down r || true
-gw_up r || { it_log "FAIL: the root did not restart"; exit 1; }
+dtn_tree_gw_down r || true
+dtn_tree_gw_up r || { it_log "FAIL: the root did not restart"; exit 1; }
 if run_tree_job 1 float32 "$ROUNDS"; then res=0; else res=1; fi
 it_check "[[ $res -eq 0 ]]" "after a root restart, job 1 through the tree is exact again"
-base=$(tel r /daitn/job,1 | "$DTN_PY" -c 'import json,sys; print(json.load(sys.stdin)["/daitn/job"]["round_base"])')
+base=$(dtn_tree_tel r /daitn/job,1 | "$DTN_PY" -c 'import json,sys; print(json.load(sys.stdin)["/daitn/job"]["round_base"])')
 it_check "[[ $base -gt 0 ]]" "the restarted root started job 1's run at round $base, past the leaves' rounds (not 0)"
 
 # 256 ranks through the tree: 128 behind each leaf, 64 per process.
@@ -266,7 +158,7 @@ mkdir -p "$RUN_DIR"
 pids=()
 for i in 1 2 5 6; do
 	if (( i <= 2 )); then leaf=a first=$(( (i - 1) * 64 )); else leaf=b first=$(( 128 + (i - 5) * 64 )); fi
-	dtn_worker_start "$i" "$RUN_DIR/p$i.log" --gateway "${GW_IP[$leaf]}" \
+	dtn_worker_start "$i" "$RUN_DIR/p$i.log" --gateway "${DTN_TREE_IP[$leaf]}" \
 		--bind "10.77.0.$((10 + i)):48000" --job 7 --ranks "$(( first % 128 ))-$(( first % 128 + 63 ))" \
 		--tree "$(( first - first % 128 )):256" --count 4096 --rounds 2 --pattern exact \
 		--timeout-ms 20000 --quiet
@@ -286,7 +178,7 @@ mkdir -p "$RUN_DIR"
 kpids=()
 for (( i = 1; i <= NW; i++ )); do
 	# shellcheck disable=SC2046
-	dtn_worker_start "$i" "$RUN_DIR/w$i.log" $(worker_args "$i" 1) --dtype float32 \
+	dtn_worker_start "$i" "$RUN_DIR/w$i.log" $(dtn_tree_worker_args "$i" 1) --dtype float32 \
 		--count 4096 --rounds "$LONG" --pattern exact --quiet --peer-timeout-ms 4000 \
 		--timeout-ms 8000
 	kpids+=("$DTN_LAST_PID")
@@ -295,7 +187,7 @@ res0=$(cnt a tree_result)
 deadline=$(( $(date +%s) + 60 ))
 until (( $(cnt a tree_result) - res0 >= 20 )) || (( $(date +%s) >= deadline )); do sleep 0.2; done
 it_check "(( $(cnt a tree_result) - res0 >= 20 ))" "job 1 is running through the tree before the kill"
-gw_down b KILL || true
+dtn_tree_gw_down b KILL || true
 t0=$(dtn_now)
 dtn_wait_all 60 "${kpids[@]:0:4}" || true
 el=$(dtn_elapsed "$t0")
@@ -309,7 +201,7 @@ dtn_wait_all 30 "${kpids[@]:4:4}" || true
 # Job 6 lives on the root alone: two workers, the root as their gateway.
 j6=()
 for i in 1 2; do
-	dtn_worker_start "$i" "$RUN_DIR/j6-w$i.log" --gateway "${GW_IP[r]}" \
+	dtn_worker_start "$i" "$RUN_DIR/j6-w$i.log" --gateway "${DTN_TREE_IP[r]}" \
 		--bind "10.77.0.$((10 + i)):47206" --job 6 --rank $((i - 1)) --count "$COUNT" \
 		--rounds "$ROUNDS" --pattern exact --quiet
 	j6+=("$DTN_LAST_PID")
@@ -318,20 +210,20 @@ ok6=0
 dtn_wait_all "$IT_RUN_BOUND" "${j6[@]}" && grep -q "$ROUNDS rounds OK" "$RUN_DIR/j6-w1.log" &&
 	grep -q "$ROUNDS rounds OK" "$RUN_DIR/j6-w2.log" && ok6=1
 it_check "[[ $ok6 -eq 1 ]]" "job 6 on the same root runs exact while its tree job has lost a leaf"
-role=$(tree_field r 1 role) slow=$(tree_field r 1 slowest_child) parent=$(tree_field a 1 parent)
-state=$(tree_field a 1 parent_state)
+role=$(dtn_tree_field r 1 role) slow=$(dtn_tree_field r 1 slowest_child) parent=$(dtn_tree_field a 1 parent)
+state=$(dtn_tree_field a 1 parent_state)
 it_check "[[ $role == root && $parent == 10.77.0.1:47000 && $state == joined && -n $slow ]]" \
 	"telemetry: the root's job 1 is a root (slowest child rank $slow); leaf 1's parent is $parent, $state"
 
 # Leaf 2 comes back: its new process ends the root's run, leaf 1 hears so
 # from its next GRAD, and a new run of all 8 workers is exact.
-gw_up b || { it_log "FAIL: leaf 2 did not restart"; exit 1; }
+dtn_tree_gw_up b || { it_log "FAIL: leaf 2 did not restart"; exit 1; }
 if run_tree_job 1 float32 "$ROUNDS"; then res=0; else res=1; fi
 it_check "[[ $res -eq 0 ]]" "leaf 2 restarted: job 1 through the tree is exact again"
 
 # 5. Clean shutdowns.
 for g in r a b; do
-	if gw_down "$g"; then rc=0; else rc=$?; fi
+	if dtn_tree_gw_down "$g"; then rc=0; else rc=$?; fi
 	it_check "[[ $rc -eq 0 ]]" "gateway $g shut down cleanly on SIGINT (status $rc)"
 done
 it_log "$IT_PASS checks passed, $IT_FAIL failed"
