@@ -84,7 +84,7 @@
 	X(RANKS_MISMATCH, "ranks_mismatch")   /* ranks trailer missing, unexpected or mis-sized */ \
 	/* fedavg jobs (docs/protocol.md section 5, "Federated averaging") */ \
 	X(WEIGHT_BAD, "weight_bad")           /* last element not a positive finite weight */ \
-	/* trees (docs/protocol.md section 7): a leaf's traffic with its parent */ \
+	/* trees (docs/protocol.md section 12): a leaf's traffic with its parent */ \
 	X(UP_PENDING, "up_pending")           /* retransmission while the sum is up: resent up */ \
 	X(TREE_RESULT, "tree_result")         /* the parent's result: sent to the local ranks */ \
 	X(TREE_RESULT_STALE, "tree_result_stale") /* parent's RESULT no use waits for */ \
