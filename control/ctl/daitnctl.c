@@ -9,8 +9,9 @@
 #include "ctl.h"
 
 static const struct ctl_cmd cmds[] = {
-	{ "validate", ctl_validate_main, "[--config GATEWAY.json] [-q] [POLICY.json]",
-	  "check a policy (against a gateway configuration) without a running gateway" },
+	{ "validate", ctl_validate_main,
+	  "[--config GATEWAY.json] [-q] [POLICY.json] | --tree [-q] GATEWAY.json[:POLICY.json]...",
+	  "check a policy (with its gateway configuration) or a tree, without a running gateway" },
 	{ "status", ctl_status_main, "[-f PREFIX] [--json]",
 	  "the policy version the gateway and each of its lcores run; the last reload" },
 	{ "reload", ctl_reload_main, "[-f PREFIX] [--json]",

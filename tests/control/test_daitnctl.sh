@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
 # daitnctl validate: exit statuses, where output goes, and the exact error
-# lines for invalid cases (the same .expect files as test_cp_cases).
+# lines for invalid cases (the same .expect files as test_cp_cases), and
+# validate --tree over the gateways of cases/tree.
 # Usage: test_daitnctl.sh DAITNCTL CASES_DIR CONFIGS_DIR
 set -u
 
@@ -101,6 +102,57 @@ check "then the policy error" 'tail -n 1 "$tmp/err" | grep -q "policy.json:1:17:
 printf '{ "version": 1 }\n' >"$tmp/policy.json"
 expect 1 "invalid config, valid policy" -- validate --config "$tmp/gw.json"
 check "no summary when anything is invalid" '[ ! -s "$tmp/out" ]'
+
+# validate --tree: a root and two leaves (cases/tree), each checked as
+# --config checks it, then together. Run from that folder, so that gateways
+# are named as given; the policies their configurations name are absolute
+# paths, compared relative to it.
+trees=$(cd "$cases/tree" && pwd -P) || exit 1
+expect 2 "--tree without a gateway" -- validate --tree
+expect 2 "--tree with --config" -- validate --tree --config "$trees/root.json" "$trees/leaf-a.json"
+expect 0 "validate help" -- validate --help
+check "help names --tree" 'grep -q -- "--tree" "$tmp/out"'
+cd "$trees" || exit 1
+expect 0 "tree" -- validate --tree root.json leaf-a.json leaf-b.json
+check "tree: a summary per policy, then per tree" '[ "$(sed "s|$trees/||" "$tmp/out" | cut -d: -f1-2 | head -n 3 | tr "\n" " ")" = "policy-root.json: valid policy-leaf-a.json: valid policy-leaf-b.json: valid " ]'
+check "tree: job 1" 'sed -n 4p "$tmp/out" | grep -qxF "job 1: root root.json (1 worker) <- leaf-a.json (rank 0, 2 workers), leaf-b.json (rank 1, 2 workers); 5 workers, depth 2"'
+check "tree: job 2, three levels" 'sed -n 5p "$tmp/out" | grep -qxF "job 2: root root.json <- leaf-a.json (rank 0, 1 worker) <- [leaf-b.json (rank 1, 1 worker)]; 2 workers, depth 3"'
+check "tree: five lines" '[ "$(wc -l <"$tmp/out")" -eq 5 ]'
+check "tree: stderr empty" '[ ! -s "$tmp/err" ]'
+cp "$tmp/out" "$tmp/tree.out"
+expect 0 "tree, leaves first, policies named" -- validate --tree leaf-b.json leaf-a.json:policy-leaf-a.json root.json
+check "tree lines whatever the order" '[ "$(tail -n 2 "$tmp/out")" = "$(tail -n 2 "$tmp/tree.out")" ]'
+expect 0 "tree, quiet" -- validate --tree -q root.json leaf-a.json leaf-b.json
+check "tree, quiet prints nothing" '[ ! -s "$tmp/out" ] && [ ! -s "$tmp/err" ]'
+expect 0 "no tree" -- validate --tree "$configs/gateway-demo.json"
+check "no tree said" 'tail -n 1 "$tmp/out" | grep -q "^no tree: "'
+expect 2 "tree, a configuration missing" -- validate --tree root.json nope.json leaf-b.json
+check "tree, missing file reason" 'grep -q "^nope.json: cannot read: " "$tmp/err"'
+printf '{ "version": 1, "jobz": [] }\n' >"$tmp/policy.json"
+expect 1 "tree, a policy invalid" -- validate --tree root.json "leaf-a.json:$tmp/policy.json" leaf-b.json
+check "tree, the policy's error as today" 'head -n 1 "$tmp/err" | grep -qx "$tmp/policy.json:1:17: /jobz: unknown key \"jobz\" (did you mean \"jobs\"?)"'
+check "tree, then not checked" '[ "$(tail -n 1 "$tmp/err")" = "daitnctl: the tree is checked once every gateway'"'"'s files are valid" ] && [ ! -s "$tmp/out" ]'
+
+# Invalid trees: 1, every error on stderr as invalid/NAME.expect says, for
+# the gateways that invalid/NAME.args lists.
+n_invalid=0
+for f in invalid/*.args; do
+	base=${f%.args}
+	expect 1 "tree $base" -- validate --tree $(cat "$f")
+	sed "s|$trees/||" "$tmp/err" >"$tmp/err.rel"
+	grep -v '^#' "$base.expect" | grep -v '^$' >"$tmp/want"
+	check "tree $base: stderr matches $base.expect" 'cmp -s "$tmp/want" "$tmp/err.rel" || { diff "$tmp/want" "$tmp/err.rel"; false; }'
+	check "tree $base: stdout empty" '[ ! -s "$tmp/out" ]'
+	n_invalid=$((n_invalid + 1))
+done
+check "invalid trees found" '[ "$n_invalid" -gt 0 ]'
+cd - >/dev/null || exit 1
+
+# The example tree in configs/ fits together.
+if [ -d "$configs/tree" ]; then
+	expect 0 "configs/tree" -- validate --tree "$configs"/tree/gateway-*.json
+	check "configs/tree: a line per tree" 'grep -q "^job [0-9]*: root .*gateway-root.json <- " "$tmp/out"'
+fi
 
 echo "$checks checks, $fails failed"
 [ "$fails" -eq 0 ]
