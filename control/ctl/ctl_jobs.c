@@ -12,13 +12,17 @@
 #define KIND_FEDAVG 0x1
 #define KIND_DETERMINISTIC 0x2
 #define KIND_PARTIAL 0x4
+#define KIND_CHILD 0x8
+#define KIND_PARENT 0x10
 
-/* "sum" or "fedavg", then ",det" and ",part" as they apply. */
+/* "sum" or "fedavg", then ",det", ",part", ",child" and ",parent" as
+ * they apply. */
 static const char *
 kind_text(long long kind, char *buf, size_t size)
 {
-	snprintf(buf, size, "%s%s%s", kind & KIND_FEDAVG ? "fedavg" : "sum",
-		 kind & KIND_DETERMINISTIC ? ",det" : "", kind & KIND_PARTIAL ? ",part" : "");
+	snprintf(buf, size, "%s%s%s%s%s", kind & KIND_FEDAVG ? "fedavg" : "sum",
+		 kind & KIND_DETERMINISTIC ? ",det" : "", kind & KIND_PARTIAL ? ",part" : "",
+		 kind & KIND_CHILD ? ",child" : "", kind & KIND_PARENT ? ",parent" : "");
 	return buf;
 }
 
@@ -26,7 +30,8 @@ static const char usage[] =
 	"usage: daitnctl jobs [OPTIONS]\n"
 	"\n"
 	"List the training jobs the gateway runs: tenant, element type, kind (sum or\n"
-	"fedavg; det: deterministic, part: partial rounds), workers,\n"
+	"fedavg; det: deterministic, part: partial rounds; child: sends its sums\n"
+	"to a parent gateway, parent: some ranks are child gateways), workers,\n"
 	"slots and the sets in use, contributions aggregated, chunks completed,\n"
 	"results resent, duplicates, stale, rate-limited and other drops.\n"
 	"\n";
@@ -48,7 +53,7 @@ ctl_jobs_main(int argc, char **argv)
 		       "aggregated", "completed", "resent", "dup", "stale", "limited", "dropped",
 		       "late", "early", "straggler");
 	do {
-		char cmd[64], b[12][16], who[24], kind[24];
+		char cmd[64], b[12][16], who[24], kind[32];
 		json_t *root, *o;
 
 		snprintf(cmd, sizeof(cmd), "/daitn/job_stats,%lld", next);

@@ -478,6 +478,8 @@ tel_nodes(const char *cmd, const char *params, struct rte_tel_data *d)
 #define GW_JOB_KIND_FEDAVG 0x1u
 #define GW_JOB_KIND_DETERMINISTIC 0x2u
 #define GW_JOB_KIND_PARTIAL 0x4u
+#define GW_JOB_KIND_CHILD 0x8u          /* a tree: sends its sums to a parent */
+#define GW_JOB_KIND_PARENT 0x10u        /* a tree: some ranks are child gateways */
 
 static int
 tel_job_stats(const char *cmd, const char *params, struct rte_tel_data *d)
@@ -509,6 +511,7 @@ tel_job_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 		const struct gw_job *j = &t->jobs[i];
 		uint64_t f[DP_DROP_MAX] = { 0 }, row[N], active = 0, complete = 0, dropped = 0;
 		uint64_t early = 0, slowest = 0, slowest_n = 0;
+		bool parent;
 
 		if (j->id < from)
 			continue;
@@ -538,9 +541,12 @@ tel_job_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 				dropped += f[x];
 		/* The straggler: the rank that completed the most uses, coming
 		 * last (ties: the lowest rank). */
+		parent = false;         /* a rank on a gateway node: a child */
 		for (uint16_t r = 0; r < j->n_workers; r++) {
 			uint64_t n = 0;
 
+			parent |= (t->policy->nodes[j->inst->cfg.workers[r].node].roles &
+				   CP_ROLE_GATEWAY) != 0;
 			for (unsigned k = 0; k < j->inst->n_lc; k++)
 				n += gw_cnt_read(&j->inst->lc[k]->last[r]);
 			if (n > slowest_n) {
@@ -566,7 +572,8 @@ tel_job_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 		row[17] = slowest_n;
 		row[18] = (j->inst->cfg.fedavg ? GW_JOB_KIND_FEDAVG : 0u) |
 			  (j->ordered ? GW_JOB_KIND_DETERMINISTIC : 0u) |
-			  (j->partial ? GW_JOB_KIND_PARTIAL : 0u);
+			  (j->partial ? GW_JOB_KIND_PARTIAL : 0u) |
+			  (j->up ? GW_JOB_KIND_CHILD : 0u) | (parent ? GW_JOB_KIND_PARENT : 0u);
 		rte_tel_data_add_array_u64(a[0], row[0]);
 		rte_tel_data_add_array_string(a[1], t->policy->tenants[t->policy->jobs[i].tenant].id);
 		rte_tel_data_add_array_string(a[2], dp_proto_dtype_name(j->dtype));
