@@ -306,6 +306,16 @@ hello_exchange(int fd, const struct sockaddr_in *gw, const struct daitn_config *
 		hello_build(hello, DP_MSG_LEAVE, cfg, st);
 		(void)sendto(fd, hello, hello_len, 0, (const struct sockaddr *)gw, sizeof(*gw));
 		missing_format(&st->wait, missing, sizeof(missing));
+		/* Every rank is in and the run does not start: the gateway is
+		 * a leaf of an aggregation tree whose parent has not let it in. */
+		if (st->wait.n_joined == st->wait.n_workers && st->wait.n_workers != 0)
+			return daitn_err(NULL, -ETIMEDOUT,
+					 "daitn_open: job %u rank %u: all %u ranks joined, and in %u "
+					 "ms the gateway's parent gateway did not start the run: a "
+					 "gateway or worker elsewhere in the job's aggregation tree "
+					 "is missing, or the parent refused this gateway (see its "
+					 "/daitn/job telemetry, \"tree\")", cfg->job, cfg->rank,
+					 st->wait.n_workers, join_ms);
 		return daitn_err(NULL, -ETIMEDOUT,
 				 "daitn_open: job %u rank %u: %u of %u ranks joined in %u ms; still "
 				 "waiting for rank(s) %s (are all %u workers running?)",

@@ -248,6 +248,8 @@ struct gw_up {
 	uint32_t nonce;                 /* this gateway's current process toward the parent */
 	bool acked;                     /* the parent ACKed nonce with base below */
 	uint32_t base;                  /* the parent's round_base for nonce */
+	bool floored;                   /* the last HELLO up asked for a floor: */
+	uint32_t floor;
 	_Atomic uint16_t p_port;        /* any: the parent's udp_port_base (host order) */
 	_Atomic uint8_t p_shards;       /* any: its data lcores (0: no ACK yet) */
 	uint64_t asked;                 /* gw_now() of the last HELLO sent up */
@@ -536,10 +538,11 @@ void gw_tree_up_send(struct gw_lcore *lc, const struct gw_job *job, struct gw_jo
 
 /* gw_tree.c, shard 0 (gw_hello.c): every local rank of the tree leaf job
  * has joined. True with the parent's round_base when the parent has ACKed
- * this local run; otherwise sends a HELLO up (at most one per 10 ms) that
- * asks for a base no older than floor (past every round this gateway
- * holds), and returns false: the workers wait. */
-bool gw_tree_join(struct gw_lcore *lc, const struct gw_job *job, uint32_t floor, uint32_t *base);
+ * this local run; otherwise sends a HELLO up (at most one per 10 ms) that,
+ * when floored, asks for a base no older than floor (past every round this
+ * gateway holds), and returns false: the workers wait. */
+bool gw_tree_join(struct gw_lcore *lc, const struct gw_job *job, bool floored, uint32_t floor,
+		  uint32_t *base);
 
 /* gw_tree.c, shard 0: the leaf's local run ended (or never started with
  * this set of processes): the next join up is a new process. */

@@ -35,9 +35,15 @@
  * of the old run sends a round only after the gateway completed the round
  * before it, so any of its GRADs still in flight holds at most the newest
  * round seen + 1 (or its base): all older than the new base, and dropped.
+ * A child gateway of a tree keeps the rounds of its earlier runs in its
+ * slots, which this gateway may have forgotten (a restart): the base is
+ * also no older than the floor each joined child asked for (docs/protocol.md
+ * section 12). False, with base 0, when nothing bounds it.
  */
-static uint32_t run_next_base(const struct gw *gw, const struct gw_job_inst *in, uint64_t run)
+static bool run_next_base(const struct gw *gw, const struct gw_job *job, uint64_t run,
+			  uint32_t *base)
 {
+	const struct gw_job_inst *in = job->inst;
 	uint32_t newest = gw_run_base(run);
 	bool any = gw_run_id(run) != 0;
 
@@ -52,22 +58,17 @@ static uint32_t run_next_base(const struct gw *gw, const struct gw_job_inst *in,
 			newest = r;
 		any = true;
 	}
-	return any ? newest + 2 : 0;
-}
+	*base = any ? newest + 2 : 0;
+	for (uint16_t r = 0; r < job->n_workers; r++) {
+		uint64_t f = in->join.floor[r];
 
-/* A child gateway of a tree keeps the rounds of its earlier runs in its
- * slots (this gateway may have restarted since, and forgotten them): the
- * run starts past the floor each one asked for (docs/protocol.md section
- * 12). */
-static uint32_t run_base_floored(const struct gw_job *job, uint32_t base)
-{
-	const uint64_t *floor = job->inst->join.floor;
-
-	for (uint16_t r = 0; r < job->n_workers; r++)
-		if ((floor[r] & GW_JOIN_FLOOR) &&
-		    dp_proto_tag_cmp((uint32_t)floor[r], 0, base, 0) > 0)
-			base = (uint32_t)floor[r];
-	return base;
+		if (!(f & GW_JOIN_FLOOR))
+			continue;
+		if (!any || dp_proto_tag_cmp((uint32_t)f, 0, *base, 0) > 0)
+			*base = (uint32_t)f;
+		any = true;
+	}
+	return any;
 }
 
 /* A rank that has joined keeps asking (libdaitn resends HELLO every 50 ms
@@ -168,13 +169,14 @@ static bool hello_join(struct gw_lcore *lc, const struct gw_job *job, uint16_t r
 	    now - jn->swept > rte_get_tsc_hz() / 1000u * JOIN_SWEEP_MS)
 		n_in = join_sweep(job, now, n_in);
 	atomic_store_explicit(&jn->n_in, n_in, memory_order_relaxed);
-	/* A tree leaf's run is its join to the parent's: it starts with the
-	 * parent's round_base, once the parent has ACKed (gw_tree.c). */
-	if (n_in == job->n_workers &&
-	    (!job->up || gw_tree_join(lc, job, run_base_floored(job, run_next_base(gw, in, run)),
-				      base))) {
-		if (!job->up)
-			*base = run_base_floored(job, run_next_base(gw, in, run));
+	if (n_in == job->n_workers) {
+		bool bounded = run_next_base(gw, job, run, base);
+
+		/* A tree leaf's run is its join to the parent's: it starts
+		 * with the parent's round_base (no older than the floor it
+		 * asks for), once the parent has ACKed (gw_tree.c). */
+		if (job->up && !gw_tree_join(lc, job, bounded, *base, base))
+			goto wait;
 		id = gw_run_id(run) + 1 > 0x7fffffffu ? 1 : gw_run_id(run) + 1;
 		if (job->keyed)
 			atomic_store_explicit(&in->salt, run_salt(), memory_order_relaxed);
@@ -182,6 +184,7 @@ static bool hello_join(struct gw_lcore *lc, const struct gw_job *job, uint16_t r
 				      memory_order_release);
 		return true;
 	}
+wait:
 	wait->n_workers = job->n_workers;
 	wait->n_joined = (uint16_t)n_in;
 	for (uint16_t r = 0; r < job->n_workers; r++)

@@ -130,7 +130,8 @@ void gw_tree_run_ended(const struct gw_job *job)
 	up->acked = false;
 }
 
-bool gw_tree_join(struct gw_lcore *lc, const struct gw_job *job, uint32_t floor, uint32_t *base)
+bool gw_tree_join(struct gw_lcore *lc, const struct gw_job *job, bool floored, uint32_t floor,
+		  uint32_t *base)
 {
 	uint8_t pad[DP_PROTO_HELLO_PAD] = { 0 };
 	struct gw_up *up = &job->inst->up;
@@ -146,9 +147,12 @@ bool gw_tree_join(struct gw_lcore *lc, const struct gw_job *job, uint32_t floor,
 	}
 	if (up->asked != 0 && now - up->asked < rte_get_tsc_hz() / 1000u * UP_HELLO_GAP_MS)
 		return false;
-	dp_proto_hello_floor_write(pad, floor);
+	if (floored)
+		dp_proto_hello_floor_write(pad, floor);
 	if (up_frame_send(lc, job, &h, pad, DP_PROTO_HELLO_PAD,
 			  rte_be_to_cpu_16(job->up_addr.port_be))) {
+		up->floored = floored;
+		up->floor = floor;
 		up->asked = now;
 		gw_cnt_add(&up->hellos, 1);
 	}
@@ -204,8 +208,13 @@ static void join_answer(const struct gw_job *job, const struct dp_proto_hdr *h,
 	}
 	dp_proto_job_info_read(payload, &ji);
 	why = parent_mismatch(job, &ji);
+	/* A run that starts before the rounds this gateway's slots hold
+	 * would meet them there and get their results back as its own: no
+	 * parent that takes floors does that, and none other is trusted. */
+	if (why == NULL && up->floored && dp_proto_tag_cmp(ji.round_base, 0, up->floor, 0) < 0)
+		why = "round_base behind our rounds";
 	if (why != NULL) {
-		snprintf(text, sizeof(text), "the parent's job %u does not fit: %s", job->id, why);
+		snprintf(text, sizeof(text), "parent's job %u does not fit: %s", job->id, why);
 		refused_note(up, DP_ERR_BAD_PARAMS, text);
 		return;
 	}
