@@ -13,7 +13,9 @@ fuzzers start past the magic and version checks:
                     stale one, an ERROR run_ended, a HELLO_ACK)
   corpus/gw_frame   fuzz_gw_frame inputs: queue byte + Ethernet frame (a
                     GRAD for each job, HELLO, LEAVE, ARP request, ICMP echo,
-                    inference BEAT)
+                    inference BEAT; for the tree leaf, its parent's RESULTs,
+                    HELLO_ACK, HELLO_WAIT, ERRORs and WAITING, a worker's
+                    retransmission and HELLO; a HELLO with a floor)
 """
 import os
 import struct
@@ -149,6 +151,49 @@ icmp = struct.pack(">BBHHH", 8, 0, 0, 1, 1) + b"ping"
 icmp = icmp[:2] + struct.pack(">H", csum(icmp)) + icmp[4:]
 GW["icmp_echo"] = b"\x00" + eth(ipv4([10, 9, 0, 11], [10, 9, 0, 1], 1, icmp))
 GW["beat"] = b"\x00" + udp_frame(0, 0, 48000, 47000, infer(19))
+
+# The tree leaf as fuzz_gw_frame keeps it (tests/gw/gw_tu.h, TU_JOB_LEAF;
+# fuzz_gw_frame.c, LEAF_*): bfloat16 job 20, its workers n0..n3 at port
+# 47120, this gateway rank 3 on the parent 10.9.3.1 (MAC 02:00:00:00:bb:01,
+# udp_port_base 46000, 2 shards), which ACKed its nonce 0x7ee0f00d with
+# round_base 5000; the sums of slots 0 and 1 (set 0, round 5000) are up.
+LEAF, LEAF_RANK, LEAF_NONCE, LEAF_BASE, LEAF_PORT = 20, 3, 0x7EE0F00D, 5000, 47120
+P_PORT, P_SHARDS, BF16, N16 = 46000, 2, 3, 512
+
+
+def parent_frame(sport, data):
+    u = struct.pack(">HHHH", sport, 47000, 8 + len(data), 0) + data
+    return b"\x00" + eth(ipv4([10, 9, 3, 1], [10, 9, 0, 1], 17, u),
+                         src=b"\x02\x00\x00\x00\xbb\x01")
+
+
+def leaf_result(index, rnd=LEAF_BASE):
+    return parent_frame(P_PORT + index % P_SHARDS,
+                        grad(LEAF, LEAF_RANK, index, BF16, N16, 0, rnd, RESULT))
+
+
+GW["tree_result0"] = leaf_result(0)
+GW["tree_result1"] = leaf_result(1)       # to udp_port_base: steered to shard 1
+GW["tree_result_stale"] = leaf_result(0, LEAF_BASE + 1)
+GW["tree_hello_ack"] = parent_frame(P_PORT, hdr(ACK, LEAF, LEAF_RANK, dtype=BF16, rnd=LEAF_NONCE) +
+                                    struct.pack(">HHHHBBBBII", 3, 1024, 128, P_PORT, P_SHARDS,
+                                                BF16, 0, 0, 1, LEAF_BASE))
+GW["tree_hello_wait"] = parent_frame(P_PORT, hdr(WAIT, LEAF, LEAF_RANK, dtype=BF16,
+                                                 rnd=LEAF_NONCE) +
+                                     struct.pack(">HH8H", 3, 2, 1, *[0xffff] * 7))
+GW["tree_error_run_ended"] = parent_frame(P_PORT + 1, hdr(ERROR, LEAF, LEAF_RANK, slot=1,
+                                                          rnd=LEAF_BASE) + struct.pack(">H", 5))
+GW["tree_error_refused"] = parent_frame(P_PORT, hdr(ERROR, LEAF, LEAF_RANK, rnd=LEAF_NONCE) +
+                                        struct.pack(">HH60s", 3, 0, b"job 20 is float32"))
+GW["tree_waiting"] = parent_frame(P_PORT, hdr(8, LEAF, LEAF_RANK, dtype=BF16, rnd=LEAF_BASE) +
+                                  struct.pack(">HH8H", 3, 2, 1, *[0xffff] * 7))
+GW["tree_worker_resend"] = b"\x00" + udp_frame(2, LEAF, LEAF_PORT, 47000,
+                                               grad(LEAF, 2, 0, BF16, N16, 0, LEAF_BASE))
+GW["tree_worker_hello"] = b"\x00" + udp_frame(1, LEAF, LEAF_PORT, 47000,
+                                              hdr(HELLO, LEAF, 1, rnd=0x1EAF0001) + bytes(PAD))
+# A child's HELLO to a root: its floor in the padding (bytes 0..3, then 1).
+GW["hello_floor"] = b"\x00" + udp_frame(1, 1, 47101, 47000, hdr(HELLO, 1, 1, rnd=78) +
+                                        struct.pack(">IB", 0x40000000, 1) + bytes(PAD - 5))
 
 for name, seeds in (("proto", PROTO), ("client_rx", CLIENT), ("gw_frame", GW)):
     d = os.path.join(HERE, "corpus", name)

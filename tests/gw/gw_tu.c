@@ -30,10 +30,14 @@ struct tu_out tu_out[TU_OUT_MAX];
 
 static char policy_buf[64 * 1024];
 bool tu_policy_pin = true;
+bool tu_parent_pin = true;
+const struct rte_ether_addr tu_parent_mac = { { 0x02, 0, 0, 0, 0xbb, 0x01 } };
+static unsigned leaf_kib = 64;      /* tu_leaf_renew() moves it */
 
 /* Jobs 1..4: 4 workers, one per dtype. Job 5: float32, 256 workers.
  * Jobs 6..8: deterministic float32, bfloat16, float16, 4 workers. Jobs
- * 9..11: partial float32. Job 12: fedavg float32. */
+ * 9..11: partial float32. Job 12: fedavg float32. Job TU_JOB_LEAF: a tree
+ * leaf whose parent is node "up". */
 const char *tu_policy_make(unsigned version, unsigned job3_kib, bool job4)
 {
 	static const char *const dtypes[] = {
@@ -64,7 +68,17 @@ const char *tu_policy_make(unsigned version, unsigned job3_kib, bool job4)
 				      w ? "," : "", w, ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255,
 				      ip & 255, mac);
 	}
-	o += (size_t)snprintf(policy_buf + o, n - o, "], \"jobs\": [");
+	o += (size_t)snprintf(policy_buf + o, n - o,
+			      ", {\"id\": \"up\", \"ip\": \"%u.%u.%u.%u\", \"roles\": [\"gateway\"]",
+			      TU_PARENT_IP >> 24, (TU_PARENT_IP >> 16) & 255, (TU_PARENT_IP >> 8) & 255,
+			      TU_PARENT_IP & 255);
+	if (tu_parent_pin)
+		o += (size_t)snprintf(policy_buf + o, n - o,
+				      ", \"mac\": \"%02x:%02x:%02x:%02x:%02x:%02x\"",
+				      tu_parent_mac.addr_bytes[0], tu_parent_mac.addr_bytes[1],
+				      tu_parent_mac.addr_bytes[2], tu_parent_mac.addr_bytes[3],
+				      tu_parent_mac.addr_bytes[4], tu_parent_mac.addr_bytes[5]);
+	o += (size_t)snprintf(policy_buf + o, n - o, "}], \"jobs\": [");
 	for (unsigned j = 1; j <= TU_JOBS; j++) {
 		unsigned nw = tu_job_workers((uint16_t)j);
 
@@ -81,7 +95,15 @@ const char *tu_policy_make(unsigned version, unsigned job3_kib, bool job4)
 					      w ? "," : "", w, w, TU_WORKER_PORT(j));
 		o += (size_t)snprintf(policy_buf + o, n - o, "]}");
 	}
-	snprintf(policy_buf + o, n - o, "]}");
+	o += (size_t)snprintf(policy_buf + o, n - o,
+			      ", {\"id\": %u, \"dtype\": \"bfloat16\", \"chunk_size\": 1024, "
+			      "\"slot_memory\": \"%uKiB\", \"parent\": {\"node\": \"up\", \"port\": %u, "
+			      "\"rank\": %u}, \"workers\": [", TU_JOB_LEAF, leaf_kib, TU_PARENT_PORT,
+			      TU_LEAF_RANK);
+	for (unsigned w = 0; w < TU_LEAF_WORKERS; w++)
+		o += (size_t)snprintf(policy_buf + o, n - o, "%s{\"node\": \"n%u\", \"port\": %u}",
+				      w ? "," : "", w, TU_WORKER_PORT(TU_JOB_LEAF));
+	snprintf(policy_buf + o, n - o, "]}]}");
 	return policy_buf;
 }
 
@@ -109,6 +131,12 @@ int tu_policy_apply(const char *json)
 	return rc;
 }
 
+int tu_leaf_renew(unsigned version)
+{
+	leaf_kib = leaf_kib == 64 ? 128 : 64;
+	return tu_policy_apply(tu_policy_make(version, 256, true));
+}
+
 void tu_pkt_daitn(struct tu_pkt *p, uint8_t type, uint16_t job, uint16_t rank,
 		  uint16_t slot, uint8_t dtype, uint16_t count, uint32_t offset, uint32_t round,
 		  const void *payload, size_t payload_size)
@@ -127,6 +155,27 @@ void tu_pkt_daitn(struct tu_pkt *p, uint8_t type, uint16_t job, uint16_t rank,
 	};
 	p->payload = payload;
 	p->payload_size = payload_size;
+}
+
+void tu_pkt_parent(struct tu_pkt *p, uint8_t type, uint16_t slot, uint8_t dtype,
+		   uint16_t count, uint32_t offset, uint32_t round, const void *payload,
+		   size_t payload_size)
+{
+	tu_pkt_daitn(p, type, TU_JOB_LEAF, TU_LEAF_RANK, slot, dtype, count, offset, round,
+		     payload, payload_size);
+	p->src_mac = tu_parent_mac;
+	p->src_ip = TU_PARENT_IP;
+	p->sport = TU_PARENT_PORT;
+	p->dport = TU_UDP_BASE;
+}
+
+void tu_parent_job_info(struct dp_proto_job_info *ji, uint8_t n_shards, uint32_t round_base)
+{
+	*ji = (struct dp_proto_job_info){
+		.n_workers = 3, .chunk_size = 1024, .n_slots = 128,
+		.udp_port_base = TU_PARENT_PORT, .n_shards = n_shards, .dtype = DP_DTYPE_BF16,
+		.policy_version = 1, .round_base = round_base,
+	};
 }
 
 struct rte_mbuf *tu_build(const struct tu_pkt *p)
@@ -243,6 +292,60 @@ uint32_t tu_join(uint16_t job, uint16_t n_workers, uint32_t nonce)
 			base = ji.round_base;
 		}
 	}
+	return base;
+}
+
+/* A HELLO of the leaf's rank r (nonce), 10 ms after the last: within the
+ * gateway's reply rate for one source, and past the leaf's gap between two
+ * HELLOs up. Returns the nonce of the HELLO that went up (0: none) and the
+ * round_base of a HELLO_ACK to the rank (UINT32_MAX: none). */
+static uint32_t leaf_hello(uint16_t r, uint32_t nonce, uint32_t *base)
+{
+	uint32_t up = 0;
+	struct tu_pkt p;
+
+	tu_pkt_daitn(&p, DP_MSG_HELLO, TU_JOB_LEAF, r, 0, 0, 0, 0, nonce, tu_hello_pad,
+		     DP_PROTO_HELLO_PAD);
+	p.dport = TU_UDP_BASE;
+	tu_clock_advance_ms(10);
+	tu_inject(0, tu_build(&p));
+	tu_poll();
+	*base = UINT32_MAX;
+	for (unsigned i = 0, n = tu_collect(); i < n; i++) {
+		struct dp_proto_job_info ji;
+
+		if (tu_out[i].check != DP_PROTO_CHECK_OK)
+			continue;
+		if (tu_out[i].h.type == DP_MSG_HELLO && tu_out[i].dst_ip == TU_PARENT_IP)
+			up = tu_out[i].h.round;
+		if (tu_out[i].h.type == DP_MSG_HELLO_ACK && tu_out[i].dst_ip == TU_WORKER_IP(r)) {
+			dp_proto_job_info_read(tu_out[i].payload, &ji);
+			*base = ji.round_base;
+		}
+	}
+	return up;
+}
+
+uint32_t tu_leaf_join(uint32_t nonce, const struct dp_proto_job_info *ji)
+{
+	uint8_t info[sizeof(*ji)];
+	uint32_t up = 0, base;
+	struct tu_pkt p;
+
+	for (uint16_t r = 0; r < TU_LEAF_WORKERS; r++) {
+		uint32_t asked = leaf_hello(r, nonce + r, &base);
+
+		if (asked != 0)
+			up = asked;
+	}
+	if (up == 0)
+		return UINT32_MAX;
+	dp_proto_job_info_write(info, ji);
+	tu_pkt_parent(&p, DP_MSG_HELLO_ACK, 0, ji->dtype, 0, 0, up, info, sizeof(info));
+	tu_inject(0, tu_build(&p));
+	tu_poll();
+	tu_collect();
+	leaf_hello(0, nonce, &base);
 	return base;
 }
 
@@ -413,7 +516,7 @@ void tu_teardown(void)
 
 #ifndef TU_NO_MAIN
 extern CU_SuiteInfo tu_suite_gw_pkt, tu_suite_gw_agg, tu_suite_gw_hello, tu_suite_gw_tables;
-extern CU_SuiteInfo tu_suite_gw_cp, tu_suite_gw_neigh, tu_suite_gw_auth;
+extern CU_SuiteInfo tu_suite_gw_cp, tu_suite_gw_neigh, tu_suite_gw_auth, tu_suite_gw_tree;
 
 int main(void)
 {
@@ -432,7 +535,8 @@ int main(void)
 	}
 	CU_SuiteInfo suites[] = {
 		tu_suite_gw_pkt, tu_suite_gw_agg, tu_suite_gw_hello, tu_suite_gw_tables,
-		tu_suite_gw_cp, tu_suite_gw_neigh, tu_suite_gw_auth,
+		/* gw_tree last: it moves job 2's run. */
+		tu_suite_gw_cp, tu_suite_gw_neigh, tu_suite_gw_auth, tu_suite_gw_tree,
 		CU_SUITE_INFO_NULL,
 	};
 	if (CU_initialize_registry() != CUE_SUCCESS || CU_register_suites(suites) != CUE_SUCCESS)

@@ -12,8 +12,14 @@
  * 4 workers and 1 KiB chunks; 5 float32 with 256 workers; 6 float32,
  * 7 bfloat16, 8 float16, deterministic, 4 workers; partial float32 jobs of
  * 4 workers: 9 with a quorum of 3, 10 with a 50 ms deadline and at least 2
- * ranks, 11 deterministic with a quorum of 3. The set-up joins every job
- * (tu_join), so each has a run from round 0.
+ * ranks, 11 deterministic with a quorum of 3; 12 fedavg float32. The set-up
+ * joins each of them (tu_join), so each has a run from round 0.
+ *
+ * Job TU_JOB_LEAF is a tree leaf (docs/protocol.md section 12): bfloat16, 4
+ * workers n0..n3, and a "parent": node "up" (role gateway, TU_PARENT_IP,
+ * MAC tu_parent_mac) at TU_PARENT_PORT, where this gateway is rank
+ * TU_LEAF_RANK. Its run needs the parent's HELLO_ACK, which the tests play
+ * (tu_leaf_join); the set-up does not join it.
  *
  * The gateway's clock is the fixture's: time passes only when a test says
  * so (tu_clock_advance_ms), never by sleeping.
@@ -54,6 +60,14 @@ static inline bool tu_job_partial(uint16_t job)
 
 /* Job 12 is a float32 fedavg job: its chunks end in a weight. */
 #define TU_JOB_FEDAVG 12
+
+/* The tree leaf and its parent gateway. */
+#define TU_JOB_LEAF 20
+#define TU_LEAF_WORKERS 4
+#define TU_PARENT_IP 0x0a090301u     /* 10.9.3.1 */
+#define TU_PARENT_PORT 46000         /* the parent's udp_port_base */
+#define TU_LEAF_RANK 3               /* this gateway's rank in the parent's job */
+_Static_assert(TU_JOB_LEAF > TU_JOBS + 1, "not one of the joined jobs, nor gw_auth's");
 
 struct tu_gw {
 	struct cp_gw_config cfg;
@@ -145,11 +159,39 @@ uint64_t tu_ev_delta(const struct gw_stats *before, enum gw_event e);
 /* The test policy as JSON: version, job 3's slot_memory in KiB, whether job 4
  * is in it. The text lives in a static buffer until the next call. Node nW
  * (rank W's) is pinned to rank W's MAC while tu_policy_pin is true (the
- * default), so no ARP is needed. */
+ * default), so no ARP is needed; node "up" (the leaf's parent) is pinned to
+ * tu_parent_mac while tu_parent_pin is true (the default). */
 extern bool tu_policy_pin;
+extern bool tu_parent_pin;
 const char *tu_policy_make(unsigned version, unsigned job3_kib, bool job4);
 
 /* Parse a policy from JSON and apply it; returns gw_policy_apply()'s rc. */
 int tu_policy_apply(const char *json);
+
+extern const struct rte_ether_addr tu_parent_mac;
+
+/* Apply the test policy (version, job 3 at 256 KiB, job 4 in it) with the
+ * leaf's slot_memory moved between 64 and 128 KiB: a changed job, so the
+ * leaf starts afresh (no run, a new nonce toward its parent, empty slots);
+ * the other jobs keep their state. Returns tu_policy_apply()'s rc. */
+int tu_leaf_renew(unsigned version);
+
+/* Fill p for a message of the leaf's parent: job TU_JOB_LEAF, rank
+ * TU_LEAF_RANK, from TU_PARENT_IP, tu_parent_mac and port TU_PARENT_PORT, to
+ * TU_UDP_BASE. */
+void tu_pkt_parent(struct tu_pkt *p, uint8_t type, uint16_t slot, uint8_t dtype,
+		   uint16_t count, uint32_t offset, uint32_t round, const void *payload,
+		   size_t payload_size);
+
+/* The job the parent describes in its HELLO_ACK: the leaf's dtype, chunk
+ * size and frac_bits, 128 slots, 3 ranks, udp_port_base TU_PARENT_PORT,
+ * n_shards and round_base as given. */
+void tu_parent_job_info(struct dp_proto_job_info *ji, uint8_t n_shards, uint32_t round_base);
+
+/* Start the leaf's run: HELLO from every local rank (nonces nonce + rank),
+ * 10 ms apart, the parent's HELLO_ACK (ji) to the HELLO that went up, and
+ * rank 0's HELLO again. Returns the round_base the workers were given, or
+ * UINT32_MAX. Collects (and discards) what the gateway sent. */
+uint32_t tu_leaf_join(uint32_t nonce, const struct dp_proto_job_info *ji);
 
 #endif /* GW_TU_H */
