@@ -46,6 +46,7 @@
 set -euo pipefail
 DTN_LOG_TAG=bench-allreduce
 source "$(dirname "${BASH_SOURCE[0]}")/lib/edge.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/bench.sh"
 
 rate="" aggregate=400mbit delay=0 workers="2 4 8" sizes="256K,512K,1M,2M,4M,8M,16M,32M,64M"
 out="" gloo_only=0 window="" rto=40000 pin=auto point_s=1.5 gw_core=1
@@ -91,19 +92,9 @@ if [[ $pin == auto ]]; then
 	pin=""
 	(( $(nproc) <= 2 )) && pin=$((1 - gw_core))
 fi
-# Rates in bit/s: "100mbit" -> 1e8 (tc's units: k/m/g, "bit" or "bps" = bytes).
-rate_bps() {
-	"$DTN_PY" -c '
-import re, sys
-m = re.fullmatch(r"([0-9.]+)([kmg]?)(bit|bps)?", sys.argv[1].lower())
-if not m:
-    sys.exit("bench-allreduce: rate %r: expected e.g. 100mbit or 1gbit" % sys.argv[1])
-print(int(float(m.group(1)) * {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}[m.group(2)]
-          * (8 if m.group(3) == "bps" else 1)))' "$1"
-}
 # Per-worker rate for N workers, in bit/s.
 worker_bps() {
-	if [[ -n "$rate" ]]; then rate_bps "$rate"; else echo $(( $(rate_bps "$aggregate") / $1 )); fi
+	if [[ -n "$rate" ]]; then dtn_rate_bps "$rate"; else echo $(( $(dtn_rate_bps "$aggregate") / $1 )); fi
 }
 # 12 ms of link time in chunks (payload + 64 header bytes), at least 16:
 # enough to ride out a few ms of the gateway being descheduled.

@@ -87,7 +87,7 @@ demo_tree() {
 	dtn_tree_configs
 	for g in "${DTN_TREE_GWS[@]}"; do
 		dtn_tree_gw_up "$g" || dtn_die "gateway ${DTN_TREE_NAME[$g]} did not come up"
-		dtn_log "${DTN_TREE_NAME[$g]}: PID ${DTN_TREE_PID[$g]}, log ${DTN_TREE_LOG[$g]}"
+		dtn_log "${DTN_TREE_NAME[$g]}: PID ${DTN_GWN_PID[$g]}, log ${DTN_GWN_LOG[$g]}"
 	done
 	dtn_log "running 8 workers: $rounds rounds of $count x $dtype each, pattern exact, every element checked against the sum of all 8"
 	t0=$(dtn_now)
@@ -109,14 +109,14 @@ demo_tree() {
 	echo
 	dtn_log "$wall s wall; the tree as its gateways report it (/daitn/job,$j \"tree\"):"
 	for g in "${DTN_TREE_GWS[@]}"; do
-		d=$(dtn_tree_tel "$g" "/daitn/job,$j" 2>/dev/null) || { rc=1; continue; }
+		d=$(dtn_gwn_tel "$g" "/daitn/job,$j" 2>/dev/null) || { rc=1; continue; }
 		"$DTN_PY" -c '
 import json, sys
 t = json.loads(sys.argv[2])["/daitn/job"].get("tree", {})
 print(f"  {sys.argv[1]:6s} " + ", ".join(f"{k} {v}" for k, v in t.items()))' "${DTN_TREE_NAME[$g]}" "$d"
 	done
 	for g in "${DTN_TREE_GWS[@]}"; do
-		dtn_tree_gw_down "$g" || { dtn_warn "${DTN_TREE_NAME[$g]} did not shut down cleanly"; rc=1; }
+		dtn_gwn_down "$g" || { dtn_warn "${DTN_TREE_NAME[$g]} did not shut down cleanly"; rc=1; }
 	done
 	echo
 	if [[ $rc -eq 0 ]]; then

@@ -6,8 +6,8 @@
 # Provides: dtn_bench_check (refuse a sanitizer or debug build directory),
 # dtn_bench_build (configure a build directory if needed, check it, build the
 # benchmark program alone: its path in DTN_BENCH_BIN), dtn_bench_pin (taskset
-# prefix in DTN_BENCH_PIN) and dtn_cpu_model (the CPU's model name, for the
-# run's header).
+# prefix in DTN_BENCH_PIN), dtn_cpu_model (the CPU's model name, for the
+# run's header) and dtn_rate_bps (a tc rate such as 100mbit in bit/s).
 
 [[ -n "${DTN_BENCH_SOURCED:-}" ]] && return 0
 DTN_BENCH_SOURCED=1
@@ -68,3 +68,15 @@ dtn_bench_pin() {
 
 # The first CPU's model name from /proc/cpuinfo.
 dtn_cpu_model() { awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo; }
+
+# dtn_rate_bps RATE: "100mbit" -> 100000000 (tc's units: k/m/g, "bit", or
+# "bps" for bytes). Dies on anything else.
+dtn_rate_bps() {
+	"$DTN_PY" -c '
+import re, sys
+m = re.fullmatch(r"([0-9.]+)([kmg]?)(bit|bps)?", sys.argv[1].lower())
+if not m:
+    sys.exit("rate %r: expected e.g. 100mbit or 1gbit" % sys.argv[1])
+print(int(float(m.group(1)) * {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}[m.group(2)]
+          * (8 if m.group(3) == "bps" else 1)))' "$1"
+}

@@ -29,6 +29,18 @@
 #                                       captures (PID in DTN_DUMPCAP_PID), 1 if
 #                                       it did not start within 60 s
 #
+# Several gateways in one run (trees, racks), each keyed by a short KEY: its
+# namespace is ${P}gKEY, its --file-prefix ${P}gwKEY:
+#   dtn_gwn_up KEY CONFIG IP            start daitn-gw with CONFIG and wait until
+#                                       its telemetry answers and IP answers a
+#                                       ping from worker 1 (bounded: 60 s); PID
+#                                       in DTN_GWN_PID[KEY], log DTN_GWN_LOG[KEY]
+#   dtn_gwn_down KEY [SIGNAL]           stop it (default SIGINT, then SIGKILL
+#                                       after 30 s); its exit status
+#   dtn_gwn_tel KEY ARGS...             dtn_telemetry.py on it
+#   dtn_gwn_stop_all                    SIGKILL every one still running (an
+#                                       exit hook)
+#
 # The programs come from DTN_BUILD (default build/).
 
 [[ -n "${DTN_GATEWAY_SOURCED:-}" ]] && return 0
@@ -109,6 +121,46 @@ dtn_gw_start() {
 	DTN_GW_PID=$DTN_LAST_PID
 	DTN_GW_STARTED=1
 	dtn_on_exit dtn_gw_stop 5
+}
+
+declare -gA DTN_GWN_PID=() DTN_GWN_LOG=()
+
+dtn_gwn_tel() { "$DTN_PY" "$DTN_TELEMETRY" --prefix "${DTN_P}gw$1" "${@:2}"; }
+
+dtn_gwn_up() {
+	local k=$1 cfg=$2 ip=$3 deadline
+	[[ -n "${DTN_TMP:-}" ]] || dtn_tmp_create
+	DTN_GWN_LOG[$k]="$DTN_TMP/gw-$k.$(date +%s%N).log"
+	dtn_bg "${DTN_P}g$k" "${DTN_GWN_LOG[$k]}" "$DTN_GW_BIN" -c "$cfg" --file-prefix "${DTN_P}gw$k" --
+	DTN_GWN_PID[$k]=$DTN_LAST_PID
+	deadline=$(( $(date +%s) + 60 ))
+	until dtn_gwn_tel "$k" /daitn/stats >/dev/null 2>&1 &&
+	      ip netns exec "$(dtn_ns_worker 1)" ping -c1 -W1 -q "$ip" >/dev/null 2>&1; do
+		if ! kill -0 "${DTN_GWN_PID[$k]}" 2>/dev/null || (( $(date +%s) >= deadline )); then
+			dtn_warn "gateway $k ($cfg) did not come up; its log ends:"
+			tail -n 20 "${DTN_GWN_LOG[$k]}" | sed 's/^/    /' >&2
+			return 1
+		fi
+		sleep 0.3
+	done
+}
+
+dtn_gwn_down() {
+	local k=$1 rc=0
+	[[ -n "${DTN_GWN_PID[$k]:-}" ]] || return 0
+	dtn_pid_stop "${DTN_GWN_PID[$k]}" "${2:-INT}" 30 2>/dev/null || rc=$?
+	DTN_GWN_PID[$k]=""
+	find /dev/hugepages -maxdepth 1 -name "${DTN_P}gw${k}map_*" -delete 2>/dev/null || true
+	rm -rf "/var/run/dpdk/${DTN_P}gw$k"
+	return $rc
+}
+
+dtn_gwn_stop_all() {
+	local k
+	for k in "${!DTN_GWN_PID[@]}"; do
+		dtn_gwn_down "$k" KILL || true
+	done
+	return 0
 }
 
 dtn_gw_log_tail() {

@@ -69,14 +69,13 @@ dtn_ns_add() {
 }
 
 # A veth pair from namespace $1 (name $2) to the bridge in the switch namespace
-# (name $3). UDP segmentation offload is turned off on the host end: with it on,
+# (name $3), or in namespace $4 if given. UDP segmentation offload is turned off on the host end: with it on,
 # a UDP_SEGMENT (GSO) send crosses veth and bridge as one super-packet, and
 # af_packet hands the gateway a single truncated frame instead of N datagrams.
 # Checksum offload stays on: UDP GSO needs it, and the gateway does not verify
 # UDP checksums (a veth leaves them partial); its replies carry checksum 0.
 dtn_veth_to_bridge() {
-	local ns=$1 name=$2 peer=$3 sw
-	sw=$(dtn_ns_switch)
+	local ns=$1 name=$2 peer=$3 sw=${4:-$(dtn_ns_switch)}
 	ip link add "$name" netns "$ns" mtu "$DTN_MTU" type veth \
 		peer name "$peer" netns "$sw" mtu "$DTN_MTU" ||
 		dtn_die "cannot create veth $name ($ns) <-> $peer ($sw)"

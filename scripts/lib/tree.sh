@@ -18,11 +18,9 @@
 #                                   DTN_TMP/tree; EDIT_PY, if given, is Python
 #                                   run with `pols` (name -> policy dict) to
 #                                   change the policies first
-#   dtn_tree_gw_up G                start gateway G (r, a or b) and wait until
-#                                   its telemetry and ARP answer (bounded)
-#   dtn_tree_gw_down G [SIGNAL]     stop it (default SIGINT; bounded); its
-#                                   exit status
-#   dtn_tree_tel G ARGS...          dtn_telemetry.py on gateway G
+#   dtn_tree_gw_up G                start gateway G (r, a or b): dtn_gwn_up
+#                                   (gateway.sh), which also stops, queries
+#                                   and reaps them (dtn_gwn_*)
 #   dtn_tree_field G JOB KEY        KEY of job JOB's "tree" object on G
 #   dtn_tree_worker_args I JOB      daitn-worker options of worker I (1-8) on
 #                                   job JOB: its leaf, bind, local rank and
@@ -35,13 +33,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/gateway.sh"
 declare -ga DTN_TREE_GWS=(r a b)
 declare -gA DTN_TREE_IP=([r]=10.77.0.1 [a]=10.77.0.2 [b]=10.77.0.3)
 declare -gA DTN_TREE_NAME=([r]=root [a]=leaf1 [b]=leaf2)
-declare -gA DTN_TREE_PID=() DTN_TREE_LOG=()
 declare -g DTN_TREE_WORKERS=8
 
 dtn_tree_topo() {
 	local n=$1 g ns i
 	dtn_on_exit dtn_topo_teardown
-	dtn_on_exit dtn_tree_stop_all
+	dtn_on_exit dtn_gwn_stop_all
 	dtn_topo_switch
 	for g in "${DTN_TREE_GWS[@]}"; do
 		ns="${DTN_P}g$g"
@@ -85,48 +82,14 @@ EOF
 	[[ $huge -eq 1 ]] || dtn_warn "fewer than 400 free hugepages: the gateways run with --no-huge (slower)"
 }
 
-dtn_tree_tel() { "$DTN_PY" "$DTN_TELEMETRY" --prefix "${DTN_P}gw$1" "${@:2}"; }
-
 dtn_tree_field() {
-	dtn_tree_tel "$1" "/daitn/job,$2" 2>/dev/null | "$DTN_PY" -c '
+	dtn_gwn_tel "$1" "/daitn/job,$2" 2>/dev/null | "$DTN_PY" -c '
 import json, sys
 print(json.load(sys.stdin)["/daitn/job"].get("tree", {}).get(sys.argv[1], ""))' "$3"
 }
 
 dtn_tree_gw_up() {
-	local g=$1 deadline name=${DTN_TREE_NAME[$1]}
-	DTN_TREE_LOG[$g]="$DTN_TMP/gw-$name.$(date +%s%N).log"
-	dtn_bg "${DTN_P}g$g" "${DTN_TREE_LOG[$g]}" "$DTN_GW_BIN" -c "$DTN_TMP/tree/gateway-$name.json" \
-		--file-prefix "${DTN_P}gw$g" --
-	DTN_TREE_PID[$g]=$DTN_LAST_PID
-	deadline=$(( $(date +%s) + 60 ))
-	until dtn_tree_tel "$g" /daitn/stats >/dev/null 2>&1 &&
-	      ip netns exec "${DTN_P}w1" ping -c1 -W1 -q "${DTN_TREE_IP[$g]}" >/dev/null 2>&1; do
-		if ! kill -0 "${DTN_TREE_PID[$g]}" 2>/dev/null || (( $(date +%s) >= deadline )); then
-			dtn_warn "gateway $name did not come up; its log ends:"
-			tail -n 20 "${DTN_TREE_LOG[$g]}" | sed 's/^/    /' >&2
-			return 1
-		fi
-		sleep 0.3
-	done
-}
-
-dtn_tree_gw_down() {
-	local g=$1 rc=0
-	[[ -n "${DTN_TREE_PID[$g]:-}" ]] || return 0
-	dtn_pid_stop "${DTN_TREE_PID[$g]}" "${2:-INT}" 30 2>/dev/null || rc=$?
-	DTN_TREE_PID[$g]=""
-	find /dev/hugepages -maxdepth 1 -name "${DTN_P}gw${g}map_*" -delete 2>/dev/null || true
-	rm -rf "/var/run/dpdk/${DTN_P}gw$g"
-	return $rc
-}
-
-dtn_tree_stop_all() {
-	local g
-	for g in "${DTN_TREE_GWS[@]}"; do
-		dtn_tree_gw_down "$g" KILL || true
-	done
-	return 0
+	dtn_gwn_up "$1" "$DTN_TMP/tree/gateway-${DTN_TREE_NAME[$1]}.json" "${DTN_TREE_IP[$1]}"
 }
 
 dtn_tree_worker_args() {
