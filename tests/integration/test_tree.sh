@@ -6,7 +6,8 @@
 # and .15-18). Each leaf's policy names the root as the parent of jobs 1-5
 # (its rank 0 or 1 there); the root's policy lists the two leaves as the
 # ranks of those jobs, and job 6 with two workers of its own. Every data
-# lcore polls adaptively, so the three gateways share the two CPUs.
+# lcore polls adaptively, so the three gateways share the two CPUs; the
+# root and leaf 2 have two data lcores each.
 #
 #   1. jobs 1-4 (float32, int32, bfloat16, float16) and 5 (fedavg float32):
 #      8 workers x 3 rounds, each checking every element against the sum
@@ -52,7 +53,7 @@ pols["root"]["jobs"].append(r)
 '
 
 # A counter summed over the whole reply (dtn_telemetry.py --sum).
-cnt() { dtn_tree_tel "$1" --sum "$2" "${3:-/daitn/stats}" 2>/dev/null || echo -1; }
+cnt() { dtn_gwn_tel "$1" --sum "$2" "${3:-/daitn/stats}" 2>/dev/null || echo -1; }
 
 # Run job j on all 8 workers: dtype, rounds, extra args. 0 if every rank
 # exits 0 with "ROUNDS rounds OK".
@@ -75,7 +76,21 @@ run_tree_job() {
 			tail -n 4 "$RUN_DIR/w$i.log" | sed 's/^/    /'
 		fi
 	done
+	[[ $ok -eq 0 ]] || tree_dump "$j"
 	return $ok
+}
+
+# What each gateway says about job j (after a failure).
+tree_dump() {
+	local g
+	for g in "${DTN_TREE_GWS[@]}"; do
+		dtn_gwn_tel "$g" "/daitn/job,$1" 2>/dev/null | "$DTN_PY" -c '
+import json, sys
+d = json.load(sys.stdin)["/daitn/job"]
+print(f"    {sys.argv[1]}: run {d[\"run\"]} {d[\"run_state\"]} base {d[\"round_base\"]}, sets active {d[\"sets_active\"]} complete {d[\"sets_complete\"]}")
+print("      tree:", d.get("tree"))
+print("      fates:", d["fates"])' "${DTN_TREE_NAME[$g]}" || it_log "no telemetry from ${DTN_TREE_NAME[$g]}"
+	done
 }
 
 chunks_of() {   # dtype -> chunks of COUNT elements (1024-byte chunks)
@@ -107,6 +122,21 @@ loss_dropped() {   # packets dropped so far on the links named by $1 (grep patte
 		awk -v m="$1" '/counter packets/ && $0 ~ m { for (i = 1; i <= NF; i++) if ($i == "packets") s += $(i + 1) } END { print s + 0 }'
 }
 
+# The root and leaf 2 run two data lcores (on one CPU): a leaf then sends
+# each slot's sum to the root's shard of it, and takes the root's RESULTs
+# on its udp_port_base and steers them to the shard that owns their slot.
+for name in root leaf2; do
+	"$DTN_PY" - "$DTN_TMP/tree/gateway-$name.json" <<'EOF' || { it_log "cannot edit gateway-$name.json"; exit 1; }
+import json, sys
+with open(sys.argv[1]) as f:
+    c = json.load(f)
+c["data_lcores"] = [1, 2]
+c["data_cpus"] = [1, 1]
+c["ports"][0]["vdev"] += ",qpairs=2"
+with open(sys.argv[1], "w") as f:
+    json.dump(c, f, indent=1)
+EOF
+done
 for g in "${DTN_TREE_GWS[@]}"; do
 	dtn_tree_gw_up "$g" || { it_log "FAIL: gateway $g did not start"; exit 1; }
 done
@@ -145,11 +175,11 @@ loss_set 0
 
 # 3. The root restarts: the leaves keep their rounds; the new root starts
 # its run past their floors.
-dtn_tree_gw_down r || true
+dtn_gwn_down r || true
 dtn_tree_gw_up r || { it_log "FAIL: the root did not restart"; exit 1; }
 if run_tree_job 1 float32 "$ROUNDS"; then res=0; else res=1; fi
 it_check "[[ $res -eq 0 ]]" "after a root restart, job 1 through the tree is exact again"
-base=$(dtn_tree_tel r /daitn/job,1 | "$DTN_PY" -c 'import json,sys; print(json.load(sys.stdin)["/daitn/job"]["round_base"])')
+base=$(dtn_gwn_tel r /daitn/job,1 | "$DTN_PY" -c 'import json,sys; print(json.load(sys.stdin)["/daitn/job"]["round_base"])')
 it_check "[[ $base -gt 0 ]]" "the restarted root started job 1's run at round $base, past the leaves' rounds (not 0)"
 
 # 256 ranks through the tree: 128 behind each leaf, 64 per process.
@@ -187,7 +217,7 @@ res0=$(cnt a tree_result)
 deadline=$(( $(date +%s) + 60 ))
 until (( $(cnt a tree_result) - res0 >= 20 )) || (( $(date +%s) >= deadline )); do sleep 0.2; done
 it_check "(( $(cnt a tree_result) - res0 >= 20 ))" "job 1 is running through the tree before the kill"
-dtn_tree_gw_down b KILL || true
+dtn_gwn_down b KILL || true
 t0=$(dtn_now)
 dtn_wait_all 60 "${kpids[@]:0:4}" || true
 el=$(dtn_elapsed "$t0")
@@ -215,6 +245,10 @@ state=$(dtn_tree_field a 1 parent_state)
 it_check "[[ $role == root && $parent == 10.77.0.1:47000 && $state == joined && -n $slow ]]" \
 	"telemetry: the root's job 1 is a root (slowest child rank $slow); leaf 1's parent is $parent, $state"
 
+kr=$("$DTN_BUILD/control/ctl/daitnctl" jobs -f "${DTN_P}gwr" | awk '$1 == 1 { print $4 }')
+ka=$("$DTN_BUILD/control/ctl/daitnctl" jobs -f "${DTN_P}gwa" | awk '$1 == 1 { print $4 }')
+it_check "[[ $kr == sum,parent && $ka == sum,child ]]" "daitnctl jobs: job 1 is '$kr' on the root and '$ka' on leaf 1"
+
 # Leaf 2 comes back: its new process ends the root's run, leaf 1 hears so
 # from its next GRAD, and a new run of all 8 workers is exact.
 dtn_tree_gw_up b || { it_log "FAIL: leaf 2 did not restart"; exit 1; }
@@ -223,7 +257,7 @@ it_check "[[ $res -eq 0 ]]" "leaf 2 restarted: job 1 through the tree is exact a
 
 # 5. Clean shutdowns.
 for g in r a b; do
-	if dtn_tree_gw_down "$g"; then rc=0; else rc=$?; fi
+	if dtn_gwn_down "$g"; then rc=0; else rc=$?; fi
 	it_check "[[ $rc -eq 0 ]]" "gateway $g shut down cleanly on SIGINT (status $rc)"
 done
 it_log "$IT_PASS checks passed, $IT_FAIL failed"
