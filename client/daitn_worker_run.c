@@ -199,6 +199,8 @@ print_final(const struct wk_opts *o, const struct wk_tally *t, unsigned long vot
 {
 	FILE *f = o->json ? stderr : stdout;
 
+	/* One line, whole: with --ranks, other ranks' threads print theirs. */
+	flockfile(f);
 	if (t->rounds > t->ok)
 		fprintf(f, "daitn-worker: rank %ld: %lu rounds, %lu OK, %lu missed (closed without "
 			"this rank)", o->rank, t->rounds, t->ok, t->rounds - t->ok);
@@ -209,6 +211,7 @@ print_final(const struct wk_opts *o, const struct wk_tally *t, unsigned long vot
 	if (o->until_file != NULL)
 		fprintf(f, " (stopped by %s; %lu stop votes)", o->until_file, votes);
 	fprintf(f, "\n");
+	funlockfile(f);
 }
 
 int
