@@ -14,7 +14,7 @@
 #      (the weighted mean) of all 8 ranks' inputs (daitn-worker --tree);
 #      the root completed each chunk once per round, each leaf sent each
 #      chunk's sum up once and fanned the root's result out;
-#   2. the same for int32 and float32 under 1% and then 10% loss on every
+#   2. the four dtypes again under 1% and then 10% loss on every
 #      link, the leaves' and the root's included: still exact, and the
 #      leaves resent sums up for workers' retransmissions;
 #   3. the root restarted: the leaves keep their slots' rounds, the new
@@ -160,7 +160,7 @@ done
 # 2. Loss on every link, the inter-gateway links included.
 for pct in 1 10; do
 	loss_set "$pct"
-	for spec in "2 int32" "1 float32"; do
+	for spec in "2 int32" "1 float32" "3 bfloat16" "4 float16"; do
 		read -r j dtype <<<"$spec"
 		d0=$(loss_dropped "g[ab]b") rs0=$(dtn_tree_field a "$j" partials_resent)
 		rs0_b=$(dtn_tree_field b "$j" partials_resent)
