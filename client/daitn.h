@@ -226,6 +226,27 @@ int daitn_skip_rounds(struct daitn *d, uint32_t n);
  * does not fail the call. Returns 0, or -EINVAL for a rank not in the job. */
 int daitn_peer_gone(struct daitn *d, uint16_t rank);
 
+/* Abandon d: from any thread, at any time while d is open. An allreduce
+ * that is waiting stops within a wait's wake-up and fails with -ECANCELED;
+ * every later call fails with -ECANCELED before sending (buf untouched).
+ * For a caller whose peers have given up on the job (one of them failed
+ * and the program switches to another way of summing): daitn_chunks_done()
+ * then says which chunks of buf already hold the sum. Close d afterwards.
+ * Returns 0, -EINVAL (d is NULL), or a negative errno from waking it. */
+int daitn_abort(struct daitn *d);
+
+/* After daitn_allreduce() returned, successfully or not, once it had
+ * something to send: *n_chunks is that call's number of chunks (of
+ * chunk_size bytes of the wire type; the last may be short) and *bitmap
+ * points at (*n_chunks + 7) / 8 bytes where chunk k is bit k % 8 of byte
+ * k / 8, set when chunk k of buf holds the sum (its RESULT was copied in)
+ * and clear when it still holds this rank's data. float32 data on an int32
+ * job is converted back only when the whole call succeeds: after a failure
+ * no bit is set. Valid until the next call on d; either pointer may be NULL.
+ * Returns 0, -EINVAL (d is NULL) or -ENOENT (no call, one that failed before
+ * sending, had no elements, or was weighted). */
+int daitn_chunks_done(const struct daitn *d, uint64_t *n_chunks, const uint8_t **bitmap);
+
 void daitn_close(struct daitn *d);
 
 const struct daitn_job_info *daitn_job(const struct daitn *d);

@@ -72,6 +72,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daitn_priv.h"
 #include "kn_fixed.h"
@@ -406,6 +407,7 @@ result_rx(void *arg, const uint8_t *data, uint32_t len, const struct sockaddr_in
 	struct daitn_slot *s;
 	const uint8_t *trailer = NULL;
 	size_t elems;
+	uint64_t k;
 	uint32_t idx;
 
 	/* The call is over (an ERROR): the rest of the batch is not read. */
@@ -484,6 +486,8 @@ result_rx(void *arg, const uint8_t *data, uint32_t len, const struct sockaddr_in
 	}
 	memcpy(c->base + (size_t)s->offset * c->es, data + dp_proto_payload_off(&h),
 	       (size_t)h.count * c->es);
+	k = s->offset / c->chunk_elems;
+	d->done_map[k / 8] |= (uint8_t)(1u << (k % 8));
 	/* Chunk k of a partial call is on slot k. */
 	if (trailer != NULL)
 		memcpy(d->ranks + (size_t)idx * d->ranks_size, trailer, d->ranks_size);
@@ -666,6 +670,11 @@ engine_run(struct ar_call *c)
 			return fail_io(c, rc);
 		if (c->error != 0)
 			return c->error;
+		if (atomic_load_explicit(&d->aborted, memory_order_acquire))
+			return daitn_err(d, -ECANCELED, "daitn_allreduce: round %u: abandoned "
+					 "(daitn_abort) with %llu of %llu chunks summed", c->round,
+					 (unsigned long long)c->done,
+					 (unsigned long long)c->n_chunks);
 		news = atomic_load_explicit(&d->gone_news, memory_order_acquire);
 		if (news != c->gone_news) {
 			c->gone_news = news;
@@ -710,6 +719,9 @@ args_check(struct daitn *d, const void *buf, size_t count, enum daitn_dtype dtyp
 {
 	const char *tname = dp_proto_dtype_name((uint8_t)dtype);
 
+	if (atomic_load_explicit(&d->aborted, memory_order_acquire))
+		return daitn_err(d, -ECANCELED, "daitn_allreduce: this handle was abandoned "
+				 "(daitn_abort): nothing was sent");
 	if (d->failed)
 		return daitn_err(d, -EPIPE, "daitn_allreduce: an earlier allreduce on this handle "
 				 "failed after sending; it is out of step with the other workers "
@@ -827,6 +839,7 @@ static int
 call_run(struct daitn *d, void *base, size_t count)
 {
 	struct ar_call c;
+	void *p;
 	int rc;
 
 	memset(&c, 0, sizeof(c));
@@ -843,6 +856,13 @@ call_run(struct daitn *d, void *base, size_t count)
 		d->ranks_ok = true;
 		return 0;
 	}
+	p = buf_grow(d->done_map, &d->done_cap, (size_t)(c.n_chunks + 7) / 8);
+	if (p == NULL)
+		return daitn_err(d, -ENOMEM, "daitn_allreduce: out of memory for %llu chunks' "
+				 "map", (unsigned long long)c.n_chunks);
+	d->done_map = p;
+	memset(d->done_map, 0, (size_t)(c.n_chunks + 7) / 8);
+	d->done_chunks = c.n_chunks;
 	c.d = d;
 	c.base = base;
 	c.count = count;
@@ -874,6 +894,7 @@ call_begin(struct daitn *d)
 	d->ranks_ok = false;
 	d->ranks_chunks = 0;
 	d->weight_chunks = 0;
+	d->done_chunks = 0;
 }
 
 int
@@ -901,6 +922,8 @@ daitn_allreduce(struct daitn *d, void *buf, size_t count, enum daitn_dtype dtype
 	rc = call_run(d, fixed ? d->scratch : buf, count);
 	if (rc == 0 && fixed && count != 0)
 		kn_fixed_to_f32(buf, d->scratch, count, d->job.frac_bits);
+	else if (fixed && d->done_chunks != 0)   /* the sums are in scratch, not buf */
+		memset(d->done_map, 0, (size_t)(d->done_chunks + 7) / 8);
 	return rc;
 }
 
@@ -1088,6 +1111,7 @@ daitn_allreduce_weighted(struct daitn *d, void *buf, size_t count, enum daitn_dt
 	rc = weighted_prepare(d, buf, count, w, &wire);
 	if (rc == 0)
 		rc = call_run(d, d->scratch, wire);
+	d->done_chunks = 0;     /* the map is of the wire form, not of buf */
 	if (rc == 0) {
 		rc = weighted_finish(d, buf, count);
 		d->ranks_ok = rc == 0;
@@ -1162,5 +1186,32 @@ daitn_peer_gone(struct daitn *d, uint16_t rank)
 		return -EINVAL;
 	atomic_fetch_or_explicit(&d->gone[rank / 64], 1ull << (rank % 64), memory_order_relaxed);
 	atomic_fetch_add_explicit(&d->gone_news, 1, memory_order_release);
+	return 0;
+}
+
+int
+daitn_abort(struct daitn *d)
+{
+	uint64_t one = 1;
+
+	if (d == NULL)
+		return -EINVAL;
+	atomic_store_explicit(&d->aborted, true, memory_order_release);
+	if (write(d->io.wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		return -errno;
+	return 0;
+}
+
+int
+daitn_chunks_done(const struct daitn *d, uint64_t *n_chunks, const uint8_t **bitmap)
+{
+	if (d == NULL)
+		return -EINVAL;
+	if (d->done_chunks == 0)
+		return -ENOENT;
+	if (n_chunks != NULL)
+		*n_chunks = d->done_chunks;
+	if (bitmap != NULL)
+		*bitmap = d->done_map;
 	return 0;
 }

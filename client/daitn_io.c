@@ -80,6 +80,7 @@ daitn_io_init(struct daitn_io *io, int fd, const struct sockaddr_in *gw,
 
 	memset(io, 0, sizeof(*io));
 	io->fd = fd;
+	io->wake_fd = -1;
 	io->gw = *gw;
 	io->port_base = port_base;
 	io->n_shards = n_shards;
@@ -151,6 +152,7 @@ daitn_io_fini(struct daitn_io *io)
 	free(io->rx_cmsg);
 	memset(io, 0, sizeof(*io));
 	io->fd = -1;
+	io->wake_fd = -1;
 }
 
 void
@@ -382,13 +384,14 @@ daitn_clock_set(uint64_t (*now)(void *), void (*advance)(void *, uint64_t), void
 int
 daitn_io_wait(struct daitn_io *io, uint64_t timeout_ns)
 {
-	struct pollfd pfd = { .fd = io->fd, .events = POLLIN };
+	struct pollfd pfd[2] = { { .fd = io->fd, .events = POLLIN },
+				 { .fd = io->wake_fd, .events = POLLIN } };
 	bool virt = daitn_clock.now != NULL;
 	struct timespec ts = { .tv_sec = virt ? 0 : (time_t)(timeout_ns / 1000000000u),
 			       .tv_nsec = virt ? 0 : (long)(timeout_ns % 1000000000u) };
 	int r;
 
-	r = ppoll(&pfd, 1, &ts, NULL);
+	r = ppoll(pfd, io->wake_fd >= 0 ? 2 : 1, &ts, NULL);
 	if (r < 0)
 		return errno == EINTR ? 0 : -errno;
 	if (r == 0) {
@@ -396,13 +399,13 @@ daitn_io_wait(struct daitn_io *io, uint64_t timeout_ns)
 			daitn_clock.advance(daitn_clock.arg, timeout_ns);
 		return 0;
 	}
-	if (pfd.revents & POLLERR) {
+	if (pfd[0].revents & POLLERR) {
 		int err = daitn_io_errqueue(io);
 
 		if (err < 0)
 			return err;
 	}
-	return (pfd.revents & POLLIN) ? 1 : 0;
+	return (pfd[0].revents & POLLIN) ? 1 : 0;
 }
 
 static uint32_t

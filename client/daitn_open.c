@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -429,6 +430,11 @@ daitn_open(const struct daitn_config *cfg, struct daitn **out)
 		daitn_err(NULL, rc, "daitn_open: out of memory for socket buffers");
 		goto free_gone;
 	}
+	d->io.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (d->io.wake_fd < 0) {
+		rc = daitn_err(NULL, -errno, "daitn_open: eventfd: %s", strerror(errno));
+		goto fini_io;
+	}
 	if (st.key != NULL) {
 		d->keyed = true;
 		d->key = key;
@@ -445,6 +451,8 @@ daitn_open(const struct daitn_config *cfg, struct daitn **out)
 	*out = d;
 	return 0;
 
+fini_io:
+	daitn_io_fini(&d->io);
 free_gone:
 	free(d->gone);
 free_slots:
@@ -463,12 +471,15 @@ daitn_close(struct daitn *d)
 		return;
 	if (d->io.fd >= 0)
 		close(d->io.fd);
+	if (d->io.wake_fd >= 0)
+		close(d->io.wake_fd);
 	daitn_io_fini(&d->io);
 	free(d->slots);
 	free(d->gone);
 	free(d->scratch);
 	free(d->stage);
 	free(d->ranks);
+	free(d->done_map);
 	free(d);
 }
 

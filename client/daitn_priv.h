@@ -77,6 +77,7 @@ struct daitn_io {
 	bool gro;                   /* UDP_GRO enabled on the socket */
 	uint32_t seg_size;          /* bytes of a full datagram (hdr + chunk) */
 	uint32_t gso_segs;          /* datagrams per GSO send */
+	int wake_fd;                /* readable: stop waiting (daitn_abort); -1: none */
 
 	/* TX queue, grouped by shard at flush time. */
 	struct daitn_tx_chunk *txq; /* DAITN_TX_QUEUE_MAX entries */
@@ -191,6 +192,13 @@ struct daitn {
 	 * and a count of calls so the engine sees news with one load. */
 	_Atomic uint64_t *gone;     /* (n_workers + 63) / 64 words */
 	_Atomic uint32_t gone_news;
+	/* daitn_abort (any thread): set once; io.wake_fd wakes the wait. */
+	_Atomic bool aborted;
+	/* Which chunks of the last call's buf hold their sum, a bit per chunk
+	 * (daitn_chunks_done); done_chunks == 0: no call to tell of. */
+	uint8_t *done_map;
+	size_t done_cap;            /* bytes */
+	uint64_t done_chunks;
 	char last_error[DAITN_ERR_SIZE];
 };
 
@@ -240,8 +248,9 @@ int daitn_io_flush(struct daitn_io *io);
  * batch was full (more may be waiting). */
 int daitn_io_rx(struct daitn_io *io, daitn_io_rx_fn_t fn, void *arg);
 
-/* Wait until the socket is readable or timeout_ns passes (0: poll once).
- * Returns 1 (readable), 0 (timed out), or a negative errno. An ICMP error
+/* Wait until the socket is readable, io->wake_fd is, or timeout_ns passes
+ * (0: poll once). Returns 1 (the socket is readable), 0 (timed out or woken),
+ * or a negative errno. An ICMP error
  * waiting on the socket is consumed and reported as its negative errno. */
 int daitn_io_wait(struct daitn_io *io, uint64_t timeout_ns);
 

@@ -436,7 +436,7 @@ on_datagram(struct tpeer *p, unsigned shard, const uint8_t *buf, uint32_t len,
 		/* Exact while every first copy is answered once (no drops). */
 		r->in_flight = p->firsts > p->results_sent ? p->firsts - p->results_sent : 0;
 	}
-	if (p->silent_grads)
+	if (p->silent_grads || (p->silent_from && h.offset >= p->silent_offset))
 		return;
 	if (p->close_enabled && h.round == p->close_round) {
 		if (p->close_other_first)

@@ -79,6 +79,8 @@ struct tpeer {
 	bool stale_before;          /* before each RESULT, one for round - 1 */
 	bool garbage_before;        /* before each RESULT, a datagram with a bad magic */
 	bool silent_grads;          /* never answer GRADs */
+	bool silent_from;           /* never answer GRADs at offset >= silent_offset */
+	uint32_t silent_offset;
 	bool waiting_grads;         /* answer every GRAD with WAITING (rank 0 missing) */
 	bool gso_results;           /* send RESULTs of a receive batch with UDP_SEGMENT */
 	unsigned loss_pct;          /* drop this % of GRADs and, independently, of RESULTs */

@@ -507,6 +507,85 @@ test_gone_peer_ends_the_wait_only_when_waited_for(void)
 	free(p);
 }
 
+static void *
+abort_later(void *arg)
+{
+	struct gone_later_arg *g = arg;
+	struct timespec ts = { 0, 200 * 1000000 };
+
+	/* As gone_later: the call must notice whenever the news comes. */
+	nanosleep(&ts, NULL);
+	g->rc = daitn_abort(g->d);
+	return NULL;
+}
+
+/* daitn_abort from another thread ends a wait on a gateway that answers
+ * only some chunks at once (not at the timeout); daitn_chunks_done names
+ * the chunks whose sums are in buf, the others hold this rank's data; the
+ * handle then refuses every call before sending. */
+static void
+test_abort_ends_the_wait_and_chunks_done_names_the_sums(void)
+{
+	struct tpeer *p = tutil_peer(DP_DTYPE_F32, 64, 16, 2);   /* 16 floats a chunk */
+	struct daitn *d = NULL;
+	struct gone_later_arg ab = { .rc = -1 };
+	float buf[16 * 5 + 3];   /* 6 chunks, the last of 3 */
+	const uint8_t *map = NULL;
+	uint64_t n = 0, t0;
+	pthread_t th;
+
+	p->silent_from = true;
+	p->silent_offset = 2 * 16;          /* chunks 0 and 1 are answered */
+	CU_ASSERT_EQUAL_FATAL(tutil_join(p, 0, 20000, 60000, &d), 0);
+	CU_ASSERT_EQUAL(daitn_chunks_done(d, &n, &map), -ENOENT);   /* no call yet */
+	for (size_t i = 0; i < 83; i++)
+		buf[i] = (float)i;
+	ab.d = d;
+	t0 = daitn_now_ns();
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, abort_later, &ab), 0);
+	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, 83, DAITN_FLOAT32), -ECANCELED);
+	pthread_join(th, NULL);
+	CU_ASSERT_EQUAL(ab.rc, 0);
+	CU_ASSERT(daitn_now_ns() - t0 < 30000ull * 1000000u);   /* not the 60 s timeout */
+	CU_ASSERT_PTR_NOT_NULL(strstr(daitn_last_error(d), "abandoned"));
+	CU_ASSERT_EQUAL(daitn_chunks_done(d, &n, &map), 0);
+	CU_ASSERT_EQUAL(n, 6);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(map);
+	CU_ASSERT_EQUAL(map[0], 0x03);
+	for (size_t i = 0; i < 83; i++)
+		CU_ASSERT_EQUAL(buf[i], i < 32 ? 2.0f * (float)i : (float)i);
+	/* Abandoned for good: refused before sending, buf untouched. */
+	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, 83, DAITN_FLOAT32), -ECANCELED);
+	CU_ASSERT_EQUAL(daitn_chunks_done(d, &n, &map), -ENOENT);
+	CU_ASSERT_EQUAL(buf[40], 40.0f);
+	daitn_close(d);
+	tpeer_stop(p);
+	free(p);
+
+	/* A call that succeeds has every chunk's bit; an int32 job's float32
+	 * call that fails has none (its sums never reached buf). */
+	p = tutil_peer(DP_DTYPE_I32, 64, 16, 2);
+	p->silent_from = true;
+	p->silent_offset = 2 * 16;
+	CU_ASSERT_EQUAL_FATAL(tutil_join(p, 0, 20000, 400, &d), 0);
+	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, 32, DAITN_FLOAT32), 0);
+	CU_ASSERT_EQUAL(daitn_chunks_done(d, &n, &map), 0);
+	CU_ASSERT_EQUAL(n, 2);
+	CU_ASSERT_EQUAL(map[0], 0x03);
+	for (size_t i = 0; i < 83; i++)
+		buf[i] = 1.0f;
+	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, 83, DAITN_FLOAT32), -ETIMEDOUT);
+	CU_ASSERT_EQUAL(daitn_chunks_done(d, &n, &map), 0);
+	CU_ASSERT_EQUAL(n, 6);
+	CU_ASSERT_EQUAL(map[0], 0);
+	CU_ASSERT_EQUAL(buf[0], 1.0f);
+	CU_ASSERT_EQUAL(daitn_abort(NULL), -EINVAL);
+	CU_ASSERT_EQUAL(daitn_chunks_done(NULL, &n, &map), -EINVAL);
+	daitn_close(d);
+	tpeer_stop(p);
+	free(p);
+}
+
 /* ---- fedavg jobs (docs/protocol.md section 5, "Federated averaging") ---- */
 
 /* A fedavg float32 job with 16 elements a chunk; the peer adds a second
@@ -1025,6 +1104,8 @@ main(void)
 		{ "keyed_handle_takes_only_tagged_results", test_keyed_handle_takes_only_tagged_results },
 		{ "waiting_for_peers_is_not_a_dead_gateway",
 		  test_waiting_for_peers_is_not_a_dead_gateway },
+		{ "abort_ends_the_wait_and_chunks_done_names_the_sums",
+		  test_abort_ends_the_wait_and_chunks_done_names_the_sums },
 		{ "gone_peer_ends_the_wait_only_when_waited_for",
 		  test_gone_peer_ends_the_wait_only_when_waited_for },
 		{ "rtt_sample_includes_the_wait", test_rtt_sample_includes_the_wait },
