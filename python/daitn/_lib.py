@@ -148,6 +148,12 @@ def _declare(lib):
     if hasattr(lib, "daitn_peer_gone"):         # added after v0.2
         lib.daitn_peer_gone.argtypes = [handle, ctypes.c_uint16]
         lib.daitn_peer_gone.restype = ctypes.c_int
+    if hasattr(lib, "daitn_abort"):             # added after v0.4
+        lib.daitn_abort.argtypes = [handle]
+        lib.daitn_abort.restype = ctypes.c_int
+        lib.daitn_chunks_done.argtypes = [handle, ctypes.POINTER(ctypes.c_uint64),
+                                          ctypes.POINTER(ctypes.POINTER(ctypes.c_uint8))]
+        lib.daitn_chunks_done.restype = ctypes.c_int
     if hasattr(lib, "daitn_next_round"):        # added after v0.2
         lib.daitn_next_round.argtypes = [handle]
         lib.daitn_next_round.restype = ctypes.c_uint32

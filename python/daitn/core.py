@@ -13,9 +13,9 @@ foreign call, so other Python threads run while open() or allreduce() waits on
 the network (tests/python/test_binding.py checks this).
 
 Threads: a Context may be shared, but calls on it are serialised by a lock
-(libdaitn allows one thread per handle at a time), except peer_gone(), which
-any thread may call while another waits in allreduce(). Separate Contexts are
-independent.
+(libdaitn allows one thread per handle at a time), except peer_gone() and
+abort(), which any thread may call while another waits in allreduce().
+Separate Contexts are independent.
 """
 
 import ctypes
@@ -259,6 +259,31 @@ class Context:
             if not self._h:
                 return False
             return self._lib.daitn_peer_gone(self._h, rank) == 0
+
+    def abort(self):
+        """Abandon the handle (daitn_abort): an allreduce waiting on any
+        thread fails at once with ECANCELED, and so does every later call.
+        Any thread; False where the library predates it or it is closed."""
+        if not hasattr(self._lib, "daitn_abort"):
+            return False
+        with self._gone_lock:
+            if not self._h:
+                return False
+            return self._lib.daitn_abort(self._h) == 0
+
+    def chunks_done(self):
+        """After an allreduce that had something to send, successful or not:
+        bytes of one bit per chunk (chunk k: bit k % 8 of byte k // 8), set
+        where the chunk of x holds the sum, clear where it holds this rank's
+        data (daitn_chunks_done); None if the last call sent nothing.
+        Chunks are job["chunk_size"] bytes of the wire type."""
+        self._need("daitn_chunks_done")
+        n, bitmap = ctypes.c_uint64(), ctypes.POINTER(ctypes.c_uint8)()
+        with self._lock:
+            if not self._h or self._lib.daitn_chunks_done(self._h, ctypes.byref(n),
+                                                          ctypes.byref(bitmap)) < 0:
+                return None
+            return ctypes.string_at(bitmap, (n.value + 7) // 8)
 
     def last_error(self):
         with self._lock:

@@ -33,21 +33,21 @@ gone ranks and the reason, logged on every rank and kept in state.error. DDP
 (torch 1.13) hands a hook's exception to backward() as a RuntimeError that
 quotes its text.
 
-Agreement. Ranks must switch together or gloo deadlocks (one rank would wait
-in gloo for peers that still wait on the gateway). So after opening and after
-every bucket, the ranks allreduce a tiny status vector (world_size int32, one
-error code per rank) on a private gloo group. Cost: one small gloo allreduce
-per bucket, a few hundred microseconds on a LAN, against milliseconds to
-seconds for the bucket itself (DDP's default bucket is 25 MiB), and no extra
-step latency when buckets go through daitn in order. A per-step agreement would
-save the small allreduces but hold every bucket's result until the last one,
-and would still need the per-bucket copies below; per-bucket is simpler and
-its cost is measured in docs/pytorch.md.
-
-Copies. daitn sums in place; a rank whose allreduce failed half way holds a
-partial sum, which must not be fed to the gloo fallback. So each bucket is
-first copied into a staging tensor (one memcpy per bucket, reused across
-steps); the fallback reduces the untouched copy.
+Settling instead of agreeing. Ranks must switch together or gloo deadlocks
+(one rank would wait in gloo for peers that still wait on the gateway), and
+a gateway that dies may have sent a bucket's results to some ranks only. A
+bucket completes only once every rank has sent all of it, so ranks are at
+most one bucket apart. While the gateway works the ranks exchange nothing:
+each keeps a copy of its last result (one memcpy per bucket). A rank whose
+allreduce fails sends an abort over the watch; every rank abandons its
+handle (daitn_abort) and settles, on this thread, idle or with the bucket in
+hand: the ranks gather how many buckets each has done; a rank that has the
+failed bucket broadcasts its copy, else each chunk's sum comes from the
+lowest rank whose buffer holds it (daitn_chunks_done; the others add zeros
+through gloo) and chunks nobody has are summed from every rank's data; then
+all fall back. Without a watch (file:// rendezvous) the ranks instead agree
+after every bucket (an int32 allreduce of error codes) and settle the same
+way; at construction they learn together which way they take.
 
 Threads. The hook runs on DDP's autograd thread; it only queues the bucket and
 returns a torch.futures.Future. One worker thread per state runs the buckets
@@ -138,24 +138,35 @@ def _group_timeout_ms(group):
 
 
 class _PeerWatch:
-    """Which peers' processes are gone, seen at once: a star of TCP
-    connections to rank 0 of the group (the hub), set up through the
-    rendezvous store. A killed process's connection closes; the hub relays
-    the rank to every other member, and a member whose connection to the hub
-    closes reads the hub as gone. Nothing else is ever sent, so a peer that
-    exits after training reads as gone too, which is harmless: libdaitn fails
-    a call only while the gateway still waits for a gone rank. A member
-    proves itself with a random token the hub put in the store (a host that
-    can reach the hub's port but not the rendezvous cannot pose as a rank
-    and "die"). One daemon thread per rank; on_gone(rank) runs on it.
-    Without a TCPStore (file rendezvous) or a reachable hub it only logs:
-    dead ranks are then found by the peer timeout or by gloo."""
+    """Which peers' processes are gone, seen at once, and which gave up on
+    the gateway: a star of TCP connections to rank 0 of the group (the hub),
+    set up through the rendezvous store. A killed process's connection
+    closes; the hub relays the rank to every other member, and a member
+    whose connection to the hub closes reads the hub as gone (a peer that
+    exits after training reads as gone too, which is harmless: libdaitn
+    fails a call only while the gateway still waits for a gone rank). A
+    member's abort (its allreduce failed: every rank must stop waiting on
+    the gateway and settle the bucket together) goes to the hub, which
+    relays it to the others. A member proves itself with a random token the
+    hub put in the store (a host that can reach the hub's port but not the
+    rendezvous cannot pose as a rank, "die" or abort). One daemon thread per
+    rank; on_gone(rank) and on_abort(session, bucket) run on it. ok is False
+    without a TCPStore (file rendezvous) or a reachable hub: it only logs,
+    and dead ranks are then found by the peer timeout or by gloo."""
 
-    def __init__(self, rank, world_size, key, on_gone):
+    MSG = struct.Struct("!HHII")      # kind, rank, session, bucket
+    GONE, ABORT = 0, 1
+
+    def __init__(self, rank, world_size, key, on_gone, on_abort):
         self.rank = rank
         self.gone = {}                   # rank -> how it was seen
         self.news = threading.Event()    # set once a peer is gone
+        self.ok = False
         self._on_gone = on_gone
+        self._on_abort = on_abort
+        self._send_lock = threading.Lock()
+        self._conns = {}                 # the hub's: socket -> member rank
+        self._hub_conn = None            # a member's
         if world_size < 2:
             return
         try:
@@ -175,11 +186,13 @@ class _PeerWatch:
                 conn = socket.create_connection((host, int(port)), timeout=30)
                 conn.sendall(bytes.fromhex(token) + struct.pack("!H", rank))
                 conn.settimeout(None)
+                self._hub_conn = conn
                 target, args = self._member, (conn,)
         except (AttributeError, OSError, RuntimeError, ValueError) as e:
             log.warning("daitn: rank %d: no watch on peer processes (%s); a dead rank is "
                         "found by the peer timeout or by gloo", rank, e)
             return
+        self.ok = True
         threading.Thread(target=target, args=args, daemon=True, name="daitn-watch").start()
 
     def _mark(self, peer, how):
@@ -189,8 +202,23 @@ class _PeerWatch:
         self.news.set()
         self._on_gone(peer)
 
+    def _send(self, conns, msg):
+        """msg to each of conns (None: every member, for the hub)."""
+        with self._send_lock:
+            for c in list(self._conns) if conns is None else conns:
+                try:
+                    c.sendall(msg)
+                except OSError:
+                    pass
+
+    def abort(self, session, bucket):
+        """Tell every other rank that this one gave up on bucket `bucket`
+        (1-based, of the session's daitn buckets). Any thread."""
+        msg = self.MSG.pack(self.ABORT, self.rank, session & 0xFFFFFFFF, bucket & 0xFFFFFFFF)
+        self._send([self._hub_conn] if self._hub_conn is not None else None, msg)
+
     def _hub(self, srv, world_size, token, timeout):
-        conns = {}
+        conns, bufs = self._conns, {}
         srv.settimeout(timeout.total_seconds())
         with srv:
             try:
@@ -208,7 +236,9 @@ class _PeerWatch:
                         c.close()       # not a rank of this group
                         continue
                     c.settimeout(None)
-                    conns[c] = peer
+                    with self._send_lock:
+                        conns[c] = peer
+                    bufs[c] = b""
             except OSError as e:
                 log.warning("daitn: rank 0: the peer watch did not form (%s)", e)
                 return
@@ -216,31 +246,43 @@ class _PeerWatch:
             ready, _, _ = select.select(list(conns), [], [])
             for c in ready:
                 try:
-                    data = c.recv(64)
+                    data = c.recv(4096)
                 except OSError:
                     data = b""
                 if data:
+                    bufs[c] += data
+                    while len(bufs[c]) >= self.MSG.size:
+                        msg, bufs[c] = bufs[c][:self.MSG.size], bufs[c][self.MSG.size:]
+                        kind, _, session, bucket = self.MSG.unpack(msg)
+                        if kind != self.ABORT:
+                            continue
+                        # The sender's own rank, whatever it wrote.
+                        msg = self.MSG.pack(kind, conns[c], session, bucket)
+                        self._send([o for o in conns if o is not c], msg)
+                        self._on_abort(session, bucket)
                     continue
-                peer = conns.pop(c)
+                with self._send_lock:
+                    peer = conns.pop(c)
+                del bufs[c]
                 c.close()
                 self._mark(peer, "its process closed its connections")
-                for other in conns:
-                    try:
-                        other.sendall(struct.pack("!H", peer))
-                    except OSError:
-                        pass
+                self._send(list(conns), self.MSG.pack(self.GONE, peer, 0, 0))
 
     def _member(self, conn):
         with conn:
             while True:
                 try:
-                    data = conn.recv(2, socket.MSG_WAITALL)
+                    data = conn.recv(self.MSG.size, socket.MSG_WAITALL)
                 except OSError:
                     data = b""
-                if len(data) < 2:
+                if len(data) < self.MSG.size:
                     self._mark(0, "its process closed its connections")
                     return
-                self._mark(struct.unpack("!H", data)[0], "its process closed its connections")
+                kind, peer, session, bucket = self.MSG.unpack(data)
+                if kind == self.GONE:
+                    self._mark(peer, "its process closed its connections")
+                elif kind == self.ABORT:
+                    self._on_abort(session, bucket)
 
 
 _WATCH_SEQ = [0]   # states made so far: the same on every rank (construction is collective)
@@ -260,6 +302,10 @@ def _env_int(name, default, limit=0xFFFFFFFF):
         raise ValueError("%s=%r: not in 0..%d" % (name, v, limit))
     return n
 
+
+# An integer type of each element size: a bucket's bytes through gloo's broadcast.
+_SAME_SIZE_INT = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
+_SETTLE = object()   # queued by the watch thread: a peer gave up on the gateway
 
 # What gloo (torch 1.13) can sum; other floating types go as float32.
 _GLOO_SUMS = (torch.float32, torch.float64, torch.float16, torch.int8, torch.uint8,
@@ -298,14 +344,24 @@ class DaitnHookState:
         self.job_id = None
         _WATCH_SEQ[0] += 1
         self.watch = _PeerWatch(self.rank, self.world_size, "daitn/watch/%d" % _WATCH_SEQ[0],
-                                self._peer_gone)
+                                self._peer_gone, self._abort_news)
         self._warned_dtype = set()
-        self._staging = {}
         self._queue = queue.Queue()
         self._thread = None
+        self._pending_error = None    # a settlement that failed while this rank was idle
+        # One daitn session per open (every rank opens together): buckets
+        # done in it, the last one's result kept for a rank that missed it,
+        # and the first bucket a peer gave up on (its abort, via the watch).
+        self._lock = threading.Lock()  # session, ctx and abort against the watch thread
+        self._session = 0
+        self._done = 0
+        self._keep = {}
+        self._kept = None
+        self._abort_at = None
+        self._aborted_sent = False
         self.stats = {"buckets_daitn": 0, "buckets_gloo": 0, "bytes_daitn": 0,
                       "bytes_gloo": 0, "daitn_s": 0.0, "gloo_s": 0.0, "agree_s": 0.0,
-                      "agreements": 0, "copy_s": 0.0}
+                      "agreements": 0, "copy_s": 0.0, "settlements": 0}
 
         if peer_timeout_ms is None:
             peer_timeout_ms = _group_timeout_ms(process_group)
@@ -324,6 +380,11 @@ class DaitnHookState:
         else:
             code, reason = self._open(*self._open_args)
         failed = self._agree(code, reason)
+        # Without per-bucket agreements a rank that gives up must reach the
+        # others at once (the watch); every rank must know that all can.
+        lazy = torch.tensor([int(self.watch.ok or self.world_size == 1)], dtype=torch.int32)
+        dist.all_reduce(lazy, op=dist.ReduceOp.MIN, group=self.control_group)
+        self.lazy = bool(lazy[0])
         if failed:
             self._fall_back(code, reason, failed, "at open")
 
@@ -334,6 +395,9 @@ class DaitnHookState:
         A setting that does not parse is this rank's failure like any other:
         every rank learns it in the agreement and falls back with it, instead
         of this rank dying alone and the others hanging in gloo."""
+        with self._lock:
+            self._session += 1
+            self._done, self._kept, self._abort_at, self._aborted_sent = 0, None, None, False
         try:
             return self._open_checked(*args)
         except ValueError as e:
@@ -378,8 +442,10 @@ class DaitnHookState:
             peer_timeout_ms=_env_int("DAITN_PEER_TIMEOUT_MS", peer_timeout_ms))
         self.job_id = job
         try:
-            self.ctx = Context(gateway, job, self.rank, bind_port, gateway_port=gw_port,
-                               bind_addr=bind_addr, **kw)
+            ctx = Context(gateway, job, self.rank, bind_port, gateway_port=gw_port,
+                          bind_addr=bind_addr, **kw)
+            with self._lock:
+                self.ctx = ctx
         except _lib.LibraryNotFound as e:
             return STATUS_NO_LIBRARY, str(e)
         except DaitnError as e:
@@ -411,6 +477,20 @@ class DaitnHookState:
         ctx = self.ctx
         if ctx is not None:
             ctx.peer_gone(peer)
+
+    def _abort_news(self, session, bucket):
+        """The watch thread: a peer gave up on bucket `bucket` of session
+        `session`. Stop waiting on the gateway and, if idle, wake the worker
+        to settle (it may hold that bucket's result for the peer)."""
+        with self._lock:
+            if session != self._session & 0xFFFFFFFF or self.mode != "daitn":
+                return
+            if self._abort_at is None or bucket < self._abort_at:
+                self._abort_at = bucket
+            ctx = self.ctx
+        if ctx is not None:
+            ctx.abort()
+        self._queue.put(_SETTLE)
 
     def _gone_error(self, reason=None, cause=None):
         """The DaitnError for survivors of a gone rank (logged, kept in
@@ -501,24 +581,37 @@ class DaitnHookState:
             item = self._queue.get()
             if item is None:
                 return
+            if item is _SETTLE:
+                # A peer gave up on a bucket this rank has finished: settle
+                # now, idle (this rank's next bucket may never come before
+                # the peer has its result).
+                if self.mode == "daitn" and self._abort_at is not None and \
+                        self._done >= self._abort_at:
+                    try:
+                        self._settle(STATUS_OK, None, None, False)
+                    except BaseException as e:  # noqa: B036 -- the next bucket raises it
+                        self._pending_error = e
+                continue
             tensor, fut = item
             try:
                 fut.set_result(self._reduce(tensor))
             except BaseException as e:  # noqa: B036 -- DDP must see it, not the thread
                 fut.set_exception(e)
 
-    def _gloo(self, tensor):
+    def _gloo(self, tensor, divided=False):
         """Average tensor over the ranks with gloo, in place. float16 is
         divided first, as PyTorch's fp16 hooks do, so that a sum past 65504
-        cannot overflow; a type gloo cannot sum (bfloat16 in torch 1.13) goes
-        as float32 and comes back; sparse tensors as they are."""
+        cannot overflow (divided: it already is); a type gloo cannot sum
+        (bfloat16 in torch 1.13) goes as float32 and comes back; sparse
+        tensors as they are."""
         t0 = time.perf_counter()
         try:
             if tensor.is_sparse:
                 dist.all_reduce(tensor, group=self.control_group)
                 out = tensor.div_(self.world_size)
             elif tensor.dtype == torch.float16:
-                tensor.div_(self.world_size)
+                if not divided:
+                    tensor.div_(self.world_size)
                 dist.all_reduce(tensor, group=self.control_group)
                 out = tensor
             elif tensor.dtype in _GLOO_SUMS:
@@ -552,6 +645,8 @@ class DaitnHookState:
     def _reduce(self, tensor):
         # The dtype and layout tests are the same on every rank (same model),
         # so skipping daitn for a bucket needs no agreement.
+        if self._pending_error is not None:
+            raise self._pending_error
         if tensor.is_sparse:
             if "sparse" not in self._warned_dtype:
                 self._warned_dtype.add("sparse")
@@ -562,12 +657,6 @@ class DaitnHookState:
             self._probe()
         if self.mode != "daitn" or not self._job_accepts(tensor):
             return self._gloo(tensor)
-        t0 = time.perf_counter()
-        key = (tensor.numel(), tensor.dtype)
-        staging = self._staging.get(key)
-        if staging is None:
-            staging = self._staging[key] = torch.empty_like(tensor)
-        staging.copy_(tensor)
         # float16 is averaged in PyTorch's order, divided first: the
         # gateway's sum is rounded to float16 once, and a sum past 65504
         # would be inf where each rank's share is not.
@@ -575,24 +664,127 @@ class DaitnHookState:
         if half:
             tensor.div_(self.world_size)
         t1 = time.perf_counter()
-        self.stats["copy_s"] += t1 - t0
         code, reason = STATUS_OK, None
         try:
+            # ECANCELED at once, sending nothing, once a peer gave up (abort).
             self.ctx.allreduce(tensor)
         except DaitnError as e:
             code, reason = e.errno, str(e)
         except Exception as e:  # a bug must not leave the peers waiting in gloo
             code, reason = STATUS_INTERNAL, "%s: %s" % (type(e).__name__, e)
         self.stats["daitn_s"] += time.perf_counter() - t1
-        failed = self._agree(code, reason)
-        if not failed:
-            self.stats["buckets_daitn"] += 1
-            self.stats["bytes_daitn"] += tensor.numel() * tensor.element_size()
-            return tensor if half else tensor.div_(self.world_size)
-        self._fall_back(code, reason, failed, "mid-run (bucket of %d elements)" % tensor.numel())
-        out = self._gloo(staging)
-        del self._staging[key]  # DDP owns the returned tensor now
+        if self.lazy:
+            if code == STATUS_OK:
+                return self._finish(tensor, half)
+            self._abort_send()
+        elif not self._agree(code, reason):
+            return self._finish(tensor, half)
+        return self._settle(code, reason, tensor, half)
+
+    def _finish(self, tensor, half):
+        """A bucket summed by the gateway: averaged, and a copy kept until
+        this rank's next bucket proves that every rank has this one."""
+        self._done += 1
+        self.stats["buckets_daitn"] += 1
+        self.stats["bytes_daitn"] += tensor.numel() * tensor.element_size()
+        out = tensor if half else tensor.div_(self.world_size)
+        if self.lazy and self.world_size > 1:
+            t0 = time.perf_counter()
+            key = (tensor.numel(), tensor.dtype)
+            keep = self._keep.get(key)
+            if keep is None:
+                keep = self._keep[key] = torch.empty_like(tensor)
+            self._kept = keep.copy_(out)
+            self.stats["copy_s"] += time.perf_counter() - t0
         return out
+
+    def _abort_send(self):
+        with self._lock:
+            sent, self._aborted_sent = self._aborted_sent, True
+            if self._abort_at is None or self._done + 1 < self._abort_at:
+                self._abort_at = self._done + 1
+            session = self._session
+        if not sent:
+            self.watch.abort(session, self._done + 1)
+
+    def _settle(self, code, reason, tensor, half):
+        """Collective, every rank of the session: a rank gave up on the
+        gateway. Ranks are at most one bucket apart (a bucket completes only
+        once every rank has sent all of it, and each rank sends its buckets
+        in order): some finished bucket b and may be in b + 1, the others
+        are in b. Bucket b is settled for those in it: from a rank that has
+        its result (kept), else chunk by chunk, each chunk's sum from a rank
+        whose buffer holds it and the others' data summed through gloo. Then
+        every rank falls back; a bucket of b + 1 in hand goes through gloo.
+        tensor: this rank's bucket in hand (None: idle), half: it is float16
+        already divided. Returns tensor averaged, or None when idle."""
+        if self.watch.gone or code == errno.ECONNABORTED:
+            raise self._gone_error(reason, "a rank is gone")
+        self.stats["settlements"] += 1
+        mine = torch.tensor([self._done, code], dtype=torch.int64)
+        status = [torch.empty_like(mine) for _ in range(self.world_size)]
+        reasons = [None] * self.world_size
+        try:
+            dist.all_gather(status, mine, group=self.control_group)
+            dist.all_gather_object(reasons, reason, group=self.control_group)
+            done = [int(t[0]) for t in status]
+            codes = [int(t[1]) for t in status]
+            first = min(done)
+            ahead = [r for r in range(self.world_size) if done[r] > first]
+            out = None
+            if ahead:
+                held = self._kept if self._done > first else tensor
+                dist.broadcast(held.view(_SAME_SIZE_INT[held.element_size()]),
+                               src=ahead[0], group=self.control_group)
+                if self._done == first:
+                    out = tensor
+                    self.stats["buckets_daitn"] += 1
+        except RuntimeError as e:
+            raise self._gone_error(reason, e) from e
+        self._reasons = reasons
+        if tensor is not None and out is None and not ahead:
+            self._unshare(tensor)     # before the fallback closes the handle
+        # Name the first failures, not the ranks that stopped because of them.
+        failed = [(r, c) for r, c in enumerate(codes) if c not in (STATUS_OK, errno.ECANCELED)] \
+            or [(r, c) for r, c in enumerate(codes) if c != STATUS_OK]
+        own = code if code != errno.ECANCELED else STATUS_OK
+        when = "mid-run (bucket %d of the run%s)" % (first + 1, ", from rank %d's copy of its "
+                                                     "result" % ahead[0] if ahead else "")
+        self._fall_back(own, reason if own else None, failed, when)
+        if tensor is None or out is not None:
+            return out
+        return self._gloo(tensor, divided=half)
+
+    def _unshare(self, tensor):
+        """Before the chunk-by-chunk settlement of a bucket every rank is in
+        (collective): zero each chunk whose sum another rank holds, lower
+        ranks first, so that the gloo sum gives that sum (x + 0 is exact)
+        and, where no rank holds it, the sum of every rank's data."""
+        ce = max(1, self.job["chunk_size"] // tensor.element_size())
+        n = (tensor.numel() + ce - 1) // ce
+        size = (n + 7) // 8
+        ctx = self.ctx
+        bits = ctx.chunks_done() if ctx is not None else None
+        if bits is None or len(bits) != size:
+            bits = bytes(size)
+        maps = [torch.empty(size, dtype=torch.uint8) for _ in range(self.world_size)]
+        try:
+            dist.all_gather(maps, torch.frombuffer(bytearray(bits), dtype=torch.uint8),
+                            group=self.control_group)
+        except RuntimeError as e:
+            raise self._gone_error(None, e) from e
+        shift = torch.arange(8, dtype=torch.uint8)
+        held = [((m.unsqueeze(1) >> shift) & 1).flatten()[:n].bool() for m in maps]
+        taken = torch.zeros(n, dtype=torch.bool)
+        other = torch.zeros(n, dtype=torch.bool)
+        for r in range(self.world_size):
+            fresh = held[r] & ~taken
+            if r != self.rank:
+                other |= fresh
+            taken |= fresh
+        if bool(other.any()):
+            flat = tensor.view(-1)
+            flat.masked_fill_(other.repeat_interleave(ce)[:flat.numel()], 0)
 
     def _probe(self):
         """On gloo after a passing failure: every PROBE_CHECK_EVERY buckets

@@ -153,11 +153,11 @@ def train(rank, world, master, args):
                     f.write("%d,%.9g,%.6f,%.4f\n" % r)
     if state is not None:
         st = state.stats
-        n = max(st["agreements"], 1)
-        print("daitn: rank %d mode %s buckets daitn %d gloo %d, agreement %.3f ms/bucket, "
-              "daitn %.3f s, gloo %.3f s, returns %d%s" % (
-                  rank, state.mode, st["buckets_daitn"], st["buckets_gloo"],
-                  1e3 * st["agree_s"] / n, st["daitn_s"], st["gloo_s"], st.get("returns", 0),
+        print("daitn: rank %d mode %s buckets daitn %d gloo %d, agreements %d (%.3f s), "
+              "settlements %d, daitn %.3f s, gloo %.3f s, returns %d%s" % (
+                  rank, state.mode, st["buckets_daitn"], st["buckets_gloo"], st["agreements"],
+                  st["agree_s"], st["settlements"], st["daitn_s"], st["gloo_s"],
+                  st.get("returns", 0),
                   "; fallback " + state.fallback_reason if state.fallback_reason else ""),
               flush=True)
         state.shutdown()

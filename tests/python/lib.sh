@@ -15,7 +15,8 @@
 #                           exit or a hang
 #   pt_log_wait NAME RE S [I]  until rank I-1's log (default rank 0) matches RE;
 #                           S seconds only bound a hang
-#   pt_all_daitn NAME N     every rank of run NAME kept every bucket on daitn
+#   pt_all_daitn NAME N     every rank of run NAME kept every bucket on daitn, with
+#                           no agreement after the open's
 #   pt_fail MSG             print MSG and every log of the run, exit 1
 
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/edge.sh"
@@ -90,5 +91,8 @@ pt_all_daitn() {
 		fi
 		grep -qE "mode daitn buckets daitn [1-9][0-9]* gloo 0," "$log" ||
 			pt_fail "rank $((i - 1)) of $name did not send every bucket through the gateway"
+		# No agreement among the ranks after the open's while the gateway works.
+		grep -qE "mode daitn .*, agreements 1 " "$log" ||
+			pt_fail "rank $((i - 1)) of $name agreed with the others after buckets: $(grep -m1 'agreements' "$log")"
 	done
 }

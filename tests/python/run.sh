@@ -6,7 +6,7 @@
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 pass=0 fail=0 skip=0
-for t in test_binding.py test_hook.py test_watch.py test_fallback_absent.sh test_train_gateway.sh test_fallback_midrun.sh \
+for t in test_binding.py test_hook.py test_settle.py test_watch.py test_fallback_absent.sh test_train_gateway.sh test_fallback_midrun.sh \
 	test_ranks.sh test_fedavg.sh; do
 	t0=$(date +%s.%N)
 	case "$t" in

@@ -6,8 +6,9 @@ _PeerWatch), two ranks on 127.0.0.1 with a TCP rendezvous, no gateway.
 While the watch forms, a stranger that reaches rank 0's watch port but not
 the rendezvous store connects, claims to be rank 1 with a wrong token, and
 hangs up: rank 0 must close on it, not take rank 1 for gone, and still take
-the real rank 1. Then rank 1's process is killed: rank 0 must see it gone
-(bounded wait, not a sleep). Exit 0 pass, 1 fail, 77 skipped (no torch).
+the real rank 1. Rank 1 gives up on a bucket (an abort): rank 0 must hear
+it with its session and bucket. Then rank 1's process is killed: rank 0 must
+see it gone (bounded wait, not a sleep). Exit 0 pass, 1 fail, 77 skipped (no torch).
 """
 
 import os
@@ -15,6 +16,7 @@ import signal
 import socket
 import struct
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -42,8 +44,9 @@ def rank1(port):
     dist.init_process_group("gloo", init_method="tcp://127.0.0.1:%d" % port, rank=1,
                             world_size=2)
     dist.distributed_c10d._get_default_store().get("go")   # after the stranger
-    dhook._PeerWatch(1, 2, "daitn/watch/t", lambda r: None)
+    watch = dhook._PeerWatch(1, 2, "daitn/watch/t", lambda r: None, lambda s, b: None)
     dist.barrier()
+    watch.abort(5, 3)
     time.sleep(BOUND_S)           # killed by rank 0 long before
 
 
@@ -54,9 +57,10 @@ def main():
     child.start()
     dist.init_process_group("gloo", init_method="tcp://127.0.0.1:%d" % port, rank=0,
                             world_size=2)
-    seen = []
+    seen, aborts, heard = [], [], threading.Event()
     store = dist.distributed_c10d._get_default_store()
-    watch = dhook._PeerWatch(0, 2, "daitn/watch/t", seen.append)
+    watch = dhook._PeerWatch(0, 2, "daitn/watch/t", seen.append,
+                             lambda s, b: (aborts.append((s, b)), heard.set()))
     host, wport, token = store.get("daitn/watch/t").decode().rsplit(":", 2)
     failed = 0
     # The stranger: a wrong token, rank 1, then gone.
@@ -81,6 +85,11 @@ def main():
         failed += 1
     else:
         print("PASS a stranger cannot pose as a rank and hang up")
+    if not heard.wait(BOUND_S) or aborts != [(5, 3)]:
+        print("FAIL: rank 1's abort was not heard as (5, 3): %s" % aborts)
+        failed += 1
+    else:
+        print("PASS rank 1's abort reached rank 0: session 5, bucket 3")
     os.kill(child.pid, signal.SIGKILL)
     if not watch.news.wait(BOUND_S) or seen != [1]:
         print("FAIL: rank 1 was killed but not seen gone (%s)" % watch.gone)
@@ -88,7 +97,7 @@ def main():
     else:
         print("PASS a killed rank is seen gone: %s" % watch.gone[1])
     child.join(5)
-    print("%d/2 passed" % (2 - failed))
+    print("%d/3 passed" % (3 - failed))
     return 1 if failed else 0
 
 

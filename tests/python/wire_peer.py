@@ -106,3 +106,82 @@ class WirePeer:
 
     def __exit__(self, *exc):
         self.close()
+
+
+class SumPeer:
+    """A wire-protocol stand-in for a gateway of n ranks on 127.0.0.1, for
+    the hook's multi-rank settlement test (test_settle.py): HELLO -> HELLO_ACK
+    at once (n_workers n, float32), and once every rank has sent a chunk
+    (same slot, round, offset) a RESULT with the float32 sum to each of them;
+    a later copy of a GRAD is answered with the stored sum. drop(rank, round,
+    offset) -> True withholds that RESULT from that rank (set by the test).
+    Not a gateway: no WAITING, no loss recovery of its own, no policy."""
+
+    def __init__(self, n, chunk_size=1024, n_slots=16):
+        self.n, self.chunk_size, self.n_slots = n, chunk_size, n_slots
+        self.drop = lambda rank, rnd, offset: False
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.05)
+        self.port = self.sock.getsockname()[1]
+        self._parts = {}       # (slot, round, offset) -> {rank: float32 array}
+        self._sums = {}        # (slot, round, offset) -> bytes
+        self._src = {}         # rank -> address
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _result(self, key, rank, count):
+        slot, rnd, offset = key
+        if self.drop(rank, rnd, offset):
+            return
+        msg = HDR.pack(MAGIC, VERSION, RESULT, 1, rank, slot, F32, 0, count, offset, rnd) + \
+            self._sums[key]
+        self.sock.sendto(msg, self._src[rank])
+
+    def _serve(self):
+        while not self._stop.is_set():
+            try:
+                data, src = self.sock.recvfrom(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if len(data) < HDR.size:
+                continue
+            magic, ver, typ, job, rank, slot, dtype, flags, count, offset, rnd = \
+                HDR.unpack_from(data)
+            if magic != MAGIC or ver != VERSION or rank >= self.n:
+                continue
+            self._src[rank] = src
+            if typ == HELLO:
+                msg = HDR.pack(MAGIC, VERSION, HELLO_ACK, job, rank, 0, F32, 0, 0, offset, rnd) + \
+                    ACK.pack(self.n, self.chunk_size, self.n_slots, self.port, 1, F32, 16, 0, 7,
+                             1000)
+                self.sock.sendto(msg, src)
+            elif typ == GRAD:
+                key = (slot, rnd, offset)
+                if key in self._sums:
+                    self._result(key, rank, count)
+                    continue
+                parts = self._parts.setdefault(key, {})
+                parts[rank] = np.frombuffer(data[HDR.size:], "<f4")
+                if len(parts) == self.n:
+                    total = np.zeros(count, "<f4")
+                    for r in range(self.n):
+                        total += parts[r]
+                    self._sums[key] = total.astype("<f4").tobytes()
+                    del self._parts[key]
+                    for r in range(self.n):
+                        self._result(key, r, count)
+
+    def close(self):
+        self._stop.set()
+        self._thread.join()
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
