@@ -9,7 +9,7 @@
 #   bash scripts/bench-train.sh [--quick] [--workers "2 4"] [--links "veth 100mbit"]
 #                               [--models cnn,lstm,transformer] [--reps R]
 #                               [--epochs E] [--steps S] [--out DIR] [--pin CPUS]
-#                               [--idle-poll busy|adaptive]
+#                               [--idle-poll busy|adaptive] [--mtu BYTES]
 #
 #   --quick     one repetition, 2 epochs of 4 steps (about 2 minutes; the
 #               default, 2 repetitions of 3 epochs of 8 steps, about 6)
@@ -21,6 +21,8 @@
 #   --out DIR   results folder (default out/bench-train-DATE)
 #   --idle-poll the gateway's idle polling (default busy; adaptive frees its
 #               core while no traffic comes: try it with --pin "")
+#   --mtu BYTES link MTU (default 1500; the job's chunk follows: 1408 B, or
+#               8192 B at 9000), for gloo's TCP and daitn alike
 #
 # Writes DIR/train.csv (one row per phase), DIR/train.png (s/epoch per model,
 # backend, N and link) and DIR/summary.txt, and prints the summary: daitn's
@@ -46,7 +48,8 @@ while [[ $# -gt 0 ]]; do
 	--out) out=$2; shift ;;
 	--pin) pin=$2; shift ;;
 	--idle-poll) export EDGE_IDLE_POLL=$2; shift ;;
-	-h|--help) sed -n '3,26p' "$0"; exit 0 ;;
+	--mtu) DTN_MTU=$2; shift ;;
+	-h|--help) sed -n '3,28p' "$0"; exit 0 ;;
 	*) dtn_die "unknown option '$1' (see --help)" ;;
 	esac
 	shift
@@ -88,7 +91,7 @@ for link in $links; do
 		fi
 	done
 	for n in $workers; do
-		dtn_log "links $link, N=$n: models $models, $reps x (gloo, daitn) x $epochs epochs of $steps steps"
+		dtn_log "links $link (MTU $DTN_MTU, chunk $(edge_chunk) B), N=$n: models $models, $reps x (gloo, daitn) x $epochs epochs of $steps steps"
 		EDGE_MASTER_PORT=$((29600 + n))
 		pids=()
 		for (( i = 1; i <= n; i++ )); do
@@ -106,8 +109,8 @@ for link in $links; do
 	done
 done
 dtn_gw_stats >"$out/gateway-stats.json" 2>/dev/null || true
-printf '{"args": "%s", "cpu": "%s", "cores": %s, "loadavg_before": %s, "pinned_to": "%s", "git": "%s"}\n' \
+printf '{"args": "%s", "cpu": "%s", "cores": %s, "loadavg_before": %s, "pinned_to": "%s", "mtu": %s, "git": "%s"}\n' \
 	"$argv" "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)" "$(nproc)" "$load" "$pin" \
-	"$(git -C "$DTN_ROOT" rev-parse HEAD 2>/dev/null || true)" >"$out/meta.json"
+	"$DTN_MTU" "$(git -C "$DTN_ROOT" rev-parse HEAD 2>/dev/null || true)" >"$out/meta.json"
 "$DTN_PY" "$DTN_ROOT/python/bench/plot_train.py" "$csv" "$out/train.png" | tee "$out/summary.txt"
 dtn_log "done in $(dtn_elapsed "$t_start")s: $out/{train.csv,train.png,summary.txt,meta.json}"

@@ -17,6 +17,7 @@ accuracy) and the final accuracy; --csv writes the curve (rank 0).
 """
 
 import argparse
+import hashlib
 import os
 import sys
 import time
@@ -141,6 +142,11 @@ def train(rank, world, master, args):
             while not os.path.exists(hold) and time.monotonic() < deadline:
                 time.sleep(0.05)
 
+    # Every rank must end with the same parameters (DDP never checks).
+    digest = hashlib.sha256()
+    for p in model.parameters():
+        digest.update(p.detach().contiguous().numpy().tobytes())
+    print("params sha256 %s" % digest.hexdigest(), flush=True)
     if rank == 0:
         _, correct = evaluate(model, xtr, ytr, xte, yte)
         print("final accuracy %.4f (%d/%d)  backend %s  world %d  %.2fs"
@@ -160,6 +166,7 @@ def train(rank, world, master, args):
                   st.get("returns", 0),
                   "; fallback " + state.fallback_reason if state.fallback_reason else ""),
               flush=True)
+        dist.barrier()    # a rank that missed the last bucket is settled by live peers
         state.shutdown()
     dist.destroy_process_group()
 

@@ -17,6 +17,7 @@
 #                           S seconds only bound a hang
 #   pt_all_daitn NAME N     every rank of run NAME kept every bucket on daitn, with
 #                           no agreement after the open's
+#   pt_same_params NAME N   every rank of run NAME ended with the same parameters
 #   pt_fail MSG             print MSG and every log of the run, exit 1
 
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/edge.sh"
@@ -94,5 +95,17 @@ pt_all_daitn() {
 		# No agreement among the ranks after the open's while the gateway works.
 		grep -qE "mode daitn .*, agreements 1 " "$log" ||
 			pt_fail "rank $((i - 1)) of $name agreed with the others after buckets: $(grep -m1 'agreements' "$log")"
+	done
+}
+
+pt_same_params() {
+	local name=$1 n=$2 i sums=()
+	for (( i = 1; i <= n; i++ )); do
+		sums+=("$(grep -m1 -o 'params sha256 [0-9a-f]*' "$DTN_TMP/$name.r$i.log" || true)")
+	done
+	[[ -n "${sums[0]}" ]] || pt_fail "rank 0 of $name printed no parameter digest"
+	for (( i = 1; i < n; i++ )); do
+		[[ "${sums[$i]}" == "${sums[0]}" ]] ||
+			pt_fail "rank $i of $name ended with other parameters than rank 0 (${sums[$i]:-none} vs ${sums[0]})"
 	done
 }

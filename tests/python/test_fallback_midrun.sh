@@ -68,6 +68,7 @@ for i in 1 2; do
 	grep -qE "mode daitn buckets daitn [1-9][0-9]* gloo [1-9][0-9]*, .*returns 1" "$log" ||
 		pt_fail "rank $((i - 1)): expected buckets through daitn, gloo, then daitn to the end"
 done
+pt_same_params midrun 2
 grep -h "falls back\|returns to daitn" "$DTN_TMP"/midrun.r*.log
 "$DTN_PY" "$(dirname "$0")/compare_curves.py" "$DTN_TMP/gloo.csv" "$DTN_TMP/midrun.csv" ||
 	pt_fail "the run with a mid-run fallback differs from gloo"

@@ -35,6 +35,7 @@ pt_train slow daitn "$EPOCHS" "$LIB" DAITN_TIMEOUT_MS=1000
 PT_TRAIN_ARGS=()
 pt_wait 120
 pt_all_daitn slow 3
+pt_same_params slow 3
 grep -q "rank 1 pauses 3 s" "$DTN_TMP/slow.r2.log" || pt_fail "rank 1 did not pause"
 "$DTN_PY" "$(dirname "$0")/compare_curves.py" "$DTN_TMP/gloo.csv" "$DTN_TMP/slow.csv" ||
 	pt_fail "the run with a slow rank differs from gloo"

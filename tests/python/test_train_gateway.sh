@@ -26,6 +26,7 @@ pt_wait 120
 completed=$(( $(dtn_gw_counter completed) - completed0 ))
 
 pt_all_daitn daitn 2
+pt_same_params daitn 2
 (( completed > 0 )) || pt_fail "the gateway completed no slots (counter 'completed' = $completed)"
 grep -h "^daitn: rank" "$DTN_TMP"/daitn.r*.log
 echo "gateway: $completed slots completed"
