@@ -817,6 +817,23 @@ partial_prepare(struct daitn *d, size_t count, uint64_t n_chunks, uint32_t chunk
 	return 0;
 }
 
+/* A call of n_chunks starts: no chunk of buf holds its sum yet (the map of
+ * daitn_chunks_done, grown here, before anything is sent, never per packet). */
+static int
+done_map_reset(struct daitn *d, uint64_t n_chunks)
+{
+	size_t size = (size_t)(n_chunks + 7) / 8;
+	void *p = buf_grow(d->done_map, &d->done_cap, size);
+
+	if (p == NULL)
+		return daitn_err(d, -ENOMEM, "daitn_allreduce: out of memory for %llu chunks' "
+				 "map", (unsigned long long)n_chunks);
+	d->done_map = p;
+	memset(d->done_map, 0, size);
+	d->done_chunks = n_chunks;
+	return 0;
+}
+
 /* -ESTALE: the job closed this call's round without this rank and moved on
  * to round job_round. Nothing is out of step: drop what is queued and the
  * slots' uses, and let the next call take part in the job's round (never
@@ -839,7 +856,6 @@ static int
 call_run(struct daitn *d, void *base, size_t count)
 {
 	struct ar_call c;
-	void *p;
 	int rc;
 
 	memset(&c, 0, sizeof(c));
@@ -856,13 +872,9 @@ call_run(struct daitn *d, void *base, size_t count)
 		d->ranks_ok = true;
 		return 0;
 	}
-	p = buf_grow(d->done_map, &d->done_cap, (size_t)(c.n_chunks + 7) / 8);
-	if (p == NULL)
-		return daitn_err(d, -ENOMEM, "daitn_allreduce: out of memory for %llu chunks' "
-				 "map", (unsigned long long)c.n_chunks);
-	d->done_map = p;
-	memset(d->done_map, 0, (size_t)(c.n_chunks + 7) / 8);
-	d->done_chunks = c.n_chunks;
+	rc = done_map_reset(d, c.n_chunks);
+	if (rc < 0)
+		return rc;
 	c.d = d;
 	c.base = base;
 	c.count = count;

@@ -95,6 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ar_call c;
 	uint64_t done_before;
+	unsigned bits = 0;
 	size_t i = 0;
 
 	if (tensor == NULL) {
@@ -121,6 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.now = 1;
 	if (d->partial)
 		assert(partial_prepare(d, N_ELEMS, c.n_chunks, c.chunk_elems) == 0);
+	assert(done_map_reset(d, c.n_chunks) == 0);
 	window_fill(&c);
 	(void)daitn_io_flush(&d->io);   /* to 127.0.0.1:9/10, where nothing listens */
 	while (i + 3 <= size) {
@@ -171,6 +173,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(dg);
 	}
 	assert(c.done <= c.n_chunks);
+	/* daitn_chunks_done names exactly the chunks whose RESULT was taken. */
+	for (unsigned k = 0; k < c.n_chunks; k++)
+		bits += (d->done_map[k / 8] >> (k % 8)) & 1u;
+	assert(bits == c.done);
 	for (unsigned g = 0; g < GUARD; g++)
 		assert(tensor[g] == 0.0f && tensor[GUARD + N_ELEMS + g] == 0.0f);
 	fedavg_check(d);
