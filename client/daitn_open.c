@@ -240,7 +240,7 @@ hello_exchange(int fd, const struct sockaddr_in *gw, const struct daitn_config *
 	uint64_t next_send = start, gap_ms = HELLO_RESEND_FIRST_MS;
 	unsigned sent = 0;
 	char gwname[INET_ADDRSTRLEN];
-	struct daitn_io io = { .fd = fd };
+	struct daitn_io io = { .fd = fd, .wake_fd = -1 };
 
 	inet_ntop(AF_INET, &gw->sin_addr, gwname, sizeof(gwname));
 	/* HELLO has no payload; its dtype is 0 (the worker learns the type) and
