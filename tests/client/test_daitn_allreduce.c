@@ -507,15 +507,28 @@ test_gone_peer_ends_the_wait_only_when_waited_for(void)
 	free(p);
 }
 
+struct abort_later_arg {
+	struct daitn *d;
+	struct tpeer *p;
+	int rc;                 /* daitn_abort()'s, checked by the main thread */
+};
+
+/* Abort once the call is provably waiting: the peer has seen every
+ * unanswered chunk (4) resent, which the call does only from its wait loop,
+ * long after it read the two RESULTs the peer sent at once. The 1 ms naps
+ * only pace the polling; the 60 s deadline only bounds a hang. */
 static void *
 abort_later(void *arg)
 {
-	struct gone_later_arg *g = arg;
-	struct timespec ts = { 0, 200 * 1000000 };
+	struct abort_later_arg *a = arg;
+	struct timespec nap = { 0, 1000000 };
+	uint64_t deadline = daitn_now_ns() + 60000ull * 1000000u;
 
-	/* As gone_later: the call must notice whenever the news comes. */
-	nanosleep(&ts, NULL);
-	g->rc = daitn_abort(g->d);
+	while (__atomic_load_n(&a->p->grads, __ATOMIC_RELAXED) -
+	       __atomic_load_n(&a->p->firsts, __ATOMIC_RELAXED) < 4 &&
+	       daitn_now_ns() < deadline)
+		nanosleep(&nap, NULL);
+	a->rc = daitn_abort(a->d);
 	return NULL;
 }
 
@@ -528,7 +541,7 @@ test_abort_ends_the_wait_and_chunks_done_names_the_sums(void)
 {
 	struct tpeer *p = tutil_peer(DP_DTYPE_F32, 64, 16, 2);   /* 16 floats a chunk */
 	struct daitn *d = NULL;
-	struct gone_later_arg ab = { .rc = -1 };
+	struct abort_later_arg ab = { .p = p, .rc = -1 };
 	float buf[16 * 5 + 3];   /* 6 chunks, the last of 3 */
 	const uint8_t *map = NULL;
 	uint64_t n = 0, t0;

@@ -45,99 +45,19 @@ def doubled(payload, dtype):
     raise ValueError("dtype %d" % dtype)
 
 
-class WirePeer:
-    def __init__(self, mode, dtype=F32, chunk_size=1024, n_slots=16, frac_bits=16,
-                 partial=False):
-        self.mode, self.dtype, self.partial = mode, dtype, partial
-        self.chunk_size, self.n_slots, self.frac_bits = chunk_size, n_slots, frac_bits
+class _UdpPeer:
+    """A thread answering datagrams on a socket of 127.0.0.1 (port in
+    .port): each one with a well-formed header goes to
+    _answer(fields, data, src), fields as HDR unpacks them."""
+
+    def _start(self):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.settimeout(0.05)
         self.port = self.sock.getsockname()[1]
-        self.grads = []
-        self.hellos = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
-
-    def _serve(self):
-        while not self._stop.is_set():
-            try:
-                data, src = self.sock.recvfrom(65536)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            if len(data) < HDR.size or self.mode == "silent":
-                continue
-            magic, ver, typ, job, rank, slot, dtype, flags, count, offset, rnd = \
-                HDR.unpack_from(data)
-            if magic != MAGIC or ver != VERSION:
-                continue
-            if typ == HELLO:
-                self.hellos += 1
-                if self.mode == "late" and self.hellos < 3:
-                    continue
-                if self.mode == "refuse":
-                    text = ("job %d is not in policy version 3" % job).encode()
-                    msg = HDR.pack(MAGIC, VERSION, ERROR, job, rank, 0, 0, 0, 0, offset, rnd) + \
-                        ERR.pack(1, 0, text)
-                else:
-                    msg = HDR.pack(MAGIC, VERSION, HELLO_ACK, job, rank, 0, self.dtype, 0, 0,
-                                   offset, rnd) + \
-                        ACK.pack(1, self.chunk_size, self.n_slots, self.port, 1, self.dtype,
-                                 self.frac_bits, JOB_PARTIAL if self.partial else 0, 7, 1000)
-                self.sock.sendto(msg, src)
-            elif typ == GRAD:
-                self.grads.append(dict(job=job, rank=rank, slot=slot, dtype=dtype, count=count,
-                                       offset=offset, round=rnd, size=len(data) - HDR.size))
-                if self.mode in ("double", "late"):
-                    msg = HDR.pack(MAGIC, VERSION, RESULT, job, rank, slot, dtype, 0, count,
-                                   offset, rnd) + doubled(data[HDR.size:], dtype)
-                    self.sock.sendto(msg, src)
-
-    def close(self):
-        self._stop.set()
-        self._thread.join()
-        self.sock.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-
-class SumPeer:
-    """A wire-protocol stand-in for a gateway of n ranks on 127.0.0.1, for
-    the hook's multi-rank settlement test (test_settle.py): HELLO -> HELLO_ACK
-    at once (n_workers n, float32), and once every rank has sent a chunk
-    (same slot, round, offset) a RESULT with the float32 sum to each of them;
-    a later copy of a GRAD is answered with the stored sum. drop(rank, round,
-    offset) -> True withholds that RESULT from that rank (set by the test).
-    Not a gateway: no WAITING, no loss recovery of its own, no policy."""
-
-    def __init__(self, n, chunk_size=1024, n_slots=16):
-        self.n, self.chunk_size, self.n_slots = n, chunk_size, n_slots
-        self.drop = lambda rank, rnd, offset: False
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(0.05)
-        self.port = self.sock.getsockname()[1]
-        self._parts = {}       # (slot, round, offset) -> {rank: float32 array}
-        self._sums = {}        # (slot, round, offset) -> bytes
-        self._src = {}         # rank -> address
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _result(self, key, rank, count):
-        slot, rnd, offset = key
-        if self.drop(rank, rnd, offset):
-            return
-        msg = HDR.pack(MAGIC, VERSION, RESULT, 1, rank, slot, F32, 0, count, offset, rnd) + \
-            self._sums[key]
-        self.sock.sendto(msg, self._src[rank])
 
     def _serve(self):
         while not self._stop.is_set():
@@ -149,31 +69,9 @@ class SumPeer:
                 return
             if len(data) < HDR.size:
                 continue
-            magic, ver, typ, job, rank, slot, dtype, flags, count, offset, rnd = \
-                HDR.unpack_from(data)
-            if magic != MAGIC or ver != VERSION or rank >= self.n:
-                continue
-            self._src[rank] = src
-            if typ == HELLO:
-                msg = HDR.pack(MAGIC, VERSION, HELLO_ACK, job, rank, 0, F32, 0, 0, offset, rnd) + \
-                    ACK.pack(self.n, self.chunk_size, self.n_slots, self.port, 1, F32, 16, 0, 7,
-                             1000)
-                self.sock.sendto(msg, src)
-            elif typ == GRAD:
-                key = (slot, rnd, offset)
-                if key in self._sums:
-                    self._result(key, rank, count)
-                    continue
-                parts = self._parts.setdefault(key, {})
-                parts[rank] = np.frombuffer(data[HDR.size:], "<f4")
-                if len(parts) == self.n:
-                    total = np.zeros(count, "<f4")
-                    for r in range(self.n):
-                        total += parts[r]
-                    self._sums[key] = total.astype("<f4").tobytes()
-                    del self._parts[key]
-                    for r in range(self.n):
-                        self._result(key, r, count)
+            fields = HDR.unpack_from(data)
+            if fields[0] == MAGIC and fields[1] == VERSION:
+                self._answer(fields, data, src)
 
     def close(self):
         self._stop.set()
@@ -185,3 +83,91 @@ class SumPeer:
 
     def __exit__(self, *exc):
         self.close()
+
+
+class WirePeer(_UdpPeer):
+    def __init__(self, mode, dtype=F32, chunk_size=1024, n_slots=16, frac_bits=16,
+                 partial=False):
+        self.mode, self.dtype, self.partial = mode, dtype, partial
+        self.chunk_size, self.n_slots, self.frac_bits = chunk_size, n_slots, frac_bits
+        self.grads = []
+        self.hellos = 0
+        self._start()
+
+    def _answer(self, fields, data, src):
+        if self.mode == "silent":
+            return
+        _, _, typ, job, rank, slot, dtype, flags, count, offset, rnd = fields
+        if typ == HELLO:
+            self.hellos += 1
+            if self.mode == "late" and self.hellos < 3:
+                return
+            if self.mode == "refuse":
+                text = ("job %d is not in policy version 3" % job).encode()
+                msg = HDR.pack(MAGIC, VERSION, ERROR, job, rank, 0, 0, 0, 0, offset, rnd) + \
+                    ERR.pack(1, 0, text)
+            else:
+                msg = HDR.pack(MAGIC, VERSION, HELLO_ACK, job, rank, 0, self.dtype, 0, 0,
+                               offset, rnd) + \
+                    ACK.pack(1, self.chunk_size, self.n_slots, self.port, 1, self.dtype,
+                             self.frac_bits, JOB_PARTIAL if self.partial else 0, 7, 1000)
+            self.sock.sendto(msg, src)
+        elif typ == GRAD:
+            self.grads.append(dict(job=job, rank=rank, slot=slot, dtype=dtype, count=count,
+                                   offset=offset, round=rnd, size=len(data) - HDR.size))
+            if self.mode in ("double", "late"):
+                msg = HDR.pack(MAGIC, VERSION, RESULT, job, rank, slot, dtype, 0, count,
+                               offset, rnd) + doubled(data[HDR.size:], dtype)
+                self.sock.sendto(msg, src)
+
+
+class SumPeer(_UdpPeer):
+    """A wire-protocol stand-in for a gateway of n ranks on 127.0.0.1, for
+    the hook's multi-rank settlement test (test_settle.py): HELLO -> HELLO_ACK
+    at once (n_workers n, float32), and once every rank has sent a chunk
+    (same slot, round, offset) a RESULT with the float32 sum to each of them;
+    a later copy of a GRAD is answered with the stored sum. drop(rank, round,
+    offset) -> True withholds that RESULT from that rank (set by the test).
+    Not a gateway: no WAITING, no loss recovery of its own, no policy."""
+
+    def __init__(self, n, chunk_size=1024, n_slots=16):
+        self.n, self.chunk_size, self.n_slots = n, chunk_size, n_slots
+        self.drop = lambda rank, rnd, offset: False
+        self._parts = {}       # (slot, round, offset) -> {rank: float32 array}
+        self._sums = {}        # (slot, round, offset) -> bytes
+        self._src = {}         # rank -> address
+        self._start()
+
+    def _result(self, key, rank, count):
+        slot, rnd, offset = key
+        if self.drop(rank, rnd, offset):
+            return
+        msg = HDR.pack(MAGIC, VERSION, RESULT, 1, rank, slot, F32, 0, count, offset, rnd) + \
+            self._sums[key]
+        self.sock.sendto(msg, self._src[rank])
+
+    def _answer(self, fields, data, src):
+        _, _, typ, job, rank, slot, dtype, flags, count, offset, rnd = fields
+        if rank >= self.n:
+            return
+        self._src[rank] = src
+        if typ == HELLO:
+            msg = HDR.pack(MAGIC, VERSION, HELLO_ACK, job, rank, 0, F32, 0, 0, offset, rnd) + \
+                ACK.pack(self.n, self.chunk_size, self.n_slots, self.port, 1, F32, 16, 0, 7,
+                         1000)
+            self.sock.sendto(msg, src)
+        elif typ == GRAD:
+            key = (slot, rnd, offset)
+            if key in self._sums:
+                self._result(key, rank, count)
+                return
+            parts = self._parts.setdefault(key, {})
+            parts[rank] = np.frombuffer(data[HDR.size:], "<f4")
+            if len(parts) == self.n:
+                total = np.zeros(count, "<f4")
+                for r in range(self.n):
+                    total += parts[r]
+                self._sums[key] = total.astype("<f4").tobytes()
+                del self._parts[key]
+                for r in range(self.n):
+                    self._result(key, r, count)
