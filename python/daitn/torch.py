@@ -149,13 +149,17 @@ class _PeerWatch:
     the gateway and settle the bucket together) goes to the hub, which
     relays it to the others. A member proves itself with a random token the
     hub put in the store (a host that can reach the hub's port but not the
-    rendezvous cannot pose as a rank, "die" or abort). One daemon thread per
+    rendezvous cannot pose as a rank, "die" or abort), and is in the watch
+    (ok) only once the hub answers JOINED: a member the hub refused knows
+    it, rather than reading the closed connection as rank 0 gone, and the
+    construction's agreement on ok then takes every rank off the watch
+    (a hub waits for every member before it relays). One daemon thread per
     rank; on_gone(rank) and on_abort(session, bucket) run on it. ok is False
     without a TCPStore (file rendezvous) or a reachable hub: it only logs,
     and dead ranks are then found by the peer timeout or by gloo."""
 
     MSG = struct.Struct("!HHII")      # kind, rank, session, bucket
-    GONE, ABORT = 0, 1
+    GONE, ABORT, JOINED = 0, 1, 2
 
     def __init__(self, rank, world_size, key, on_gone, on_abort):
         self.rank = rank
@@ -184,7 +188,15 @@ class _PeerWatch:
             else:
                 host, port, token = store.get(key).decode().rsplit(":", 2)
                 conn = socket.create_connection((host, int(port)), timeout=30)
-                conn.sendall(bytes.fromhex(token) + struct.pack("!H", rank))
+                try:
+                    conn.sendall(bytes.fromhex(token) + struct.pack("!H", rank))
+                    ack = conn.recv(self.MSG.size, socket.MSG_WAITALL)
+                    if len(ack) < self.MSG.size or \
+                            self.MSG.unpack(ack)[:2] != (self.JOINED, rank):
+                        raise OSError("the hub at %s:%s refused rank %d" % (host, port, rank))
+                except BaseException:
+                    conn.close()
+                    raise
                 conn.settimeout(None)
                 self._hub_conn = conn
                 target, args = self._member, (conn,)
@@ -234,6 +246,11 @@ class _PeerWatch:
                     if not hmac.compare_digest(hello[:len(token)], token) or \
                             not 0 < peer < world_size or peer in conns.values():
                         c.close()       # not a rank of this group
+                        continue
+                    try:
+                        c.sendall(self.MSG.pack(self.JOINED, peer, 0, 0))
+                    except OSError:
+                        c.close()
                         continue
                     c.settimeout(None)
                     with self._send_lock:

@@ -6,7 +6,8 @@ _PeerWatch), two ranks on 127.0.0.1 with a TCP rendezvous, no gateway.
 While the watch forms, a stranger that reaches rank 0's watch port but not
 the rendezvous store connects, claims to be rank 1 with a wrong token, and
 hangs up: rank 0 must close on it, not take rank 1 for gone, and still take
-the real rank 1. Rank 1 gives up on a bucket (an abort): rank 0 must hear
+the real rank 1. A member that rank 0 refuses must know it is not in the
+watch (rather than read rank 0 as gone), and the real rank 1 that it is. Rank 1 gives up on a bucket (an abort): rank 0 must hear
 it with its session and bucket. Then rank 1's process is killed: rank 0 must
 see it gone (bounded wait, not a sleep). Exit 0 pass, 1 fail, 77 skipped (no torch).
 """
@@ -45,6 +46,7 @@ def rank1(port):
                             world_size=2)
     dist.distributed_c10d._get_default_store().get("go")   # after the stranger
     watch = dhook._PeerWatch(1, 2, "daitn/watch/t", lambda r: None, lambda s, b: None)
+    dist.distributed_c10d._get_default_store().set("r1ok", str(watch.ok))
     dist.barrier()
     watch.abort(5, 3)
     time.sleep(BOUND_S)           # killed by rank 0 long before
@@ -70,8 +72,22 @@ def main():
         if s.recv(1) != b"":      # the hub closes on it
             print("FAIL: the hub kept a connection with a wrong token")
             failed += 1
+    # A member the hub refuses (here: a wrong token in its store key) must
+    # know it is not in the watch, not read the closed connection as rank 0
+    # gone: ok False, and no thread that could mark anyone gone.
+    store.set("daitn/watch/bad", "%s:%s:%s" % (host, wport, "00" * 16))
+    refused = dhook._PeerWatch(1, 2, "daitn/watch/bad", lambda r: None, lambda s, b: None)
+    if refused.ok or refused.gone:
+        print("FAIL: a member the hub refused is in the watch (ok %s, gone %s)"
+              % (refused.ok, refused.gone))
+        failed += 1
+    else:
+        print("PASS a member the hub refused knows it is not in the watch")
     store.set("go", "1")
     dist.barrier()                # rank 1 has joined the watch
+    if store.get("r1ok") != b"True":
+        print("FAIL: rank 1 is not in the watch (ok %s)" % store.get("r1ok").decode())
+        failed += 1
     # Rank 1's join is accepted when the hub's listening socket closes.
     deadline = time.monotonic() + BOUND_S
     while time.monotonic() < deadline:
@@ -97,7 +113,7 @@ def main():
     else:
         print("PASS a killed rank is seen gone: %s" % watch.gone[1])
     child.join(5)
-    print("%d/3 passed" % (3 - failed))
+    print("%d/4 passed" % (4 - failed))
     return 1 if failed else 0
 
 
