@@ -31,7 +31,7 @@ rank 0 relays; libdaitn is told (daitn_peer_gone), and the
 survivors raise a DaitnError (errno ECONNABORTED) naming daitn, the job, the
 gone ranks and the reason, logged on every rank and kept in state.error. DDP
 (torch 1.13) hands a hook's exception to backward() as a RuntimeError that
-quotes its text.
+quotes it ("... DaitnError: daitn hook: ...").
 
 Settling instead of agreeing. Ranks must switch together or gloo deadlocks
 (one rank would wait in gloo for peers that still wait on the gateway), and
@@ -324,6 +324,10 @@ def _env_int(name, default, limit=0xFFFFFFFF):
 _SAME_SIZE_INT = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
 _SETTLE = object()   # queued by the watch thread: a peer gave up on the gateway
 
+
+def _future_value(fut):
+    return fut.value()
+
 # What gloo (torch 1.13) can sum; other floating types go as float32.
 _GLOO_SUMS = (torch.float32, torch.float64, torch.float16, torch.int8, torch.uint8,
               torch.int32, torch.int64)
@@ -585,13 +589,18 @@ class DaitnHookState:
     # -- per bucket ---------------------------------------------------------
 
     def submit(self, tensor):
-        """Queue a bucket; returns a Future completed with the averaged tensor."""
+        """Queue a bucket; returns a Future completed with the averaged
+        tensor, or failed with the bucket's error."""
         fut = torch.futures.Future()
         if self._thread is None:
             self._thread = threading.Thread(target=self._serve, name="daitn-hook", daemon=True)
             self._thread.start()
         self._queue.put((tensor, fut))
-        return fut
+        # torch 1.13's set_exception stores the exception as the future's
+        # value, which DDP's C++ side then fails to cast to a Tensor; a
+        # callback that raises it fails the chained future as an error
+        # instead, whose text names the DaitnError (1.6 us a bucket here).
+        return fut.then(_future_value)
 
     def _serve(self):
         while True:

@@ -13,10 +13,12 @@ cannot sum bfloat16); float16 is averaged divided first, as PyTorch does, so
 carries a float32 model's buckets on a bfloat16 job; bfloat16 and float16
 jobs fall back mid-run when the gateway goes silent and return to it once it
 answers again (re-probe); a partial job (quorum or deadline rounds) is
-refused for good.
+refused for good; a failed bucket reaches backward() as an error that names
+the DaitnError, not as a cast failure.
 Exit 0 pass, 1 fail, 77 skipped (libdaitn.so or torch missing).
 """
 
+import errno
 import os
 import socket
 import sys
@@ -111,6 +113,31 @@ def test_bf16_wrapper_carries_a_float32_model_on_cpu():
             assert p.grad.dtype == torch.float32
             assert torch.equal(p.grad, want), (p.grad.flatten()[:4], want.flatten()[:4])
         assert st.stats["buckets_daitn"] >= 1 and st.mode == "daitn", st.stats
+        st.shutdown()
+
+
+def test_a_failed_bucket_reaches_backward_as_the_daitn_error():
+    # DDP (torch 1.13) reads a hook future's value in C++: a Future whose
+    # set_exception stored the exception as its value made backward() fail
+    # with "Unable to cast <text> to Tensor". The error must arrive as an
+    # error, naming DaitnError and its text.
+    with WirePeer("double", dtype=F32) as peer:
+        st = hook_state(peer)
+
+        def fail(tensor):
+            raise daitn.DaitnError(errno.ECONNABORTED, "daitn job 1: rank(s) 1 gone",
+                                   "daitn hook")
+        st._reduce = fail
+        ddp = torch.nn.parallel.DistributedDataParallel(torch.nn.Linear(16, 4))
+        ddp.register_comm_hook(st, dhook.comm_hook)
+        try:
+            ddp(torch.randn(8, 16)).sum().backward()
+        except RuntimeError as e:
+            text = str(e)
+        else:
+            raise AssertionError("backward() succeeded with a failed bucket")
+        assert "Unable to cast" not in text, text
+        assert "DaitnError" in text and "rank(s) 1 gone" in text, text
         st.shutdown()
 
 

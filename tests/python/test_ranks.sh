@@ -66,6 +66,9 @@ for i in 1 2; do
 	grep -qE "daitn job 3: rank\(s\) 2 gone" "$log" ||
 		pt_fail "rank $((i - 1)) did not name daitn, job 3 and rank 2"
 	grep -q "ECONNABORTED" "$log" || pt_fail "rank $((i - 1)) did not raise the DaitnError"
+	grep -q "DaitnError: daitn hook: daitn job 3" "$log" ||
+		pt_fail "rank $((i - 1))'s backward() did not fail with the DaitnError"
+	! grep -q "Unable to cast" "$log" || pt_fail "rank $((i - 1))'s backward() failed with a cast error"
 	grep -m1 -h "rank(s) 2 gone" "$log"
 done
 echo "PASS: a slow rank kept the job on daitn; a killed rank stopped the survivors with a DaitnError naming it"
