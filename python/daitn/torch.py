@@ -324,10 +324,6 @@ def _env_int(name, default, limit=0xFFFFFFFF):
 _SAME_SIZE_INT = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
 _SETTLE = object()   # queued by the watch thread: a peer gave up on the gateway
 
-
-def _future_value(fut):
-    return fut.value()
-
 # What gloo (torch 1.13) can sum; other floating types go as float32.
 _GLOO_SUMS = (torch.float32, torch.float64, torch.float16, torch.int8, torch.uint8,
               torch.int32, torch.int64)
@@ -864,6 +860,11 @@ class DaitnHookState:
     def daitn_stats(self):
         """libdaitn's counters for this rank ({} once fallen back)."""
         return self.ctx.stats() if self.ctx is not None else {}
+
+
+def _future_value(fut):
+    """A hook future's value, or its exception raised (see submit)."""
+    return fut.value()
 
 
 def comm_hook(state, bucket):
