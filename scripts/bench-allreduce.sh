@@ -16,7 +16,10 @@
 #                    50 Mbit/s per worker for N=2, 4, 8). Every N then pushes the
 #                    same packet rate through this machine's kernel and gateway,
 #                    which at MTU 1500 on 2 cores is what runs out first.
-#   --rate RATE      the same per-worker rate for every N instead
+#   --rate RATE      the same per-worker rate for every N instead; 0: unshaped
+#                    veth links (what the kernel and the gateway's core can
+#                    carry), with libdaitn's own window and RTO floor unless
+#                    --window / --rto-us are given
 #   --delay MS       one-way delay per direction (default 0: needs sch_netem,
 #                    which this machine's kernel lacks)
 #   --mtu BYTES      link MTU (default 1500; the job's chunk follows: 1408 B)
@@ -28,7 +31,8 @@
 #                    worker's link time, at least 16); the job's default (all its
 #                    slots, ~2 MB) would overflow a slow link's queue: libdaitn has
 #                    no congestion control
-#   --rto-us US      libdaitn's retransmission timeout floor (default 40000)
+#   --rto-us US      libdaitn's retransmission timeout floor (default 40000 on
+#                    shaped links; 0 = libdaitn's default)
 #   --pin CPUS       taskset list for every rank, both backends (default: "0" on a
 #                    2-core machine, so the gateway's data lcore 1 is the "switch"
 #                    and core 0 the hosts; "" = unpinned)
@@ -49,7 +53,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/edge.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/bench.sh"
 
 rate="" aggregate=400mbit delay=0 workers="2 4 8" sizes="256K,512K,1M,2M,4M,8M,16M,32M,64M"
-out="" gloo_only=0 window="" rto=40000 pin=auto point_s=1.5 gw_core=1
+out="" gloo_only=0 window="" rto="" pin=auto point_s=1.5 gw_core=1
 DTN_MTU=1500
 argv="$*"
 while [[ $# -gt 0 ]]; do
@@ -67,7 +71,7 @@ while [[ $# -gt 0 ]]; do
 	--rto-us) rto=$2; shift ;;
 	--pin) pin=$2; shift ;;
 	--gw-core) gw_core=$2; shift ;;
-	-h|--help) sed -n '3,46p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,50p' "$0"; exit 0 ;;
 	*) dtn_die "unknown option '$1' (see --help)" ;;
 	esac
 	shift
@@ -92,14 +96,19 @@ if [[ $pin == auto ]]; then
 	pin=""
 	(( $(nproc) <= 2 )) && pin=$((1 - gw_core))
 fi
-# Per-worker rate for N workers, in bit/s.
+unshaped=0
+[[ "$rate" == 0 ]] && unshaped=1
+rto=${rto:-$(( unshaped ? 0 : 40000 ))}
+# Per-worker rate for N workers, in bit/s (0: unshaped).
 worker_bps() {
 	if [[ -n "$rate" ]]; then dtn_rate_bps "$rate"; else echo $(( $(dtn_rate_bps "$aggregate") / $1 )); fi
 }
 # 12 ms of link time in chunks (payload + 64 header bytes), at least 16:
-# enough to ride out a few ms of the gateway being descheduled.
+# enough to ride out a few ms of the gateway being descheduled. Unshaped:
+# 0, libdaitn's own window.
 window_for() {
 	[[ -n "$window" ]] && { echo "$window"; return; }
+	(( $1 == 0 )) && { echo 0; return; }
 	echo $(( $1 / 8 * 12 / 1000 / ($(edge_chunk) + 64) > 16 ? $1 / 8 * 12 / 1000 / ($(edge_chunk) + 64) : 16 ))
 }
 out=${out:-$DTN_ROOT/out/bench-allreduce-$(date +%Y%m%d-%H%M%S)}
@@ -111,7 +120,11 @@ t_start=$(dtn_now)
 
 dtn_load_check
 load=$DTN_LOAD
-edge_up "$max_n" "$(worker_bps "$max_n")bit" "$delay"
+if (( unshaped )); then
+	edge_up "$max_n" 0 "$delay"
+else
+	edge_up "$max_n" "$(worker_bps "$max_n")bit" "$delay"
+fi
 dtn_tmp_create
 gw_pid=0
 if [[ $gloo_only -eq 0 ]]; then
@@ -121,21 +134,26 @@ if [[ $gloo_only -eq 0 ]]; then
 	edge_gw_up "$DTN_TMP/policy.json"
 	gw_pid=$DTN_GW_PID
 fi
-dtn_log "links: ${rate:-$aggregate in all / N} per worker, delay ${delay} ms, MTU $DTN_MTU, chunk $(edge_chunk) B"
-dtn_log "libdaitn: RTO floor $rto us; gateway data lcore $gw_core; ranks pinned to CPUs '${pin:-none}'"
+dtn_log "links: $( (( unshaped )) && echo unshaped || echo "${rate:-$aggregate in all / N} per worker"), delay ${delay} ms, MTU $DTN_MTU, chunk $(edge_chunk) B"
+dtn_log "libdaitn: RTO floor $( (( rto )) && echo "$rto us" || echo "its default"); gateway data lcore $gw_core; ranks pinned to CPUs '${pin:-none}'"
 links=""
 
 header=--header
 for n in $workers; do
 	bps=$(worker_bps "$n")
-	for (( i = 1; i <= max_n; i++ )); do
-		shape=(--rate "${bps}bit")
-		[[ "$delay" != 0 && -n "$delay" ]] && shape+=(--delay "${delay%ms}")
-		dtn_link_shape "$i" "${shape[@]}" || dtn_die "cannot shape worker $i's link"
-	done
-	link=$(edge_link_check 1 2 $(( bps / 8 / 1048576 + 1 )))
-	links+="N=$n: $((bps / 1000000)) Mbit/s per worker, TCP goodput $link Mbit/s; "
-	dtn_log "N=$n: links $((bps / 1000000)) Mbit/s per worker (TCP goodput w1->w2 $link Mbit/s), window $(window_for "$bps") chunks, sizes $sizes, backends $backends"
+	label="$((bps / 1000000))mbit"
+	if (( unshaped )); then
+		label=unshaped
+	else
+		for (( i = 1; i <= max_n; i++ )); do
+			shape=(--rate "${bps}bit")
+			[[ "$delay" != 0 && -n "$delay" ]] && shape+=(--delay "${delay%ms}")
+			dtn_link_shape "$i" "${shape[@]}" || dtn_die "cannot shape worker $i's link"
+		done
+	fi
+	link=$(edge_link_check 1 2 $(( unshaped ? 64 : bps / 8 / 1048576 + 1 )))
+	links+="N=$n: $label per worker, TCP goodput $link Mbit/s; "
+	dtn_log "N=$n: links $label per worker (TCP goodput w1->w2 $link Mbit/s), window $(w=$(window_for "$bps"); (( w )) && echo "$w chunks" || echo "libdaitn's"), sizes $sizes, backends $backends"
 	EDGE_MASTER_PORT=$((29500 + n))
 	pids=()
 	for (( i = 1; i <= n; i++ )); do
@@ -146,7 +164,7 @@ for n in $workers; do
 			--job "$n" --port-base "$(edge_port "$n" 0)" --bind "$(dtn_worker_ip "$i")" \
 			--gateway "$DTN_GW_IP" --sizes "$sizes" --backends "$backends" \
 			--link-bps "$bps" --point-seconds "$point_s" --csv "$csv" $header \
-			--gw-pid "$gw_pid" --link-rate "$((bps / 1000000))mbit" --link-delay "$delay" \
+			--gw-pid "$gw_pid" --link-rate "$label" --link-delay "$delay" \
 			--window "$(window_for "$bps")" --rto-us "$rto"
 		pids+=("$DTN_LAST_PID")
 	done
@@ -159,7 +177,7 @@ if [[ -n "$gw_pid" && $gw_pid -ne 0 ]]; then
 	dtn_gw_stats >"$out/gateway-stats.json" 2>/dev/null || true
 fi
 "$DTN_PY" - "$out" "${rate:-$aggregate/N}" "$delay" "$DTN_MTU" "$(edge_chunk)" "$links" "$argv" \
-	"${window:-12 ms of link}" "$rto" "$pin" "$load" <<'EOF'
+	"${window:-$( (( unshaped )) && echo "libdaitn default" || echo "12 ms of link")}" "$rto" "$pin" "$load" <<'EOF'
 import json, os, platform, subprocess, sys
 out, rate, delay, mtu, chunk, link, argv, window, rto, pin, load = sys.argv[1:12]
 def sh(*c):

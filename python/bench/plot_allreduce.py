@@ -6,7 +6,8 @@
 
 Prints, per N and size, both backends' time and busbw, daitn's speed-up over
 gloo (gloo time / daitn time), the ideal 2(N-1)/N, wrong elements and CPU use;
-then the verdict on the target (N=4, sizes >= 4 MiB: speed-up >= 1.3).
+then the verdict on the target (N=4, sizes >= 4 MiB: speed-up >= 1.3; on
+shaped links only).
 Writes a PNG: busbw as a fraction of each N's per-worker link rate against
 size, per backend and N (gloo's ring tops out near 1; in-network aggregation
 near 2(N-1)/N), and the speed-up with the ideal as dotted lines.
@@ -85,7 +86,7 @@ def main():
             d["cpu_gw_pct"] if d else "-",
             "%s/%s" % (d["host_busy_pct"] if d else "-", g["host_busy_pct"] if g else "-"),
             limit))
-        if n == TARGET_N and size >= TARGET_MIN_SIZE and d and g:
+        if n == TARGET_N and size >= TARGET_MIN_SIZE and d and g and link_gbit(d["link_rate"]):
             target_pts.append((size, sp))
     print("busbw in Gbit/s (nccl-tests: algbw = size/time, busbw = algbw * 2(N-1)/N); "
           "cpu: % of one core; host: % of all cores busy (daitn/gloo)")
