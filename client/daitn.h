@@ -227,7 +227,8 @@ int daitn_skip_rounds(struct daitn *d, uint32_t n);
 int daitn_peer_gone(struct daitn *d, uint16_t rank);
 
 /* Abandon d: from any thread, at any time while d is open. An allreduce
- * that is waiting stops within a wait's wake-up and fails with -ECANCELED;
+ * that is waiting stops within a wait's wake-up and fails with -ECANCELED
+ * (one whose last sum arrives with the abort returns 0: buf is summed);
  * every later call fails with -ECANCELED before sending (buf untouched).
  * For a caller whose peers have given up on the job (one of them failed
  * and the program switches to another way of summing): daitn_chunks_done()

@@ -670,7 +670,9 @@ engine_run(struct ar_call *c)
 			return fail_io(c, rc);
 		if (c->error != 0)
 			return c->error;
-		if (atomic_load_explicit(&d->aborted, memory_order_acquire))
+		/* An abort ends a wait; a call that has every sum is done. */
+		if (c->done < c->n_chunks &&
+		    atomic_load_explicit(&d->aborted, memory_order_acquire))
 			return daitn_err(d, -ECANCELED, "daitn_allreduce: round %u: abandoned "
 					 "(daitn_abort) with %llu of %llu chunks summed", c->round,
 					 (unsigned long long)c->done,

@@ -436,8 +436,17 @@ on_datagram(struct tpeer *p, unsigned shard, const uint8_t *buf, uint32_t len,
 		/* Exact while every first copy is answered once (no drops). */
 		r->in_flight = p->firsts > p->results_sent ? p->firsts - p->results_sent : 0;
 	}
-	if (p->silent_grads || (p->silent_from && h.offset >= p->silent_offset))
+	if (p->silent_grads || (p->silent_from && h.offset >= p->silent_offset)) {
+		if (p->hold && !atomic_load_explicit(&p->held, memory_order_relaxed) &&
+		    len <= sizeof(p->held_buf)) {
+			memcpy(p->held_buf, buf, len);
+			p->held_len = len;
+			p->held_from = *src;
+			p->held_fd = p->fds[shard];
+			atomic_store_explicit(&p->held, true, memory_order_release);
+		}
 		return;
+	}
 	if (p->close_enabled && h.round == p->close_round) {
 		if (p->close_other_first)
 			send_closed(p, p->fds[shard], src, &h, len, h.round + 7);
@@ -551,6 +560,18 @@ tpeer_start(struct tpeer *p)
 			close(p->fds[i]);
 		return -rc;
 	}
+	return 0;
+}
+
+int
+tpeer_release(struct tpeer *p)
+{
+	struct dp_proto_hdr h;
+
+	if (!atomic_load_explicit(&p->held, memory_order_acquire) ||
+	    dp_proto_hdr_check(p->held_buf, p->held_len, &h) != DP_PROTO_CHECK_OK)
+		return -EAGAIN;
+	send_result(p, p->held_fd, &p->held_from, p->held_buf, p->held_len, &h, NULL);
 	return 0;
 }
 

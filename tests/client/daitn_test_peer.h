@@ -18,6 +18,7 @@
 #ifndef DAITN_TEST_PEER_H
 #define DAITN_TEST_PEER_H
 
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -81,6 +82,8 @@ struct tpeer {
 	bool silent_grads;          /* never answer GRADs */
 	bool silent_from;           /* never answer GRADs at offset >= silent_offset */
 	uint32_t silent_offset;
+	bool hold;                  /* with silent_from: keep the first such GRAD for
+				       tpeer_release() (held is set once it is kept) */
 	bool waiting_grads;         /* answer every GRAD with WAITING (rank 0 missing) */
 	bool gso_results;           /* send RESULTs of a receive batch with UDP_SEGMENT */
 	unsigned loss_pct;          /* drop this % of GRADs and, independently, of RESULTs */
@@ -120,6 +123,11 @@ struct tpeer {
 	unsigned gso_sends;         /* sendmsg calls that carried several RESULTs */
 	unsigned send_errors;       /* GSO sends the kernel refused */
 	unsigned bad;               /* datagrams that failed dp_proto_hdr_check */
+	atomic_bool held;           /* hold: a GRAD is kept (then owned by the test) */
+	uint8_t held_buf[DP_PROTO_HDR_SIZE + DP_PROTO_TAG_SIZE + DP_PROTO_CHUNK_SIZE_MAX];
+	uint32_t held_len;
+	struct sockaddr_in held_from;
+	int held_fd;
 	unsigned n_recs;
 	struct tpeer_rec recs[TPEER_RECORDS_MAX];
 };
@@ -127,6 +135,14 @@ struct tpeer {
 /* Bind n_shards consecutive ports on 127.0.0.1 and start the thread.
  * Returns 0 or a negative errno. */
 int tpeer_start(struct tpeer *p);
+
+/*
+ * Answer the GRAD kept by hold (p->held true) with its RESULT now, from the
+ * calling thread; on loopback the RESULT is in the worker's socket when this
+ * returns. 0, or -EAGAIN if nothing is held. Any thread, once held is set;
+ * not with gso_results.
+ */
+int tpeer_release(struct tpeer *p);
 
 /* Stop and join the thread, close the sockets. */
 void tpeer_stop(struct tpeer *p);

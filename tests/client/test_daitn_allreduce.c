@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daitn_test_util.h"
@@ -599,6 +600,83 @@ test_abort_ends_the_wait_and_chunks_done_names_the_sums(void)
 	free(p);
 }
 
+/* The clock of the next test: real time, and at the first reading after
+ * the peer kept the last chunk's GRAD, that chunk's RESULT is sent (it is in
+ * the worker's socket when tpeer_release returns, on loopback) and the
+ * handle aborted. The call reads the clock right before it reads its
+ * socket, so the last RESULT and the abort meet in one turn of its loop. */
+struct abort_with_last_arg {
+	struct daitn *d;
+	struct tpeer *p;
+	bool done;
+	int rc;                 /* tpeer_release()'s, then daitn_abort()'s */
+};
+
+static uint64_t
+abort_with_last_now(void *arg)
+{
+	struct abort_with_last_arg *a = arg;
+	struct timespec ts;
+
+	if (!a->done && atomic_load_explicit(&a->p->held, memory_order_acquire)) {
+		a->done = true;
+		a->rc = tpeer_release(a->p);
+		if (a->rc == 0)
+			a->rc = daitn_abort(a->d);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void
+abort_with_last_advance(void *arg, uint64_t ns)
+{
+	(void)arg;
+	(void)ns;               /* real time passes on its own */
+}
+
+/* An abort that comes with the call's last RESULT does not fail a call
+ * that has every sum: it returns 0 with buf summed and every chunk's bit
+ * set (before, -ECANCELED with a full map); the abort still holds for the
+ * next call. */
+static void
+test_abort_with_the_last_result_leaves_the_call_done(void)
+{
+	struct tpeer *p = tutil_peer(DP_DTYPE_F32, 64, 16, 2);   /* 16 floats a chunk */
+	struct abort_with_last_arg a = { .p = p, .rc = -1 };
+	struct daitn *d = NULL;
+	float buf[16 * 5 + 3];   /* 6 chunks, the last of 3 */
+	const uint8_t *map = NULL;
+	uint64_t n = 0;
+	int rc;
+
+	p->silent_from = true;
+	p->silent_offset = 5 * 16;          /* the last chunk is held */
+	p->hold = true;
+	CU_ASSERT_EQUAL_FATAL(tutil_join(p, 0, 20000, 60000, &d), 0);
+	for (size_t i = 0; i < 83; i++)
+		buf[i] = (float)i;
+	a.d = d;
+	daitn_clock_set(abort_with_last_now, abort_with_last_advance, &a);
+	rc = daitn_allreduce(d, buf, 83, DAITN_FLOAT32);
+	daitn_clock_set(NULL, NULL, NULL);
+	CU_ASSERT_TRUE(a.done);
+	CU_ASSERT_EQUAL(a.rc, 0);
+	CU_ASSERT_EQUAL(rc, 0);
+	if (rc != 0)
+		fprintf(stderr, "\n  %s\n", daitn_last_error(d));
+	for (size_t i = 0; i < 83; i++)
+		CU_ASSERT_EQUAL(buf[i], 2.0f * (float)i);
+	CU_ASSERT_EQUAL(daitn_chunks_done(d, &n, &map), 0);
+	CU_ASSERT_EQUAL(n, 6);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(map);
+	CU_ASSERT_EQUAL(map[0], 0x3f);
+	CU_ASSERT_EQUAL(daitn_allreduce(d, buf, 83, DAITN_FLOAT32), -ECANCELED);
+	daitn_close(d);
+	tpeer_stop(p);
+	free(p);
+}
+
 /* ---- fedavg jobs (docs/protocol.md section 5, "Federated averaging") ---- */
 
 /* A fedavg float32 job with 16 elements a chunk; the peer adds a second
@@ -1119,6 +1197,8 @@ main(void)
 		  test_waiting_for_peers_is_not_a_dead_gateway },
 		{ "abort_ends_the_wait_and_chunks_done_names_the_sums",
 		  test_abort_ends_the_wait_and_chunks_done_names_the_sums },
+		{ "abort_with_the_last_result_leaves_the_call_done",
+		  test_abort_with_the_last_result_leaves_the_call_done },
 		{ "gone_peer_ends_the_wait_only_when_waited_for",
 		  test_gone_peer_ends_the_wait_only_when_waited_for },
 		{ "rtt_sample_includes_the_wait", test_rtt_sample_includes_the_wait },
