@@ -441,6 +441,7 @@ on_datagram(struct tpeer *p, unsigned shard, const uint8_t *buf, uint32_t len,
 		    len <= sizeof(p->held_buf)) {
 			memcpy(p->held_buf, buf, len);
 			p->held_len = len;
+			p->held_h = h;
 			p->held_from = *src;
 			p->held_fd = p->fds[shard];
 			atomic_store_explicit(&p->held, true, memory_order_release);
@@ -566,12 +567,9 @@ tpeer_start(struct tpeer *p)
 int
 tpeer_release(struct tpeer *p)
 {
-	struct dp_proto_hdr h;
-
-	if (!atomic_load_explicit(&p->held, memory_order_acquire) ||
-	    dp_proto_hdr_check(p->held_buf, p->held_len, &h) != DP_PROTO_CHECK_OK)
+	if (!atomic_load_explicit(&p->held, memory_order_acquire))
 		return -EAGAIN;
-	send_result(p, p->held_fd, &p->held_from, p->held_buf, p->held_len, &h, NULL);
+	send_result(p, p->held_fd, &p->held_from, p->held_buf, p->held_len, &p->held_h, NULL);
 	return 0;
 }
 

@@ -126,6 +126,7 @@ struct tpeer {
 	atomic_bool held;           /* hold: a GRAD is kept (then owned by the test) */
 	uint8_t held_buf[DP_PROTO_HDR_SIZE + DP_PROTO_TAG_SIZE + DP_PROTO_CHUNK_SIZE_MAX];
 	uint32_t held_len;
+	struct dp_proto_hdr held_h;
 	struct sockaddr_in held_from;
 	int held_fd;
 	unsigned n_recs;
@@ -139,7 +140,7 @@ int tpeer_start(struct tpeer *p);
 /*
  * Answer the GRAD kept by hold (p->held true) with its RESULT now, from the
  * calling thread; on loopback the RESULT is in the worker's socket when this
- * returns. 0, or -EAGAIN if nothing is held. Any thread, once held is set;
+ * returns. 0, or -EAGAIN if nothing is held yet. Any thread, once held is set;
  * not with gso_results.
  */
 int tpeer_release(struct tpeer *p);

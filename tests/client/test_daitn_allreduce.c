@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "daitn_test_util.h"
@@ -616,7 +615,6 @@ static uint64_t
 abort_with_last_now(void *arg)
 {
 	struct abort_with_last_arg *a = arg;
-	struct timespec ts;
 
 	if (!a->done && atomic_load_explicit(&a->p->held, memory_order_acquire)) {
 		a->done = true;
@@ -624,8 +622,7 @@ abort_with_last_now(void *arg)
 		if (a->rc == 0)
 			a->rc = daitn_abort(a->d);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return daitn_mono_ns();
 }
 
 static void

@@ -7,8 +7,9 @@ While the watch forms, a stranger that reaches rank 0's watch port but not
 the rendezvous store connects, claims to be rank 1 with a wrong token, and
 hangs up: rank 0 must close on it, not take rank 1 for gone, and still take
 the real rank 1. A member that rank 0 refuses must know it is not in the
-watch (rather than read rank 0 as gone), and the real rank 1 that it is. Rank 1 gives up on a bucket (an abort): rank 0 must hear
-it with its session and bucket. Then rank 1's process is killed: rank 0 must
+watch (rather than read rank 0 as gone), and the real rank 1 that it is.
+Rank 1 gives up on a bucket (an abort): rank 0 must hear it with its
+session and bucket. Then rank 1's process is killed: rank 0 must
 see it gone (bounded wait, not a sleep). Exit 0 pass, 1 fail, 77 skipped (no torch).
 """
 
